@@ -1,0 +1,331 @@
+// Package admin serves the admin listener: the admin API under
+// /admin/api/v1, /metrics and /health. Every change it makes goes through
+// the runtime's one change path.
+package admin
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+
+	"github.com/plexushq/plexus/internal/cid"
+	"github.com/plexushq/plexus/internal/config"
+	"github.com/plexushq/plexus/internal/invoke"
+	"github.com/plexushq/plexus/internal/metrics"
+	"github.com/plexushq/plexus/internal/registry"
+	"github.com/plexushq/plexus/internal/reply"
+	"github.com/plexushq/plexus/internal/runtime"
+	"github.com/plexushq/plexus/internal/services"
+	"github.com/plexushq/plexus/internal/store"
+	"github.com/plexushq/plexus/sdk/service"
+)
+
+// Prefix is the admin API's path prefix.
+const Prefix = "/admin/api/v1"
+
+// API is the admin listener's handler.
+type API struct {
+	Runtime  *runtime.Runtime
+	Invoker  *invoke.Invoker
+	Store    *store.Store
+	Logger   *slog.Logger
+	Settings *config.Settings
+	Metrics  *metrics.Metrics
+	// CLIToken is accepted as a bearer token besides the admin password.
+	CLIToken string
+
+	auth *auth
+	mux  *http.ServeMux
+}
+
+// Handler returns the admin listener's handler.
+func (a *API) Handler() http.Handler {
+	a.auth = newAuth(a.Store, a.CLIToken)
+	a.mux = http.NewServeMux()
+	a.mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	metricsHandler := a.Metrics.Handler()
+	if !a.Settings.Metrics.Public {
+		metricsHandler = a.protect(metricsHandler)
+	}
+	a.mux.Handle("GET /metrics", metricsHandler)
+	for pattern, h := range map[string]http.HandlerFunc{
+		"GET " + Prefix + "/kinds":                    a.kinds,
+		"GET " + Prefix + "/objects/{kind}":           a.listObjects,
+		"GET " + Prefix + "/objects/{kind}/{name}":    a.getObject,
+		"PUT " + Prefix + "/objects/{kind}/{name}":    a.putObject,
+		"DELETE " + Prefix + "/objects/{kind}/{name}": a.deleteObject,
+		"GET " + Prefix + "/services":                 a.listServices,
+		"GET " + Prefix + "/services/{name}":          a.getService,
+		"POST " + Prefix + "/services/{name}/invoke":  a.invoke,
+	} {
+		a.mux.Handle(pattern, a.protect(h))
+	}
+	a.mux.Handle(Prefix+"/", a.protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fail(w, http.StatusNotFound, "No such admin API call; see "+Prefix+"/kinds and the docs")
+	})))
+	return a.mux
+}
+
+// Handle adds a protected admin API route, for subsystems wired after
+// Handler.
+func (a *API) Handle(pattern string, h http.HandlerFunc) { a.mux.Handle(pattern, a.protect(h)) }
+
+func (a *API) protect(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !a.auth.check(r) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="Plexus admin", charset="UTF-8"`)
+			fail(w, http.StatusUnauthorized, "Unauthorized")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// fail writes the error envelope with a new CID.
+func fail(w http.ResponseWriter, status int, details string) {
+	id := cid.New()
+	w.Header().Set(reply.CIDHeader, id)
+	reply.Envelope(w, status, id, details)
+}
+
+// refused answers a change that was not applied, listing every problem.
+func (a *API) refused(w http.ResponseWriter, err error) {
+	id := cid.New()
+	w.Header().Set(reply.CIDHeader, id)
+	if r, ok := runtime.IsRefused(err); ok {
+		writeJSON(w, http.StatusBadRequest, map[string]any{
+			"result": "Error", "cid": id, "details": r.Error(), "problems": r.Problems,
+		})
+		return
+	}
+	a.Logger.Error("admin API change failed", "cid", id, "error", err.Error())
+	reply.Envelope(w, http.StatusInternalServerError, id, reply.GenericError)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+func (a *API) kinds(w http.ResponseWriter, r *http.Request) {
+	type fieldDoc struct {
+		Name     string   `json:"name"`
+		Doc      string   `json:"doc"`
+		Enum     []string `json:"enum,omitempty"`
+		Ref      string   `json:"ref,omitempty"`
+		Secret   bool     `json:"secret,omitempty"`
+		Required bool     `json:"required,omitempty"`
+	}
+	type kindDoc struct {
+		ID       string            `json:"id"`
+		Title    string            `json:"title"`
+		Summary  string            `json:"summary"`
+		Aliases  []string          `json:"aliases,omitempty"`
+		Fields   []fieldDoc        `json:"fields"`
+		Schema   map[string]any    `json:"schema"`
+		Examples []json.RawMessage `json:"examples,omitempty"`
+	}
+	var out []kindDoc
+	for _, k := range registry.All() {
+		d := kindDoc{ID: k.ID, Title: k.Title, Summary: k.Summary, Aliases: k.Aliases, Schema: k.Schema()}
+		for _, f := range k.Fields() {
+			d.Fields = append(d.Fields, fieldDoc{f.Name, f.Doc, f.Enum, f.Ref, f.Secret, f.Required})
+		}
+		for _, e := range k.Examples {
+			d.Examples = append(d.Examples, json.RawMessage(e))
+		}
+		out = append(out, d)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) kind(w http.ResponseWriter, r *http.Request) (*registry.Kind, bool) {
+	k, ok := registry.Lookup(r.PathValue("kind"))
+	if !ok {
+		fail(w, http.StatusNotFound, "No kind named "+strconv.Quote(r.PathValue("kind"))+"; GET "+Prefix+"/kinds lists them")
+	}
+	return k, ok
+}
+
+func (a *API) listObjects(w http.ResponseWriter, r *http.Request) {
+	k, ok := a.kind(w, r)
+	if !ok {
+		return
+	}
+	objs := a.Runtime.State().Objects(k.ID)
+	out := make([]registry.Object, len(objs))
+	for i, o := range objs {
+		out[i] = k.Public(o)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) getObject(w http.ResponseWriter, r *http.Request) {
+	k, ok := a.kind(w, r)
+	if !ok {
+		return
+	}
+	obj, ok := a.Runtime.State().Object(k.ID, r.PathValue("name"))
+	if !ok {
+		fail(w, http.StatusNotFound, "No "+k.Title+" named "+strconv.Quote(r.PathValue("name")))
+		return
+	}
+	writeJSON(w, http.StatusOK, k.Public(obj))
+}
+
+// maxAdminBody bounds admin API request bodies.
+const maxAdminBody = 16 << 20
+
+func (a *API) putObject(w http.ResponseWriter, r *http.Request) {
+	k, ok := a.kind(w, r)
+	if !ok {
+		return
+	}
+	name := r.PathValue("name")
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAdminBody))
+	if err != nil {
+		fail(w, http.StatusRequestEntityTooLarge, "Request body is too large")
+		return
+	}
+	obj, errs := k.Decode(body)
+	if len(errs) == 0 {
+		if n := registry.NameOf(obj); n == "" {
+			registry.SetName(obj, name)
+		} else if n != name {
+			errs = append(errs, registry.FieldProblem("name", "is %q but the URL names %q", n, name))
+		}
+	}
+	if len(errs) > 0 {
+		a.refused(w, &runtime.Refused{Problems: registry.Locate(k.ID, name, errs)})
+		return
+	}
+	_, existed := a.Runtime.State().Object(k.ID, name)
+	res, err := a.Runtime.Apply(r.Context(), runtime.Changeset{
+		Source:  "admin",
+		Objects: []runtime.Change{{Kind: k.ID, Name: name, Object: obj}},
+		DryRun:  r.URL.Query().Get("dry_run") == "true",
+	})
+	if err != nil {
+		a.refused(w, err)
+		return
+	}
+	w.Header().Set("X-Plexus-Revision", strconv.FormatInt(res.Rev, 10))
+	status := http.StatusOK
+	if !existed {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, k.Public(obj))
+}
+
+func (a *API) deleteObject(w http.ResponseWriter, r *http.Request) {
+	k, ok := a.kind(w, r)
+	if !ok {
+		return
+	}
+	name := r.PathValue("name")
+	if _, ok := a.Runtime.State().Object(k.ID, name); !ok {
+		fail(w, http.StatusNotFound, "No "+k.Title+" named "+strconv.Quote(name))
+		return
+	}
+	res, err := a.Runtime.Apply(r.Context(), runtime.Changeset{
+		Source:  "admin",
+		Objects: []runtime.Change{{Kind: k.ID, Name: name}},
+	})
+	if err != nil {
+		a.refused(w, err)
+		return
+	}
+	w.Header().Set("X-Plexus-Revision", strconv.FormatInt(res.Rev, 10))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// ServiceInfo is a deployed service as the admin API shows it.
+type ServiceInfo struct {
+	Name     string   `json:"name"`
+	Doc      string   `json:"doc"`
+	Language string   `json:"language"`
+	Source   string   `json:"source"`
+	Builtin  bool     `json:"builtin"`
+	Verbs    []string `json:"verbs,omitempty"`
+	Channels []string `json:"channels"`
+}
+
+func (a *API) serviceInfo(st *runtime.State, svc *services.Service) ServiceInfo {
+	info := ServiceInfo{Name: svc.Name, Doc: svc.Doc, Language: svc.Language, Source: svc.Source, Builtin: svc.Builtin, Verbs: svc.Verbs(), Channels: []string{}}
+	for _, k := range registry.All() {
+		for _, obj := range st.Objects(k.ID) {
+			if slices.ContainsFunc(k.Refs(obj), func(ref registry.Ref) bool {
+				return ref.Kind == registry.RefService && ref.Name == svc.Name
+			}) {
+				info.Channels = append(info.Channels, k.ID+"/"+registry.NameOf(obj))
+			}
+		}
+	}
+	return info
+}
+
+func (a *API) listServices(w http.ResponseWriter, r *http.Request) {
+	st := a.Runtime.State()
+	out := []ServiceInfo{}
+	for _, n := range st.Services.Names() {
+		out = append(out, a.serviceInfo(st, st.Services.Get(n)))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) getService(w http.ResponseWriter, r *http.Request) {
+	st := a.Runtime.State()
+	svc := st.Services.Get(r.PathValue("name"))
+	if svc == nil {
+		fail(w, http.StatusNotFound, "No service named "+strconv.Quote(r.PathValue("name"))+" is deployed")
+		return
+	}
+	writeJSON(w, http.StatusOK, a.serviceInfo(st, svc))
+}
+
+// invoke runs a service with the request body as its payload and answers
+// what the service answered. ?verb=POST picks a verb handler.
+func (a *API) invoke(w http.ResponseWriter, r *http.Request) {
+	svc := a.Runtime.State().Services.Get(r.PathValue("name"))
+	if svc == nil {
+		fail(w, http.StatusNotFound, "No service named "+strconv.Quote(r.PathValue("name"))+" is deployed")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(a.Settings.Limits.MaxBodySize)))
+	if err != nil {
+		fail(w, http.StatusRequestEntityTooLarge, "Request body is too large")
+		return
+	}
+	id := cid.New()
+	w.Header().Set(reply.CIDHeader, id)
+	c := a.Invoker.NewContext(r.Context(), id, svc.Name, service.Channel{Type: service.ChannelAdmin, DataFormat: "json"})
+	var payload any = string(body)
+	if len(body) == 0 {
+		payload = nil
+	} else if p, err := invoke.DecodeJSON(body); err == nil {
+		payload = p
+	}
+	invoke.SetPayload(c.Request, payload)
+	c.Request.RawRequest = body
+	if err := a.Invoker.Run(c, svc, r.URL.Query().Get("verb")); err != nil {
+		reply.LogError(c.Logger(), err)
+		for k, vs := range c.Response.Headers {
+			w.Header()[k] = vs
+		}
+		reply.Error(w, id, err, true)
+		return
+	}
+	if _, _, err := reply.Response(w, c.Response, "", r.Header.Get("Accept-Encoding")); err != nil {
+		c.Logger().Error("writing response", "error", err.Error())
+		reply.Error(w, id, err, true)
+	}
+}

@@ -1,0 +1,276 @@
+package rest
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/plexushq/plexus/internal/cid"
+	"github.com/plexushq/plexus/internal/config"
+	"github.com/plexushq/plexus/internal/invoke"
+	"github.com/plexushq/plexus/internal/reply"
+	"github.com/plexushq/plexus/internal/runtime"
+	"github.com/plexushq/plexus/sdk/service"
+)
+
+// Handler serves the API listener: it matches each request to a channel
+// and runs the channel's service. It is safe for concurrent use.
+type Handler struct {
+	Runtime  *runtime.Runtime
+	Invoker  *invoke.Invoker
+	Logger   *slog.Logger
+	Settings *config.Settings
+}
+
+// exchange is one request being served, for the access log and metrics.
+type exchange struct {
+	cid     string
+	start   time.Time
+	route   *route
+	service string
+	status  int
+	bytes   int
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	x := exchange{cid: cid.New(), start: time.Now()}
+	w.Header()[reply.CIDHeader] = []string{x.cid}
+	defer h.finish(r, &x)
+
+	if r.URL.Path == HealthPath {
+		x.status = http.StatusOK
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"status":"ok"}`)
+		return
+	}
+	st := h.Runtime.State()
+	tab := runtime.Assembled[*Table](st, Kind)
+	if tab == nil {
+		x.status = http.StatusNotFound
+		reply.Envelope(w, x.status, x.cid, "URL not found")
+		return
+	}
+	m := tab.routes.Match(r.Method, r.URL.EscapedPath())
+	switch m.Status {
+	case http.StatusBadRequest:
+		x.status = m.Status
+		reply.Envelope(w, x.status, x.cid, "Malformed URL path")
+		return
+	case http.StatusNotFound:
+		x.status = m.Status
+		reply.Envelope(w, x.status, x.cid, "URL not found")
+		return
+	case http.StatusMethodNotAllowed:
+		x.status = m.Status
+		w.Header().Set("Allow", m.Allow)
+		reply.Envelope(w, x.status, x.cid, fmt.Sprintf("Method %s not allowed", r.Method))
+		return
+	}
+	rt := m.Route.Value.(*route)
+	x.route = rt
+	x.service = rt.Service
+	if !rt.IsActive {
+		x.status = http.StatusNotFound
+		reply.Envelope(w, x.status, x.cid, "URL not found")
+		return
+	}
+	svc := st.Services.Get(rt.Service)
+	if svc == nil {
+		x.status = http.StatusServiceUnavailable
+		h.Logger.Warn("channel's service is not deployed", "cid", x.cid, "channel", rt.Name, "service", rt.Service)
+		reply.Envelope(w, x.status, x.cid, "Service unavailable")
+		return
+	}
+	body, err := h.readBody(w, r)
+	if err != nil {
+		x.status = reply.Error(w, x.cid, err, false)
+		h.Logger.Info("request refused", "cid", x.cid, "channel", rt.Name, "status", x.status, "error", err.Error())
+		return
+	}
+	c := h.Invoker.NewContext(r.Context(), x.cid, svc.Name, service.Channel{Name: rt.Name, Type: service.ChannelREST, DataFormat: rt.DataFormat})
+	if err := fillRequest(c.Request, r, rt, m.Params, body); err != nil {
+		x.status = reply.Error(w, x.cid, err, false)
+		c.Logger().Info("request refused", "channel", rt.Name, "status", x.status, "error", err.Error())
+		return
+	}
+	if err := h.Invoker.Run(c, svc, r.Method); err != nil {
+		reply.LogError(c.Logger(), err)
+		for k, vs := range c.Response.Headers {
+			w.Header()[k] = vs
+		}
+		x.status = reply.Error(w, x.cid, err, h.Settings.Development)
+		return
+	}
+	status, n, err := reply.Response(w, c.Response, rt.ContentType, r.Header.Get("Accept-Encoding"))
+	if err != nil && status == 0 {
+		c.Logger().Error("writing response", "error", err.Error())
+		x.status = reply.Error(w, x.cid, err, h.Settings.Development)
+		return
+	}
+	x.status, x.bytes = status, n
+}
+
+func (h *Handler) finish(r *http.Request, x *exchange) {
+	elapsed := time.Since(x.start)
+	channel := ""
+	if x.route != nil {
+		channel = x.route.Name
+		if x.route.requests != nil {
+			x.route.requests.Inc()
+			x.route.duration.Observe(elapsed.Seconds())
+			if x.status >= 400 {
+				x.route.errors.WithLabelValues(strconv.Itoa(x.status)).Inc()
+			}
+		}
+	}
+	if h.Settings.Log.Access {
+		h.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("cid", x.cid),
+			slog.String("channel", channel),
+			slog.String("service", x.service),
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", x.status),
+			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+			slog.Int("bytes", x.bytes),
+			slog.String("remote", r.RemoteAddr),
+		)
+	}
+}
+
+// errTooLarge answers 413.
+func errTooLarge(limit int64) error {
+	return service.NewError(http.StatusRequestEntityTooLarge, "Request body is larger than %d bytes", limit)
+}
+
+// readBody reads the whole body, refusing one larger than the limit.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	limit := int64(h.Settings.Limits.MaxBodySize)
+	if r.ContentLength > limit {
+		return nil, errTooLarge(limit)
+	}
+	if r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	body := http.MaxBytesReader(w, r.Body, limit)
+	var buf []byte
+	var err error
+	if r.ContentLength > 0 {
+		buf = make([]byte, r.ContentLength)
+		_, err = io.ReadFull(body, buf)
+	} else {
+		buf, err = io.ReadAll(body)
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, errTooLarge(limit)
+	}
+	if err != nil {
+		return nil, service.BadRequest("Could not read the request body")
+	}
+	return buf, nil
+}
+
+// fillRequest sets the payload, input and HTTP details of a request.
+func fillRequest(req *service.Request, r *http.Request, rt *route, params []string, body []byte) error {
+	req.RawRequest = body
+	req.HTTP = service.HTTP{
+		Method:  r.Method,
+		Path:    r.URL.Path,
+		GET:     r.URL.Query(),
+		POST:    url.Values{},
+		Headers: r.Header,
+	}
+	req.HTTP.SetBody(body)
+	if len(params) > 0 {
+		req.HTTP.Params = make(map[string]string, len(params))
+		for i, name := range rt.params {
+			req.HTTP.Params[name] = params[i]
+		}
+	}
+	// As in Zato, POST holds form fields only where the channel treats the
+	// body as a form: a form channel, or a raw one receiving a form.
+	isForm := rt.DataFormat != "json" && service.IsForm(r.Header.Get("Content-Type"))
+	if isForm && len(body) > 0 {
+		form, err := req.HTTP.GetFormData()
+		if err != nil {
+			return service.BadRequest("Malformed form: %v", err)
+		}
+		req.HTTP.POST = form.Values
+	}
+	switch {
+	case len(body) == 0:
+		req.Payload = ""
+	case rt.DataFormat == "json":
+		p, err := invoke.DecodeJSON(body)
+		if err != nil {
+			return service.BadRequest("Invalid JSON: %v", err)
+		}
+		req.Payload = p
+	case rt.DataFormat == "form" && isForm:
+		req.Payload = valuesToMap(req.HTTP.POST)
+	default:
+		req.Payload = string(body)
+	}
+	req.Input = input(req, rt)
+	return nil
+}
+
+// input merges the payload with the URL parameters, which win over body
+// keys of the same name.
+func input(req *service.Request, rt *route) service.Input {
+	m, _ := req.Payload.(map[string]any)
+	urlParams := rt.MergeURLParamsReq && (len(req.HTTP.Params) > 0 || len(req.HTTP.GET) > 0)
+	if !urlParams {
+		if m == nil {
+			return service.Input{}
+		}
+		return service.Input(m)
+	}
+	in := make(service.Input, len(m)+len(req.HTTP.Params)+len(req.HTTP.GET))
+	for k, v := range m {
+		in[k] = v
+	}
+	setPath := func() {
+		for k, v := range req.HTTP.Params {
+			in[k] = v
+		}
+	}
+	setQuery := func() {
+		for k, vs := range req.HTTP.GET {
+			in[k] = oneOrMany(vs)
+		}
+	}
+	if rt.URLParamsPri == "path-over-qs" {
+		setQuery()
+		setPath()
+	} else {
+		setPath()
+		setQuery()
+	}
+	return in
+}
+
+func oneOrMany(vs []string) any {
+	if len(vs) == 1 {
+		return vs[0]
+	}
+	out := make([]any, len(vs))
+	for i, v := range vs {
+		out[i] = v
+	}
+	return out
+}
+
+func valuesToMap(v url.Values) map[string]any {
+	m := make(map[string]any, len(v))
+	for k, vs := range v {
+		m[k] = oneOrMany(vs)
+	}
+	return m
+}

@@ -1,0 +1,156 @@
+// Package rest is the REST channel: kind channel_rest mounts a service on
+// a URL path and, optionally, an HTTP verb, and its Handler serves the API
+// listener from the routing table the kind assembles.
+package rest
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/plexushq/plexus/internal/registry"
+	"github.com/plexushq/plexus/internal/router"
+)
+
+// Kind is the kind id of REST channels.
+const Kind = "channel_rest"
+
+// HealthPath is answered by every listener and cannot be a channel.
+const HealthPath = "/health"
+
+// Channel is the configuration of a REST channel (Zato's field names).
+type Channel struct {
+	Name              string `json:"name" doc:"Unique name of the channel."`
+	IsActive          bool   `json:"is_active" doc:"Whether the channel serves requests; an inactive channel answers 404."`
+	Service           string `json:"service" ref:"service" required:"true" doc:"Name of the service the channel invokes."`
+	URLPath           string `json:"url_path" required:"true" doc:"Path the channel answers, e.g. /api/customers/{cust_id}. {name} matches one path segment, {name...} as the last segment matches the rest of the path. Matching is exact: a trailing slash is significant."`
+	Method            string `json:"method" enum:"GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS" doc:"HTTP verb the channel answers; empty answers every verb. A GET channel also answers HEAD."`
+	DataFormat        string `json:"data_format" enum:"json|form|raw" doc:"How the request body is parsed into the payload: json (object or array; malformed JSON is answered 400), form (URL-encoded or multipart fields), raw (the body as text)."`
+	MergeURLParamsReq bool   `json:"merge_url_params_req" doc:"Whether path and query parameters are merged into the service's input."`
+	URLParamsPri      string `json:"url_params_pri" enum:"qs-over-path|path-over-qs" doc:"Which wins when a path parameter and a query parameter have the same name."`
+	ContentType       string `json:"content_type" doc:"Content-Type of responses whose service sets none; empty picks application/json for JSON payloads and text/plain for text."`
+}
+
+func init() {
+	registry.Register(registry.Kind{
+		ID:      Kind,
+		Title:   "REST channel",
+		Summary: "Mounts a service on a URL path and HTTP verb of the API listener.",
+		Aliases: []string{"channel_plain_http", "http_soap"},
+		Order:   30,
+		New: func() registry.Object {
+			return &Channel{IsActive: true, DataFormat: "json", MergeURLParamsReq: true, URLParamsPri: "qs-over-path"}
+		},
+		Examples: []string{
+			`{"name": "api.customer.get", "service": "plexus.helpers.echo", "url_path": "/api/customers/{cust_id}", "method": "GET"}`,
+			`{"name": "files", "service": "plexus.helpers.echo", "url_path": "/files/{path...}", "data_format": "raw"}`,
+		},
+		Check:    check,
+		Assemble: assemble,
+	})
+}
+
+// Validate checks the URL path.
+func (c *Channel) Validate() []error {
+	if c.URLPath == "" {
+		return nil // reported as required
+	}
+	if _, err := router.Parse(c.URLPath); err != nil {
+		return []error{registry.FieldProblem("url_path", "%s %v", c.URLPath, err)}
+	}
+	if c.URLPath == HealthPath {
+		return []error{registry.FieldProblem("url_path", "%s is reserved for the health check", HealthPath)}
+	}
+	return nil
+}
+
+// check reports channels that would answer the same requests.
+func check(objs []registry.Object) []error {
+	_, conflicts := table(objs)
+	var errs []error
+	for _, c := range conflicts {
+		a, b := c.Existing.Value.(*Channel), c.Added.Value.(*Channel)
+		method := b.Method
+		if method == "" {
+			method = "any method"
+		}
+		errs = append(errs, &registry.Problem{Name: b.Name, Field: "url_path",
+			Message: fmt.Sprintf("%s with %s is already served by channel %q (%s)", b.URLPath, method, a.Name, a.URLPath)})
+	}
+	return errs
+}
+
+func table(objs []registry.Object) (*router.Table, []router.Conflict) {
+	routes := make([]*router.Route, 0, len(objs))
+	for _, o := range objs {
+		c := o.(*Channel)
+		tpl, err := router.Parse(c.URLPath)
+		if err != nil {
+			continue // reported by Validate
+		}
+		routes = append(routes, &router.Route{Template: tpl, Method: c.Method, Value: c})
+	}
+	return router.New(routes)
+}
+
+// route is a channel as the handler sees it.
+type route struct {
+	*Channel
+	params   []string
+	requests prometheus.Counter
+	duration prometheus.Observer
+	errors   *prometheus.CounterVec
+}
+
+// Table is the assembled routing table of all REST channels.
+type Table struct {
+	routes *router.Table
+}
+
+func assemble(env *registry.Env, entries []registry.Entry) (any, error) {
+	routes := make([]*router.Route, 0, len(entries))
+	for _, e := range entries {
+		c := e.Object.(*Channel)
+		tpl, err := router.Parse(c.URLPath)
+		if err != nil {
+			return nil, fmt.Errorf("channel %q: url_path: %w", c.Name, err)
+		}
+		r := &route{Channel: c, params: tpl.Params}
+		if env.Metrics != nil {
+			r.requests = env.Metrics.Requests.WithLabelValues(c.Name)
+			r.duration = env.Metrics.Duration.WithLabelValues(c.Name)
+			r.errors = env.Metrics.Errors.MustCurryWith(prometheus.Labels{"channel": c.Name})
+		}
+		routes = append(routes, &router.Route{Template: tpl, Method: c.Method, Value: r})
+	}
+	tab, conflicts := router.New(routes)
+	if len(conflicts) > 0 {
+		return nil, fmt.Errorf("channels %q and %q answer the same requests", conflicts[0].Existing.Value.(*route).Name, conflicts[0].Added.Value.(*route).Name)
+	}
+	return &Table{routes: tab}, nil
+}
+
+// Methods lists the verbs a channel may name.
+func Methods() []string {
+	f, _ := must().Field("method")
+	return slices.Clone(f.Enum)
+}
+
+func must() *registry.Kind {
+	k, ok := registry.Lookup(Kind)
+	if !ok {
+		panic("rest: kind not registered")
+	}
+	return k
+}
+
+// Describe returns "METHOD url_path" for logs.
+func (c *Channel) Describe() string {
+	m := c.Method
+	if m == "" {
+		m = "*"
+	}
+	return strings.TrimSpace(m + " " + c.URLPath)
+}

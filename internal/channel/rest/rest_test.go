@@ -1,0 +1,429 @@
+package rest_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/plexushq/plexus/internal/cid"
+	"github.com/plexushq/plexus/internal/servertest"
+	"github.com/plexushq/plexus/sdk/service"
+)
+
+// reflect answers with everything it received.
+func reflect(s *service.Context) error {
+	form := map[string]any{}
+	if f, err := s.Request.HTTP.GetFormData(); err == nil {
+		form["values"] = f.Values
+		for k, files := range f.Files {
+			form[k] = map[string]any{"filename": files[0].Filename, "data": string(files[0].Data), "type": files[0].ContentType}
+		}
+	}
+	s.Response.Payload = map[string]any{
+		"payload": s.Request.Payload,
+		"raw":     string(s.Request.RawRequest),
+		"input":   s.Request.Input,
+		"method":  s.Request.HTTP.Method,
+		"path":    s.Request.HTTP.Path,
+		"params":  s.Request.HTTP.Params,
+		"get":     s.Request.HTTP.GET,
+		"post":    s.Request.HTTP.POST,
+		"header":  s.Request.HTTP.Headers.Get("X-Test"),
+		"cid":     s.CID,
+		"channel": s.Channel.Name,
+		"form":    form,
+	}
+	return nil
+}
+
+type verbs struct{}
+
+func (verbs) Name() string                        { return "test.verbs" }
+func (verbs) HandleGET(s *service.Context) error  { s.Response.Payload = "got GET"; return nil }
+func (verbs) HandlePOST(s *service.Context) error { s.Response.Payload = "got POST"; return nil }
+
+func testServices() []any {
+	return []any{
+		service.Func("test.reflect", "", reflect),
+		verbs{},
+		service.Func("test.fail", "", func(s *service.Context) error {
+			s.Response.SetHeader("X-Before-Error", "kept")
+			return errors.New("database password=hunter2 unreachable")
+		}),
+		service.Func("test.panic", "", func(s *service.Context) error { panic("boom") }),
+		service.Func("test.typed", "", func(s *service.Context) error {
+			switch s.Request.Input.String("kind") {
+			case "bad":
+				return service.BadRequest("Element missing: user_id")
+			case "unauth":
+				return service.Unauthorized("No").WithHeader("WWW-Authenticate", `Basic realm="x"`)
+			case "forbidden":
+				return service.Forbidden("Not yours")
+			case "notfound":
+				return service.NotFound("No such customer")
+			case "conflict":
+				return service.Conflict("Exists")
+			case "slow":
+				return service.TooManyRequests("Slow down").WithHeader("Retry-After", "3")
+			case "down":
+				return service.ServiceUnavailable("Maintenance")
+			}
+			s.Response.StatusCode = 404
+			s.Response.Payload = map[string]any{"error": "Not found"}
+			return nil
+		}),
+		service.Func("test.response", "", func(s *service.Context) error {
+			switch s.Request.Input.String("kind") {
+			case "csv":
+				s.Response.Payload = "1,2,3\n4,5,6"
+				s.Response.ContentType = "text/csv"
+			case "bytes":
+				s.Response.Payload = []byte{0, 1, 2}
+				s.Response.ContentType = "application/octet-stream"
+			case "gzip":
+				s.Response.Payload = map[string]any{"big": strings.Repeat("x", 1000)}
+				s.Response.ContentEncoding = "gzip"
+			case "attachment":
+				s.Response.Payload = "Hello, this is an attachment"
+				s.Response.SetHeader("Content-Disposition", "attachment; filename=hello.txt")
+			case "struct":
+				s.Response.Payload = struct {
+					Name  string `json:"name"`
+					Count int    `json:"count"`
+				}{"Jane", 3}
+			case "list":
+				s.Response.Payload = []any{1, "two"}
+			case "created":
+				s.Response.StatusCode = 201
+				s.Response.Payload = map[string]any{"id": 1}
+			case "unencodable":
+				s.Response.Payload = map[string]any{"ch": make(chan int)}
+			}
+			return nil
+		}),
+	}
+}
+
+func start(t *testing.T) *servertest.Server {
+	t.Helper()
+	s := servertest.Start(t, servertest.Options{Services: testServices()})
+	s.Channel("reflect", "test.reflect", "", "/api/reflect/{id}", nil)
+	s.Channel("reflect.root", "test.reflect", "", "/api/reflect", nil)
+	s.Channel("reflect.form", "test.reflect", "", "/api/form", map[string]any{"data_format": "form"})
+	s.Channel("reflect.raw", "test.reflect", "", "/api/raw", map[string]any{"data_format": "raw"})
+	s.Channel("reflect.pathwins", "test.reflect", "", "/api/pathwins/{id}", map[string]any{"url_params_pri": "path-over-qs"})
+	s.Channel("reflect.nomerge", "test.reflect", "", "/api/nomerge/{id}", map[string]any{"merge_url_params_req": false})
+	s.Channel("verbs", "test.verbs", "", "/api/verbs", nil)
+	s.Channel("fail", "test.fail", "", "/api/fail", nil)
+	s.Channel("panic", "test.panic", "", "/api/panic", nil)
+	s.Channel("typed", "test.typed", "", "/api/typed", nil)
+	s.Channel("response", "test.response", "", "/api/response", nil)
+	return s
+}
+
+func assertEnvelope(t *testing.T, r *servertest.Response, status int, details string) {
+	t.Helper()
+	if r.StatusCode != status {
+		t.Fatalf("status %d, want %d: %s", r.StatusCode, status, r.Body)
+	}
+	var env struct {
+		Result, CID, Details string
+	}
+	if err := json.Unmarshal(r.Body, &env); err != nil {
+		t.Fatalf("not an envelope: %s", r.Body)
+	}
+	if env.Result != "Error" || !cid.Valid(env.CID) || env.CID != r.Header.Get("X-Plexus-CID") {
+		t.Fatalf("bad envelope %s (X-Plexus-CID %q)", r.Body, r.Header.Get("X-Plexus-CID"))
+	}
+	if !strings.Contains(env.Details, details) {
+		t.Fatalf("details %q, want %q", env.Details, details)
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("Content-Type %q", ct)
+	}
+}
+
+func TestRequestAPI(t *testing.T) {
+	s := start(t)
+	r := s.Call("POST", "/api/reflect/42?status=pending&tag=a&tag=b&id=7", `{"user_id":"123","user_name":"my.user","n":12345678901234567890,"id":"body"}`,
+		http.Header{"X-Test": {"hello"}, "Content-Type": {"application/json"}})
+	if r.StatusCode != 200 {
+		t.Fatalf("%d %s", r.StatusCode, r.Body)
+	}
+	got := r.JSON(t)
+	want := map[string]any{
+		"method": "POST", "path": "/api/reflect/42", "header": "hello", "channel": "reflect",
+		"raw": `{"user_id":"123","user_name":"my.user","n":12345678901234567890,"id":"body"}`,
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+	if got["cid"] != r.Header.Get("X-Plexus-CID") {
+		t.Errorf("service cid %v, header %q", got["cid"], r.Header.Get("X-Plexus-CID"))
+	}
+	in := got["input"].(map[string]any)
+	// Query wins over path, URL parameters over body keys; numbers stay exact.
+	if in["id"] != "7" || in["status"] != "pending" || in["user_id"] != "123" || fmt.Sprint(in["tag"]) != "[a b]" {
+		t.Errorf("input = %v", in)
+	}
+	if !bytes.Contains(r.Body, []byte(`"n":12345678901234567890`)) {
+		t.Errorf("big number not kept exactly: %s", r.Body)
+	}
+	if p := got["params"].(map[string]any); p["id"] != "42" {
+		t.Errorf("params = %v", p)
+	}
+	if g := got["get"].(map[string]any); fmt.Sprint(g["tag"]) != "[a b]" {
+		t.Errorf("GET = %v", g)
+	}
+	if len(got["post"].(map[string]any)) != 0 {
+		t.Errorf("POST on a JSON channel = %v", got["post"])
+	}
+}
+
+func TestURLParamPrecedence(t *testing.T) {
+	s := start(t)
+	in := s.Call("GET", "/api/pathwins/42?id=7", "", nil).JSON(t)["input"].(map[string]any)
+	if in["id"] != "42" {
+		t.Errorf("path-over-qs: id = %v", in["id"])
+	}
+	got := s.Call("POST", "/api/nomerge/42?q=1", `{"a":1}`, nil).JSON(t)
+	in = got["input"].(map[string]any)
+	if _, has := in["id"]; has || in["q"] != nil || in["a"] == nil {
+		t.Errorf("merge_url_params_req false: input = %v", in)
+	}
+	if got["params"].(map[string]any)["id"] != "42" {
+		t.Errorf("params still hold the path: %v", got["params"])
+	}
+}
+
+func TestPayloadKinds(t *testing.T) {
+	s := start(t)
+	for _, c := range []struct {
+		path, body, ctype string
+		payload           string
+	}{
+		{"/api/reflect", `[1,2,3]`, "application/json", `[1,2,3]`},
+		{"/api/reflect", ``, "", `""`},
+		{"/api/reflect", `"just text"`, "application/json", `"just text"`},
+		{"/api/raw", `plain text here`, "text/plain", `"plain text here"`},
+		{"/api/form", `a=1&b=2&b=3`, "application/x-www-form-urlencoded", `{"a":"1","b":["2","3"]}`},
+	} {
+		r := s.Call("POST", c.path, c.body, http.Header{"Content-Type": {c.ctype}})
+		var got struct {
+			Payload json.RawMessage
+		}
+		json.Unmarshal(r.Body, &got)
+		if string(got.Payload) != c.payload {
+			t.Errorf("%s %q: payload %s, want %s", c.path, c.body, got.Payload, c.payload)
+		}
+	}
+}
+
+func TestMultipart(t *testing.T) {
+	s := start(t)
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mw.WriteField("name", "Jane")
+	fw, _ := mw.CreateFormFile("doc", "hello.txt")
+	fw.Write([]byte("file body"))
+	mw.Close()
+	r := s.Call("POST", "/api/form", buf.String(), http.Header{"Content-Type": {mw.FormDataContentType()}})
+	got := r.JSON(t)
+	if got["payload"].(map[string]any)["name"] != "Jane" {
+		t.Errorf("payload = %v", got["payload"])
+	}
+	doc := got["form"].(map[string]any)["doc"].(map[string]any)
+	if doc["filename"] != "hello.txt" || doc["data"] != "file body" {
+		t.Errorf("form file = %v", doc)
+	}
+}
+
+func TestErrorEnvelopes(t *testing.T) {
+	s := start(t)
+	assertEnvelope(t, s.Call("GET", "/no/such/path", "", nil), 404, "URL not found")
+	assertEnvelope(t, s.Call("POST", "/api/reflect", `{"a":`, nil), 400, "Invalid JSON")
+	assertEnvelope(t, s.Call("POST", "/api/reflect", `{"a":1} trailing`, nil), 400, "Invalid JSON")
+	r := s.Call("DELETE", "/api/verbs", "", nil)
+	assertEnvelope(t, r, 405, "Method DELETE not allowed")
+	if r.Header.Get("Allow") != "GET, POST" {
+		t.Errorf("Allow = %q", r.Header.Get("Allow"))
+	}
+	r = s.Call("POST", "/api/fail", "", nil)
+	assertEnvelope(t, r, 500, "Internal server error")
+	if strings.Contains(string(r.Body), "hunter2") {
+		t.Errorf("500 leaks the cause: %s", r.Body)
+	}
+	if r.Header.Get("X-Before-Error") != "kept" {
+		t.Errorf("headers set before the error are lost")
+	}
+	s.Log.WaitFor(t, r.Header.Get("X-Plexus-CID"), "service failed", "service=test.fail")
+
+	r = s.Call("GET", "/api/panic", "", nil)
+	assertEnvelope(t, r, 500, "Internal server error")
+	line := s.Log.WaitFor(t, r.Header.Get("X-Plexus-CID"), "service panicked")
+	if !strings.Contains(line, "boom") || !strings.Contains(line, "goroutine") {
+		t.Errorf("panic log line lacks the value or stack: %s", line)
+	}
+	// The server keeps serving after a panic.
+	if r := s.Call("GET", "/api/verbs", "", nil); r.StatusCode != 200 || string(r.Body) != "got GET" {
+		t.Fatalf("after panic: %d %s", r.StatusCode, r.Body)
+	}
+	for kind, want := range map[string]struct {
+		status int
+		msg    string
+	}{
+		"bad": {400, "Element missing: user_id"}, "unauth": {401, "No"}, "forbidden": {403, "Not yours"},
+		"notfound": {404, "No such customer"}, "conflict": {409, "Exists"}, "slow": {429, "Slow down"}, "down": {503, "Maintenance"},
+	} {
+		r := s.Call("GET", "/api/typed?kind="+kind, "", nil)
+		assertEnvelope(t, r, want.status, want.msg)
+	}
+	if r := s.Call("GET", "/api/typed?kind=unauth", "", nil); r.Header.Get("WWW-Authenticate") != `Basic realm="x"` {
+		t.Errorf("WWW-Authenticate = %q", r.Header.Get("WWW-Authenticate"))
+	}
+	if r := s.Call("GET", "/api/typed?kind=slow", "", nil); r.Header.Get("Retry-After") != "3" {
+		t.Errorf("Retry-After = %q", r.Header.Get("Retry-After"))
+	}
+	r = s.Call("GET", "/api/typed", "", nil)
+	if r.StatusCode != 404 || string(r.Body) != `{"error":"Not found"}` {
+		t.Errorf("status set by the service: %d %s", r.StatusCode, r.Body)
+	}
+	assertEnvelope(t, s.Call("GET", "/api/response?kind=unencodable", "", nil), 500, "Internal server error")
+}
+
+func TestBodyLimit(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{Services: testServices(), Settings: "limits:\n  max_body_size: 1KiB\n"})
+	s.Channel("reflect", "test.reflect", "", "/api/reflect", nil)
+	big := `{"a":"` + strings.Repeat("x", 2000) + `"}`
+	assertEnvelope(t, s.Call("POST", "/api/reflect", big, nil), 413, "larger than 1024 bytes")
+	// Without Content-Length (chunked), the limit still holds.
+	req, _ := http.NewRequest("POST", s.API+"/api/reflect", io.MultiReader(strings.NewReader(big)))
+	req.ContentLength = -1
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 413 || !strings.Contains(string(body), `"result":"Error"`) {
+		t.Errorf("chunked: %d %s", resp.StatusCode, body)
+	}
+	if r := s.Call("POST", "/api/reflect", `{"a":"small"}`, nil); r.StatusCode != 200 {
+		t.Errorf("small body: %d", r.StatusCode)
+	}
+}
+
+func TestResponses(t *testing.T) {
+	s := start(t)
+	r := s.Call("GET", "/api/response?kind=csv", "", nil)
+	if r.Header.Get("Content-Type") != "text/csv" || string(r.Body) != "1,2,3\n4,5,6" {
+		t.Errorf("csv: %q %q", r.Header.Get("Content-Type"), r.Body)
+	}
+	r = s.Call("GET", "/api/response?kind=bytes", "", nil)
+	if !bytes.Equal(r.Body, []byte{0, 1, 2}) || r.Header.Get("Content-Type") != "application/octet-stream" {
+		t.Errorf("bytes: %q %q", r.Header.Get("Content-Type"), r.Body)
+	}
+	r = s.Call("GET", "/api/response?kind=attachment", "", nil)
+	if r.Header.Get("Content-Disposition") != "attachment; filename=hello.txt" || string(r.Body) != "Hello, this is an attachment" {
+		t.Errorf("attachment: %v %q", r.Header, r.Body)
+	}
+	r = s.Call("GET", "/api/response?kind=struct", "", nil)
+	if string(r.Body) != `{"name":"Jane","count":3}` || r.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("struct: %q %q", r.Header.Get("Content-Type"), r.Body)
+	}
+	if r := s.Call("GET", "/api/response?kind=list", "", nil); string(r.Body) != `[1,"two"]` {
+		t.Errorf("list: %s", r.Body)
+	}
+	if r := s.Call("GET", "/api/response?kind=created", "", nil); r.StatusCode != 201 {
+		t.Errorf("created: %d", r.StatusCode)
+	}
+	r = s.Call("GET", "/api/response?kind=nothing", "", nil)
+	if r.StatusCode != 200 || len(r.Body) != 0 {
+		t.Errorf("empty: %d %q", r.StatusCode, r.Body)
+	}
+	// gzip compresses for clients that accept it, and only for them.
+	r = s.Call("GET", "/api/response?kind=gzip", "", http.Header{"Accept-Encoding": {"gzip"}})
+	if r.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("Content-Encoding %q", r.Header.Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(r.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _ := io.ReadAll(zr)
+	if !bytes.HasPrefix(plain, []byte(`{"big":"xxx`)) || len(r.Body) >= len(plain) {
+		t.Errorf("gzip body: %d compressed, %d plain", len(r.Body), len(plain))
+	}
+	r = s.Call("GET", "/api/response?kind=gzip", "", http.Header{"Accept-Encoding": {"identity"}})
+	if r.Header.Get("Content-Encoding") != "" || !bytes.HasPrefix(r.Body, []byte(`{"big"`)) {
+		t.Errorf("identity client got %q", r.Header.Get("Content-Encoding"))
+	}
+}
+
+func TestVerbs(t *testing.T) {
+	s := start(t)
+	for _, c := range []struct{ method, body string }{{"GET", "got GET"}, {"POST", "got POST"}} {
+		if r := s.Call(c.method, "/api/verbs", "", nil); r.StatusCode != 200 || string(r.Body) != c.body {
+			t.Errorf("%s: %d %s", c.method, r.StatusCode, r.Body)
+		}
+	}
+	// A channel limited to one verb answers 405 with Allow for others.
+	s.Channel("only.put", "test.reflect", "PUT", "/api/only-put", nil)
+	r := s.Call("GET", "/api/only-put", "", nil)
+	assertEnvelope(t, r, 405, "not allowed")
+	if r.Header.Get("Allow") != "PUT" {
+		t.Errorf("Allow = %q", r.Header.Get("Allow"))
+	}
+}
+
+func TestChannelPrecedence(t *testing.T) {
+	s := start(t)
+	// Created least specific first: creation order must not matter.
+	s.Channel("p.wild", "test.reflect", "", "/p/{action}", nil)
+	s.Channel("p.rest", "test.reflect", "", "/p/{path...}", nil)
+	s.Channel("p.history", "test.reflect", "", "/p/{id}/history", nil)
+	s.Channel("p.admin", "test.reflect", "", "/p/admin", nil)
+	s.Channel("p.slash", "test.reflect", "", "/p/admin/", nil)
+	for path, want := range map[string]string{
+		"/p/admin": "p.admin", "/p/other": "p.wild", "/p/1/history": "p.history",
+		"/p/a/b/c": "p.rest", "/p/admin/": "p.slash",
+	} {
+		if got := s.Call("GET", path, "", nil).JSON(t)["channel"]; got != want {
+			t.Errorf("%s matched %v, want %s", path, got, want)
+		}
+	}
+	// An inactive channel keeps its path and answers 404.
+	s.Channel("p.admin", "test.reflect", "", "/p/admin", map[string]any{"is_active": false})
+	assertEnvelope(t, s.Call("GET", "/p/admin", "", nil), 404, "URL not found")
+}
+
+func TestHealth(t *testing.T) {
+	s := start(t)
+	for _, base := range []string{s.API, s.Admin} {
+		r := servertest.Do(t, "GET", base+"/health", "", nil)
+		if r.StatusCode != 200 || !strings.Contains(string(r.Body), `"ok"`) {
+			t.Errorf("%s/health: %d %s", base, r.StatusCode, r.Body)
+		}
+	}
+}
+
+func TestAccessLog(t *testing.T) {
+	s := start(t)
+	r := s.Call("GET", "/api/verbs", "", nil)
+	id := r.Header.Get("X-Plexus-CID")
+	line := s.Log.WaitFor(t, "msg=request", id)
+	for _, part := range []string{"channel=verbs", "service=test.verbs", "status=200", "duration_ms=", "method=GET"} {
+		if !strings.Contains(line, part) {
+			t.Errorf("access log line lacks %q: %s", part, line)
+		}
+	}
+}

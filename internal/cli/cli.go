@@ -1,0 +1,121 @@
+// Package cli holds the plexus commands. Main runs them in-process, so
+// tests and users' own binaries (through the plexus package) get the same
+// commands.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/plexushq/plexus/internal/envdir"
+)
+
+// App is what the commands need from their caller.
+type App struct {
+	// Services are the user's Go services, registered with every server the
+	// commands start.
+	Services []any
+	// Stdout, Stderr receive the commands' output.
+	Stdout, Stderr io.Writer
+	// Getenv reads environment variables.
+	Getenv func(string) string
+	// Ready, when set, is called with the started server's addresses
+	// (tests use it).
+	Ready func(api, admin string)
+}
+
+// Main runs the command line args and returns the process exit code.
+func (a *App) Main(ctx context.Context, args []string) int {
+	if a.Stdout == nil {
+		a.Stdout = os.Stdout
+	}
+	if a.Stderr == nil {
+		a.Stderr = os.Stderr
+	}
+	if a.Getenv == nil {
+		a.Getenv = os.Getenv
+	}
+	root := a.Root()
+	root.SetArgs(args)
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintf(a.Stderr, "Error: %v\n", err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(a.Stderr, "Run '%s --help' for usage.\n", ue.cmd)
+		}
+		return 1
+	}
+	return 0
+}
+
+// usageError is an error in how a command was called.
+type usageError struct {
+	cmd string
+	err error
+}
+
+func (e usageError) Error() string { return e.err.Error() }
+
+// Root returns the plexus command with every subcommand.
+func (a *App) Root() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "plexus",
+		Short: "Plexus integration platform and backend application server",
+		Long: `Plexus runs services - small units of business logic written in Go or
+Starlark - on REST channels, with outgoing connections, security, a scheduler
+and configuration kept in one store.
+
+Start with:
+  plexus quickstart            create ./plexus-env and start a server
+  plexus start [DIR]           start an existing environment`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(a.Stdout)
+	root.SetErr(a.Stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError{cmd: c.CommandPath(), err: err}
+	})
+	root.AddCommand(
+		a.quickstartCmd(),
+		a.startCmd(),
+		a.invokeCmd(),
+		a.adminCmd(),
+		a.versionCmd(),
+	)
+	return root
+}
+
+// dirArg returns the environment directory argument at index i, or the
+// default.
+func dirArg(args []string, i int) string {
+	if len(args) > i {
+		return args[i]
+	}
+	return envdir.DefaultDir
+}
+
+// maxArgs is cobra.MaximumNArgs with an error that points at --help.
+func maxArgs(n int) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if err := cobra.MaximumNArgs(n)(c, args); err != nil {
+			return usageError{cmd: c.CommandPath(), err: err}
+		}
+		return nil
+	}
+}
+
+// rangeArgs is cobra.RangeArgs with an error that points at --help.
+func rangeArgs(lo, hi int) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if err := cobra.RangeArgs(lo, hi)(c, args); err != nil {
+			return usageError{cmd: c.CommandPath(), err: err}
+		}
+		return nil
+	}
+}

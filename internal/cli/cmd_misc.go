@@ -1,0 +1,156 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+
+	"github.com/plexushq/plexus/internal/admin"
+	"github.com/plexushq/plexus/internal/envdir"
+	"github.com/plexushq/plexus/internal/store"
+)
+
+func (a *App) invokeCmd() *cobra.Command {
+	var payload, verb, server string
+	c := &cobra.Command{
+		Use:   "invoke SERVICE [DIR]",
+		Short: "Invoke a service on a running server",
+		Long: `Invoke a service by name on a running server and print what it answered.
+The server is the one of the local environment DIR (default ./plexus-env), or
+the one --server names, with the admin password in ` + PasswordEnv + `.`,
+		Example: `  plexus invoke plexus.ping
+  plexus invoke plexus.helpers.echo --payload '{"user_id": 123}'
+  plexus invoke demo.multi-verb --verb POST
+  ` + PasswordEnv + `=... plexus invoke plexus.ping --server http://10.0.0.5:11224`,
+		Args: rangeArgs(1, 2),
+		RunE: func(c *cobra.Command, args []string) error {
+			if payload != "" && !json.Valid([]byte(payload)) {
+				return usageError{cmd: c.CommandPath(), err: fmt.Errorf("--payload is not valid JSON: %s", payload)}
+			}
+			cl, err := a.newClient(server, dirArg(args, 1))
+			if err != nil {
+				return err
+			}
+			path := "/admin/api/v1/services/" + url.PathEscape(args[0]) + "/invoke"
+			if verb != "" {
+				path += "?verb=" + url.QueryEscape(verb)
+			}
+			status, body, err := cl.do(c.Context(), "POST", path, []byte(payload))
+			if err != nil {
+				return err
+			}
+			if status >= 300 {
+				fmt.Fprintln(a.Stderr, string(body))
+				return fmt.Errorf("the service answered %d", status)
+			}
+			if len(body) > 0 {
+				fmt.Fprintln(a.Stdout, string(body))
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&payload, "payload", "", "JSON payload to send")
+	c.Flags().StringVar(&verb, "verb", "", "run the service's handler for this HTTP verb (default: its generic handler)")
+	c.Flags().StringVar(&server, "server", "", "admin URL of a running server, e.g. http://127.0.0.1:11224")
+	return c
+}
+
+func (a *App) adminCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "admin",
+		Short: "Manage the admin account",
+	}
+	pw := &cobra.Command{
+		Use:   "password",
+		Short: "Manage the admin password",
+	}
+	var password string
+	reset := &cobra.Command{
+		Use:   "reset [DIR]",
+		Short: "Set a new admin password",
+		Long: `Set a new admin password for the environment DIR (default ./plexus-env). The
+new password is --password, else ` + PasswordEnv + `, else a random one that is
+printed. It takes effect at once, also on a running server.`,
+		Example: `  plexus admin password reset
+  plexus admin password reset /srv/plexus --password 'a long passphrase'`,
+		Args: maxArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			return a.resetPassword(c.Context(), dirArg(args, 0), password)
+		},
+	}
+	reset.Flags().StringVar(&password, "password", "", "the new password (at least 8 characters)")
+	pw.AddCommand(reset)
+	c.AddCommand(pw)
+	return c
+}
+
+func (a *App) resetPassword(ctx context.Context, dir, password string) error {
+	env, err := envdir.Open(dir)
+	if err != nil {
+		return err
+	}
+	settings, err := env.Settings()
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, settings.DB, env.Path(envdir.DataDir))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	shown := false
+	if password == "" {
+		password = a.Getenv(PasswordEnv)
+	}
+	if password == "" {
+		password, shown = envdir.RandomToken(12), true
+	}
+	if err := admin.SetPassword(ctx, st, password); err != nil {
+		return err
+	}
+	if shown {
+		fmt.Fprintf(a.Stdout, "New admin password: %s\n", password)
+	} else {
+		fmt.Fprintln(a.Stdout, "Admin password changed.")
+	}
+	return nil
+}
+
+// Version is the release version, set at build time with
+// -ldflags "-X github.com/plexushq/plexus/internal/cli.Version=v1.2.3".
+var Version = ""
+
+func (a *App) versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "version",
+		Short:   "Print the version",
+		Example: "  plexus version",
+		Args:    maxArgs(0),
+		Run: func(c *cobra.Command, args []string) {
+			v, goVersion, commit := Version, "", ""
+			if info, ok := debug.ReadBuildInfo(); ok {
+				goVersion = info.GoVersion
+				if v == "" {
+					v = info.Main.Version
+				}
+				for _, s := range info.Settings {
+					if s.Key == "vcs.revision" {
+						commit = s.Value
+					}
+				}
+			}
+			if v == "" || v == "(devel)" {
+				v = "devel"
+			}
+			fmt.Fprintf(a.Stdout, "plexus %s %s", v, goVersion)
+			if commit != "" {
+				fmt.Fprintf(a.Stdout, " %s", commit)
+			}
+			fmt.Fprintln(a.Stdout)
+		},
+	}
+}

@@ -1,0 +1,275 @@
+// Package config reads the server settings of an environment, the
+// plexus.yaml file at its root. Every key has a doc tag; the file that
+// quickstart writes and the docs' reference are generated from them.
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v4"
+)
+
+// Settings are the server settings. The zero value is not useful: start
+// from Default.
+type Settings struct {
+	Listen      string   `yaml:"listen" doc:"Address of the API listener that serves REST channels."`
+	AdminListen string   `yaml:"admin_listen" doc:"Address of the admin listener: admin API, Dashboard and /metrics. Keep it on a loopback or private address."`
+	DB          string   `yaml:"db" doc:"Configuration store. Empty uses the embedded SQLite database in data/; a postgres:// URL uses PostgreSQL."`
+	Development bool     `yaml:"development" doc:"Development mode: error responses carry the cause of 500 errors. Never enable it in production."`
+	Log         Log      `yaml:"log" doc:"Logging."`
+	Limits      Limits   `yaml:"limits" doc:"Limits that protect the server from slow or oversized requests."`
+	Metrics     Metrics  `yaml:"metrics" doc:"Prometheus metrics on the admin listener."`
+	Starlark    Starlark `yaml:"starlark" doc:"Starlark services."`
+}
+
+// Log configures logging.
+type Log struct {
+	Format string `yaml:"format" doc:"Log format: text or json."`
+	Level  string `yaml:"level" doc:"Lowest level logged: debug, info, warn or error."`
+	Access bool   `yaml:"access" doc:"Log one line per API request with its cid, channel, status and duration."`
+}
+
+// Limits bound what one request may take.
+type Limits struct {
+	MaxBodySize       Size     `yaml:"max_body_size" doc:"Largest request body accepted, e.g. 10MiB; larger bodies are answered 413."`
+	MaxHeaderSize     Size     `yaml:"max_header_size" doc:"Largest size of a request's headers."`
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout" doc:"Time a client has to send the request headers."`
+	ReadTimeout       Duration `yaml:"read_timeout" doc:"Time a client has to send the whole request."`
+	WriteTimeout      Duration `yaml:"write_timeout" doc:"Time the server has to write the response, counted from the end of the request headers."`
+	IdleTimeout       Duration `yaml:"idle_timeout" doc:"Time an idle keep-alive connection is kept open."`
+	ShutdownTimeout   Duration `yaml:"shutdown_timeout" doc:"On SIGTERM or SIGINT, time given to requests in flight to finish before the server stops."`
+}
+
+// Metrics configures the /metrics endpoint.
+type Metrics struct {
+	Public bool `yaml:"public" doc:"Serve /metrics without the admin login, for a Prometheus scraper that cannot authenticate."`
+}
+
+// Starlark configures Starlark services.
+type Starlark struct {
+	MaxSteps uint64 `yaml:"max_steps" doc:"Most Starlark execution steps one invocation may take before it is stopped and answered 500."`
+}
+
+// Default returns the default settings.
+func Default() *Settings {
+	return &Settings{
+		Listen:      ":11223",
+		AdminListen: "127.0.0.1:11224",
+		Log:         Log{Format: "text", Level: "info", Access: true},
+		Limits: Limits{
+			MaxBodySize:       10 << 20,
+			MaxHeaderSize:     1 << 20,
+			ReadHeaderTimeout: Duration(10 * time.Second),
+			ReadTimeout:       Duration(60 * time.Second),
+			WriteTimeout:      Duration(60 * time.Second),
+			IdleTimeout:       Duration(120 * time.Second),
+			ShutdownTimeout:   Duration(15 * time.Second),
+		},
+		Starlark: Starlark{MaxSteps: 10_000_000},
+	}
+}
+
+// Load reads settings from a plexus.yaml file over the defaults. A missing
+// file gives the defaults. Unknown keys are errors.
+func Load(path string) (*Settings, error) {
+	s := Default()
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return s, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading settings: %w", err)
+	}
+	if err := yaml.Load(data, s, yaml.WithKnownFields()); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Validate checks values the types cannot.
+func (s *Settings) Validate() error {
+	var errs []error
+	if s.Log.Format != "text" && s.Log.Format != "json" {
+		errs = append(errs, fmt.Errorf("log.format: %q is not one of text, json", s.Log.Format))
+	}
+	if _, err := ParseLevel(s.Log.Level); err != nil {
+		errs = append(errs, fmt.Errorf("log.level: %w", err))
+	}
+	if s.Limits.MaxBodySize <= 0 {
+		errs = append(errs, errors.New("limits.max_body_size: must be positive"))
+	}
+	if s.Starlark.MaxSteps == 0 {
+		errs = append(errs, errors.New("starlark.max_steps: must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+// Key is one documented settings key.
+type Key struct {
+	Path    string // dotted, e.g. limits.max_body_size
+	Doc     string
+	Default any
+}
+
+// Keys returns every settings key with its doc and default, in file order.
+func Keys() []Key {
+	var out []Key
+	var walk func(prefix string, v reflect.Value)
+	walk = func(prefix string, v reflect.Value) {
+		t := v.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			path := prefix + f.Tag.Get("yaml")
+			if f.Type.Kind() == reflect.Struct {
+				out = append(out, Key{Path: path, Doc: f.Tag.Get("doc")})
+				walk(path+".", v.Field(i))
+				continue
+			}
+			out = append(out, Key{Path: path, Doc: f.Tag.Get("doc"), Default: v.Field(i).Interface()})
+		}
+	}
+	walk("", reflect.ValueOf(Default()).Elem())
+	return out
+}
+
+// Template returns a plexus.yaml holding every key with its default and
+// its doc as a comment.
+func Template() string {
+	var b strings.Builder
+	b.WriteString("# Plexus server settings. Every key is optional; the values below are the\n")
+	b.WriteString("# defaults. Command-line flags (--listen, --admin-listen, --db) override them.\n")
+	for _, k := range Keys() {
+		depth := strings.Count(k.Path, ".")
+		indent := strings.Repeat("  ", depth)
+		name := k.Path[strings.LastIndex(k.Path, ".")+1:]
+		if depth == 0 {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "%s# %s\n", indent, k.Doc)
+		if k.Default == nil {
+			fmt.Fprintf(&b, "%s%s:\n", indent, name)
+			continue
+		}
+		val, _ := yaml.Dump(k.Default)
+		fmt.Fprintf(&b, "%s%s: %s", indent, name, val)
+	}
+	return b.String()
+}
+
+// Duration is a time.Duration written as "30s" or "1m30s", or as a number
+// of seconds.
+type Duration time.Duration
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalYAML writes the duration as a string.
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// UnmarshalYAML reads "30s" or a number of seconds.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := parseDuration(n.Value)
+	*d = v
+	return err
+}
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+// UnmarshalJSON reads "30s" or a number of seconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	s := string(b)
+	if uq, err := strconv.Unquote(s); err == nil {
+		s = uq
+	}
+	v, err := parseDuration(s)
+	*d = v
+	return err
+}
+
+func parseDuration(s string) (Duration, error) {
+	s = strings.TrimSpace(s)
+	if n, err := strconv.ParseFloat(s, 64); err == nil {
+		if n < 0 {
+			return 0, fmt.Errorf("expected a positive duration, got %s", s)
+		}
+		return Duration(n * float64(time.Second)), nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("expected a duration such as 30s or 1m, got %q", s)
+	}
+	return Duration(v), nil
+}
+
+// Size is a number of bytes written as 10MiB, 512KiB, 1GB or a plain number.
+type Size int64
+
+var sizeUnits = []struct {
+	suffix string
+	mult   int64
+}{
+	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30},
+	{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1},
+}
+
+func (s Size) String() string {
+	for i := 2; i >= 0; i-- {
+		u := sizeUnits[i]
+		if int64(s) >= u.mult && int64(s)%u.mult == 0 {
+			return strconv.FormatInt(int64(s)/u.mult, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(int64(s), 10)
+}
+
+// MarshalYAML writes the size with a binary unit when it divides evenly.
+func (s Size) MarshalYAML() (any, error) { return s.String(), nil }
+
+// UnmarshalYAML reads a size.
+func (s *Size) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseSize(n.Value)
+	*s = v
+	return err
+}
+
+// ParseSize reads 10MiB, 512KiB, 1GB or a plain number of bytes.
+func ParseSize(str string) (Size, error) {
+	t := strings.TrimSpace(str)
+	for _, u := range sizeUnits {
+		if num, ok := strings.CutSuffix(t, u.suffix); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+			if err != nil || n < 0 {
+				break
+			}
+			return Size(n * u.mult), nil
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("expected a size such as 10MiB or 1048576, got %q", str)
+	}
+	return Size(n), nil
+}
+
+// ParseLevel reads a log level name.
+func ParseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("%q is not one of debug, info, warn, error", s)
+	}
+	return l, nil
+}

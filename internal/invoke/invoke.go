@@ -1,0 +1,182 @@
+// Package invoke runs services: it builds their contexts, recovers their
+// panics, and implements what a service can ask of the platform (Invoke,
+// InvokeAsync, its logger, named resources). Every channel runs services
+// through an Invoker, so Go and Starlark services, HTTP and non-HTTP
+// channels all behave the same.
+package invoke
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+
+	"github.com/plexushq/plexus/internal/cid"
+	"github.com/plexushq/plexus/internal/reply"
+	"github.com/plexushq/plexus/internal/runtime"
+	"github.com/plexushq/plexus/internal/services"
+	"github.com/plexushq/plexus/sdk/service"
+)
+
+// MaxDepth is how deep synchronous Invoke calls may nest.
+const MaxDepth = 32
+
+// Resolver returns a named resource of one kind (an outgoing connection,
+// say) from a state, for Context.Platform().Resource.
+type Resolver func(st *runtime.State, name string) (any, error)
+
+// Invoker runs services. It is safe for concurrent use.
+type Invoker struct {
+	rt   *runtime.Runtime
+	log  *slog.Logger
+	base context.Context
+
+	async     sync.WaitGroup
+	resolvers map[string]Resolver
+}
+
+// New returns an invoker. base bounds background invocations: cancel it to
+// stop them, then call Wait.
+func New(base context.Context, rt *runtime.Runtime, log *slog.Logger) *Invoker {
+	return &Invoker{rt: rt, log: log, base: base, resolvers: map[string]Resolver{}}
+}
+
+// Resolve registers the resolver of a resource kind. Call it while wiring
+// the server, before serving.
+func (iv *Invoker) Resolve(kind string, r Resolver) { iv.resolvers[kind] = r }
+
+// Wait waits for background invocations to finish.
+func (iv *Invoker) Wait() { iv.async.Wait() }
+
+// NewContext returns a context for one invocation of a service.
+func (iv *Invoker) NewContext(parent context.Context, id, name string, ch service.Channel) *service.Context {
+	c := service.NewContext(parent, iv)
+	c.CID, c.Name, c.Channel = id, name, ch
+	return c
+}
+
+// Run runs a service's handler for a verb, turning a panic into an error
+// that answers 500 and keeps its stack for the log.
+func (iv *Invoker) Run(c *service.Context, svc *services.Service, verb string) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &reply.PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return svc.Run(c, verb)
+}
+
+// Logger implements service.Platform.
+func (iv *Invoker) Logger(c *service.Context) *slog.Logger {
+	return iv.log.With("cid", c.CID, "service", c.Name)
+}
+
+// Resource implements service.Platform.
+func (iv *Invoker) Resource(c *service.Context, kind, name string) (any, error) {
+	r, ok := iv.resolvers[kind]
+	if !ok {
+		return nil, fmt.Errorf("no resources of kind %q are available", kind)
+	}
+	return r(iv.rt.State(), name)
+}
+
+// Invoke implements service.Platform: it runs a service synchronously on
+// behalf of another and returns its response payload.
+func (iv *Invoker) Invoke(c *service.Context, name string, payload any, opts service.InvokeOptions) (any, error) {
+	if name == c.Name {
+		return nil, fmt.Errorf("service %s cannot invoke itself", name)
+	}
+	if c.Depth >= MaxDepth {
+		return nil, fmt.Errorf("invoking %s: services invoke each other more than %d levels deep", name, MaxDepth)
+	}
+	svc := iv.rt.State().Services.Get(name)
+	if svc == nil {
+		return nil, fmt.Errorf("invoking %s: no such service is deployed", name)
+	}
+	id := opts.CID
+	if id == "" {
+		id = c.CID
+	}
+	child := iv.NewContext(c, id, name, service.Channel{Type: service.ChannelInvoke})
+	child.Depth = c.Depth + 1
+	SetPayload(child.Request, payload)
+	if err := iv.Run(child, svc, opts.Verb); err != nil {
+		return nil, err
+	}
+	return child.Response.Payload, nil
+}
+
+// InvokeAsync implements service.Platform: it starts the service in the
+// background under a new CID and returns the CID at once.
+func (iv *Invoker) InvokeAsync(c *service.Context, name string, payload any, opts service.InvokeOptions) (string, error) {
+	svc := iv.rt.State().Services.Get(name)
+	if svc == nil {
+		return "", fmt.Errorf("invoking %s: no such service is deployed", name)
+	}
+	id := opts.CID
+	if id == "" {
+		id = cid.New()
+	}
+	child := iv.NewContext(iv.base, id, name, service.Channel{Type: service.ChannelInvokeAsync})
+	SetPayload(child.Request, payload)
+	iv.async.Add(1)
+	go func() {
+		defer iv.async.Done()
+		if err := iv.Run(child, svc, opts.Verb); err != nil {
+			reply.LogError(child.Logger(), err)
+		}
+	}()
+	return id, nil
+}
+
+// SetPayload fills a request from a payload given in code: the payload
+// itself, its bytes, and its input when it is a map.
+func SetPayload(req *service.Request, payload any) {
+	req.Payload = payload
+	switch p := payload.(type) {
+	case nil:
+		req.Payload = ""
+	case string:
+		req.RawRequest = []byte(p)
+	case []byte:
+		req.RawRequest = p
+		req.Payload = string(p)
+	default:
+		req.RawRequest, _ = json.Marshal(p)
+	}
+	req.Input = service.Input{}
+	if m, ok := payload.(map[string]any); ok {
+		for k, v := range m {
+			req.Input[k] = v
+		}
+	}
+}
+
+// IsPanic reports whether err is a recovered panic.
+func IsPanic(err error) bool {
+	var p *reply.PanicError
+	return errors.As(err, &p)
+}
+
+// DecodeJSON parses one JSON value, keeping numbers exact as json.Number,
+// and refuses trailing data.
+func DecodeJSON(body []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, errors.New("unexpected data after the JSON value")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("unexpected data after the JSON value")
+	}
+	return v, nil
+}

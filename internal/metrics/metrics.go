@@ -1,0 +1,53 @@
+// Package metrics holds a server's Prometheus collectors. Each server has
+// its own registry, so tests can run many servers in one process.
+package metrics
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are a server's collectors. It is safe for concurrent use.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	// Requests counts requests served by each channel.
+	Requests *prometheus.CounterVec
+	// Errors counts responses with a status of 400 or more, per channel and
+	// status.
+	Errors *prometheus.CounterVec
+	// Duration is the time each channel takes to answer.
+	Duration *prometheus.HistogramVec
+}
+
+// New returns a server's collectors, registered with a new registry
+// together with the Go runtime and process collectors.
+func New() *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "plexus_channel_requests_total",
+			Help: "Requests served, per channel.",
+		}, []string{"channel"}),
+		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "plexus_channel_errors_total",
+			Help: "Responses with a status of 400 or more, per channel and status.",
+		}, []string{"channel", "status"}),
+		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "plexus_channel_request_duration_seconds",
+			Help:    "Time taken to answer a request, per channel.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"channel"}),
+	}
+	m.Registry.MustRegister(m.Requests, m.Errors, m.Duration,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
+}

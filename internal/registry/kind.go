@@ -1,0 +1,249 @@
+// Package registry holds the configuration kinds: each kind (REST channel,
+// outgoing connection, security definition, …) is declared once, with a Go
+// struct whose tags carry the field metadata, and registered from its
+// package's init. The admin API, enmasse, validation, JSON Schemas and the
+// reference docs all derive from these declarations.
+//
+// A kind's struct uses these tags on its exported fields:
+//
+//	json:"url_path"          the field's name in JSON, YAML and the admin API
+//	doc:"…"                  user-facing help, shown in forms and docs (required)
+//	enum:"json|form|raw"     the allowed values of a string field
+//	ref:"security"           the value names an object of that kind ("service"
+//	                         names a deployed service)
+//	secret:"true"            never exported or shown; stored encrypted
+//	required:"true"          must not be empty
+//
+// Defaults are whatever the kind's New function sets.
+package registry
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/plexushq/plexus/internal/config"
+	"github.com/plexushq/plexus/internal/metrics"
+	"github.com/plexushq/plexus/internal/services"
+)
+
+// Object is one configuration object: a pointer to a kind's struct.
+type Object interface {
+	// Validate reports what is wrong with the object taken alone. Field
+	// metadata (required, enum, ref) is checked by the registry before it,
+	// so Validate checks only what the tags cannot say. Return problems made
+	// with FieldProblem to point at a field.
+	Validate() []error
+}
+
+// Kind declares one kind of configuration object. Its lifecycle, for every
+// change applied to the configuration:
+//
+//  1. New makes an object with its defaults; the change's fields are decoded
+//     over it.
+//  2. The registry checks the field metadata, then calls Object.Validate,
+//     then Check with every object of the kind.
+//  3. Start builds each new or changed object's running form; unchanged
+//     objects keep theirs.
+//  4. Assemble builds the kind's running whole from all the objects and
+//     their running forms (a router from channels, for example).
+//  5. The new state is published atomically; running forms no longer used
+//     are closed if they implement io.Closer.
+type Kind struct {
+	// ID is the kind's enmasse section name and admin API id, e.g.
+	// "channel_rest".
+	ID string
+	// Title is the human name, e.g. "REST channel".
+	Title string
+	// Summary is one sentence on what the kind is for.
+	Summary string
+	// Aliases are other section names accepted on import (Zato 3.2 names).
+	Aliases []string
+	// Order places the kind among the others: kinds that others refer to
+	// come first (security before channels). Lower is earlier.
+	Order int
+	// New returns an object holding the kind's defaults.
+	New func() Object
+	// Examples are JSON objects that must validate; docs show them.
+	Examples []string
+	// Check validates all objects of the kind together (optional).
+	Check func(objs []Object) []error
+	// Start builds the running form of one object (optional).
+	Start func(env *Env, obj Object) (any, error)
+	// Assemble builds the running whole of the kind (optional).
+	Assemble func(env *Env, entries []Entry) (any, error)
+
+	fields []Field
+}
+
+// Entry is an object with its name and running form, as Assemble sees it.
+type Entry struct {
+	Name    string
+	Object  Object
+	Running any
+}
+
+// Env is what Start and Assemble get.
+type Env struct {
+	Logger   *slog.Logger
+	Settings *config.Settings
+	Metrics  *metrics.Metrics
+	// Services is the set of services the new state will run.
+	Services *services.Set
+	// Running returns the running form of an object of a kind that comes
+	// earlier in Order.
+	Running func(kind, name string) (any, bool)
+}
+
+var (
+	mu    sync.RWMutex
+	kinds = map[string]*Kind{}
+	alias = map[string]string{}
+)
+
+// Register adds a kind. It panics when the declaration is malformed or the
+// id is taken, so mistakes show at start-up.
+func Register(k Kind) {
+	if k.ID == "" || k.New == nil || k.Title == "" || k.Summary == "" {
+		panic(fmt.Sprintf("registry: kind %q needs ID, Title, Summary and New", k.ID))
+	}
+	obj := k.New()
+	t := reflect.TypeOf(obj)
+	if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		panic(fmt.Sprintf("registry: kind %q: New must return a pointer to a struct", k.ID))
+	}
+	fields, err := fieldsOf(t.Elem())
+	if err != nil {
+		panic(fmt.Sprintf("registry: kind %q: %v", k.ID, err))
+	}
+	if len(fields) == 0 || fields[0].Name != "name" || fields[0].Type.Kind() != reflect.String {
+		panic(fmt.Sprintf("registry: kind %q: the first field must be `name`, a string", k.ID))
+	}
+	k.fields = fields
+	mu.Lock()
+	defer mu.Unlock()
+	for _, id := range append([]string{k.ID}, k.Aliases...) {
+		if _, dup := kinds[id]; dup {
+			panic(fmt.Sprintf("registry: kind %q registered twice", id))
+		}
+		if _, dup := alias[id]; dup {
+			panic(fmt.Sprintf("registry: kind alias %q registered twice", id))
+		}
+	}
+	kinds[k.ID] = &k
+	for _, a := range k.Aliases {
+		alias[a] = k.ID
+	}
+}
+
+// Lookup returns the kind with an id or alias.
+func Lookup(id string) (*Kind, bool) {
+	mu.RLock()
+	defer mu.RUnlock()
+	if k, ok := kinds[id]; ok {
+		return k, true
+	}
+	if real, ok := alias[id]; ok {
+		return kinds[real], true
+	}
+	return nil, false
+}
+
+// All returns every kind, in dependency order (then by id).
+func All() []*Kind {
+	mu.RLock()
+	defer mu.RUnlock()
+	out := make([]*Kind, 0, len(kinds))
+	for _, k := range kinds {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Order != out[j].Order {
+			return out[i].Order < out[j].Order
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// IDs returns every kind id, in dependency order.
+func IDs() []string {
+	var ids []string
+	for _, k := range All() {
+		ids = append(ids, k.ID)
+	}
+	return ids
+}
+
+// Fields returns the kind's field metadata, in declaration order.
+func (k *Kind) Fields() []Field { return k.fields }
+
+// Field returns the field with a JSON name.
+func (k *Kind) Field(name string) (Field, bool) {
+	for _, f := range k.fields {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return Field{}, false
+}
+
+// NameOf returns an object's name.
+func NameOf(obj Object) string {
+	return reflect.ValueOf(obj).Elem().Field(0).String()
+}
+
+// SetName sets an object's name.
+func SetName(obj Object, name string) {
+	reflect.ValueOf(obj).Elem().Field(0).SetString(name)
+}
+
+// Close closes a running form that implements io.Closer.
+func Close(running any) error {
+	if c, ok := running.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+// Suggest returns the candidate closest to s when it is close enough to be
+// a likely typo, or "".
+func Suggest(s string, candidates []string) string {
+	best, bestDist := "", len(s)/2+2
+	for _, c := range candidates {
+		if d := distance(strings.ToLower(s), strings.ToLower(c)); d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	return best
+}
+
+// distance is the Damerau-Levenshtein (optimal string alignment) distance.
+func distance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	d := make([][]int, len(ra)+1)
+	for i := range d {
+		d[i] = make([]int, len(rb)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(ra)][len(rb)]
+}

@@ -1,0 +1,79 @@
+package services
+
+import (
+	"fmt"
+	"sort"
+)
+
+// Set is an immutable set of services by name. The zero value is empty.
+type Set struct {
+	byName map[string]*Service
+	names  []string
+}
+
+// NewSet returns a set of services; a name used twice is an error.
+func NewSet(list ...*Service) (*Set, error) {
+	s := &Set{byName: make(map[string]*Service, len(list))}
+	for _, svc := range list {
+		if prev, dup := s.byName[svc.Name]; dup {
+			return nil, fmt.Errorf("service name %q is used by both %s and %s", svc.Name, prev.Source, svc.Source)
+		}
+		s.byName[svc.Name] = svc
+	}
+	s.sortNames()
+	return s, nil
+}
+
+func (s *Set) sortNames() {
+	s.names = make([]string, 0, len(s.byName))
+	for n := range s.byName {
+		s.names = append(s.names, n)
+	}
+	sort.Strings(s.names)
+}
+
+// Get returns the service with a name, or nil.
+func (s *Set) Get(name string) *Service {
+	if s == nil {
+		return nil
+	}
+	return s.byName[name]
+}
+
+// Names returns every service name, sorted.
+func (s *Set) Names() []string {
+	if s == nil {
+		return nil
+	}
+	return s.names
+}
+
+// Len returns the number of services.
+func (s *Set) Len() int {
+	if s == nil {
+		return 0
+	}
+	return len(s.byName)
+}
+
+// Replace returns a new set in which the services from one source (a
+// Starlark file, say) are replaced by add. Services of other sources with
+// the same names as add make it an error.
+func (s *Set) Replace(source string, add ...*Service) (*Set, error) {
+	out := &Set{byName: make(map[string]*Service, s.Len()+len(add))}
+	if s != nil {
+		for n, svc := range s.byName {
+			if svc.Source != source {
+				out.byName[n] = svc
+			}
+		}
+	}
+	for _, svc := range add {
+		if prev, dup := out.byName[svc.Name]; dup {
+			return nil, fmt.Errorf("service name %q is already used by %s", svc.Name, prev.Source)
+		}
+		out.byName[svc.Name] = svc
+	}
+	out.sortNames()
+	return out, nil
+}

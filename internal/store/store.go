@@ -1,0 +1,304 @@
+// Package store keeps the configuration: objects by kind and name, deployed
+// service code and server settings, each change in one transaction with a
+// revision number. It runs on the embedded SQLite database or on
+// PostgreSQL, with the same tables and versioned migrations for both.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Record is one stored configuration object: its JSON body under a kind and
+// name.
+type Record struct {
+	Kind string
+	Name string
+	Body []byte
+}
+
+// Key names a stored object.
+type Key struct {
+	Kind string
+	Name string
+}
+
+// Code is one deployed source file.
+type Code struct {
+	File   string
+	Source []byte
+}
+
+// Snapshot is the whole stored configuration at one revision.
+type Snapshot struct {
+	Rev     int64
+	Objects []Record // sorted by kind, then name
+	Code    []Code   // sorted by file
+}
+
+// Change is one atomic change to the configuration.
+type Change struct {
+	// Source says where the change came from: admin, enmasse, pickup, …
+	Source string
+	// Summary is a human description for the revision history.
+	Summary    string
+	Put        []Record
+	Delete     []Key
+	PutCode    []Code
+	DeleteCode []string
+}
+
+// Store is the configuration store. It is safe for concurrent use.
+type Store struct {
+	db      *sql.DB
+	dialect string // "sqlite" or "postgres"
+}
+
+// Open opens (and migrates) the store: the SQLite database in dataDir when
+// dsn is empty, else the PostgreSQL database dsn names.
+func Open(ctx context.Context, dsn, dataDir string) (*Store, error) {
+	s := &Store{}
+	var err error
+	switch {
+	case dsn == "":
+		if err := os.MkdirAll(dataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("opening store: %w", err)
+		}
+		s.dialect = "sqlite"
+		q := url.Values{}
+		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)", "foreign_keys(1)"} {
+			q.Add("_pragma", p)
+		}
+		q.Set("_txlock", "immediate")
+		s.db, err = sql.Open("sqlite", "file:"+filepath.Join(dataDir, "plexus.db")+"?"+q.Encode())
+	case strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://"):
+		s.dialect = "postgres"
+		s.db, err = sql.Open("pgx", dsn)
+	default:
+		return nil, fmt.Errorf("opening store: --db must be empty (embedded SQLite) or a postgres:// URL, got %q", redact(dsn))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening store: %w", err)
+	}
+	if err := s.db.PingContext(ctx); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("opening store %s: %w", s.describe(dsn, dataDir), err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) describe(dsn, dataDir string) string {
+	if s.dialect == "sqlite" {
+		return filepath.Join(dataDir, "plexus.db")
+	}
+	return redact(dsn)
+}
+
+// redact hides the password of a database URL.
+func redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations/"+s.dialect)
+	if err != nil {
+		return fmt.Errorf("migrating store: %w", err)
+	}
+	dialect := goose.DialectSQLite3
+	if s.dialect == "postgres" {
+		dialect = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(dialect, s.db, sub)
+	if err != nil {
+		return fmt.Errorf("migrating store: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrating store: %w", err)
+	}
+	return nil
+}
+
+// Dialect returns "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.dialect }
+
+// DB returns the database, for subsystems that keep their own tables.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Rebind turns ? placeholders into the dialect's.
+func (s *Store) Rebind(q string) string {
+	if s.dialect != "postgres" {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+// Load reads the whole configuration.
+func (s *Store) Load(ctx context.Context) (*Snapshot, error) {
+	snap := &Snapshot{}
+	if err := s.db.QueryRowContext(ctx, "SELECT COALESCE(MAX(rev), 0) FROM revisions").Scan(&snap.Rev); err != nil {
+		return nil, fmt.Errorf("loading revision: %w", err)
+	}
+	rows, err := s.db.QueryContext(ctx, "SELECT kind, name, body FROM objects ORDER BY kind, name")
+	if err != nil {
+		return nil, fmt.Errorf("loading objects: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r Record
+		var body string
+		if err := rows.Scan(&r.Kind, &r.Name, &body); err != nil {
+			return nil, fmt.Errorf("loading objects: %w", err)
+		}
+		r.Body = []byte(body)
+		snap.Objects = append(snap.Objects, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("loading objects: %w", err)
+	}
+	crow, err := s.db.QueryContext(ctx, "SELECT file, source FROM code ORDER BY file")
+	if err != nil {
+		return nil, fmt.Errorf("loading code: %w", err)
+	}
+	defer crow.Close()
+	for crow.Next() {
+		var c Code
+		var src string
+		if err := crow.Scan(&c.File, &src); err != nil {
+			return nil, fmt.Errorf("loading code: %w", err)
+		}
+		c.Source = []byte(src)
+		snap.Code = append(snap.Code, c)
+	}
+	return snap, crow.Err()
+}
+
+// Commit writes a change in one transaction and returns its revision.
+func (s *Store) Commit(ctx context.Context, c Change) (rev int64, err error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("committing change: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	if s.dialect == "postgres" {
+		// Serialise revision numbers across nodes sharing the database.
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(7101)"); err != nil {
+			return 0, fmt.Errorf("committing change: %w", err)
+		}
+	}
+	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(rev), 0) + 1 FROM revisions").Scan(&rev); err != nil {
+		return 0, fmt.Errorf("committing change: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, s.Rebind("INSERT INTO revisions (rev, created_at, source, summary) VALUES (?, ?, ?, ?)"),
+		rev, time.Now().UTC().Format(time.RFC3339Nano), c.Source, c.Summary); err != nil {
+		return 0, fmt.Errorf("committing change: %w", err)
+	}
+	if err := s.exec(ctx, tx, "DELETE FROM objects WHERE kind = ? AND name = ?", len(c.Delete), func(i int) []any {
+		return []any{c.Delete[i].Kind, c.Delete[i].Name}
+	}); err != nil {
+		return 0, err
+	}
+	if err := s.exec(ctx, tx, "INSERT INTO objects (kind, name, body, rev) VALUES (?, ?, ?, ?) ON CONFLICT (kind, name) DO UPDATE SET body = excluded.body, rev = excluded.rev", len(c.Put), func(i int) []any {
+		return []any{c.Put[i].Kind, c.Put[i].Name, string(c.Put[i].Body), rev}
+	}); err != nil {
+		return 0, err
+	}
+	if err := s.exec(ctx, tx, "DELETE FROM code WHERE file = ?", len(c.DeleteCode), func(i int) []any {
+		return []any{c.DeleteCode[i]}
+	}); err != nil {
+		return 0, err
+	}
+	if err := s.exec(ctx, tx, "INSERT INTO code (file, source, rev) VALUES (?, ?, ?) ON CONFLICT (file) DO UPDATE SET source = excluded.source, rev = excluded.rev", len(c.PutCode), func(i int) []any {
+		return []any{c.PutCode[i].File, string(c.PutCode[i].Source), rev}
+	}); err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("committing change: %w", err)
+	}
+	return rev, nil
+}
+
+// exec runs one prepared statement n times in a transaction.
+func (s *Store) exec(ctx context.Context, tx *sql.Tx, query string, n int, args func(int) []any) error {
+	if n == 0 {
+		return nil
+	}
+	stmt, err := tx.PrepareContext(ctx, s.Rebind(query))
+	if err != nil {
+		return fmt.Errorf("committing change: %w", err)
+	}
+	defer stmt.Close()
+	for i := range n {
+		if _, err := stmt.ExecContext(ctx, args(i)...); err != nil {
+			return fmt.Errorf("committing change: %w", err)
+		}
+	}
+	return nil
+}
+
+// Setting returns a server setting kept in the store, such as the admin
+// password hash. ok is false when it is not set.
+func (s *Store) Setting(ctx context.Context, key string) (value string, ok bool, err error) {
+	err = s.db.QueryRowContext(ctx, s.Rebind("SELECT value FROM settings WHERE key = ?"), key).Scan(&value)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("reading setting %s: %w", key, err)
+	}
+	return value, true, nil
+}
+
+// SetSetting stores a server setting.
+func (s *Store) SetSetting(ctx context.Context, key, value string) error {
+	_, err := s.db.ExecContext(ctx, s.Rebind("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"), key, value)
+	if err != nil {
+		return fmt.Errorf("writing setting %s: %w", key, err)
+	}
+	return nil
+}

@@ -1,0 +1,149 @@
+// Package service is the public API for writing Plexus services in Go.
+//
+// A service is a value with a Handle method, or with one method per HTTP verb
+// (HandleGET, HandlePOST, …), registered with plexus.New().Register. Every
+// invocation gets a fresh *Context holding the request, the response being
+// built, the channel that carried the call and the platform's facilities
+// (logger, Invoke, outgoing connections). Services are shared by all
+// requests, so a service type must be safe for concurrent use: keep
+// per-request state on the Context, never on the service value.
+//
+// The names follow Zato's service API: ctx.Request.Payload is
+// self.request.payload, ctx.Response.StatusCode is self.response.status_code,
+// ctx.Invoke is self.invoke.
+package service
+
+import (
+	"context"
+	"log/slog"
+)
+
+// Context is one invocation of a service. It is also a context.Context that
+// is cancelled when the caller goes away or the server shuts down, so it can
+// be passed to anything that takes one. A Context is used by one goroutine.
+type Context struct {
+	context.Context
+
+	// CID is the correlation ID of the request: 24 lowercase hex characters,
+	// the same across every service invoked synchronously for one request.
+	CID string
+
+	// Name is the name of the service being invoked.
+	Name string
+
+	// Request is what the caller sent.
+	Request *Request
+
+	// Response is what the caller will receive; the service fills it in.
+	Response *Response
+
+	// Channel describes how the invocation arrived.
+	Channel Channel
+
+	// Depth is the number of synchronous Invoke calls above this one.
+	Depth int
+
+	platform Platform
+	logger   *slog.Logger
+}
+
+// Platform is what the server provides to a Context. Services do not
+// implement or call it; it exists so that the platform and tests can build
+// contexts (see NewContext).
+type Platform interface {
+	// Invoke runs another service synchronously on behalf of c.
+	Invoke(c *Context, name string, payload any, opts InvokeOptions) (any, error)
+	// InvokeAsync schedules another service and returns its new CID.
+	InvokeAsync(c *Context, name string, payload any, opts InvokeOptions) (string, error)
+	// Logger returns the logger bound to c's CID and service name.
+	Logger(c *Context) *slog.Logger
+	// Resource returns a named resource of a kind, such as an outgoing
+	// connection, or an error that says why it is not available.
+	Resource(c *Context, kind, name string) (any, error)
+}
+
+// NewContext returns a Context for one invocation. The platform calls it;
+// tests of Go services can call it with their own Platform.
+func NewContext(parent context.Context, p Platform) *Context {
+	return &Context{
+		Context:  parent,
+		Request:  &Request{},
+		Response: &Response{},
+		platform: p,
+	}
+}
+
+// Platform returns the platform the context was created with.
+func (c *Context) Platform() Platform { return c.platform }
+
+// Logger returns a logger whose every line carries the CID and the service
+// name.
+func (c *Context) Logger() *slog.Logger {
+	if c.logger == nil {
+		c.logger = c.platform.Logger(c)
+	}
+	return c.logger
+}
+
+// InvokeOptions tune Invoke and InvokeAsync. The zero value is ready to use.
+type InvokeOptions struct {
+	// Verb selects the callee's HandleVERB method; empty calls Handle.
+	Verb string
+	// CID replaces the correlation ID passed to the callee (Invoke keeps the
+	// caller's by default, InvokeAsync makes a new one).
+	CID string
+}
+
+// Invoke runs the named service synchronously, with the same CID, and
+// returns its response payload. The callee sees a Channel of type "invoke".
+// A typed error raised by the callee (BadRequest, NotFound, …) is returned
+// unchanged, so it reaches the original caller with its status unless
+// handled.
+func (c *Context) Invoke(name string, payload any) (any, error) {
+	return c.platform.Invoke(c, name, payload, InvokeOptions{})
+}
+
+// InvokeWith is Invoke with options.
+func (c *Context) InvokeWith(name string, payload any, opts InvokeOptions) (any, error) {
+	return c.platform.Invoke(c, name, payload, opts)
+}
+
+// InvokeAsync schedules the named service to run in the background and
+// returns at once with the CID the callee runs under. Its response is
+// discarded; its errors are logged.
+func (c *Context) InvokeAsync(name string, payload any) (string, error) {
+	return c.platform.InvokeAsync(c, name, payload, InvokeOptions{})
+}
+
+// Channel describes how an invocation arrived.
+type Channel struct {
+	// Name is the channel's configured name (empty for direct invocations).
+	Name string
+	// Type is one of "rest", "invoke", "invoke-async", "admin", "scheduler".
+	Type string
+	// DataFormat is the channel's data format: "json", "form" or "raw".
+	DataFormat string
+	// Security is the identity that passed the channel's security check.
+	Security Security
+}
+
+// Channel types.
+const (
+	ChannelREST        = "rest"
+	ChannelInvoke      = "invoke"
+	ChannelInvokeAsync = "invoke-async"
+	ChannelAdmin       = "admin"
+	ChannelScheduler   = "scheduler"
+)
+
+// Security is the authenticated identity of a request: which definition
+// admitted it and the username it carried. It is empty when the channel has
+// no security.
+type Security struct {
+	Name     string `json:"name"`
+	Type     string `json:"type"`
+	Username string `json:"username"`
+}
+
+// Username returns the username used to invoke the service, if any.
+func (ch Channel) Username() string { return ch.Security.Username }
