@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"reflect"
 	"strconv"
@@ -252,7 +253,7 @@ func ParseSize(str string) (Size, error) {
 	for _, u := range sizeUnits {
 		if num, ok := strings.CutSuffix(t, u.suffix); ok {
 			n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
-			if err != nil || n < 0 {
+			if err != nil || n < 0 || n > math.MaxInt64/u.mult {
 				break
 			}
 			return Size(n * u.mult), nil

@@ -159,9 +159,16 @@ func Locate(kind, name string, errs []error) []*Problem {
 // defaults, overwritten by the fields present. It reports every unknown
 // field (with the nearest known name) and every value of the wrong type.
 func (k *Kind) Decode(data []byte) (Object, []error) {
-	var raw map[string]json.RawMessage
+	// Fast path: a valid object decodes in one pass. Only a failure takes
+	// the field-by-field path that collects every problem.
+	obj := k.New()
 	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&raw); err != nil || raw == nil {
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(obj); err == nil && !dec.More() && bytes.HasPrefix(bytes.TrimSpace(data), []byte("{")) {
+		return obj, nil
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil || raw == nil {
 		return nil, []error{&Problem{Message: "expected a JSON object with the fields of a " + k.Title}}
 	}
 	return k.DecodeFields(raw)

@@ -286,11 +286,9 @@ func (rt *Runtime) prepare(old *State, cs Changeset, strictServices bool) *candi
 			c.problem(id, ch.Name, "name", "the object is named %q", name)
 			continue
 		}
-		probs := registry.Locate(id, ch.Name, append(kind.CheckFields(ch.Object), ch.Object.Validate()...))
-		if len(probs) > 0 {
-			c.problems = append(c.problems, probs...)
-			continue
-		}
+		// An object with problems still joins the candidate, so that
+		// references and kind checks report theirs too.
+		c.problems = append(c.problems, registry.Locate(id, ch.Name, append(kind.CheckFields(ch.Object), ch.Object.Validate()...))...)
 		body, err := json.Marshal(ch.Object)
 		if err != nil {
 			c.problem(id, ch.Name, "", "cannot be encoded: %v", err)
@@ -311,10 +309,17 @@ func (rt *Runtime) prepare(old *State, cs Changeset, strictServices bool) *candi
 		if kind.Check == nil || len(cs.Objects) == 0 {
 			continue
 		}
-		var objs []registry.Object
+		// Unchanged objects come first, so a conflict is reported on the
+		// object this change adds.
+		var objs, added []registry.Object
 		for _, n := range sortedNames(c.objects[kind.ID]) {
-			objs = append(objs, c.objects[kind.ID][n].obj)
+			if c.changed[kind.ID][n] {
+				added = append(added, c.objects[kind.ID][n].obj)
+			} else {
+				objs = append(objs, c.objects[kind.ID][n].obj)
+			}
 		}
+		objs = append(objs, added...)
 		for _, err := range kind.Check(objs) {
 			c.problems = append(c.problems, registry.Locate(kind.ID, "", []error{err})...)
 		}

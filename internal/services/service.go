@@ -46,11 +46,11 @@ type Service struct {
 // New returns a service. handle answers every verb not in verbs; either may
 // be empty but not both.
 func New(name, doc, language, source string, handle HandlerFunc, verbs map[string]HandlerFunc) (*Service, error) {
+	if handle == nil && len(verbs) == 0 {
+		return nil, fmt.Errorf("service %q from %s has no handler: it needs a handle method or a handle method per verb", name, source)
+	}
 	if name == "" {
 		return nil, fmt.Errorf("service from %s has no name", source)
-	}
-	if handle == nil && len(verbs) == 0 {
-		return nil, fmt.Errorf("service %q has no handler: it needs a handle method or a handle method per verb", name)
 	}
 	s := &Service{Name: name, Doc: strings.TrimSpace(doc), Language: language, Source: source, handle: handle, verbs: verbs}
 	s.allow = strings.Join(s.Verbs(), ", ")

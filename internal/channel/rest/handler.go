@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/plexushq/plexus/internal/cid"
@@ -120,13 +119,7 @@ func (h *Handler) finish(r *http.Request, x *exchange) {
 	channel := ""
 	if x.route != nil {
 		channel = x.route.Name
-		if x.route.requests != nil {
-			x.route.requests.Inc()
-			x.route.duration.Observe(elapsed.Seconds())
-			if x.status >= 400 {
-				x.route.errors.WithLabelValues(strconv.Itoa(x.status)).Inc()
-			}
-		}
+		x.route.observe(x.status, elapsed)
 	}
 	if h.Settings.Log.Access {
 		h.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request",

@@ -5,11 +5,13 @@ package rest
 
 import (
 	"fmt"
-	"slices"
-	"strings"
+	"strconv"
+	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/router"
 )
@@ -31,6 +33,20 @@ type Channel struct {
 	MergeURLParamsReq bool   `json:"merge_url_params_req" doc:"Whether path and query parameters are merged into the service's input."`
 	URLParamsPri      string `json:"url_params_pri" enum:"qs-over-path|path-over-qs" doc:"Which wins when a path parameter and a query parameter have the same name."`
 	ContentType       string `json:"content_type" doc:"Content-Type of responses whose service sets none; empty picks application/json for JSON payloads and text/plain for text."`
+
+	tpl *router.Template // parsed url_path, kept by Validate
+}
+
+// template returns the parsed url_path.
+func (c *Channel) template() (*router.Template, error) {
+	if c.tpl != nil && c.tpl.Raw == c.URLPath {
+		return c.tpl, nil
+	}
+	tpl, err := router.Parse(c.URLPath)
+	if err == nil {
+		c.tpl = tpl
+	}
+	return tpl, err
 }
 
 func init() {
@@ -57,7 +73,7 @@ func (c *Channel) Validate() []error {
 	if c.URLPath == "" {
 		return nil // reported as required
 	}
-	if _, err := router.Parse(c.URLPath); err != nil {
+	if _, err := c.template(); err != nil {
 		return []error{registry.FieldProblem("url_path", "%s %v", c.URLPath, err)}
 	}
 	if c.URLPath == HealthPath {
@@ -86,7 +102,7 @@ func table(objs []registry.Object) (*router.Table, []router.Conflict) {
 	routes := make([]*router.Route, 0, len(objs))
 	for _, o := range objs {
 		c := o.(*Channel)
-		tpl, err := router.Parse(c.URLPath)
+		tpl, err := c.template()
 		if err != nil {
 			continue // reported by Validate
 		}
@@ -98,10 +114,31 @@ func table(objs []registry.Object) (*router.Table, []router.Conflict) {
 // route is a channel as the handler sees it.
 type route struct {
 	*Channel
-	params   []string
+	params []string
+	m      *metrics.Metrics
+
+	once     sync.Once
 	requests prometheus.Counter
 	duration prometheus.Observer
 	errors   *prometheus.CounterVec
+}
+
+// observe records a served request in the channel's metrics, which are
+// looked up on first use rather than for every channel at each change.
+func (r *route) observe(status int, elapsed time.Duration) {
+	if r.m == nil {
+		return
+	}
+	r.once.Do(func() {
+		r.requests = r.m.Requests.WithLabelValues(r.Name)
+		r.duration = r.m.Duration.WithLabelValues(r.Name)
+		r.errors = r.m.Errors.MustCurryWith(prometheus.Labels{"channel": r.Name})
+	})
+	r.requests.Inc()
+	r.duration.Observe(elapsed.Seconds())
+	if status >= 400 {
+		r.errors.WithLabelValues(strconv.Itoa(status)).Inc()
+	}
 }
 
 // Table is the assembled routing table of all REST channels.
@@ -113,16 +150,11 @@ func assemble(env *registry.Env, entries []registry.Entry) (any, error) {
 	routes := make([]*router.Route, 0, len(entries))
 	for _, e := range entries {
 		c := e.Object.(*Channel)
-		tpl, err := router.Parse(c.URLPath)
+		tpl, err := c.template()
 		if err != nil {
 			return nil, fmt.Errorf("channel %q: url_path: %w", c.Name, err)
 		}
-		r := &route{Channel: c, params: tpl.Params}
-		if env.Metrics != nil {
-			r.requests = env.Metrics.Requests.WithLabelValues(c.Name)
-			r.duration = env.Metrics.Duration.WithLabelValues(c.Name)
-			r.errors = env.Metrics.Errors.MustCurryWith(prometheus.Labels{"channel": c.Name})
-		}
+		r := &route{Channel: c, params: tpl.Params, m: env.Metrics}
 		routes = append(routes, &router.Route{Template: tpl, Method: c.Method, Value: r})
 	}
 	tab, conflicts := router.New(routes)
@@ -130,27 +162,4 @@ func assemble(env *registry.Env, entries []registry.Entry) (any, error) {
 		return nil, fmt.Errorf("channels %q and %q answer the same requests", conflicts[0].Existing.Value.(*route).Name, conflicts[0].Added.Value.(*route).Name)
 	}
 	return &Table{routes: tab}, nil
-}
-
-// Methods lists the verbs a channel may name.
-func Methods() []string {
-	f, _ := must().Field("method")
-	return slices.Clone(f.Enum)
-}
-
-func must() *registry.Kind {
-	k, ok := registry.Lookup(Kind)
-	if !ok {
-		panic("rest: kind not registered")
-	}
-	return k
-}
-
-// Describe returns "METHOD url_path" for logs.
-func (c *Channel) Describe() string {
-	m := c.Method
-	if m == "" {
-		m = "*"
-	}
-	return strings.TrimSpace(m + " " + c.URLPath)
 }

@@ -1,0 +1,259 @@
+package admin_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/plexushq/plexus/internal/admin"
+	"github.com/plexushq/plexus/internal/servertest"
+	"github.com/plexushq/plexus/sdk/service"
+)
+
+const prefix = admin.Prefix
+
+func TestAuth(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	for _, c := range []struct {
+		name   string
+		header http.Header
+		status int
+	}{
+		{"none", nil, 401},
+		{"wrong password", basic("admin", "nope"), 401},
+		{"wrong user", basic("root", servertest.Password), 401},
+		{"password", basic("admin", servertest.Password), 200},
+		{"password again (cached)", basic("admin", servertest.Password), 200},
+		{"cli token", http.Header{"Authorization": {"Bearer " + s.Server.Admin.CLIToken}}, 200},
+		{"bad token", http.Header{"Authorization": {"Bearer nope"}}, 401},
+	} {
+		r := servertest.Do(t, "GET", s.Admin+prefix+"/kinds", "", c.header)
+		if r.StatusCode != c.status {
+			t.Errorf("%s: %d, want %d", c.name, r.StatusCode, c.status)
+		}
+		if c.status == 401 && !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Basic") {
+			t.Errorf("%s: WWW-Authenticate %q", c.name, r.Header.Get("WWW-Authenticate"))
+		}
+	}
+	// /metrics needs the login too unless metrics.public is set.
+	if r := servertest.Do(t, "GET", s.Admin+"/metrics", "", nil); r.StatusCode != 401 {
+		t.Errorf("/metrics without login: %d", r.StatusCode)
+	}
+	// A new password takes effect at once and revokes the cached one.
+	if err := admin.SetPassword(t.Context(), s.Store, "another-password"); err != nil {
+		t.Fatal(err)
+	}
+	if r := servertest.Do(t, "GET", s.Admin+prefix+"/kinds", "", basic("admin", servertest.Password)); r.StatusCode != 401 {
+		t.Errorf("old password after reset: %d", r.StatusCode)
+	}
+	if r := servertest.Do(t, "GET", s.Admin+prefix+"/kinds", "", basic("admin", "another-password")); r.StatusCode != 200 {
+		t.Errorf("new password: %d", r.StatusCode)
+	}
+}
+
+func basic(user, pass string) http.Header {
+	req, _ := http.NewRequest("GET", "/", nil)
+	req.SetBasicAuth(user, pass)
+	return http.Header{"Authorization": {req.Header.Get("Authorization")}}
+}
+
+func TestPasswordHash(t *testing.T) {
+	h := admin.HashPassword("correct horse")
+	if !strings.HasPrefix(h, "$argon2id$v=19$m=65536,t=3,p=2$") {
+		t.Fatalf("hash format %q", h)
+	}
+	if !admin.VerifyPassword(h, "correct horse") || admin.VerifyPassword(h, "correct horsE") || admin.VerifyPassword("garbage", "x") {
+		t.Fatal("VerifyPassword is wrong")
+	}
+	if admin.HashPassword("correct horse") == h {
+		t.Fatal("hashes are not salted")
+	}
+	if err := admin.SetPassword(t.Context(), nil, "short"); err == nil {
+		t.Fatal("a 5-character password was accepted")
+	}
+}
+
+func TestKinds(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	r := s.AdminCall("GET", prefix+"/kinds", "")
+	var kinds []struct {
+		ID     string
+		Fields []struct{ Name, Doc string }
+		Schema map[string]any
+	}
+	if err := json.Unmarshal(r.Body, &kinds); err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, k := range kinds {
+		if k.ID == "channel_rest" {
+			found = true
+			props := k.Schema["properties"].(map[string]any)
+			if props["url_path"] == nil || props["data_format"].(map[string]any)["default"] != "json" {
+				t.Errorf("channel_rest schema: %v", props)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("channel_rest not among %s", r.Body)
+	}
+}
+
+func TestObjectCRUD(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	path := prefix + "/objects/channel_rest/my.echo"
+	r := s.AdminCall("PUT", path, `{"service":"plexus.helpers.echo","url_path":"/my/echo"}`)
+	if r.StatusCode != 201 || r.Header.Get("X-Plexus-Revision") == "" {
+		t.Fatalf("create: %d %s", r.StatusCode, r.Body)
+	}
+	got := r.JSON(t)
+	if got["name"] != "my.echo" || got["data_format"] != "json" || got["is_active"] != true {
+		t.Errorf("defaults not applied: %v", got)
+	}
+	if r := s.Call("POST", "/my/echo", `{"a":1}`, nil); string(r.Body) != `{"a":1}` {
+		t.Fatalf("new channel not live: %d %s", r.StatusCode, r.Body)
+	}
+	r = s.AdminCall("PUT", path, `{"service":"plexus.helpers.echo","url_path":"/my/echo2"}`)
+	if r.StatusCode != 200 {
+		t.Fatalf("replace: %d %s", r.StatusCode, r.Body)
+	}
+	if r := s.Call("POST", "/my/echo", `{}`, nil); r.StatusCode != 404 {
+		t.Errorf("old path still served: %d", r.StatusCode)
+	}
+	if r := s.AdminCall("GET", path, ""); r.JSON(t)["url_path"] != "/my/echo2" {
+		t.Errorf("get: %s", r.Body)
+	}
+	var list []map[string]any
+	json.Unmarshal(s.AdminCall("GET", prefix+"/objects/channel_rest", "").Body, &list)
+	if len(list) != 1 || list[0]["name"] != "my.echo" {
+		t.Errorf("list: %v", list)
+	}
+	if r := s.AdminCall("DELETE", path, ""); r.StatusCode != 204 {
+		t.Fatalf("delete: %d %s", r.StatusCode, r.Body)
+	}
+	if r := s.Call("POST", "/my/echo2", `{}`, nil); r.StatusCode != 404 {
+		t.Errorf("deleted channel still served: %d", r.StatusCode)
+	}
+	for _, c := range []struct{ method, path string }{
+		{"GET", path}, {"DELETE", path}, {"GET", prefix + "/objects/no_such_kind"}, {"GET", prefix + "/nothing"},
+	} {
+		if r := s.AdminCall(c.method, c.path, ""); r.StatusCode != 404 || !strings.Contains(string(r.Body), `"result":"Error"`) {
+			t.Errorf("%s %s: %d %s", c.method, c.path, r.StatusCode, r.Body)
+		}
+	}
+	// Zato's 3.2 section name works as an alias.
+	if r := s.AdminCall("GET", prefix+"/objects/channel_plain_http", ""); r.StatusCode != 200 {
+		t.Errorf("alias: %d", r.StatusCode)
+	}
+}
+
+// A refused change lists every problem and changes nothing.
+func TestRefusedChanges(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	s.Channel("taken", "plexus.ping", "GET", "/taken/{id}", nil)
+	for _, c := range []struct {
+		body  string
+		wants []string
+	}{
+		{`{"service":"no.such","url_path":"api/x","method":"get","data_format":"xml","url_pth":"/x","is_active":"yes"}`,
+			[]string{`unknown field \"url_pth\"; did you mean \"url_path\"?`, `is_active: expected true or false`}},
+		{`{"service":"plexus.pnig","url_path":"api/x","method":"get","data_format":"xml"}`,
+			[]string{"url_path: api/x must start with /", `method: \"get\" is not one of GET`, `data_format: \"xml\" is not one of json, form, raw`,
+				`service: no service named \"plexus.pnig\" is deployed; did you mean \"plexus.ping\"?`}},
+		{`{"service":"plexus.ping","url_path":"/taken/{other}","method":"GET"}`,
+			[]string{`already served by channel \"taken\"`}},
+		{`{"service":"plexus.ping","url_path":"/a/{x}{y}"}`, []string{"two parameters need a literal between them"}},
+		{`{"service":"plexus.ping","url_path":"/health"}`, []string{"reserved"}},
+		{`{"name":"other","service":"plexus.ping","url_path":"/ok"}`, []string{`name: is \"other\" but the URL names \"new\"`}},
+		{`[1,2]`, []string{"expected a JSON object"}},
+	} {
+		r := s.AdminCall("PUT", prefix+"/objects/channel_rest/new", c.body)
+		if r.StatusCode != 400 {
+			t.Errorf("%s: %d %s", c.body, r.StatusCode, r.Body)
+			continue
+		}
+		for _, w := range c.wants {
+			if !strings.Contains(string(r.Body), w) {
+				t.Errorf("%s: answer lacks %q:\n%s", c.body, w, r.Body)
+			}
+		}
+	}
+	if r := s.AdminCall("GET", prefix+"/objects/channel_rest/new", ""); r.StatusCode != 404 {
+		t.Errorf("a refused object exists: %s", r.Body)
+	}
+	if r := s.AdminCall("PUT", prefix+"/objects/channel_rest/dry?dry_run=true", `{"service":"plexus.ping","url_path":"/dry"}`); r.StatusCode != 201 {
+		t.Errorf("dry run: %d %s", r.StatusCode, r.Body)
+	}
+	if r := s.AdminCall("GET", prefix+"/objects/channel_rest/dry", ""); r.StatusCode != 404 {
+		t.Errorf("dry run changed the configuration")
+	}
+}
+
+func TestServicesAndInvoke(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{Services: []any{
+		service.Func("my.hello", "Says hello.\n\nTo whoever asks.", func(c *service.Context) error {
+			c.Response.Payload = map[string]any{"hello": c.Request.Input["name"], "channel": c.Channel.Type}
+			return nil
+		}),
+		service.Func("my.fail", "", func(c *service.Context) error { return service.NotFound("No such thing") }),
+	}})
+	s.Channel("hello", "my.hello", "", "/hello", nil)
+	var list []admin.ServiceInfo
+	json.Unmarshal(s.AdminCall("GET", prefix+"/services", "").Body, &list)
+	var hello *admin.ServiceInfo
+	for i := range list {
+		if list[i].Name == "my.hello" {
+			hello = &list[i]
+		}
+	}
+	if hello == nil || hello.Language != "go" || hello.Builtin || hello.Doc != "Says hello.\n\nTo whoever asks." || len(hello.Channels) != 1 {
+		t.Fatalf("service list entry: %+v", hello)
+	}
+	r := s.AdminCall("GET", prefix+"/services/plexus.ping", "")
+	if r.StatusCode != 200 || r.JSON(t)["builtin"] != true {
+		t.Errorf("get service: %s", r.Body)
+	}
+	r = s.AdminCall("POST", prefix+"/services/my.hello/invoke", `{"name":"Jane"}`)
+	if r.StatusCode != 200 || string(r.Body) != `{"channel":"admin","hello":"Jane"}` {
+		t.Errorf("invoke: %d %s", r.StatusCode, r.Body)
+	}
+	r = s.AdminCall("POST", prefix+"/services/my.fail/invoke", ``)
+	if r.StatusCode != 404 || !strings.Contains(string(r.Body), "No such thing") {
+		t.Errorf("invoke error: %d %s", r.StatusCode, r.Body)
+	}
+	if r := s.AdminCall("POST", prefix+"/services/none/invoke", ``); r.StatusCode != 404 {
+		t.Errorf("unknown service: %d", r.StatusCode)
+	}
+	if r := s.AdminCall("POST", prefix+"/services/demo.multi-verb/invoke?verb=DELETE", ``); r.StatusCode != 405 || r.Header.Get("Allow") != "GET, POST" {
+		t.Errorf("verb: %d %v", r.StatusCode, r.Header)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	s.Channel("m.echo", "plexus.helpers.echo", "", "/m", nil)
+	s.Call("POST", "/m", `{}`, nil)
+	s.Call("POST", "/m", `{bad`, nil)
+	body := string(s.AdminCall("GET", "/metrics", "").Body)
+	for _, want := range []string{
+		`plexus_channel_requests_total{channel="m.echo"} 2`,
+		`plexus_channel_errors_total{channel="m.echo",status="400"} 1`,
+		`plexus_channel_request_duration_seconds_count{channel="m.echo"} 2`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+func TestPublicMetrics(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{Settings: "metrics:\n  public: true\n"})
+	if r := servertest.Do(t, "GET", s.Admin+"/metrics", "", nil); r.StatusCode != 200 {
+		t.Errorf("public /metrics: %d", r.StatusCode)
+	}
+	if r := servertest.Do(t, "GET", s.Admin+prefix+"/kinds", "", nil); r.StatusCode != 401 {
+		t.Errorf("admin API must stay protected: %d", r.StatusCode)
+	}
+}

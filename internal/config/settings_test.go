@@ -1,0 +1,77 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The template quickstart writes documents every key and loads back to the
+// defaults.
+func TestTemplate(t *testing.T) {
+	tpl := Template()
+	for _, k := range Keys() {
+		if k.Doc == "" {
+			t.Errorf("%s has no doc", k.Path)
+		}
+		name := k.Path[strings.LastIndex(k.Path, ".")+1:]
+		if !strings.Contains(tpl, name+":") {
+			t.Errorf("template lacks %s", k.Path)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "plexus.yaml")
+	os.WriteFile(path, []byte(tpl), 0o644)
+	got, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, Default()) {
+		t.Errorf("template loads as\n%+v\nwant\n%+v", got, Default())
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	for content, want := range map[string]string{
+		"listn: x\n":                      "listn",
+		"log:\n  format: xml\n":           "log.format",
+		"limits:\n  max_body_size: big\n": "expected a size",
+		"limits:\n  read_timeout: soon\n": "expected a duration",
+		"starlark:\n  max_steps: 0\n":     "max_steps",
+	} {
+		path := filepath.Join(t.TempDir(), "plexus.yaml")
+		os.WriteFile(path, []byte(content), 0o644)
+		if _, err := Load(path); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", content, err, want)
+		}
+	}
+}
+
+func TestSizeAndDuration(t *testing.T) {
+	for in, want := range map[string]Size{"10MiB": 10 << 20, "512KiB": 512 << 10, "1GB": 1e9, "100": 100, " 2 MiB ": 2 << 20} {
+		if got, err := ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v", in, got, err)
+		}
+	}
+	if Size(10<<20).String() != "10MiB" || Size(1000).String() != "1000" {
+		t.Errorf("Size.String: %s %s", Size(10<<20), Size(1000))
+	}
+	for in, want := range map[string]time.Duration{"30s": 30 * time.Second, "1.5": 1500 * time.Millisecond, "1m30s": 90 * time.Second} {
+		if got, err := parseDuration(in); err != nil || got.D() != want {
+			t.Errorf("parseDuration(%q) = %v, %v", in, got, err)
+		}
+	}
+}
+
+func FuzzParseSize(f *testing.F) {
+	for _, s := range []string{"10MiB", "1", "-1", "1e9", "KiB", "9999999999999999999GiB"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if v, err := ParseSize(s); err == nil && v < 0 {
+			t.Fatalf("ParseSize(%q) = %d", s, v)
+		}
+	})
+}

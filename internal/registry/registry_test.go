@@ -1,0 +1,93 @@
+package registry_test
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+
+	_ "github.com/plexushq/plexus/internal/channel/rest" // registers its kind
+	"github.com/plexushq/plexus/internal/registry"
+)
+
+// Every registered kind is fully declared: each field documented, each
+// example valid, each secret hidden by Public.
+func TestEveryKind(t *testing.T) {
+	kinds := registry.All()
+	if len(kinds) == 0 {
+		t.Fatal("no kinds registered")
+	}
+	for _, k := range kinds {
+		if len(k.Examples) == 0 {
+			t.Errorf("%s has no examples", k.ID)
+		}
+		for _, f := range k.Fields() {
+			if len(f.Doc) < 10 || !strings.HasSuffix(f.Doc, ".") {
+				t.Errorf("%s.%s: doc %q should be a sentence", k.ID, f.Name, f.Doc)
+			}
+		}
+		for _, ex := range k.Examples {
+			obj, errs := k.Decode([]byte(ex))
+			errs = append(errs, k.CheckFields(obj)...)
+			errs = append(errs, obj.Validate()...)
+			if len(errs) > 0 {
+				t.Errorf("%s example %s: %v", k.ID, ex, errs)
+			}
+		}
+		schema, err := json.Marshal(k.Schema())
+		if err != nil || !strings.Contains(string(schema), `"additionalProperties":false`) {
+			t.Errorf("%s schema: %v %s", k.ID, err, schema)
+		}
+		obj := k.New()
+		for _, f := range k.Fields() {
+			if f.Secret && f.Type.Kind() == reflect.String {
+				f.Value(obj).SetString("s3cr3t-value")
+			}
+		}
+		pub, _ := json.Marshal(k.Public(obj))
+		if strings.Contains(string(pub), "s3cr3t-value") {
+			t.Errorf("%s: Public shows a secret: %s", k.ID, pub)
+		}
+	}
+}
+
+func TestDecodeReportsEveryProblem(t *testing.T) {
+	k, _ := registry.Lookup("channel_rest")
+	_, errs := k.Decode([]byte(`{"name":"x","servise":"a","is_active":"yes","url_path":5,"method":"GET"}`))
+	var msgs []string
+	for _, e := range errs {
+		msgs = append(msgs, e.Error())
+	}
+	got := strings.Join(msgs, "\n")
+	for _, want := range []string{`unknown field "servise"; did you mean "service"?`, "is_active: expected true or false", "url_path: expected a string"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("problems lack %q:\n%s", want, got)
+		}
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	for in, want := range map[string]string{"url_pth": "url_path", "handel": "handle", "input_requried": "input_required", "zzzzzz": ""} {
+		if got := registry.Suggest(in, []string{"url_path", "handle", "input_required", "name"}); got != want {
+			t.Errorf("Suggest(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte(`{"name":"a","service":"s","url_path":"/x"}`))
+	f.Add([]byte(`{"name":1}`))
+	f.Add([]byte(`[]`))
+	f.Add([]byte(`{"url_path":null,"xx":{}}`))
+	k, _ := registry.Lookup("channel_rest")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		obj, errs := k.Decode(data)
+		if len(errs) == 0 && obj == nil {
+			t.Fatal("no object and no problem")
+		}
+		if obj != nil {
+			k.CheckFields(obj)
+			obj.Validate()
+		}
+	})
+}
