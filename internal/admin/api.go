@@ -13,6 +13,7 @@ import (
 
 	"github.com/plexushq/plexus/internal/cid"
 	"github.com/plexushq/plexus/internal/config"
+	"github.com/plexushq/plexus/internal/deploy"
 	"github.com/plexushq/plexus/internal/invoke"
 	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/registry"
@@ -62,6 +63,8 @@ func (a *API) Handler() http.Handler {
 		"GET " + Prefix + "/services":                 a.listServices,
 		"GET " + Prefix + "/services/{name}":          a.getService,
 		"POST " + Prefix + "/services/{name}/invoke":  a.invoke,
+		"POST " + Prefix + "/deploy":                  a.deploy,
+		"DELETE " + Prefix + "/deploy/{file...}":      a.undeploy,
 	} {
 		a.mux.Handle(pattern, a.protect(h))
 	}
@@ -328,4 +331,80 @@ func (a *API) invoke(w http.ResponseWriter, r *http.Request) {
 		c.Logger().Error("writing response", "error", err.Error())
 		reply.Error(w, id, err, true)
 	}
+}
+
+// SourceFile is one service file sent to POST /deploy.
+type SourceFile struct {
+	File   string `json:"file"`
+	Source string `json:"source"`
+}
+
+// DeployRequest is the body of POST /deploy: one file, or several deployed
+// together.
+type DeployRequest struct {
+	SourceFile
+	Files []SourceFile `json:"files"`
+}
+
+// DeployResult is the answer of a deploy.
+type DeployResult struct {
+	Rev      int64               `json:"rev"`
+	DryRun   bool                `json:"dry_run,omitempty"`
+	Services map[string][]string `json:"services"`
+	Warnings []string            `json:"warnings"`
+}
+
+// deploy deploys service source files through the one change path.
+// ?dry_run=true only checks them.
+func (a *API) deploy(w http.ResponseWriter, r *http.Request) {
+	var req DeployRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAdminBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		fail(w, http.StatusBadRequest, "Expected {\"file\": NAME, \"source\": TEXT} or {\"files\": [...]}: "+err.Error())
+		return
+	}
+	if req.File != "" {
+		req.Files = append(req.Files, req.SourceFile)
+	}
+	if len(req.Files) == 0 {
+		fail(w, http.StatusBadRequest, "No files to deploy")
+		return
+	}
+	cs := runtime.Changeset{Source: "admin", DryRun: r.URL.Query().Get("dry_run") == "true"}
+	for _, f := range req.Files {
+		cs.Code = append(cs.Code, runtime.CodeChange{File: f.File, Source: []byte(f.Source)})
+	}
+	a.applyCode(w, r, cs)
+}
+
+// undeploy removes a deployed file's services.
+func (a *API) undeploy(w http.ResponseWriter, r *http.Request) {
+	file := r.PathValue("file")
+	if _, ok := a.Runtime.State().Code()[file]; !ok {
+		fail(w, http.StatusNotFound, "No deployed file named "+strconv.Quote(file))
+		return
+	}
+	a.applyCode(w, r, runtime.Changeset{Source: "admin", Code: []runtime.CodeChange{{File: file}}})
+}
+
+func (a *API) applyCode(w http.ResponseWriter, r *http.Request, cs runtime.Changeset) {
+	res, err := a.Runtime.Apply(r.Context(), cs)
+	if err != nil {
+		if ref, ok := runtime.IsRefused(err); ok {
+			for _, p := range ref.Problems {
+				a.Logger.Error("deploy refused; the previous version keeps serving", "problem", p.Error())
+			}
+		}
+		a.refused(w, err)
+		return
+	}
+	out := DeployResult{Rev: res.Rev, DryRun: cs.DryRun, Services: res.Services, Warnings: res.Warnings}
+	if out.Warnings == nil {
+		out.Warnings = []string{}
+	}
+	if !cs.DryRun {
+		deploy.Log(a.Logger, "admin", res)
+	}
+	writeJSON(w, http.StatusOK, out)
 }

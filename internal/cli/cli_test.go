@@ -284,3 +284,64 @@ func TestSignals(t *testing.T) {
 		}
 	}
 }
+
+func TestDeploy(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "env")
+	r := startCLI(t, nil, "quickstart", dir, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0")
+	src := t.TempDir()
+	os.MkdirAll(filepath.Join(src, "billing"), 0o755)
+	write := func(rel, body string) {
+		os.WriteFile(filepath.Join(src, rel), []byte(body), 0o644)
+	}
+	write("billing/get_invoice.star", "def handle(self):\n    self.response.payload = 'invoice v1'\n")
+	write("hello.star", "def handel(self): pass\ndef handle(self):\n    self.response.payload = 'hello'\n")
+
+	stdout, stderr, code := runCLI(t, nil, "deploy", src, "--env", dir, "--check")
+	if code != 0 || !strings.Contains(stdout, "ok billing/get_invoice.star → billing.get-invoice") || !strings.Contains(stderr, "did you mean handle?") {
+		t.Fatalf("check: %d %q %q", code, stdout, stderr)
+	}
+	if _, stderr, code := runCLI(t, nil, "invoke", "billing.get-invoice", dir); code != 1 || !strings.Contains(stderr, "404") {
+		t.Fatalf("--check deployed: %d %s", code, stderr)
+	}
+	stdout, stderr, code = runCLI(t, nil, "deploy", src, "--env", dir)
+	if code != 0 || !strings.Contains(stdout, "deployed hello.star → hello") {
+		t.Fatalf("deploy: %d %q %q", code, stdout, stderr)
+	}
+	if out, _, code := runCLI(t, nil, "invoke", "billing.get-invoice", dir); code != 0 || strings.TrimSpace(out) != "invoice v1" {
+		t.Fatalf("invoke deployed service: %d %q", code, out)
+	}
+
+	// A broken file: every problem with file:line:column, non-zero exit.
+	write("broken.star", "def handle(self)\n")
+	_, stderr, code = runCLI(t, nil, "deploy", filepath.Join(src, "broken.star"), "--env", dir)
+	if code != 1 || !strings.Contains(stderr, "broken.star:2:1: got newline, want ':'") {
+		t.Fatalf("broken deploy: %d %q", code, stderr)
+	}
+	_, stderr, code = runCLI(t, nil, "deploy", filepath.Join(src, "broken.star"), "--env", t.TempDir(), "--check")
+	if code != 1 || !strings.Contains(stderr, "broken.star:2:1") || !strings.Contains(stderr, "checked locally") {
+		t.Fatalf("local check: %d %q", code, stderr)
+	}
+	os.Remove(filepath.Join(src, "broken.star"))
+
+	// --watch redeploys on save.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out syncBuffer
+	app := &App{Stdout: &out, Stderr: &out, Getenv: func(string) string { return "" }}
+	done := make(chan int, 1)
+	go func() { done <- app.Main(ctx, []string{"deploy", src, "--env", dir, "--watch"}) }()
+	waitFor(t, &out, "watching")
+	write("billing/get_invoice.star", "def handle(self):\n    self.response.payload = 'invoice v2'\n")
+	for i := 0; strings.Count(out.String(), "deployed billing/get_invoice.star") < 2; i++ {
+		if i > 500 {
+			t.Fatalf("no redeploy:\n%s", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if out, _, _ := runCLI(t, nil, "invoke", "billing.get-invoice", dir); strings.TrimSpace(out) != "invoice v2" {
+		t.Errorf("after watch: %q", out)
+	}
+	cancel()
+	<-done
+	r.stop(t)
+}

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -35,8 +36,16 @@ func commands(t *testing.T, files []string) []command {
 			t.Fatal(err)
 		}
 		in := false
-		var cur string
+		var cur, heredoc string
 		for line := range strings.SplitSeq(string(data), "\n") {
+			if heredoc != "" {
+				cur += line + "\n"
+				if strings.TrimSpace(line) == heredoc {
+					out = append(out, command{file: f, line: strings.TrimSpace(cur)})
+					cur, heredoc = "", ""
+				}
+				continue
+			}
 			switch {
 			case strings.HasPrefix(line, "```sh"):
 				in = true
@@ -54,6 +63,10 @@ func commands(t *testing.T, files []string) []command {
 				continue
 			}
 			if trimmed == "" || strings.HasPrefix(trimmed, "#") {
+				continue
+			}
+			if m := heredocStart.FindStringSubmatch(line); m != nil {
+				cur, heredoc = line+"\n", m[1]
 				continue
 			}
 			if s, ok := strings.CutSuffix(line, "\\"); ok {
@@ -76,6 +89,9 @@ func commands(t *testing.T, files []string) []command {
 	}
 	return out
 }
+
+// heredocStart matches a line that opens a here-document: cat > f <<'EOF'.
+var heredocStart = regexp.MustCompile(`<<-?'?"?([A-Za-z_]+)'?"?\s*$`)
 
 func portFree(addr string) bool {
 	ln, err := net.Listen("tcp", addr)

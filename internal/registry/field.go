@@ -38,6 +38,10 @@ type Field struct {
 // RefService is the Ref of fields naming a deployed service.
 const RefService = "service"
 
+// KindCode is the Kind of problems with deployed source files; they name
+// the file in Name and the position in Pos.
+const KindCode = "code"
+
 // SecretPlaceholder replaces a set secret wherever objects are shown.
 const SecretPlaceholder = "******"
 
@@ -107,13 +111,22 @@ type Problem struct {
 	Kind  string `json:"kind,omitempty"`
 	Name  string `json:"name,omitempty"`
 	Field string `json:"field,omitempty"`
+	// Pos is the file:line:column the problem is at, when it comes from a
+	// file (a service's source, an enmasse file).
+	Pos string `json:"pos,omitempty"`
 	// Message says what is wrong and, where possible, what to do.
 	Message string `json:"message"`
 }
 
 func (p *Problem) Error() string {
 	var b strings.Builder
-	if p.Kind != "" {
+	switch {
+	case p.Pos != "":
+		b.WriteString(p.Pos + ": ")
+	case p.Kind == KindCode:
+		b.WriteString(p.Name + ": ")
+	}
+	if p.Kind != "" && p.Kind != KindCode {
 		b.WriteString(p.Kind)
 		if p.Name != "" {
 			fmt.Fprintf(&b, " %q", p.Name)

@@ -215,15 +215,17 @@ func Close(running any) error {
 func Suggest(s string, candidates []string) string {
 	best, bestDist := "", len(s)/2+2
 	for _, c := range candidates {
-		if d := distance(strings.ToLower(s), strings.ToLower(c)); d < bestDist {
+		if d := Distance(strings.ToLower(s), strings.ToLower(c)); d < bestDist {
 			best, bestDist = c, d
 		}
 	}
 	return best
 }
 
-// distance is the Damerau-Levenshtein (optimal string alignment) distance.
-func distance(a, b string) int {
+// Distance is the Damerau-Levenshtein (optimal string alignment) distance
+// between two strings: the edits, including swaps of neighbours, that turn
+// one into the other.
+func Distance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
 	d := make([][]int, len(ra)+1)
 	for i := range d {

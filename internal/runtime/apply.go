@@ -230,7 +230,7 @@ func (rt *Runtime) prepareLenient(old *State, cs Changeset) *candidate {
 		}
 		var keepCode []CodeChange
 		for _, cc := range cs.Code {
-			if !bad[[2]string{"code", cc.File}] {
+			if !bad[[2]string{registry.KindCode, cc.File}] {
 				keepCode = append(keepCode, cc)
 			}
 		}
@@ -335,18 +335,18 @@ func (rt *Runtime) prepareCode(c *candidate, changes []CodeChange) {
 	for _, cc := range changes {
 		file := path.Clean(strings.ReplaceAll(cc.File, "\\", "/"))
 		if cc.File == "" || strings.HasPrefix(file, "../") || path.IsAbs(file) {
-			c.problem("code", cc.File, "", "file name must be relative to the pickup directory")
+			c.problem(registry.KindCode, cc.File, "", "file name must be relative to the pickup directory")
 			continue
 		}
 		if cc.Source == nil {
 			if _, ok := c.code[file]; !ok {
-				c.problem("code", file, "", "is not deployed")
+				c.problem(registry.KindCode, file, "", "is not deployed")
 				continue
 			}
 			delete(c.code, file)
 			set, err := c.services.Replace(file)
 			if err != nil {
-				c.problem("code", file, "", "%v", err)
+				c.problem(registry.KindCode, file, "", "%v", err)
 				continue
 			}
 			c.services = set
@@ -355,18 +355,18 @@ func (rt *Runtime) prepareCode(c *candidate, changes []CodeChange) {
 		}
 		comp, ok := rt.opts.Compilers[path.Ext(file)]
 		if !ok {
-			c.problem("code", file, "", "no service language uses %q files", path.Ext(file))
+			c.problem(registry.KindCode, file, "", "no service language uses %q files", path.Ext(file))
 			continue
 		}
 		svcs, warnings, err := comp.Compile(file, cc.Source)
 		c.result.Warnings = append(c.result.Warnings, warnings...)
 		if err != nil {
-			c.problem("code", file, "", "%v", err)
+			c.problems = append(c.problems, registry.Locate(registry.KindCode, file, []error{err})...)
 			continue
 		}
 		set, err := c.services.Replace(file, svcs...)
 		if err != nil {
-			c.problem("code", file, "", "%v", err)
+			c.problem(registry.KindCode, file, "", "%v", err)
 			continue
 		}
 		c.services = set

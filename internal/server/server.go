@@ -12,17 +12,20 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/plexushq/plexus/internal/admin"
 	"github.com/plexushq/plexus/internal/builtin"
 	"github.com/plexushq/plexus/internal/channel/rest"
 	"github.com/plexushq/plexus/internal/config"
+	"github.com/plexushq/plexus/internal/deploy"
 	"github.com/plexushq/plexus/internal/envdir"
 	"github.com/plexushq/plexus/internal/invoke"
 	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/services"
+	"github.com/plexushq/plexus/internal/starlark"
 	"github.com/plexushq/plexus/internal/store"
 )
 
@@ -49,8 +52,16 @@ type Server struct {
 	Runtime  *runtime.Runtime
 	Invoker  *invoke.Invoker
 	Admin    *admin.API
+	// Starlark compiles .star services; subsystems add self attributes to
+	// it with Provide before Start.
+	Starlark *starlark.Compiler
+	// Pickup watches the pickup directory; subsystems add hooks to it
+	// before Start.
+	Pickup *deploy.Pickup
 
+	base     context.Context
 	cancel   context.CancelFunc
+	pickupWG sync.WaitGroup
 	api      *http.Server
 	adminSrv *http.Server
 	apiLn    net.Listener
@@ -91,16 +102,19 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{Env: env, Settings: settings, Logger: logger, Store: st, Metrics: metrics.New()}
+	s.Starlark = starlark.New(settings.Starlark.MaxSteps, logger)
 	s.Runtime, err = runtime.New(runtime.Options{
 		Store: st, Logger: logger, Settings: settings, Metrics: s.Metrics, Builtins: svcs,
+		Compilers: map[string]runtime.Compiler{starlark.Ext: s.Starlark},
 	})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
 	base, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
+	s.base, s.cancel = base, cancel
 	s.Invoker = invoke.New(base, s.Runtime, logger)
+	s.Pickup = &deploy.Pickup{Dir: env.Path(envdir.ServicesDir), Exts: []string{starlark.Ext}, Runtime: s.Runtime, Logger: logger}
 	if err := s.Runtime.Load(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -170,6 +184,13 @@ func (s *Server) Start() error {
 		return fmt.Errorf("writing %s: %w", envdir.CLIFile, err)
 	}
 	s.served = make(chan error, 2)
+	s.pickupWG.Add(1)
+	go func() {
+		defer s.pickupWG.Done()
+		if err := s.Pickup.Run(s.base); err != nil {
+			s.Logger.Error("pickup directory", "error", err.Error())
+		}
+	}()
 	for srv, ln := range map[*http.Server]net.Listener{s.api: s.apiLn, s.adminSrv: s.adminLn} {
 		go func() {
 			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
@@ -231,6 +252,7 @@ func (s *Server) Close() error {
 	if s.cancel != nil {
 		s.cancel()
 	}
+	s.pickupWG.Wait()
 	if s.Invoker != nil {
 		s.Invoker.Wait()
 	}

@@ -57,6 +57,17 @@ func New(name, doc, language, source string, handle HandlerFunc, verbs map[strin
 	return s, nil
 }
 
+// Origin describes where the service comes from, for messages.
+func (s *Service) Origin() string {
+	switch {
+	case s.Language != Go:
+		return "the file " + s.Source
+	case s.Builtin:
+		return "the built-in Go service " + s.Source
+	}
+	return "the Go service " + s.Source
+}
+
 // Verbs returns the verbs with their own handler, sorted.
 func (s *Service) Verbs() []string {
 	out := make([]string, 0, len(s.verbs))
@@ -87,6 +98,9 @@ func (s *Service) Run(c *service.Context, verb string) error {
 	return service.NewError(http.StatusMethodNotAllowed, "%s", msg).WithHeader("Allow", s.allow)
 }
 
+// funcType is the type of services made by service.Func.
+var funcType = reflect.TypeOf(service.Func("", "", nil))
+
 // FromGo describes a Go service value: its Handle and HandleVERB methods,
 // and its optional Name and Doc methods.
 func FromGo(v any) (*Service, error) {
@@ -96,6 +110,9 @@ func FromGo(v any) (*Service, error) {
 	rv := reflect.ValueOf(v)
 	rt := rv.Type()
 	typeName := rt.String()
+	if rt == funcType {
+		typeName = "function"
+	}
 	var handle HandlerFunc
 	verbs := map[string]HandlerFunc{}
 	for i := range rt.NumMethod() {

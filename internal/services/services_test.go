@@ -73,7 +73,7 @@ func TestSet(t *testing.T) {
 		t.Fatalf("Replace: %v %v", set2.Names(), err)
 	}
 	a2, _ := New("a", "", Starlark, "c.star", func(*service.Context) error { return nil }, nil)
-	if _, err := set.Replace("c.star", a2); err == nil || !strings.Contains(err.Error(), "already used by x.go") {
+	if _, err := set.Replace("c.star", a2); err == nil || !strings.Contains(err.Error(), "already used by the Go service x.go") {
 		t.Fatalf("name clash across files: %v", err)
 	}
 }

@@ -16,7 +16,7 @@ func NewSet(list ...*Service) (*Set, error) {
 	s := &Set{byName: make(map[string]*Service, len(list))}
 	for _, svc := range list {
 		if prev, dup := s.byName[svc.Name]; dup {
-			return nil, fmt.Errorf("service name %q is used by both %s and %s", svc.Name, prev.Source, svc.Source)
+			return nil, fmt.Errorf("service name %q is used by both %s and %s", svc.Name, prev.Origin(), svc.Origin())
 		}
 		s.byName[svc.Name] = svc
 	}
@@ -70,7 +70,7 @@ func (s *Set) Replace(source string, add ...*Service) (*Set, error) {
 	}
 	for _, svc := range add {
 		if prev, dup := out.byName[svc.Name]; dup {
-			return nil, fmt.Errorf("service name %q is already used by %s", svc.Name, prev.Source)
+			return nil, fmt.Errorf("service name %q is already used by %s", svc.Name, prev.Origin())
 		}
 		out.byName[svc.Name] = svc
 	}

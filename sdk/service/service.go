@@ -39,6 +39,6 @@ type funcService struct {
 	fn        func(*Context) error
 }
 
-func (f *funcService) Name() string             { return f.name }
-func (f *funcService) Doc() string              { return f.doc }
+func (f *funcService) Name() string            { return f.name }
+func (f *funcService) Doc() string             { return f.doc }
 func (f *funcService) Handle(c *Context) error { return f.fn(c) }

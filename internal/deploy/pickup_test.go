@@ -1,0 +1,148 @@
+package deploy_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/plexushq/plexus/internal/deploy"
+	"github.com/plexushq/plexus/internal/servertest"
+)
+
+func svc(body string) string {
+	return "def handle(self):\n    self.response.payload = " + body + "\n"
+}
+
+// waitBody polls a path until it answers want, or fails after a few
+// seconds.
+func waitBody(t *testing.T, s *servertest.Server, path, want string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < 5*time.Second {
+		if r := s.Call("GET", path, "", nil); string(r.Body) == want {
+			return time.Since(start)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	r := s.Call("GET", path, "", nil)
+	t.Fatalf("%s answers %d %q, want %q\n%s", path, r.StatusCode, r.Body, want, s.Log)
+	return 0
+}
+
+// waitService waits until a service is deployed.
+func waitService(t *testing.T, s *servertest.Server, name string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < 5*time.Second {
+		if s.Runtime.State().Services.Get(name) != nil {
+			return time.Since(start)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("service %s not deployed\n%s", name, s.Log)
+	return 0
+}
+
+func TestPickupDirectory(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	dir := filepath.Join(s.Dir, "services")
+
+	// A saved file is live within a second.
+	os.WriteFile(filepath.Join(dir, "hello.star"), []byte(svc(`"v1"`)), 0o644)
+	if d := waitService(t, s, "hello"); d > time.Second {
+		t.Errorf("deploying took %v", d)
+	}
+	s.Channel("hello", "hello", "", "/hello", nil)
+	waitBody(t, s, "/hello", "v1")
+	// Saving again redeploys.
+	os.WriteFile(filepath.Join(dir, "hello.star"), []byte(svc(`"v2"`)), 0o644)
+	waitBody(t, s, "/hello", "v2")
+
+	// Subdirectories, including new ones, give dotted names.
+	os.MkdirAll(filepath.Join(dir, "billing"), 0o755)
+	os.WriteFile(filepath.Join(dir, "billing", "get_invoice.star"), []byte(svc(`"invoice"`)), 0o644)
+	waitService(t, s, "billing.get-invoice")
+	s.Channel("nested", "billing.get-invoice", "", "/nested", nil)
+	waitBody(t, s, "/nested", "invoice")
+
+	// A file written in pieces deploys only once complete: the half
+	// written file is a syntax error that must never be deployed.
+	f, _ := os.Create(filepath.Join(dir, "hello.star"))
+	f.WriteString("def handle(self):\n    self.response.pay")
+	f.Sync()
+	time.Sleep(100 * time.Millisecond)
+	f.WriteString(`load = "v3"` + "\n")
+	f.Close()
+	os.WriteFile(filepath.Join(dir, "hello.star"), []byte(svc(`"v3"`)), 0o644)
+	waitBody(t, s, "/hello", "v3")
+
+	// A broken file is refused and logged; the previous version serves.
+	os.WriteFile(filepath.Join(dir, "hello.star"), []byte("def handle(self)\n"), 0o644)
+	s.Log.WaitFor(t, "deploy refused", "hello.star:2:1")
+	waitBody(t, s, "/hello", "v3")
+
+	// Editor temporary files are ignored.
+	os.WriteFile(filepath.Join(dir, ".hello.star.swp"), []byte("garbage"), 0o644)
+	os.WriteFile(filepath.Join(dir, "hello.star~"), []byte("garbage"), 0o644)
+
+	// A rename to a new name (editors' atomic save) moves the service.
+	tmp := filepath.Join(dir, "tmp-save.txt")
+	os.WriteFile(tmp, []byte("name = 'hello'\n"+svc(`"v4"`)), 0o644)
+	os.Rename(tmp, filepath.Join(dir, "hello2.star"))
+	os.Remove(filepath.Join(dir, "hello.star"))
+	waitBody(t, s, "/hello", "v4")
+
+	// A deleted file undeploys its service.
+	os.Remove(filepath.Join(dir, "hello2.star"))
+	for start := time.Now(); s.Runtime.State().Services.Get("hello") != nil; time.Sleep(10 * time.Millisecond) {
+		if time.Since(start) > 5*time.Second {
+			t.Fatal("deleted file still deployed")
+		}
+	}
+	if r := s.Call("GET", "/hello", "", nil); r.StatusCode != 503 {
+		t.Errorf("undeployed service: %d", r.StatusCode)
+	}
+}
+
+func TestPickupAtStart(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	file := filepath.Join(s.Dir, "services", "early.star")
+	os.WriteFile(file, []byte(svc(`"v1"`)), 0o644)
+	waitService(t, s, "early")
+	s.Channel("early", "early", "", "/early", nil)
+	s.Stop()
+	// A file changed while the server is down deploys at start.
+	os.WriteFile(file, []byte(svc(`"static"`)), 0o644)
+	s2 := servertest.Start(t, servertest.Options{Dir: s.Dir})
+	waitBody(t, s2, "/early", "static")
+}
+
+func TestHooks(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	var got atomic.Value
+	p := &deploy.Pickup{
+		Dir: t.TempDir(), Exts: []string{".star"}, Runtime: s.Runtime, Logger: s.Logger, Debounce: 20 * time.Millisecond,
+		Hooks: []deploy.Hook{{
+			Match:  func(name string) bool { return strings.Contains(name, "enmasse") },
+			Handle: func(_ context.Context, path string) error { got.Store(path); return nil },
+		}},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- p.Run(ctx) }()
+	time.Sleep(50 * time.Millisecond)
+	os.WriteFile(filepath.Join(p.Dir, "my-enmasse.yaml"), []byte("x: 1"), 0o644)
+	deadline := time.Now().Add(3 * time.Second)
+	for got.Load() == nil && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if p, _ := got.Load().(string); !strings.HasSuffix(p, "my-enmasse.yaml") {
+		t.Fatalf("hook got %v", got.Load())
+	}
+}

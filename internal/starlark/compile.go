@@ -1,0 +1,338 @@
+// Package starlark runs services written in Starlark, the Python dialect of
+// go.starlark.net. A .star file holds one service: module-level metadata
+// (name, the I/O declarations), a docstring, and a handle(self) function or
+// handle_<VERB>(self) functions. The self object offers the same API as a
+// Go service's Context, spelled as Zato spells it (self.request.payload,
+// self.response.status_code, self.invoke(...)); subsystems add attributes
+// (self.out.rest, self.kvdb, …) with Provide, without touching this package.
+//
+// Scripts are sandboxed: they reach no file, network, environment variable
+// or clock except through the platform's objects, and every invocation is
+// stopped after a number of execution steps.
+package starlark
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path"
+	"strings"
+
+	"go.starlark.net/lib/json"
+	"go.starlark.net/lib/math"
+	"go.starlark.net/resolve"
+	sl "go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
+	"go.starlark.net/syntax"
+
+	"github.com/plexushq/plexus/internal/registry"
+	"github.com/plexushq/plexus/internal/services"
+	"github.com/plexushq/plexus/sdk/service"
+)
+
+// Ext is the file extension of Starlark services.
+const Ext = ".star"
+
+// AttrFunc returns the value of a self attribute for one invocation.
+type AttrFunc func(c *service.Context) (sl.Value, error)
+
+// Compiler loads .star files into services. Provide every attribute before
+// the first Compile; after that a Compiler is safe for concurrent use.
+type Compiler struct {
+	maxSteps uint64
+	log      *slog.Logger
+	attrs    *namespace
+}
+
+// New returns a compiler whose invocations may take at most maxSteps
+// Starlark execution steps.
+func New(maxSteps uint64, log *slog.Logger) *Compiler {
+	return &Compiler{maxSteps: maxSteps, log: log, attrs: &namespace{}}
+}
+
+// Provide adds an attribute to every service's self: "kvdb" for
+// self.kvdb, or a dotted path such as "out.rest" for self.out.rest.
+func (comp *Compiler) Provide(path string, fn AttrFunc) {
+	ns := comp.attrs
+	for _, part := range strings.Split(path, ".") {
+		if ns.children == nil {
+			ns.children = map[string]*namespace{}
+		}
+		next := ns.children[part]
+		if next == nil {
+			next = &namespace{name: part}
+			ns.children[part] = next
+		}
+		ns = next
+	}
+	ns.leaf = fn
+}
+
+// namespace is a tree of provided attributes.
+type namespace struct {
+	name     string
+	children map[string]*namespace
+	leaf     AttrFunc
+}
+
+func (ns *namespace) value(c *service.Context) func() (sl.Value, error) {
+	if ns.leaf != nil {
+		return func() (sl.Value, error) { return ns.leaf(c) }
+	}
+	return func() (sl.Value, error) {
+		attrs := make(map[string]func() (sl.Value, error), len(ns.children))
+		for name, child := range ns.children {
+			attrs[name] = child.value(c)
+		}
+		return newObject(ns.name, attrs), nil
+	}
+}
+
+// Module is a loaded .star file: what the runtime keeps as a service's
+// Impl, for subsystems that read its declarations.
+type Module struct {
+	File    string
+	Doc     string
+	Globals sl.StringDict
+}
+
+// Metadata lists the module-level names Plexus reads. Any other name is
+// the user's own, except one close to these, which is reported as a likely
+// misspelling.
+var Metadata = []string{
+	"name", "handle", "input_required", "input_optional", "output_required", "output_optional",
+	"input", "output", "schema", "response_elem", "skip_empty_keys", "default_value", "invokes",
+}
+
+var verbs = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+
+var fileOptions = &syntax.FileOptions{Set: true, While: true, TopLevelControl: true, GlobalReassign: true, Recursion: true}
+
+// predeclared are the names every script sees besides Starlark's builtins.
+var predeclared = func() sl.StringDict {
+	d := sl.StringDict{
+		"json":   json.Module,
+		"math":   math.Module,
+		"struct": sl.NewBuiltin("struct", starlarkstruct.Make),
+	}
+	for name, status := range map[string]int{
+		"bad_request": 400, "unauthorized": 401, "forbidden": 403, "not_found": 404,
+		"conflict": 409, "too_many_requests": 429, "service_unavailable": 503,
+	} {
+		d[name] = errorBuiltin(name, status)
+	}
+	d.Freeze()
+	return d
+}()
+
+// errorBuiltin returns a function that stops the service with a typed
+// error: not_found("No such customer") answers 404 with that message.
+func errorBuiltin(name string, status int) *sl.Builtin {
+	return sl.NewBuiltin(name, func(_ *sl.Thread, _ *sl.Builtin, args sl.Tuple, kw []sl.Tuple) (sl.Value, error) {
+		var msg string
+		if err := sl.UnpackPositionalArgs(name, args, kw, 0, &msg); err != nil {
+			return nil, err
+		}
+		return nil, service.NewError(status, "%s", msg)
+	})
+}
+
+// Compile loads one file into its service. Its warnings flag likely
+// misspellings of metadata and handler names; its error carries the file,
+// line and column.
+func (comp *Compiler) Compile(file string, src []byte) ([]*services.Service, []string, error) {
+	f, prog, err := sl.SourceProgramOptions(fileOptions, file, src, predeclared.Has)
+	if err != nil {
+		return nil, nil, positioned(file, err)
+	}
+	thread := &sl.Thread{Name: "load " + file, Print: func(_ *sl.Thread, msg string) { comp.log.Info(msg, "file", file) }}
+	thread.SetMaxExecutionSteps(comp.maxSteps)
+	globals, err := prog.Init(thread, predeclared)
+	if err != nil {
+		return nil, nil, positioned(file, err)
+	}
+	globals.Freeze()
+	mod := &Module{File: file, Doc: docstring(f), Globals: globals}
+
+	name := DeriveName(file)
+	if v, ok := globals["name"]; ok {
+		s, ok := v.(sl.String)
+		if !ok || strings.TrimSpace(string(s)) == "" {
+			return nil, nil, atGlobal(file, f, "name", "name must be a non-empty string")
+		}
+		name = string(s)
+	}
+	var handle services.HandlerFunc
+	handlers := map[string]services.HandlerFunc{}
+	for gname, v := range globals {
+		verb, isHandler := strings.CutPrefix(gname, "handle")
+		if !isHandler || (verb != "" && (verb[0] != '_' || strings.ToUpper(verb[1:]) != verb[1:] || len(verb) < 2)) {
+			continue
+		}
+		fn, ok := v.(*sl.Function)
+		if !ok || fn.NumParams() < 1 || fn.NumParams()-fn.NumKwonlyParams() < 1 {
+			return nil, nil, atGlobal(file, f, gname, fmt.Sprintf("%s must be a function taking self, as in: def %s(self):", gname, gname))
+		}
+		h := comp.handler(name, fn)
+		if verb == "" {
+			handle = h
+		} else {
+			handlers[verb[1:]] = h
+		}
+	}
+	svc, err := services.New(name, mod.Doc, services.Starlark, file, handle, handlers)
+	if err != nil {
+		return nil, nil, &registry.Problem{Pos: file + ":1:1", Message: "no handler: define handle(self), or handle_GET(self) and other verbs"}
+	}
+	svc.Impl = mod
+	return []*services.Service{svc}, warnings(file, f, globals), nil
+}
+
+// DeriveName derives a service name from a file path as Zato derives a
+// module name: the path below the pickup directory, dotted, with _ turned
+// into - (billing/get_customer.star → billing.get-customer).
+func DeriveName(file string) string {
+	file = strings.TrimSuffix(path.Clean(strings.ReplaceAll(file, "\\", "/")), Ext)
+	parts := strings.Split(strings.TrimPrefix(file, "/"), "/")
+	for i, p := range parts {
+		parts[i] = strings.ReplaceAll(p, "_", "-")
+	}
+	return strings.Join(parts, ".")
+}
+
+// warnings reports module-level names that look like misspelt metadata
+// or handler names.
+func warnings(file string, f *syntax.File, globals sl.StringDict) []string {
+	known := append([]string{}, Metadata...)
+	for _, v := range verbs {
+		known = append(known, "handle_"+v)
+	}
+	var out []string
+	for _, name := range globals.Keys() {
+		if strings.HasPrefix(name, "_") || isKnown(name, known) {
+			continue
+		}
+		if v, ok := strings.CutPrefix(name, "handle_"); ok && strings.ToUpper(v) != v {
+			out = append(out, fmt.Sprintf("%s: %s is not a handler: verb handlers are named with the verb in capitals, as in handle_%s", globalPos(file, f, name), name, strings.ToUpper(v)))
+			continue
+		}
+		if s := registry.Suggest(name, known); s != "" && len(name) > 3 && registry.Distance(name, s) <= 2 {
+			out = append(out, fmt.Sprintf("%s: %s is not a name Plexus reads; did you mean %s?", globalPos(file, f, name), name, s))
+		}
+	}
+	return out
+}
+
+func isKnown(name string, known []string) bool {
+	for _, k := range known {
+		if k == name {
+			return true
+		}
+	}
+	return false
+}
+
+// docstring returns the module docstring.
+func docstring(f *syntax.File) string {
+	if len(f.Stmts) == 0 {
+		return ""
+	}
+	if e, ok := f.Stmts[0].(*syntax.ExprStmt); ok {
+		if lit, ok := e.X.(*syntax.Literal); ok && lit.Token == syntax.STRING {
+			if s, ok := lit.Value.(string); ok {
+				return strings.TrimSpace(s)
+			}
+		}
+	}
+	return ""
+}
+
+// globalPos returns where a global is defined.
+func globalPos(file string, f *syntax.File, name string) string {
+	for _, stmt := range f.Stmts {
+		switch s := stmt.(type) {
+		case *syntax.DefStmt:
+			if s.Name.Name == name {
+				return posString(s.Name.NamePos)
+			}
+		case *syntax.AssignStmt:
+			if id, ok := s.LHS.(*syntax.Ident); ok && id.Name == name {
+				return posString(id.NamePos)
+			}
+		}
+	}
+	return file + ":1:1"
+}
+
+func atGlobal(file string, f *syntax.File, name, msg string) error {
+	return &registry.Problem{Pos: globalPos(file, f, name), Message: msg}
+}
+
+func posString(p syntax.Position) string {
+	return fmt.Sprintf("%s:%d:%d", p.Filename(), p.Line, p.Col)
+}
+
+// positioned turns a Starlark error into a problem at file:line:column.
+func positioned(file string, err error) error {
+	var se syntax.Error
+	if errors.As(err, &se) {
+		return &registry.Problem{Pos: posString(se.Pos), Message: se.Msg}
+	}
+	var rl resolve.ErrorList
+	if errors.As(err, &rl) && len(rl) > 0 {
+		msg := rl[0].Msg
+		if len(rl) > 1 {
+			msg += fmt.Sprintf(" (and %d more problems)", len(rl)-1)
+		}
+		return &registry.Problem{Pos: posString(rl[0].Pos), Message: msg}
+	}
+	var ee *sl.EvalError
+	if errors.As(err, &ee) {
+		pos := file + ":1:1"
+		for i := len(ee.CallStack) - 1; i >= 0; i-- {
+			if ee.CallStack[i].Pos.Filename() == file {
+				pos = posString(ee.CallStack[i].Pos)
+				break
+			}
+		}
+		return &registry.Problem{Pos: pos, Message: ee.Msg}
+	}
+	return &registry.Problem{Pos: file + ":1:1", Message: err.Error()}
+}
+
+// handler returns the Go handler that runs a Starlark function.
+func (comp *Compiler) handler(name string, fn *sl.Function) services.HandlerFunc {
+	return func(c *service.Context) error {
+		thread := &sl.Thread{Name: name, Print: func(_ *sl.Thread, msg string) { c.Logger().Info(msg) }}
+		thread.SetMaxExecutionSteps(comp.maxSteps)
+		if c.Context != nil && c.Done() != nil {
+			stop := context.AfterFunc(c, func() { thread.Cancel("the request was cancelled") })
+			defer stop()
+		}
+		cl := &call{c: c, response: newResponse()}
+		_, err := sl.Call(thread, fn, sl.Tuple{comp.newSelf(cl)}, nil)
+		if err != nil {
+			return runError(err)
+		}
+		return cl.response.fill(c.Response)
+	}
+}
+
+// runError keeps a typed error raised by the script (not_found(...)) and
+// turns anything else into an error whose text is the Starlark backtrace,
+// for the log.
+func runError(err error) error {
+	var se *service.Error
+	if errors.As(err, &se) {
+		return se
+	}
+	var ee *sl.EvalError
+	if errors.As(err, &ee) {
+		return errors.New(ee.Backtrace())
+	}
+	return err
+}
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

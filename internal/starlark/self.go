@@ -1,0 +1,467 @@
+package starlark
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	sl "go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+
+	"github.com/plexushq/plexus/sdk/service"
+)
+
+// object is a read-only Starlark value with named attributes, computed on
+// first use and then kept. It is the shape of self, self.request, …
+type object struct {
+	typ   string
+	attrs map[string]func() (sl.Value, error)
+	cache map[string]sl.Value
+}
+
+func newObject(typ string, attrs map[string]func() (sl.Value, error)) *object {
+	return &object{typ: typ, attrs: attrs, cache: map[string]sl.Value{}}
+}
+
+func (o *object) String() string        { return "<" + o.typ + ">" }
+func (o *object) Type() string          { return o.typ }
+func (o *object) Freeze()               {}
+func (o *object) Truth() sl.Bool        { return sl.True }
+func (o *object) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: %s", o.typ) }
+
+func (o *object) Attr(name string) (sl.Value, error) {
+	if v, ok := o.cache[name]; ok {
+		return v, nil
+	}
+	fn, ok := o.attrs[name]
+	if !ok {
+		return nil, nil // "has no .name field or method"
+	}
+	v, err := fn()
+	if err != nil {
+		return nil, err
+	}
+	o.cache[name] = v
+	return v, nil
+}
+
+func (o *object) AttrNames() []string {
+	names := make([]string, 0, len(o.attrs))
+	for n := range o.attrs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func value(v sl.Value) func() (sl.Value, error) {
+	return func() (sl.Value, error) { return v, nil }
+}
+
+func converted(v any) func() (sl.Value, error) {
+	return func() (sl.Value, error) { return ToStarlark(v) }
+}
+
+func builtin(name string, fn func(thread *sl.Thread, args sl.Tuple, kwargs []sl.Tuple) (sl.Value, error)) func() (sl.Value, error) {
+	b := sl.NewBuiltin(name, func(thread *sl.Thread, _ *sl.Builtin, args sl.Tuple, kwargs []sl.Tuple) (sl.Value, error) {
+		return fn(thread, args, kwargs)
+	})
+	return value(b)
+}
+
+// call is one invocation of a Starlark service: its self and the response
+// being built.
+type call struct {
+	c        *service.Context
+	response *responseValue
+}
+
+// newSelf builds the self object of one invocation; extra attributes come
+// from the subsystems that provide them (self.out, self.kvdb, …).
+func (comp *Compiler) newSelf(cl *call) *object {
+	c := cl.c
+	attrs := map[string]func() (sl.Value, error){
+		"cid":          value(sl.String(c.CID)),
+		"name":         value(sl.String(c.Name)),
+		"request":      func() (sl.Value, error) { return newRequest(c), nil },
+		"response":     value(cl.response),
+		"channel":      func() (sl.Value, error) { return newChannel(c.Channel), nil },
+		"logger":       func() (sl.Value, error) { return newLogger(c), nil },
+		"invoke":       builtin("invoke", func(th *sl.Thread, args sl.Tuple, kw []sl.Tuple) (sl.Value, error) { return callInvoke(c, args, kw) }),
+		"invoke_async": builtin("invoke_async", func(th *sl.Thread, args sl.Tuple, kw []sl.Tuple) (sl.Value, error) { return invokeAsync(c, args, kw) }),
+	}
+	for name, ns := range comp.attrs.children {
+		attrs[name] = ns.value(c)
+	}
+	return newObject("self", attrs)
+}
+
+func newRequest(c *service.Context) *object {
+	r := c.Request
+	return newObject("request", map[string]func() (sl.Value, error){
+		"payload":     converted(r.Payload),
+		"raw_request": value(sl.Bytes(r.RawRequest)),
+		"raw":         value(sl.Bytes(r.RawRequest)),
+		"text":        value(sl.String(r.RawRequest)),
+		"input": func() (sl.Value, error) {
+			d, err := ToStarlark(map[string]any(r.Input))
+			if err != nil {
+				return nil, err
+			}
+			return &inputValue{dict: d.(*sl.Dict)}, nil
+		},
+		"http": func() (sl.Value, error) { return newHTTP(&r.HTTP), nil },
+	})
+}
+
+func newHTTP(h *service.HTTP) *object {
+	return newObject("http", map[string]func() (sl.Value, error){
+		"method":     value(sl.String(h.Method)),
+		"path":       value(sl.String(h.Path)),
+		"params":     converted(h.Params),
+		"GET":        converted(h.GET),
+		"POST":       converted(h.POST),
+		"headers":    value(&headerValue{h: h.Headers}),
+		"user_agent": value(sl.String(h.Headers.Get("User-Agent"))),
+		"get_form_data": builtin("get_form_data", func(_ *sl.Thread, args sl.Tuple, kw []sl.Tuple) (sl.Value, error) {
+			form, err := h.GetFormData()
+			if err != nil {
+				return sl.NewDict(0), nil
+			}
+			d := multiDict(form.Values)
+			for _, field := range sortedKeys(form.Files) {
+				var files []sl.Value
+				for _, f := range form.Files[field] {
+					fd := sl.NewDict(3)
+					fd.SetKey(sl.String("filename"), sl.String(f.Filename))
+					fd.SetKey(sl.String("content_type"), sl.String(f.ContentType))
+					fd.SetKey(sl.String("data"), sl.Bytes(f.Data))
+					files = append(files, fd)
+				}
+				if len(files) == 1 {
+					d.SetKey(sl.String(field), files[0])
+				} else {
+					d.SetKey(sl.String(field), sl.NewList(files))
+				}
+			}
+			return d, nil
+		}),
+	})
+}
+
+func newChannel(ch service.Channel) *object {
+	sec := ch.Security
+	security := newObject("security", map[string]func() (sl.Value, error){
+		"name":     value(sl.String(sec.Name)),
+		"type":     value(sl.String(sec.Type)),
+		"username": value(sl.String(sec.Username)),
+		"to_dict": builtin("to_dict", func(*sl.Thread, sl.Tuple, []sl.Tuple) (sl.Value, error) {
+			return ToStarlark(map[string]any{"name": sec.Name, "type": sec.Type, "username": sec.Username})
+		}),
+	})
+	return newObject("channel", map[string]func() (sl.Value, error){
+		"name":        value(sl.String(ch.Name)),
+		"type":        value(sl.String(ch.Type)),
+		"data_format": value(sl.String(ch.DataFormat)),
+		"security":    value(security),
+	})
+}
+
+func newLogger(c *service.Context) *object {
+	level := func(name string, log func(string)) func() (sl.Value, error) {
+		return builtin(name, func(_ *sl.Thread, args sl.Tuple, kw []sl.Tuple) (sl.Value, error) {
+			msg, err := format(name, args)
+			if err != nil {
+				return nil, err
+			}
+			log(msg)
+			return sl.None, nil
+		})
+	}
+	l := c.Logger()
+	return newObject("logger", map[string]func() (sl.Value, error){
+		"debug":     level("debug", func(m string) { l.Debug(m) }),
+		"info":      level("info", func(m string) { l.Info(m) }),
+		"warning":   level("warning", func(m string) { l.Warn(m) }),
+		"warn":      level("warn", func(m string) { l.Warn(m) }),
+		"error":     level("error", func(m string) { l.Error(m) }),
+		"exception": level("exception", func(m string) { l.Error(m) }),
+	})
+}
+
+// format applies Python's %-formatting: logger.info("uid:%s", uid).
+func format(name string, args sl.Tuple) (string, error) {
+	if len(args) == 0 {
+		return "", fmt.Errorf("%s: missing message", name)
+	}
+	msg, ok := args[0].(sl.String)
+	if !ok {
+		return args[0].String(), nil
+	}
+	if len(args) == 1 {
+		return string(msg), nil
+	}
+	out, err := sl.Binary(syntax.PERCENT, msg, args[1:])
+	if err != nil {
+		return "", fmt.Errorf("%s: formatting %q: %w", name, string(msg), err)
+	}
+	return string(out.(sl.String)), nil
+}
+
+// invokeArgs reads (name, payload=None, verb=None, **kwargs); keyword
+// arguments other than verb become the payload when none is given.
+func invokeArgs(fn string, args sl.Tuple, kwargs []sl.Tuple) (name string, payload any, opts service.InvokeOptions, err error) {
+	if len(args) < 1 || len(args) > 2 {
+		return "", nil, opts, fmt.Errorf("%s: want the service name and an optional payload", fn)
+	}
+	n, ok := args[0].(sl.String)
+	if !ok {
+		return "", nil, opts, fmt.Errorf("%s: the service name must be a string, not a %s", fn, args[0].Type())
+	}
+	var pv sl.Value = sl.None
+	if len(args) == 2 {
+		pv = args[1]
+	}
+	extra := sl.NewDict(len(kwargs))
+	for _, kv := range kwargs {
+		k := string(kv[0].(sl.String))
+		switch k {
+		case "payload":
+			pv = kv[1]
+		case "verb":
+			if s, ok := kv[1].(sl.String); ok {
+				opts.Verb = string(s)
+			}
+		default:
+			extra.SetKey(kv[0], kv[1])
+		}
+	}
+	if pv == sl.None && extra.Len() > 0 {
+		pv = extra
+	}
+	payload, err = FromStarlark(pv)
+	if err != nil {
+		return "", nil, opts, fmt.Errorf("%s: payload: %w", fn, err)
+	}
+	return string(n), payload, opts, nil
+}
+
+func callInvoke(c *service.Context, args sl.Tuple, kwargs []sl.Tuple) (sl.Value, error) {
+	name, payload, opts, err := invokeArgs("invoke", args, kwargs)
+	if err != nil {
+		return nil, err
+	}
+	out, err := c.InvokeWith(name, payload, opts)
+	if err != nil {
+		return nil, err
+	}
+	return ToStarlark(out)
+}
+
+func invokeAsync(c *service.Context, args sl.Tuple, kwargs []sl.Tuple) (sl.Value, error) {
+	name, payload, _, err := invokeArgs("invoke_async", args, kwargs)
+	if err != nil {
+		return nil, err
+	}
+	id, err := c.InvokeAsync(name, payload)
+	if err != nil {
+		return nil, err
+	}
+	return sl.String(id), nil
+}
+
+// responseValue is self.response: its fields are set by the service and
+// read back when it returns.
+type responseValue struct {
+	payload         sl.Value
+	statusCode      sl.Value
+	contentType     sl.Value
+	contentEncoding sl.Value
+	headers         sl.Value
+}
+
+func newResponse() *responseValue {
+	return &responseValue{payload: sl.None, statusCode: sl.MakeInt(200), contentType: sl.None, contentEncoding: sl.None, headers: sl.NewDict(0)}
+}
+
+func (r *responseValue) String() string        { return "<response>" }
+func (r *responseValue) Type() string          { return "response" }
+func (r *responseValue) Freeze()               {}
+func (r *responseValue) Truth() sl.Bool        { return sl.True }
+func (r *responseValue) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: response") }
+func (r *responseValue) AttrNames() []string {
+	return []string{"content_encoding", "content_type", "headers", "payload", "status_code"}
+}
+
+func (r *responseValue) field(name string) *sl.Value {
+	switch name {
+	case "payload":
+		return &r.payload
+	case "status_code":
+		return &r.statusCode
+	case "content_type":
+		return &r.contentType
+	case "content_encoding":
+		return &r.contentEncoding
+	case "headers":
+		return &r.headers
+	}
+	return nil
+}
+
+func (r *responseValue) Attr(name string) (sl.Value, error) {
+	if f := r.field(name); f != nil {
+		return *f, nil
+	}
+	return nil, nil
+}
+
+func (r *responseValue) SetField(name string, v sl.Value) error {
+	f := r.field(name)
+	if f == nil {
+		return sl.NoSuchAttrError(fmt.Sprintf("response has no field %q; it has %s", name, strings.Join(r.AttrNames(), ", ")))
+	}
+	*f = v
+	return nil
+}
+
+// fill copies the response into the service's response.
+func (r *responseValue) fill(resp *service.Response) error {
+	var err error
+	if resp.Payload, err = FromStarlark(r.payload); err != nil {
+		return fmt.Errorf("self.response.payload: %w", err)
+	}
+	if r.statusCode != sl.None {
+		code, err := sl.AsInt32(r.statusCode)
+		if err != nil || code < 100 || code > 999 {
+			return fmt.Errorf("self.response.status_code: %s is not an HTTP status", r.statusCode)
+		}
+		resp.StatusCode = code
+	}
+	for _, f := range []struct {
+		name string
+		v    sl.Value
+		dst  *string
+	}{{"content_type", r.contentType, &resp.ContentType}, {"content_encoding", r.contentEncoding, &resp.ContentEncoding}} {
+		switch s := f.v.(type) {
+		case sl.NoneType:
+		case sl.String:
+			*f.dst = string(s)
+		default:
+			return fmt.Errorf("self.response.%s must be a string, not a %s", f.name, f.v.Type())
+		}
+	}
+	hd, ok := r.headers.(sl.IterableMapping)
+	if !ok {
+		return fmt.Errorf("self.response.headers must be a dict, not a %s", r.headers.Type())
+	}
+	for _, item := range hd.Items() {
+		k, ok1 := item[0].(sl.String)
+		v, ok2 := sl.AsString(item[1])
+		if !ok1 || !ok2 {
+			return fmt.Errorf("self.response.headers: %s: %s: names and values must be strings", item[0], item[1])
+		}
+		if resp.Headers == nil {
+			resp.Headers = http.Header{}
+		}
+		resp.Headers.Set(string(k), v)
+	}
+	return nil
+}
+
+// inputValue is self.request.input: a dict whose elements are also
+// attributes (input.cust_id), as Zato's Bunch.
+type inputValue struct {
+	dict *sl.Dict
+}
+
+var inputMethods = map[string]bool{"get": true, "keys": true, "items": true, "values": true}
+
+func (in *inputValue) String() string        { return in.dict.String() }
+func (in *inputValue) Type() string          { return "input" }
+func (in *inputValue) Freeze()               { in.dict.Freeze() }
+func (in *inputValue) Truth() sl.Bool        { return in.dict.Truth() }
+func (in *inputValue) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: input") }
+func (in *inputValue) Len() int              { return in.dict.Len() }
+func (in *inputValue) Iterate() sl.Iterator  { return in.dict.Iterate() }
+func (in *inputValue) Items() []sl.Tuple     { return in.dict.Items() }
+func (in *inputValue) Get(k sl.Value) (sl.Value, bool, error) {
+	return in.dict.Get(k)
+}
+func (in *inputValue) SetKey(k, v sl.Value) error { return in.dict.SetKey(k, v) }
+
+func (in *inputValue) Attr(name string) (sl.Value, error) {
+	if inputMethods[name] {
+		return in.dict.Attr(name)
+	}
+	v, found, err := in.dict.Get(sl.String(name))
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, sl.NoSuchAttrError(fmt.Sprintf("input has no element %q", name))
+	}
+	return v, nil
+}
+
+func (in *inputValue) AttrNames() []string {
+	var names []string
+	for _, k := range in.dict.Keys() {
+		if s, ok := k.(sl.String); ok {
+			names = append(names, string(s))
+		}
+	}
+	return names
+}
+
+// headerValue is self.request.http.headers: a read-only mapping whose keys
+// are case-insensitive.
+type headerValue struct {
+	h http.Header
+}
+
+func (hv *headerValue) String() string        { return fmt.Sprint(map[string][]string(hv.h)) }
+func (hv *headerValue) Type() string          { return "headers" }
+func (hv *headerValue) Freeze()               {}
+func (hv *headerValue) Truth() sl.Bool        { return len(hv.h) > 0 }
+func (hv *headerValue) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: headers") }
+func (hv *headerValue) Len() int              { return len(hv.h) }
+func (hv *headerValue) Get(k sl.Value) (sl.Value, bool, error) {
+	s, ok := k.(sl.String)
+	if !ok {
+		return nil, false, fmt.Errorf("header names are strings, not %s", k.Type())
+	}
+	if vs := hv.h.Values(string(s)); len(vs) > 0 {
+		return sl.String(strings.Join(vs, ", ")), true, nil
+	}
+	return nil, false, nil
+}
+
+func (hv *headerValue) Iterate() sl.Iterator {
+	keys := make([]sl.Value, 0, len(hv.h))
+	for _, k := range sortedKeys(hv.h) {
+		keys = append(keys, sl.String(k))
+	}
+	return sl.NewList(keys).Iterate()
+}
+
+func (hv *headerValue) Attr(name string) (sl.Value, error) {
+	if name != "get" {
+		return nil, nil
+	}
+	return sl.NewBuiltin("get", func(_ *sl.Thread, _ *sl.Builtin, args sl.Tuple, kw []sl.Tuple) (sl.Value, error) {
+		var key sl.Value
+		var def sl.Value = sl.None
+		if err := sl.UnpackPositionalArgs("get", args, kw, 1, &key, &def); err != nil {
+			return nil, err
+		}
+		v, found, err := hv.Get(key)
+		if err != nil || !found {
+			return def, err
+		}
+		return v, nil
+	}), nil
+}
+
+func (hv *headerValue) AttrNames() []string { return []string{"get"} }
