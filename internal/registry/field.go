@@ -332,15 +332,38 @@ func stringsOf(v reflect.Value) []string {
 // Public returns a copy of obj whose set secrets read SecretPlaceholder,
 // for the admin API and logs.
 func (k *Kind) Public(obj Object) Object {
+	out, _ := k.MapSecrets(obj, func(string) (string, error) { return SecretPlaceholder, nil })
+	return out
+}
+
+// MapSecrets returns a copy of obj with fn applied to every secret field
+// that is set: sealing for the store, opening on load, masking for display.
+func (k *Kind) MapSecrets(obj Object, fn func(string) (string, error)) (Object, error) {
 	cp := reflect.New(reflect.TypeOf(obj).Elem())
 	cp.Elem().Set(reflect.ValueOf(obj).Elem())
 	out := cp.Interface().(Object)
 	for _, f := range k.fields {
-		if f.Secret && f.Type.Kind() == reflect.String && !f.Value(out).IsZero() {
-			f.Value(out).SetString(SecretPlaceholder)
+		if !f.Secret || f.Type.Kind() != reflect.String || f.Value(out).IsZero() {
+			continue
+		}
+		v, err := fn(f.Value(out).String())
+		if err != nil {
+			return nil, &Problem{Field: f.Name, Message: err.Error()}
+		}
+		f.Value(out).SetString(v)
+	}
+	return out, nil
+}
+
+// KeepSecrets copies into obj the secrets of prev that obj leaves as the
+// placeholder, so an object read from the admin API (secrets masked) and
+// written back keeps its secrets.
+func (k *Kind) KeepSecrets(obj, prev Object) {
+	for _, f := range k.fields {
+		if f.Secret && f.Type.Kind() == reflect.String && f.Value(obj).String() == SecretPlaceholder {
+			f.Value(obj).SetString(f.Value(prev).String())
 		}
 	}
-	return out
 }
 
 // Clone returns a deep copy of obj.

@@ -18,6 +18,7 @@ import (
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/registry"
+	"github.com/plexushq/plexus/internal/secret"
 	"github.com/plexushq/plexus/internal/services"
 	"github.com/plexushq/plexus/internal/store"
 )
@@ -92,6 +93,8 @@ type Options struct {
 	Builtins []*services.Service
 	// Compilers maps a file extension (".star") to its compiler.
 	Compilers map[string]Compiler
+	// Secrets seals secret fields in the store and opens them on load.
+	Secrets *secret.Box
 }
 
 // Runtime holds the current State and applies changes. It is safe for
@@ -161,7 +164,12 @@ func (rt *Runtime) Apply(ctx context.Context, cs Changeset) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	rev, err := rt.opts.Store.Commit(ctx, toStoreChange(cs, c))
+	change, err := rt.toStoreChange(cs, c)
+	if err != nil {
+		rt.release(next, old)
+		return nil, err
+	}
+	rev, err := rt.opts.Store.Commit(ctx, change)
 	if err != nil {
 		rt.release(next, old)
 		return nil, err
@@ -191,6 +199,12 @@ func (rt *Runtime) Load(ctx context.Context) error {
 			continue
 		}
 		obj, errs := kind.Decode(r.Body)
+		if len(errs) == 0 {
+			var err error
+			if obj, err = kind.MapSecrets(obj, rt.opts.Secrets.Open); err != nil {
+				errs = append(errs, err)
+			}
+		}
 		if len(errs) > 0 {
 			rt.logSkipped(registry.Locate(r.Kind, r.Name, errs))
 			continue
@@ -285,6 +299,9 @@ func (rt *Runtime) prepare(old *State, cs Changeset, strictServices bool) *candi
 		if name := registry.NameOf(ch.Object); name != ch.Name {
 			c.problem(id, ch.Name, "name", "the object is named %q", name)
 			continue
+		}
+		if prev, ok := c.objects[id][ch.Name]; ok {
+			kind.KeepSecrets(ch.Object, prev.obj)
 		}
 		// An object with problems still joins the candidate, so that
 		// references and kind checks report theirs too.
@@ -488,7 +505,9 @@ func (rt *Runtime) publish(old, next *State) {
 	}
 }
 
-func toStoreChange(cs Changeset, c *candidate) store.Change {
+// toStoreChange makes the store change of a changeset, with secrets
+// sealed.
+func (rt *Runtime) toStoreChange(cs Changeset, c *candidate) (store.Change, error) {
 	sc := store.Change{Source: cs.Source, Summary: summary(cs)}
 	for _, ch := range cs.Objects {
 		kind, _ := registry.Lookup(ch.Kind)
@@ -496,9 +515,15 @@ func toStoreChange(cs Changeset, c *candidate) store.Change {
 			sc.Delete = append(sc.Delete, store.Key{Kind: kind.ID, Name: ch.Name})
 			continue
 		}
-		if c.changed[kind.ID][ch.Name] {
-			sc.Put = append(sc.Put, store.Record{Kind: kind.ID, Name: ch.Name, Body: c.objects[kind.ID][ch.Name].body})
+		if !c.changed[kind.ID][ch.Name] {
+			continue
 		}
+		sealed, _ := kind.MapSecrets(c.objects[kind.ID][ch.Name].obj, func(s string) (string, error) { return rt.opts.Secrets.Seal(s), nil })
+		body, err := json.Marshal(sealed)
+		if err != nil {
+			return sc, fmt.Errorf("encoding %s %q: %w", kind.ID, ch.Name, err)
+		}
+		sc.Put = append(sc.Put, store.Record{Kind: kind.ID, Name: ch.Name, Body: body})
 	}
 	for _, cc := range cs.Code {
 		file := path.Clean(strings.ReplaceAll(cc.File, "\\", "/"))
@@ -508,7 +533,7 @@ func toStoreChange(cs Changeset, c *candidate) store.Change {
 			sc.PutCode = append(sc.PutCode, store.Code{File: file, Source: cc.Source})
 		}
 	}
-	return sc
+	return sc, nil
 }
 
 func summary(cs Changeset) string {

@@ -24,6 +24,7 @@ import (
 	"github.com/plexushq/plexus/internal/invoke"
 	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/runtime"
+	"github.com/plexushq/plexus/internal/secret"
 	"github.com/plexushq/plexus/internal/services"
 	"github.com/plexushq/plexus/internal/starlark"
 	"github.com/plexushq/plexus/internal/store"
@@ -97,6 +98,14 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	key, err := env.ServerKey()
+	if err != nil {
+		return nil, err
+	}
+	box, err := secret.New(key)
+	if err != nil {
+		return nil, err
+	}
 	st, err := store.Open(ctx, settings.DB, env.Path(envdir.DataDir))
 	if err != nil {
 		return nil, err
@@ -105,7 +114,7 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	s.Starlark = starlark.New(settings.Starlark.MaxSteps, logger)
 	s.Runtime, err = runtime.New(runtime.Options{
 		Store: st, Logger: logger, Settings: settings, Metrics: s.Metrics, Builtins: svcs,
-		Compilers: map[string]runtime.Compiler{starlark.Ext: s.Starlark},
+		Compilers: map[string]runtime.Compiler{starlark.Ext: s.Starlark}, Secrets: box,
 	})
 	if err != nil {
 		st.Close()
