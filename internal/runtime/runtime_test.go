@@ -125,6 +125,9 @@ func TestRefused(t *testing.T) {
 	if !ok || len(r.Problems) != 3 {
 		t.Fatalf("refused: %v", err)
 	}
+	if rt.State() != before {
+		t.Error("a refused change published a new state")
+	}
 	msg := err.Error()
 	for _, want := range []string{`"bad name": name: must not contain spaces`, `"bad name": peer: no Test thing named "nope" exists`, `"c": peer: no Test thing named "missing" exists`} {
 		if !strings.Contains(msg, want) {

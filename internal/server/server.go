@@ -81,11 +81,9 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	for dst, v := range map[*string]string{&settings.Listen: opts.Listen, &settings.AdminListen: opts.AdminListen, &settings.DB: opts.DB} {
-		if v != "" {
-			*dst = v
-		}
-	}
+	override(&settings.Listen, opts.Listen)
+	override(&settings.AdminListen, opts.AdminListen)
+	override(&settings.DB, opts.DB)
 	out := opts.LogOutput
 	if out == nil {
 		out = os.Stderr
@@ -131,15 +129,23 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	return s, nil
 }
 
+// override sets a setting from a command-line flag given a value.
+func override(setting *string, flag string) {
+	if flag != "" {
+		*setting = flag
+	}
+}
+
 // goServices describes the built-in and user Go services.
 func goServices(user []any) ([]*services.Service, error) {
+	builtins := builtin.Services()
 	var out []*services.Service
-	for i, v := range append(builtin.Services(), user...) {
+	for i, v := range append(builtins, user...) {
 		svc, err := services.FromGo(v)
 		if err != nil {
 			return nil, fmt.Errorf("registering services: %w", err)
 		}
-		svc.Builtin = i < len(builtin.Services())
+		svc.Builtin = i < len(builtins)
 		out = append(out, svc)
 	}
 	return out, nil
