@@ -22,6 +22,7 @@ import (
 	"github.com/plexushq/plexus/internal/deploy"
 	"github.com/plexushq/plexus/internal/envdir"
 	"github.com/plexushq/plexus/internal/invoke"
+	"github.com/plexushq/plexus/internal/logging"
 	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/secret"
@@ -60,6 +61,7 @@ type Server struct {
 	// before Start.
 	Pickup *deploy.Pickup
 
+	logOut   *logging.Output
 	base     context.Context
 	cancel   context.CancelFunc
 	pickupWG sync.WaitGroup
@@ -84,11 +86,12 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	override(&settings.Listen, opts.Listen)
 	override(&settings.AdminListen, opts.AdminListen)
 	override(&settings.DB, opts.DB)
-	out := opts.LogOutput
-	if out == nil {
-		out = os.Stderr
+	w := opts.LogOutput
+	if w == nil {
+		w = os.Stderr
 	}
-	logger, err := NewLogger(out, settings.Log)
+	out := logging.NewOutput(w)
+	logger, err := logging.New(out, settings.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -106,9 +109,10 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	}
 	st, err := store.Open(ctx, settings.DB, env.Path(envdir.DataDir))
 	if err != nil {
+		out.Close()
 		return nil, err
 	}
-	s := &Server{Env: env, Settings: settings, Logger: logger, Store: st, Metrics: metrics.New()}
+	s := &Server{Env: env, Settings: settings, Logger: logger, Store: st, Metrics: metrics.New(), logOut: out}
 	s.Starlark = starlark.New(settings.Starlark.MaxSteps, logger)
 	s.Runtime, err = runtime.New(runtime.Options{
 		Store: st, Logger: logger, Settings: settings, Metrics: s.Metrics, Builtins: svcs,
@@ -151,19 +155,6 @@ func goServices(user []any) ([]*services.Service, error) {
 	return out, nil
 }
 
-// NewLogger returns the server's logger.
-func NewLogger(w io.Writer, cfg config.Log) (*slog.Logger, error) {
-	level, err := config.ParseLevel(cfg.Level)
-	if err != nil {
-		return nil, err
-	}
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	}
-	return slog.New(slog.NewTextHandler(w, opts)), nil
-}
-
 // Start opens both listeners and serves in the background.
 func (s *Server) Start() error {
 	token := envdir.RandomToken(32)
@@ -183,7 +174,8 @@ func (s *Server) Start() error {
 			ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
 		}
 	}
-	s.api = newServer(&rest.Handler{Runtime: s.Runtime, Invoker: s.Invoker, Logger: s.Logger, Settings: s.Settings})
+	s.api = newServer(&rest.Handler{Runtime: s.Runtime, Invoker: s.Invoker, Logger: s.Logger, Settings: s.Settings,
+		Access: logging.NewAccess(s.logOut, s.Settings.Log)})
 	s.adminSrv = newServer(s.Admin.Handler())
 	var err error
 	if s.apiLn, err = net.Listen("tcp", s.Settings.Listen); err != nil {
@@ -217,6 +209,10 @@ func (s *Server) Start() error {
 		"services", s.Runtime.State().Services.Len(), "channels", s.Runtime.State().Count(rest.Kind))
 	return nil
 }
+
+// APIHandler returns the API listener's handler (for in-process
+// benchmarks).
+func (s *Server) APIHandler() http.Handler { return s.api.Handler }
 
 // APIAddr returns the API listener's address.
 func (s *Server) APIAddr() string { return s.apiLn.Addr().String() }
@@ -255,15 +251,24 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			}
 		}
 	}
-	if err := s.Close(); err != nil {
+	if err := s.stop(); err != nil {
 		errs = append(errs, err)
 	}
 	s.Logger.Info("server stopped", "took", time.Since(start).Round(time.Millisecond).String())
+	s.logOut.Close()
 	return errors.Join(errs...)
 }
 
-// Close stops background work and closes the store without draining.
+// Close stops background work and closes the store without draining
+// requests.
 func (s *Server) Close() error {
+	err := s.stop()
+	s.logOut.Close()
+	return err
+}
+
+// stop ends background work and closes the store.
+func (s *Server) stop() error {
 	if s.cancel != nil {
 		s.cancel()
 	}

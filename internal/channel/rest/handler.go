@@ -12,6 +12,7 @@ import (
 	"github.com/plexushq/plexus/internal/cid"
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/invoke"
+	"github.com/plexushq/plexus/internal/logging"
 	"github.com/plexushq/plexus/internal/reply"
 	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/sdk/service"
@@ -24,6 +25,8 @@ type Handler struct {
 	Invoker  *invoke.Invoker
 	Logger   *slog.Logger
 	Settings *config.Settings
+	// Access writes the access log when settings.log.access is on.
+	Access *logging.Access
 }
 
 // exchange is one request being served, for the access log and metrics.
@@ -122,16 +125,16 @@ func (h *Handler) finish(r *http.Request, x *exchange) {
 		x.route.observe(x.status, elapsed)
 	}
 	if h.Settings.Log.Access {
-		h.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("cid", x.cid),
-			slog.String("channel", channel),
-			slog.String("service", x.service),
-			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
-			slog.Int("status", x.status),
-			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
-			slog.Int("bytes", x.bytes),
-			slog.String("remote", r.RemoteAddr),
+		h.Access.Log(
+			logging.String("cid", x.cid),
+			logging.String("channel", channel),
+			logging.String("service", x.service),
+			logging.String("method", r.Method),
+			logging.String("path", r.URL.Path),
+			logging.Int("status", int64(x.status)),
+			logging.Float("duration_ms", float64(elapsed.Microseconds())/1000),
+			logging.Int("bytes", int64(x.bytes)),
+			logging.String("remote", r.RemoteAddr),
 		)
 	}
 }

@@ -1,0 +1,100 @@
+package logging
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/plexushq/plexus/internal/config"
+)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestOutputFlushes(t *testing.T) {
+	var dst lockedBuffer
+	o := NewOutput(&dst)
+	o.Write([]byte("one\n"))
+	if dst.String() != "" {
+		t.Fatal("written before the flush interval")
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for dst.String() != "one\n" && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if dst.String() != "one\n" {
+		t.Fatalf("not flushed: %q", dst.String())
+	}
+	o.Write([]byte("two\n"))
+	o.Close()
+	if dst.String() != "one\ntwo\n" {
+		t.Fatalf("Close did not flush: %q", dst.String())
+	}
+	o.Write([]byte("three\n"))
+	if !strings.HasSuffix(dst.String(), "three\n") {
+		t.Fatal("writes after Close are lost")
+	}
+}
+
+func TestAccessText(t *testing.T) {
+	var b bytes.Buffer
+	a := NewAccess(&b, config.Log{Format: "text"})
+	a.Log(String("cid", "abc"), String("path", "/a b"), String("empty", ""), Int("status", 200), Float("duration_ms", 0.125))
+	line := b.String()
+	for _, want := range []string{"level=INFO msg=request cid=abc", `path="/a b"`, `empty=""`, "status=200", "duration_ms=0.125"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("line lacks %q: %s", want, line)
+		}
+	}
+}
+
+func TestAccessJSON(t *testing.T) {
+	var b bytes.Buffer
+	a := NewAccess(&b, config.Log{Format: "json"})
+	a.Log(String("path", "/a\"b\\\x01\xff"), Int("status", 404))
+	var m map[string]any
+	if err := json.Unmarshal(b.Bytes(), &m); err != nil {
+		t.Fatalf("not JSON: %v %s", err, b.String())
+	}
+	if m["msg"] != "request" || m["status"] != float64(404) || m["path"] != "/a\"b\\\x01\ufffd" {
+		t.Errorf("fields: %v", m)
+	}
+}
+
+func FuzzAccessJSON(f *testing.F) {
+	f.Add("/path", "GET")
+	f.Add("\xff\x00\"", "\\")
+	f.Fuzz(func(t *testing.T, path, method string) {
+		var b bytes.Buffer
+		NewAccess(&b, config.Log{Format: "json"}).Log(String("path", path), String("method", method))
+		if !json.Valid(bytes.TrimSpace(b.Bytes())) {
+			t.Fatalf("invalid JSON line: %s", b.String())
+		}
+	})
+}
+
+func BenchmarkAccess(b *testing.B) {
+	a := NewAccess(io.Discard, config.Log{Format: "text"})
+	for b.Loop() {
+		a.Log(String("cid", "0ee199609d5020d7cb8ca924"), String("channel", "demo.echo"), String("service", "plexus.helpers.echo"),
+			String("method", "POST"), String("path", "/api/echo"), Int("status", 200), Float("duration_ms", 0.102), Int("bytes", 120), String("remote", "127.0.0.1:49298"))
+	}
+}
