@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net/netip"
 	"os"
 	"reflect"
 	"strconv"
@@ -29,6 +30,27 @@ type Settings struct {
 	Limits      Limits   `yaml:"limits" doc:"Limits that protect the server from slow or oversized requests."`
 	Metrics     Metrics  `yaml:"metrics" doc:"Prometheus metrics on the admin listener."`
 	Starlark    Starlark `yaml:"starlark" doc:"Starlark services."`
+	TLS         TLS      `yaml:"tls" doc:"HTTPS on the API listener (HTTP/2 included); off while cert_file is empty."`
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
+	TrustedProxies []string     `yaml:"trusted_proxies" doc:"Address ranges of reverse proxies and load balancers in front of Plexus: only a request from one of them has its client address taken from X-Forwarded-For; every other request's client address is its socket's peer."`
+	AuthFailures   AuthFailures `yaml:"auth_failures" doc:"Slowing down and locking out addresses that keep failing to authenticate."`
+}
+
+// TLS configures HTTPS on the API listener.
+type TLS struct {
+	CertFile     string `yaml:"cert_file" doc:"PEM file with the server certificate (and its chain); relative paths are relative to the environment directory."`
+	KeyFile      string `yaml:"key_file" doc:"PEM file with the certificate's private key."`
+	ClientCAFile string `yaml:"client_ca_file" doc:"PEM file with the CAs that sign client certificates; set it to accept client certificates (mTLS)."`
+	ClientAuth   string `yaml:"client_auth" doc:"With client_ca_file: request (verify a client certificate when one is sent) or require (refuse connections without one)."`
+}
+
+// AuthFailures configures the protection against guessing credentials.
+type AuthFailures struct {
+	SlowAfter int      `yaml:"slow_after" doc:"Failed authentications from one address, within window, after which each further failure is answered only after delay; 0 turns slowing off."`
+	LockAfter int      `yaml:"lock_after" doc:"Failed authentications from one address, within window, after which the address is refused for lock_for; 0 turns lock-outs off."`
+	Window    Duration `yaml:"window" doc:"Period over which failures are counted."`
+	Delay     Duration `yaml:"delay" doc:"Wait added to each failure past slow_after."`
+	LockFor   Duration `yaml:"lock_for" doc:"How long a locked-out address is refused."`
 }
 
 // Log configures logging.
@@ -74,7 +96,13 @@ func Default() *Settings {
 			IdleTimeout:       Duration(120 * time.Second),
 			ShutdownTimeout:   Duration(15 * time.Second),
 		},
-		Starlark: Starlark{MaxSteps: 10_000_000},
+		Starlark:       Starlark{MaxSteps: 10_000_000},
+		TLS:            TLS{ClientAuth: "request"},
+		TrustedProxies: []string{},
+		AuthFailures: AuthFailures{
+			SlowAfter: 5, LockAfter: 20,
+			Window: Duration(10 * time.Minute), Delay: Duration(time.Second), LockFor: Duration(15 * time.Minute),
+		},
 	}
 }
 
@@ -112,6 +140,19 @@ func (s *Settings) Validate() error {
 	}
 	if s.Starlark.MaxSteps == 0 {
 		errs = append(errs, errors.New("starlark.max_steps: must be positive"))
+	}
+	if (s.TLS.CertFile == "") != (s.TLS.KeyFile == "") {
+		errs = append(errs, errors.New("tls: cert_file and key_file go together"))
+	}
+	if s.TLS.ClientAuth != "request" && s.TLS.ClientAuth != "require" {
+		errs = append(errs, fmt.Errorf("tls.client_auth: %q is not one of request, require", s.TLS.ClientAuth))
+	}
+	for _, c := range s.TrustedProxies {
+		if _, err := netip.ParsePrefix(c); err != nil {
+			if _, err := netip.ParseAddr(c); err != nil {
+				errs = append(errs, fmt.Errorf("trusted_proxies: %q is not an address range such as 10.0.0.0/8", c))
+			}
+		}
 	}
 	return errors.Join(errs...)
 }

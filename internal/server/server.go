@@ -5,6 +5,8 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -62,6 +65,7 @@ type Server struct {
 	Pickup *deploy.Pickup
 
 	logOut   *logging.Output
+	tls      *tls.Config
 	base     context.Context
 	cancel   context.CancelFunc
 	pickupWG sync.WaitGroup
@@ -95,6 +99,10 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	tlsConfig, err := apiTLS(env, settings.TLS)
+	if err != nil {
+		return nil, err
+	}
 	svcs, err := goServices(opts.Services)
 	if err != nil {
 		return nil, err
@@ -112,7 +120,7 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 		out.Close()
 		return nil, err
 	}
-	s := &Server{Env: env, Settings: settings, Logger: logger, Store: st, Metrics: metrics.New(), logOut: out}
+	s := &Server{Env: env, Settings: settings, Logger: logger, Store: st, Metrics: metrics.New(), logOut: out, tls: tlsConfig}
 	s.Starlark = starlark.New(settings.Starlark.MaxSteps, logger)
 	s.Runtime, err = runtime.New(runtime.Options{
 		Store: st, Logger: logger, Settings: settings, Metrics: s.Metrics, Builtins: svcs,
@@ -131,6 +139,41 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// apiTLS loads the API listener's certificate and client CAs, or returns
+// nil when TLS is off.
+func apiTLS(env *envdir.Env, cfg config.TLS) (*tls.Config, error) {
+	if cfg.CertFile == "" {
+		return nil, nil
+	}
+	path := func(p string) string {
+		if filepath.IsAbs(p) {
+			return p
+		}
+		return env.Path(p)
+	}
+	cert, err := tls.LoadX509KeyPair(path(cfg.CertFile), path(cfg.KeyFile))
+	if err != nil {
+		return nil, fmt.Errorf("loading tls.cert_file and tls.key_file: %w", err)
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	if cfg.ClientCAFile != "" {
+		data, err := os.ReadFile(path(cfg.ClientCAFile))
+		if err != nil {
+			return nil, fmt.Errorf("loading tls.client_ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(data) {
+			return nil, fmt.Errorf("loading tls.client_ca_file: %s holds no PEM certificate", cfg.ClientCAFile)
+		}
+		tc.ClientCAs = pool
+		tc.ClientAuth = tls.VerifyClientCertIfGiven
+		if cfg.ClientAuth == "require" {
+			tc.ClientAuth = tls.RequireAndVerifyClientCert
+		}
+	}
+	return tc, nil
 }
 
 // override sets a setting from a command-line flag given a value.
@@ -198,9 +241,16 @@ func (s *Server) Start() error {
 			s.Logger.Error("pickup directory", "error", err.Error())
 		}
 	}()
+	s.api.TLSConfig = s.tls
 	for srv, ln := range map[*http.Server]net.Listener{s.api: s.apiLn, s.adminSrv: s.adminLn} {
 		go func() {
-			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			var err error
+			if srv.TLSConfig != nil {
+				err = srv.ServeTLS(ln, "", "") // HTTP/2 included
+			} else {
+				err = srv.Serve(ln)
+			}
+			if !errors.Is(err, http.ErrServerClosed) {
 				s.served <- err
 			}
 		}()
@@ -213,6 +263,14 @@ func (s *Server) Start() error {
 // APIHandler returns the API listener's handler (for in-process
 // benchmarks).
 func (s *Server) APIHandler() http.Handler { return s.api.Handler }
+
+// APIScheme returns "https" when the API listener serves TLS, else "http".
+func (s *Server) APIScheme() string {
+	if s.tls != nil {
+		return "https"
+	}
+	return "http"
+}
 
 // APIAddr returns the API listener's address.
 func (s *Server) APIAddr() string { return s.apiLn.Addr().String() }

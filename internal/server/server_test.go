@@ -2,11 +2,14 @@ package server_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -227,5 +230,64 @@ func TestPostgresStore(t *testing.T) {
 	}
 	if s.Store.Dialect() != "postgres" {
 		t.Fatalf("dialect %s", s.Store.Dialect())
+	}
+}
+
+// The API listener serves HTTPS with HTTP/2, and verifies client
+// certificates against the configured CA.
+func TestTLS(t *testing.T) {
+	dir := t.TempDir()
+	ca := testenv.NewCA(t)
+	cert, key := ca.Issue(t, "localhost", false)
+	clientCert, clientKey := ca.Issue(t, "client-1", true)
+	testenv.Write(t, dir, "ca.pem", ca.PEM)
+	settings := fmt.Sprintf("tls:\n  cert_file: %s\n  key_file: %s\n  client_ca_file: %s\n  client_auth: %%s\n",
+		testenv.Write(t, dir, "cert.pem", cert), testenv.Write(t, dir, "key.pem", key), filepath.Join(dir, "ca.pem"))
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca.PEM)
+	pair, _ := tls.X509KeyPair(clientCert, clientKey)
+	client := func(withCert bool) *http.Client {
+		tc := &tls.Config{RootCAs: pool}
+		if withCert {
+			tc.Certificates = []tls.Certificate{pair}
+		}
+		return &http.Client{Transport: &http.Transport{TLSClientConfig: tc, ForceAttemptHTTP2: true}}
+	}
+
+	s := servertest.Start(t, servertest.Options{Settings: fmt.Sprintf(settings, "request")})
+	s.Channel("ping", "plexus.ping", "", "/ping", nil)
+	if !strings.HasPrefix(s.API, "https://") {
+		t.Fatalf("API URL %s", s.API)
+	}
+	for _, withCert := range []bool{false, true} {
+		resp, err := client(withCert).Get(s.API + "/ping")
+		if err != nil {
+			t.Fatalf("cert %v: %v", withCert, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Proto != "HTTP/2.0" {
+			t.Errorf("cert %v: %d %s", withCert, resp.StatusCode, resp.Proto)
+		}
+	}
+	s.Stop()
+
+	s = servertest.Start(t, servertest.Options{Settings: fmt.Sprintf(settings, "require")})
+	s.Channel("ping", "plexus.ping", "", "/ping", nil)
+	if _, err := client(false).Get(s.API + "/ping"); err == nil {
+		t.Error("require: a client without a certificate got in")
+	}
+	resp, err := client(true).Get(s.API + "/ping")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("require with a certificate: %v %v", resp, err)
+	}
+	resp.Body.Close()
+}
+
+func TestBadTLSSettings(t *testing.T) {
+	dir := t.TempDir() + "/env"
+	envdir.Create(dir)
+	os.WriteFile(dir+"/plexus.yaml", []byte("tls:\n  cert_file: missing.pem\n  key_file: missing.key\n"), 0o644)
+	if _, err := server.Open(context.Background(), server.Options{Dir: dir}); err == nil || !strings.Contains(err.Error(), "tls.cert_file") {
+		t.Fatalf("missing certificate: %v", err)
 	}
 }

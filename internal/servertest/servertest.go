@@ -84,7 +84,7 @@ func Start(t testing.TB, opts Options) *Server {
 		srv.Close()
 		t.Fatalf("starting server: %v", err)
 	}
-	s := &Server{Server: srv, API: "http://" + srv.APIAddr(), Admin: "http://" + srv.AdminAddr(), Dir: opts.Dir, Log: log, opts: opts, t: t}
+	s := &Server{Server: srv, API: srv.APIScheme() + "://" + srv.APIAddr(), Admin: "http://" + srv.AdminAddr(), Dir: opts.Dir, Log: log, opts: opts, t: t}
 	t.Cleanup(s.Stop)
 	return s
 }
