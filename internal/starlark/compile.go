@@ -311,12 +311,12 @@ func (comp *Compiler) handler(name string, fn *sl.Function) services.HandlerFunc
 			stop := context.AfterFunc(c, func() { thread.Cancel("the request was cancelled") })
 			defer stop()
 		}
-		cl := &call{c: c, response: newResponse()}
-		_, err := sl.Call(thread, fn, sl.Tuple{comp.newSelf(cl)}, nil)
+		self := &selfValue{comp: comp, c: c, response: newResponse()}
+		_, err := sl.Call(thread, fn, sl.Tuple{self}, nil)
 		if err != nil {
 			return runError(err)
 		}
-		return cl.response.fill(c.Response)
+		return self.response.fill(c.Response)
 	}
 }
 

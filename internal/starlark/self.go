@@ -70,49 +70,124 @@ func builtin(name string, fn func(thread *sl.Thread, args sl.Tuple, kwargs []sl.
 	return value(b)
 }
 
-// call is one invocation of a Starlark service: its self and the response
-// being built.
-type call struct {
+// selfValue is the self of one invocation. Its attributes are made on
+// first use: most services touch only request and response.
+type selfValue struct {
+	comp     *Compiler
 	c        *service.Context
 	response *responseValue
+	request  *requestValue
+	cache    map[string]sl.Value
 }
 
-// newSelf builds the self object of one invocation; extra attributes come
-// from the subsystems that provide them (self.out, self.kvdb, …).
-func (comp *Compiler) newSelf(cl *call) *object {
-	c := cl.c
-	attrs := map[string]func() (sl.Value, error){
-		"cid":          value(sl.String(c.CID)),
-		"name":         value(sl.String(c.Name)),
-		"request":      func() (sl.Value, error) { return newRequest(c), nil },
-		"response":     value(cl.response),
-		"channel":      func() (sl.Value, error) { return newChannel(c.Channel), nil },
-		"logger":       func() (sl.Value, error) { return newLogger(c), nil },
-		"invoke":       builtin("invoke", func(th *sl.Thread, args sl.Tuple, kw []sl.Tuple) (sl.Value, error) { return callInvoke(c, args, kw) }),
-		"invoke_async": builtin("invoke_async", func(th *sl.Thread, args sl.Tuple, kw []sl.Tuple) (sl.Value, error) { return invokeAsync(c, args, kw) }),
+func (s *selfValue) String() string        { return "<self " + s.c.Name + ">" }
+func (s *selfValue) Type() string          { return "self" }
+func (s *selfValue) Freeze()               {}
+func (s *selfValue) Truth() sl.Bool        { return sl.True }
+func (s *selfValue) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: self") }
+
+var selfAttrs = []string{"channel", "cid", "invoke", "invoke_async", "logger", "name", "request", "response"}
+
+func (s *selfValue) AttrNames() []string {
+	names := append([]string{}, selfAttrs...)
+	for n := range s.comp.attrs.children {
+		names = append(names, n)
 	}
-	for name, ns := range comp.attrs.children {
-		attrs[name] = ns.value(c)
-	}
-	return newObject("self", attrs)
+	sort.Strings(names)
+	return names
 }
 
-func newRequest(c *service.Context) *object {
-	r := c.Request
-	return newObject("request", map[string]func() (sl.Value, error){
-		"payload":     converted(r.Payload),
-		"raw_request": value(sl.Bytes(r.RawRequest)),
-		"raw":         value(sl.Bytes(r.RawRequest)),
-		"text":        value(sl.String(r.RawRequest)),
-		"input": func() (sl.Value, error) {
-			d, err := ToStarlark(map[string]any(r.Input))
+func (s *selfValue) Attr(name string) (sl.Value, error) {
+	switch name {
+	case "cid":
+		return sl.String(s.c.CID), nil
+	case "name":
+		return sl.String(s.c.Name), nil
+	case "request":
+		if s.request == nil {
+			s.request = &requestValue{r: s.c.Request}
+		}
+		return s.request, nil
+	case "response":
+		return s.response, nil
+	}
+	if v, ok := s.cache[name]; ok {
+		return v, nil
+	}
+	var mk func() (sl.Value, error)
+	switch name {
+	case "channel":
+		mk = func() (sl.Value, error) { return newChannel(s.c.Channel), nil }
+	case "logger":
+		mk = func() (sl.Value, error) { return newLogger(s.c), nil }
+	case "invoke":
+		mk = builtin("invoke", func(th *sl.Thread, args sl.Tuple, kw []sl.Tuple) (sl.Value, error) { return callInvoke(s.c, args, kw) })
+	case "invoke_async":
+		mk = builtin("invoke_async", func(th *sl.Thread, args sl.Tuple, kw []sl.Tuple) (sl.Value, error) { return invokeAsync(s.c, args, kw) })
+	default:
+		ns, ok := s.comp.attrs.children[name]
+		if !ok {
+			return nil, nil // "self has no .name field or method"
+		}
+		mk = ns.value(s.c)
+	}
+	v, err := mk()
+	if err != nil {
+		return nil, err
+	}
+	if s.cache == nil {
+		s.cache = map[string]sl.Value{}
+	}
+	s.cache[name] = v
+	return v, nil
+}
+
+// requestValue is self.request; payload and input are converted on first
+// use.
+type requestValue struct {
+	r       *service.Request
+	payload sl.Value
+	input   *inputValue
+	http    sl.Value
+}
+
+func (rv *requestValue) String() string        { return "<request>" }
+func (rv *requestValue) Type() string          { return "request" }
+func (rv *requestValue) Freeze()               {}
+func (rv *requestValue) Truth() sl.Bool        { return sl.True }
+func (rv *requestValue) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: request") }
+func (rv *requestValue) AttrNames() []string {
+	return []string{"http", "input", "payload", "raw", "raw_request", "text"}
+}
+
+func (rv *requestValue) Attr(name string) (sl.Value, error) {
+	var err error
+	switch name {
+	case "payload":
+		if rv.payload == nil {
+			rv.payload, err = ToStarlark(rv.r.Payload)
+		}
+		return rv.payload, err
+	case "raw_request", "raw":
+		return sl.Bytes(rv.r.RawRequest), nil
+	case "text":
+		return sl.String(rv.r.RawRequest), nil
+	case "input":
+		if rv.input == nil {
+			d, err := ToStarlark(map[string]any(rv.r.Input))
 			if err != nil {
 				return nil, err
 			}
-			return &inputValue{dict: d.(*sl.Dict)}, nil
-		},
-		"http": func() (sl.Value, error) { return newHTTP(&r.HTTP), nil },
-	})
+			rv.input = &inputValue{dict: d.(*sl.Dict)}
+		}
+		return rv.input, nil
+	case "http":
+		if rv.http == nil {
+			rv.http = newHTTP(&rv.r.HTTP)
+		}
+		return rv.http, nil
+	}
+	return nil, nil
 }
 
 func newHTTP(h *service.HTTP) *object {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -380,6 +381,26 @@ func BenchmarkDeployVisible(b *testing.B) {
 		r := s.Call("GET", "/big", "", nil)
 		if string(r.Body) != fmt.Sprintf(`{"v":%d}`, v) {
 			b.Fatalf("stale: %s", r.Body)
+		}
+	}
+}
+
+// BenchmarkEcho runs a Starlark echo service through the whole REST
+// pipeline in-process.
+func BenchmarkEcho(b *testing.B) {
+	s := servertest.Start(b, servertest.Options{})
+	body, _ := json.Marshal(admin.DeployRequest{SourceFile: admin.SourceFile{File: "echo.star", Source: "def handle(self):\n    self.response.payload = self.request.input\n"}})
+	if r := s.AdminCall("POST", admin.Prefix+"/deploy", string(body)); r.StatusCode != 200 {
+		b.Fatal(string(r.Body))
+	}
+	s.Channel("echo", "echo", "POST", "/echo", nil)
+	h := s.Server.APIHandler()
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("POST", "/echo", strings.NewReader(`{"user_id":"123","user_name":"my.user","segment":"RNZ","is_active":true,"score":12.5}`)))
+		if w.Code != 200 {
+			b.Fatal(w.Code)
 		}
 	}
 }
