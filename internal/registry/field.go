@@ -205,7 +205,7 @@ func (k *Kind) unknownField(name string) error {
 	if s := Suggest(name, known); s != "" {
 		msg += fmt.Sprintf("; did you mean %q?", s)
 	}
-	return &Problem{Message: msg}
+	return &Problem{Field: name, Message: msg}
 }
 
 func decodeValue(raw json.RawMessage, v reflect.Value) error {
