@@ -62,6 +62,8 @@ func (a *API) Handler() http.Handler {
 		"GET " + Prefix + "/services":                 a.listServices,
 		"GET " + Prefix + "/services/{name}":          a.getService,
 		"POST " + Prefix + "/services/{name}/invoke":  a.invoke,
+		"GET " + Prefix + "/enmasse/export":           a.enmasseExport,
+		"POST " + Prefix + "/enmasse/import":          a.enmasseImport,
 	} {
 		a.mux.Handle(pattern, a.protect(h))
 	}

@@ -85,6 +85,7 @@ Start with:
 		a.quickstartCmd(),
 		a.startCmd(),
 		a.invokeCmd(),
+		a.enmasseCmd(),
 		a.adminCmd(),
 		a.versionCmd(),
 	)

@@ -18,6 +18,7 @@ import (
 	"github.com/plexushq/plexus/internal/builtin"
 	"github.com/plexushq/plexus/internal/channel/rest"
 	"github.com/plexushq/plexus/internal/config"
+	"github.com/plexushq/plexus/internal/enmasse"
 	"github.com/plexushq/plexus/internal/envdir"
 	"github.com/plexushq/plexus/internal/invoke"
 	"github.com/plexushq/plexus/internal/metrics"
@@ -102,6 +103,12 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	s.cancel = cancel
 	s.Invoker = invoke.New(base, s.Runtime, logger)
 	if err := s.Runtime.Load(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	// Static deployment: DIR/enmasse/*.yaml, imported over what the store
+	// holds. A bad file stops the start, with every problem listed.
+	if _, err := enmasse.ImportDir(ctx, s.Runtime, env.Path(envdir.EnmasseDir), logger); err != nil {
 		s.Close()
 		return nil, err
 	}
