@@ -12,9 +12,24 @@ import (
 	"go.yaml.in/yaml/v4"
 )
 
-// maxNodes bounds the nodes one object's conversion visits, aliases
-// expanded, so that a "billion laughs" file is a problem, not a hang.
-const maxNodes = 1 << 20
+// expansionAllowance bounds what aliases and merge keys may add to the
+// values an import visits. A file's own values cannot outnumber its
+// bytes, so the budget is the bytes read plus this: a "billion laughs"
+// file is a problem found in a fraction of a second, not a hang.
+const expansionAllowance = 1 << 18
+
+// spend counts one visited value; past the budget it reports the problem
+// once and returns false.
+func (p *parser) spend(file string, n *yaml.Node) bool {
+	if p.nodes++; p.nodes <= p.bytes+expansionAllowance {
+		return true
+	}
+	if !p.exhausted {
+		p.exhausted = true
+		p.problem(at(file, n, "", "", "", "too much to read: aliases and merge keys expand to more than %d values", p.bytes+expansionAllowance))
+	}
+	return false
+}
 
 // converter turns the YAML value of one field into a value that encodes
 // as the JSON its kind's declaration decodes. It is guided by the field's
@@ -23,11 +38,9 @@ const maxNodes = 1 << 20
 // and 0x1F or 1_000 for a number. Anything else keeps its YAML type, so
 // the declaration reports a wrong type in its own words.
 type converter struct {
-	p       *parser
-	obj     *object
-	field   string
-	visited int
-	tooBig  bool
+	p     *parser
+	obj   *object
+	field string
 }
 
 func (c *converter) problem(n *yaml.Node, format string, args ...any) {
@@ -44,11 +57,7 @@ func (c *converter) value(n *yaml.Node, t reflect.Type) any {
 	if n == nil {
 		return nil
 	}
-	if c.visited++; c.visited > maxNodes {
-		if !c.tooBig {
-			c.tooBig = true
-			c.problem(n, "the value is too large (aliases expand to more than %d nodes)", maxNodes)
-		}
+	if !c.p.spend(c.obj.file, n) {
 		return nil
 	}
 	for t != nil && t.Kind() == reflect.Pointer {

@@ -28,8 +28,9 @@ func scalarNode(text string) *node { return &node{scalar: text} }
 // double-quoted. Literal ${ are escaped as $${ unless literal is set (for
 // secrets' references).
 func stringNode(s string) *node {
-	if legacyVar.MatchString(s) {
-		// Zato's legacy reference syntax: an explicit tag keeps it literal.
+	if legacyVar.MatchString(s) || s == zatoNoSecurity {
+		// Values import reads specially (Zato's legacy reference syntax,
+		// Zato's "no security"): an explicit tag keeps them literal.
 		return scalarNode("!!str " + quote(s))
 	}
 	s = escapeVars(s)

@@ -111,8 +111,12 @@ func (r *Report) Summary() string {
 	if r.DryRun {
 		verb = "would be "
 	}
-	s := fmt.Sprintf("%d objects: %d %screated, %d %supdated, %d unchanged, %d %sdeleted",
-		r.Objects, r.Created, verb, r.Updated, verb, r.Unchanged, len(r.Deleted), verb)
+	noun := "objects"
+	if r.Objects == 1 {
+		noun = "object"
+	}
+	s := fmt.Sprintf("%d %s: %d %screated, %d %supdated, %d unchanged, %d %sdeleted",
+		r.Objects, noun, r.Created, verb, r.Updated, verb, r.Unchanged, len(r.Deleted), verb)
 	if r.Rev > 0 {
 		s += fmt.Sprintf(" (revision %d)", r.Rev)
 	}

@@ -2,6 +2,7 @@ package enmasse
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -99,6 +100,10 @@ type parser struct {
 	unsupported map[string]*use
 	unsupOrder  []string
 	missing     map[string]bool
+	// nodes counts the values visited, against the bytes read and the
+	// expansion allowance.
+	nodes, bytes int
+	exhausted    bool
 }
 
 func newParser(in Input, lookup func(string) (string, bool)) *parser {
@@ -174,6 +179,7 @@ func (p *parser) parseFile(name string, from *Problem) {
 		return
 	}
 	p.files = append(p.files, name)
+	p.bytes += len(data)
 	root, problems := parseYAML(name, data)
 	p.problems = append(p.problems, problems...)
 	if root == nil {
@@ -336,7 +342,11 @@ func (p *parser) object(file, sec string, kind *registry.Kind, secKey, n *yaml.N
 		return
 	}
 	c := &converter{p: p, obj: obj, field: "name"}
+	before := len(p.problems)
 	obj.name, _ = c.text(obj.nameNode)
+	if obj.name == "" && len(p.problems) > before {
+		return // an unset variable, already reported
+	}
 	if obj.name == "" {
 		p.problem(at(file, obj.nameNode, kind.ID, "", "name", "must not be empty"))
 		return
@@ -361,7 +371,7 @@ func (p *parser) object(file, sec string, kind *registry.Kind, secKey, n *yaml.N
 		case target == registry.ZatoRefused:
 			if !emptyish(e.value) {
 				p.problem(at(file, e.key, kind.ID, obj.name, k,
-					"Zato field not supported by Plexus yet, and ignoring it would let in callers that Zato turns away; remove it to import the %s without it", strings.ToLower(kind.Title)))
+					"Zato field not supported by Plexus yet, and ignoring it would let in callers that Zato turns away; remove it to import this %s without it", kind.Title))
 			}
 		default:
 			p.addField(obj, target, e, k)
@@ -400,7 +410,7 @@ func (p *parser) httpSOAP(file, sec string, n *yaml.Node, entries []keyValue) ([
 		if trans != nil {
 			where = trans
 		}
-		p.problem(at(file, where, "", "", "", "connection %q with transport %q: Zato's connection is channel or outgoing, its transport plain_http or soap", connection, transport))
+		p.problem(at(file, where, "", "", "", "connection %q and transport %q: Zato's connection is channel or outgoing, its transport plain_http or soap", connection, transport))
 		return nil, "", false
 	}
 	if sec == "http_soap" {
@@ -413,7 +423,7 @@ func (p *parser) httpSOAP(file, sec string, n *yaml.Node, entries []keyValue) ([
 		if where == nil {
 			where = trans
 		}
-		p.problem(at(file, where, "", "", "", "connection %q with transport %q make this object one of section %s, not %s; move it there", connection, transport, target, sec))
+		p.problem(at(file, where, "", "", "", "connection %q and transport %q make this object one of section %s, not %s; move it there", connection, transport, target, sec))
 		return nil, "", false
 	}
 	return kept, sec, true
@@ -424,13 +434,8 @@ func (p *parser) httpSOAP(file, sec string, n *yaml.Node, entries []keyValue) ([
 func (p *parser) addField(obj *object, name string, e keyValue, zato string) {
 	if prev, ok := obj.fields[name]; ok {
 		if !sameScalar(prev.value, e.value) {
-			was := func(f *fieldNode, n *yaml.Node) string {
-				if f != nil && f.zato != "" {
-					return f.zato
-				}
-				return n.Value
-			}
-			p.problem(at(obj.file, e.key, obj.kind.ID, obj.name, e.key.Value, "sets %s, as %s at line %d does, to another value", name, was(prev, prev.key), prev.key.Line))
+			p.problem(at(obj.file, e.key, obj.kind.ID, obj.name, e.key.Value, "differs from %s at line %d, which sets the same field (%s is Zato's name for %s); keep one of them",
+				prev.key.Value, prev.key.Line, cmp.Or(zato, prev.zato), name))
 		}
 		return
 	}
@@ -449,6 +454,9 @@ func (p *parser) entries(file string, n *yaml.Node, depth int) []keyValue {
 	seen := make(map[string]*yaml.Node, len(n.Content)/2)
 	var merged []keyValue
 	for i := 0; i+1 < len(n.Content); i += 2 {
+		if !p.spend(file, n) {
+			return out
+		}
 		k, v := deref(n.Content[i]), n.Content[i+1]
 		if k == nil || k.Kind != yaml.ScalarNode {
 			p.problem(at(file, n.Content[i], "", "", "", "keys must be plain names"))
