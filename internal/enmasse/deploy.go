@@ -17,7 +17,7 @@ import (
 // ImportDir imports the *.yaml and *.yml files of dir, sorted by name, as
 // one import: the static deployment a server does at start-up. A file
 // that another one includes is read once. Variables come from the
-// process environment. A missing or empty dir imports nothing. On a
+// process environment (see Getenv). A missing or empty dir imports nothing. On a
 // problem nothing changes and the error (a *Refused) lists every problem.
 func ImportDir(ctx context.Context, rt *runtime.Runtime, dir string, logger *slog.Logger) (*Report, error) {
 	var files []string
@@ -35,7 +35,7 @@ func ImportDir(ctx context.Context, rt *runtime.Runtime, dir string, logger *slo
 	in := FileInput(files...)
 	in.Roots = rootsOnly(in)
 	start := time.Now()
-	rep, err := Import(ctx, rt, in, Options{Lookup: os.LookupEnv, Source: "enmasse start-up", Progress: logProgress(logger)})
+	rep, err := Import(ctx, rt, in, Options{Lookup: Getenv, Source: "enmasse start-up", Progress: logProgress(logger)})
 	logWarnings(logger, rep)
 	if err != nil {
 		return rep, fmt.Errorf("importing %s at start-up (fix the files, or move them out of the directory, and start again): %w", dir, err)
@@ -72,6 +72,13 @@ func rootsOnly(in Input) []string {
 	return out
 }
 
+// Getenv returns a variable of the process environment for ${VAR}. A
+// variable set to an empty value counts as unset, as in the CLI.
+func Getenv(name string) (string, bool) {
+	v := os.Getenv(name)
+	return v, v != ""
+}
+
 // IsEnmasseFile reports whether a file saved in the pickup directory is an
 // enmasse file to import while the server runs: its name matches
 // *enmasse*.yaml or *enmasse*.yml, as in Zato.
@@ -83,11 +90,11 @@ func IsEnmasseFile(name string) bool {
 // ImportFile imports one file (and what it includes) into a running
 // server: the hot deployment of an enmasse file saved in the pickup
 // directory. Variables come from opts.Lookup, else the process
-// environment. On a problem nothing changes, the error (a *Refused) lists
+// environment (see Getenv). On a problem nothing changes, the error (a *Refused) lists
 // every problem, and the objects the server runs stay as they were.
 func ImportFile(ctx context.Context, rt *runtime.Runtime, file string, opts Options) (*Report, error) {
 	if opts.Lookup == nil {
-		opts.Lookup = os.LookupEnv
+		opts.Lookup = Getenv
 	}
 	if opts.Source == "" {
 		opts.Source = "enmasse pickup"

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"reflect"
 	"slices"
 	"strconv"
@@ -241,6 +242,13 @@ func (p *parser) decode(obj *object) registry.Object {
 		if f, ok := obj.kind.Field(name); ok {
 			t = f.Type
 		}
+		if t == nil {
+			// Unknown: decoding reports it with the nearest field. That
+			// field's own problems (must not be empty) would repeat it.
+			if s := registry.Suggest(name, fieldNames(obj.kind)); s != "" {
+				p.covered[[3]string{obj.kind.ID, obj.name, s}] = true
+			}
+		}
 		c := &converter{p: p, obj: obj, field: name}
 		data, err := json.Marshal(c.value(obj.fields[name].value, t))
 		if err != nil {
@@ -261,7 +269,7 @@ func (p *parser) decode(obj *object) registry.Object {
 // and fields they name. A field that already has a problem from decoding
 // is not reported twice.
 func (p *parser) locateApplied(problems []*registry.Problem, index map[string]map[string]*object) {
-	reported := map[[3]string]bool{}
+	reported := maps.Clone(p.covered)
 	for _, pr := range p.problems {
 		reported[[3]string{pr.Kind, pr.Name, pr.Field}] = true
 		if f := pr.Field; f != "" {
@@ -286,6 +294,14 @@ func (p *parser) locateApplied(problems []*registry.Problem, index map[string]ma
 		}
 		p.problem(&Problem{Kind: pr.Kind, Name: pr.Name, Field: pr.Field, Message: pr.Message})
 	}
+}
+
+func fieldNames(k *registry.Kind) []string {
+	names := make([]string, len(k.Fields()))
+	for i, f := range k.Fields() {
+		names[i] = f.Name
+	}
+	return names
 }
 
 // locate places a problem of an object at the node of the field it names

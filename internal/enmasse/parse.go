@@ -100,6 +100,9 @@ type parser struct {
 	unsupported map[string]*use
 	unsupOrder  []string
 	missing     map[string]bool
+	// covered are fields (kind, name, field) whose problems another
+	// problem already explains.
+	covered map[[3]string]bool
 	// nodes counts the values visited, against the bytes read and the
 	// expansion allowance.
 	nodes, bytes int
@@ -110,7 +113,7 @@ func newParser(in Input, lookup func(string) (string, bool)) *parser {
 	if lookup == nil {
 		lookup = func(string) (string, bool) { return "", false }
 	}
-	return &parser{in: in, lookup: lookup, seen: map[string]bool{}, unsupported: map[string]*use{}, missing: map[string]bool{}}
+	return &parser{in: in, lookup: lookup, seen: map[string]bool{}, unsupported: map[string]*use{}, missing: map[string]bool{}, covered: map[[3]string]bool{}}
 }
 
 // at returns a problem placed at a node of a file.
