@@ -159,6 +159,7 @@ func (a *App) exportOffline(ctx context.Context, env *envdir.Env, types []string
 // objectMap holds objects by kind, sorted by name.
 type objectMap map[string][]registry.Object
 
+// Objects returns the objects of a kind.
 func (m objectMap) Objects(kind string) []registry.Object { return m[kind] }
 
 // importFlags are the flags of enmasse import and lint.
@@ -272,7 +273,7 @@ func (a *App) runImport(ctx context.Context, file, dir string, f importFlags) er
 	}
 	cl, err := a.newClient(f.server, dir)
 	if err != nil {
-		return err
+		return a.offlineHint(err, file, f)
 	}
 	if f.replace {
 		// List what --replace deletes before deleting anything.
@@ -296,9 +297,18 @@ func (a *App) runImport(ctx context.Context, file, dir string, f importFlags) er
 	}
 	resp, err := a.postImport(ctx, cl, bundle, f.dryRun, f.replace, true)
 	if err != nil {
-		return err
+		return a.offlineHint(err, file, f)
 	}
 	return a.finishImport(file, resp.Report, refusedErr(resp.Report), f, start)
+}
+
+// offlineHint adds to lint's failure to reach a server that it can check
+// without one.
+func (a *App) offlineHint(err error, file string, f importFlags) error {
+	if !f.lint {
+		return err
+	}
+	return fmt.Errorf("%w\nOr check the file without a server: plexus enmasse lint %s --offline", err, file)
 }
 
 func refusedErr(rep *enmasse.Report) error {

@@ -74,6 +74,7 @@ type Ref struct {
 	Name string `json:"name"`
 }
 
+// String returns the kind and the quoted name.
 func (r Ref) String() string { return fmt.Sprintf("%s %q", r.Kind, r.Name) }
 
 // Report is what an import did, or would do in a dry run.
@@ -129,6 +130,7 @@ type Refused struct {
 	Report *Report
 }
 
+// Error lists every problem, one per line.
 func (e *Refused) Error() string {
 	var b strings.Builder
 	n := len(e.Report.Problems)

@@ -128,7 +128,7 @@ func (c *checked) report() *Report {
 // them, or only checks them when there are problems already.
 func (c *checked) apply(ctx context.Context, rt *runtime.Runtime, opts Options) (*Report, error) {
 	p, progress := c.p, c.progress
-	rep := &Report{Files: p.files, DryRun: opts.DryRun, Deleted: []Ref{}, Objects: len(c.objs)}
+	rep := &Report{Files: append([]string{}, p.files...), DryRun: opts.DryRun, Deleted: []Ref{}, Objects: len(c.objs)}
 	cs := runtime.Changeset{Source: opts.Source, DryRun: opts.DryRun}
 	if cs.Source == "" {
 		cs.Source = "enmasse"

@@ -284,7 +284,7 @@ func (p *parser) section(file string, key, val *yaml.Node) {
 		kind, known = nil, true // each object names its section
 	}
 	if !known {
-		if title, zato := zatoSections[sec]; zato {
+		if title, zato := zatoSections()[sec]; zato {
 			n := 1
 			if val.Kind == yaml.SequenceNode {
 				n = len(val.Content)
@@ -320,13 +320,13 @@ func (p *parser) section(file string, key, val *yaml.Node) {
 // object reads one object of a section.
 func (p *parser) object(file, sec string, kind *registry.Kind, secKey, n *yaml.Node) {
 	entries := p.entries(file, n, 0)
-	if httpSOAPSections[sec] {
+	if isHTTPSOAPSection(sec) {
 		var ok bool
 		if entries, sec, ok = p.httpSOAP(file, sec, n, entries); !ok {
 			return
 		}
 		if kind, ok = registry.Lookup(sec); !ok {
-			p.warnOnce("section:"+sec, at(file, n, "", "", "", "section %s (Zato's %s) is not supported by Plexus yet; its objects were skipped", sec, zatoSections[sec]), true)
+			p.warnOnce("section:"+sec, at(file, n, "", "", "", "section %s (Zato's %s) is not supported by Plexus yet; its objects were skipped", sec, zatoSections()[sec]), true)
 			return
 		}
 	}
