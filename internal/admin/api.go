@@ -65,6 +65,8 @@ func (a *API) Handler() http.Handler {
 		"POST " + Prefix + "/services/{name}/invoke":  a.invoke,
 		"POST " + Prefix + "/deploy":                  a.deploy,
 		"DELETE " + Prefix + "/deploy/{file...}":      a.undeploy,
+		"GET " + Prefix + "/enmasse/export":           a.enmasseExport,
+		"POST " + Prefix + "/enmasse/import":          a.enmasseImport,
 	} {
 		a.mux.Handle(pattern, a.protect(h))
 	}

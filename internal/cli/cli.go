@@ -86,6 +86,7 @@ Start with:
 		a.startCmd(),
 		a.invokeCmd(),
 		a.deployCmd(),
+		a.enmasseCmd(),
 		a.adminCmd(),
 		a.versionCmd(),
 	)

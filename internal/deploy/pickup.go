@@ -43,22 +43,48 @@ type Hook struct {
 	Handle func(ctx context.Context, path string) error
 }
 
-// Run deploys the directory's files that differ from the deployed code,
-// then follows changes until ctx is done. Files deployed through other
-// faces (the CLI, the admin API) stay deployed when they are not in the
-// pickup directory.
+// DeployAll deploys the directory's service files that differ from the
+// deployed code, at once; the server calls it at start-up, before it
+// imports enmasse files whose channels may name those services. Files
+// deployed through other faces (the CLI, the admin API) stay deployed
+// when they are not in the pickup directory.
+func (p *Pickup) DeployAll(ctx context.Context) {
+	var rels []string
+	filepath.WalkDir(p.Dir, func(abs string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		rel, _ := filepath.Rel(p.Dir, abs)
+		if rel = filepath.ToSlash(rel); p.isCode(rel) {
+			rels = append(rels, rel)
+		}
+		return nil
+	})
+	p.deploy(ctx, rels)
+}
+
+// Run follows the directory's changes until ctx is done; the files it
+// holds at start are handled once (code already deployed by DeployAll is
+// left as it is).
 func (p *Pickup) Run(ctx context.Context) error {
 	w := &Watcher{Dir: p.Dir, Match: p.relevant, Debounce: p.Debounce, Initial: true, Logger: p.Logger, Changed: p.changed}
 	return w.Run(ctx)
 }
 
-func (p *Pickup) relevant(rel string) bool {
-	base := path.Base(rel)
+func (p *Pickup) isCode(rel string) bool {
 	for _, ext := range p.Exts {
-		if path.Ext(base) == ext {
+		if path.Ext(rel) == ext {
 			return true
 		}
 	}
+	return false
+}
+
+func (p *Pickup) relevant(rel string) bool {
+	if p.isCode(rel) {
+		return true
+	}
+	base := path.Base(rel)
 	for _, h := range p.Hooks {
 		if h.Match(base) {
 			return true
@@ -67,16 +93,26 @@ func (p *Pickup) relevant(rel string) bool {
 	return false
 }
 
-// changed applies settled files in one changeset, so a rename never leaves
-// a moment without the service.
+// changed applies settled code files in one changeset, so a rename never
+// leaves a moment without the service, then hands other files to their
+// hooks, which may refer to the services just deployed.
 func (p *Pickup) changed(ctx context.Context, settled []string) {
+	p.deploy(ctx, settled)
+	for _, rel := range settled {
+		if !p.isCode(rel) {
+			p.hook(ctx, rel, filepath.Join(p.Dir, filepath.FromSlash(rel)))
+		}
+	}
+}
+
+func (p *Pickup) deploy(ctx context.Context, settled []string) {
 	deployed := p.Runtime.State().Code()
 	cs := runtime.Changeset{Source: "pickup"}
 	for _, rel := range settled {
-		abs := filepath.Join(p.Dir, filepath.FromSlash(rel))
-		if p.hook(ctx, rel, abs) {
+		if !p.isCode(rel) {
 			continue
 		}
+		abs := filepath.Join(p.Dir, filepath.FromSlash(rel))
 		src, err := os.ReadFile(abs)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
@@ -107,20 +143,19 @@ func (p *Pickup) changed(ctx context.Context, settled []string) {
 }
 
 // hook hands a file to the first hook that matches it.
-func (p *Pickup) hook(ctx context.Context, rel, abs string) bool {
+func (p *Pickup) hook(ctx context.Context, rel, abs string) {
 	for _, h := range p.Hooks {
 		if !h.Match(path.Base(rel)) {
 			continue
 		}
 		if _, err := os.Stat(abs); err != nil {
-			return true // removed: nothing to import
+			return // removed: nothing to import
 		}
 		if err := h.Handle(ctx, abs); err != nil {
 			p.Logger.Error("importing file from the pickup directory", "file", rel, "error", err.Error())
 		}
-		return true
+		return
 	}
-	return false
 }
 
 // Log logs the result of a deploy: the services each file provides, and

@@ -146,3 +146,14 @@ func TestHooks(t *testing.T) {
 		t.Fatalf("hook got %v", got.Load())
 	}
 }
+
+// An enmasse file saved in the pickup directory is imported while the
+// server runs, after the services it names.
+func TestPickupEnmasse(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	dir := filepath.Join(s.Dir, "services")
+	os.WriteFile(filepath.Join(dir, "greet.star"), []byte(svc(`"hi"`)), 0o644)
+	os.WriteFile(filepath.Join(dir, "app-enmasse.yaml"), []byte("channel_rest:\n  - name: greet\n    service: greet\n    url_path: /greet\n"), 0o644)
+	waitBody(t, s, "/greet", "hi")
+	s.Log.WaitFor(t, "enmasse file imported", "app-enmasse.yaml")
+}

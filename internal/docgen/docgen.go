@@ -6,6 +6,8 @@ package docgen
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/plexushq/plexus/internal/config"
@@ -23,6 +25,7 @@ func Kinds() string {
 		if len(k.Aliases) > 0 {
 			fmt.Fprintf(&b, "\nAlso accepted as: %s.\n", code(k.Aliases))
 		}
+		b.WriteString(zatoFields(k))
 		b.WriteString("\n| field | type | default | description |\n|---|---|---|---|\n")
 		props := k.Schema()["properties"].(map[string]any)
 		for _, f := range k.Fields() {
@@ -52,6 +55,32 @@ func Kinds() string {
 			b.WriteString(k.Examples[0])
 			b.WriteString("\n```\n")
 		}
+	}
+	return b.String()
+}
+
+// zatoFields describes the Zato field names a kind's import accepts.
+func zatoFields(k *registry.Kind) string {
+	var renamed, unsupported, refused []string
+	for _, zato := range slices.Sorted(maps.Keys(k.ZatoFields)) {
+		switch field := k.ZatoFields[zato]; field {
+		case registry.ZatoUnsupported:
+			unsupported = append(unsupported, zato)
+		case registry.ZatoRefused:
+			refused = append(refused, zato)
+		default:
+			renamed = append(renamed, fmt.Sprintf("`%s` (as `%s`)", zato, field))
+		}
+	}
+	var b strings.Builder
+	if len(renamed) > 0 {
+		fmt.Fprintf(&b, "\nZato field names read on import: %s.\n", strings.Join(renamed, ", "))
+	}
+	if len(unsupported) > 0 {
+		fmt.Fprintf(&b, "\nZato fields not supported yet, ignored on import with a warning: %s.\n", code(unsupported))
+	}
+	if len(refused) > 0 {
+		fmt.Fprintf(&b, "\nZato fields not supported yet that an import refuses unless empty (ignoring them would let in callers Zato turns away): %s.\n", code(refused))
 	}
 	return b.String()
 }

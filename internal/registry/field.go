@@ -203,7 +203,12 @@ func (k *Kind) DecodeFields(raw map[string]json.RawMessage) (Object, []error) {
 			continue
 		}
 		if err := decodeValue(raw[name], f.Value(obj)); err != nil {
-			errs = append(errs, &Problem{Field: name, Message: err.Error()})
+			p := &Problem{Field: name, Message: err.Error()}
+			var ne *nestedError
+			if errors.As(err, &ne) {
+				p.Field += "." + ne.path
+			}
+			errs = append(errs, p)
 		}
 	}
 	return obj, errs
@@ -218,7 +223,7 @@ func (k *Kind) unknownField(name string) error {
 	if s := Suggest(name, known); s != "" {
 		msg += fmt.Sprintf("; did you mean %q?", s)
 	}
-	return &Problem{Message: msg}
+	return &Problem{Field: name, Message: msg}
 }
 
 func decodeValue(raw json.RawMessage, v reflect.Value) error {
@@ -233,11 +238,22 @@ func decodeValue(raw json.RawMessage, v reflect.Value) error {
 		return nil
 	}
 	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" && te.Type != nil {
+		return &nestedError{path: te.Field, msg: fmt.Sprintf("expected %s, got %s", typeName(te.Type), te.Value)}
+	}
 	if errors.As(err, &te) {
 		return fmt.Errorf("expected %s, got %s", typeName(v.Type()), te.Value)
 	}
 	return errors.New(strings.TrimPrefix(err.Error(), "json: "))
 }
+
+// nestedError is a wrong type inside a field's value, at path (such as
+// limits.max).
+type nestedError struct {
+	path, msg string
+}
+
+func (e *nestedError) Error() string { return e.msg }
 
 // typeName says what a user must write for a Go type.
 func typeName(t reflect.Type) string {

@@ -63,6 +63,15 @@ type Kind struct {
 	Summary string
 	// Aliases are other section names accepted on import (Zato 3.2 names).
 	Aliases []string
+	// ZatoFields maps the field names Zato's enmasse files (3.2 and
+	// current) use for this kind, where Plexus spells them differently or
+	// does not support them, for import only. A value names the Plexus
+	// field the Zato field sets (service_name: service). ZatoUnsupported
+	// marks a field Plexus does not support yet: import ignores it with a
+	// warning naming it. ZatoRefused marks one whose value must not be
+	// ignored, such as a channel's security: import refuses it unless it
+	// is empty.
+	ZatoFields map[string]string
 	// Order places the kind among the others: kinds that others refer to
 	// come first (security before channels). Lower is earlier.
 	Order int
@@ -79,6 +88,12 @@ type Kind struct {
 
 	fields []Field
 }
+
+// Markers in Kind.ZatoFields for Zato fields Plexus does not support yet.
+const (
+	ZatoUnsupported = ""
+	ZatoRefused     = "!"
+)
 
 // Entry is an object with its name and running form, as Assemble sees it.
 type Entry struct {
@@ -124,6 +139,14 @@ func Register(k Kind) {
 		panic(fmt.Sprintf("registry: kind %q: the first field must be `name`, a string", k.ID))
 	}
 	k.fields = fields
+	for zato, field := range k.ZatoFields {
+		if _, ok := k.Field(zato); ok {
+			panic(fmt.Sprintf("registry: kind %q: Zato field %q is also a Plexus field", k.ID, zato))
+		}
+		if _, ok := k.Field(field); !ok && field != ZatoUnsupported && field != ZatoRefused {
+			panic(fmt.Sprintf("registry: kind %q: Zato field %q maps to unknown field %q", k.ID, zato, field))
+		}
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	for _, id := range append([]string{k.ID}, k.Aliases...) {

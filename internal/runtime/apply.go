@@ -93,7 +93,8 @@ type Options struct {
 	Builtins []*services.Service
 	// Compilers maps a file extension (".star") to its compiler.
 	Compilers map[string]Compiler
-	// Secrets seals secret fields in the store and opens them on load.
+	// Secrets seals secret fields in the store and opens them on load;
+	// without it, changes with secrets cannot be committed (dry runs can).
 	Secrets *secret.Box
 }
 
@@ -201,7 +202,7 @@ func (rt *Runtime) Load(ctx context.Context) error {
 		obj, errs := kind.Decode(r.Body)
 		if len(errs) == 0 {
 			var err error
-			if obj, err = kind.MapSecrets(obj, rt.opts.Secrets.Open); err != nil {
+			if obj, err = kind.MapSecrets(obj, rt.open); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -518,7 +519,10 @@ func (rt *Runtime) toStoreChange(cs Changeset, c *candidate) (store.Change, erro
 		if !c.changed[kind.ID][ch.Name] {
 			continue
 		}
-		sealed, _ := kind.MapSecrets(c.objects[kind.ID][ch.Name].obj, func(s string) (string, error) { return rt.opts.Secrets.Seal(s), nil })
+		sealed, err := kind.MapSecrets(c.objects[kind.ID][ch.Name].obj, rt.seal)
+		if err != nil {
+			return sc, err
+		}
 		body, err := json.Marshal(sealed)
 		if err != nil {
 			return sc, fmt.Errorf("encoding %s %q: %w", kind.ID, ch.Name, err)
@@ -534,6 +538,25 @@ func (rt *Runtime) toStoreChange(cs Changeset, c *candidate) (store.Change, erro
 		}
 	}
 	return sc, nil
+}
+
+// seal encrypts a secret for the store.
+func (rt *Runtime) seal(s string) (string, error) {
+	if rt.opts.Secrets == nil {
+		return "", errors.New("no server key to encrypt secrets with")
+	}
+	return rt.opts.Secrets.Seal(s), nil
+}
+
+// open decrypts a secret from the store.
+func (rt *Runtime) open(s string) (string, error) {
+	if secret.IsSealed(s) && rt.opts.Secrets == nil {
+		return "", errors.New("no server key to decrypt secrets with")
+	}
+	if rt.opts.Secrets == nil {
+		return s, nil
+	}
+	return rt.opts.Secrets.Open(s)
 }
 
 func summary(cs Changeset) string {

@@ -23,6 +23,7 @@ import (
 	"github.com/plexushq/plexus/internal/channel/rest"
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/deploy"
+	"github.com/plexushq/plexus/internal/enmasse"
 	"github.com/plexushq/plexus/internal/envdir"
 	"github.com/plexushq/plexus/internal/invoke"
 	"github.com/plexushq/plexus/internal/logging"
@@ -133,12 +134,30 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	base, cancel := context.WithCancel(context.Background())
 	s.base, s.cancel = base, cancel
 	s.Invoker = invoke.New(base, s.Runtime, logger)
-	s.Pickup = &deploy.Pickup{Dir: env.Path(envdir.ServicesDir), Exts: []string{starlark.Ext}, Runtime: s.Runtime, Logger: logger}
+	s.Pickup = &deploy.Pickup{Dir: env.Path(envdir.ServicesDir), Exts: []string{starlark.Ext}, Runtime: s.Runtime, Logger: logger,
+		Hooks: []deploy.Hook{{Match: enmasse.IsEnmasseFile, Handle: s.importPickedUp}}}
 	if err := s.Runtime.Load(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
+	s.Pickup.DeployAll(ctx)
+	// Static deployment: DIR/enmasse/*.yaml, imported over what the store
+	// holds. A bad file stops the start, with every problem listed.
+	if _, err := enmasse.ImportDir(ctx, s.Runtime, env.Path(envdir.EnmasseDir), logger); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// importPickedUp imports an enmasse file saved in the pickup directory.
+func (s *Server) importPickedUp(ctx context.Context, path string) error {
+	rep, err := enmasse.ImportFile(ctx, s.Runtime, path, enmasse.Options{})
+	if err != nil {
+		return err
+	}
+	s.Logger.Info("enmasse file imported", "file", path, "rev", rep.Rev, "created", rep.Created, "updated", rep.Updated)
+	return nil
 }
 
 // apiTLS loads the API listener's certificate and client CAs, or returns

@@ -55,7 +55,28 @@ func init() {
 		Title:   "REST channel",
 		Summary: "Mounts a service on a URL path and HTTP verb of the API listener.",
 		Aliases: []string{"channel_plain_http", "http_soap"},
-		Order:   30,
+		// Zato's channel fields that Plexus spells differently or does not
+		// support yet (ZATO-BEHAVIOUR §4.1). Security, RBAC and rate limits
+		// (Zato's IP allow-list) are refused rather than ignored: dropping
+		// them would serve the channel to callers Zato turned away.
+		ZatoFields: map[string]string{
+			"service_name": "service",
+
+			"security": registry.ZatoRefused, "sec_def": registry.ZatoRefused, "security_name": registry.ZatoRefused,
+			"security_id": registry.ZatoRefused, "groups": registry.ZatoRefused, "security_groups": registry.ZatoRefused,
+			"sec_use_rbac": registry.ZatoRefused, "has_rbac": registry.ZatoRefused,
+			"is_rate_limit_active": registry.ZatoRefused, "rate_limiting": registry.ZatoRefused,
+
+			"sec_type": "", "is_internal": "", "params_pri": "", "match_slash": "", "timeout": "", "http_accept": "",
+			"cache_type": "", "cache_id": "", "cache_expiry": "", "response_cache": "", "content_encoding": "",
+			"gateway_service_list": "", "service_whitelist": "", "is_audit_log_active": "", "should_include_in_openapi": "",
+			"is_deprecated": "", "deprecation_since": "", "deprecation_sunset": "", "deprecation_successor": "",
+			"rate_limit_type": "", "rate_limit_def": "", "rate_limit_check_parent_def": "", "quota_tier": "",
+			"hl7_version": "", "json_path": "", "soap_action": "", "soap_version": "", "serialization_type": "",
+			"max_len_messages_sent": "", "max_len_messages_received": "",
+			"max_bytes_per_message_sent": "", "max_bytes_per_message_received": "",
+		},
+		Order: 30,
 		New: func() registry.Object {
 			return &Channel{IsActive: true, DataFormat: "json", MergeURLParamsReq: true, URLParamsPri: "qs-over-path"}
 		},

@@ -1,0 +1,41 @@
+package enmasse_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"testing"
+
+	"github.com/plexushq/plexus/internal/builtin"
+	_ "github.com/plexushq/plexus/internal/channel/rest" // registers channel_rest
+	"github.com/plexushq/plexus/internal/config"
+	"github.com/plexushq/plexus/internal/metrics"
+	"github.com/plexushq/plexus/internal/runtime"
+	"github.com/plexushq/plexus/internal/secret"
+	"github.com/plexushq/plexus/internal/services"
+	"github.com/plexushq/plexus/internal/store"
+)
+
+// newRuntime returns a runtime on a new store, with the built-in services.
+func newRuntime(t testing.TB) *runtime.Runtime {
+	t.Helper()
+	st, err := store.Open(context.Background(), "", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	var svcs []*services.Service
+	for _, v := range builtin.Services() {
+		s, err := services.FromGo(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svcs = append(svcs, s)
+	}
+	box, _ := secret.New(bytes.Repeat([]byte{3}, 32))
+	rt, err := runtime.New(runtime.Options{Store: st, Logger: slog.New(slog.DiscardHandler), Settings: config.Default(), Metrics: metrics.New(), Builtins: svcs, Secrets: box})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rt
+}

@@ -1,0 +1,93 @@
+package enmasse
+
+import (
+	"sort"
+
+	"github.com/plexushq/plexus/internal/registry"
+)
+
+// zatoSections returns the section names of Zato's enmasse files (3.2 and
+// current, ZATO-BEHAVIOUR §7), with what they hold. A section that a
+// registered kind declares (as its id or an alias) is imported; one of
+// these that no kind declares yet is skipped with a warning, so a Zato
+// user's file imports everything Plexus supports. Any other section is an
+// error.
+func zatoSections() map[string]string {
+	return map[string]string{
+		// Current Zato (HEAD), in its dependency order (ZATO-BEHAVIOUR §7.2).
+		"quota_tier": "quota tiers", "security": "security definitions", "groups": "security groups",
+		"channel_rest": "REST channels", "channel_soap": "SOAP channels", "channel_as4": "AS4 channels",
+		"outgoing_rest": "outgoing REST connections", "scheduler": "scheduler jobs", "ldap": "LDAP connections",
+		"llm": "LLM connections", "odata": "OData connections", "sap": "SAP connections", "sql": "SQL connections",
+		"mongodb": "MongoDB connections", "outgoing_soap": "outgoing SOAP connections",
+		"email_imap": "IMAP connections", "email_smtp": "SMTP connections", "odoo": "Odoo connections",
+		"elastic_search": "Elasticsearch connections", "sftp": "SFTP connections", "smb": "SMB connections",
+		"ftp": "FTP connections", "pubsub_topic": "pub/sub topics", "pubsub_permission": "pub/sub permissions",
+		"pubsub_subscription": "pub/sub subscriptions", "channel_openapi": "OpenAPI channels",
+		"alert_rules": "alert rules", "alert_notifications": "alert notifications",
+		"audit_retention": "audit log retention", "audit_extraction": "audit log extraction",
+		// Zato 3.2.
+		"def_sec": "security definitions", "http_soap": "HTTP and SOAP channels and connections",
+		"channel_plain_http": "REST channels", "outconn_plain_http": "outgoing REST connections",
+		"outconn_soap": "outgoing SOAP connections", "outconn_sql": "SQL connections", "outconn_ftp": "FTP connections",
+		"outconn_ldap": "LDAP connections", "outconn_mongodb": "MongoDB connections", "outconn_odoo": "Odoo connections",
+		"outconn_sap": "SAP connections", "outconn_redis": "Redis connections", "outconn_amqp": "outgoing AMQP connections",
+		"outconn_jms_wmq": "outgoing IBM MQ connections", "outconn_zmq": "outgoing ZeroMQ connections",
+		"channel_amqp": "AMQP channels", "channel_jms_wmq": "IBM MQ channels", "channel_zmq": "ZeroMQ channels",
+		"def_amqp": "AMQP definitions", "def_jms_wmq": "IBM MQ definitions", "def_cassandra": "Cassandra connections",
+		"query_cassandra": "Cassandra queries", "web_socket": "WebSocket channels", "json_rpc": "JSON-RPC channels",
+		"pubsub_endpoint": "pub/sub endpoints", "search_es": "Elasticsearch connections", "search_solr": "Solr connections",
+		"cloud_aws_s3": "AWS S3 connections", "notif_sql": "SQL notifications", "zato_cache_builtin": "built-in caches",
+		"zato_generic_connection": "generic connections", "vault_conn_sec": "Vault connections",
+		"tls_ca_cert": "TLS CA certificates", "tls_channel_sec": "TLS channel security", "tls_key_cert": "TLS keys and certificates",
+		"rbac_permission": "RBAC permissions", "rbac_role": "RBAC roles", "rbac_client_role": "RBAC client roles",
+		"rbac_role_permission": "RBAC role permissions",
+	}
+}
+
+// httpSOAPSection is the section an http_soap object belongs in, by its
+// connection and transport (Zato 3.2 kept channels and outgoing
+// connections of both transports in one table).
+func httpSOAPSection(connection, transport string) (string, bool) {
+	s, ok := map[[2]string]string{
+		{"channel", "plain_http"}:  "channel_plain_http",
+		{"outgoing", "plain_http"}: "outconn_plain_http",
+		{"channel", "soap"}:        "channel_soap",
+		{"outgoing", "soap"}:       "outconn_soap",
+	}[[2]string{connection, transport}]
+	return s, ok
+}
+
+// isHTTPSOAPSection reports whether a section's objects may carry Zato's
+// connection and transport keys.
+func isHTTPSOAPSection(section string) bool {
+	switch section {
+	case "http_soap", "channel_plain_http", "outconn_plain_http", "channel_soap", "outconn_soap",
+		"channel_rest", "outgoing_rest", "outgoing_soap":
+		return true
+	}
+	return false
+}
+
+// sectionNames returns every section name a file may use, for
+// suggestions: registered kinds and their aliases first.
+func sectionNames() (plexus, zato []string) {
+	for _, k := range registry.All() {
+		plexus = append(plexus, k.ID)
+		plexus = append(plexus, k.Aliases...)
+	}
+	for s := range zatoSections() {
+		zato = append(zato, s)
+	}
+	sort.Strings(zato)
+	return plexus, zato
+}
+
+// suggestSection returns the known section name closest to s, or "".
+func suggestSection(s string) string {
+	plexus, zato := sectionNames()
+	if best := registry.Suggest(s, plexus); best != "" {
+		return best
+	}
+	return registry.Suggest(s, zato)
+}
