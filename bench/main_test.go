@@ -44,7 +44,8 @@ func TestBenchmarkEndToEnd(t *testing.T) {
 				Errors    int64   `json:"errors"`
 				ReqPerSec float64 `json:"req_per_s"`
 			}
-			Ratio float64
+			Ratio  float64
+			Rounds map[string][]float64 `json:"rounds_req_per_s"`
 		}
 		IdleRSSMB map[string]float64 `json:"idle_rss_mb"`
 		ColdStart *struct {
@@ -71,6 +72,9 @@ func TestBenchmarkEndToEnd(t *testing.T) {
 		if s.Ratio <= 0 {
 			t.Errorf("%s: ratio %v", s.Name, s.Ratio)
 		}
+		if len(s.Rounds["plexus"]) != 2 || len(s.Rounds["baseline"]) != 2 {
+			t.Errorf("%s: rounds %v; want 2 per target", s.Name, s.Rounds)
+		}
 	}
 	if rep.ColdStart == nil || rep.ColdStart.Channels != 50 || rep.ColdStart.StartMS <= 0 {
 		t.Errorf("cold start = %+v; want 50 channels and a positive time", rep.ColdStart)
@@ -85,15 +89,32 @@ func TestParseOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.duration != 10*time.Second || o.warmup != 2*time.Second || o.connections != 64 || o.coldChannels != 10000 ||
+	if o.duration != 10*time.Second || o.warmup != 2*time.Second || o.rounds != 2 || o.connections != 64 || o.coldChannels != 10000 ||
 		o.loadgen != "auto" || o.scenarios != "all" || !o.accessLog || o.keep || o.jsonPath != "" {
 		t.Errorf("defaults = %+v", o)
 	}
 	for _, args := range [][]string{
-		{"-duration", "0s"}, {"-connections", "0"}, {"-warmup", "-1s"}, {"-cold-channels", "-1"}, {"extra"}, {"-nope"},
+		{"-duration", "0s"}, {"-rounds", "0"}, {"-connections", "0"}, {"-warmup", "-1s"}, {"-cold-channels", "-1"}, {"extra"}, {"-nope"},
 	} {
 		if _, err := parseOptions(args, &bytes.Buffer{}); err == nil {
 			t.Errorf("parseOptions(%q) accepted bad flags", args)
 		}
+	}
+}
+
+func TestBestKeepsTheFastestRoundAndEveryError(t *testing.T) {
+	got := best([]Result{
+		{ReqPerSec: 100, Errors: 2, Statuses: map[int]int64{503: 2}, P50: time.Millisecond},
+		{ReqPerSec: 300, Errors: 1, Statuses: map[int]int64{503: 1}, FirstError: "reset", P50: 3 * time.Millisecond},
+		{ReqPerSec: 200, P50: 2 * time.Millisecond},
+	})
+	if got.ReqPerSec != 300 || got.P50 != 3*time.Millisecond {
+		t.Errorf("best picked %v req/s, p50 %v; want the 300 req/s round", got.ReqPerSec, got.P50)
+	}
+	if got.Errors != 3 || got.Statuses[503] != 3 || got.FirstError != "reset" {
+		t.Errorf("best kept errors %d, statuses %v, first error %q; want every round's", got.Errors, got.Statuses, got.FirstError)
+	}
+	if clean := best([]Result{{ReqPerSec: 1}, {ReqPerSec: 2}}); clean.Errors != 0 || clean.Statuses != nil {
+		t.Errorf("best of clean rounds = %+v", clean)
 	}
 }
