@@ -566,8 +566,14 @@ func printResults(w io.Writer, rep *report) {
 		for _, t := range []target{{"plexus", s.Plexus}, {"baseline", s.Baseline}} {
 			row(s.Name, t.name, fmt.Sprintf("%.0f", t.res.ReqPerSec), ms(t.res.P50), ms(t.res.P99), strconv.FormatInt(t.res.Errors, 10))
 			if t.res.Errors > 0 {
-				failed = append(failed, fmt.Sprintf("  %s on %s: %d errors; non-2xx statuses %v; first transport error: %q",
-					s.Name, t.name, t.res.Errors, t.res.Statuses, t.res.FirstError))
+				msg := fmt.Sprintf("  %s on %s: %d errors", s.Name, t.name, t.res.Errors)
+				if len(t.res.Statuses) > 0 {
+					msg += fmt.Sprintf("; non-2xx answers by status: %v", t.res.Statuses)
+				}
+				if t.res.FirstError != "" {
+					msg += "; first transport error: " + t.res.FirstError
+				}
+				failed = append(failed, msg)
 			}
 		}
 	}

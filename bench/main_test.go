@@ -118,3 +118,26 @@ func TestBestKeepsTheFastestRoundAndEveryError(t *testing.T) {
 		t.Errorf("best of clean rounds = %+v", clean)
 	}
 }
+
+func TestPrintResultsWarnsAboutErrors(t *testing.T) {
+	rep := &report{Scenarios: []scenarioReport{{
+		Name:     "hello",
+		Plexus:   Result{ReqPerSec: 900, Errors: 3, Statuses: map[int]int64{503: 3}},
+		Baseline: Result{ReqPerSec: 1000, Errors: 1, FirstError: "connection reset by peer"},
+		Ratio:    0.9,
+	}}}
+	var out bytes.Buffer
+	printResults(&out, rep)
+	for _, want := range []string{"WARNING", "hello on plexus: 3 errors; non-2xx answers by status: map[503:3]", "hello on baseline: 1 errors; first transport error: connection reset by peer", "0.90"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+
+	rep.Scenarios[0].Plexus.Errors, rep.Scenarios[0].Baseline.Errors = 0, 0
+	out.Reset()
+	printResults(&out, rep)
+	if strings.Contains(out.String(), "WARNING") {
+		t.Errorf("a run without errors printed a warning:\n%s", out.String())
+	}
+}
