@@ -1,0 +1,138 @@
+// Command baseline is the bare net/http server that the load benchmark
+// measures Plexus against. It does the same work as the Plexus scenarios,
+// the honest way and nothing more: it routes with http.ServeMux, gives
+// every response a new 24-hex-character correlation ID from crypto/rand in
+// X-Plexus-CID, answers GET /hello as plexus.ping does, and answers
+// POST /echo by decoding the JSON body into an any (numbers kept exact)
+// and encoding it back, as plexus.helpers.echo does. It writes no access
+// log.
+//
+// Usage:
+//
+//	baseline -listen 127.0.0.1:8080
+//
+// It stops gracefully on SIGINT or SIGTERM.
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// maxBody is the largest request body accepted, Plexus's default
+// limits.max_body_size.
+const maxBody = 10 << 20
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:8080", "address to listen on")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, *listen); err != nil {
+		fmt.Fprintf(os.Stderr, "baseline: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// serve listens on addr and serves until ctx is done, then drains the
+// requests in flight. Its timeouts are Plexus's defaults.
+func serve(ctx context.Context, addr string) error {
+	srv := &http.Server{
+		Addr:              addr,
+		Handler:           newMux(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    1 << 20,
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.ListenAndServe() }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serving on %s: %w", addr, err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	return nil
+}
+
+// newMux returns the baseline's routes. /health answers like the /health
+// of the Plexus API listener, so both are polled the same way at start-up.
+func newMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Plexus-CID", newCID())
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"status":"ok"}`)
+	})
+	mux.HandleFunc("GET /hello", hello)
+	mux.HandleFunc("POST /echo", echo)
+	return mux
+}
+
+// newCID returns 24 lowercase hex characters holding 96 random bits, as
+// Plexus's correlation IDs do.
+func newCID() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// hello answers {"is_ok":true,"cid":"<cid>"}, as plexus.ping does.
+func hello(w http.ResponseWriter, r *http.Request) {
+	id := newCID()
+	w.Header().Set("X-Plexus-CID", id)
+	writeJSON(w, map[string]any{"is_ok": true, "cid": id})
+}
+
+// echo decodes the JSON body and encodes it back.
+func echo(w http.ResponseWriter, r *http.Request) {
+	id := newCID()
+	w.Header().Set("X-Plexus-CID", id)
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.UseNumber()
+	var payload any
+	if err := dec.Decode(&payload); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "invalid JSON: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	writeJSON(w, payload)
+}
+
+// writeJSON writes v as JSON with a Content-Length, without HTML escaping.
+func writeJSON(w http.ResponseWriter, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		http.Error(w, "encoding response: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.Write(body)
+}

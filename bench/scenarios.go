@@ -1,0 +1,231 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"reflect"
+	"slices"
+	"strings"
+)
+
+// Scenario is one workload, measured against Plexus and against the
+// baseline under the same load. Adding a scenario means adding a value to
+// scenarios.
+type Scenario struct {
+	// Name is what -scenarios selects and the table shows.
+	Name string
+	// About says in one line what the scenario measures.
+	About string
+	// Setup creates what the scenario needs in Plexus (channels, services)
+	// through the admin API. It must be safe to run twice.
+	Setup func(ctx context.Context, a *adminClient) error
+	// Plexus and Baseline are the requests the load generator repeats.
+	Plexus, Baseline Request
+	// Check verifies one response body to the request's body, so a
+	// scenario cannot measure a fast wrong answer.
+	Check func(sent, got []byte) error
+}
+
+// scenarios returns every scenario, in the order they run.
+func scenarios() []Scenario {
+	hello := Request{Method: http.MethodGet, Path: "/hello"}
+	small := Request{Method: http.MethodPost, Path: "/echo", Body: smallPayload()}
+	large := Request{Method: http.MethodPost, Path: "/echo", Body: largePayload()}
+	return []Scenario{
+		{
+			Name:     "hello",
+			About:    "GET with no body: a REST channel on plexus.ping, which answers {\"is_ok\":true,\"cid\":...}.",
+			Setup:    putChannelFunc("bench.hello", channel{Service: "plexus.ping", URLPath: "/hello", Method: http.MethodGet}),
+			Plexus:   hello,
+			Baseline: hello,
+			Check:    checkPing,
+		},
+		{
+			Name:     "echo-100b",
+			About:    "POST of a ~100-byte JSON object to a REST channel on plexus.helpers.echo, which returns it.",
+			Setup:    putChannelFunc("bench.echo", channel{Service: "plexus.helpers.echo", URLPath: "/echo", Method: http.MethodPost}),
+			Plexus:   small,
+			Baseline: small,
+			Check:    checkEcho,
+		},
+		{
+			Name:     "echo-10kb",
+			About:    "POST of a ~10 KB nested JSON object (an order) to the same echo channel.",
+			Setup:    putChannelFunc("bench.echo", channel{Service: "plexus.helpers.echo", URLPath: "/echo", Method: http.MethodPost}),
+			Plexus:   large,
+			Baseline: large,
+			Check:    checkEcho,
+		},
+	}
+}
+
+// selectScenarios returns the scenarios named in list, a comma-separated
+// list; empty or "all" selects every one.
+func selectScenarios(list string) ([]Scenario, error) {
+	all := scenarios()
+	if list == "" || list == "all" {
+		return all, nil
+	}
+	var out []Scenario
+	for name := range strings.SplitSeq(list, ",") {
+		name = strings.TrimSpace(name)
+		i := slices.IndexFunc(all, func(s Scenario) bool { return s.Name == name })
+		if i < 0 {
+			names := make([]string, len(all))
+			for j, s := range all {
+				names[j] = s.Name
+			}
+			return nil, fmt.Errorf("selecting scenarios: no scenario named %q; there are %s", name, strings.Join(names, ", "))
+		}
+		out = append(out, all[i])
+	}
+	return out, nil
+}
+
+// putChannelFunc returns a Setup that creates or replaces a REST channel.
+func putChannelFunc(name string, ch channel) func(context.Context, *adminClient) error {
+	return func(ctx context.Context, a *adminClient) error {
+		return a.putChannel(ctx, name, ch)
+	}
+}
+
+// smallPayload returns a JSON object of about 100 bytes.
+func smallPayload() []byte {
+	return []byte(`{"user_id":"8f14e45f","user_name":"my.user","email":"my.user@example.com","is_active":true,"score":42}`)
+}
+
+// largePayload returns a JSON object of about 10 KB: an order with its
+// customer, addresses and as many line items as fit, each with nested
+// attributes, numbers of several kinds and a few non-ASCII characters.
+// It is the same on every call.
+func largePayload() []byte {
+	type address struct {
+		Street  string `json:"street"`
+		City    string `json:"city"`
+		Zip     string `json:"zip"`
+		Country string `json:"country"`
+	}
+	type item struct {
+		SKU        string            `json:"sku"`
+		Name       string            `json:"name"`
+		Quantity   int               `json:"quantity"`
+		UnitPrice  float64           `json:"unit_price"`
+		Currency   string            `json:"currency"`
+		Discount   *float64          `json:"discount"`
+		Tags       []string          `json:"tags"`
+		Attributes map[string]string `json:"attributes"`
+		InStock    bool              `json:"in_stock"`
+	}
+	order := map[string]any{
+		"order_id":   "ORD-2026-000184467",
+		"created_at": "2026-03-14T09:26:53.589Z",
+		"status":     "awaiting_payment",
+		"channel":    "web",
+		"customer": map[string]any{
+			"cust_id":    "C-00482291",
+			"name":       "Zoë Müller-Łukasik",
+			"email":      "zoe.muller@example.com",
+			"segment":    "gold",
+			"phone":      "+49 30 901820",
+			"consents":   map[string]bool{"email": true, "sms": false, "phone": false},
+			"since_year": 2017,
+		},
+		"shipping_address": address{"Friedrichstraße 43", "Berlin", "10117", "DE"},
+		"billing_address":  address{"Friedrichstraße 43", "Berlin", "10117", "DE"},
+		"payment":          map[string]any{"method": "card", "brand": "visa", "last4": "4242", "captured": false},
+		"notes":            nil,
+	}
+	colours := []string{"black", "white", "red", "navy", "olive"}
+	sizes := []string{"XS", "S", "M", "L", "XL"}
+	var items []item
+	var total float64
+	for i := 0; ; i++ {
+		price := float64(499+(i*1373)%9500) / 100
+		var discount *float64
+		if i%3 == 0 {
+			d := 0.15
+			discount = &d
+		}
+		it := item{
+			SKU:       fmt.Sprintf("SKU-%05d-%s", 10007+i*37, sizes[i%len(sizes)]),
+			Name:      fmt.Sprintf("Organic cotton t-shirt, %s, size %s", colours[i%len(colours)], sizes[i%len(sizes)]),
+			Quantity:  1 + i%4,
+			UnitPrice: price,
+			Currency:  "EUR",
+			Discount:  discount,
+			Tags:      []string{"apparel", "summer-2026", colours[i%len(colours)]},
+			Attributes: map[string]string{
+				"material": "100% organic cotton", "fit": "regular", "origin": "PT", "care": "30°C wash",
+			},
+			InStock: i%5 != 4,
+		}
+		next := append(items, it)
+		order["items"] = next
+		order["total"] = map[string]any{"amount": total + price*float64(it.Quantity), "currency": "EUR", "items": len(next)}
+		b, _ := json.Marshal(order)
+		if len(b) > 10*1024 {
+			order["items"] = items
+			order["total"] = map[string]any{"amount": total, "currency": "EUR", "items": len(items)}
+			b, _ = json.Marshal(order)
+			return b
+		}
+		items = next
+		total += price * float64(it.Quantity)
+	}
+}
+
+// checkPing verifies a plexus.ping answer: {"is_ok": true, "cid": ...}.
+func checkPing(_, got []byte) error {
+	var v struct {
+		IsOK bool   `json:"is_ok"`
+		CID  string `json:"cid"`
+	}
+	if err := json.Unmarshal(got, &v); err != nil {
+		return fmt.Errorf("decoding the ping answer: %w", err)
+	}
+	if !v.IsOK || !validCID(v.CID) {
+		return fmt.Errorf("ping answered %s; want is_ok true and a cid", got)
+	}
+	return nil
+}
+
+// checkEcho verifies that the answer is the JSON that was sent.
+func checkEcho(sent, got []byte) error {
+	a, err := decodeJSON(sent)
+	if err != nil {
+		return fmt.Errorf("decoding the request: %w", err)
+	}
+	b, err := decodeJSON(got)
+	if err != nil {
+		return fmt.Errorf("decoding the echo: %w", err)
+	}
+	if !reflect.DeepEqual(a, b) {
+		return errors.New("the echo differs from the request")
+	}
+	return nil
+}
+
+func decodeJSON(b []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	err := dec.Decode(&v)
+	return v, err
+}
+
+// validCID reports whether s is 24 lowercase hex characters.
+func validCID(s string) bool {
+	if len(s) != 24 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
