@@ -24,9 +24,10 @@ type command struct {
 	want       string
 }
 
-// notRun are commands that start servers or build, which the test itself
-// (quickstart) or CI (go test, go install) runs.
-var notRun = []string{"go run ./cmd/plexus quickstart", "go test", "go install", "plexus quickstart", "plexus start"}
+// notRun are commands that start servers, build or run for minutes, which
+// the test itself (quickstart) or CI (go test, go install, the benchmark)
+// runs.
+var notRun = []string{"go run ./cmd/plexus quickstart", "go test", "go install", "plexus quickstart", "plexus start", "go run ./bench"}
 
 func commands(t *testing.T, files []string) []command {
 	var out []command

@@ -151,6 +151,10 @@ func FieldProblem(field, format string, args ...any) error {
 func Locate(kind, name string, errs []error) []*Problem {
 	out := make([]*Problem, 0, len(errs))
 	for _, err := range errs {
+		if joined, ok := err.(interface{ Unwrap() []error }); ok {
+			out = append(out, Locate(kind, name, joined.Unwrap())...)
+			continue
+		}
 		var p *Problem
 		if errors.As(err, &p) {
 			cp := *p

@@ -50,7 +50,9 @@ type Object interface {
 //  3. Start builds each new or changed object's running form; unchanged
 //     objects keep theirs.
 //  4. Assemble builds the kind's running whole from all the objects and
-//     their running forms (a router from channels, for example).
+//     their running forms (a router from channels, for example). It runs
+//     only when the kind's objects change, so what it builds must refer to
+//     other kinds' objects by name and look them up in the State when used.
 //  5. The new state is published atomically; running forms no longer used
 //     are closed if they implement io.Closer.
 type Kind struct {
@@ -83,7 +85,8 @@ type Kind struct {
 	Check func(objs []Object) []error
 	// Start builds the running form of one object (optional).
 	Start func(env *Env, obj Object) (any, error)
-	// Assemble builds the running whole of the kind (optional).
+	// Assemble builds the running whole of the kind (optional); it gets
+	// the entries in no particular order.
 	Assemble func(env *Env, entries []Entry) (any, error)
 
 	fields []Field
@@ -100,6 +103,9 @@ type Entry struct {
 	Name    string
 	Object  Object
 	Running any
+	// Changed marks objects the change being applied adds or replaces, so
+	// Assemble can blame a conflict on them.
+	Changed bool
 }
 
 // Env is what Start and Assemble get.

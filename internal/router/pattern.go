@@ -77,21 +77,16 @@ func (s segment) litLen() int {
 	return n
 }
 
-// Template is a parsed URL path template.
+// Template is a parsed URL path template. It is immutable.
 type Template struct {
 	Raw    string
 	segs   []segment
 	Params []string // parameter names in order
+	shape  string
 }
 
 // Shape returns a key equal for templates that match the same paths.
-func (t *Template) Shape() string {
-	parts := make([]string, len(t.segs))
-	for i, s := range t.segs {
-		parts[i] = s.shape()
-	}
-	return strings.Join(parts, "/")
-}
+func (t *Template) Shape() string { return t.shape }
 
 // Parse parses a URL path template. Its errors say what is wrong in words a
 // user can act on.
@@ -135,6 +130,11 @@ func Parse(pattern string) (*Template, error) {
 		}
 		t.segs = append(t.segs, seg)
 	}
+	parts := make([]string, len(t.segs))
+	for i, s := range t.segs {
+		parts[i] = s.shape()
+	}
+	t.shape = strings.Join(parts, "/")
 	return t, nil
 }
 

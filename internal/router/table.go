@@ -126,13 +126,9 @@ func (l *leaf) add(r *Route) {
 }
 
 func (n *node) sortEdges() {
-	sort.SliceStable(n.mixed, func(i, j int) bool {
-		a, b := n.mixed[i].seg.litLen(), n.mixed[j].seg.litLen()
-		if a != b {
-			return a > b
-		}
-		return n.mixed[i].shape < n.mixed[j].shape
-	})
+	if len(n.mixed) > 1 {
+		n.sortMixed()
+	}
 	for _, c := range n.lit {
 		c.sortEdges()
 	}
@@ -142,6 +138,16 @@ func (n *node) sortEdges() {
 	if n.param != nil {
 		n.param.sortEdges()
 	}
+}
+
+func (n *node) sortMixed() {
+	sort.SliceStable(n.mixed, func(i, j int) bool {
+		a, b := n.mixed[i].seg.litLen(), n.mixed[j].seg.litLen()
+		if a != b {
+			return a > b
+		}
+		return n.mixed[i].shape < n.mixed[j].shape
+	})
 }
 
 // Result is the outcome of a match.

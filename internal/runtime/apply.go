@@ -135,6 +135,8 @@ func (rt *Runtime) Watch(fn func(old, new *State)) {
 type candidate struct {
 	objects  map[string]map[string]*entry
 	changed  map[string]map[string]bool // objects added or replaced
+	touched  map[string]bool            // kinds with any object added, replaced or deleted
+	deleted  bool                       // whether the change deletes objects
 	code     map[string][]byte
 	services *services.Set
 	result   *Result
@@ -157,26 +159,27 @@ func (rt *Runtime) Apply(ctx context.Context, cs Changeset) (*Result, error) {
 	if len(c.problems) > 0 {
 		return nil, &Refused{Problems: c.problems}
 	}
-	if cs.DryRun {
-		c.result.Rev = old.Rev
-		return c.result, nil
-	}
 	next, err := rt.build(old, c)
 	if err != nil {
 		return nil, err
 	}
+	if cs.DryRun {
+		rt.release(next, old, c.touched)
+		c.result.Rev = old.Rev
+		return c.result, nil
+	}
 	change, err := rt.toStoreChange(cs, c)
 	if err != nil {
-		rt.release(next, old)
+		rt.release(next, old, c.touched)
 		return nil, err
 	}
 	rev, err := rt.opts.Store.Commit(ctx, change)
 	if err != nil {
-		rt.release(next, old)
+		rt.release(next, old, c.touched)
 		return nil, err
 	}
 	next.Rev, c.result.Rev = rev, rev
-	rt.publish(old, next)
+	rt.publish(old, next, c.touched)
 	rt.opts.Logger.Info("configuration changed", "rev", rev, "source", cs.Source, "summary", summary(cs))
 	return c.result, nil
 }
@@ -221,7 +224,7 @@ func (rt *Runtime) Load(ctx context.Context) error {
 		return err
 	}
 	next.Rev = snap.Rev
-	rt.publish(old, next)
+	rt.publish(old, next, nil)
 	return nil
 }
 
@@ -270,6 +273,7 @@ func (rt *Runtime) prepare(old *State, cs Changeset, strictServices bool) *candi
 		strictServices: strictServices,
 		objects:        maps.Clone(old.objects),
 		changed:        map[string]map[string]bool{},
+		touched:        map[string]bool{},
 		code:           old.code,
 		services:       old.Services,
 		result:         &Result{Services: map[string][]string{}},
@@ -295,6 +299,7 @@ func (rt *Runtime) prepare(old *State, cs Changeset, strictServices bool) *candi
 				continue
 			}
 			delete(c.objects[id], ch.Name)
+			c.touched[id], c.deleted = true, true
 			continue
 		}
 		if name := registry.NameOf(ch.Object); name != ch.Name {
@@ -320,24 +325,25 @@ func (rt *Runtime) prepare(old *State, cs Changeset, strictServices bool) *candi
 			c.changed[id] = map[string]bool{}
 		}
 		c.changed[id][ch.Name] = true
+		c.touched[id] = true
 	}
 	rt.prepareCode(c, cs.Code)
 	rt.checkRefs(c)
 	for _, kind := range registry.All() {
-		if kind.Check == nil || len(cs.Objects) == 0 {
+		if kind.Check == nil || !c.touched[kind.ID] {
 			continue
 		}
 		// Unchanged objects come first, so a conflict is reported on the
 		// object this change adds.
-		var objs, added []registry.Object
-		for _, n := range sortedNames(c.objects[kind.ID]) {
-			if c.changed[kind.ID][n] {
-				added = append(added, c.objects[kind.ID][n].obj)
-			} else {
-				objs = append(objs, c.objects[kind.ID][n].obj)
+		objs := make([]registry.Object, 0, len(c.objects[kind.ID]))
+		for n, e := range c.objects[kind.ID] {
+			if !c.changed[kind.ID][n] {
+				objs = append(objs, e.obj)
 			}
 		}
-		objs = append(objs, added...)
+		for _, n := range sortedNames(c.changed[kind.ID]) {
+			objs = append(objs, c.objects[kind.ID][n].obj)
+		}
 		for _, err := range kind.Check(objs) {
 			c.problems = append(c.problems, registry.Locate(kind.ID, "", []error{err})...)
 		}
@@ -400,8 +406,28 @@ func (rt *Runtime) prepareCode(c *candidate, changes []CodeChange) {
 // replaces: removing a service's code leaves its channels configured (they
 // answer 503 until the service is deployed again).
 func (rt *Runtime) checkRefs(c *candidate) {
+	var found []*registry.Problem
+	defer func() {
+		sort.SliceStable(found, func(i, j int) bool {
+			a, b := found[i], found[j]
+			return a.Kind < b.Kind || a.Kind == b.Kind && (a.Name < b.Name || a.Name == b.Name && a.Field < b.Field)
+		})
+		c.problems = append(c.problems, found...)
+	}()
 	for _, kind := range registry.All() {
-		for _, name := range sortedNames(c.objects[kind.ID]) {
+		// Unchanged objects' references held before this change, so they
+		// need checking again only when the change deletes something.
+		names := c.changed[kind.ID]
+		if c.deleted {
+			names = nil
+			for n := range c.objects[kind.ID] {
+				if names == nil {
+					names = map[string]bool{}
+				}
+				names[n] = true
+			}
+		}
+		for name := range names {
 			e := c.objects[kind.ID][name]
 			for _, ref := range kind.Refs(e.obj) {
 				if ref.Kind == registry.RefService {
@@ -410,7 +436,7 @@ func (rt *Runtime) checkRefs(c *candidate) {
 						if s := registry.Suggest(ref.Name, c.services.Names()); s != "" {
 							msg += fmt.Sprintf("; did you mean %q?", s)
 						}
-						c.problem(kind.ID, name, ref.Field, "%s", msg)
+						found = append(found, &registry.Problem{Kind: kind.ID, Name: name, Field: ref.Field, Message: msg})
 					}
 					continue
 				}
@@ -419,7 +445,8 @@ func (rt *Runtime) checkRefs(c *candidate) {
 					if k, ok := registry.Lookup(ref.Kind); ok {
 						title = k.Title
 					}
-					c.problem(kind.ID, name, ref.Field, "no %s named %q exists", title, ref.Name)
+					found = append(found, &registry.Problem{Kind: kind.ID, Name: name, Field: ref.Field,
+						Message: fmt.Sprintf("no %s named %q exists", title, ref.Name)})
 				}
 			}
 		}
@@ -427,7 +454,8 @@ func (rt *Runtime) checkRefs(c *candidate) {
 }
 
 // build starts the running forms of changed objects, reuses unchanged
-// ones, and assembles every kind.
+// ones, and assembles the kinds this change touches; untouched kinds keep
+// their objects and assembled form as they are.
 func (rt *Runtime) build(old *State, c *candidate) (*State, error) {
 	next := &State{Services: c.services, objects: map[string]map[string]*entry{}, code: c.code, assembled: map[string]any{}}
 	env := &registry.Env{
@@ -439,43 +467,48 @@ func (rt *Runtime) build(old *State, c *candidate) (*State, error) {
 	}
 	for _, kind := range registry.All() {
 		objs := c.objects[kind.ID]
-		built := make(map[string]*entry, len(objs))
-		for name, e := range objs {
-			ne := &entry{obj: e.obj, body: e.body, running: e.running}
-			if c.changed[kind.ID][name] {
-				ne.running = nil
-				if kind.Start != nil {
-					r, err := kind.Start(env, e.obj)
-					if err != nil {
-						next.objects[kind.ID] = built
-						rt.release(next, old)
-						return nil, &Refused{Problems: registry.Locate(kind.ID, name, []error{fmt.Errorf("starting: %w", err)})}
-					}
-					ne.running = r
-				}
-			}
-			built[name] = ne
-		}
-		next.objects[kind.ID] = built
-		if kind.Assemble != nil {
-			entries := make([]registry.Entry, 0, len(built))
-			for _, n := range sortedNames(built) {
-				entries = append(entries, registry.Entry{Name: n, Object: built[n].obj, Running: built[n].running})
-			}
-			a, err := kind.Assemble(env, entries)
-			if err != nil {
-				rt.release(next, old)
-				return nil, &Refused{Problems: registry.Locate(kind.ID, "", []error{err})}
-			}
+		if a, ok := old.assembled[kind.ID]; ok && !c.touched[kind.ID] {
+			next.objects[kind.ID] = objs // unchanged: the same immutable entries
 			next.assembled[kind.ID] = a
+			continue
 		}
+		next.objects[kind.ID] = objs
+		for name := range c.changed[kind.ID] {
+			e := objs[name] // a new entry made by prepare: fill in its running form
+			if kind.Start == nil {
+				continue
+			}
+			r, err := kind.Start(env, e.obj)
+			if err != nil {
+				rt.release(next, old, c.touched)
+				return nil, &Refused{Problems: registry.Locate(kind.ID, name, []error{fmt.Errorf("starting: %w", err)})}
+			}
+			e.running = r
+		}
+		if kind.Assemble == nil {
+			continue
+		}
+		entries := make([]registry.Entry, 0, len(objs))
+		for n, e := range objs {
+			entries = append(entries, registry.Entry{Name: n, Object: e.obj, Running: e.running, Changed: c.changed[kind.ID][n]})
+		}
+		a, err := kind.Assemble(env, entries)
+		if err != nil {
+			rt.release(next, old, c.touched)
+			return nil, &Refused{Problems: registry.Locate(kind.ID, "", []error{err})}
+		}
+		next.assembled[kind.ID] = a
 	}
 	return next, nil
 }
 
-// release closes the running forms of from that keep are not using.
-func (rt *Runtime) release(from, keep *State) {
+// release closes the running forms of from that keep is not using, in
+// the kinds of only (every kind when only is nil).
+func (rt *Runtime) release(from, keep *State, only map[string]bool) {
 	for kind, objs := range from.objects {
+		if only != nil && !only[kind] {
+			continue
+		}
 		for name, e := range objs {
 			if e.running == nil {
 				continue
@@ -495,9 +528,9 @@ func (rt *Runtime) release(from, keep *State) {
 	}
 }
 
-func (rt *Runtime) publish(old, next *State) {
+func (rt *Runtime) publish(old, next *State, touched map[string]bool) {
 	rt.cur.Store(next)
-	rt.release(old, next)
+	rt.release(old, next, touched)
 	rt.watchMu.Lock()
 	ws := slices.Clone(rt.watchers)
 	rt.watchMu.Unlock()

@@ -103,33 +103,34 @@ func (c *Channel) Validate() []error {
 	return nil
 }
 
-// check reports channels that would answer the same requests.
+// check reports channels that would answer the same requests as an
+// earlier one: the same path shape and verb.
 func check(objs []registry.Object) []error {
-	_, conflicts := table(objs)
+	seen := make(map[string]*Channel, len(objs))
 	var errs []error
-	for _, c := range conflicts {
-		a, b := c.Existing.Value.(*Channel), c.Added.Value.(*Channel)
-		method := b.Method
-		if method == "" {
-			method = "any method"
-		}
-		errs = append(errs, &registry.Problem{Name: b.Name, Field: "url_path",
-			Message: fmt.Sprintf("%s with %s is already served by channel %q (%s)", b.URLPath, method, a.Name, a.URLPath)})
-	}
-	return errs
-}
-
-func table(objs []registry.Object) (*router.Table, []router.Conflict) {
-	routes := make([]*router.Route, 0, len(objs))
 	for _, o := range objs {
 		c := o.(*Channel)
 		tpl, err := c.template()
 		if err != nil {
 			continue // reported by Validate
 		}
-		routes = append(routes, &router.Route{Template: tpl, Method: c.Method, Value: c})
+		key := c.Method + " " + tpl.Shape()
+		if prev, dup := seen[key]; dup {
+			errs = append(errs, conflict(prev, c))
+			continue
+		}
+		seen[key] = c
 	}
-	return router.New(routes)
+	return errs
+}
+
+func conflict(existing, added *Channel) error {
+	method := added.Method
+	if method == "" {
+		method = "any method"
+	}
+	return &registry.Problem{Name: added.Name, Field: "url_path",
+		Message: fmt.Sprintf("%s with %s is already served by channel %q (%s)", added.URLPath, method, existing.Name, existing.URLPath)}
 }
 
 // route is a channel as the handler sees it.
@@ -167,20 +168,26 @@ type Table struct {
 	routes *router.Table
 }
 
+// assemble builds the routing table.
 func assemble(env *registry.Env, entries []registry.Entry) (any, error) {
 	routes := make([]*router.Route, 0, len(entries))
+	var added []*router.Route
 	for _, e := range entries {
 		c := e.Object.(*Channel)
 		tpl, err := c.template()
 		if err != nil {
 			return nil, fmt.Errorf("channel %q: url_path: %w", c.Name, err)
 		}
-		r := &route{Channel: c, params: tpl.Params, m: env.Metrics}
-		routes = append(routes, &router.Route{Template: tpl, Method: c.Method, Value: r})
+		r := &router.Route{Template: tpl, Method: c.Method, Value: &route{Channel: c, params: tpl.Params, m: env.Metrics}}
+		if e.Changed {
+			added = append(added, r)
+		} else {
+			routes = append(routes, r)
+		}
 	}
-	tab, conflicts := router.New(routes)
-	if len(conflicts) > 0 {
-		return nil, fmt.Errorf("channels %q and %q answer the same requests", conflicts[0].Existing.Value.(*route).Name, conflicts[0].Added.Value.(*route).Name)
+	tab, conflicts := router.New(append(routes, added...))
+	if len(conflicts) > 0 { // check catches these first; this is a safety net
+		return nil, conflict(conflicts[0].Existing.Value.(*route).Channel, conflicts[0].Added.Value.(*route).Channel)
 	}
 	return &Table{routes: tab}, nil
 }
