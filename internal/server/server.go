@@ -23,6 +23,7 @@ import (
 	"github.com/plexushq/plexus/internal/envdir"
 	"github.com/plexushq/plexus/internal/invoke"
 	"github.com/plexushq/plexus/internal/metrics"
+	outrest "github.com/plexushq/plexus/internal/outconn/rest"
 	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/secret"
 	"github.com/plexushq/plexus/internal/services"
@@ -112,6 +113,7 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s := &Server{Env: env, Settings: settings, Logger: logger, Store: st, Metrics: metrics.New()}
 	s.Starlark = starlark.New(settings.Starlark.MaxSteps, logger)
+	outrest.ProvideStarlark(s.Starlark)
 	s.Runtime, err = runtime.New(runtime.Options{
 		Store: st, Logger: logger, Settings: settings, Metrics: s.Metrics, Builtins: svcs,
 		Compilers: map[string]runtime.Compiler{starlark.Ext: s.Starlark}, Secrets: box,
@@ -123,6 +125,7 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	base, cancel := context.WithCancel(context.Background())
 	s.base, s.cancel = base, cancel
 	s.Invoker = invoke.New(base, s.Runtime, logger)
+	s.Invoker.Resolve(outrest.Kind, outrest.Resolve)
 	s.Pickup = &deploy.Pickup{Dir: env.Path(envdir.ServicesDir), Exts: []string{starlark.Ext}, Runtime: s.Runtime, Logger: logger}
 	if err := s.Runtime.Load(ctx); err != nil {
 		s.Close()
@@ -179,6 +182,7 @@ func (s *Server) Start() error {
 	}
 	s.api = newServer(&rest.Handler{Runtime: s.Runtime, Invoker: s.Invoker, Logger: s.Logger, Settings: s.Settings})
 	s.adminSrv = newServer(s.Admin.Handler())
+	s.Admin.Handle("POST "+admin.Prefix+"/"+outrest.Kind+"/{name}/ping", outrest.PingHandler(s.Runtime))
 	var err error
 	if s.apiLn, err = net.Listen("tcp", s.Settings.Listen); err != nil {
 		return fmt.Errorf("listening on %s (set another address with --listen): %w", s.Settings.Listen, err)
