@@ -87,6 +87,7 @@ Start with:
 		a.invokeCmd(),
 		a.deployCmd(),
 		a.adminCmd(),
+		a.pingCmd(),
 		a.versionCmd(),
 	)
 	return root
