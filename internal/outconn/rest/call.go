@@ -219,6 +219,15 @@ func (c *Conn) attempt(ctx context.Context, method, target string, header http.H
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
+	// Without redirects to follow, the transport is called directly with
+	// the timeout on the context: the client would add nothing but a copy
+	// of the headers and a timer of its own.
+	direct := !c.cfg.FollowRedirects
+	if timeout := c.cfg.Timeout.D(); direct && timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
 	req, err := http.NewRequestWithContext(ctx, method, target, rd)
 	if err != nil {
 		return nil, fmt.Errorf("calling outgoing REST connection %q: %w", c.cfg.Name, err)
@@ -228,8 +237,16 @@ func (c *Conn) attempt(ctx context.Context, method, target string, header http.H
 		req.Host = h
 	}
 	t0 := time.Now()
-	hr, err := c.client.Do(req)
+	var hr *http.Response
+	if direct {
+		hr, err = c.transport.RoundTrip(req)
+	} else {
+		hr, err = c.client.Do(req)
+	}
 	if err != nil {
+		if direct {
+			err = &url.Error{Op: method, URL: target, Err: err}
+		}
 		f := classify(err)
 		c.m.observe(time.Since(t0), f.reason)
 		return nil, f

@@ -10,7 +10,7 @@ import (
 	"github.com/plexushq/plexus/internal/servertest"
 )
 
-func deployStar(t *testing.T, s *servertest.Server, file, src string) {
+func deployStar(t testing.TB, s *servertest.Server, file, src string) {
 	t.Helper()
 	body, _ := json.Marshal(admin.DeployRequest{SourceFile: admin.SourceFile{File: file, Source: src}})
 	if r := s.AdminCall("POST", admin.Prefix+"/deploy", string(body)); r.StatusCode != 200 {
