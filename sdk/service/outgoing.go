@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -246,11 +245,9 @@ func (r *RESTResponse) Decode(v any) error {
 // IsJSON reports whether a Content-Type names JSON: application/json or a
 // +json type such as application/problem+json.
 func IsJSON(contentType string) bool {
-	mt, _, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		mt = strings.ToLower(strings.TrimSpace(contentType))
-	}
-	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+	mt, _, _ := strings.Cut(contentType, ";")
+	mt = strings.TrimSpace(mt)
+	return strings.EqualFold(mt, "application/json") || len(mt) > len("+json") && strings.EqualFold(mt[len(mt)-len("+json"):], "+json")
 }
 
 // decodeJSON parses one JSON value, numbers as json.Number, and refuses
