@@ -72,7 +72,7 @@ var types = map[string]typeSpec{
 			if d.Password == "" {
 				errs = append(errs, registry.FieldProblem("password", "must hold the API key"))
 			}
-			if d.Header != "" && !validHeaderName(d.Header) {
+			if d.Header != "" && !ValidHeaderName(d.Header) {
 				errs = append(errs, registry.FieldProblem("header", "%q is not a valid HTTP header name", d.Header))
 			}
 			return errs
@@ -169,9 +169,9 @@ func Types() []string {
 	return ids
 }
 
-// validHeaderName reports whether s is an HTTP header field name (an RFC
+// ValidHeaderName reports whether s is an HTTP header field name (an RFC
 // 9110 token).
-func validHeaderName(s string) bool {
+func ValidHeaderName(s string) bool {
 	if s == "" {
 		return false
 	}

@@ -47,19 +47,33 @@ func (cl *caller) CallREST(ctx context.Context, req *service.RESTRequest) (*serv
 	if method == "" {
 		method = http.MethodGet
 	}
-	header := cl.header(req.CID, req.Headers, body != nil)
+	for k, v := range req.Headers {
+		if !security.ValidHeaderName(k) || strings.ContainsAny(v, "\r\n\x00") {
+			return nil, fmt.Errorf("calling outgoing REST connection %q: header %q is not a valid HTTP header name and value", c.cfg.Name, k)
+		}
+	}
+	x := &exchange{method: method, target: target, header: cl.header(req.CID, req.Headers, body != nil), body: body, retries: c.cfg.MaxRetries, cid: req.CID}
 	c.acquire()
 	defer c.release()
-	return c.send(ctx, cl.withCreds(ctx), method, target, header, body, c.cfg.MaxRetries, req.CID)
+	return c.send(cl.withCreds(ctx), x)
 }
 
 // PingREST sends the connection's ping request, without retries.
 func (cl *caller) PingREST(ctx context.Context, cid string) (*service.RESTResponse, error) {
 	c := cl.conn
-	header := cl.header(cid, nil, false)
+	x := &exchange{method: c.cfg.PingMethod, target: c.base + c.cfg.PingPath, header: cl.header(cid, nil, false), cid: cid}
 	c.acquire()
 	defer c.release()
-	return c.send(ctx, cl.withCreds(ctx), c.cfg.PingMethod, c.base+c.cfg.PingPath, header, nil, 0, cid)
+	return c.send(cl.withCreds(ctx), x)
+}
+
+// exchange is one call to send: its request and how often to retry it.
+type exchange struct {
+	method, target string
+	header         http.Header
+	body           []byte
+	retries        int
+	cid            string
 }
 
 // header builds a call's headers: the cid, the connection's Content-Type
@@ -161,19 +175,19 @@ func formValues(data any) (url.Values, error) {
 // send sends a request, retrying timeouts, connection errors and 429
 // answers as the connection's retry settings say, and returns the last
 // response or the error of the last attempt.
-func (c *Conn) send(ctx context.Context, callCtx context.Context, method, target string, header http.Header, body []byte, retries int, cid string) (*service.RESTResponse, error) {
+func (c *Conn) send(ctx context.Context, x *exchange) (*service.RESTResponse, error) {
 	start := time.Now()
 	budget := c.cfg.RetryBackoffThreshold.D()
 	sleep := c.cfg.RetrySleepTime.D()
 	maxSleep := max(MaxRetrySleep, sleep)
 	for attempt := 1; ; attempt++ {
-		resp, err := c.attempt(callCtx, method, target, header, body)
+		resp, err := c.attempt(ctx, x)
 		var fail *failure
 		if errors.As(err, &fail) && ctx.Err() != nil {
 			return nil, fmt.Errorf("calling outgoing REST connection %q: the call was cancelled: %w", c.cfg.Name, ctx.Err())
 		}
 		retryable := resp != nil && resp.StatusCode == http.StatusTooManyRequests || fail != nil && fail.retryable()
-		if !retryable || attempt > retries {
+		if !retryable || attempt > x.retries {
 			if fail != nil {
 				return nil, fail.serviceError(c.cfg.Name, attempt)
 			}
@@ -200,7 +214,7 @@ func (c *Conn) send(ctx context.Context, callCtx context.Context, method, target
 		if fail != nil {
 			reason = fail.reason
 		}
-		c.log.Info("retrying an outgoing REST call", "cid", cid, "attempt", attempt, "reason", reason, "sleep", wait.String())
+		c.log.Info("retrying an outgoing REST call", "cid", x.cid, "attempt", attempt, "reason", reason, "sleep", wait.String())
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -214,10 +228,10 @@ func (c *Conn) send(ctx context.Context, callCtx context.Context, method, target
 
 // attempt sends one request and reads the whole response. Its error is a
 // *failure for what went wrong on the way to or from the remote API.
-func (c *Conn) attempt(ctx context.Context, method, target string, header http.Header, body []byte) (*service.RESTResponse, error) {
+func (c *Conn) attempt(ctx context.Context, x *exchange) (*service.RESTResponse, error) {
 	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
+	if x.body != nil {
+		rd = bytes.NewReader(x.body)
 	}
 	// Without redirects to follow, the transport is called directly with
 	// the timeout on the context: the client would add nothing but a copy
@@ -228,12 +242,12 @@ func (c *Conn) attempt(ctx context.Context, method, target string, header http.H
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	req, err := http.NewRequestWithContext(ctx, method, target, rd)
+	req, err := http.NewRequestWithContext(ctx, x.method, x.target, rd)
 	if err != nil {
 		return nil, fmt.Errorf("calling outgoing REST connection %q: %w", c.cfg.Name, err)
 	}
-	req.Header = header
-	if h := header.Get("Host"); h != "" {
+	req.Header = x.header
+	if h := x.header.Get("Host"); h != "" {
 		req.Host = h
 	}
 	t0 := time.Now()
@@ -245,7 +259,7 @@ func (c *Conn) attempt(ctx context.Context, method, target string, header http.H
 	}
 	if err != nil {
 		if direct {
-			err = &url.Error{Op: method, URL: target, Err: err}
+			err = &url.Error{Op: x.method, URL: x.target, Err: err}
 		}
 		f := classify(err)
 		c.m.observe(time.Since(t0), f.reason)
@@ -279,7 +293,7 @@ func (c *Conn) attempt(ctx context.Context, method, target string, header http.H
 func (c *Conn) readBody(hr *http.Response) ([]byte, error) {
 	limit := c.cfg.MaxResponseSize
 	if limit > 0 && hr.ContentLength > limit {
-		return nil, &failure{reason: "too_large", limit: limit}
+		return nil, tooLarge(limit)
 	}
 	var buf bytes.Buffer
 	if hr.ContentLength > 0 {
@@ -293,9 +307,13 @@ func (c *Conn) readBody(hr *http.Response) ([]byte, error) {
 		return nil, err
 	}
 	if limit > 0 && int64(buf.Len()) > limit {
-		return nil, &failure{reason: "too_large", limit: limit}
+		return nil, tooLarge(limit)
 	}
 	return buf.Bytes(), nil
+}
+
+func tooLarge(limit int64) *failure {
+	return &failure{reason: "too_large", limit: limit, err: fmt.Errorf("the response is larger than max_response_size, %d bytes", limit)}
 }
 
 // failure is why an attempt got no response.

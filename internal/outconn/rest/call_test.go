@@ -422,3 +422,36 @@ func TestRedirects(t *testing.T) {
 		t.Errorf("another host got the key or lost the body: %v %q", got.Header, got.Body)
 	}
 }
+
+func TestBadHeadersAndLargeResponses(t *testing.T) {
+	s := start(t)
+	b := newBackend(t)
+	b.handle(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/chunked" {
+			w.(http.Flusher).Flush() // no Content-Length: the limit applies while reading
+		}
+		fmt.Fprint(w, strings.Repeat("x", 2000))
+	})
+	putConn(t, s, "Small", map[string]any{"host": b.URL, "url_path": "/{p}", "data_format": "raw", "max_response_size": 1000, "max_retries": 2})
+	putConn(t, s, "Large", map[string]any{"host": b.URL, "url_path": "/{p}", "data_format": "raw", "max_response_size": 0})
+	for _, p := range []string{"sized", "chunked"} {
+		status, m, _ := call(t, s, map[string]any{"conn": "Small", "method": "GET", "params": map[string]any{"p": p}})
+		if status != 502 || m["details"] != `Could not call outgoing REST connection "Small": the response is larger than 1000 bytes` {
+			t.Errorf("%s: %d %v", p, status, m)
+		}
+	}
+	if b.count() != 2 {
+		t.Errorf("a response too large was retried: %d requests", b.count())
+	}
+	if status, m, _ := call(t, s, map[string]any{"conn": "Large", "method": "GET", "params": map[string]any{"p": "chunked"}}); status != 200 || len(m["text"].(string)) != 2000 {
+		t.Errorf("no limit: %d", status)
+	}
+	status, _, r := call(t, s, map[string]any{"conn": "Large", "method": "GET", "params": map[string]any{"p": "x"}, "headers": map[string]any{"X Bad": "1"}})
+	if status != 500 || b.count() != 3 {
+		t.Errorf("bad header name: %d, %d requests", status, b.count())
+	}
+	s.Log.WaitFor(t, r.Header.Get("X-Plexus-CID"), `header \"X Bad\" is not a valid HTTP header name and value`)
+	if status, _, _ := call(t, s, map[string]any{"conn": "Large", "method": "GET", "params": map[string]any{"p": "x"}, "headers": map[string]any{"X-Split": "a\r\nX-Injected: 1"}}); status != 500 || b.count() != 3 {
+		t.Errorf("header value with CRLF: %d, %d requests", status, b.count())
+	}
+}

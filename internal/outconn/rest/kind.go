@@ -13,6 +13,7 @@ package rest
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/url"
@@ -141,9 +142,9 @@ func (c *Config) Validate() []error {
 	if c.TLSClientKey != "" && c.TLSClientCert == "" {
 		errs = append(errs, registry.FieldProblem("tls_client_key", "needs tls_client_cert"))
 	}
-	for field, path := range map[string]string{"tls_ca_certs": c.TLSCACerts, "tls_client_cert": c.TLSClientCert, "tls_client_key": c.TLSClientKey} {
-		if path != "" && !filepath.IsAbs(path) {
-			errs = append(errs, registry.FieldProblem(field, "%s must be an absolute path", path))
+	for _, f := range [][2]string{{"tls_ca_certs", c.TLSCACerts}, {"tls_client_cert", c.TLSClientCert}, {"tls_client_key", c.TLSClientKey}} {
+		if f[1] != "" && !filepath.IsAbs(f[1]) {
+			errs = append(errs, registry.FieldProblem(f[0], "%s must be an absolute path", f[1]))
 		}
 	}
 	if len(errs) > 0 {
@@ -218,27 +219,42 @@ func (c *Config) tlsFiles() (*tlsFiles, error) {
 		}
 	}
 	if c.TLSClientCert != "" {
-		keyFile := c.TLSClientKey
-		if keyFile == "" {
-			keyFile = c.TLSClientCert
-		}
-		for field, path := range map[string]string{"tls_client_cert": c.TLSClientCert, "tls_client_key": keyFile} {
-			if _, err := os.Stat(path); err != nil {
-				return nil, registry.FieldProblem(field, "reading %s: %v", path, pathError(err))
-			}
-		}
-		cert, err := tls.LoadX509KeyPair(c.TLSClientCert, keyFile)
+		certPEM, err := os.ReadFile(c.TLSClientCert)
 		if err != nil {
-			field := "tls_client_cert"
-			if c.TLSClientKey != "" && strings.Contains(err.Error(), "private key") {
-				field = "tls_client_key"
+			return nil, registry.FieldProblem("tls_client_cert", "reading %s: %v", c.TLSClientCert, pathError(err))
+		}
+		if !hasPEM(certPEM, "CERTIFICATE") {
+			return nil, registry.FieldProblem("tls_client_cert", "%s holds no PEM certificate", c.TLSClientCert)
+		}
+		keyPEM, keyField := certPEM, "tls_client_cert"
+		if c.TLSClientKey != "" {
+			if keyPEM, err = os.ReadFile(c.TLSClientKey); err != nil {
+				return nil, registry.FieldProblem("tls_client_key", "reading %s: %v", c.TLSClientKey, pathError(err))
 			}
-			return nil, registry.FieldProblem(field, "loading the client certificate: %v", err)
+			keyField = "tls_client_key"
+		}
+		cert, err := tls.X509KeyPair(certPEM, keyPEM)
+		if err != nil {
+			return nil, registry.FieldProblem(keyField, "loading the client certificate's key: %v", err)
 		}
 		t.client = &cert
 	}
 	c.tls = t
 	return t, nil
+}
+
+// hasPEM reports whether data holds a PEM block of a type.
+func hasPEM(data []byte, typ string) bool {
+	for {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			return false
+		}
+		if block.Type == typ {
+			return true
+		}
+	}
 }
 
 // pathError drops the path an *os.PathError repeats.

@@ -5,7 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	outrest "github.com/plexushq/plexus/internal/outconn/rest"
 	"github.com/plexushq/plexus/internal/registry"
+	"github.com/plexushq/plexus/sdk/service"
 )
 
 func problems(t *testing.T, kind, obj string) string {
@@ -79,5 +81,8 @@ func TestDefaults(t *testing.T) {
 	}
 	if k2, ok := registry.Lookup("outconn_plain_http"); !ok || k2 != k {
 		t.Error("the Zato 3.2 section name is not an alias")
+	}
+	if outrest.Kind != service.KindOutgoingREST {
+		t.Errorf("the SDK looks connections up as %q, the kind is %q", service.KindOutgoingREST, outrest.Kind)
 	}
 }

@@ -112,7 +112,7 @@ func PingHandler(rt *runtime.Runtime) http.HandlerFunc {
 		w.Header().Set(reply.CIDHeader, id)
 		res, err := Ping(r.Context(), rt.State(), r.PathValue("name"), id)
 		if err != nil {
-			reply.Envelope(w, http.StatusNotFound, id, "No outgoing REST connection named "+fmt.Sprintf("%q", r.PathValue("name")))
+			reply.Envelope(w, http.StatusNotFound, id, fmt.Sprintf("No outgoing REST connection named %q", r.PathValue("name")))
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")

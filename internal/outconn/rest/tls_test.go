@@ -30,6 +30,7 @@ type pki struct {
 	dir                  string
 	caFile               string
 	clientCert, clientKy string
+	otherKey             string // a key that is not the client certificate's
 	combined             string // client certificate and key in one file
 	serverTLS            *tls.Config
 }
@@ -64,6 +65,7 @@ func newPKI(t *testing.T) *pki {
 	}
 	srvCert, srvKey := issue(2, "127.0.0.1", x509.ExtKeyUsageServerAuth, []net.IP{net.ParseIP("127.0.0.1")})
 	cliCert, cliKey := issue(3, "plexus-client", x509.ExtKeyUsageClientAuth, nil)
+	_, otherKey := issue(4, "other", x509.ExtKeyUsageClientAuth, nil)
 	write := func(name string, data ...[]byte) string {
 		path := filepath.Join(p.dir, name)
 		var all []byte
@@ -79,6 +81,7 @@ func newPKI(t *testing.T) *pki {
 	p.clientCert = write("client.pem", cliCert)
 	p.clientKy = write("client-key.pem", cliKey)
 	p.combined = write("client-both.pem", cliCert, cliKey)
+	p.otherKey = write("other-key.pem", otherKey)
 	pair, err := tls.X509KeyPair(srvCert, srvKey)
 	if err != nil {
 		t.Fatal(err)
@@ -145,9 +148,11 @@ func TestTLSFilesRefused(t *testing.T) {
 		{map[string]any{"tls_ca_certs": filepath.Join(p.dir, "missing.pem")}, "tls_ca_certs", "no such file or directory"},
 		{map[string]any{"tls_ca_certs": garbage}, "tls_ca_certs", "holds no PEM certificate"},
 		{map[string]any{"tls_ca_certs": "ca.pem"}, "tls_ca_certs", "must be an absolute path"},
-		{map[string]any{"tls_client_cert": garbage, "tls_client_key": p.clientKy}, "tls_client_cert", "loading the client certificate"},
-		{map[string]any{"tls_client_cert": p.clientCert}, "tls_client_cert", "loading the client certificate"},
-		{map[string]any{"tls_client_cert": p.clientCert, "tls_client_key": p.caFile}, "tls_client_key", "loading the client certificate"},
+		{map[string]any{"tls_client_cert": garbage, "tls_client_key": p.clientKy}, "tls_client_cert", "holds no PEM certificate"},
+		{map[string]any{"tls_client_cert": p.clientKy, "tls_client_key": p.clientKy}, "tls_client_cert", "holds no PEM certificate"},
+		{map[string]any{"tls_client_cert": p.clientCert}, "tls_client_cert", "loading the client certificate's key"},
+		{map[string]any{"tls_client_cert": p.clientCert, "tls_client_key": p.caFile}, "tls_client_key", "loading the client certificate's key"},
+		{map[string]any{"tls_client_cert": p.clientCert, "tls_client_key": p.otherKey}, "tls_client_key", "private key does not match public key"},
 		{map[string]any{"tls_client_cert": p.clientCert, "tls_client_key": filepath.Join(p.dir, "nope.pem")}, "tls_client_key", "no such file or directory"},
 		{map[string]any{"tls_client_key": p.clientKy}, "tls_client_key", "needs tls_client_cert"},
 	} {

@@ -126,7 +126,7 @@ func (t *pathTemplate) build(conn, base string, params map[string]any) (string, 
 	b.Grow(len(base) + len(t.raw) + 32)
 	b.WriteString(base)
 	var missing []string
-	pathStart, pathEnd := b.Len(), 0
+	pathStart, pathEnd := b.Len(), -1
 	for i, p := range t.parts {
 		if i == t.queryAt {
 			pathEnd = b.Len()
@@ -148,7 +148,7 @@ func (t *pathTemplate) build(conn, base string, params map[string]any) (string, 
 		}
 		escape(&b, s)
 	}
-	if pathEnd == 0 {
+	if pathEnd < 0 {
 		pathEnd = b.Len()
 	}
 	if len(missing) > 0 {
