@@ -57,10 +57,12 @@ func hammer(b *testing.B, client *http.Client, target string, n int) time.Durati
 // ratio. "plain" is a ReverseProxy as its package makes it, on
 // http.DefaultTransport; "pooled" gives it a transport with the same pool
 // as the connection's, for a like-for-like comparison. The service is
-// written in Go (go) or Starlark (star). plexus-new-conns counts the TCP
-// connections the backend accepted from Plexus after the warm-up: without
-// churn it stays 0, where the plain proxy's default pool of 2 idle
-// connections per host keeps opening new ones.
+// written in Go (go) or Starlark (star). plexus-opened-conns and
+// plexus-closed-conns count the backend's connections opened and closed
+// while Plexus was measured, after the warm-up: without churn none closes
+// (and few if any open, as the pool grows to the concurrency), where the
+// plain proxy's default of 2 idle connections per host keeps opening new
+// ones.
 //
 //	go test -run '^$' -bench Proxy -benchtime 20000x ./internal/outconn/rest
 func BenchmarkProxy(b *testing.B) {
@@ -99,7 +101,9 @@ def handle(self):
 		hammer(b, client, tg.url, 2000)
 	}
 	took := make([][]time.Duration, len(targets))
-	conns := make([]int64, len(targets))
+	opened := make([]int64, len(targets))
+	closed := make([]int64, len(targets))
+	closedSoFar := func() int64 { return backend.accepted.Load() - backend.open.Load() }
 	b.ResetTimer()
 	// Rounds alternate the targets so that a busy moment of the machine
 	// does not fall on one of them only; the ratios reported are the
@@ -108,9 +112,10 @@ def handle(self):
 	for range rounds {
 		n := max(b.N/rounds, 1)
 		for i, tg := range targets {
-			before := backend.accepted.Load()
+			acc, cl := backend.accepted.Load(), closedSoFar()
 			took[i] = append(took[i], hammer(b, client, tg.url, n))
-			conns[i] += backend.accepted.Load() - before
+			opened[i] += backend.accepted.Load() - acc
+			closed[i] += closedSoFar() - cl
 		}
 	}
 	b.StopTimer()
@@ -136,8 +141,9 @@ def handle(self):
 	b.ReportMetric(ratio(0, 2), "go/plain")
 	b.ReportMetric(ratio(0, 3), "go/pooled")
 	b.ReportMetric(ratio(1, 3), "star/pooled")
-	b.ReportMetric(float64(conns[0]+conns[1]), "plexus-new-conns")
-	b.ReportMetric(float64(conns[2]), "plain-proxy-new-conns")
+	b.ReportMetric(float64(opened[0]+opened[1]), "plexus-opened-conns")
+	b.ReportMetric(float64(closed[0]+closed[1]), "plexus-closed-conns")
+	b.ReportMetric(float64(opened[2]), "plain-proxy-opened-conns")
 }
 
 // newBackendB is a backend answering a small JSON document, counting its
