@@ -88,6 +88,7 @@ Start with:
 		a.deployCmd(),
 		a.enmasseCmd(),
 		a.adminCmd(),
+		a.pingCmd(),
 		a.versionCmd(),
 	)
 	return root

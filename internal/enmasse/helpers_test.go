@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/plexushq/plexus/internal/builtin"
@@ -14,11 +16,20 @@ import (
 	"github.com/plexushq/plexus/internal/secret"
 	"github.com/plexushq/plexus/internal/services"
 	"github.com/plexushq/plexus/internal/store"
+	"github.com/plexushq/plexus/internal/testenv"
 )
 
-// newRuntime returns a runtime on a new store, with the built-in services.
+// newRuntime returns a runtime on a new store, with the built-in services,
+// in an environment directory holding the TLS files the fixtures name.
 func newRuntime(t testing.TB) *runtime.Runtime {
 	t.Helper()
+	dir := t.TempDir()
+	ca := testenv.NewCA(t)
+	cert, key := ca.Issue(t, "plexus-client", true)
+	os.MkdirAll(filepath.Join(dir, "tls"), 0o700)
+	testenv.Write(t, dir, "tls/ca.pem", ca.PEM)
+	testenv.Write(t, dir, "tls/client.pem", cert)
+	testenv.Write(t, dir, "tls/client.key", key)
 	st, err := store.Open(context.Background(), "", t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -33,7 +44,7 @@ func newRuntime(t testing.TB) *runtime.Runtime {
 		svcs = append(svcs, s)
 	}
 	box, _ := secret.New(bytes.Repeat([]byte{3}, 32))
-	rt, err := runtime.New(runtime.Options{Store: st, Logger: slog.New(slog.DiscardHandler), Settings: config.Default(), Metrics: metrics.New(), Builtins: svcs, Secrets: box})
+	rt, err := runtime.New(runtime.Options{Dir: dir, Store: st, Logger: slog.New(slog.DiscardHandler), Settings: config.Default(), Metrics: metrics.New(), Builtins: svcs, Secrets: box})
 	if err != nil {
 		t.Fatal(err)
 	}

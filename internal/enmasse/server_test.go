@@ -17,6 +17,7 @@ import (
 	"github.com/plexushq/plexus/internal/envdir"
 	"github.com/plexushq/plexus/internal/server"
 	"github.com/plexushq/plexus/internal/servertest"
+	"github.com/plexushq/plexus/internal/testenv"
 )
 
 // syncBuffer is a bytes.Buffer safe for concurrent use.
@@ -193,8 +194,21 @@ func TestRoundTripThroughServers(t *testing.T) {
 	}
 	dir := t.TempDir()
 	fixture := writeFile(t, filepath.Join(dir, "fixture.yaml"), string(data))
+	vars := map[string]string{}
+	lookup := fixtureEnv(data)
+	for _, m := range varRef.FindAllStringSubmatch(string(data), -1) {
+		vars[m[1]], _ = lookup(m[1])
+	}
 	a := servertest.Start(t, servertest.Options{})
-	if _, stderr, code := plexus(t, nil, "enmasse", "import", fixture, a.Dir); code != 0 {
+	b := servertest.Start(t, servertest.Options{})
+	ca := testenv.NewCA(t)
+	cert, key := ca.Issue(t, "plexus-client", true)
+	for _, env := range []string{a.Dir, b.Dir} {
+		writeFile(t, filepath.Join(env, "tls", "ca.pem"), string(ca.PEM))
+		writeFile(t, filepath.Join(env, "tls", "client.pem"), string(cert))
+		writeFile(t, filepath.Join(env, "tls", "client.key"), string(key))
+	}
+	if _, stderr, code := plexus(t, vars, "enmasse", "import", fixture, a.Dir); code != 0 {
 		t.Fatalf("import: %s", stderr)
 	}
 	out1 := filepath.Join(dir, "out1.yaml")
@@ -203,8 +217,7 @@ func TestRoundTripThroughServers(t *testing.T) {
 	}
 	a = a.Restart()
 	restarted, _, _ := plexus(t, nil, "enmasse", "export", a.Dir)
-	b := servertest.Start(t, servertest.Options{})
-	if _, stderr, code := plexus(t, nil, "enmasse", "import", out1, b.Dir); code != 0 {
+	if _, stderr, code := plexus(t, vars, "enmasse", "import", out1, b.Dir); code != 0 {
 		t.Fatalf("import into an empty environment: %s", stderr)
 	}
 	out2, _, _ := plexus(t, nil, "enmasse", "export", b.Dir)

@@ -21,6 +21,16 @@ type Metrics struct {
 	Errors *prometheus.CounterVec
 	// Duration is the time each channel takes to answer.
 	Duration *prometheus.HistogramVec
+
+	// OutRequests counts requests sent through each outgoing connection,
+	// one per attempt, labelled by the connection's kind and name.
+	OutRequests *prometheus.CounterVec
+	// OutErrors counts failed attempts per outgoing connection, by reason:
+	// a status of 400 or more, or timeout, refused, dns, tls, connection.
+	OutErrors *prometheus.CounterVec
+	// OutDuration is the time each attempt through an outgoing connection
+	// takes.
+	OutDuration *prometheus.HistogramVec
 }
 
 // New returns a server's collectors, registered with a new registry
@@ -41,8 +51,21 @@ func New() *Metrics {
 			Help:    "Time taken to answer a request, per channel.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"channel"}),
+		OutRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "plexus_outgoing_requests_total",
+			Help: "Requests sent through outgoing connections, one per attempt.",
+		}, []string{"kind", "connection"}),
+		OutErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "plexus_outgoing_errors_total",
+			Help: "Failed attempts through outgoing connections, by reason: a status of 400 or more, or timeout, refused, dns, tls, connection.",
+		}, []string{"kind", "connection", "reason"}),
+		OutDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "plexus_outgoing_request_duration_seconds",
+			Help:    "Time taken by one attempt through an outgoing connection.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"kind", "connection"}),
 	}
-	m.Registry.MustRegister(m.Requests, m.Errors, m.Duration,
+	m.Registry.MustRegister(m.Requests, m.Errors, m.Duration, m.OutRequests, m.OutErrors, m.OutDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -110,6 +110,9 @@ type Entry struct {
 
 // Env is what Start and Assemble get.
 type Env struct {
+	// Dir is the environment directory; relative file paths in
+	// configuration objects are relative to it.
+	Dir      string
 	Logger   *slog.Logger
 	Settings *config.Settings
 	Metrics  *metrics.Metrics

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	_ "github.com/plexushq/plexus/internal/channel/rest" // registers its kind
 	"github.com/plexushq/plexus/internal/registry"
+	_ "github.com/plexushq/plexus/internal/server" // registers every kind
 )
 
 // Every registered kind is fully declared: each field documented, each

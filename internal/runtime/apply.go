@@ -85,6 +85,8 @@ type Compiler interface {
 
 // Options configure a Runtime.
 type Options struct {
+	// Dir is the environment directory, for relative paths in objects.
+	Dir      string
 	Store    *store.Store
 	Logger   *slog.Logger
 	Settings *config.Settings
@@ -459,6 +461,7 @@ func (rt *Runtime) checkRefs(c *candidate) {
 func (rt *Runtime) build(old *State, c *candidate) (*State, error) {
 	next := &State{Services: c.services, objects: map[string]map[string]*entry{}, code: c.code, assembled: map[string]any{}}
 	env := &registry.Env{
+		Dir:      rt.opts.Dir,
 		Logger:   rt.opts.Logger,
 		Settings: rt.opts.Settings,
 		Metrics:  rt.opts.Metrics,

@@ -28,6 +28,7 @@ import (
 	"github.com/plexushq/plexus/internal/invoke"
 	"github.com/plexushq/plexus/internal/logging"
 	"github.com/plexushq/plexus/internal/metrics"
+	outrest "github.com/plexushq/plexus/internal/outconn/rest"
 	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/secret"
 	"github.com/plexushq/plexus/internal/services"
@@ -123,8 +124,9 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s := &Server{Env: env, Settings: settings, Logger: logger, Store: st, Metrics: metrics.New(), logOut: out, tls: tlsConfig}
 	s.Starlark = starlark.New(settings.Starlark.MaxSteps, logger)
+	outrest.ProvideStarlark(s.Starlark)
 	s.Runtime, err = runtime.New(runtime.Options{
-		Store: st, Logger: logger, Settings: settings, Metrics: s.Metrics, Builtins: svcs,
+		Dir: env.Dir, Store: st, Logger: logger, Settings: settings, Metrics: s.Metrics, Builtins: svcs,
 		Compilers: map[string]runtime.Compiler{starlark.Ext: s.Starlark}, Secrets: box,
 	})
 	if err != nil {
@@ -134,6 +136,7 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	base, cancel := context.WithCancel(context.Background())
 	s.base, s.cancel = base, cancel
 	s.Invoker = invoke.New(base, s.Runtime, logger)
+	s.Invoker.Resolve(outrest.Kind, outrest.Resolve)
 	s.Pickup = &deploy.Pickup{Dir: env.Path(envdir.ServicesDir), Exts: []string{starlark.Ext}, Runtime: s.Runtime, Logger: logger,
 		Hooks: []deploy.Hook{{Match: enmasse.IsEnmasseFile, Handle: s.importPickedUp}}}
 	if err := s.Runtime.Load(ctx); err != nil {
@@ -239,6 +242,7 @@ func (s *Server) Start() error {
 	s.api = newServer(&rest.Handler{Runtime: s.Runtime, Invoker: s.Invoker, Logger: s.Logger, Settings: s.Settings,
 		Access: logging.NewAccess(s.logOut, s.Settings.Log)})
 	s.adminSrv = newServer(s.Admin.Handler())
+	s.Admin.Handle("POST "+admin.Prefix+"/"+outrest.Kind+"/{name}/ping", outrest.PingHandler(s.Runtime))
 	var err error
 	if s.apiLn, err = net.Listen("tcp", s.Settings.Listen); err != nil {
 		return fmt.Errorf("listening on %s (set another address with --listen): %w", s.Settings.Listen, err)
