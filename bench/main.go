@@ -33,7 +33,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -180,6 +179,7 @@ type bench struct {
 	password               string
 	apiAddr, adminAddr     string
 	baselineAddr           string
+	backendAddr            string // the proxy scenario's backend
 	plexus, baseline       *process
 	admin                  *adminClient
 
@@ -341,7 +341,7 @@ func (b *bench) build(ctx context.Context) error {
 	start := time.Now()
 	fmt.Fprintf(b.out, "\nBuilding plexus and the baseline... ")
 	b.plexusBin, b.baselineBin = filepath.Join(b.tmp, "plexus"), filepath.Join(b.tmp, "baseline")
-	for bin, pkg := range map[string]string{b.plexusBin: "./cmd/plexus", b.baselineBin: "./bench/baseline"} {
+	for bin, pkg := range map[string]string{b.plexusBin: "./bench/server", b.baselineBin: "./bench/baseline"} {
 		cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg)
 		cmd.Dir = b.root
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -388,13 +388,22 @@ func (b *bench) startServers(ctx context.Context) error {
 	if b.baselineAddr, err = freeAddr(); err != nil {
 		return err
 	}
+	if b.backendAddr, err = freeAddr(); err != nil {
+		return err
+	}
+	// The proxy scenario's backend: another baseline, answering /hello.
+	backend, err := b.startProcess("backend", "backend.log", nil, b.baselineBin, "-listen", b.backendAddr)
+	if err != nil {
+		return err
+	}
 	if b.apiAddr, err = freeAddr(); err != nil {
 		return err
 	}
 	if b.adminAddr, err = freeAddr(); err != nil {
 		return err
 	}
-	b.baseline, err = b.startProcess("baseline", "baseline.log", nil, b.baselineBin, "-listen", b.baselineAddr)
+	b.baseline, err = b.startProcess("baseline", "baseline.log", nil, b.baselineBin, "-listen", b.baselineAddr,
+		"-proxy", "http://"+b.backendAddr+"/hello")
 	if err != nil {
 		return err
 	}
@@ -411,13 +420,15 @@ func (b *bench) startServers(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := waitReady(ctx, b.baseline, "http://"+b.baselineAddr+"/health", 30*time.Second); err != nil {
-		return err
+	for p, addr := range map[*process]string{b.baseline: b.baselineAddr, backend: b.backendAddr} {
+		if err := waitReady(ctx, p, "http://"+addr+"/health", 30*time.Second); err != nil {
+			return err
+		}
 	}
 	if err := waitReady(ctx, b.plexus, "http://"+b.adminAddr+"/health", 60*time.Second); err != nil {
 		return err
 	}
-	b.admin = newAdminClient(b.adminAddr, b.password, coldWorkers)
+	b.admin = newAdminClient(b.adminAddr, b.password, 4)
 	fmt.Fprintf(b.out, "Started plexus (pid %d, API %s, admin %s) and the baseline (pid %d, %s)\n",
 		b.plexus.pid(), b.apiAddr, b.adminAddr, b.baseline.pid(), b.baselineAddr)
 	return nil
@@ -445,7 +456,7 @@ func (b *bench) idleRSS() map[string]float64 {
 // baseline, and keeps the best round of each.
 func (b *bench) measure(ctx context.Context, lg Loadgen, s Scenario) (scenarioReport, error) {
 	sr := scenarioReport{Name: s.Name, Rounds: map[string][]float64{}}
-	if err := s.Setup(ctx, b.admin); err != nil {
+	if err := s.Setup(ctx, b.admin, setupEnv{Backend: "http://" + b.backendAddr, Connections: b.opts.connections}); err != nil {
 		return sr, fmt.Errorf("setting up scenario %s: %w", s.Name, err)
 	}
 	targets := []struct {
@@ -600,14 +611,11 @@ func round(d time.Duration) time.Duration {
 // ms formats a duration in milliseconds.
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
 
-// coldWorkers is how many admin API calls create channels at once.
-const coldWorkers = 16
-
 // coldStart loads n channels through the admin API, stops Plexus, starts
 // it again with plexus start and measures the time from exec to the first
 // 200 answer on the last channel created.
 func (b *bench) coldStart(ctx context.Context, n int) (*coldReport, error) {
-	fmt.Fprintf(b.out, "\nCold start: creating %d channels through the admin API (%d at a time)\n", n, coldWorkers)
+	fmt.Fprintf(b.out, "\nCold start: importing %d channels with one enmasse import\n", n)
 	start := time.Now()
 	if err := b.loadChannels(ctx, n); err != nil {
 		return nil, err
@@ -656,101 +664,28 @@ func (b *bench) coldStart(ctx context.Context, n int) (*coldReport, error) {
 // coldPath returns the URL path of the i-th cold start channel.
 func coldPath(i int) string { return fmt.Sprintf("/cold/%05d", i) }
 
-// loadChannels creates n channels on plexus.ping with coldWorkers
-// concurrent admin API calls, showing progress.
+// loadChannels creates n channels on plexus.ping in one enmasse import,
+// as a deployment of a large configuration would.
 func (b *bench) loadChannels(ctx context.Context, n int) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	next := make(chan int)
-	var done atomic.Int64
-	var firstErr error
-	var errOnce sync.Once
-	var wg sync.WaitGroup
-	for range coldWorkers {
-		wg.Go(func() {
-			for i := range next {
-				ch := channel{Service: "plexus.ping", URLPath: coldPath(i), Method: http.MethodGet}
-				if err := b.admin.putChannel(ctx, fmt.Sprintf("cold.%05d", i), ch); err != nil {
-					errOnce.Do(func() { firstErr = err; cancel() })
-					return
-				}
-				done.Add(1)
-			}
-		})
-	}
-	prog := newProgress(b.out, n)
-	stopProgress := make(chan struct{})
-	progressDone := make(chan struct{})
-	go func() {
-		defer close(progressDone)
-		tick := time.NewTicker(200 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-tick.C:
-				prog.update(int(done.Load()))
-			case <-stopProgress:
-				return
-			}
-		}
-	}()
-feed:
+	var y strings.Builder
+	y.WriteString("channel_rest:\n")
 	for i := range n {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
-		}
+		fmt.Fprintf(&y, "  - name: cold.%05d\n    service: plexus.ping\n    url_path: %s\n    method: GET\n", i, coldPath(i))
 	}
-	close(next)
-	wg.Wait()
-	close(stopProgress)
-	<-progressDone
-	prog.finish(int(done.Load()))
-	if firstErr != nil {
-		return fmt.Errorf("loading channels: %w", firstErr)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.admin.base+"/admin/api/v1/enmasse/import", strings.NewReader(y.String()))
+	if err != nil {
+		return fmt.Errorf("loading channels: %w", err)
 	}
-	return ctx.Err()
-}
-
-// progress shows how far a long task has come: a bar redrawn in place on
-// a terminal, else a plain line at every tenth. It is not safe for
-// concurrent use.
-type progress struct {
-	w     io.Writer
-	total int
-	tty   bool
-	start time.Time
-	shown int // tenths printed, for plain lines
-}
-
-func newProgress(w io.Writer, total int) *progress {
-	tty := false
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			tty = true
-		}
+	req.SetBasicAuth("admin", b.admin.password)
+	req.Header.Set("Content-Type", "application/yaml")
+	resp, err := b.admin.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("loading channels: %w", err)
 	}
-	return &progress{w: w, total: total, tty: tty, start: time.Now()}
-}
-
-func (p *progress) update(done int) {
-	elapsed := time.Since(p.start).Round(time.Second)
-	if p.tty {
-		const width = 40
-		filled := width * done / p.total
-		fmt.Fprintf(p.w, "\r  [%s%s] %d/%d  %s ", strings.Repeat("#", filled), strings.Repeat(".", width-filled), done, p.total, elapsed)
-		return
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		answer, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("loading channels: the admin API answered %s: %s", resp.Status, answer)
 	}
-	for tenth := 10 * done / p.total; p.shown < tenth; {
-		p.shown++
-		fmt.Fprintf(p.w, "  %d/%d channels created (%s)\n", p.total*p.shown/10, p.total, elapsed)
-	}
-}
-
-func (p *progress) finish(done int) {
-	p.update(done)
-	if p.tty {
-		fmt.Fprintln(p.w)
-	}
+	return nil
 }

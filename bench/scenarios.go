@@ -20,15 +20,26 @@ type Scenario struct {
 	Name string
 	// About says in one line what the scenario measures.
 	About string
-	// Setup creates what the scenario needs in Plexus (channels, services)
-	// through the admin API. It must be safe to run twice.
-	Setup func(ctx context.Context, a *adminClient) error
+	// Setup creates what the scenario needs in Plexus (channels, services,
+	// connections) through the admin API. It must be safe to run twice.
+	Setup func(ctx context.Context, a *adminClient, env setupEnv) error
 	// Plexus and Baseline are the requests the load generator repeats.
 	Plexus, Baseline Request
 	// Check verifies one response body to the request's body, so a
 	// scenario cannot measure a fast wrong answer.
 	Check func(sent, got []byte) error
 }
+
+// setupEnv is what a scenario's Setup may need to know about the run.
+type setupEnv struct {
+	// Backend is the URL of the backend the proxy scenario calls.
+	Backend string
+	// Connections is the load's concurrency, for connection pools.
+	Connections int
+}
+
+// starEcho is the Starlark echo service of the starlark-echo scenario.
+const starEcho = "def handle(self):\n    self.response.payload = self.request.input\n"
 
 // scenarios returns every scenario, in the order they run.
 func scenarios() []Scenario {
@@ -60,6 +71,34 @@ func scenarios() []Scenario {
 			Baseline: large,
 			Check:    checkEcho,
 		},
+		{
+			Name:  "starlark-echo",
+			About: "The ~100-byte echo, answered by a hot-deployed Starlark service (self.response.payload = self.request.input).",
+			Setup: func(ctx context.Context, a *adminClient, _ setupEnv) error {
+				if err := a.post(ctx, "/admin/api/v1/deploy", map[string]string{"file": "bench_echo.star", "source": starEcho}); err != nil {
+					return err
+				}
+				return a.putChannel(ctx, "bench.star-echo", channel{Service: "bench-echo", URLPath: "/star-echo", Method: http.MethodPost})
+			},
+			Plexus:   Request{Method: http.MethodPost, Path: "/star-echo", Body: smallPayload()},
+			Baseline: small,
+			Check:    checkEcho,
+		},
+		{
+			Name: "proxy",
+			About: "GET through a channel whose Go service calls an outgoing REST connection to a local backend (a bare server answering " +
+				"as plexus.ping), against an httputil.ReverseProxy with the same connection pool in front of the same backend.",
+			Setup: func(ctx context.Context, a *adminClient, env setupEnv) error {
+				conn := map[string]any{"host": env.Backend, "url_path": "/hello", "pool_size": max(env.Connections, 20)}
+				if err := a.put(ctx, "outgoing_rest", "Backend", conn); err != nil {
+					return err
+				}
+				return a.putChannel(ctx, "bench.proxy", channel{Service: "bench.proxy", URLPath: "/proxy", Method: http.MethodGet})
+			},
+			Plexus:   Request{Method: http.MethodGet, Path: "/proxy"},
+			Baseline: Request{Method: http.MethodGet, Path: "/proxy"},
+			Check:    checkPing,
+		},
 	}
 }
 
@@ -87,8 +126,8 @@ func selectScenarios(list string) ([]Scenario, error) {
 }
 
 // putChannelFunc returns a Setup that creates or replaces a REST channel.
-func putChannelFunc(name string, ch channel) func(context.Context, *adminClient) error {
-	return func(ctx context.Context, a *adminClient) error {
+func putChannelFunc(name string, ch channel) func(context.Context, *adminClient, setupEnv) error {
+	return func(ctx context.Context, a *adminClient, _ setupEnv) error {
 		return a.putChannel(ctx, name, ch)
 	}
 }

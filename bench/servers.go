@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -216,25 +217,38 @@ func newAdminClient(addr, password string, conns int) *adminClient {
 
 // putChannel creates or replaces the REST channel name.
 func (a *adminClient) putChannel(ctx context.Context, name string, ch channel) error {
-	body, err := json.Marshal(ch)
+	return a.put(ctx, "channel_rest", name, ch)
+}
+
+// put creates or replaces an object of a kind.
+func (a *adminClient) put(ctx context.Context, kind, name string, obj any) error {
+	return a.send(ctx, http.MethodPut, "/admin/api/v1/objects/"+kind+"/"+url.PathEscape(name), obj)
+}
+
+// post sends a JSON body to an admin API path.
+func (a *adminClient) post(ctx context.Context, path string, body any) error {
+	return a.send(ctx, http.MethodPost, path, body)
+}
+
+func (a *adminClient) send(ctx context.Context, method, path string, body any) error {
+	data, err := json.Marshal(body)
 	if err != nil {
-		return fmt.Errorf("creating channel %q: %w", name, err)
+		return fmt.Errorf("calling %s %s: %w", method, path, err)
 	}
-	url := a.base + "/admin/api/v1/objects/channel_rest/" + name
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, a.base+path, bytes.NewReader(data))
 	if err != nil {
-		return fmt.Errorf("creating channel %q: %w", name, err)
+		return fmt.Errorf("calling %s %s: %w", method, path, err)
 	}
 	req.SetBasicAuth("admin", a.password)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := a.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("creating channel %q: %w", name, err)
+		return fmt.Errorf("calling %s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("creating channel %q: the admin API answered %s: %s", name, resp.Status, strings.TrimSpace(string(answer)))
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("calling %s %s: the admin API answered %s: %s", method, path, resp.Status, strings.TrimSpace(string(answer)))
 	}
 	return nil
 }

@@ -7,9 +7,13 @@
 // and encoding it back, as plexus.helpers.echo does. It writes no access
 // log.
 //
+// With -proxy URL it also forwards GET /proxy to URL through an
+// httputil.ReverseProxy: the bare equivalent of a channel whose service
+// calls an outgoing REST connection.
+//
 // Usage:
 //
-//	baseline -listen 127.0.0.1:8080
+//	baseline -listen 127.0.0.1:8080 [-proxy http://127.0.0.1:9090/hello]
 //
 // It stops gracefully on SIGINT or SIGTERM.
 package main
@@ -25,6 +29,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -38,10 +44,11 @@ const maxBody = 10 << 20
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:8080", "address to listen on")
+	proxy := flag.String("proxy", "", "URL GET /proxy forwards to through an httputil.ReverseProxy (the proxy scenario)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := serve(ctx, *listen); err != nil {
+	if err := serve(ctx, *listen, *proxy); err != nil {
 		fmt.Fprintf(os.Stderr, "baseline: %v\n", err)
 		os.Exit(1)
 	}
@@ -49,10 +56,18 @@ func main() {
 
 // serve listens on addr and serves until ctx is done, then drains the
 // requests in flight. Its timeouts are Plexus's defaults.
-func serve(ctx context.Context, addr string) error {
+func serve(ctx context.Context, addr, proxy string) error {
+	mux := newMux()
+	if proxy != "" {
+		target, err := url.Parse(proxy)
+		if err != nil {
+			return fmt.Errorf("parsing -proxy: %w", err)
+		}
+		mux.Handle("GET /proxy", newProxy(target))
+	}
 	srv := &http.Server{
 		Addr:              addr,
-		Handler:           newMux(),
+		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -72,6 +87,20 @@ func serve(ctx context.Context, addr string) error {
 		return fmt.Errorf("shutting down: %w", err)
 	}
 	return nil
+}
+
+// newProxy returns a reverse proxy to target with a connection pool as
+// large as Plexus's outgoing connection in the scenario, so both keep
+// their connections to the backend alive.
+func newProxy(target *url.URL) http.Handler {
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(target)
+			r.Out.URL.Path = target.Path
+		},
+		Transport: &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second},
+	}
+	return rp
 }
 
 // newMux returns the baseline's routes. /health answers like the /health
