@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"sort"
 	"strconv"
+	"strings"
 
 	sl "go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
@@ -113,11 +114,13 @@ func toStarlark(v any, depth int) (sl.Value, error) {
 }
 
 func numberToStarlark(n json.Number) (sl.Value, error) {
-	if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
-		return sl.MakeInt64(i), nil
-	}
-	if b, ok := new(big.Int).SetString(string(n), 10); ok {
-		return sl.MakeBigInt(b), nil
+	if !strings.ContainsAny(string(n), ".eE") {
+		if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
+			return sl.MakeInt64(i), nil
+		}
+		if b, ok := new(big.Int).SetString(string(n), 10); ok {
+			return sl.MakeBigInt(b), nil
+		}
 	}
 	f, err := strconv.ParseFloat(string(n), 64)
 	if err != nil {
@@ -211,12 +214,12 @@ func fromStarlark(v sl.Value, depth int) (any, error) {
 		return out, nil
 	case *sl.Dict:
 		out := make(map[string]any, x.Len())
-		for _, item := range x.Items() {
-			k, ok := item[0].(sl.String)
+		for key, val := range x.Entries() {
+			k, ok := key.(sl.String)
 			if !ok {
-				return nil, fmt.Errorf("dict key %s is a %s; keys must be strings", item[0], item[0].Type())
+				return nil, fmt.Errorf("dict key %s is a %s; keys must be strings", key, key.Type())
 			}
-			g, err := fromStarlark(item[1], depth+1)
+			g, err := fromStarlark(val, depth+1)
 			if err != nil {
 				return nil, err
 			}

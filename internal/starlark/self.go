@@ -357,7 +357,7 @@ type responseValue struct {
 }
 
 func newResponse() *responseValue {
-	return &responseValue{payload: sl.None, statusCode: sl.MakeInt(200), contentType: sl.None, contentEncoding: sl.None, headers: sl.NewDict(0)}
+	return &responseValue{payload: sl.None, statusCode: sl.None, contentType: sl.None, contentEncoding: sl.None}
 }
 
 func (r *responseValue) String() string        { return "<response>" }
@@ -386,6 +386,16 @@ func (r *responseValue) field(name string) *sl.Value {
 }
 
 func (r *responseValue) Attr(name string) (sl.Value, error) {
+	switch name {
+	case "headers":
+		if r.headers == nil { // made on first use: most services set none
+			r.headers = sl.NewDict(0)
+		}
+	case "status_code":
+		if r.statusCode == sl.None {
+			return sl.MakeInt(200), nil
+		}
+	}
 	if f := r.field(name); f != nil {
 		return *f, nil
 	}
@@ -427,15 +437,18 @@ func (r *responseValue) fill(resp *service.Response) error {
 			return fmt.Errorf("self.response.%s must be a string, not a %s", f.name, f.v.Type())
 		}
 	}
+	if r.headers == nil {
+		return nil
+	}
 	hd, ok := r.headers.(sl.IterableMapping)
 	if !ok {
 		return fmt.Errorf("self.response.headers must be a dict, not a %s", r.headers.Type())
 	}
-	for _, item := range hd.Items() {
-		k, ok1 := item[0].(sl.String)
-		v, ok2 := sl.AsString(item[1])
+	for key, val := range sl.Entries(hd) {
+		k, ok1 := key.(sl.String)
+		v, ok2 := sl.AsString(val)
 		if !ok1 || !ok2 {
-			return fmt.Errorf("self.response.headers: %s: %s: names and values must be strings", item[0], item[1])
+			return fmt.Errorf("self.response.headers: %s: %s: names and values must be strings", key, val)
 		}
 		if resp.Headers == nil {
 			resp.Headers = http.Header{}
