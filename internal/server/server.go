@@ -123,6 +123,10 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	base, cancel := context.WithCancel(context.Background())
 	s.base, s.cancel = base, cancel
 	s.Invoker = invoke.New(base, s.Runtime, logger)
+	if err := s.openTypedIO(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	s.Pickup = &deploy.Pickup{Dir: env.Path(envdir.ServicesDir), Exts: []string{starlark.Ext}, Runtime: s.Runtime, Logger: logger}
 	if err := s.Runtime.Load(ctx); err != nil {
 		s.Close()
@@ -193,6 +197,7 @@ func (s *Server) Start() error {
 		return fmt.Errorf("writing %s: %w", envdir.CLIFile, err)
 	}
 	s.served = make(chan error, 2)
+	s.startTypedIO()
 	s.pickupWG.Add(1)
 	go func() {
 		defer s.pickupWG.Done()

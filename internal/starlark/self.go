@@ -75,6 +75,8 @@ func builtin(name string, fn func(thread *sl.Thread, args sl.Tuple, kwargs []sl.
 type call struct {
 	c        *service.Context
 	response *responseValue
+	// deepInput gives nested objects of a model's input attribute access.
+	deepInput bool
 }
 
 // newSelf builds the self object of one invocation; extra attributes come
@@ -84,7 +86,7 @@ func (comp *Compiler) newSelf(cl *call) *object {
 	attrs := map[string]func() (sl.Value, error){
 		"cid":          value(sl.String(c.CID)),
 		"name":         value(sl.String(c.Name)),
-		"request":      func() (sl.Value, error) { return newRequest(c), nil },
+		"request":      func() (sl.Value, error) { return newRequest(c, cl.deepInput), nil },
 		"response":     value(cl.response),
 		"channel":      func() (sl.Value, error) { return newChannel(c.Channel), nil },
 		"logger":       func() (sl.Value, error) { return newLogger(c), nil },
@@ -97,7 +99,7 @@ func (comp *Compiler) newSelf(cl *call) *object {
 	return newObject("self", attrs)
 }
 
-func newRequest(c *service.Context) *object {
+func newRequest(c *service.Context, deep bool) *object {
 	r := c.Request
 	return newObject("request", map[string]func() (sl.Value, error){
 		"payload":     converted(r.Payload),
@@ -108,6 +110,9 @@ func newRequest(c *service.Context) *object {
 			d, err := ToStarlark(map[string]any(r.Input))
 			if err != nil {
 				return nil, err
+			}
+			if deep {
+				return deepInput(d), nil
 			}
 			return &inputValue{dict: d.(*sl.Dict)}, nil
 		},
