@@ -447,7 +447,7 @@ func deepInput(v sl.Value) sl.Value {
 		for _, item := range x.Items() {
 			x.SetKey(item[0], deepInput(item[1]))
 		}
-		return &inputValue{dict: x}
+		return &inputValue{dict: x, fieldsFirst: true}
 	case *sl.List:
 		for i := range x.Len() {
 			x.SetIndex(i, deepInput(x.Index(i)))

@@ -379,6 +379,9 @@ func (r *responseValue) fill(resp *service.Response) error {
 // attributes (input.cust_id), as Zato's Bunch.
 type inputValue struct {
 	dict *sl.Dict
+	// fieldsFirst lets a model's fields named like dict methods (items,
+	// keys, values, get) win over the methods.
+	fieldsFirst bool
 }
 
 var inputMethods = map[string]bool{"get": true, "keys": true, "items": true, "values": true}
@@ -397,12 +400,15 @@ func (in *inputValue) Get(k sl.Value) (sl.Value, bool, error) {
 func (in *inputValue) SetKey(k, v sl.Value) error { return in.dict.SetKey(k, v) }
 
 func (in *inputValue) Attr(name string) (sl.Value, error) {
-	if inputMethods[name] {
+	if inputMethods[name] && !in.fieldsFirst {
 		return in.dict.Attr(name)
 	}
 	v, found, err := in.dict.Get(sl.String(name))
 	if err != nil {
 		return nil, err
+	}
+	if !found && inputMethods[name] {
+		return in.dict.Attr(name)
 	}
 	if !found {
 		return nil, sl.NoSuchAttrError(fmt.Sprintf("input has no element %q", name))
