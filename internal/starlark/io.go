@@ -455,4 +455,3 @@ func deepInput(v sl.Value) sl.Value {
 	}
 	return v
 }
-
