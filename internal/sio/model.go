@@ -102,6 +102,9 @@ func (m *Model) decode(in map[string]any, prefix string) (map[string]any, error)
 				out[e.Name] = nil // an explicit null is kept
 				continue
 			}
+			if m.goType.t != nil && !e.HasDefault {
+				continue // a Go field keeps its zero value: nil for pointers
+			}
 			out[e.Name] = defaultOf(e)
 			continue
 		}

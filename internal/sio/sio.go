@@ -230,6 +230,14 @@ func buildSide(side string, required, optional, mixed []service.Elem, defVal any
 		if name == "" {
 			return fmt.Errorf("%s: an element has no name", side)
 		}
+		if prev, dup := seen[name]; dup {
+			if prev.Required != req {
+				warnings = append(warnings, fmt.Sprintf("%s element %q is declared both required and optional; it is required", side, name))
+				prev.Required = true
+				return nil
+			}
+			return fmt.Errorf("%s element %q is declared twice", side, name)
+		}
 		e, err := FromDecl(name, d, req)
 		if err != nil {
 			return fmt.Errorf("%s element %q: %w", side, name, err)
@@ -241,14 +249,6 @@ func buildSide(side string, required, optional, mixed []service.Elem, defVal any
 			e.HasDefault = true
 		} else if !req && !e.HasDefault && hasDefVal {
 			e.HasDefault = true // default_value = None
-		}
-		if prev, dup := seen[name]; dup {
-			if prev.Required != req {
-				warnings = append(warnings, fmt.Sprintf("%s element %q is declared both required and optional; it is required", side, name))
-				prev.Required = true
-				return nil
-			}
-			return fmt.Errorf("%s element %q is declared twice", side, name)
 		}
 		seen[name] = e
 		elems = append(elems, e)
