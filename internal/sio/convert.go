@@ -128,7 +128,7 @@ func Convert(e *Elem, v any) (any, error) {
 func toText(e *Elem, v any) (any, error) {
 	switch x := v.(type) {
 	case string:
-		return x, nil
+		return v, nil
 	case service.SecretString:
 		return string(x), nil
 	case json.Number:
@@ -148,7 +148,7 @@ func toText(e *Elem, v any) (any, error) {
 func toInt(e *Elem, v any) (any, error) {
 	switch x := v.(type) {
 	case int64:
-		return x, nil
+		return v, nil
 	case int:
 		return int64(x), nil
 	case int8:
@@ -217,7 +217,7 @@ func integral(f float64) (int64, bool) {
 func toBool(e *Elem, v any) (any, error) {
 	switch x := v.(type) {
 	case bool:
-		return x, nil
+		return v, nil
 	case string:
 		switch strings.ToLower(strings.TrimSpace(x)) {
 		case "true", "yes", "on", "y", "t", "1":
@@ -277,6 +277,9 @@ func toFloat(e *Elem, v any) (any, error) {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return nil, convErr(e, v)
 	}
+	if _, same := v.(float64); same {
+		return v, nil
+	}
 	return f, nil
 }
 
@@ -299,6 +302,9 @@ func toDecimal(e *Elem, v any) (any, error) {
 	}
 	if !isDecimal(s) {
 		return nil, convErr(e, v)
+	}
+	if n, same := v.(json.Number); same && string(n) == s {
+		return v, nil
 	}
 	return json.Number(s), nil
 }
@@ -367,6 +373,9 @@ func ParseDateTime(s string) (time.Time, bool) {
 func toDate(e *Elem, v any) (any, error) {
 	switch x := v.(type) {
 	case string:
+		if isDate(x) {
+			return v, nil
+		}
 		s := strings.TrimSpace(x)
 		if t, err := time.Parse(DateLayout, s); err == nil {
 			return t.Format(DateLayout), nil
@@ -384,7 +393,10 @@ func toDateTime(e *Elem, v any) (any, error) {
 	switch x := v.(type) {
 	case string:
 		if t, ok := ParseDateTime(x); ok {
-			return t.Format(DateTimeLayout), nil
+			if f := t.Format(DateTimeLayout); f != x {
+				return f, nil
+			}
+			return v, nil
 		}
 	case time.Time:
 		return x.Format(DateTimeLayout), nil
@@ -396,6 +408,9 @@ func toUUID(e *Elem, v any) (any, error) {
 	s, ok := v.(string)
 	if !ok {
 		return nil, convErr(e, v)
+	}
+	if isCanonicalUUID(s) {
+		return v, nil
 	}
 	if u, ok := ParseUUID(s); ok {
 		return u, nil
@@ -447,7 +462,7 @@ func ParseUUID(s string) (string, bool) {
 func toList(e *Elem, v any) (any, error) {
 	switch x := v.(type) {
 	case []any:
-		return x, nil
+		return v, nil
 	case []string:
 		out := make([]any, len(x))
 		for i, s := range x {
@@ -464,7 +479,7 @@ func toList(e *Elem, v any) (any, error) {
 func toDict(e *Elem, v any) (any, error) {
 	switch x := v.(type) {
 	case map[string]any:
-		return x, nil
+		return v, nil
 	case service.Input:
 		return map[string]any(x), nil
 	case string:
@@ -502,4 +517,70 @@ func zero(e *Elem) any {
 		return map[string]any{}
 	}
 	return nil
+}
+
+// isDate reports whether s is a valid date in the normalised form
+// YYYY-MM-DD, without allocating.
+func isDate(s string) bool {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return false
+	}
+	n := func(a, b int) int {
+		v := 0
+		for i := a; i < b; i++ {
+			c := s[i]
+			if c < '0' || c > '9' {
+				return -1
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	y, m, d := n(0, 4), n(5, 7), n(8, 10)
+	if y < 0 || m < 1 || m > 12 || d < 1 {
+		return false
+	}
+	days := [13]int{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[m]
+	if m == 2 && y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+		days = 29
+	}
+	return d <= days
+}
+
+// isCanonicalUUID reports whether s is a UUID in its normalised form:
+// lower-case hexadecimal, hyphenated.
+func isCanonicalUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// same reports whether a conversion returned its input unchanged, so a
+// map of such values can be used as it is.
+func same(v, cv any) bool {
+	switch v.(type) {
+	case string, int64, bool, float64, json.Number, service.SecretString:
+		return v == cv
+	case []any:
+		_, ok := cv.([]any)
+		return ok
+	case map[string]any:
+		_, ok := cv.(map[string]any)
+		return ok
+	}
+	return false
 }

@@ -26,7 +26,7 @@ func TestInfer(t *testing.T) {
 		"api_key": service.TypeSecret, "apiKey": service.TypeSecret, "xApiKey": service.TypeSecret,
 		"secret_key": service.TypeSecret, "auth_token": service.TypeSecret, "auth_data": service.TypeSecret,
 		"tls_pem_passphrase": service.TypeSecret,
-		"name": service.TypeText, "idea": service.TypeText, "identity": service.TypeText, "valid": service.TypeText,
+		"name":               service.TypeText, "idea": service.TypeText, "identity": service.TypeText, "valid": service.TypeText,
 		"island": service.TypeText, "tokens": service.TypeText, "my_password": service.TypeText,
 	} {
 		if got := Infer(name); got != want {

@@ -91,16 +91,32 @@ func (m *Model) Decode(in map[string]any) (map[string]any, error) {
 }
 
 func (m *Model) decode(in map[string]any, prefix string) (map[string]any, error) {
-	out := make(map[string]any, len(m.Elems))
-	for _, e := range m.Elems {
+	// When the input holds exactly the declared elements, each already of
+	// its type (the common case), it is used as it is: no copy.
+	var out map[string]any
+	if len(in) != len(m.Elems) {
+		out = make(map[string]any, len(m.Elems))
+	}
+	copyDone := func(i int) {
+		out = make(map[string]any, len(m.Elems))
+		for _, d := range m.Elems[:i] {
+			out[d.Name] = in[d.Name]
+		}
+	}
+	for i, e := range m.Elems {
 		v, ok := in[e.Name]
 		if absent(e, v, ok) {
 			if e.Required {
 				return nil, &InputError{Problem: Missing, Path: m.path(prefix, e.Name)}
 			}
 			if ok && v == nil {
-				out[e.Name] = nil // an explicit null is kept
+				if out != nil {
+					out[e.Name] = nil // an explicit null is kept
+				}
 				continue
+			}
+			if out == nil {
+				copyDone(i)
 			}
 			if m.goType.t != nil && !e.HasDefault {
 				continue // a Go field keeps its zero value: nil for pointers
@@ -108,11 +124,26 @@ func (m *Model) decode(in map[string]any, prefix string) (map[string]any, error)
 			out[e.Name] = defaultOf(e)
 			continue
 		}
-		cv, err := e.decodeValue(v, m.path(prefix, e.Name))
+		var cv any
+		var err error
+		if e.Type == TypeModel || e.Items != nil {
+			cv, err = e.decodeValue(v, m.path(prefix, e.Name))
+		} else if cv, err = Convert(e, v); err != nil {
+			// The path is built only for the error: no cost per element.
+			err = &InputError{Problem: Invalid, Path: m.path(prefix, e.Name), Err: err}
+		}
 		if err != nil {
 			return nil, err
 		}
-		out[e.Name] = cv
+		if out == nil && !same(v, cv) {
+			copyDone(i)
+		}
+		if out != nil {
+			out[e.Name] = cv
+		}
+	}
+	if out == nil {
+		return in, nil
 	}
 	return out, nil
 }
@@ -265,28 +296,66 @@ func jsonForm(v any) (any, error) {
 }
 
 func (m *Model) encodeMap(in map[string]any, prefix string, dropped *[]string) (map[string]any, error) {
-	out := make(map[string]any, len(m.Elems))
-	for _, e := range m.Elems {
+	// As for input: a map holding only declared elements, each of its
+	// type, is sent as it is.
+	var out map[string]any
+	found := 0
+	copyDone := func(i int) {
+		out = make(map[string]any, len(m.Elems))
+		for _, d := range m.Elems[:i] {
+			if v, ok := in[d.Name]; ok {
+				out[d.Name] = v
+			}
+		}
+	}
+	for i, e := range m.Elems {
 		v, ok := in[e.Name]
-		path := m.path(prefix, e.Name)
+		if ok {
+			found++
+		}
 		if !ok || v == nil {
 			if e.Required {
-				return nil, &OutputError{Problem: "element missing", Path: path}
+				return nil, &OutputError{Problem: "element missing", Path: m.path(prefix, e.Name)}
 			}
-			continue // an optional element set to null is left out
+			if ok && out == nil {
+				copyDone(i) // an optional element set to null is left out
+			}
+			continue
 		}
-		ev, err := e.encodeValue(v, path, dropped)
+		var ev any
+		var err error
+		switch {
+		case e.Type == TypeModel || e.Items != nil:
+			ev, err = e.encodeValue(v, m.path(prefix, e.Name), dropped)
+		case e.Type == service.TypeAsIs:
+			ev = v
+		default:
+			if ev, err = Convert(e, v); err != nil {
+				err = &OutputError{Problem: "element has an invalid value", Path: m.path(prefix, e.Name), Err: err}
+			}
+		}
 		if err != nil {
 			return nil, err
 		}
-		out[e.Name] = ev
+		if out == nil && !same(v, ev) {
+			copyDone(i)
+		}
+		if out != nil {
+			out[e.Name] = ev
+		}
 	}
-	if len(in) > len(out) {
+	if len(in) > found {
 		for k := range in {
 			if m.byName[k] == nil {
 				*dropped = append(*dropped, m.path(prefix, k))
 			}
 		}
+		if out == nil {
+			copyDone(len(m.Elems))
+		}
+	}
+	if out == nil {
+		return in, nil
 	}
 	return out, nil
 }

@@ -89,9 +89,6 @@ func TestModelOf(t *testing.T) {
 		D int `json:"d" sio:"date"`
 	}{}, struct {
 		D int `json:"d" default:"x"`
-	}{}, struct {
-		A string `json:"a"`
-		B string `json:"a"`
 	}{}, 42} {
 		if _, err := ModelOf(reflect.TypeOf(bad)); err == nil {
 			t.Errorf("%T accepted", bad)
