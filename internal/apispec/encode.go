@@ -49,7 +49,7 @@ func JSONToYAML(data []byte) ([]byte, error) {
 // plain drops the flow style JSON gives every node, so the YAML is block
 // style.
 func plain(n *yaml.Node) {
-	n.Style &^= yaml.FlowStyle
+	n.Style = 0
 	for _, c := range n.Content {
 		plain(c)
 	}

@@ -213,6 +213,7 @@ type builder struct {
 	opIDs   map[string]int
 	tags    map[string]bool
 	schemes map[string]map[string]any
+	shapes  map[string]pathShape
 	errs    []string
 }
 
@@ -228,7 +229,7 @@ func Generate(st *runtime.State, opts Options) (*Document, []string) {
 	}
 	b := &builder{
 		opts: opts, st: st, models: map[*sio.Model]string{}, opIDs: map[string]int{}, tags: map[string]bool{},
-		schemes: map[string]map[string]any{},
+		schemes: map[string]map[string]any{}, shapes: map[string]pathShape{},
 		doc: &Document{
 			OpenAPI: "3.1.0",
 			Info:    Info{Title: opts.Title, Version: opts.Version},
@@ -293,7 +294,16 @@ func Namespace(svc *services.Service) string {
 	return "general"
 }
 
-var restParam = regexp.MustCompile(`\{([^{}]+)\.\.\.\}`)
+var (
+	restParam = regexp.MustCompile(`\{([^{}]+)\.\.\.\}`)
+	paramName = regexp.MustCompile(`\{[^{}]*\}`)
+)
+
+// pathShape is the first path of a shape and its parameter names.
+type pathShape struct {
+	path   string
+	params []string
+}
 
 // channel adds the operations of one REST channel.
 func (b *builder) channel(svc *services.Service, c *rest.Channel) {
@@ -302,6 +312,21 @@ func (b *builder) channel(svc *services.Service, c *rest.Channel) {
 		return
 	}
 	p := restParam.ReplaceAllString(c.URLPath, "{$1}")
+	// OpenAPI takes /a/{x} and /a/{y} for one path: the first channel's
+	// parameter names are used, and the operation says what the service
+	// calls each.
+	shape := paramName.ReplaceAllString(p, "{}")
+	renamed := map[string]string{}
+	if prev, ok := b.shapes[shape]; ok && prev.path != p {
+		for i, n := range tpl.Params {
+			if i < len(prev.params) && prev.params[i] != n {
+				renamed[n] = prev.params[i]
+			}
+		}
+		p = prev.path
+	} else if !ok {
+		b.shapes[shape] = pathShape{path: p, params: tpl.Params}
+	}
 	var verbs []string
 	switch {
 	case c.Method != "":
@@ -322,6 +347,12 @@ func (b *builder) channel(svc *services.Service, c *rest.Channel) {
 			id += "_" + strings.ToLower(verb)
 		}
 		op := b.operation(svc, id, verb, tpl.Params, strings.Contains(c.URLPath, "..."))
+		for i, prm := range op.Parameters {
+			if canon, ok := renamed[prm.Name]; ok && prm.In == "path" {
+				op.Parameters[i].Name = canon
+				op.Parameters[i].Description = strings.TrimSpace(prm.Description + " The service receives it as " + prm.Name + ".")
+			}
+		}
 		op.Channel = c.Name
 		if sec := b.security(c); sec != nil {
 			op.Security = sec
