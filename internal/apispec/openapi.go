@@ -342,10 +342,9 @@ func (b *builder) channel(svc *services.Service, c *rest.Channel) {
 		b.doc.Paths[p] = item
 	}
 	for _, verb := range verbs {
-		id := c.Name
-		if len(verbs) > 1 {
-			id += "_" + strings.ToLower(verb)
-		}
+		// The verb first, as Zato does (post_…): an id never clashes with
+		// what client generators name their own types and fields.
+		id := strings.ToLower(verb) + "_" + svc.Name
 		op := b.operation(svc, id, verb, tpl.Params, strings.Contains(c.URLPath, "..."))
 		for i, prm := range op.Parameters {
 			if canon, ok := renamed[prm.Name]; ok && prm.In == "path" {

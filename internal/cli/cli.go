@@ -87,6 +87,8 @@ Start with:
 		a.invokeCmd(),
 		a.deployCmd(),
 		a.adminCmd(),
+		a.openapiCmd(),
+		a.apidocsCmd(),
 		a.versionCmd(),
 	)
 	return root
