@@ -255,14 +255,14 @@ def handle(self):
 func TestDeclarationErrors(t *testing.T) {
 	s := servertest.Start(t, servertest.Options{})
 	for src, want := range map[string]string{
-		"input_required = [Int(\"x\", default = \"abc\")]\ndef handle(self):\n    pass\n":              `bad.star:1:1: input element \"x\": default: expected an integer, got \"abc\"`,
-		"input_required = [\"-x\"]\ndef handle(self):\n    pass\n":                                     "a leading - marks an optional element only in input",
-		"output = 5\ndef handle(self):\n    pass\n":                                                  "want a list of element names, not a int",
-		"M = model(\"M\", a = 5)\ndef handle(self):\n    pass\n":                                      "field a: 5 is not a type",
+		"input_required = [Int(\"x\", default = \"abc\")]\ndef handle(self):\n    pass\n":               `bad.star:1:1: input element \"x\": default: expected an integer, got \"abc\"`,
+		"input_required = [\"-x\"]\ndef handle(self):\n    pass\n":                                      "a leading - marks an optional element only in input",
+		"output = 5\ndef handle(self):\n    pass\n":                                                     "want a list of element names, not a int",
+		"M = model(\"M\", a = 5)\ndef handle(self):\n    pass\n":                                        "field a: 5 is not a type",
 		"M = model(\"M\", a = int)\ninput = M\ninput_required = [\"b\"]\ndef handle(self):\n    pass\n": "input is a model, so input_required and input_optional cannot be used too",
-		"response_elem = 5\ndef handle(self):\n    pass\n":                                           "response_elem must be a string",
-		"skip_empty_keys = 5\ndef handle(self):\n    pass\n":                                         "skip_empty_keys must be True, False or a list of names",
-		"input_required = [list_of(int)]\ndef handle(self):\n    pass\n":                             "go in a model",
+		"response_elem = 5\ndef handle(self):\n    pass\n":                                              "response_elem must be a string",
+		"skip_empty_keys = 5\ndef handle(self):\n    pass\n":                                            "skip_empty_keys must be True, False or a list of names",
+		"input_required = [list_of(int)]\ndef handle(self):\n    pass\n":                                "go in a model",
 	} {
 		status, body := deployStar(t, s, "bad.star", src)
 		if status != 400 || !strings.Contains(body, want) {
