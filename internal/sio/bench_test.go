@@ -1,6 +1,7 @@
 package sio_test
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -74,4 +75,34 @@ func BenchmarkEcho(b *testing.B) {
 		}
 		b.ReportMetric(100*(float64(typed)-float64(untyped))/float64(untyped), "overhead-%")
 	})
+}
+
+// BenchmarkEchoHTTP is BenchmarkEcho over loopback HTTP against the
+// running server, as the load benchmark measures it.
+func BenchmarkEchoHTTP(b *testing.B) {
+	s := servertest.Start(b, servertest.Options{Services: []any{typedEcho{}}, Settings: "log:\n  level: warn\n  access: false\n"})
+	s.Channel("untyped", "plexus.helpers.echo", "POST", "/echo", nil)
+	s.Channel("typed", "bench.typed-echo", "POST", "/typed-echo", nil)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	call := func(path string) {
+		resp, err := client.Post(s.API+path, "application/json", strings.NewReader(echoBody))
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("%s: %d", path, resp.StatusCode)
+		}
+	}
+	var untyped, typed time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		call("/echo")
+		t1 := time.Now()
+		call("/typed-echo")
+		untyped += t1.Sub(t0)
+		typed += time.Since(t1)
+	}
+	b.ReportMetric(100*(float64(typed)-float64(untyped))/float64(untyped), "overhead-%")
 }
