@@ -22,6 +22,7 @@ type Handler struct {
 	APIAddr, AdminAddr func() string
 }
 
+// ServeHTTP answers the document of the current state.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	opts := Options{

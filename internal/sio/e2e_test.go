@@ -122,6 +122,13 @@ func TestGoAndStarlarkAgree(t *testing.T) {
 			t.Errorf("%s %s: Go and Starlark differ:\n%s\n%s", c.method, c.path, answers[0], answers[1])
 		}
 	}
+	// Form fields are strings too.
+	s.Channel("form", "go.profile", "", "/form/{cust_id}", map[string]any{"data_format": "form"})
+	r := s.Call("POST", "/form/3", "is_active=on&tags=a&tags=b&score=1.5&since=2024-01-02", http.Header{"Content-Type": {"application/x-www-form-urlencoded"}})
+	if !sameJSON(t, r.Body, `{"cust_id":3,"is_active":true,"tags":["a","b"],"score":1.5,"since":"2024-01-02","page_size":20,"balance":0}`) {
+		t.Errorf("form: %d %s", r.StatusCode, r.Body)
+	}
+
 	// Undeclared output is dropped with a debug line; secrets never reach
 	// the log.
 	s.Log.WaitFor(t, "dropping undeclared output elements", "service=go.profile", "undeclared")
