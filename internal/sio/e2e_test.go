@@ -8,6 +8,7 @@ import (
 
 	"github.com/plexushq/plexus/internal/admin"
 	"github.com/plexushq/plexus/internal/servertest"
+	"github.com/plexushq/plexus/internal/services"
 	"github.com/plexushq/plexus/sdk/service"
 )
 
@@ -299,4 +300,48 @@ func TestSchemaFileMissing(t *testing.T) {
 		t.Fatalf("%d %s", r.StatusCode, r.Body)
 	}
 	s.Log.WaitFor(t, "loading JSON Schema", "nope.json")
+}
+
+type badType struct{}
+
+func (badType) Handle(*service.Context) error { return nil }
+func (badType) SimpleIO() service.SimpleIO {
+	return service.SimpleIO{InputRequired: []service.Elem{{Name: "x", Type: "money"}}}
+}
+
+type twice struct{}
+
+func (twice) Handle(*service.Context, struct {
+	A int `json:"a"`
+}) (struct{}, error) {
+	return struct{}{}, nil
+}
+func (twice) SimpleIO() service.SimpleIO { return service.SimpleIO{InputRequired: service.Names("a")} }
+
+type notStruct struct{}
+
+func (notStruct) Handle(*service.Context, int) (int, error) { return 0, nil }
+
+type badField struct{}
+
+func (badField) Handle(*service.Context, struct {
+	C chan int `json:"c"`
+}) (struct{}, error) {
+	return struct{}{}, nil
+}
+
+// TestGoDeclarationErrors: a Go service with a bad declaration stops the
+// server at start-up with a message naming it.
+func TestGoDeclarationErrors(t *testing.T) {
+	for v, want := range map[any]string{
+		badType{}:   `service sio-test.bad-type: SimpleIO: input element "x": unknown type "money"`,
+		twice{}:     "SimpleIO declares input and the Handle method takes a struct",
+		notStruct{}: "func(*service.Context, Req) (Resp, error) with Req a struct",
+		badField{}:  "request type: struct.C: a chan int cannot be an element",
+	} {
+		_, err := services.FromGo(v)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%T: %v, want %s", v, err, want)
+		}
+	}
 }

@@ -79,7 +79,7 @@ func addFields(m *Model, t reflect.Type, parent []int, seen map[reflect.Type]*Mo
 		sioTag := sf.Tag.Get("sio")
 		e, err := goElem(name, sf.Type, sioTag, seen)
 		if err != nil {
-			return fmt.Errorf("%s.%s: %w", t.Name(), sf.Name, err)
+			return fmt.Errorf("%s.%s: %w", typeLabel(t), sf.Name, err)
 		}
 		e.index = idx
 		e.Required = sf.Type.Kind() != reflect.Pointer && !strings.Contains(","+opts+",", ",omitempty,") &&
@@ -87,12 +87,12 @@ func addFields(m *Model, t reflect.Type, parent []int, seen map[reflect.Type]*Mo
 		if d, ok := sf.Tag.Lookup("default"); ok {
 			v, err := Convert(e, d)
 			if err != nil {
-				return fmt.Errorf("%s.%s: default %q: %w", t.Name(), sf.Name, d, err)
+				return fmt.Errorf("%s.%s: default %q: %w", typeLabel(t), sf.Name, d, err)
 			}
 			e.Default, e.HasDefault, e.Required = v, true, false
 		}
 		if _, dup := m.byName[name]; dup {
-			return fmt.Errorf("%s: two fields are named %q", t.Name(), name)
+			return fmt.Errorf("%s: two fields are named %q", typeLabel(t), name)
 		}
 		m.byName[name] = e
 		m.Elems = append(m.Elems, e)
@@ -327,4 +327,13 @@ func (e *Elem) set(fv reflect.Value, v any, path string) error {
 		return bad()
 	}
 	return nil
+}
+
+// typeLabel names a struct type in messages; anonymous structs by their
+// shape.
+func typeLabel(t reflect.Type) string {
+	if t.Name() != "" {
+		return t.Name()
+	}
+	return "struct"
 }
