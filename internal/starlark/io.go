@@ -19,6 +19,15 @@ var elemBuiltins = map[string]service.Type{
 	"Float": service.TypeFloat, "Decimal": service.TypeDecimal, "Date": service.TypeDate,
 	"DateTime": service.TypeDateTime, "UUID": service.TypeUUID, "List": service.TypeList,
 	"Dict": service.TypeDict, "AsIs": service.TypeAsIs, "Secret": service.TypeSecret,
+	// Zato's aliases.
+	"Integer": service.TypeInt, "Boolean": service.TypeBool, "Unicode": service.TypeText, "Opaque": service.TypeAsIs,
+}
+
+// builtinOf names each type's builtin, for messages.
+var builtinOf = map[service.Type]string{
+	service.TypeText: "Text", service.TypeInt: "Int", service.TypeBool: "Bool", service.TypeFloat: "Float",
+	service.TypeDecimal: "Decimal", service.TypeDate: "Date", service.TypeDateTime: "DateTime", service.TypeUUID: "UUID",
+	service.TypeList: "List", service.TypeDict: "Dict", service.TypeAsIs: "AsIs", service.TypeSecret: "Secret",
 }
 
 // pythonTypes are Starlark's own type builtins, accepted as model field
@@ -90,15 +99,11 @@ func (e *elemValue) String() string {
 	case e.items != nil:
 		return "list_of(" + e.items.String() + ")"
 	}
-	for n, t := range elemBuiltins {
-		if t == e.typ {
-			if e.name != "" {
-				return fmt.Sprintf("%s(%q)", n, e.name)
-			}
-			return n
-		}
+	n := builtinOf[e.typ]
+	if e.name != "" {
+		return fmt.Sprintf("%s(%q)", n, e.name)
 	}
-	return string(e.typ)
+	return n
 }
 func (e *elemValue) Type() string          { return "element" }
 func (e *elemValue) Freeze()               {}
