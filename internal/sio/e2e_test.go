@@ -164,6 +164,17 @@ func sameJSON(t *testing.T, got []byte, want string) bool {
 // TestInvokeChannels checks that invoke runs the same stage: Starlark
 // invoking Go and Go invoking Starlark, with conversion and errors.
 func TestInvokeChannels(t *testing.T) {
+	type clientReq struct {
+		ClientID int `json:"client_id"`
+	}
+	typed := service.Typed("go.typed", "", func(c *service.Context, r clientReq) (map[string]any, error) {
+		return map[string]any{"client_id": r.ClientID, "channel": c.Channel.Type}, nil
+	})
+	structCaller := service.Func("go.struct-caller", "", func(c *service.Context) error {
+		out, err := c.Invoke("go.typed", clientReq{ClientID: 77})
+		c.Response.Payload = out
+		return err
+	})
 	caller := service.Func("go.caller", "", func(c *service.Context) error {
 		out, err := c.Invoke("star.profile", map[string]any{"cust_id": "5", "is_active": "on", "x": 1})
 		if err != nil {
@@ -172,7 +183,7 @@ func TestInvokeChannels(t *testing.T) {
 		c.Response.Payload = map[string]any{"got": out}
 		return nil
 	})
-	s := startBoth(t, caller)
+	s := startBoth(t, caller, typed, structCaller)
 	deployStar(t, s, "star_caller.star", `
 def handle(self):
     self.response.payload = {"got": self.invoke("go.profile", cust_id = "6", is_active = "no")}
@@ -195,6 +206,12 @@ def handle(self):
 	r = s.Call("GET", "/star-bad-caller", "", nil)
 	if r.StatusCode != 400 || !strings.Contains(string(r.Body), `Invalid value for cust_id: expected an integer, got \"x\"`) {
 		t.Errorf("the callee's 400 reaches the caller: %d %s", r.StatusCode, r.Body)
+	}
+	// A Go caller may pass the callee's request struct.
+	s.Channel("struct-caller", "go.struct-caller", "", "/struct-caller", nil)
+	r = s.Call("GET", "/struct-caller", "", nil)
+	if r.StatusCode != 200 || !sameJSON(t, r.Body, `{"client_id":77,"channel":"invoke"}`) {
+		t.Errorf("struct payload: %d %s", r.StatusCode, r.Body)
 	}
 	// The admin API's invoke call, and plexus invoke with it.
 	r = s.AdminCall("POST", admin.Prefix+"/services/go.profile/invoke", `{"cust_id": 9, "is_active": "t"}`)

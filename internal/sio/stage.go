@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"reflect"
 	"sync"
 	"sync/atomic"
 
@@ -123,12 +124,37 @@ func (st *Stage) Input(c *service.Context, io *IO) error {
 	if io.Input == nil {
 		return nil
 	}
-	in, err := io.Input.Decode(c.Request.Input)
+	src := c.Request.Input
+	if len(src) == 0 {
+		src = structInput(c.Request.Payload, src)
+	}
+	in, err := io.Input.Decode(src)
 	if err != nil {
 		return service.NewError(http.StatusBadRequest, "%s", err.Error())
 	}
 	c.Request.Input = in
 	return nil
+}
+
+// structInput returns the fields of a struct given as the payload of an
+// invocation from Go (ctx.Invoke("svc", GetClientRequest{…})) as input,
+// through its JSON form; other payloads leave the input as it is.
+func structInput(payload any, in service.Input) service.Input {
+	if payload == nil {
+		return in
+	}
+	rv := reflect.ValueOf(payload)
+	for rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		rv = rv.Elem()
+	}
+	if rv.Kind() != reflect.Struct {
+		return in
+	}
+	generic, err := jsonForm(payload)
+	if m, ok := generic.(map[string]any); err == nil && ok {
+		return m
+	}
+	return in
 }
 
 func (st *Stage) validate(c *service.Context, schema string) error {
