@@ -20,6 +20,7 @@ import (
 	"github.com/plexushq/plexus/internal/reply"
 	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/services"
+	"github.com/plexushq/plexus/internal/sio"
 	"github.com/plexushq/plexus/internal/store"
 	"github.com/plexushq/plexus/sdk/service"
 )
@@ -37,6 +38,8 @@ type API struct {
 	Metrics  *metrics.Metrics
 	// CLIToken is accepted as a bearer token besides the admin password.
 	CLIToken string
+	// IO holds the services' typed I/O switches (see io.go).
+	IO *sio.Stage
 
 	auth *auth
 	mux  *http.ServeMux
@@ -63,6 +66,8 @@ func (a *API) Handler() http.Handler {
 		"GET " + Prefix + "/services":                 a.listServices,
 		"GET " + Prefix + "/services/{name}":          a.getService,
 		"POST " + Prefix + "/services/{name}/invoke":  a.invoke,
+		"GET " + Prefix + "/services/{name}/io":       a.getIO,
+		"PUT " + Prefix + "/services/{name}/io":       a.putIO,
 		"POST " + Prefix + "/deploy":                  a.deploy,
 		"DELETE " + Prefix + "/deploy/{file...}":      a.undeploy,
 		"GET " + Prefix + "/enmasse/export":           a.enmasseExport,
@@ -262,10 +267,12 @@ type ServiceInfo struct {
 	Builtin  bool     `json:"builtin"`
 	Verbs    []string `json:"verbs,omitempty"`
 	Channels []string `json:"channels"`
+	// IO is the service's typed I/O declaration, when it has one.
+	IO *sio.Info `json:"io,omitempty"`
 }
 
 func (a *API) serviceInfo(st *runtime.State, svc *services.Service) ServiceInfo {
-	info := ServiceInfo{Name: svc.Name, Doc: svc.Doc, Language: svc.Language, Source: svc.Source, Builtin: svc.Builtin, Verbs: svc.Verbs(), Channels: []string{}}
+	info := ServiceInfo{Name: svc.Name, Doc: svc.Doc, Language: svc.Language, Source: svc.Source, Builtin: svc.Builtin, Verbs: svc.Verbs(), Channels: []string{}, IO: sio.Describe(svc.IO)}
 	for _, k := range registry.All() {
 		for _, obj := range st.Objects(k.ID) {
 			if slices.ContainsFunc(k.Refs(obj), func(ref registry.Ref) bool {

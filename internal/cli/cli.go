@@ -89,6 +89,8 @@ Start with:
 		a.enmasseCmd(),
 		a.adminCmd(),
 		a.pingCmd(),
+		a.openapiCmd(),
+		a.apidocsCmd(),
 		a.versionCmd(),
 	)
 	return root

@@ -20,6 +20,7 @@ import (
 	"github.com/plexushq/plexus/internal/reply"
 	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/services"
+	"github.com/plexushq/plexus/internal/sio"
 	"github.com/plexushq/plexus/sdk/service"
 )
 
@@ -32,6 +33,10 @@ type Resolver func(st *runtime.State, name string) (any, error)
 
 // Invoker runs services. It is safe for concurrent use.
 type Invoker struct {
+	// IO is the typed I/O stage every invocation goes through: input
+	// validation and conversion before the handler, output filtering after.
+	IO *sio.Stage
+
 	rt   *runtime.Runtime
 	log  *slog.Logger
 	base context.Context
@@ -43,7 +48,7 @@ type Invoker struct {
 // New returns an invoker. base bounds background invocations: cancel it to
 // stop them, then call Wait.
 func New(base context.Context, rt *runtime.Runtime, log *slog.Logger) *Invoker {
-	return &Invoker{rt: rt, log: log, base: base, resolvers: map[string]Resolver{}}
+	return &Invoker{IO: sio.NewStage(nil), rt: rt, log: log, base: base, resolvers: map[string]Resolver{}}
 }
 
 // Resolve registers the resolver of a resource kind. Call it while wiring
@@ -61,14 +66,25 @@ func (iv *Invoker) NewContext(parent context.Context, id, name string, ch servic
 }
 
 // Run runs a service's handler for a verb, turning a panic into an error
-// that answers 500 and keeps its stack for the log.
+// that answers 500 and keeps its stack for the log. A service that
+// declares typed I/O has its input converted before the handler and its
+// output filtered after it, whatever the channel.
 func (iv *Invoker) Run(c *service.Context, svc *services.Service, verb string) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = &reply.PanicError{Value: v, Stack: debug.Stack()}
 		}
 	}()
-	return svc.Run(c, verb)
+	if svc.IO == nil {
+		return svc.Run(c, verb)
+	}
+	if err := iv.IO.Input(c, svc.IO); err != nil {
+		return err
+	}
+	if err := svc.Run(c, verb); err != nil {
+		return err
+	}
+	return iv.IO.Output(c, svc.IO)
 }
 
 // Logger implements service.Platform.

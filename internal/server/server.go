@@ -137,6 +137,10 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	s.base, s.cancel = base, cancel
 	s.Invoker = invoke.New(base, s.Runtime, logger)
 	s.Invoker.Resolve(outrest.Kind, outrest.Resolve)
+	if err := s.openTypedIO(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	s.Pickup = &deploy.Pickup{Dir: env.Path(envdir.ServicesDir), Exts: []string{starlark.Ext}, Runtime: s.Runtime, Logger: logger,
 		Hooks: []deploy.Hook{{Match: enmasse.IsEnmasseFile, Handle: s.importPickedUp}}}
 	if err := s.Runtime.Load(ctx); err != nil {
@@ -257,6 +261,7 @@ func (s *Server) Start() error {
 		return fmt.Errorf("writing %s: %w", envdir.CLIFile, err)
 	}
 	s.served = make(chan error, 2)
+	s.startTypedIO()
 	s.pickupWG.Add(1)
 	go func() {
 		defer s.pickupWG.Done()

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/plexushq/plexus/internal/sio"
 	"github.com/plexushq/plexus/sdk/service"
 )
 
@@ -37,6 +38,9 @@ type Service struct {
 	// Impl is the service's implementation (the Go value, or the loaded
 	// Starlark module), for subsystems that read declarations from it.
 	Impl any
+	// IO is the service's typed I/O declaration, read once when it is
+	// registered or deployed; nil when it declares none.
+	IO *sio.IO
 
 	handle HandlerFunc
 	verbs  map[string]HandlerFunc
@@ -114,6 +118,8 @@ func FromGo(v any) (*Service, error) {
 		typeName = "function"
 	}
 	var handle HandlerFunc
+	var typed reflect.Value
+	var req, resp reflect.Type
 	verbs := map[string]HandlerFunc{}
 	for i := range rt.NumMethod() {
 		m := rt.Method(i)
@@ -123,11 +129,17 @@ func FromGo(v any) (*Service, error) {
 		}
 		fn := direct(v, verb)
 		if fn == nil {
-			// A verb without a direct binding is called through reflection.
+			// A method without a direct binding is called through reflection.
 			fn, ok = rv.Method(i).Interface().(func(*service.Context) error)
-			if !ok {
-				return nil, fmt.Errorf("service %s: method %s must be func(*service.Context) error", typeName, m.Name)
+		}
+		if fn == nil && verb == "" {
+			if req, resp, ok = sio.TypedMethod(rv.Method(i)); ok {
+				typed = rv.Method(i)
+				continue
 			}
+		}
+		if fn == nil {
+			return nil, fmt.Errorf("service %s: method %s must be func(*service.Context) error, or, for Handle, func(*service.Context, Req) (Resp, error) with Req a struct", typeName, m.Name)
 		}
 		if verb == "" {
 			handle = fn
@@ -143,11 +155,18 @@ func FromGo(v any) (*Service, error) {
 	if d, ok := v.(interface{ Doc() string }); ok {
 		doc = d.Doc()
 	}
+	io, err := sio.FromGo(v, req, resp)
+	if err != nil {
+		return nil, fmt.Errorf("service %s: %w", name, err)
+	}
+	if typed.IsValid() {
+		handle = typedHandler(typed, req, io.Input)
+	}
 	s, err := New(name, doc, Go, typeName, handle, verbs)
 	if err != nil {
 		return nil, err
 	}
-	s.Impl = v
+	s.Impl, s.IO = v, io
 	return s, nil
 }
 

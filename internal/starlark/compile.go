@@ -104,6 +104,7 @@ type Module struct {
 var Metadata = []string{
 	"name", "handle", "input_required", "input_optional", "output_required", "output_optional",
 	"input", "output", "schema", "response_elem", "skip_empty_keys", "default_value", "invokes",
+	"namespace",
 }
 
 var verbs = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
@@ -122,6 +123,9 @@ var predeclared = func() sl.StringDict {
 		"conflict": 409, "too_many_requests": 429, "service_unavailable": 503,
 	} {
 		d[name] = errorBuiltin(name, status)
+	}
+	for name, b := range ioBuiltins() {
+		d[name] = b
 	}
 	d.Freeze()
 	return d
@@ -164,6 +168,11 @@ func (comp *Compiler) Compile(file string, src []byte) ([]*services.Service, []s
 		}
 		name = string(s)
 	}
+	io, ioWarnings, global, err := declaration(globals)
+	if err != nil {
+		return nil, nil, atGlobal(file, f, global, err.Error())
+	}
+	deep := io != nil && io.Input != nil && io.Input.Name != ""
 	var handle services.HandlerFunc
 	handlers := map[string]services.HandlerFunc{}
 	for gname, v := range globals {
@@ -175,7 +184,7 @@ func (comp *Compiler) Compile(file string, src []byte) ([]*services.Service, []s
 		if !ok || fn.NumParams() < 1 || fn.NumParams()-fn.NumKwonlyParams() < 1 {
 			return nil, nil, atGlobal(file, f, gname, fmt.Sprintf("%s must be a function taking self, as in: def %s(self):", gname, gname))
 		}
-		h := comp.handler(name, fn)
+		h := comp.handler(name, fn, deep)
 		if verb == "" {
 			handle = h
 		} else {
@@ -186,8 +195,12 @@ func (comp *Compiler) Compile(file string, src []byte) ([]*services.Service, []s
 	if err != nil {
 		return nil, nil, &registry.Problem{Pos: file + ":1:1", Message: "no handler: define handle(self), or handle_GET(self) and other verbs"}
 	}
-	svc.Impl = mod
-	return []*services.Service{svc}, warnings(file, f, globals), nil
+	svc.Impl, svc.IO = mod, io
+	ws := warnings(file, f, globals)
+	for _, w := range ioWarnings {
+		ws = append(ws, file+":1:1: "+w)
+	}
+	return []*services.Service{svc}, ws, nil
 }
 
 // DeriveName derives a service name from a file path as Zato derives a
@@ -303,7 +316,7 @@ func positioned(file string, err error) error {
 }
 
 // handler returns the Go handler that runs a Starlark function.
-func (comp *Compiler) handler(name string, fn *sl.Function) services.HandlerFunc {
+func (comp *Compiler) handler(name string, fn *sl.Function, deepInput bool) services.HandlerFunc {
 	return func(c *service.Context) error {
 		thread := &sl.Thread{Name: name, Print: func(_ *sl.Thread, msg string) { c.Logger().Info(msg) }}
 		thread.SetMaxExecutionSteps(comp.maxSteps)
@@ -311,7 +324,7 @@ func (comp *Compiler) handler(name string, fn *sl.Function) services.HandlerFunc
 			stop := context.AfterFunc(c, func() { thread.Cancel("the request was cancelled") })
 			defer stop()
 		}
-		self := &selfValue{comp: comp, c: c, response: newResponse()}
+		self := &selfValue{comp: comp, c: c, response: newResponse(), deepInput: deepInput}
 		_, err := sl.Call(thread, fn, sl.Tuple{self}, nil)
 		if err != nil {
 			return runError(err)

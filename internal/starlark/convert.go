@@ -228,6 +228,8 @@ func fromStarlark(v sl.Value, depth int) (any, error) {
 		return out, nil
 	case *inputValue:
 		return fromStarlark(x.dict, depth)
+	case *modelInstance:
+		return x.toGo(depth)
 	case *starlarkstruct.Struct:
 		d := sl.NewDict(len(x.AttrNames()))
 		for _, name := range x.AttrNames() {

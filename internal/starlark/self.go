@@ -78,6 +78,8 @@ type selfValue struct {
 	response *responseValue
 	request  *requestValue
 	cache    map[string]sl.Value
+	// deepInput gives nested objects of a model's input attribute access.
+	deepInput bool
 }
 
 func (s *selfValue) String() string        { return "<self " + s.c.Name + ">" }
@@ -105,7 +107,7 @@ func (s *selfValue) Attr(name string) (sl.Value, error) {
 		return sl.String(s.c.Name), nil
 	case "request":
 		if s.request == nil {
-			s.request = &requestValue{r: s.c.Request}
+			s.request = &requestValue{r: s.c.Request, deep: s.deepInput}
 		}
 		return s.request, nil
 	case "response":
@@ -146,8 +148,9 @@ func (s *selfValue) Attr(name string) (sl.Value, error) {
 // use.
 type requestValue struct {
 	r       *service.Request
+	deep    bool // see selfValue.deepInput
 	payload sl.Value
-	input   *inputValue
+	input   sl.Value
 	http    sl.Value
 }
 
@@ -178,7 +181,11 @@ func (rv *requestValue) Attr(name string) (sl.Value, error) {
 			if err != nil {
 				return nil, err
 			}
-			rv.input = &inputValue{dict: d.(*sl.Dict)}
+			if rv.deep {
+				rv.input = deepInput(d)
+			} else {
+				rv.input = &inputValue{dict: d.(*sl.Dict)}
+			}
 		}
 		return rv.input, nil
 	case "http":
@@ -462,6 +469,9 @@ func (r *responseValue) fill(resp *service.Response) error {
 // attributes (input.cust_id), as Zato's Bunch.
 type inputValue struct {
 	dict *sl.Dict
+	// fieldsFirst lets a model's fields named like dict methods (items,
+	// keys, values, get) win over the methods.
+	fieldsFirst bool
 }
 
 var inputMethods = map[string]bool{"get": true, "keys": true, "items": true, "values": true}
@@ -480,12 +490,15 @@ func (in *inputValue) Get(k sl.Value) (sl.Value, bool, error) {
 func (in *inputValue) SetKey(k, v sl.Value) error { return in.dict.SetKey(k, v) }
 
 func (in *inputValue) Attr(name string) (sl.Value, error) {
-	if inputMethods[name] {
+	if inputMethods[name] && !in.fieldsFirst {
 		return in.dict.Attr(name)
 	}
 	v, found, err := in.dict.Get(sl.String(name))
 	if err != nil {
 		return nil, err
+	}
+	if !found && inputMethods[name] {
+		return in.dict.Attr(name)
 	}
 	if !found {
 		return nil, sl.NoSuchAttrError(fmt.Sprintf("input has no element %q", name))

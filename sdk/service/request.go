@@ -47,6 +47,8 @@ func (in Input) String(name string) string {
 		return ""
 	case string:
 		return v
+	case SecretString:
+		return string(v)
 	default:
 		return fmt.Sprint(v)
 	}

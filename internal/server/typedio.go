@@ -1,0 +1,34 @@
+package server
+
+import (
+	"context"
+
+	"github.com/plexushq/plexus/internal/admin"
+	"github.com/plexushq/plexus/internal/apispec"
+	"github.com/plexushq/plexus/internal/envdir"
+	"github.com/plexushq/plexus/internal/sio"
+)
+
+// openTypedIO gives the invoker's I/O stage the environment's JSON Schema
+// directory and the services' runtime switches kept in the store.
+func (s *Server) openTypedIO(ctx context.Context) error {
+	s.Invoker.IO.Schemas = sio.NewSchemas(s.Env.Path(envdir.SchemaDir), s.Logger)
+	return s.Invoker.IO.LoadSwitches(ctx, s.Store)
+}
+
+// startTypedIO watches the JSON Schema files and mounts the typed I/O
+// calls of the admin API: the OpenAPI document and the I/O switches.
+func (s *Server) startTypedIO() {
+	s.Admin.IO = s.Invoker.IO
+	h := &apispec.Handler{Runtime: s.Runtime, Schemas: s.Invoker.IO.Schemas, APIAddr: s.APIAddr, AdminAddr: s.AdminAddr}
+	for _, p := range []string{"/openapi", "/openapi.json", "/openapi.yaml"} {
+		s.Admin.Handle("GET "+admin.Prefix+p, h.ServeHTTP)
+	}
+	s.pickupWG.Add(1)
+	go func() {
+		defer s.pickupWG.Done()
+		if err := s.Invoker.IO.Schemas.Watch(s.base); err != nil {
+			s.Logger.Error("JSON Schema directory", "error", err.Error())
+		}
+	}()
+}
