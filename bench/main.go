@@ -150,6 +150,8 @@ type scenarioReport struct {
 	Baseline Result `json:"baseline"`
 	// Ratio is Plexus's req/s divided by the baseline's.
 	Ratio float64 `json:"ratio"`
+	// Against names the baseline when it is Plexus itself (typed-echo).
+	Against string `json:"against,omitempty"`
 	// Rounds holds the req/s of every round, by target.
 	Rounds map[string][]float64 `json:"rounds_req_per_s"`
 }
@@ -469,6 +471,10 @@ func (b *bench) measure(ctx context.Context, lg Loadgen, s Scenario) (scenarioRe
 		{name: "plexus", base: "http://" + b.apiAddr, req: s.Plexus, proc: b.plexus},
 		{name: "baseline", base: "http://" + b.baselineAddr, req: s.Baseline, proc: b.baseline},
 	}
+	if s.AgainstPlexus {
+		targets[1].base, targets[1].proc = targets[0].base, b.plexus
+		sr.Against = "plexus " + s.Baseline.Path
+	}
 	for _, t := range targets {
 		if err := checkTarget(ctx, t.base, t.req, s.Check); err != nil {
 			return sr, fmt.Errorf("checking scenario %s on %s: %w\n%s", s.Name, t.name, err, t.proc.failure())
@@ -590,7 +596,11 @@ func printResults(w io.Writer, rep *report) {
 	}
 	fmt.Fprintln(w, "\nplexus req/s ÷ baseline req/s (1.00 would match bare net/http):")
 	for _, s := range rep.Scenarios {
-		fmt.Fprintf(w, "  %-*s  %.2f\n", width, s.Name, s.Ratio)
+		fmt.Fprintf(w, "  %-*s  %.2f", width, s.Name, s.Ratio)
+		if s.Against != "" {
+			fmt.Fprintf(w, "   (the baseline here is %s)", s.Against)
+		}
+		fmt.Fprintln(w)
 	}
 	if len(failed) > 0 {
 		fmt.Fprintln(w, "\nWARNING: requests failed (non-2xx answers or transport errors), so the numbers above are not trustworthy:")

@@ -25,6 +25,10 @@ type Scenario struct {
 	Setup func(ctx context.Context, a *adminClient, env setupEnv) error
 	// Plexus and Baseline are the requests the load generator repeats.
 	Plexus, Baseline Request
+	// AgainstPlexus sends Baseline to Plexus too, instead of the bare
+	// net/http server: the scenario then measures the cost of a Plexus
+	// feature (typed I/O against the untyped echo, say).
+	AgainstPlexus bool
 	// Check verifies one response body to the request's body, so a
 	// scenario cannot measure a fast wrong answer.
 	Check func(sent, got []byte) error
@@ -85,6 +89,15 @@ func scenarios() []Scenario {
 			Check:    checkEcho,
 		},
 		{
+			Name:          "typed-echo",
+			About:         "POST of a 10-field object to a Go service declaring the 10 elements (typed I/O: conversion, validation, output filtering), against Plexus's untyped echo with the same body.",
+			Setup:         putChannelsFunc(map[string]channel{"bench.typed-echo": {Service: "bench.typed-echo", URLPath: "/typed-echo", Method: http.MethodPost}, "bench.echo": {Service: "plexus.helpers.echo", URLPath: "/echo", Method: http.MethodPost}}),
+			Plexus:        Request{Method: http.MethodPost, Path: "/typed-echo", Body: typedPayload()},
+			Baseline:      Request{Method: http.MethodPost, Path: "/echo", Body: typedPayload()},
+			AgainstPlexus: true,
+			Check:         checkEcho,
+		},
+		{
 			Name: "proxy",
 			About: "GET through a channel whose Go service calls an outgoing REST connection to a local backend (a bare server answering " +
 				"as plexus.ping), against an httputil.ReverseProxy with the same connection pool in front of the same backend.",
@@ -130,6 +143,25 @@ func putChannelFunc(name string, ch channel) func(context.Context, *adminClient,
 	return func(ctx context.Context, a *adminClient, _ setupEnv) error {
 		return a.putChannel(ctx, name, ch)
 	}
+}
+
+// putChannelsFunc returns a Setup that creates or replaces REST channels.
+func putChannelsFunc(chs map[string]channel) func(context.Context, *adminClient, setupEnv) error {
+	return func(ctx context.Context, a *adminClient, _ setupEnv) error {
+		for name, ch := range chs {
+			if err := a.putChannel(ctx, name, ch); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// typedPayload returns the 10 elements bench.typed-echo declares, each
+// already of its type, so its answer equals the request.
+func typedPayload() []byte {
+	return []byte(`{"cust_id":123,"name":"Jane Doe","is_active":true,"score":4.5,"item_count":7,"region":"EMEA",` +
+		`"since":"2020-01-31","email":"jane@example.com","balance":1200.5,"ref":"0190a8f8-7c2e-7b61-9e36-5f3c1b2a4d5e"}`)
 }
 
 // smallPayload returns a JSON object of about 100 bytes.

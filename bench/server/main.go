@@ -30,6 +30,29 @@ func (Proxy) Handle(s *service.Context) error {
 	return nil
 }
 
+// TypedEcho declares ten elements of mixed types and returns its input:
+// the typed-echo scenario, measured against the untyped echo.
+type TypedEcho struct{}
+
+// Name is the service's name.
+func (TypedEcho) Name() string { return "bench.typed-echo" }
+
+// SimpleIO declares the elements, required on input and output.
+func (TypedEcho) SimpleIO() service.SimpleIO {
+	elems := []service.Elem{
+		service.Int("cust_id"), service.Text("name"), service.Bool("is_active"), service.Float("score"),
+		service.Int("item_count"), service.Text("region"), service.Date("since"), service.Text("email"),
+		service.Decimal("balance"), service.UUID("ref"),
+	}
+	return service.SimpleIO{InputRequired: elems, OutputRequired: elems}
+}
+
+// Handle returns the converted input.
+func (TypedEcho) Handle(s *service.Context) error {
+	s.Response.Payload = map[string]any(s.Request.Input)
+	return nil
+}
+
 func main() {
-	os.Exit(plexus.New().Register(Proxy{}).Run())
+	os.Exit(plexus.New().Register(Proxy{}, TypedEcho{}).Run())
 }
