@@ -22,6 +22,7 @@ import (
 	"github.com/plexushq/plexus/internal/invoke"
 	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/runtime"
+	"github.com/plexushq/plexus/internal/scheduler"
 	"github.com/plexushq/plexus/internal/services"
 	"github.com/plexushq/plexus/internal/store"
 )
@@ -49,6 +50,9 @@ type Server struct {
 	Runtime  *runtime.Runtime
 	Invoker  *invoke.Invoker
 	Admin    *admin.API
+	// Scheduler fires scheduler jobs; its built-in services are
+	// registered before the runtime exists and reach it after Attach.
+	Scheduler *scheduler.Scheduler
 
 	cancel   context.CancelFunc
 	api      *http.Server
@@ -82,7 +86,9 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	svcs, err := goServices(opts.Services)
+	m := metrics.New()
+	sched := scheduler.New(scheduler.Options{Logger: logger, Metrics: m})
+	svcs, err := goServices(append(builtin.Services(), sched.Services()...), opts.Services)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +96,7 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Env: env, Settings: settings, Logger: logger, Store: st, Metrics: metrics.New()}
+	s := &Server{Env: env, Settings: settings, Logger: logger, Store: st, Metrics: m, Scheduler: sched}
 	s.Runtime, err = runtime.New(runtime.Options{
 		Store: st, Logger: logger, Settings: settings, Metrics: s.Metrics, Builtins: svcs,
 	})
@@ -101,6 +107,7 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	base, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.Invoker = invoke.New(base, s.Runtime, logger)
+	s.Scheduler.Attach(st, s.Runtime, s.Invoker)
 	if err := s.Runtime.Load(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -108,15 +115,16 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	return s, nil
 }
 
-// goServices describes the built-in and user Go services.
-func goServices(user []any) ([]*services.Service, error) {
+// goServices describes the built-in Go services (those of package builtin
+// and of subsystems such as the scheduler) and the user's.
+func goServices(builtins, user []any) ([]*services.Service, error) {
 	var out []*services.Service
-	for i, v := range append(builtin.Services(), user...) {
+	for i, v := range append(builtins, user...) {
 		svc, err := services.FromGo(v)
 		if err != nil {
 			return nil, fmt.Errorf("registering services: %w", err)
 		}
-		svc.Builtin = i < len(builtin.Services())
+		svc.Builtin = i < len(builtins)
 		out = append(out, svc)
 	}
 	return out, nil
@@ -156,6 +164,10 @@ func (s *Server) Start() error {
 	}
 	s.api = newServer(&rest.Handler{Runtime: s.Runtime, Invoker: s.Invoker, Logger: s.Logger, Settings: s.Settings})
 	s.adminSrv = newServer(s.Admin.Handler())
+	s.Scheduler.Routes(s.Admin, admin.Prefix)
+	if err := s.Scheduler.Start(context.Background()); err != nil {
+		return err
+	}
 	var err error
 	if s.apiLn, err = net.Listen("tcp", s.Settings.Listen); err != nil {
 		return fmt.Errorf("listening on %s (set another address with --listen): %w", s.Settings.Listen, err)
@@ -219,6 +231,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			}
 		}
 	}
+	if err := s.Scheduler.Shutdown(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if err := s.Close(); err != nil {
 		errs = append(errs, err)
 	}
@@ -228,6 +243,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // Close stops background work and closes the store without draining.
 func (s *Server) Close() error {
+	if err := s.Scheduler.Close(); err != nil {
+		s.Logger.Warn("closing the scheduler", "error", err.Error())
+	}
 	if s.cancel != nil {
 		s.cancel()
 	}

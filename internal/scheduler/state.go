@@ -1,0 +1,325 @@
+package scheduler
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/plexushq/plexus/internal/store"
+)
+
+// HistorySize is how many runs the history of each job keeps.
+const HistorySize = 20
+
+// runState is what the scheduler knows about a job's runs. It is kept in
+// table scheduler_job_state.
+type runState struct {
+	Plan         string
+	RunCount     int64
+	FailureCount int64
+	SkippedCount int64
+	Done         bool
+	Deactivated  bool
+	LastRun      time.Time
+	LastOutcome  string
+	LastDuration time.Duration
+	LastCID      string
+	HistorySeq   int64
+}
+
+// Run is one run of a job, as the history keeps it.
+type Run struct {
+	CID string `json:"cid"`
+	// Via is "schedule" or "manual" (execute now).
+	Via string `json:"via"`
+	// Planned is when the run was due; Started when the service started.
+	Planned time.Time `json:"planned_utc"`
+	Started time.Time `json:"started_utc"`
+	// DurationMS is how long the service ran.
+	DurationMS float64 `json:"duration_ms"`
+	// Outcome is "ok" or "error".
+	Outcome string `json:"outcome"`
+	// Details says why a run failed.
+	Details string `json:"details,omitempty"`
+
+	seq int64
+}
+
+// Outcomes of runs.
+const (
+	OutcomeOK    = "ok"
+	OutcomeError = "error"
+)
+
+// stateStore keeps run state and history in the store. Writes are queued
+// and committed by one goroutine in batches (group commit): a write for a
+// job replaces any queued one for the same job, so the queue is bounded by
+// the number of jobs times HistorySize. flush waits until everything
+// queued before it is committed. It is safe for concurrent use.
+type stateStore struct {
+	st  *store.Store
+	log *slog.Logger
+
+	mu      sync.Mutex
+	pending map[string]*pendingJob
+	waiters []chan error
+	closed  bool
+	signal  chan struct{}
+	stopped chan struct{}
+}
+
+type pendingJob struct {
+	deleted bool
+	state   *runState
+	history map[int]Run // by slot
+}
+
+func newStateStore(st *store.Store, log *slog.Logger) *stateStore {
+	return &stateStore{st: st, log: log, pending: map[string]*pendingJob{}, signal: make(chan struct{}, 1), stopped: make(chan struct{})}
+}
+
+// start starts the writer.
+func (s *stateStore) start() { go s.writer() }
+
+func (s *stateStore) entry(job string) *pendingJob {
+	p := s.pending[job]
+	if p == nil {
+		p = &pendingJob{}
+		s.pending[job] = p
+	}
+	return p
+}
+
+func (s *stateStore) wake() {
+	select {
+	case s.signal <- struct{}{}:
+	default:
+	}
+}
+
+// put queues a job's run state and, when run is not nil, a history entry.
+func (s *stateStore) put(job string, st runState, run *Run) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	p := s.entry(job)
+	p.state = &st
+	if run != nil {
+		if p.history == nil {
+			p.history = map[int]Run{}
+		}
+		p.history[int(run.seq%HistorySize)] = *run
+	}
+	s.wake()
+}
+
+// delete queues the removal of a job's state and history.
+func (s *stateStore) delete(job string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.pending[job] = &pendingJob{deleted: true}
+	s.wake()
+}
+
+// flush waits until everything queued so far is committed.
+func (s *stateStore) flush(ctx context.Context) error {
+	done := make(chan error, 1)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return errors.New("writing scheduler state: the scheduler is stopped")
+	}
+	s.waiters = append(s.waiters, done)
+	s.wake()
+	s.mu.Unlock()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// close commits what is queued and stops the writer.
+func (s *stateStore) close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		<-s.stopped
+		return
+	}
+	s.closed = true
+	s.wake()
+	s.mu.Unlock()
+	<-s.stopped
+}
+
+func (s *stateStore) writer() {
+	defer close(s.stopped)
+	for range s.signal {
+		s.mu.Lock()
+		batch, waiters, closed := s.pending, s.waiters, s.closed
+		s.pending, s.waiters = map[string]*pendingJob{}, nil
+		s.mu.Unlock()
+		var err error
+		if len(batch) > 0 {
+			err = s.write(batch)
+			if err != nil {
+				s.log.Error("writing scheduler run state", "jobs", len(batch), "error", err.Error())
+			}
+		}
+		for _, w := range waiters {
+			w <- err
+		}
+		if closed {
+			return
+		}
+	}
+}
+
+func (s *stateStore) write(batch map[string]*pendingJob) (err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tx, err := s.st.DB().BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("beginning transaction: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	prep := func(q string) (*sql.Stmt, error) { return tx.PrepareContext(ctx, s.st.Rebind(q)) }
+	delState, err := prep("DELETE FROM scheduler_job_state WHERE job = ?")
+	if err != nil {
+		return err
+	}
+	delHistory, err := prep("DELETE FROM scheduler_job_history WHERE job = ?")
+	if err != nil {
+		return err
+	}
+	putState, err := prep(`INSERT INTO scheduler_job_state (job, plan, run_count, failure_count, skipped_count, done, deactivated,
+		last_run_us, last_outcome, last_duration_us, last_cid, history_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (job) DO UPDATE SET plan = excluded.plan, run_count = excluded.run_count, failure_count = excluded.failure_count,
+		skipped_count = excluded.skipped_count, done = excluded.done, deactivated = excluded.deactivated, last_run_us = excluded.last_run_us,
+		last_outcome = excluded.last_outcome, last_duration_us = excluded.last_duration_us, last_cid = excluded.last_cid,
+		history_seq = excluded.history_seq`)
+	if err != nil {
+		return err
+	}
+	putRun, err := prep(`INSERT INTO scheduler_job_history (job, slot, seq, cid, via, planned_us, started_us, duration_us, outcome, details)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (job, slot) DO UPDATE SET seq = excluded.seq, cid = excluded.cid, via = excluded.via, planned_us = excluded.planned_us,
+		started_us = excluded.started_us, duration_us = excluded.duration_us, outcome = excluded.outcome, details = excluded.details`)
+	if err != nil {
+		return err
+	}
+	for job, p := range batch {
+		if p.deleted {
+			if _, err := delState.ExecContext(ctx, job); err != nil {
+				return err
+			}
+			if _, err := delHistory.ExecContext(ctx, job); err != nil {
+				return err
+			}
+		}
+		if st := p.state; st != nil {
+			if _, err := putState.ExecContext(ctx, job, st.Plan, st.RunCount, st.FailureCount, st.SkippedCount, boolInt(st.Done), boolInt(st.Deactivated),
+				micros(st.LastRun), st.LastOutcome, st.LastDuration.Microseconds(), st.LastCID, st.HistorySeq); err != nil {
+				return err
+			}
+		}
+		for slot, r := range p.history {
+			if _, err := putRun.ExecContext(ctx, job, slot, r.seq, r.CID, r.Via, micros(r.Planned), micros(r.Started),
+				int64(r.DurationMS*1000), r.Outcome, r.Details); err != nil {
+				return err
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("committing: %w", err)
+	}
+	return nil
+}
+
+// load reads the run state of every job.
+func (s *stateStore) load(ctx context.Context) (map[string]runState, error) {
+	rows, err := s.st.DB().QueryContext(ctx, `SELECT job, plan, run_count, failure_count, skipped_count, done, deactivated,
+		last_run_us, last_outcome, last_duration_us, last_cid, history_seq FROM scheduler_job_state`)
+	if err != nil {
+		return nil, fmt.Errorf("loading scheduler run state: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]runState{}
+	for rows.Next() {
+		var job string
+		var st runState
+		var done, deactivated, lastRun, lastDuration int64
+		if err := rows.Scan(&job, &st.Plan, &st.RunCount, &st.FailureCount, &st.SkippedCount, &done, &deactivated,
+			&lastRun, &st.LastOutcome, &lastDuration, &st.LastCID, &st.HistorySeq); err != nil {
+			return nil, fmt.Errorf("loading scheduler run state: %w", err)
+		}
+		st.Done, st.Deactivated = done != 0, deactivated != 0
+		st.LastRun, st.LastDuration = fromMicros(lastRun), time.Duration(lastDuration)*time.Microsecond
+		out[job] = st
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("loading scheduler run state: %w", err)
+	}
+	return out, nil
+}
+
+// history returns a job's recorded runs, newest first, after committing
+// what is queued.
+func (s *stateStore) history(ctx context.Context, job string) ([]Run, error) {
+	if err := s.flush(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := s.st.DB().QueryContext(ctx, s.st.Rebind(`SELECT seq, cid, via, planned_us, started_us, duration_us, outcome, details
+		FROM scheduler_job_history WHERE job = ? ORDER BY seq DESC`), job)
+	if err != nil {
+		return nil, fmt.Errorf("reading the history of job %q: %w", job, err)
+	}
+	defer rows.Close()
+	out := []Run{}
+	for rows.Next() {
+		var r Run
+		var planned, started, duration int64
+		if err := rows.Scan(&r.seq, &r.CID, &r.Via, &planned, &started, &duration, &r.Outcome, &r.Details); err != nil {
+			return nil, fmt.Errorf("reading the history of job %q: %w", job, err)
+		}
+		r.Planned, r.Started, r.DurationMS = fromMicros(planned), fromMicros(started), float64(duration)/1000
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(us).UTC()
+}
