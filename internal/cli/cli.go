@@ -85,6 +85,7 @@ Start with:
 		a.quickstartCmd(),
 		a.startCmd(),
 		a.invokeCmd(),
+		a.schedulerCmd(),
 		a.adminCmd(),
 		a.versionCmd(),
 	)

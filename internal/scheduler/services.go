@@ -136,7 +136,7 @@ func (s *Scheduler) put(c *service.Context, name string, fields map[string]any, 
 	if len(errs) > 0 {
 		return refused(&runtime.Refused{Problems: registry.Locate(Kind, name, errs)})
 	}
-	if _, err := s.rt.Apply(c, runtime.Changeset{Source: "service", Summary: fmt.Sprintf("%s scheduler job %q (by %s)", verb, name, c.Name),
+	if _, err := s.rt.Apply(c, runtime.Changeset{Source: "service", Summary: fmt.Sprintf("%s scheduler job %q", verb, name),
 		Objects: []runtime.Change{{Kind: Kind, Name: name, Object: obj}}}); err != nil {
 		return refused(err)
 	}
@@ -170,7 +170,7 @@ func (s *Scheduler) svcDelete(c *service.Context) error {
 	if _, ok := s.rt.State().Object(Kind, name); !ok {
 		return service.NotFound("Job `%s` does not exist", name)
 	}
-	if _, err := s.rt.Apply(c, runtime.Changeset{Source: "service", Summary: fmt.Sprintf("delete scheduler job %q (by %s)", name, c.Name),
+	if _, err := s.rt.Apply(c, runtime.Changeset{Source: "service", Summary: fmt.Sprintf("delete scheduler job %q", name),
 		Objects: []runtime.Change{{Kind: Kind, Name: name}}}); err != nil {
 		return refused(err)
 	}
