@@ -204,8 +204,8 @@ func TestOneTimeCrashRecovery(t *testing.T) {
 	p, _ := ran.plan()
 	ss := newStateStore(st, h.s.log)
 	ss.start()
-	ss.put("ran", runState{Plan: p.fingerprint, RunCount: 1, Done: true}, nil)
-	ss.put("again", runState{Plan: p.fingerprint, RunCount: 1, Done: true, Deactivated: true}, nil)
+	ss.put("ran", runState{Plan: p.fingerprint, RunCount: 1, Done: true}, nil, false)
+	ss.put("again", runState{Plan: p.fingerprint, RunCount: 1, Done: true, Deactivated: true}, nil, false)
 	ss.close()
 	st.Close()
 

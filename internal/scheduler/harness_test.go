@@ -261,6 +261,7 @@ func (h *harness) tick() {
 	s := h.s
 	s.mu.Lock()
 	now := s.clock.Now()
+	s.recordLocked(now)
 	if s.pending != nil {
 		st := s.pending
 		s.pending = nil
@@ -326,9 +327,7 @@ func (h *harness) idle() {
 	h.t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		h.s.mu.Lock()
-		n := h.s.inFlight
-		h.s.mu.Unlock()
+		n := h.s.inFlight.Load()
 		if n == 0 {
 			return
 		}

@@ -49,11 +49,7 @@ func newCollectors(s *Scheduler, reg *prometheus.Registry) *collectors {
 	running := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "plexus_scheduler_runs_in_flight",
 		Help: "Scheduler job runs going on now.",
-	}, func() float64 {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return float64(s.inFlight)
-	})
+	}, func() float64 { return float64(s.inFlight.Load()) })
 	reg.MustRegister(c.runs, c.skipped, c.lateness, c.duration, active, running)
 	return c
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -82,9 +83,15 @@ type Scheduler struct {
 	pending    *runtime.State      // the newest configuration not yet followed
 	stored     map[string]runState // run state loaded at start, until the first follow
 	deactivate map[string]bool     // jobs whose completed plan awaits is_active=false
-	inFlight   int
 	started    bool
 	stopping   bool
+
+	// Runs report their end here rather than under mu, so 10,000 runs
+	// ending at once do not queue on mu ahead of the loop; the loop (or a
+	// view) records them in one batch.
+	doneMu   sync.Mutex
+	done     []completion
+	inFlight atomic.Int64
 
 	wake       chan struct{}
 	deactWake  chan struct{}
@@ -110,8 +117,14 @@ type job struct {
 	index  int       // in the queue, -1 when not queued
 	rng    *rand.Rand
 
-	running      bool
-	fireWhenDone bool // a one-time job fell due during a manual run
+	running      atomic.Bool // a run is going on; cleared by the run itself
+	fireWhenDone bool        // a one-time job fell due during a manual run
+}
+
+// completion is a run that ended, not yet recorded in its job's state.
+type completion struct {
+	j   *job
+	run Run
 }
 
 // New returns a scheduler. Its services (Services) may be registered at
@@ -214,6 +227,7 @@ func (s *Scheduler) loop() {
 	for {
 		s.mu.Lock()
 		now := s.clock.Now()
+		s.recordLocked(now)
 		if s.pending != nil {
 			st := s.pending
 			s.pending = nil
@@ -311,7 +325,7 @@ func (s *Scheduler) updateLocked(j *job, cfg *Job, now time.Time) {
 		j.st.Deactivated, dirty = true, true
 	}
 	if dirty {
-		s.state.put(j.name, j.st, nil)
+		s.state.put(j.name, j.st, nil, false)
 	}
 	if created || dirty || old.IsActive != cfg.IsActive || old.JitterMS != cfg.JitterMS || j.index < 0 {
 		s.planLocked(j, now)
@@ -360,7 +374,7 @@ func (s *Scheduler) fireDueLocked(now time.Time) {
 			// Another node fires it; keep the schedule to take over.
 			s.setNextLocked(j, j.plan.after(due, now))
 			continue
-		case j.running:
+		case j.running.Load():
 			j.st.SkippedCount++
 			s.m.skipped.WithLabelValues(j.name).Inc()
 			s.log.Warn("scheduler job run skipped: its previous run is still going", "job", j.name, "planned", planned.UTC().Format(time.RFC3339Nano))
@@ -391,11 +405,11 @@ func (s *Scheduler) fireDueLocked(now time.Time) {
 // its CID.
 func (s *Scheduler) startRunLocked(j *job, planned time.Time, via string, durable, completes bool) string {
 	id := cid.New()
-	j.running = true
-	s.inFlight++
+	j.running.Store(true)
+	s.inFlight.Add(1)
 	s.runs.Add(1)
 	if durable {
-		s.state.put(j.name, j.st, nil)
+		s.state.put(j.name, j.st, nil, false)
 	}
 	go s.run(j, j.cfg, planned, via, id, durable, completes)
 	return id
@@ -420,13 +434,18 @@ func (s *Scheduler) run(j *job, cfg *Job, planned time.Time, via, id string, dur
 		s.m.lateness.Observe(started.Sub(planned).Seconds())
 	}
 	err := s.invoke(cfg, id)
-	r := Run{CID: id, Via: via, Planned: planned.UTC(), Started: started.UTC(), DurationMS: float64(s.clock.Now().Sub(started).Microseconds()) / 1000, Outcome: OutcomeOK}
+	r := Run{CID: id, Via: via, Planned: planned.UTC().Truncate(time.Microsecond), Started: started.UTC().Truncate(time.Microsecond), DurationMS: float64(s.clock.Now().Sub(started).Microseconds()) / 1000, Outcome: OutcomeOK}
 	if err != nil {
 		r.Outcome, r.Details = OutcomeError, details(err)
 	}
 	s.m.runs.WithLabelValues(r.Outcome).Inc()
 	s.m.duration.Observe(r.DurationMS / 1000)
-	s.finish(j, r)
+	s.doneMu.Lock()
+	s.done = append(s.done, completion{j, r})
+	s.doneMu.Unlock()
+	j.running.Store(false)
+	s.inFlight.Add(-1)
+	signal(s.wake)
 }
 
 // invoke runs the job's service with channel type scheduler, its extra as
@@ -466,27 +485,30 @@ func details(err error) string {
 	return msg
 }
 
-// finish records the end of a run.
-func (s *Scheduler) finish(j *job, r Run) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	j.running = false
-	s.inFlight--
-	if s.jobs[j.name] != j {
-		return // deleted while it ran
-	}
-	j.st.LastRun, j.st.LastOutcome, j.st.LastCID = r.Started, r.Outcome, r.CID
-	j.st.LastDuration = time.Duration(r.DurationMS * float64(time.Millisecond))
-	if r.Outcome != OutcomeOK {
-		j.st.FailureCount++
-	}
-	j.st.HistorySeq++
-	r.seq = j.st.HistorySeq
-	s.state.put(j.name, j.st, &r)
-	if j.fireWhenDone {
-		j.fireWhenDone = false
-		s.planLocked(j, s.clock.Now())
-		signal(s.wake)
+// recordLocked records the runs that ended in their jobs' state and
+// history.
+func (s *Scheduler) recordLocked(now time.Time) {
+	s.doneMu.Lock()
+	done := s.done
+	s.done = nil
+	s.doneMu.Unlock()
+	for _, c := range done {
+		j, r := c.j, c.run
+		if s.jobs[j.name] != j {
+			continue // deleted while it ran
+		}
+		j.st.LastRun, j.st.LastOutcome, j.st.LastCID = r.Started, r.Outcome, r.CID
+		j.st.LastDuration = time.Duration(r.DurationMS * float64(time.Millisecond))
+		if r.Outcome != OutcomeOK {
+			j.st.FailureCount++
+		}
+		j.st.HistorySeq++
+		r.seq = j.st.HistorySeq
+		s.state.put(j.name, j.st, &r, true)
+		if j.fireWhenDone && !j.running.Load() {
+			j.fireWhenDone = false
+			s.planLocked(j, now)
+		}
 	}
 }
 
@@ -576,7 +598,7 @@ func (s *Scheduler) leadershipChanged() {
 	defer s.mu.Unlock()
 	now := s.clock.Now()
 	for name, j := range s.jobs {
-		if st, ok := stored[name]; ok && !j.running {
+		if st, ok := stored[name]; ok && !j.running.Load() {
 			j.st = st
 		}
 		if j.plan != nil && j.st.Plan != j.plan.fingerprint {
@@ -590,10 +612,14 @@ func (s *Scheduler) leadershipChanged() {
 // the job rescheduled in the answer; the loop then re-arms its timer.
 func (s *Scheduler) catchUp() {
 	s.mu.Lock()
-	if s.started && !s.stopping && s.pending != nil {
-		st := s.pending
-		s.pending = nil
-		s.followLocked(st, s.clock.Now())
+	if s.started && !s.stopping {
+		now := s.clock.Now()
+		s.recordLocked(now)
+		if s.pending != nil {
+			st := s.pending
+			s.pending = nil
+			s.followLocked(st, now)
+		}
 	}
 	s.mu.Unlock()
 	signal(s.wake)
@@ -612,7 +638,7 @@ func (s *Scheduler) Execute(name string) (string, error) {
 	switch {
 	case j == nil:
 		return "", ErrNoJob
-	case j.running:
+	case j.running.Load():
 		return "", ErrRunning
 	}
 	return s.startRunLocked(j, s.clock.Now(), viaManual, false, false), nil

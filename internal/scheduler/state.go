@@ -2,10 +2,11 @@ package scheduler
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,6 +15,18 @@ import (
 
 // HistorySize is how many runs the history of each job keeps.
 const HistorySize = 20
+
+// linger is how long queued writes wait to be committed together, unless
+// someone waits for them (flush). Runs that must be recorded before they
+// start flush; the rest is history and counters, which a crash may lose
+// the last linger of.
+const linger = 100 * time.Millisecond
+
+// lazyEvery is how often run state that only counts and remembers (the
+// state after a run: counters and the last run, which the history row of
+// that run also holds) is written. On load the history's newest row wins
+// over an older state row, so only counters can lag after a crash.
+const lazyEvery = 5 * time.Second
 
 // runState is what the scheduler knows about a job's runs. It is kept in
 // table scheduler_job_state.
@@ -64,22 +77,25 @@ type stateStore struct {
 	st  *store.Store
 	log *slog.Logger
 
-	mu      sync.Mutex
-	pending map[string]*pendingJob
-	waiters []chan error
-	closed  bool
-	signal  chan struct{}
-	stopped chan struct{}
+	mu       sync.Mutex
+	pending  map[string]*pendingJob
+	lastLazy time.Time
+	waiters  []chan error
+	closed   bool
+	signal   chan struct{} // something is queued
+	urgent   chan struct{} // someone waits: commit now
+	stopped  chan struct{}
 }
 
 type pendingJob struct {
 	deleted bool
 	state   *runState
+	lazy    bool        // state may wait for lazyEvery
 	history map[int]Run // by slot
 }
 
 func newStateStore(st *store.Store, log *slog.Logger) *stateStore {
-	return &stateStore{st: st, log: log, pending: map[string]*pendingJob{}, signal: make(chan struct{}, 1), stopped: make(chan struct{})}
+	return &stateStore{st: st, log: log, pending: map[string]*pendingJob{}, signal: make(chan struct{}, 1), urgent: make(chan struct{}, 1), stopped: make(chan struct{})}
 }
 
 // start starts the writer.
@@ -102,13 +118,15 @@ func (s *stateStore) wake() {
 }
 
 // put queues a job's run state and, when run is not nil, a history entry.
-func (s *stateStore) put(job string, st runState, run *Run) {
+// A lazy state is written within lazyEvery; others with the next batch.
+func (s *stateStore) put(job string, st runState, run *Run, lazy bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return
 	}
 	p := s.entry(job)
+	p.lazy = lazy && (p.state == nil || p.lazy)
 	p.state = &st
 	if run != nil {
 		if p.history == nil {
@@ -140,6 +158,7 @@ func (s *stateStore) flush(ctx context.Context) error {
 	}
 	s.waiters = append(s.waiters, done)
 	s.wake()
+	signal(s.urgent)
 	s.mu.Unlock()
 	select {
 	case err := <-done:
@@ -159,17 +178,24 @@ func (s *stateStore) close() {
 	}
 	s.closed = true
 	s.wake()
+	signal(s.urgent)
 	s.mu.Unlock()
 	<-s.stopped
 }
 
 func (s *stateStore) writer() {
 	defer close(s.stopped)
+	t := time.NewTimer(linger)
+	t.Stop()
 	for range s.signal {
-		s.mu.Lock()
-		batch, waiters, closed := s.pending, s.waiters, s.closed
-		s.pending, s.waiters = map[string]*pendingJob{}, nil
-		s.mu.Unlock()
+		// Let writes gather, unless someone waits.
+		t.Reset(linger)
+		select {
+		case <-s.urgent:
+		case <-t.C:
+		}
+		t.Stop()
+		batch, waiters, closed := s.take()
 		var err error
 		if len(batch) > 0 {
 			err = s.write(batch)
@@ -186,6 +212,43 @@ func (s *stateStore) writer() {
 	}
 }
 
+// Upserts of many rows per statement: statements are parsed once per
+// chunk rather than once per row, which is most of SQLite's cost.
+const (
+	stateColumns     = "job, plan, run_count, failure_count, skipped_count, done, deactivated, last_run_us, last_outcome, last_duration_us, last_cid, history_seq"
+	stateConflict    = " ON CONFLICT (job) DO UPDATE SET plan = excluded.plan, run_count = excluded.run_count, failure_count = excluded.failure_count, skipped_count = excluded.skipped_count, done = excluded.done, deactivated = excluded.deactivated, last_run_us = excluded.last_run_us, last_outcome = excluded.last_outcome, last_duration_us = excluded.last_duration_us, last_cid = excluded.last_cid, history_seq = excluded.history_seq"
+	historyColumns   = "job, slot, seq, cid, via, planned_us, started_us, duration_us, outcome, details"
+	historyConflict  = " ON CONFLICT (job, slot) DO UPDATE SET seq = excluded.seq, cid = excluded.cid, via = excluded.via, planned_us = excluded.planned_us, started_us = excluded.started_us, duration_us = excluded.duration_us, outcome = excluded.outcome, details = excluded.details"
+	rowsPerStatement = 400
+)
+
+// take returns what to write now: everything when someone waits or
+// lazyEvery has passed, else all but lazy states.
+func (s *stateStore) take() (batch map[string]*pendingJob, waiters []chan error, closed bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	batch, waiters, closed = s.pending, s.waiters, s.closed
+	s.waiters = nil
+	if closed || len(waiters) > 0 || time.Since(s.lastLazy) >= lazyEvery {
+		s.pending, s.lastLazy = map[string]*pendingJob{}, time.Now()
+		return batch, waiters, closed
+	}
+	keep := map[string]*pendingJob{}
+	for job, p := range batch {
+		if p.state == nil || !p.lazy || p.deleted {
+			continue
+		}
+		keep[job] = &pendingJob{state: p.state, lazy: true}
+		if p.history == nil {
+			delete(batch, job)
+		} else {
+			batch[job] = &pendingJob{history: p.history}
+		}
+	}
+	s.pending = keep
+	return batch, waiters, closed
+}
+
 func (s *stateStore) write(batch map[string]*pendingJob) (err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -198,57 +261,70 @@ func (s *stateStore) write(batch map[string]*pendingJob) (err error) {
 			tx.Rollback()
 		}
 	}()
-	prep := func(q string) (*sql.Stmt, error) { return tx.PrepareContext(ctx, s.st.Rebind(q)) }
-	delState, err := prep("DELETE FROM scheduler_job_state WHERE job = ?")
-	if err != nil {
-		return err
-	}
-	delHistory, err := prep("DELETE FROM scheduler_job_history WHERE job = ?")
-	if err != nil {
-		return err
-	}
-	putState, err := prep(`INSERT INTO scheduler_job_state (job, plan, run_count, failure_count, skipped_count, done, deactivated,
-		last_run_us, last_outcome, last_duration_us, last_cid, history_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (job) DO UPDATE SET plan = excluded.plan, run_count = excluded.run_count, failure_count = excluded.failure_count,
-		skipped_count = excluded.skipped_count, done = excluded.done, deactivated = excluded.deactivated, last_run_us = excluded.last_run_us,
-		last_outcome = excluded.last_outcome, last_duration_us = excluded.last_duration_us, last_cid = excluded.last_cid,
-		history_seq = excluded.history_seq`)
-	if err != nil {
-		return err
-	}
-	putRun, err := prep(`INSERT INTO scheduler_job_history (job, slot, seq, cid, via, planned_us, started_us, duration_us, outcome, details)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (job, slot) DO UPDATE SET seq = excluded.seq, cid = excluded.cid, via = excluded.via, planned_us = excluded.planned_us,
-		started_us = excluded.started_us, duration_us = excluded.duration_us, outcome = excluded.outcome, details = excluded.details`)
-	if err != nil {
-		return err
-	}
+	var deleted []any
+	var states, runs [][]any
 	for job, p := range batch {
 		if p.deleted {
-			if _, err := delState.ExecContext(ctx, job); err != nil {
-				return err
-			}
-			if _, err := delHistory.ExecContext(ctx, job); err != nil {
-				return err
-			}
+			deleted = append(deleted, job)
 		}
 		if st := p.state; st != nil {
-			if _, err := putState.ExecContext(ctx, job, st.Plan, st.RunCount, st.FailureCount, st.SkippedCount, boolInt(st.Done), boolInt(st.Deactivated),
-				micros(st.LastRun), st.LastOutcome, st.LastDuration.Microseconds(), st.LastCID, st.HistorySeq); err != nil {
-				return err
-			}
+			states = append(states, []any{job, st.Plan, st.RunCount, st.FailureCount, st.SkippedCount, boolInt(st.Done), boolInt(st.Deactivated),
+				micros(st.LastRun), st.LastOutcome, st.LastDuration.Microseconds(), st.LastCID, st.HistorySeq})
 		}
 		for slot, r := range p.history {
-			if _, err := putRun.ExecContext(ctx, job, slot, r.seq, r.CID, r.Via, micros(r.Planned), micros(r.Started),
-				int64(r.DurationMS*1000), r.Outcome, r.Details); err != nil {
+			runs = append(runs, []any{job, slot, r.seq, r.CID, r.Via, micros(r.Planned), micros(r.Started), int64(r.DurationMS * 1000), r.Outcome, r.Details})
+		}
+	}
+	exec := func(q string, args []any) error {
+		if _, err := tx.ExecContext(ctx, s.st.Rebind(q), args...); err != nil {
+			return fmt.Errorf("writing scheduler run state: %w", err)
+		}
+		return nil
+	}
+	for chunk := range slices.Chunk(deleted, rowsPerStatement) {
+		in := strings.Repeat("?, ", len(chunk)-1) + "?"
+		if err := exec("DELETE FROM scheduler_job_state WHERE job IN ("+in+")", chunk); err != nil {
+			return err
+		}
+		if err := exec("DELETE FROM scheduler_job_history WHERE job IN ("+in+")", chunk); err != nil {
+			return err
+		}
+	}
+	for _, t := range []struct {
+		rows                  [][]any
+		table, cols, conflict string
+	}{
+		{states, "scheduler_job_state", stateColumns, stateConflict},
+		{runs, "scheduler_job_history", historyColumns, historyConflict},
+	} {
+		for chunk := range slices.Chunk(t.rows, rowsPerStatement) {
+			q, args := upsert(t.table, t.cols, t.conflict, chunk)
+			if err := exec(q, args); err != nil {
 				return err
 			}
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("committing: %w", err)
+		return fmt.Errorf("committing scheduler run state: %w", err)
 	}
 	return nil
+}
+
+// upsert returns one INSERT … ON CONFLICT statement for rows.
+func upsert(table, cols, conflict string, rows [][]any) (string, []any) {
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + table + " (" + cols + ") VALUES ")
+	row := "(" + strings.Repeat("?, ", len(rows[0])-1) + "?)"
+	args := make([]any, 0, len(rows)*len(rows[0]))
+	for i, r := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+		args = append(args, r...)
+	}
+	b.WriteString(conflict)
+	return b.String(), args
 }
 
 // load reads the run state of every job.
@@ -274,6 +350,32 @@ func (s *stateStore) load(ctx context.Context) (map[string]runState, error) {
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("loading scheduler run state: %w", err)
+	}
+	// A state row may be older than the newest run of its history (it is
+	// written lazily): the history wins for the last run and numbering.
+	last, err := s.st.DB().QueryContext(ctx, `SELECT h.job, h.seq, h.cid, h.outcome, h.started_us, h.duration_us
+		FROM scheduler_job_history h JOIN (SELECT job, MAX(seq) AS seq FROM scheduler_job_history GROUP BY job) m
+		ON h.job = m.job AND h.seq = m.seq`)
+	if err != nil {
+		return nil, fmt.Errorf("loading scheduler run history: %w", err)
+	}
+	defer last.Close()
+	for last.Next() {
+		var job, id, outcome string
+		var seq, started, duration int64
+		if err := last.Scan(&job, &seq, &id, &outcome, &started, &duration); err != nil {
+			return nil, fmt.Errorf("loading scheduler run history: %w", err)
+		}
+		st, ok := out[job]
+		if !ok || st.HistorySeq >= seq {
+			continue
+		}
+		st.HistorySeq, st.LastCID, st.LastOutcome = seq, id, outcome
+		st.LastRun, st.LastDuration = fromMicros(started), time.Duration(duration)*time.Microsecond
+		out[job] = st
+	}
+	if err := last.Err(); err != nil {
+		return nil, fmt.Errorf("loading scheduler run history: %w", err)
 	}
 	return out, nil
 }

@@ -100,7 +100,7 @@ func (s *Scheduler) statusLocked(cfg *Job) JobStatus {
 		t, ms := j.st.LastRun.UTC(), float64(j.st.LastDuration.Microseconds())/1000
 		js.LastRun, js.LastDurationMS = &t, &ms
 	}
-	js.LastOutcome, js.LastCID, js.Running = j.st.LastOutcome, j.st.LastCID, j.running
+	js.LastOutcome, js.LastCID, js.Running = j.st.LastOutcome, j.st.LastCID, j.running.Load()
 	js.RunCount, js.FailureCount, js.SkippedCount = j.st.RunCount, j.st.FailureCount, j.st.SkippedCount
 	return js
 }

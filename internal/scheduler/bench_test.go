@@ -1,0 +1,161 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/plexushq/plexus/internal/config"
+	"github.com/plexushq/plexus/internal/invoke"
+	"github.com/plexushq/plexus/internal/metrics"
+	"github.com/plexushq/plexus/internal/registry"
+	"github.com/plexushq/plexus/internal/runtime"
+	"github.com/plexushq/plexus/internal/services"
+	"github.com/plexushq/plexus/internal/store"
+	"github.com/plexushq/plexus/sdk/service"
+)
+
+// BenchmarkLateness schedules 10,000 interval jobs at 1 s with the real
+// clock, a real SQLite store and a trivial service, and prints how late
+// each run's service started (the distribution over every run) and the CPU
+// the process used. It runs for PLEXUS_BENCH_SECONDS (default 10) per
+// case, whatever b.N:
+//
+//	go test -run '^$' -bench Lateness -benchtime 1x ./internal/scheduler
+//
+// "spread" gives the jobs start dates spread over the second, as jobs
+// created at different times have; "burst" gives them all the same start
+// date, so 10,000 runs fall due at the same instant every second; "idle"
+// plans them an hour away and measures the CPU used while nothing is due.
+func BenchmarkLateness(b *testing.B) {
+	seconds := 10
+	if s, err := strconv.Atoi(os.Getenv("PLEXUS_BENCH_SECONDS")); err == nil && s > 0 {
+		seconds = s
+	}
+	const jobs = 10_000
+	for _, c := range []struct {
+		name     string
+		spread   time.Duration // start dates spread over this
+		interval string
+	}{
+		{"spread", time.Second, `"seconds": 1`},
+		{"burst", 0, `"seconds": 1`},
+		{"idle", 0, `"hours": 1`},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			lateness := runLatenessBench(b, jobs, c.spread, c.interval, time.Duration(seconds)*time.Second)
+			if c.name == "idle" {
+				return
+			}
+			if len(lateness) == 0 {
+				b.Fatal("no runs")
+			}
+			slices.Sort(lateness)
+			pct := func(p float64) time.Duration { return lateness[min(int(p*float64(len(lateness))), len(lateness)-1)] }
+			ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+			fmt.Printf("%s: %d runs of %d jobs at 1s over %ds; lateness p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, p99.9 %.3f ms, max %.3f ms\n",
+				c.name, len(lateness), jobs, seconds, ms(pct(.5)), ms(pct(.9)), ms(pct(.99)), ms(pct(.999)), ms(lateness[len(lateness)-1]))
+			b.ReportMetric(ms(pct(.5)), "p50-ms")
+			b.ReportMetric(ms(pct(.99)), "p99-ms")
+			b.ReportMetric(ms(lateness[len(lateness)-1]), "max-ms")
+		})
+	}
+}
+
+func runLatenessBench(b *testing.B, jobs int, spread time.Duration, interval string, window time.Duration) []time.Duration {
+	ctx := context.Background()
+	st, err := store.Open(ctx, "", b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	first := time.Now().Truncate(time.Second).Add(3 * time.Second)
+	offsets := make(map[string]time.Duration, jobs)
+	samples := make([]time.Duration, jobs*(int(window/time.Second)+3))
+	var n atomic.Int64
+	var measuring atomic.Bool
+	trivial := service.Func("bench.trivial", "", func(c *service.Context) error {
+		now := time.Now()
+		if !measuring.Load() {
+			return nil
+		}
+		late := now.Sub(first.Add(offsets[c.Channel.Name])) % time.Second
+		if i := n.Add(1) - 1; int(i) < len(samples) {
+			samples[i] = late
+		}
+		return nil
+	})
+	svc, err := services.FromGo(trivial)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := metrics.New()
+	s := New(Options{Logger: logger, Metrics: m})
+	rt, err := runtime.New(runtime.Options{Store: st, Logger: logger, Settings: config.Default(), Metrics: m, Builtins: []*services.Service{svc}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.Attach(st, rt, invoke.New(ctx, rt, logger))
+	if err := rt.Load(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	k, _ := lookupKind()
+	cs := runtime.Changeset{Source: "bench"}
+	for i := range jobs {
+		name := fmt.Sprintf("job%05d", i)
+		offsets[name] = spread * time.Duration(i) / time.Duration(jobs)
+		start := first.Add(offsets[name]).UTC().Format("2006-01-02T15:04:05.000000Z07:00")
+		obj, errs := k.Decode(fmt.Appendf(nil, `{"name": %q, "service": "bench.trivial", "job_type": "interval_based", "start_date": %q, %s}`, name, start, interval))
+		if len(errs) > 0 {
+			b.Fatal(errs)
+		}
+		cs.Objects = append(cs.Objects, runtime.Change{Kind: Kind, Name: name, Object: obj})
+	}
+	if _, err := rt.Apply(ctx, cs); err != nil {
+		b.Fatal(err)
+	}
+	s.catchUp()
+	if err := s.state.flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	// Measure whole seconds, from the second after the first runs.
+	time.Sleep(time.Until(first.Add(time.Second)))
+	b.ResetTimer()
+	measuring.Store(true)
+	cpu0 := cpuTime()
+	t0 := time.Now()
+	time.Sleep(window)
+	measuring.Store(false)
+	cpu, wall := cpuTime()-cpu0, time.Since(t0)
+	b.StopTimer()
+	runs := min(int(n.Load()), len(samples))
+	fmt.Printf("%s: CPU %.1f ms per second of wall time (%.1f%% of one core)", b.Name(), float64(cpu.Microseconds())/1000/wall.Seconds(), 100*cpu.Seconds()/wall.Seconds())
+	if runs > 0 {
+		fmt.Printf(", %.1f µs per run", float64(cpu.Nanoseconds())/1000/float64(runs))
+	}
+	fmt.Println()
+	b.ReportMetric(float64(cpu.Microseconds())/1000/wall.Seconds(), "cpu-ms/s")
+	return samples[:runs]
+}
+
+// cpuTime returns the CPU time (user and system) the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func lookupKind() (*registry.Kind, bool) { return registry.Lookup(Kind) }
