@@ -92,6 +92,7 @@ type Scheduler struct {
 	doneMu   sync.Mutex
 	done     []completion
 	inFlight atomic.Int64
+	workers  *pool
 
 	wake       chan struct{}
 	deactWake  chan struct{}
@@ -150,6 +151,7 @@ func New(opts Options) *Scheduler {
 		stop:       make(chan struct{}),
 		loopDone:   make(chan struct{}),
 		deactDone:  make(chan struct{}),
+		workers:    newPool(),
 	}
 	s.runCtx, s.cancelRuns = context.WithCancel(context.Background())
 	var reg *prometheus.Registry
@@ -411,7 +413,8 @@ func (s *Scheduler) startRunLocked(j *job, planned time.Time, via string, durabl
 	if durable {
 		s.state.put(j.name, j.st, nil, false)
 	}
-	go s.run(j, j.cfg, planned, via, id, durable, completes)
+	cfg := j.cfg
+	s.workers.run(func() { s.run(j, cfg, planned, via, id, durable, completes) })
 	return id
 }
 
@@ -468,7 +471,9 @@ func (s *Scheduler) invoke(cfg *Job, id string) error {
 		reply.LogError(c.Logger().With("job", cfg.Name), err)
 		return err
 	}
-	c.Logger().Debug("scheduler job ran", "job", cfg.Name)
+	if s.log.Enabled(c, slog.LevelDebug) {
+		c.Logger().Debug("scheduler job ran", "job", cfg.Name)
+	}
 	return nil
 }
 
@@ -695,6 +700,7 @@ func (s *Scheduler) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
 		s.cancelRuns()
+		s.workers.close()
 		s.mu.Lock()
 		started := s.started
 		s.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	goruntime "runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -22,10 +23,12 @@ const HistorySize = 20
 // the last linger of.
 const linger = 100 * time.Millisecond
 
-// lazyEvery is how often run state that only counts and remembers (the
+// lazyEvery is how long run state that only counts and remembers (the
 // state after a run: counters and the last run, which the history row of
-// that run also holds) is written. On load the history's newest row wins
-// over an older state row, so only counters can lag after a crash.
+// that run also holds) may wait to be written; each job's waits from when
+// it was first queued, so jobs' rows spread over time rather than all
+// being written at once. On load the history's newest row wins over an
+// older state row, so only counters can lag after a crash.
 const lazyEvery = 5 * time.Second
 
 // runState is what the scheduler knows about a job's runs. It is kept in
@@ -77,20 +80,20 @@ type stateStore struct {
 	st  *store.Store
 	log *slog.Logger
 
-	mu       sync.Mutex
-	pending  map[string]*pendingJob
-	lastLazy time.Time
-	waiters  []chan error
-	closed   bool
-	signal   chan struct{} // something is queued
-	urgent   chan struct{} // someone waits: commit now
-	stopped  chan struct{}
+	mu      sync.Mutex
+	pending map[string]*pendingJob
+	waiters []chan error
+	closed  bool
+	signal  chan struct{} // something is queued
+	urgent  chan struct{} // someone waits: commit now
+	stopped chan struct{}
 }
 
 type pendingJob struct {
 	deleted bool
 	state   *runState
-	lazy    bool        // state may wait for lazyEvery
+	lazy    bool        // state may wait until since + lazyEvery
+	since   time.Time   // when the lazy state was first queued
 	history map[int]Run // by slot
 }
 
@@ -126,6 +129,9 @@ func (s *stateStore) put(job string, st runState, run *Run, lazy bool) {
 		return
 	}
 	p := s.entry(job)
+	if lazy && p.state == nil {
+		p.since = time.Now()
+	}
 	p.lazy = lazy && (p.state == nil || p.lazy)
 	p.state = &st
 	if run != nil {
@@ -219,26 +225,27 @@ const (
 	stateConflict    = " ON CONFLICT (job) DO UPDATE SET plan = excluded.plan, run_count = excluded.run_count, failure_count = excluded.failure_count, skipped_count = excluded.skipped_count, done = excluded.done, deactivated = excluded.deactivated, last_run_us = excluded.last_run_us, last_outcome = excluded.last_outcome, last_duration_us = excluded.last_duration_us, last_cid = excluded.last_cid, history_seq = excluded.history_seq"
 	historyColumns   = "job, slot, seq, cid, via, planned_us, started_us, duration_us, outcome, details"
 	historyConflict  = " ON CONFLICT (job, slot) DO UPDATE SET seq = excluded.seq, cid = excluded.cid, via = excluded.via, planned_us = excluded.planned_us, started_us = excluded.started_us, duration_us = excluded.duration_us, outcome = excluded.outcome, details = excluded.details"
-	rowsPerStatement = 400
+	rowsPerStatement = 200
 )
 
-// take returns what to write now: everything when someone waits or
-// lazyEvery has passed, else all but lazy states.
+// take returns what to write now: everything when someone waits, else
+// all but the lazy states that may wait longer.
 func (s *stateStore) take() (batch map[string]*pendingJob, waiters []chan error, closed bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	batch, waiters, closed = s.pending, s.waiters, s.closed
 	s.waiters = nil
-	if closed || len(waiters) > 0 || time.Since(s.lastLazy) >= lazyEvery {
-		s.pending, s.lastLazy = map[string]*pendingJob{}, time.Now()
+	if closed || len(waiters) > 0 {
+		s.pending = map[string]*pendingJob{}
 		return batch, waiters, closed
 	}
 	keep := map[string]*pendingJob{}
+	due := time.Now().Add(-lazyEvery)
 	for job, p := range batch {
-		if p.state == nil || !p.lazy || p.deleted {
+		if p.state == nil || !p.lazy || p.deleted || !p.since.After(due) {
 			continue
 		}
-		keep[job] = &pendingJob{state: p.state, lazy: true}
+		keep[job] = &pendingJob{state: p.state, lazy: true, since: p.since}
 		if p.history == nil {
 			delete(batch, job)
 		} else {
@@ -297,8 +304,25 @@ func (s *stateStore) write(batch map[string]*pendingJob) (err error) {
 		{states, "scheduler_job_state", stateColumns, stateConflict},
 		{runs, "scheduler_job_history", historyColumns, historyConflict},
 	} {
-		for chunk := range slices.Chunk(t.rows, rowsPerStatement) {
-			q, args := upsert(t.table, t.cols, t.conflict, chunk)
+		// Full chunks share one prepared statement; the rest is one more.
+		full := len(t.rows) / rowsPerStatement * rowsPerStatement
+		if full > 0 {
+			q, _ := upsert(t.table, t.cols, t.conflict, t.rows[:rowsPerStatement])
+			stmt, err := tx.PrepareContext(ctx, s.st.Rebind(q))
+			if err != nil {
+				return fmt.Errorf("writing scheduler run state: %w", err)
+			}
+			for chunk := range slices.Chunk(t.rows[:full], rowsPerStatement) {
+				if _, err := stmt.ExecContext(ctx, slices.Concat(chunk...)...); err != nil {
+					stmt.Close()
+					return fmt.Errorf("writing scheduler run state: %w", err)
+				}
+				goruntime.Gosched() // let the scheduler's loop in between
+			}
+			stmt.Close()
+		}
+		if rest := t.rows[full:]; len(rest) > 0 {
+			q, args := upsert(t.table, t.cols, t.conflict, rest)
 			if err := exec(q, args); err != nil {
 				return err
 			}
