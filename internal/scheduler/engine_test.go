@@ -571,3 +571,38 @@ func TestPostgresRunState(t *testing.T) {
 		t.Errorf("on PostgreSQL: %+v", js)
 	}
 }
+
+// A run that must be recorded before it starts does not start when it
+// cannot be recorded, so a restart cannot run it twice.
+func TestUnrecordedRunDoesNotStart(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.put(&Job{Name: "once", IsActive: true, Service: "t.record", JobType: OneTime, StartDate: "2026-01-01T10:00:01Z"})
+	h.s.state.close() // the store can no longer be written
+	h.stepNoWait(time.Second, time.Second)
+	h.noCalls()
+	js := h.s.List("", "once")[0]
+	if js.LastOutcome != OutcomeError || !js.IsActive || !strings.Contains(grep(h.log.String(), "not started"), "once") {
+		t.Fatalf("outcome %q active %v; log:\n%s", js.LastOutcome, js.IsActive, h.log)
+	}
+}
+
+// A failed write is retried with what newer writes did not replace.
+func TestRequeue(t *testing.T) {
+	s := &stateStore{pending: map[string]*pendingJob{}}
+	s.pending["newer"] = &pendingJob{state: &runState{RunCount: 5}, history: map[int]Run{1: {CID: "new"}}}
+	s.pending["gone"] = &pendingJob{deleted: true}
+	s.requeue(map[string]*pendingJob{
+		"newer": {state: &runState{RunCount: 4}, history: map[int]Run{1: {CID: "old"}, 2: {CID: "kept"}}},
+		"gone":  {state: &runState{RunCount: 1}},
+		"alone": {state: &runState{RunCount: 2}},
+	})
+	if p := s.pending["newer"]; p.state.RunCount != 5 || p.history[1].CID != "new" || p.history[2].CID != "kept" {
+		t.Errorf("newer: %+v", p)
+	}
+	if p := s.pending["gone"]; !p.deleted || p.state != nil {
+		t.Errorf("gone: %+v", p)
+	}
+	if p := s.pending["alone"]; p.state.RunCount != 2 {
+		t.Errorf("alone: %+v", p)
+	}
+}

@@ -46,6 +46,9 @@ func (SingleNode) Start(context.Context) error { return nil }
 // Close does nothing.
 func (SingleNode) Close() error { return nil }
 
+// attemptTimeout bounds one attempt to take or check the lock.
+const attemptTimeout = 10 * time.Second
+
 // PostgresLeader leads while it holds a session-level PostgreSQL advisory
 // lock on a dedicated connection. The lock's key is derived from the
 // database and schema, so environments sharing a database server do not
@@ -119,7 +122,7 @@ func (l *PostgresLeader) run(ctx context.Context) {
 func (l *PostgresLeader) attempt(ctx context.Context) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	ctx, cancel := context.WithTimeout(ctx, l.Retry)
+	ctx, cancel := context.WithTimeout(ctx, attemptTimeout)
 	defer cancel()
 	if l.conn != nil {
 		err := l.conn.PingContext(ctx)

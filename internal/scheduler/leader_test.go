@@ -32,8 +32,13 @@ func TestPostgresLeader(t *testing.T) {
 		}
 		defer l.Close()
 	}
+	// a and other took their locks at Start; b found a's taken.
 	if !a.Leading() || b.Leading() || !other.Leading() {
 		t.Fatalf("leading: a %v b %v other %v; want a and other", a.Leading(), b.Leading(), other.Leading())
+	}
+	time.Sleep(100 * time.Millisecond) // b retries a few times
+	if b.Leading() {
+		t.Fatal("b took a lock a holds")
 	}
 	if err := a.Close(); err != nil {
 		t.Fatal(err)

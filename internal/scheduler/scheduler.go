@@ -36,6 +36,11 @@ var (
 	ErrStopped = errors.New("the scheduler is not running")
 )
 
+// maxSleep bounds how long the loop sleeps, so a jump of the wall clock
+// (an NTP step, a resumed virtual machine) delays runs by at most this:
+// timers measure elapsed time, plans are in wall-clock time.
+const maxSleep = time.Minute
+
 // How runs come about.
 const (
 	viaSchedule = "schedule"
@@ -241,11 +246,10 @@ func (s *Scheduler) loop() {
 			wait = max(s.queue[0].fireAt.Sub(now), 0)
 		}
 		s.mu.Unlock()
-		if wait >= 0 {
-			timer.Reset(wait)
-		} else {
-			timer.Stop()
+		if wait < 0 || wait > maxSleep {
+			wait = maxSleep
 		}
+		timer.Reset(wait)
 		select {
 		case <-s.stop:
 			return
@@ -423,8 +427,14 @@ func (s *Scheduler) startRunLocked(j *job, planned time.Time, via string, durabl
 func (s *Scheduler) run(j *job, cfg *Job, planned time.Time, via, id string, durable, completes bool) {
 	defer s.runs.Done()
 	if durable {
+		// A run that counts towards completing a plan starts only once it
+		// is recorded: one that cannot be recorded does not start, rather
+		// than risk running again after a restart.
 		if err := s.state.flush(s.runCtx); err != nil {
-			s.log.Error("recording a scheduler run before it starts", "job", cfg.Name, "cid", id, "error", err.Error())
+			s.log.Error("scheduler run not started: it could not be recorded first", "job", cfg.Name, "cid", id, "error", err.Error())
+			s.complete(j, Run{CID: id, Via: via, Planned: planned.UTC().Truncate(time.Microsecond), Started: s.clock.Now().UTC().Truncate(time.Microsecond),
+				Outcome: OutcomeError, Details: "not started: recording the run failed: " + err.Error()})
+			return
 		}
 		if completes {
 			s.mu.Lock()
@@ -441,8 +451,13 @@ func (s *Scheduler) run(j *job, cfg *Job, planned time.Time, via, id string, dur
 	if err != nil {
 		r.Outcome, r.Details = OutcomeError, details(err)
 	}
-	s.m.runs.WithLabelValues(r.Outcome).Inc()
 	s.m.duration.Observe(r.DurationMS / 1000)
+	s.complete(j, r)
+}
+
+// complete reports the end of a run to the loop, without taking mu.
+func (s *Scheduler) complete(j *job, r Run) {
+	s.m.runs.WithLabelValues(r.Outcome).Inc()
 	s.doneMu.Lock()
 	s.done = append(s.done, completion{j, r})
 	s.doneMu.Unlock()
@@ -594,6 +609,11 @@ func (s *Scheduler) leadershipChanged() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	s.catchUp() // what this node knows goes to the store first
+	if err := s.state.flush(ctx); err != nil {
+		s.log.Error("re-planning scheduler jobs after becoming leader", "error", err.Error())
+		return
+	}
 	stored, err := s.state.load(ctx)
 	if err != nil {
 		s.log.Error("re-planning scheduler jobs after becoming leader", "error", err.Error())
@@ -603,7 +623,7 @@ func (s *Scheduler) leadershipChanged() {
 	defer s.mu.Unlock()
 	now := s.clock.Now()
 	for name, j := range s.jobs {
-		if st, ok := stored[name]; ok && !j.running.Load() {
+		if st, ok := stored[name]; ok && !j.running.Load() && ahead(st, j.st) {
 			j.st = st
 		}
 		if j.plan != nil && j.st.Plan != j.plan.fingerprint {
@@ -611,6 +631,14 @@ func (s *Scheduler) leadershipChanged() {
 		}
 		s.planLocked(j, now)
 	}
+}
+
+// ahead reports whether stored run state is newer than what this node
+// holds: another leader ran the job since. Older stored state (read
+// before this node's latest runs were written) is ignored.
+func ahead(stored, held runState) bool {
+	return stored.HistorySeq > held.HistorySeq || (stored.Plan == held.Plan && stored.RunCount > held.RunCount) ||
+		(stored.Plan == held.Plan && stored.Done && !held.Done)
 }
 
 // catchUp follows a configuration change at once, so whoever made it sees
@@ -705,6 +733,11 @@ func (s *Scheduler) Close() error {
 		started := s.started
 		s.mu.Unlock()
 		if started {
+			// Runs that ended since the loop last looked are recorded
+			// before the writer's last commit.
+			s.mu.Lock()
+			s.recordLocked(s.clock.Now())
+			s.mu.Unlock()
 			s.state.close()
 			err = s.leader.Close()
 		}

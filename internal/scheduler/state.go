@@ -206,7 +206,7 @@ func (s *stateStore) writer() {
 		if len(batch) > 0 {
 			err = s.write(batch)
 			if err != nil {
-				s.log.Error("writing scheduler run state", "jobs", len(batch), "error", err.Error())
+				s.log.Error("writing scheduler run state; retrying", "jobs", len(batch), "error", err.Error())
 			}
 		}
 		for _, w := range waiters {
@@ -214,6 +214,12 @@ func (s *stateStore) writer() {
 		}
 		if closed {
 			return
+		}
+		if err != nil {
+			s.requeue(batch)
+			t.Reset(time.Second) // back off before the retry
+			<-t.C
+			s.wake()
 		}
 	}
 }
@@ -227,6 +233,35 @@ const (
 	historyConflict  = " ON CONFLICT (job, slot) DO UPDATE SET seq = excluded.seq, cid = excluded.cid, via = excluded.via, planned_us = excluded.planned_us, started_us = excluded.started_us, duration_us = excluded.duration_us, outcome = excluded.outcome, details = excluded.details"
 	rowsPerStatement = 200
 )
+
+// requeue puts back what a failed write held, unless newer writes for
+// the same jobs replace it.
+func (s *stateStore) requeue(batch map[string]*pendingJob) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for job, old := range batch {
+		cur := s.pending[job]
+		if cur == nil {
+			s.pending[job] = old
+			continue
+		}
+		if cur.deleted && !old.deleted {
+			continue // deleted since: the old writes no longer matter
+		}
+		cur.deleted = cur.deleted || old.deleted // the delete goes first
+		if cur.state == nil {
+			cur.state, cur.lazy, cur.since = old.state, old.lazy, old.since
+		}
+		for slot, r := range old.history {
+			if cur.history == nil {
+				cur.history = map[int]Run{}
+			}
+			if _, newer := cur.history[slot]; !newer {
+				cur.history[slot] = r
+			}
+		}
+	}
+}
 
 // take returns what to write now: everything when someone waits, else
 // all but the lazy states that may wait longer.
