@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -86,7 +87,11 @@ func runLatenessBench(b *testing.B, jobs int, spread time.Duration, interval str
 		b.Fatal(err)
 	}
 	defer st.Close()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var logOut io.Writer = io.Discard
+	if os.Getenv("PLEXUS_BENCH_LOG") != "" {
+		logOut = os.Stderr // warnings and errors, e.g. skipped runs
+	}
+	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	first := time.Now().Truncate(time.Second).Add(3 * time.Second)
 	offsets := make(map[string]time.Duration, jobs)
 	samples := make([]time.Duration, jobs*(int(window/time.Second)+3))
@@ -126,7 +131,11 @@ func runLatenessBench(b *testing.B, jobs int, spread time.Duration, interval str
 	for i := range jobs {
 		name := fmt.Sprintf("job%05d", i)
 		offsets[name] = spread * time.Duration(i) / time.Duration(jobs)
-		start := first.Add(offsets[name]).UTC().Format("2006-01-02T15:04:05.000000Z07:00")
+		startAt := first.Add(offsets[name])
+		if strings.Contains(interval, "hours") {
+			startAt = startAt.Add(time.Hour) // idle: nothing due within the window
+		}
+		start := startAt.UTC().Format("2006-01-02T15:04:05.000000Z07:00")
 		obj, errs := k.Decode(fmt.Appendf(nil, `{"name": %q, "service": "bench.trivial", "job_type": "interval_based", "start_date": %q, %s}`, name, start, interval))
 		if len(errs) > 0 {
 			b.Fatal(errs)
@@ -144,16 +153,19 @@ func runLatenessBench(b *testing.B, jobs int, spread time.Duration, interval str
 	time.Sleep(time.Until(first.Add(time.Second)))
 	b.ResetTimer()
 	measuring.Store(true)
-	cpu0 := cpuTime()
+	cpu0, busy0 := cpuTime(), machineBusy()
 	t0 := time.Now()
 	time.Sleep(window)
 	measuring.Store(false)
-	cpu, wall := cpuTime()-cpu0, time.Since(t0)
+	cpu, wall, busy := cpuTime()-cpu0, time.Since(t0), machineBusy()-busy0
 	b.StopTimer()
 	runs := min(int(n.Load()), len(samples))
 	fmt.Printf("%s: CPU %.1f ms per second of wall time (%.1f%% of one core)", b.Name(), float64(cpu.Microseconds())/1000/wall.Seconds(), 100*cpu.Seconds()/wall.Seconds())
 	if runs > 0 {
 		fmt.Printf(", %.1f µs per run", float64(cpu.Nanoseconds())/1000/float64(runs))
+	}
+	if busy > 0 {
+		fmt.Printf("; other processes used %.0f%% of one core meanwhile", 100*max(busy-cpu, 0).Seconds()/wall.Seconds())
 	}
 	fmt.Println()
 	b.ReportMetric(float64(cpu.Microseconds())/1000/wall.Seconds(), "cpu-ms/s")
@@ -174,9 +186,7 @@ func lookupKind() (*registry.Kind, bool) { return registry.Lookup(Kind) }
 // trivial service and are recorded, per iteration.
 func BenchmarkRun(b *testing.B) {
 	const jobs = 10_000
-	t := &testing.T{}
-	h := newHarness(t, harnessOptions{dir: b.TempDir()})
-	defer h.close()
+	h := newHarness(b, harnessOptions{})
 	k, _ := lookupKind()
 	cs := runtime.Changeset{Source: "bench"}
 	for i := range jobs {
@@ -211,13 +221,37 @@ func runBaseline(b *testing.B, points int, window time.Duration) []time.Duration
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
 	next := time.Now().Truncate(time.Second).Add(time.Second)
-	cpu0, t0 := cpuTime(), time.Now()
+	cpu0, busy0, t0 := cpuTime(), machineBusy(), time.Now()
 	for end := t0.Add(window); next.Before(end); next = next.Add(step) {
 		t.Reset(time.Until(next))
 		<-t.C
 		samples = append(samples, time.Since(next))
 	}
-	cpu, wall := cpuTime()-cpu0, time.Since(t0)
-	fmt.Printf("%s: CPU %.1f ms per second of wall time\n", b.Name(), float64(cpu.Microseconds())/1000/wall.Seconds())
+	cpu, wall, busy := cpuTime()-cpu0, time.Since(t0), machineBusy()-busy0
+	fmt.Printf("%s: CPU %.1f ms per second of wall time; other processes used %.0f%% of one core meanwhile\n",
+		b.Name(), float64(cpu.Microseconds())/1000/wall.Seconds(), 100*max(busy-cpu, 0).Seconds()/wall.Seconds())
 	return samples
+}
+
+// machineBusy returns the CPU time all processes have used (Linux
+// /proc/stat), or 0 where it cannot be read.
+func machineBusy() time.Duration {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	fields := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal
+	if len(fields) < 9 || fields[0] != "cpu" {
+		return 0
+	}
+	var ticks int64
+	for i, f := range fields[1:9] {
+		if i == 3 || i == 4 {
+			continue // idle, iowait
+		}
+		n, _ := strconv.ParseInt(f, 10, 64)
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond // USER_HZ is 100 on Linux
 }

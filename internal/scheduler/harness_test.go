@@ -121,7 +121,7 @@ func (s *syncBuffer) String() string {
 // harness is a scheduler on a real runtime and store, with a fake clock
 // and test services that report their calls.
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	clk     *fakeClock
 	dir     string
 	dsn     string
@@ -146,7 +146,7 @@ type harnessOptions struct {
 	leader Leader
 }
 
-func newHarness(t *testing.T, o harnessOptions) *harness {
+func newHarness(t testing.TB, o harnessOptions) *harness {
 	t.Helper()
 	if o.clock == nil {
 		o.clock = newFakeClock(start)
@@ -387,6 +387,6 @@ func at(s string) time.Time {
 }
 
 // postgresHarness is newHarness on a fresh PostgreSQL schema.
-func postgresHarness(t *testing.T) *harness {
+func postgresHarness(t testing.TB) *harness {
 	return newHarness(t, harnessOptions{dsn: testenv.Postgres(t)})
 }
