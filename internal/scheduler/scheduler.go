@@ -552,6 +552,12 @@ func (s *Scheduler) deactivator() {
 	}
 }
 
+// deactivateCompleted applies is_active=false to the completed jobs whose
+// configuration is still the one that completed. The check and the Apply
+// are not atomic: an edit committed between them (microseconds) would be
+// replaced by the deactivated copy of the older configuration. Closing
+// that needs a conditional change in the runtime (a revision precondition
+// on runtime.Change).
 func (s *Scheduler) deactivateCompleted() {
 	s.mu.Lock()
 	current := s.rt.State()
