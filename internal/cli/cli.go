@@ -87,6 +87,7 @@ Start with:
 		a.invokeCmd(),
 		a.deployCmd(),
 		a.enmasseCmd(),
+		a.schedulerCmd(),
 		a.adminCmd(),
 		a.pingCmd(),
 		a.openapiCmd(),

@@ -31,6 +31,7 @@ import (
 	outrest "github.com/plexushq/plexus/internal/outconn/rest"
 	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/secret"
+	"github.com/plexushq/plexus/internal/scheduler"
 	"github.com/plexushq/plexus/internal/services"
 	"github.com/plexushq/plexus/internal/starlark"
 	"github.com/plexushq/plexus/internal/store"
@@ -65,6 +66,9 @@ type Server struct {
 	// Pickup watches the pickup directory; subsystems add hooks to it
 	// before Start.
 	Pickup *deploy.Pickup
+	// Scheduler fires scheduler jobs; its built-in services are
+	// registered before the runtime exists and reach it after Attach.
+	Scheduler *scheduler.Scheduler
 
 	logOut   *logging.Output
 	tls      *tls.Config
@@ -105,7 +109,9 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	svcs, err := goServices(opts.Services)
+	m := metrics.New()
+	sched := scheduler.New(scheduler.Options{Logger: logger, Metrics: m})
+	svcs, err := goServices(append(builtin.Services(), sched.Services()...), opts.Services)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +128,7 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 		out.Close()
 		return nil, err
 	}
-	s := &Server{Env: env, Settings: settings, Logger: logger, Store: st, Metrics: metrics.New(), logOut: out, tls: tlsConfig}
+	s := &Server{Env: env, Settings: settings, Logger: logger, Store: st, Metrics: m, Scheduler: sched, logOut: out, tls: tlsConfig}
 	s.Starlark = starlark.New(settings.Starlark.MaxSteps, logger)
 	outrest.ProvideStarlark(s.Starlark)
 	s.Runtime, err = runtime.New(runtime.Options{
@@ -143,6 +149,7 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s.Pickup = &deploy.Pickup{Dir: env.Path(envdir.ServicesDir), Exts: []string{starlark.Ext}, Runtime: s.Runtime, Logger: logger,
 		Hooks: []deploy.Hook{{Match: enmasse.IsEnmasseFile, Handle: s.importPickedUp}}}
+	s.Scheduler.Attach(st, s.Runtime, s.Invoker)
 	if err := s.Runtime.Load(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -209,9 +216,9 @@ func override(setting *string, flag string) {
 	}
 }
 
-// goServices describes the built-in and user Go services.
-func goServices(user []any) ([]*services.Service, error) {
-	builtins := builtin.Services()
+// goServices describes the built-in Go services (those of package builtin
+// and of subsystems such as the scheduler) and the user's.
+func goServices(builtins, user []any) ([]*services.Service, error) {
 	var out []*services.Service
 	for i, v := range append(builtins, user...) {
 		svc, err := services.FromGo(v)
@@ -247,6 +254,10 @@ func (s *Server) Start() error {
 		Access: logging.NewAccess(s.logOut, s.Settings.Log)})
 	s.adminSrv = newServer(s.Admin.Handler())
 	s.Admin.Handle("POST "+admin.Prefix+"/"+outrest.Kind+"/{name}/ping", outrest.PingHandler(s.Runtime))
+	s.Scheduler.Routes(s.Admin, admin.Prefix)
+	if err := s.Scheduler.Start(context.Background()); err != nil {
+		return err
+	}
 	var err error
 	if s.apiLn, err = net.Listen("tcp", s.Settings.Listen); err != nil {
 		return fmt.Errorf("listening on %s (set another address with --listen): %w", s.Settings.Listen, err)
@@ -337,6 +348,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			}
 		}
 	}
+	if err := s.Scheduler.Shutdown(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if err := s.stop(); err != nil {
 		errs = append(errs, err)
 	}
@@ -355,6 +369,9 @@ func (s *Server) Close() error {
 
 // stop ends background work and closes the store.
 func (s *Server) stop() error {
+	if err := s.Scheduler.Close(); err != nil {
+		s.Logger.Warn("closing the scheduler", "error", err.Error())
+	}
 	if s.cancel != nil {
 		s.cancel()
 	}

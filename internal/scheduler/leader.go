@@ -1,0 +1,189 @@
+package scheduler
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Leader decides whether this node fires jobs. Every node of a cluster
+// follows the configuration and keeps the schedule, so a node that becomes
+// leader fires the next due runs at once; only the leader fires them.
+//
+// SingleNode is the leader of a server alone; PostgresLeader holds a
+// PostgreSQL advisory lock, so among the servers sharing one database
+// exactly one fires.
+type Leader interface {
+	// Leading reports whether this node may fire jobs now. It is called for
+	// every due run and must be cheap.
+	Leading() bool
+	// Changes returns a channel that receives a value whenever Leading may
+	// have changed, or nil if it never does.
+	Changes() <-chan struct{}
+	// Start begins taking part in the election; Close leaves it.
+	Start(ctx context.Context) error
+	Close() error
+}
+
+// SingleNode is the Leader of a server that is alone: it always leads.
+type SingleNode struct{}
+
+// Leading returns true.
+func (SingleNode) Leading() bool { return true }
+
+// Changes returns nil: leadership never changes.
+func (SingleNode) Changes() <-chan struct{} { return nil }
+
+// Start does nothing.
+func (SingleNode) Start(context.Context) error { return nil }
+
+// Close does nothing.
+func (SingleNode) Close() error { return nil }
+
+// attemptTimeout bounds one attempt to take or check the lock.
+const attemptTimeout = 10 * time.Second
+
+// PostgresLeader leads while it holds a session-level PostgreSQL advisory
+// lock on a dedicated connection. The lock's key is derived from the
+// database and schema, so environments sharing a database server do not
+// compete. A node that does not lead retries every Retry; the leader checks
+// its connection as often and steps down if it is lost (PostgreSQL then
+// releases the lock for another node). It is safe for concurrent use.
+type PostgresLeader struct {
+	// DB is the store's database.
+	DB *sql.DB
+	// Retry is how often the election is retried (default 5s).
+	Retry time.Duration
+	// Logger receives leadership changes.
+	Logger *slog.Logger
+
+	leading atomic.Bool
+	changes chan struct{}
+	key     int64
+
+	mu     sync.Mutex
+	conn   *sql.Conn
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Leading reports whether this node holds the lock.
+func (l *PostgresLeader) Leading() bool { return l.leading.Load() }
+
+// Changes returns the channel signalled when leadership is gained or lost.
+func (l *PostgresLeader) Changes() <-chan struct{} { return l.changes }
+
+// Start derives the lock key, makes one attempt to take the lock and
+// keeps trying in the background.
+func (l *PostgresLeader) Start(ctx context.Context) error {
+	if l.Retry <= 0 {
+		l.Retry = 5 * time.Second
+	}
+	if l.Logger == nil {
+		l.Logger = slog.New(slog.DiscardHandler)
+	}
+	l.changes = make(chan struct{}, 1)
+	var db, schema string
+	if err := l.DB.QueryRowContext(ctx, "SELECT current_database(), current_schema()").Scan(&db, &schema); err != nil {
+		return fmt.Errorf("electing the scheduler leader: %w", err)
+	}
+	h := fnv.New64a()
+	fmt.Fprintf(h, "plexus.scheduler\x00%s\x00%s", db, schema)
+	l.key = int64(h.Sum64())
+	l.attempt(ctx)
+	bg, cancel := context.WithCancel(context.Background())
+	l.cancel, l.done = cancel, make(chan struct{})
+	go l.run(bg)
+	return nil
+}
+
+func (l *PostgresLeader) run(ctx context.Context) {
+	defer close(l.done)
+	t := time.NewTicker(l.Retry)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			l.attempt(ctx)
+		}
+	}
+}
+
+// attempt takes the lock when not leading, or checks the connection that
+// holds it.
+func (l *PostgresLeader) attempt(ctx context.Context) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, attemptTimeout)
+	defer cancel()
+	if l.conn != nil {
+		err := l.conn.PingContext(ctx)
+		if err == nil {
+			return
+		}
+		l.Logger.Warn("scheduler leader lost its database connection; stepping down", "error", err.Error())
+		l.conn.Close()
+		l.conn = nil
+		l.set(false)
+	}
+	conn, err := l.DB.Conn(ctx)
+	if err != nil {
+		l.Logger.Warn("scheduler election: connecting", "error", err.Error())
+		return
+	}
+	var got bool
+	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", l.key).Scan(&got); err != nil || !got {
+		if err != nil {
+			l.Logger.Warn("scheduler election: taking the lock", "error", err.Error())
+		}
+		conn.Close()
+		return
+	}
+	l.conn = conn
+	l.set(true)
+}
+
+func (l *PostgresLeader) set(leading bool) {
+	if l.leading.Swap(leading) == leading {
+		return
+	}
+	if leading {
+		l.Logger.Info("this node now fires scheduler jobs (it holds the leader lock)")
+	}
+	select {
+	case l.changes <- struct{}{}:
+	default:
+	}
+}
+
+// Close stops the election and releases the lock.
+func (l *PostgresLeader) Close() error {
+	if l.cancel == nil {
+		return nil
+	}
+	l.cancel()
+	<-l.done
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.conn == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := l.conn.ExecContext(ctx, "SELECT pg_advisory_unlock($1)", l.key)
+	err = errors.Join(err, l.conn.Close())
+	l.conn = nil
+	l.leading.Store(false)
+	if err != nil {
+		return fmt.Errorf("releasing the scheduler leader lock: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,766 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/plexushq/plexus/internal/cid"
+	"github.com/plexushq/plexus/internal/invoke"
+	"github.com/plexushq/plexus/internal/metrics"
+	"github.com/plexushq/plexus/internal/registry"
+	"github.com/plexushq/plexus/internal/reply"
+	"github.com/plexushq/plexus/internal/runtime"
+	"github.com/plexushq/plexus/internal/store"
+	"github.com/plexushq/plexus/sdk/service"
+)
+
+// Errors of the scheduler's operations.
+var (
+	// ErrNoJob is returned for a job name that is not configured.
+	ErrNoJob = errors.New("no such scheduler job")
+	// ErrRunning is returned by Execute while the job's previous run is
+	// still going.
+	ErrRunning = errors.New("the job's previous run is still going")
+	// ErrStopped is returned once the scheduler is shutting down.
+	ErrStopped = errors.New("the scheduler is not running")
+)
+
+// maxSleep bounds how long the loop sleeps, so a jump of the wall clock
+// (an NTP step, a resumed virtual machine) delays runs by at most this:
+// timers measure elapsed time, plans are in wall-clock time.
+const maxSleep = time.Minute
+
+// How runs come about.
+const (
+	viaSchedule = "schedule"
+	viaManual   = "manual"
+)
+
+// Options configure a Scheduler.
+type Options struct {
+	// Logger receives the scheduler's log lines.
+	Logger *slog.Logger
+	// Metrics registers the scheduler's collectors; nil keeps them
+	// unregistered.
+	Metrics *metrics.Metrics
+	// Clock is the time source (default SystemClock).
+	Clock Clock
+	// Leader decides whether this node fires jobs. Default: SingleNode on
+	// SQLite, a PostgresLeader on PostgreSQL.
+	Leader Leader
+	// Seed seeds the jitter of every job (default random).
+	Seed uint64
+}
+
+// Scheduler fires scheduler jobs. It is one goroutine holding a min-heap of
+// next-fire times and one timer armed for the earliest, so between fires it
+// does nothing at all. It is safe for concurrent use.
+//
+// Its lifecycle: New (its built-in services exist from here), Attach (it
+// follows the runtime from here, before the configuration is loaded),
+// Start (it fires from here), Shutdown or Close.
+type Scheduler struct {
+	opts   Options
+	clock  Clock
+	log    *slog.Logger
+	m      *collectors
+	leader Leader
+
+	rt    *runtime.Runtime
+	inv   *invoke.Invoker
+	st    *store.Store
+	state *stateStore
+
+	mu         sync.Mutex
+	jobs       map[string]*job
+	queue      jobQueue
+	pending    *runtime.State      // the newest configuration not yet followed
+	stored     map[string]runState // run state loaded at start, until the first follow
+	deactivate map[string]bool     // jobs whose completed plan awaits is_active=false
+	started    bool
+	stopping   bool
+
+	// Runs report their end here rather than under mu, so 10,000 runs
+	// ending at once do not queue on mu ahead of the loop; the loop (or a
+	// view) records them in one batch.
+	doneMu   sync.Mutex
+	done     []completion
+	inFlight atomic.Int64
+	workers  *pool
+
+	wake       chan struct{}
+	deactWake  chan struct{}
+	stop       chan struct{}
+	loopDone   chan struct{}
+	deactDone  chan struct{}
+	stopOnce   sync.Once
+	closeOnce  sync.Once
+	runs       sync.WaitGroup
+	runCtx     context.Context
+	cancelRuns context.CancelFunc
+}
+
+// job is a scheduler job as the engine holds it.
+type job struct {
+	name string
+	cfg  *Job
+	plan *plan // nil if the configuration does not parse (never after Apply)
+	st   runState
+
+	next   time.Time // the planned run: a grid or cron time; zero when none
+	fireAt time.Time // next plus jitter: when it fires
+	index  int       // in the queue, -1 when not queued
+	rng    *rand.Rand
+
+	running      atomic.Bool // a run is going on; cleared by the run itself
+	fireWhenDone bool        // a one-time job fell due during a manual run
+}
+
+// completion is a run that ended, not yet recorded in its job's state.
+type completion struct {
+	j   *job
+	run Run
+}
+
+// New returns a scheduler. Its services (Services) may be registered at
+// once; it does nothing until Attach and Start.
+func New(opts Options) *Scheduler {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Clock == nil {
+		opts.Clock = SystemClock{}
+	}
+	if opts.Seed == 0 {
+		opts.Seed = rand.Uint64()
+	}
+	s := &Scheduler{
+		opts:       opts,
+		clock:      opts.Clock,
+		log:        opts.Logger,
+		jobs:       map[string]*job{},
+		deactivate: map[string]bool{},
+		wake:       make(chan struct{}, 1),
+		deactWake:  make(chan struct{}, 1),
+		stop:       make(chan struct{}),
+		loopDone:   make(chan struct{}),
+		deactDone:  make(chan struct{}),
+		workers:    newPool(),
+	}
+	s.runCtx, s.cancelRuns = context.WithCancel(context.Background())
+	var reg *prometheus.Registry
+	if opts.Metrics != nil {
+		reg = opts.Metrics.Registry
+	}
+	s.m = newCollectors(s, reg)
+	return s
+}
+
+// Attach connects the scheduler to the server: it follows every change of
+// rt from here on (call it before rt.Load), runs services with inv and
+// keeps run state in st.
+func (s *Scheduler) Attach(st *store.Store, rt *runtime.Runtime, inv *invoke.Invoker) {
+	s.st, s.rt, s.inv = st, rt, inv
+	s.state = newStateStore(st, s.log)
+	if s.opts.Leader == nil {
+		s.opts.Leader = SingleNode{}
+		if st.Dialect() == "postgres" {
+			s.opts.Leader = &PostgresLeader{DB: st.DB(), Logger: s.log}
+		}
+	}
+	s.leader = s.opts.Leader
+	rt.Watch(s.observe)
+}
+
+// observe is the runtime's watcher: it hands the new state to the loop.
+// It runs inside Apply, so it only records the state and wakes the loop.
+func (s *Scheduler) observe(_, next *runtime.State) {
+	s.mu.Lock()
+	s.pending = next
+	s.mu.Unlock()
+	signal(s.wake)
+}
+
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// Start loads the run state, takes part in the leader election and starts
+// firing jobs.
+func (s *Scheduler) Start(ctx context.Context) error {
+	if s.rt == nil {
+		return errors.New("starting the scheduler: Attach was not called")
+	}
+	if err := s.leader.Start(ctx); err != nil {
+		return fmt.Errorf("starting the scheduler: %w", err)
+	}
+	stored, err := s.state.load(ctx)
+	if err != nil {
+		s.leader.Close()
+		return fmt.Errorf("starting the scheduler: %w", err)
+	}
+	s.mu.Lock()
+	s.stored, s.started = stored, true
+	if s.pending == nil {
+		s.pending = s.rt.State()
+	}
+	s.mu.Unlock()
+	s.state.start()
+	go s.loop()
+	go s.deactivator()
+	return nil
+}
+
+// loop is the scheduler's goroutine: it follows configuration changes,
+// fires the runs that are due and sleeps until the next one.
+func (s *Scheduler) loop() {
+	defer close(s.loopDone)
+	timer := s.clock.NewTimer()
+	defer timer.Stop()
+	for {
+		s.mu.Lock()
+		now := s.clock.Now()
+		s.recordLocked(now)
+		if s.pending != nil {
+			st := s.pending
+			s.pending = nil
+			s.followLocked(st, now)
+		}
+		s.fireDueLocked(now)
+		wait := time.Duration(-1)
+		if len(s.queue) > 0 {
+			wait = max(s.queue[0].fireAt.Sub(now), 0)
+		}
+		s.mu.Unlock()
+		if wait < 0 || wait > maxSleep {
+			wait = maxSleep
+		}
+		timer.Reset(wait)
+		select {
+		case <-s.stop:
+			return
+		case <-s.wake:
+		case <-timer.C():
+		case <-s.leader.Changes():
+			s.leadershipChanged()
+		}
+	}
+}
+
+// followLocked brings the jobs in line with a configuration state.
+// Unchanged objects keep their pointers across states, so only new and
+// changed jobs cost anything.
+func (s *Scheduler) followLocked(st *runtime.State, now time.Time) {
+	objs := st.Objects(Kind)
+	seen := make(map[string]bool, len(objs))
+	for _, o := range objs {
+		cfg := o.(*Job)
+		seen[cfg.Name] = true
+		if j := s.jobs[cfg.Name]; j == nil || j.cfg != cfg {
+			s.updateLocked(j, cfg, now)
+		}
+	}
+	for name, j := range s.jobs {
+		if !seen[name] {
+			s.queue.remove(j)
+			delete(s.jobs, name)
+			delete(s.deactivate, name)
+			s.state.delete(name)
+		}
+	}
+	if s.stored != nil {
+		// Run state of jobs that were deleted while it was not followed.
+		for name := range s.stored {
+			s.state.delete(name)
+		}
+		s.stored = nil
+	}
+}
+
+// updateLocked takes in a new or changed job.
+func (s *Scheduler) updateLocked(j *job, cfg *Job, now time.Time) {
+	p, errs := cfg.plan()
+	if len(errs) > 0 {
+		s.log.Error("scheduler job does not validate; it will not run", "job", cfg.Name, "problem", errors.Join(errs...).Error())
+		p = nil
+	}
+	created := j == nil
+	if created {
+		j = &job{name: cfg.Name, index: -1, rng: s.newRand(cfg.Name)}
+		if st, ok := s.stored[cfg.Name]; ok {
+			j.st = st
+			delete(s.stored, cfg.Name)
+		}
+		s.jobs[cfg.Name] = j
+	}
+	old := j.cfg
+	j.cfg, j.plan = cfg, p
+	fingerprint := ""
+	if p != nil {
+		fingerprint = p.fingerprint
+	}
+	dirty := false
+	restart := func() {
+		j.st.Plan, j.st.RunCount, j.st.Done, j.st.Deactivated = fingerprint, 0, false, false
+		j.fireWhenDone, dirty = false, true
+	}
+	switch {
+	case j.st.Plan != fingerprint:
+		restart() // a new plan starts afresh
+	case cfg.IsActive && j.st.Done && j.st.Deactivated:
+		restart() // made active again after completing its plan
+	case cfg.IsActive && j.st.Done:
+		// Complete but still active: the change making it inactive is
+		// pending, or was lost in a crash after the run was recorded.
+		s.requestDeactivationLocked(j.name)
+	case !cfg.IsActive && j.st.Done && !j.st.Deactivated:
+		j.st.Deactivated, dirty = true, true
+	}
+	if dirty {
+		s.state.put(j.name, j.st, nil, false)
+	}
+	if created || dirty || old.IsActive != cfg.IsActive || old.JitterMS != cfg.JitterMS || j.index < 0 {
+		s.planLocked(j, now)
+	}
+}
+
+// planLocked computes a job's first run from now.
+func (s *Scheduler) planLocked(j *job, now time.Time) {
+	if j.plan == nil || !j.cfg.IsActive || j.st.Done || j.fireWhenDone {
+		s.setNextLocked(j, time.Time{})
+		return
+	}
+	s.setNextLocked(j, j.plan.first(now, j.st.Done))
+}
+
+// setNextLocked queues a job for its next planned run, with its jitter,
+// or takes it out of the queue when next is zero.
+func (s *Scheduler) setNextLocked(j *job, next time.Time) {
+	j.next = next
+	if next.IsZero() {
+		j.fireAt = time.Time{}
+		s.queue.remove(j)
+		return
+	}
+	j.fireAt = next
+	if j.plan.jitter > 0 {
+		j.fireAt = next.Add(time.Duration(j.rng.Int64N(int64(j.plan.jitter))))
+	}
+	s.queue.set(j)
+}
+
+func (s *Scheduler) newRand(name string) *rand.Rand {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return rand.New(rand.NewPCG(s.opts.Seed, h.Sum64()))
+}
+
+// fireDueLocked fires every run due at now.
+func (s *Scheduler) fireDueLocked(now time.Time) {
+	leading := s.leader.Leading()
+	for len(s.queue) > 0 && !s.queue[0].fireAt.After(now) {
+		j := s.queue.pop()
+		planned, due := j.fireAt, j.next
+		switch {
+		case !leading:
+			// Another node fires it; keep the schedule to take over.
+			s.setNextLocked(j, j.plan.after(due, now))
+			continue
+		case j.running.Load():
+			j.st.SkippedCount++
+			s.m.skipped.WithLabelValues(j.name).Inc()
+			s.log.Warn("scheduler job run skipped: its previous run is still going", "job", j.name, "planned", planned.UTC().Format(time.RFC3339Nano))
+			if j.plan.jobType == OneTime {
+				j.fireWhenDone = true // it must run once: right after the running one
+				s.setNextLocked(j, time.Time{})
+			} else {
+				s.setNextLocked(j, j.plan.after(due, now))
+			}
+			continue
+		}
+		j.st.RunCount++
+		completes := j.plan.jobType == OneTime || (j.plan.repeats > 0 && j.st.RunCount >= j.plan.repeats)
+		if completes {
+			j.st.Done = true
+			s.setNextLocked(j, time.Time{})
+		} else {
+			s.setNextLocked(j, j.plan.after(due, now))
+		}
+		// A run that counts towards completing a plan is recorded before
+		// it starts, so a crash never runs it twice.
+		durable := j.plan.jobType == OneTime || j.plan.repeats > 0
+		s.startRunLocked(j, planned, viaSchedule, durable, completes)
+	}
+}
+
+// startRunLocked starts one run of a job in its own goroutine and returns
+// its CID.
+func (s *Scheduler) startRunLocked(j *job, planned time.Time, via string, durable, completes bool) string {
+	id := cid.New()
+	j.running.Store(true)
+	s.inFlight.Add(1)
+	s.runs.Add(1)
+	if durable {
+		s.state.put(j.name, j.st, nil, false)
+	}
+	cfg := j.cfg
+	s.workers.run(func() { s.run(j, cfg, planned, via, id, durable, completes) })
+	return id
+}
+
+// run runs a job's service through the invocation pipeline and records
+// the outcome.
+func (s *Scheduler) run(j *job, cfg *Job, planned time.Time, via, id string, durable, completes bool) {
+	defer s.runs.Done()
+	if durable {
+		// A run that counts towards completing a plan starts only once it
+		// is recorded: one that cannot be recorded does not start, rather
+		// than risk running again after a restart.
+		if err := s.state.flush(s.runCtx); err != nil {
+			s.log.Error("scheduler run not started: it could not be recorded first", "job", cfg.Name, "cid", id, "error", err.Error())
+			s.complete(j, Run{CID: id, Via: via, Planned: planned.UTC().Truncate(time.Microsecond), Started: s.clock.Now().UTC().Truncate(time.Microsecond),
+				Outcome: OutcomeError, Details: "not started: recording the run failed: " + err.Error()})
+			return
+		}
+		if completes {
+			s.mu.Lock()
+			s.requestDeactivationLocked(j.name)
+			s.mu.Unlock()
+		}
+	}
+	started := s.clock.Now()
+	if via == viaSchedule {
+		s.m.lateness.Observe(started.Sub(planned).Seconds())
+	}
+	err := s.invoke(cfg, id)
+	r := Run{CID: id, Via: via, Planned: planned.UTC().Truncate(time.Microsecond), Started: started.UTC().Truncate(time.Microsecond), DurationMS: float64(s.clock.Now().Sub(started).Microseconds()) / 1000, Outcome: OutcomeOK}
+	if err != nil {
+		r.Outcome, r.Details = OutcomeError, details(err)
+	}
+	s.m.duration.Observe(r.DurationMS / 1000)
+	s.complete(j, r)
+}
+
+// complete reports the end of a run to the loop, without taking mu.
+func (s *Scheduler) complete(j *job, r Run) {
+	s.m.runs.WithLabelValues(r.Outcome).Inc()
+	s.doneMu.Lock()
+	s.done = append(s.done, completion{j, r})
+	s.doneMu.Unlock()
+	j.running.Store(false)
+	s.inFlight.Add(-1)
+	signal(s.wake)
+}
+
+// invoke runs the job's service with channel type scheduler, its extra as
+// the payload and raw request, and the service's generic handler.
+func (s *Scheduler) invoke(cfg *Job, id string) error {
+	svc := s.rt.State().Services.Get(cfg.Service)
+	if svc == nil {
+		s.log.Error("scheduler job's service is not deployed", "job", cfg.Name, "cid", id, "service", cfg.Service)
+		return fmt.Errorf("no service named %q is deployed", cfg.Service)
+	}
+	c := s.inv.NewContext(s.runCtx, id, svc.Name, service.Channel{Name: cfg.Name, Type: service.ChannelScheduler, DataFormat: "raw"})
+	c.Request.Payload = cfg.Extra
+	c.Request.RawRequest = []byte(cfg.Extra)
+	c.Request.Input = service.Input{}
+	err := s.inv.Run(c, svc, "")
+	if err == nil && c.Response.StatusCode >= 400 {
+		err = service.NewError(c.Response.StatusCode, "The service answered %d", c.Response.StatusCode)
+	}
+	if err != nil {
+		reply.LogError(c.Logger().With("job", cfg.Name), err)
+		return err
+	}
+	if s.log.Enabled(c, slog.LevelDebug) {
+		c.Logger().Debug("scheduler job ran", "job", cfg.Name)
+	}
+	return nil
+}
+
+// details says why a run failed, briefly.
+func details(err error) string {
+	var se *service.Error
+	msg := err.Error()
+	if errors.As(err, &se) {
+		msg = fmt.Sprintf("%d %s", se.Status, se.Message)
+	}
+	if len(msg) > 1000 {
+		msg = msg[:1000] + "…"
+	}
+	return msg
+}
+
+// recordLocked records the runs that ended in their jobs' state and
+// history.
+func (s *Scheduler) recordLocked(now time.Time) {
+	s.doneMu.Lock()
+	done := s.done
+	s.done = nil
+	s.doneMu.Unlock()
+	for _, c := range done {
+		j, r := c.j, c.run
+		if s.jobs[j.name] != j {
+			continue // deleted while it ran
+		}
+		j.st.LastRun, j.st.LastOutcome, j.st.LastCID = r.Started, r.Outcome, r.CID
+		j.st.LastDuration = time.Duration(r.DurationMS * float64(time.Millisecond))
+		if r.Outcome != OutcomeOK {
+			j.st.FailureCount++
+		}
+		j.st.HistorySeq++
+		r.seq = j.st.HistorySeq
+		s.state.put(j.name, j.st, &r, true)
+		if j.fireWhenDone && !j.running.Load() {
+			j.fireWhenDone = false
+			s.planLocked(j, now)
+		}
+	}
+}
+
+// requestDeactivationLocked queues making a completed job inactive.
+func (s *Scheduler) requestDeactivationLocked(name string) {
+	s.deactivate[name] = true
+	signal(s.deactWake)
+}
+
+// deactivator makes jobs that completed their plans inactive, through the
+// one change path, so the store, the admin API and enmasse all show it.
+func (s *Scheduler) deactivator() {
+	defer close(s.deactDone)
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-s.deactWake:
+			s.deactivateCompleted()
+		}
+	}
+}
+
+// deactivateCompleted applies is_active=false to the completed jobs whose
+// configuration is still the one that completed. The check and the Apply
+// are not atomic: an edit committed between them (microseconds) would be
+// replaced by the deactivated copy of the older configuration. Closing
+// that needs a conditional change in the runtime (a revision precondition
+// on runtime.Change).
+func (s *Scheduler) deactivateCompleted() {
+	s.mu.Lock()
+	current := s.rt.State()
+	var changes []runtime.Change
+	for name := range s.deactivate {
+		j := s.jobs[name]
+		if j == nil || !j.st.Done || j.st.Deactivated || !j.cfg.IsActive {
+			continue
+		}
+		if obj, ok := current.Object(Kind, name); !ok || obj != registry.Object(j.cfg) {
+			continue // changed since; following the change decides again
+		}
+		cp := *j.cfg
+		cp.IsActive = false
+		changes = append(changes, runtime.Change{Kind: Kind, Name: name, Object: &cp})
+	}
+	clear(s.deactivate)
+	s.mu.Unlock()
+	if len(changes) == 0 {
+		return
+	}
+	slices.SortFunc(changes, func(a, b runtime.Change) int { return strings.Compare(a.Name, b.Name) })
+	if err := s.applyDeactivation(changes); err == nil || len(changes) == 1 {
+		return
+	}
+	// One refused job must not keep the others active.
+	for _, ch := range changes {
+		s.applyDeactivation([]runtime.Change{ch})
+	}
+}
+
+func (s *Scheduler) applyDeactivation(changes []runtime.Change) error {
+	names := make([]string, len(changes))
+	for i, ch := range changes {
+		names[i] = ch.Name
+	}
+	summary := "scheduler jobs completed their plans: " + strings.Join(names, ", ")
+	if len(names) > 5 {
+		summary = fmt.Sprintf("scheduler jobs completed their plans: %s and %d more", strings.Join(names[:5], ", "), len(names)-5)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err := s.rt.Apply(ctx, runtime.Changeset{Source: "scheduler", Summary: summary, Objects: changes})
+	if err != nil {
+		s.log.Error("making completed scheduler jobs inactive", "jobs", strings.Join(names, ","), "error", err.Error())
+	}
+	return err
+}
+
+// leadershipChanged re-plans every job when this node becomes the
+// leader, from the run state in the store, which the previous leader kept.
+func (s *Scheduler) leadershipChanged() {
+	if !s.leader.Leading() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s.catchUp() // what this node knows goes to the store first
+	if err := s.state.flush(ctx); err != nil {
+		s.log.Error("re-planning scheduler jobs after becoming leader", "error", err.Error())
+		return
+	}
+	stored, err := s.state.load(ctx)
+	if err != nil {
+		s.log.Error("re-planning scheduler jobs after becoming leader", "error", err.Error())
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock.Now()
+	for name, j := range s.jobs {
+		if st, ok := stored[name]; ok && !j.running.Load() && ahead(st, j.st) {
+			j.st = st
+		}
+		if j.plan != nil && j.st.Plan != j.plan.fingerprint {
+			j.st.Plan, j.st.RunCount, j.st.Done, j.st.Deactivated = j.plan.fingerprint, 0, false, false
+		}
+		s.planLocked(j, now)
+	}
+}
+
+// ahead reports whether stored run state is newer than what this node
+// holds: another leader ran the job since. Older stored state (read
+// before this node's latest runs were written) is ignored.
+func ahead(stored, held runState) bool {
+	return stored.HistorySeq > held.HistorySeq || (stored.Plan == held.Plan && stored.RunCount > held.RunCount) ||
+		(stored.Plan == held.Plan && stored.Done && !held.Done)
+}
+
+// catchUp follows a configuration change at once, so whoever made it sees
+// the job rescheduled in the answer; the loop then re-arms its timer.
+func (s *Scheduler) catchUp() {
+	s.mu.Lock()
+	if s.started && !s.stopping {
+		now := s.clock.Now()
+		s.recordLocked(now)
+		if s.pending != nil {
+			st := s.pending
+			s.pending = nil
+			s.followLocked(st, now)
+		}
+	}
+	s.mu.Unlock()
+	signal(s.wake)
+}
+
+// Execute runs a job now, without changing its plan, and returns the run's
+// CID. It refuses a job whose previous run is still going.
+func (s *Scheduler) Execute(name string) (string, error) {
+	s.catchUp()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.started || s.stopping {
+		return "", ErrStopped
+	}
+	j := s.jobs[name]
+	switch {
+	case j == nil:
+		return "", ErrNoJob
+	case j.running.Load():
+		return "", ErrRunning
+	}
+	return s.startRunLocked(j, s.clock.Now(), viaManual, false, false), nil
+}
+
+// SetActive makes a job active or inactive through the one change path.
+// Making a job that completed its plan active again starts the plan
+// afresh.
+func (s *Scheduler) SetActive(ctx context.Context, name string, active bool, source string) error {
+	obj, ok := s.rt.State().Object(Kind, name)
+	if !ok {
+		return ErrNoJob
+	}
+	cfg := obj.(*Job)
+	if cfg.IsActive == active {
+		return nil
+	}
+	cp := *cfg
+	cp.IsActive = active
+	verb := "resume"
+	if !active {
+		verb = "pause"
+	}
+	if _, err := s.rt.Apply(ctx, runtime.Changeset{Source: source, Summary: fmt.Sprintf("%s scheduler job %q", verb, name),
+		Objects: []runtime.Change{{Kind: Kind, Name: name, Object: &cp}}}); err != nil {
+		return err
+	}
+	s.catchUp()
+	return nil
+}
+
+// Shutdown stops firing jobs and waits for runs in flight until ctx ends,
+// then closes the scheduler.
+func (s *Scheduler) Shutdown(ctx context.Context) error {
+	s.stopLoop()
+	done := make(chan struct{})
+	go func() {
+		s.runs.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = fmt.Errorf("waiting for scheduler job runs: %w", ctx.Err())
+	}
+	return errors.Join(err, s.Close())
+}
+
+// Close stops firing jobs, cancels runs in flight, writes the run state
+// and leaves the leader election.
+func (s *Scheduler) Close() error {
+	s.stopLoop()
+	var err error
+	s.closeOnce.Do(func() {
+		s.cancelRuns()
+		s.workers.close()
+		s.mu.Lock()
+		started := s.started
+		s.mu.Unlock()
+		if started {
+			// Runs that ended since the loop last looked are recorded
+			// before the writer's last commit.
+			s.mu.Lock()
+			s.recordLocked(s.clock.Now())
+			s.mu.Unlock()
+			s.state.close()
+			err = s.leader.Close()
+		}
+	})
+	return err
+}
+
+func (s *Scheduler) stopLoop() {
+	s.stopOnce.Do(func() {
+		s.mu.Lock()
+		s.stopping = true
+		started := s.started
+		s.mu.Unlock()
+		close(s.stop)
+		if started {
+			<-s.loopDone
+			<-s.deactDone
+		}
+	})
+}
