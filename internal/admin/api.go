@@ -50,7 +50,7 @@ func (a *API) Handler() http.Handler {
 	a.auth = newAuth(a.Store, a.CLIToken)
 	a.mux = http.NewServeMux()
 	a.mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		reply.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	metricsHandler := a.Metrics.Handler()
 	if !a.Settings.Metrics.Public {
@@ -108,22 +108,13 @@ func (a *API) refused(w http.ResponseWriter, err error) {
 	id := cid.New()
 	w.Header().Set(reply.CIDHeader, id)
 	if r, ok := runtime.IsRefused(err); ok {
-		writeJSON(w, http.StatusBadRequest, map[string]any{
+		reply.JSON(w, http.StatusBadRequest, map[string]any{
 			"result": "Error", "cid": id, "details": r.Error(), "problems": r.Problems,
 		})
 		return
 	}
 	a.Logger.Error("admin API change failed", "cid", id, "error", err.Error())
 	reply.Envelope(w, http.StatusInternalServerError, id, reply.GenericError)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
 }
 
 func (a *API) kinds(w http.ResponseWriter, r *http.Request) {
@@ -155,7 +146,7 @@ func (a *API) kinds(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, d)
 	}
-	writeJSON(w, http.StatusOK, out)
+	reply.JSON(w, http.StatusOK, out)
 }
 
 func (a *API) kind(w http.ResponseWriter, r *http.Request) (*registry.Kind, bool) {
@@ -176,7 +167,7 @@ func (a *API) listObjects(w http.ResponseWriter, r *http.Request) {
 	for i, o := range objs {
 		out[i] = k.Public(o)
 	}
-	writeJSON(w, http.StatusOK, out)
+	reply.JSON(w, http.StatusOK, out)
 }
 
 func (a *API) getObject(w http.ResponseWriter, r *http.Request) {
@@ -189,7 +180,7 @@ func (a *API) getObject(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, "No "+k.Title+" named "+strconv.Quote(r.PathValue("name")))
 		return
 	}
-	writeJSON(w, http.StatusOK, k.Public(obj))
+	reply.JSON(w, http.StatusOK, k.Public(obj))
 }
 
 // maxAdminBody bounds admin API request bodies.
@@ -233,7 +224,7 @@ func (a *API) putObject(w http.ResponseWriter, r *http.Request) {
 	if !existed {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, k.Public(obj))
+	reply.JSON(w, status, k.Public(obj))
 }
 
 func (a *API) deleteObject(w http.ResponseWriter, r *http.Request) {
@@ -291,7 +282,7 @@ func (a *API) listServices(w http.ResponseWriter, r *http.Request) {
 	for _, n := range st.Services.Names() {
 		out = append(out, a.serviceInfo(st, st.Services.Get(n)))
 	}
-	writeJSON(w, http.StatusOK, out)
+	reply.JSON(w, http.StatusOK, out)
 }
 
 func (a *API) getService(w http.ResponseWriter, r *http.Request) {
@@ -301,7 +292,7 @@ func (a *API) getService(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, "No service named "+strconv.Quote(r.PathValue("name"))+" is deployed")
 		return
 	}
-	writeJSON(w, http.StatusOK, a.serviceInfo(st, svc))
+	reply.JSON(w, http.StatusOK, a.serviceInfo(st, svc))
 }
 
 // invoke runs a service with the request body as its payload and answers
@@ -415,5 +406,5 @@ func (a *API) applyCode(w http.ResponseWriter, r *http.Request, cs runtime.Chang
 	if !cs.DryRun {
 		deploy.Log(a.Logger, "admin", res)
 	}
-	writeJSON(w, http.StatusOK, out)
+	reply.JSON(w, http.StatusOK, out)
 }

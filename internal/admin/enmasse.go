@@ -127,5 +127,5 @@ func (a *API) enmasseImport(w http.ResponseWriter, r *http.Request) {
 		enc.Encode(ImportLine{ImportResponse: resp})
 		return
 	}
-	writeJSON(w, status, resp)
+	reply.JSON(w, status, resp)
 }

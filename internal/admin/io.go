@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+
+	"github.com/plexushq/plexus/internal/reply"
 )
 
 // ioSwitches is the body of GET and PUT /services/{name}/io: the runtime
@@ -40,7 +42,7 @@ func (a *API) getIO(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sw := a.IO.Switches(name)
-	writeJSON(w, http.StatusOK, ioSwitches{Service: name, Schema: schema, ValidateSchema: sw.ValidateSchema, DetailedErrors: sw.DetailedErrors})
+	reply.JSON(w, http.StatusOK, ioSwitches{Service: name, Schema: schema, ValidateSchema: sw.ValidateSchema, DetailedErrors: sw.DetailedErrors})
 }
 
 // putIO changes a service's I/O switches, at once and for good: they are
@@ -72,5 +74,5 @@ func (a *API) putIO(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.Logger.Info("typed I/O switches changed", "service", name, "validate_schema", sw.ValidateSchema, "detailed_errors", sw.DetailedErrors)
-	writeJSON(w, http.StatusOK, ioSwitches{Service: name, Schema: schema, ValidateSchema: sw.ValidateSchema, DetailedErrors: sw.DetailedErrors})
+	reply.JSON(w, http.StatusOK, ioSwitches{Service: name, Schema: schema, ValidateSchema: sw.ValidateSchema, DetailedErrors: sw.DetailedErrors})
 }

@@ -59,9 +59,23 @@ func (a *App) newClient(server, dir string) (*client, error) {
 
 // do sends a request to the admin API and returns the status and body.
 func (c *client) do(ctx context.Context, method, path string, body []byte) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
+	resp, err := c.send(ctx, method, path, body)
 	if err != nil {
 		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if resp.StatusCode == http.StatusUnauthorized {
+		return resp.StatusCode, data, fmt.Errorf("the server at %s refused the credentials: set %s to the admin password (or restart the server if it was started before the CLI token changed)", c.base, PasswordEnv)
+	}
+	return resp.StatusCode, data, err
+}
+
+// send sends a request to the admin API with the client's credentials.
+func (c *client) send(ctx context.Context, method, path string, body []byte) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
 	}
 	if c.bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+c.bearer)
@@ -79,14 +93,9 @@ func (c *client) do(ctx context.Context, method, path string, body []byte) (int,
 			if c.dir == "" {
 				hint = "check the --server URL"
 			}
-			return 0, nil, fmt.Errorf("cannot reach the Plexus server at %s: is it running? %s", c.base, hint)
+			return nil, fmt.Errorf("cannot reach the Plexus server at %s: is it running? %s", c.base, hint)
 		}
-		return 0, nil, err
+		return nil, err
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if resp.StatusCode == http.StatusUnauthorized {
-		return resp.StatusCode, data, fmt.Errorf("the server at %s refused the credentials: set %s to the admin password (or restart the server if it was started before the CLI token changed)", c.base, PasswordEnv)
-	}
-	return resp.StatusCode, data, err
+	return resp, nil
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -405,26 +404,8 @@ func (a *App) postImport(ctx context.Context, cl *client, b *enmasse.Bundle, dry
 // stream sends a request to the admin API and calls fn with each line of a
 // 200 answer.
 func (c *client) stream(ctx context.Context, method, path string, body []byte, fn func([]byte) error) error {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
+	resp, err := c.send(ctx, method, path, body)
 	if err != nil {
-		return err
-	}
-	if c.bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+c.bearer)
-	} else {
-		req.SetBasicAuth(c.user, c.pass)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		var op *net.OpError
-		if errors.As(err, &op) {
-			hint := "start it with: plexus start " + c.dir
-			if c.dir == "" {
-				hint = "check the --server URL"
-			}
-			return fmt.Errorf("cannot reach the Plexus server at %s: is it running? %s", c.base, hint)
-		}
 		return err
 	}
 	defer resp.Body.Close()

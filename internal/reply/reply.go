@@ -25,6 +25,16 @@ const CIDHeader = "X-Plexus-CID"
 // *service.Error, outside development mode.
 const GenericError = "Internal server error"
 
+// JSON writes v as indented JSON with a status: the admin API's answers.
+func JSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
 // Envelope writes the error envelope with a status.
 func Envelope(w http.ResponseWriter, status int, cid, details string) {
 	h := w.Header()

@@ -1,7 +1,6 @@
 package scheduler
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -32,7 +31,7 @@ func (s *Scheduler) Routes(r Router, prefix string) {
 
 func (s *Scheduler) apiList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	writeJSON(w, http.StatusOK, s.List(q.Get("service"), q.Get("query")))
+	reply.JSON(w, http.StatusOK, s.List(q.Get("service"), q.Get("query")))
 }
 
 func (s *Scheduler) apiGet(w http.ResponseWriter, r *http.Request) {
@@ -42,7 +41,7 @@ func (s *Scheduler) apiGet(w http.ResponseWriter, r *http.Request) {
 		s.apiError(w, name, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, js)
+	reply.JSON(w, http.StatusOK, js)
 }
 
 func (s *Scheduler) apiExecute(w http.ResponseWriter, r *http.Request) {
@@ -53,7 +52,7 @@ func (s *Scheduler) apiExecute(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set(reply.CIDHeader, id)
-	writeJSON(w, http.StatusAccepted, map[string]string{"name": name, "cid": id})
+	reply.JSON(w, http.StatusAccepted, map[string]string{"name": name, "cid": id})
 }
 
 func (s *Scheduler) apiSetActive(active bool) http.HandlerFunc {
@@ -69,7 +68,7 @@ func (s *Scheduler) apiSetActive(active bool) http.HandlerFunc {
 			return
 		}
 		js.History = nil
-		writeJSON(w, http.StatusOK, js)
+		reply.JSON(w, http.StatusOK, js)
 	}
 }
 
@@ -80,7 +79,7 @@ func (s *Scheduler) apiError(w http.ResponseWriter, name string, err error) {
 	id := cid.New()
 	w.Header().Set(reply.CIDHeader, id)
 	if rf, ok := runtime.IsRefused(err); ok {
-		writeJSON(w, http.StatusBadRequest, map[string]any{"result": "Error", "cid": id, "details": rf.Error(), "problems": rf.Problems})
+		reply.JSON(w, http.StatusBadRequest, map[string]any{"result": "Error", "cid": id, "details": rf.Error(), "problems": rf.Problems})
 		return
 	}
 	if errors.Is(err, ErrNoJob) {
@@ -94,13 +93,4 @@ func (s *Scheduler) apiError(w http.ResponseWriter, name string, err error) {
 	}
 	s.log.Error("scheduler admin API call failed", "cid", id, "job", name, "error", err.Error())
 	reply.Envelope(w, http.StatusInternalServerError, id, reply.GenericError)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
 }

@@ -74,22 +74,65 @@ type Store struct {
 // Open opens (and migrates) the store: the SQLite database in dataDir when
 // dsn is empty, else the PostgreSQL database dsn names.
 func Open(ctx context.Context, dsn, dataDir string) (*Store, error) {
+	s, err := open(ctx, dsn, dataDir, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// ErrNoStore is returned by OpenReadOnly when the embedded database does
+// not exist yet: the server of the environment has never started.
+var ErrNoStore = errors.New("the store does not exist yet")
+
+// OpenReadOnly opens the store for reading only, as commands that read a
+// stopped server's configuration do (offline enmasse export): it creates
+// nothing, runs no migration and cannot write. It is safe while a server
+// uses the same store.
+func OpenReadOnly(ctx context.Context, dsn, dataDir string) (*Store, error) {
+	return open(ctx, dsn, dataDir, true)
+}
+
+func open(ctx context.Context, dsn, dataDir string, readOnly bool) (*Store, error) {
 	s := &Store{}
 	var err error
 	switch {
 	case dsn == "":
-		if err := os.MkdirAll(dataDir, 0o700); err != nil {
-			return nil, fmt.Errorf("opening store: %w", err)
-		}
 		s.dialect = "sqlite"
+		file := filepath.Join(dataDir, "plexus.db")
 		q := url.Values{}
-		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)", "foreign_keys(1)"} {
-			q.Add("_pragma", p)
+		if readOnly {
+			if _, err := os.Stat(file); err != nil {
+				return nil, fmt.Errorf("opening store %s: %w", file, ErrNoStore)
+			}
+			q.Set("mode", "ro")
+			q.Add("_pragma", "busy_timeout(10000)")
+		} else {
+			if err := os.MkdirAll(dataDir, 0o700); err != nil {
+				return nil, fmt.Errorf("opening store: %w", err)
+			}
+			for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)", "foreign_keys(1)"} {
+				q.Add("_pragma", p)
+			}
+			q.Set("_txlock", "immediate")
 		}
-		q.Set("_txlock", "immediate")
-		s.db, err = sql.Open("sqlite", "file:"+filepath.Join(dataDir, "plexus.db")+"?"+q.Encode())
+		s.db, err = sql.Open("sqlite", "file:"+file+"?"+q.Encode())
 	case strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://"):
 		s.dialect = "postgres"
+		if readOnly {
+			u, perr := url.Parse(dsn)
+			if perr != nil {
+				return nil, fmt.Errorf("opening store: %w", perr)
+			}
+			q := u.Query()
+			q.Set("default_transaction_read_only", "on")
+			u.RawQuery = q.Encode()
+			dsn = u.String()
+		}
 		s.db, err = sql.Open("pgx", dsn)
 	default:
 		return nil, fmt.Errorf("opening store: --db must be empty (embedded SQLite) or a postgres:// URL, got %q", redact(dsn))
@@ -100,10 +143,6 @@ func Open(ctx context.Context, dsn, dataDir string) (*Store, error) {
 	if err := s.db.PingContext(ctx); err != nil {
 		s.db.Close()
 		return nil, fmt.Errorf("opening store %s: %w", s.describe(dsn, dataDir), err)
-	}
-	if err := s.migrate(ctx); err != nil {
-		s.db.Close()
-		return nil, err
 	}
 	return s, nil
 }
