@@ -31,9 +31,11 @@ import (
 	outrest "github.com/plexushq/plexus/internal/outconn/rest"
 	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/secret"
+	"github.com/plexushq/plexus/internal/security"
 	"github.com/plexushq/plexus/internal/services"
 	"github.com/plexushq/plexus/internal/starlark"
 	"github.com/plexushq/plexus/internal/store"
+	"github.com/plexushq/plexus/sdk/service"
 )
 
 // Options configure a server. Empty fields take the environment's
@@ -65,6 +67,8 @@ type Server struct {
 	// Pickup watches the pickup directory; subsystems add hooks to it
 	// before Start.
 	Pickup *deploy.Pickup
+	// Sessions keeps the sessions of jwt security definitions.
+	Sessions *security.Sessions
 
 	logOut   *logging.Output
 	tls      *tls.Config
@@ -109,22 +113,40 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := env.ServerKey()
-	if err != nil {
-		return nil, err
-	}
-	box, err := secret.New(key)
-	if err != nil {
-		return nil, err
-	}
 	st, err := store.Open(ctx, settings.DB, env.Path(envdir.DataDir))
 	if err != nil {
 		out.Close()
 		return nil, err
 	}
-	s := &Server{Env: env, Settings: settings, Logger: logger, Store: st, Metrics: metrics.New(), logOut: out, tls: tlsConfig}
+	// A key rotation interrupted by a crash is finished (or undone) before
+	// the key is read.
+	if err := secret.Recover(ctx, st, env.Path(envdir.ServerKey)); err != nil {
+		st.Close()
+		out.Close()
+		return nil, err
+	}
+	key, err := env.ServerKey()
+	if err != nil {
+		st.Close()
+		out.Close()
+		return nil, err
+	}
+	box, err := secret.New(key)
+	if err != nil {
+		st.Close()
+		out.Close()
+		return nil, err
+	}
+	sessions, err := security.NewSessions(st.DB(), st.Rebind, key, logger)
+	if err != nil {
+		st.Close()
+		out.Close()
+		return nil, err
+	}
+	s := &Server{Env: env, Settings: settings, Logger: logger, Store: st, Metrics: metrics.New(), logOut: out, tls: tlsConfig, Sessions: sessions}
 	s.Starlark = starlark.New(settings.Starlark.MaxSteps, logger)
 	outrest.ProvideStarlark(s.Starlark)
+	security.ProvideStarlark(s.Starlark)
 	s.Runtime, err = runtime.New(runtime.Options{
 		Dir: env.Dir, Store: st, Logger: logger, Settings: settings, Metrics: s.Metrics, Builtins: svcs,
 		Compilers: map[string]runtime.Compiler{starlark.Ext: s.Starlark}, Secrets: box,
@@ -137,6 +159,7 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	s.base, s.cancel = base, cancel
 	s.Invoker = invoke.New(base, s.Runtime, logger)
 	s.Invoker.Resolve(outrest.Kind, outrest.Resolve)
+	s.Invoker.Resolve(service.KindJWT, security.JWTResolver(sessions))
 	s.Pickup = &deploy.Pickup{Dir: env.Path(envdir.ServicesDir), Exts: []string{starlark.Ext}, Runtime: s.Runtime, Logger: logger,
 		Hooks: []deploy.Hook{{Match: enmasse.IsEnmasseFile, Handle: s.importPickedUp}}}
 	if err := s.Runtime.Load(ctx); err != nil {
@@ -239,11 +262,15 @@ func (s *Server) Start() error {
 			ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
 		}
 	}
+	guard, err := rest.NewGuard(s.Settings, s.Sessions)
+	if err != nil {
+		return err
+	}
 	s.api = newServer(&rest.Handler{Runtime: s.Runtime, Invoker: s.Invoker, Logger: s.Logger, Settings: s.Settings,
-		Access: logging.NewAccess(s.logOut, s.Settings.Log)})
+		Access: logging.NewAccess(s.logOut, s.Settings.Log), Guard: guard})
 	s.adminSrv = newServer(s.Admin.Handler())
 	s.Admin.Handle("POST "+admin.Prefix+"/"+outrest.Kind+"/{name}/ping", outrest.PingHandler(s.Runtime))
-	var err error
+	s.Admin.Handle("POST "+admin.Prefix+security.PasswordPath, security.PasswordHandler(s.Runtime, s.Logger))
 	if s.apiLn, err = net.Listen("tcp", s.Settings.Listen); err != nil {
 		return fmt.Errorf("listening on %s (set another address with --listen): %w", s.Settings.Listen, err)
 	}
@@ -257,6 +284,7 @@ func (s *Server) Start() error {
 		return fmt.Errorf("writing %s: %w", envdir.CLIFile, err)
 	}
 	s.served = make(chan error, 2)
+	s.Sessions.Start()
 	s.pickupWG.Add(1)
 	go func() {
 		defer s.pickupWG.Done()
@@ -356,6 +384,9 @@ func (s *Server) stop() error {
 	s.pickupWG.Wait()
 	if s.Invoker != nil {
 		s.Invoker.Wait()
+	}
+	if s.Sessions != nil {
+		s.Sessions.Close()
 	}
 	return s.Store.Close()
 }
