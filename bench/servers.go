@@ -191,9 +191,11 @@ func freeAddr() (string, error) {
 
 // channel is a REST channel as the admin API takes it.
 type channel struct {
-	Service string `json:"service"`
-	URLPath string `json:"url_path"`
-	Method  string `json:"method"`
+	Service      string           `json:"service"`
+	URLPath      string           `json:"url_path"`
+	Method       string           `json:"method"`
+	Security     string           `json:"security,omitempty"`
+	RateLimiting []map[string]any `json:"rate_limiting,omitempty"`
 }
 
 // adminClient calls the Plexus admin API as the admin user. It is safe
@@ -216,25 +218,30 @@ func newAdminClient(addr, password string, conns int) *adminClient {
 
 // putChannel creates or replaces the REST channel name.
 func (a *adminClient) putChannel(ctx context.Context, name string, ch channel) error {
-	body, err := json.Marshal(ch)
+	return a.putObject(ctx, "channel_rest", name, ch)
+}
+
+// putObject creates or replaces the object name of a kind.
+func (a *adminClient) putObject(ctx context.Context, kind, name string, obj any) error {
+	body, err := json.Marshal(obj)
 	if err != nil {
-		return fmt.Errorf("creating channel %q: %w", name, err)
+		return fmt.Errorf("creating %s %q: %w", kind, name, err)
 	}
-	url := a.base + "/admin/api/v1/objects/channel_rest/" + name
+	url := a.base + "/admin/api/v1/objects/" + kind + "/" + name
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, url, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("creating channel %q: %w", name, err)
+		return fmt.Errorf("creating %s %q: %w", kind, name, err)
 	}
 	req.SetBasicAuth("admin", a.password)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := a.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("creating channel %q: %w", name, err)
+		return fmt.Errorf("creating %s %q: %w", kind, name, err)
 	}
 	defer resp.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("creating channel %q: the admin API answered %s: %s", name, resp.Status, strings.TrimSpace(string(answer)))
+		return fmt.Errorf("creating %s %q: the admin API answered %s: %s", kind, name, resp.Status, strings.TrimSpace(string(answer)))
 	}
 	return nil
 }
