@@ -93,7 +93,9 @@ func (ks *keySet) lookup(ctx context.Context, kid string) (any, error) {
 		wait := make(chan struct{})
 		ks.inflight, ks.tried = wait, now
 		ks.mu.Unlock()
-		ks.fetch(ctx)
+		// The fetch serves every waiting request: the one that started
+		// it going away must not cancel it (the client's timeout bounds it).
+		ks.fetch(context.WithoutCancel(ctx))
 		ks.mu.Lock()
 		ks.inflight = nil
 		close(wait)

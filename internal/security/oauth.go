@@ -102,7 +102,9 @@ func (ts *tokenSource) get(ctx context.Context) (string, error) {
 		wait := make(chan struct{})
 		ts.inflight = wait
 		ts.mu.Unlock()
-		token, life, err := ts.fetch(ctx)
+		// Callers waiting for this fetch must not fail because the one
+		// that started it went away; the client's timeout bounds it.
+		token, life, err := ts.fetch(context.WithoutCancel(ctx))
 		ts.mu.Lock()
 		ts.inflight, ts.lastErr = nil, err
 		if err == nil {
