@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/plexushq/plexus/internal/store"
+	"github.com/plexushq/plexus/internal/testenv"
 )
 
 func newSessions(t *testing.T, st *store.Store, key byte) *Sessions {
@@ -37,10 +38,21 @@ func openStore(t *testing.T) *store.Store {
 }
 
 // Sliding expiry, revocation, restarts and the write-behind of expiries,
-// on a clock the test moves.
+// on a clock the test moves, in SQLite and in PostgreSQL.
 func TestSessionsLifecycle(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { testSessionsLifecycle(t, openStore(t)) })
+	t.Run("postgres", func(t *testing.T) {
+		st, err := store.Open(context.Background(), testenv.Postgres(t), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		testSessionsLifecycle(t, st)
+	})
+}
+
+func testSessionsLifecycle(t *testing.T, st *store.Store) {
 	ctx := context.Background()
-	st := openStore(t)
 	s := newSessions(t, st, 1)
 	clock := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	s.now = func() time.Time { return clock }

@@ -1,18 +1,24 @@
 package rest_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/plexushq/plexus/internal/security"
 	"github.com/plexushq/plexus/internal/servertest"
@@ -461,5 +467,40 @@ func TestChangePassword(t *testing.T) {
 	}
 	if strings.Contains(s.Log.String(), "new-pass") {
 		t.Error("the log shows the new password")
+	}
+}
+
+// A bearer_token definition with a JWKS admits JWTs its provider signed,
+// through the whole pipeline, with the subject as username.
+func TestBearerJWKSChannel(t *testing.T) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	raw, _ := key.PublicKey.Bytes()
+	b64 := base64.RawURLEncoding.EncodeToString
+	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]string{
+			{"kty": "EC", "crv": "P-256", "kid": "k1", "x": b64(raw[1:33]), "y": b64(raw[33:])}}})
+	}))
+	defer jwks.Close()
+	s := servertest.Start(t, servertest.Options{Services: []any{whoami}, Settings: noFailures})
+	s.Put("security", "idp", map[string]any{"type": "bearer_token", "jwks_url": jwks.URL, "audience": "orders", "issuer": "https://idp.test/"})
+	s.Channel("who", "test.whoami", "", "/who", map[string]any{"security": "idp"})
+	sign := func(aud string, exp time.Duration) string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{"iss": "https://idp.test/", "aud": aud, "sub": "alice", "exp": time.Now().Add(exp).Unix()})
+		tok.Header["kid"] = "k1"
+		str, err := tok.SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return str
+	}
+	if id := identity(t, s.Call("GET", "/who", "", bearer(sign("orders", time.Hour)))); id != (service.Security{Name: "idp", Type: "bearer_token", Username: "alice"}) {
+		t.Errorf("identity %+v", id)
+	}
+	for _, tok := range []string{sign("billing", time.Hour), sign("orders", -time.Hour), "a.b.c"} {
+		r := s.Call("GET", "/who", "", bearer(tok))
+		refused(t, r, 401, "Unauthorized")
+		if r.Header.Get("WWW-Authenticate") != "Bearer" {
+			t.Errorf("challenge %q", r.Header.Get("WWW-Authenticate"))
+		}
 	}
 }
