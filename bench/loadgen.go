@@ -30,6 +30,8 @@ type Request struct {
 	Path string
 	// Body is sent as application/json when it is not empty.
 	Body []byte
+	// Header holds more request headers, such as Authorization.
+	Header map[string]string
 }
 
 // Result is what one measurement of one target saw. Requests counts every
@@ -180,6 +182,9 @@ func (w *worker) run(ctx context.Context, client *http.Client, url string, req R
 		if body != nil {
 			hr.Header.Set("Content-Type", "application/json")
 		}
+		for k, v := range req.Header {
+			hr.Header.Set(k, v)
+		}
 		t0 := time.Now()
 		resp, err := client.Do(hr)
 		if err != nil {
@@ -266,6 +271,14 @@ func wrkScript(req Request) string {
 	if len(req.Body) > 0 {
 		fmt.Fprintf(&b, "wrk.body = %s\n", luaQuote(string(req.Body)))
 		b.WriteString("wrk.headers[\"Content-Type\"] = \"application/json\"\n")
+	}
+	keys := make([]string, 0, len(req.Header))
+	for k := range req.Header {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "wrk.headers[%s] = %s\n", luaQuote(k), luaQuote(req.Header[k]))
 	}
 	return b.String()
 }

@@ -543,6 +543,9 @@ func checkTarget(ctx context.Context, base string, req Request, check func(sent,
 	if len(req.Body) > 0 {
 		hr.Header.Set("Content-Type", "application/json")
 	}
+	for k, v := range req.Header {
+		hr.Header.Set(k, v)
+	}
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil}}
 	resp, err := client.Do(hr)
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -50,6 +51,8 @@ func scenarios() []Scenario {
 	hello := Request{Method: http.MethodGet, Path: "/hello"}
 	small := Request{Method: http.MethodPost, Path: "/echo", Body: smallPayload()}
 	large := Request{Method: http.MethodPost, Path: "/echo", Body: largePayload()}
+	auth := map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte(benchUser+":"+benchPassword))}
+	smallAuth := Request{Method: http.MethodPost, Path: "/echo-auth", Body: smallPayload(), Header: auth}
 	return []Scenario{
 		{
 			Name:     "hello",
@@ -73,6 +76,15 @@ func scenarios() []Scenario {
 			Setup:    putChannelFunc("bench.echo", channel{Service: "plexus.helpers.echo", URLPath: "/echo", Method: http.MethodPost}),
 			Plexus:   large,
 			Baseline: large,
+			Check:    checkEcho,
+		},
+		{
+			Name: "echo-auth",
+			About: "echo-100b behind HTTP Basic Auth and a generous rate limit by client address; the baseline checks " +
+				"the same credentials with a constant-time compare.",
+			Setup:    setupEchoAuth,
+			Plexus:   smallAuth,
+			Baseline: smallAuth,
 			Check:    checkEcho,
 		},
 		{
@@ -113,6 +125,24 @@ func scenarios() []Scenario {
 			Check:    checkPing,
 		},
 	}
+}
+
+// The Basic Auth credentials of the echo-auth scenario.
+const (
+	benchUser     = "bench"
+	benchPassword = "bench-password-1"
+)
+
+// setupEchoAuth creates the echo-auth scenario's security definition and
+// channel: Basic Auth, and a rate limit far above what the benchmark
+// sends, so every request pays for the checks and none is refused.
+func setupEchoAuth(ctx context.Context, a *adminClient, _ setupEnv) error {
+	if err := a.put(ctx, "security", "bench.basic", map[string]any{
+		"type": "basic_auth", "username": benchUser, "password": benchPassword, "realm": "bench"}); err != nil {
+		return err
+	}
+	return a.putChannel(ctx, "bench.echo-auth", channel{Service: "plexus.helpers.echo", URLPath: "/echo-auth", Method: http.MethodPost,
+		Security: "bench.basic", RateLimiting: []map[string]any{{"rate": 1e9, "burst": 1e9}}})
 }
 
 // selectScenarios returns the scenarios named in list, a comma-separated

@@ -192,9 +192,11 @@ func freeAddr() (string, error) {
 
 // channel is a REST channel as the admin API takes it.
 type channel struct {
-	Service string `json:"service"`
-	URLPath string `json:"url_path"`
-	Method  string `json:"method"`
+	Service      string           `json:"service"`
+	URLPath      string           `json:"url_path"`
+	Method       string           `json:"method"`
+	Security     string           `json:"security,omitempty"`
+	RateLimiting []map[string]any `json:"rate_limiting,omitempty"`
 }
 
 // adminClient calls the Plexus admin API as the admin user. It is safe

@@ -22,6 +22,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -114,6 +115,7 @@ func newMux() *http.ServeMux {
 	})
 	mux.HandleFunc("GET /hello", hello)
 	mux.HandleFunc("POST /echo", echo)
+	mux.HandleFunc("POST /echo-auth", echoAuth)
 	return mux
 }
 
@@ -149,6 +151,25 @@ func echo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, payload)
+}
+
+// The credentials /echo-auth admits: those of the benchmark's echo-auth
+// scenario.
+const (
+	authUser     = "bench"
+	authPassword = "bench-password-1"
+)
+
+// echoAuth is echo behind HTTP Basic Auth, checked as a careful hand-written
+// server would: both halves compared in constant time.
+func echoAuth(w http.ResponseWriter, r *http.Request) {
+	user, password, ok := r.BasicAuth()
+	if !ok || subtle.ConstantTimeCompare([]byte(user), []byte(authUser))&subtle.ConstantTimeCompare([]byte(password), []byte(authPassword)) != 1 {
+		w.Header().Set("WWW-Authenticate", `Basic realm="bench"`)
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	}
+	echo(w, r)
 }
 
 // writeJSON writes v as JSON with a Content-Length, without HTML escaping.

@@ -22,6 +22,8 @@ type App struct {
 	Services []any
 	// Stdout, Stderr receive the commands' output.
 	Stdout, Stderr io.Writer
+	// Stdin is where commands read secrets from (default os.Stdin).
+	Stdin io.Reader
 	// Getenv reads environment variables.
 	Getenv func(string) string
 	// Ready, when set, is called with the started server's addresses
@@ -39,6 +41,9 @@ func (a *App) Main(ctx context.Context, args []string) int {
 	}
 	if a.Getenv == nil {
 		a.Getenv = os.Getenv
+	}
+	if a.Stdin == nil {
+		a.Stdin = os.Stdin
 	}
 	root := a.Root()
 	root.SetArgs(args)
@@ -92,6 +97,8 @@ Start with:
 		a.pingCmd(),
 		a.openapiCmd(),
 		a.apidocsCmd(),
+		a.securityCmd(),
+		a.secretsCmd(),
 		a.versionCmd(),
 	)
 	return root

@@ -32,9 +32,11 @@ import (
 	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/scheduler"
 	"github.com/plexushq/plexus/internal/secret"
+	"github.com/plexushq/plexus/internal/security"
 	"github.com/plexushq/plexus/internal/services"
 	"github.com/plexushq/plexus/internal/starlark"
 	"github.com/plexushq/plexus/internal/store"
+	"github.com/plexushq/plexus/sdk/service"
 )
 
 // Options configure a server. Empty fields take the environment's
@@ -69,6 +71,8 @@ type Server struct {
 	// Scheduler fires scheduler jobs; its built-in services are
 	// registered before the runtime exists and reach it after Attach.
 	Scheduler *scheduler.Scheduler
+	// Sessions keeps the sessions of jwt security definitions.
+	Sessions *security.Sessions
 
 	logOut   *logging.Output
 	tls      *tls.Config
@@ -115,22 +119,40 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := env.ServerKey()
-	if err != nil {
-		return nil, err
-	}
-	box, err := secret.New(key)
-	if err != nil {
-		return nil, err
-	}
 	st, err := store.Open(ctx, settings.DB, env.Path(envdir.DataDir))
 	if err != nil {
 		out.Close()
 		return nil, err
 	}
-	s := &Server{Env: env, Settings: settings, Logger: logger, Store: st, Metrics: m, Scheduler: sched, logOut: out, tls: tlsConfig}
+	// A key rotation interrupted by a crash is finished (or undone) before
+	// the key is read.
+	if err := secret.Recover(ctx, st, env.Path(envdir.ServerKey)); err != nil {
+		st.Close()
+		out.Close()
+		return nil, err
+	}
+	key, err := env.ServerKey()
+	if err != nil {
+		st.Close()
+		out.Close()
+		return nil, err
+	}
+	box, err := secret.New(key)
+	if err != nil {
+		st.Close()
+		out.Close()
+		return nil, err
+	}
+	sessions, err := security.NewSessions(st.DB(), st.Rebind, key, logger)
+	if err != nil {
+		st.Close()
+		out.Close()
+		return nil, err
+	}
+	s := &Server{Env: env, Settings: settings, Logger: logger, Store: st, Metrics: m, Scheduler: sched, logOut: out, tls: tlsConfig, Sessions: sessions}
 	s.Starlark = starlark.New(settings.Starlark.MaxSteps, logger)
 	outrest.ProvideStarlark(s.Starlark)
+	security.ProvideStarlark(s.Starlark)
 	s.Runtime, err = runtime.New(runtime.Options{
 		Dir: env.Dir, Store: st, Logger: logger, Settings: settings, Metrics: s.Metrics, Builtins: svcs,
 		Compilers: map[string]runtime.Compiler{starlark.Ext: s.Starlark}, Secrets: box,
@@ -147,6 +169,7 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
+	s.Invoker.Resolve(service.KindJWT, security.JWTResolver(sessions))
 	s.Pickup = &deploy.Pickup{Dir: env.Path(envdir.ServicesDir), Exts: []string{starlark.Ext}, Runtime: s.Runtime, Logger: logger,
 		Hooks: []deploy.Hook{{Match: enmasse.IsEnmasseFile, Handle: s.importPickedUp}}}
 	s.Scheduler.Attach(st, s.Runtime, s.Invoker)
@@ -250,15 +273,19 @@ func (s *Server) Start() error {
 			ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
 		}
 	}
+	guard, err := rest.NewGuard(s.Settings, s.Sessions)
+	if err != nil {
+		return err
+	}
 	s.api = newServer(&rest.Handler{Runtime: s.Runtime, Invoker: s.Invoker, Logger: s.Logger, Settings: s.Settings,
-		Access: logging.NewAccess(s.logOut, s.Settings.Log)})
+		Access: logging.NewAccess(s.logOut, s.Settings.Log), Guard: guard})
 	s.adminSrv = newServer(s.Admin.Handler())
 	s.Admin.Handle("POST "+admin.Prefix+"/"+outrest.Kind+"/{name}/ping", outrest.PingHandler(s.Runtime))
+	s.Admin.Handle("POST "+admin.Prefix+security.PasswordPath, security.PasswordHandler(s.Runtime, s.Logger))
 	s.Scheduler.Routes(s.Admin, admin.Prefix)
 	if err := s.Scheduler.Start(context.Background()); err != nil {
 		return err
 	}
-	var err error
 	if s.apiLn, err = net.Listen("tcp", s.Settings.Listen); err != nil {
 		return fmt.Errorf("listening on %s (set another address with --listen): %w", s.Settings.Listen, err)
 	}
@@ -273,6 +300,7 @@ func (s *Server) Start() error {
 	}
 	s.served = make(chan error, 2)
 	s.startTypedIO()
+	s.Sessions.Start()
 	s.pickupWG.Add(1)
 	go func() {
 		defer s.pickupWG.Done()
@@ -378,6 +406,9 @@ func (s *Server) stop() error {
 	s.pickupWG.Wait()
 	if s.Invoker != nil {
 		s.Invoker.Wait()
+	}
+	if s.Sessions != nil {
+		s.Sessions.Close()
 	}
 	return s.Store.Close()
 }

@@ -175,7 +175,10 @@ func (s *Store) migrate(ctx context.Context) error {
 	if s.dialect == "postgres" {
 		dialect = goose.DialectPostgres
 	}
-	p, err := goose.NewProvider(dialect, s.db, sub)
+	// Branches add migrations in parallel (numbers are reserved per
+	// feature), so a database may have applied a later number before an
+	// earlier one arrives: apply it then rather than refusing to start.
+	p, err := goose.NewProvider(dialect, s.db, sub, goose.WithAllowOutofOrder(true))
 	if err != nil {
 		return fmt.Errorf("migrating store: %w", err)
 	}

@@ -27,6 +27,9 @@ type Handler struct {
 	Settings *config.Settings
 	// Access writes the access log when settings.log.access is on.
 	Access *logging.Access
+	// Guard is shared by the security stages (guard.go); nil believes no
+	// proxy, slows nobody down and refuses session tokens.
+	Guard *Guard
 }
 
 // exchange is one request being served, for the access log and metrics.
@@ -51,6 +54,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := h.Runtime.State()
+	if r.URL.Path == LogInPath || r.URL.Path == LogOutPath {
+		h.serveJWT(w, r, &x, st)
+		return
+	}
 	tab := runtime.Assembled[*Table](st, Kind)
 	if tab == nil {
 		x.status = http.StatusNotFound
@@ -81,6 +88,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reply.Envelope(w, x.status, x.cid, "URL not found")
 		return
 	}
+	sec, ok := h.guard(w, r, &x, st, rt)
+	if !ok {
+		return
+	}
 	svc := st.Services.Get(rt.Service)
 	if svc == nil {
 		x.status = http.StatusServiceUnavailable
@@ -94,7 +105,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Logger.Info("request refused", "cid", x.cid, "channel", rt.Name, "status", x.status, "error", err.Error())
 		return
 	}
-	c := h.Invoker.NewContext(r.Context(), x.cid, svc.Name, service.Channel{Name: rt.Name, Type: service.ChannelREST, DataFormat: rt.DataFormat})
+	c := h.Invoker.NewContext(r.Context(), x.cid, svc.Name, service.Channel{Name: rt.Name, Type: service.ChannelREST, DataFormat: rt.DataFormat, Security: sec})
 	if err := fillRequest(c.Request, r, rt, m.Params, body); err != nil {
 		x.status = reply.Error(w, x.cid, err, false)
 		c.Logger().Info("request refused", "channel", rt.Name, "status", x.status, "error", err.Error())

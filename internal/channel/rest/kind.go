@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/plexushq/plexus/internal/metrics"
+	"github.com/plexushq/plexus/internal/ratelimit"
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/router"
 )
@@ -33,6 +34,10 @@ type Channel struct {
 	MergeURLParamsReq bool   `json:"merge_url_params_req" doc:"Whether path and query parameters are merged into the service's input."`
 	URLParamsPri      string `json:"url_params_pri" enum:"qs-over-path|path-over-qs" doc:"Which wins when a path parameter and a query parameter have the same name."`
 	ContentType       string `json:"content_type" doc:"Content-Type of responses whose service sets none; empty picks application/json for JSON payloads and text/plain for text."`
+
+	Security     string           `json:"security" ref:"security" doc:"Name of the security definition every request must pass (401 otherwise); the identity it admits reaches the service as self.channel.security. Empty: no definition."`
+	Groups       []string         `json:"groups" ref:"groups" doc:"Security groups whose members the channel admits: a request must pass one member of one group (as well as security, when set), and runs as that member."`
+	RateLimiting []ratelimit.Rule `json:"rate_limiting" doc:"Rate limits keyed by client address, checked before authentication: the first rule whose cidr holds the address applies, and an address no rule matches is refused (403), which makes the rules an IP allow-list. Empty: no limit."`
 
 	tpl *router.Template // parsed url_path, kept by Validate
 }
@@ -56,22 +61,23 @@ func init() {
 		Summary: "Mounts a service on a URL path and HTTP verb of the API listener.",
 		Aliases: []string{"channel_plain_http", "http_soap"},
 		// Zato's channel fields that Plexus spells differently or does not
-		// support yet (ZATO-BEHAVIOUR §4.1). Security, RBAC and rate limits
-		// (Zato's IP allow-list) are refused rather than ignored: dropping
-		// them would serve the channel to callers Zato turned away.
+		// support yet (ZATO-BEHAVIOUR §4.1). RBAC, security by numeric id
+		// and 3.2's rate-limit definitions are refused rather than ignored:
+		// dropping them would serve the channel to callers Zato turned away.
 		ZatoFields: map[string]string{
 			"service_name": "service",
+			"sec_def":      "security", "security_name": "security", "security_groups": "groups",
 
-			"security": registry.ZatoRefused, "sec_def": registry.ZatoRefused, "security_name": registry.ZatoRefused,
-			"security_id": registry.ZatoRefused, "groups": registry.ZatoRefused, "security_groups": registry.ZatoRefused,
+			"security_id":  registry.ZatoRefused,
 			"sec_use_rbac": registry.ZatoRefused, "has_rbac": registry.ZatoRefused,
-			"is_rate_limit_active": registry.ZatoRefused, "rate_limiting": registry.ZatoRefused,
+			"rate_limit_def": registry.ZatoRefused, "quota_tier": registry.ZatoRefused,
+			"is_rate_limit_active": "",
 
 			"sec_type": "", "is_internal": "", "params_pri": "", "match_slash": "", "timeout": "", "http_accept": "",
 			"cache_type": "", "cache_id": "", "cache_expiry": "", "response_cache": "", "content_encoding": "",
 			"gateway_service_list": "", "service_whitelist": "", "is_audit_log_active": "", "should_include_in_openapi": "",
 			"is_deprecated": "", "deprecation_since": "", "deprecation_sunset": "", "deprecation_successor": "",
-			"rate_limit_type": "", "rate_limit_def": "", "rate_limit_check_parent_def": "", "quota_tier": "",
+			"rate_limit_type": "", "rate_limit_check_parent_def": "",
 			"hl7_version": "", "json_path": "", "soap_action": "", "soap_version": "", "serialization_type": "",
 			"max_len_messages_sent": "", "max_len_messages_received": "",
 			"max_bytes_per_message_sent": "", "max_bytes_per_message_received": "",
@@ -85,22 +91,27 @@ func init() {
 			`{"name": "files", "service": "plexus.helpers.echo", "url_path": "/files/{path...}", "data_format": "raw"}`,
 		},
 		Check:    check,
+		Start:    start,
 		Assemble: assemble,
 	})
 }
 
-// Validate checks the URL path.
+// Validate checks the URL path and the rate-limiting rules.
 func (c *Channel) Validate() []error {
+	errs := validateGuard(c)
 	if c.URLPath == "" {
-		return nil // reported as required
+		return errs // reported as required
 	}
 	if _, err := c.template(); err != nil {
-		return []error{registry.FieldProblem("url_path", "%s %v", c.URLPath, err)}
+		return append(errs, registry.FieldProblem("url_path", "%s %v", c.URLPath, err))
 	}
 	if c.URLPath == HealthPath {
-		return []error{registry.FieldProblem("url_path", "%s is reserved for the health check", HealthPath)}
+		return append(errs, registry.FieldProblem("url_path", "%s is reserved for the health check", HealthPath))
 	}
-	return nil
+	if c.URLPath == LogInPath || c.URLPath == LogOutPath {
+		return append(errs, registry.FieldProblem("url_path", "%s is reserved for JWT sessions", c.URLPath))
+	}
+	return errs
 }
 
 // check reports channels that would answer the same requests as an
@@ -138,6 +149,11 @@ type route struct {
 	*Channel
 	params []string
 	m      *metrics.Metrics
+	// limiter is the channel's running form: its rate limits by client
+	// address, kept while the channel is unchanged.
+	limiter *ratelimit.Limiter
+	// guarded marks a channel with any of the security stages to run.
+	guarded bool
 
 	once     sync.Once
 	requests prometheus.Counter
@@ -178,7 +194,9 @@ func assemble(env *registry.Env, entries []registry.Entry) (any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("channel %q: url_path: %w", c.Name, err)
 		}
-		r := &router.Route{Template: tpl, Method: c.Method, Value: &route{Channel: c, params: tpl.Params, m: env.Metrics}}
+		lim, _ := e.Running.(*ratelimit.Limiter)
+		r := &router.Route{Template: tpl, Method: c.Method, Value: &route{Channel: c, params: tpl.Params, m: env.Metrics, limiter: lim,
+			guarded: c.Security != "" || len(c.Groups) > 0 || !lim.Empty()}}
 		if e.Changed {
 			added = append(added, r)
 		} else {

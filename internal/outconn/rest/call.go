@@ -53,18 +53,34 @@ func (cl *caller) CallREST(ctx context.Context, req *service.RESTRequest) (*serv
 		}
 	}
 	x := &exchange{method: method, target: target, header: cl.header(req.CID, req.Headers, body != nil), body: body, retries: c.cfg.MaxRetries, cid: req.CID}
+	return cl.sendAuthorized(ctx, x)
+}
+
+// sendAuthorized sets the credentials last, so they win over the caller's
+// headers, fetching an OAuth2 token when the definition uses one, and
+// sends the call. A 401 answer drops a cached token, so the next call gets
+// a new one.
+func (cl *caller) sendAuthorized(ctx context.Context, x *exchange) (*service.RESTResponse, error) {
+	if cl.creds != nil {
+		if err := cl.creds.Authorize(ctx, x.header); err != nil {
+			return nil, err
+		}
+	}
+	c := cl.conn
 	c.acquire()
 	defer c.release()
-	return c.send(cl.withCreds(ctx), x)
+	resp, err := c.send(cl.withCreds(ctx), x)
+	if cl.creds != nil && resp != nil && resp.StatusCode == http.StatusUnauthorized {
+		cl.creds.Refused(x.header)
+	}
+	return resp, err
 }
 
 // PingREST sends the connection's ping request, without retries.
 func (cl *caller) PingREST(ctx context.Context, cid string) (*service.RESTResponse, error) {
 	c := cl.conn
 	x := &exchange{method: c.cfg.PingMethod, target: c.base + c.cfg.PingPath, header: cl.header(cid, nil, false), cid: cid}
-	c.acquire()
-	defer c.release()
-	return c.send(cl.withCreds(ctx), x)
+	return cl.sendAuthorized(ctx, x)
 }
 
 // exchange is one call to send: its request and how often to retry it.
@@ -77,7 +93,7 @@ type exchange struct {
 }
 
 // header builds a call's headers: the cid, the connection's Content-Type
-// for a body, the caller's headers, and the credentials last, so they win.
+// for a body and the caller's headers; sendAuthorized adds the credentials.
 func (cl *caller) header(cid string, user map[string]string, hasBody bool) http.Header {
 	h := make(http.Header, 3+len(user))
 	h[reply.CIDHeader] = []string{cid}
@@ -87,16 +103,13 @@ func (cl *caller) header(cid string, user map[string]string, hasBody bool) http.
 	for k, v := range user {
 		h.Set(k, v)
 	}
-	if cl.creds != nil {
-		cl.creds.Apply(h)
-	}
 	return h
 }
 
 // withCreds marks the context of a call that carries credentials and
 // follows redirects, so a redirect to another host or port drops them.
 func (cl *caller) withCreds(ctx context.Context) context.Context {
-	if cl.creds == nil || !cl.conn.cfg.FollowRedirects {
+	if cl.creds == nil || cl.creds.Header() == "" || !cl.conn.cfg.FollowRedirects {
 		return ctx
 	}
 	return context.WithValue(ctx, credentialHeader{}, cl.creds.Header())

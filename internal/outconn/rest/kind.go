@@ -51,7 +51,7 @@ type Config struct {
 	URLPath     string `json:"url_path" required:"true" doc:"Path appended to host, e.g. /api/billing/{phone_no}. Each {name} is filled from the call's params, percent-encoded so that it stays one path segment; the other params become the query string."`
 	DataFormat  string `json:"data_format" enum:"json|form|raw" doc:"How request data is sent and responses read: json (dicts and lists sent as JSON; responses parsed as JSON), form (dicts sent URL-encoded), raw (strings and bytes sent as they are). A string is always sent as it is."`
 	ContentType string `json:"content_type" doc:"Content-Type of requests with a body; empty picks application/json for json, application/x-www-form-urlencoded for form and text/plain; charset=utf-8 for raw."`
-	Security    string `json:"security" ref:"security" doc:"Name of the security definition whose credentials every call carries (HTTP Basic Auth or an API key header); empty sends none."`
+	Security    string `json:"security" ref:"security" doc:"Name of the security definition whose credentials every call carries (HTTP Basic Auth, an API key header, a static bearer token or an OAuth2 client-credentials token); empty sends none."`
 
 	Timeout  config.Duration `json:"timeout" doc:"Longest time one attempt may take, from sending the request to reading the whole response, waiting for a free pooled connection included; 0 waits forever. A timeout answers the original caller 504."`
 	PoolSize int             `json:"pool_size" doc:"Most connections open to the remote API at once; they are kept alive and reused, and calls beyond it wait for a free one. 0 means 20."`
