@@ -2,6 +2,7 @@ package builtin
 
 import (
 	"fmt"
+	"net/url"
 
 	"github.com/plexushq/plexus/sdk/service"
 )
@@ -97,8 +98,8 @@ func (*RequestObject) Handle(s *service.Context) error {
 		"raw_request": string(s.Request.RawRequest),
 		"input":       s.Request.Input,
 		"cid":         s.CID,
-		"GET":         s.Request.HTTP.GET,
-		"POST":        s.Request.HTTP.POST,
+		"GET":         orEmpty(s.Request.HTTP.GET),
+		"POST":        orEmpty(s.Request.HTTP.POST),
 		"method":      s.Request.HTTP.Method,
 		"path":        s.Request.HTTP.Path,
 		"params":      s.Request.HTTP.Params,
@@ -107,6 +108,15 @@ func (*RequestObject) Handle(s *service.Context) error {
 		"sec_info":    s.Channel.Security,
 	}
 	return nil
+}
+
+// orEmpty makes a nil url.Values (no query string, no form) an empty
+// object rather than null in JSON.
+func orEmpty(v url.Values) url.Values {
+	if v == nil {
+		return url.Values{}
+	}
+	return v
 }
 
 // ResponseObject shows what a response can carry.

@@ -105,24 +105,53 @@ func (p *PanicError) Error() string { return fmt.Sprintf("panic: %v", p.Value) }
 // nil is empty; a string or []byte is verbatim text; json.RawMessage is
 // verbatim JSON; anything else is encoded as JSON.
 func Body(payload any) (body []byte, contentType string, err error) {
+	body, contentType, release, err := encode(payload)
+	if release != nil {
+		body = bytes.Clone(body)
+		release()
+	}
+	return body, contentType, err
+}
+
+// jsonBuffer is a reusable buffer with its encoder.
+type jsonBuffer struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+var jsonBuffers = sync.Pool{New: func() any {
+	j := &jsonBuffer{}
+	j.enc = json.NewEncoder(&j.buf)
+	j.enc.SetEscapeHTML(false)
+	return j
+}}
+
+// encode is Body without the copy: a JSON body lives in a pooled buffer
+// until release (non-nil only then) is called.
+func encode(payload any) (body []byte, contentType string, release func(), err error) {
 	switch p := payload.(type) {
 	case nil:
-		return nil, "", nil
+		return nil, "", nil, nil
 	case string:
-		return []byte(p), "text/plain; charset=utf-8", nil
+		return []byte(p), "text/plain; charset=utf-8", nil, nil
 	case []byte:
-		return p, "text/plain; charset=utf-8", nil
+		return p, "text/plain; charset=utf-8", nil, nil
 	case json.RawMessage:
-		return p, "application/json", nil
+		return p, "application/json", nil, nil
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(payload); err != nil {
-		return nil, "", fmt.Errorf("encoding response payload as JSON: %w", err)
+	j := jsonBuffers.Get().(*jsonBuffer)
+	j.buf.Reset()
+	release = func() {
+		if j.buf.Cap() <= 64<<10 { // keep large buffers out of the pool
+			jsonBuffers.Put(j)
+		}
 	}
-	b := buf.Bytes()
-	return b[:len(b)-1], "application/json", nil
+	if err := j.enc.Encode(payload); err != nil {
+		release()
+		return nil, "", nil, fmt.Errorf("encoding response payload as JSON: %w", err)
+	}
+	b := j.buf.Bytes()
+	return b[:len(b)-1], "application/json", release, nil
 }
 
 // Response writes a service's response. defaultType is the channel's
@@ -130,9 +159,12 @@ func Body(payload any) (body []byte, contentType string, err error) {
 // request's Accept-Encoding, which decides whether a gzip response is
 // compressed. It returns the status and the number of body bytes written.
 func Response(w http.ResponseWriter, resp *service.Response, defaultType, acceptEncoding string) (status, n int, err error) {
-	body, ctype, err := Body(resp.Payload)
+	body, ctype, release, err := encode(resp.Payload)
 	if err != nil {
 		return 0, 0, err
+	}
+	if release != nil {
+		defer release()
 	}
 	h := w.Header()
 	for k, vs := range resp.Headers {

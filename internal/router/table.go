@@ -182,12 +182,13 @@ type matcher struct {
 // Match finds the most specific route for a method and an escaped request
 // path (as url.URL.EscapedPath returns it).
 func (t *Table) Match(method, escapedPath string) Result {
-	segs, ok := Split(escapedPath)
+	var segBuf, capBuf [16]string // most paths fit: no allocation
+	segs, ok := split(escapedPath, segBuf[:0])
 	if !ok {
 		return Result{Status: http.StatusBadRequest}
 	}
 	m := matcher{method: method}
-	if t.walk(&t.root, segs, nil, &m) {
+	if t.walk(&t.root, segs, capBuf[:0], &m) {
 		m.res.Status = http.StatusOK
 		return m.res
 	}
@@ -258,14 +259,18 @@ func (m *matcher) try(l *leaf, caps []string) bool {
 // last empty segment. ok is false for a path that does not start with / or
 // has invalid percent-encoding.
 func Split(escapedPath string) (segs []string, ok bool) {
+	return split(escapedPath, nil)
+}
+
+// split is Split appending to segs.
+func split(escapedPath string, segs []string) ([]string, bool) {
 	if escapedPath == "" || escapedPath[0] != '/' {
 		return nil, false
 	}
 	rest := escapedPath[1:]
 	if rest == "" {
-		return []string{""}, true
+		return append(segs, ""), true
 	}
-	segs = make([]string, 0, 8)
 	for {
 		raw, tail, more := strings.Cut(rest, "/")
 		s := raw

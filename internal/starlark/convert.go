@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -59,14 +60,23 @@ func toStarlark(v any, depth int) (sl.Value, error) {
 	case json.Number:
 		return numberToStarlark(x)
 	case map[string]any:
-		return dictOf(len(x), func(yield func(string, any) error) error {
-			for _, k := range sortedKeys(x) {
-				if err := yield(k, x[k]); err != nil {
-					return err
-				}
+		// Keys sorted, so dicts iterate the same way every time; small
+		// maps sort on the stack.
+		var buf [16]string
+		keys := buf[:0]
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		d := sl.NewDict(len(x))
+		for _, k := range keys {
+			sv, err := toStarlark(x[k], depth+1)
+			if err != nil {
+				return nil, err
 			}
-			return nil
-		}, depth)
+			d.SetKey(sl.String(k), sv)
+		}
+		return d, nil
 	case service.Input:
 		return toStarlark(map[string]any(x), depth)
 	case map[string]string:
@@ -127,18 +137,6 @@ func numberToStarlark(n json.Number) (sl.Value, error) {
 		return nil, fmt.Errorf("converting number %s: %w", n, err)
 	}
 	return sl.Float(f), nil
-}
-
-func dictOf(n int, each func(yield func(string, any) error) error, depth int) (*sl.Dict, error) {
-	d := sl.NewDict(n)
-	err := each(func(k string, v any) error {
-		sv, err := toStarlark(v, depth+1)
-		if err != nil {
-			return err
-		}
-		return d.SetKey(sl.String(k), sv)
-	})
-	return d, err
 }
 
 // multiDict turns multi-valued maps (query strings, forms) into a dict
@@ -227,7 +225,7 @@ func fromStarlark(v sl.Value, depth int) (any, error) {
 		}
 		return out, nil
 	case *inputValue:
-		return fromStarlark(x.dict, depth)
+		return x.export(depth)
 	case *modelInstance:
 		return x.toGo(depth)
 	case *starlarkstruct.Struct:

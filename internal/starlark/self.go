@@ -177,15 +177,15 @@ func (rv *requestValue) Attr(name string) (sl.Value, error) {
 		return sl.String(rv.r.RawRequest), nil
 	case "input":
 		if rv.input == nil {
+			if !rv.deep {
+				rv.input = &inputValue{orig: rv.r.Input}
+				return rv.input, nil
+			}
 			d, err := ToStarlark(map[string]any(rv.r.Input))
 			if err != nil {
 				return nil, err
 			}
-			if rv.deep {
-				rv.input = deepInput(d)
-			} else {
-				rv.input = &inputValue{dict: d.(*sl.Dict)}
-			}
+			rv.input = deepInput(d)
 		}
 		return rv.input, nil
 	case "http":
@@ -466,9 +466,14 @@ func (r *responseValue) fill(resp *service.Response) error {
 }
 
 // inputValue is self.request.input: a dict whose elements are also
-// attributes (input.cust_id), as Zato's Bunch.
+// attributes (input.cust_id), as Zato's Bunch. It converts the Go input
+// lazily: an element is converted when first read, and the whole dict only
+// when the script iterates or changes it, so a service that passes its
+// input on (self.response.payload = self.request.input) converts nothing.
 type inputValue struct {
-	dict *sl.Dict
+	orig  map[string]any      // the Go input, never changed
+	cache map[string]sl.Value // elements converted so far
+	dict  *sl.Dict            // the whole input, once needed
 	// fieldsFirst lets a model's fields named like dict methods (items,
 	// keys, values, get) win over the methods.
 	fieldsFirst bool
@@ -476,29 +481,124 @@ type inputValue struct {
 
 var inputMethods = map[string]bool{"get": true, "keys": true, "items": true, "values": true}
 
-func (in *inputValue) String() string        { return in.dict.String() }
-func (in *inputValue) Type() string          { return "input" }
-func (in *inputValue) Freeze()               { in.dict.Freeze() }
-func (in *inputValue) Truth() sl.Bool        { return in.dict.Truth() }
-func (in *inputValue) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: input") }
-func (in *inputValue) Len() int              { return in.dict.Len() }
-func (in *inputValue) Iterate() sl.Iterator  { return in.dict.Iterate() }
-func (in *inputValue) Items() []sl.Tuple     { return in.dict.Items() }
-func (in *inputValue) Get(k sl.Value) (sl.Value, bool, error) {
-	return in.dict.Get(k)
+// whole returns the input as a dict, converting what is left.
+func (in *inputValue) whole() (*sl.Dict, error) {
+	if in.dict != nil {
+		return in.dict, nil
+	}
+	d := sl.NewDict(len(in.orig))
+	for _, k := range sortedKeys(in.orig) {
+		v, ok := in.cache[k]
+		if !ok {
+			var err error
+			if v, err = ToStarlark(in.orig[k]); err != nil {
+				return nil, err
+			}
+		}
+		d.SetKey(sl.String(k), v)
+	}
+	in.dict, in.cache = d, nil
+	return d, nil
 }
-func (in *inputValue) SetKey(k, v sl.Value) error { return in.dict.SetKey(k, v) }
+
+// must is whole for the methods that cannot return an error; the input
+// came from JSON, so converting it cannot fail.
+func (in *inputValue) must() *sl.Dict {
+	d, err := in.whole()
+	if err != nil {
+		return sl.NewDict(0)
+	}
+	return d
+}
+
+// elem returns one element.
+func (in *inputValue) elem(name string) (sl.Value, bool, error) {
+	if in.dict != nil {
+		return in.dict.Get(sl.String(name))
+	}
+	if v, ok := in.cache[name]; ok {
+		return v, true, nil
+	}
+	g, ok := in.orig[name]
+	if !ok {
+		return nil, false, nil
+	}
+	v, err := ToStarlark(g)
+	if err != nil {
+		return nil, false, err
+	}
+	if in.cache == nil {
+		in.cache = map[string]sl.Value{}
+	}
+	in.cache[name] = v
+	return v, true, nil
+}
+
+// export returns the input as Go values: the original map when the script
+// changed nothing it could reach.
+func (in *inputValue) export(depth int) (any, error) {
+	if in.dict != nil {
+		return fromStarlark(in.dict, depth)
+	}
+	if len(in.cache) == 0 {
+		return in.orig, nil
+	}
+	out := make(map[string]any, len(in.orig))
+	for k, v := range in.orig {
+		out[k] = v
+	}
+	for k, v := range in.cache { // read, so perhaps changed in place
+		g, err := fromStarlark(v, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		out[k] = g
+	}
+	return out, nil
+}
+
+func (in *inputValue) String() string        { return in.must().String() }
+func (in *inputValue) Type() string          { return "input" }
+func (in *inputValue) Freeze()               { in.must().Freeze() }
+func (in *inputValue) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: input") }
+func (in *inputValue) Iterate() sl.Iterator  { return in.must().Iterate() }
+func (in *inputValue) Items() []sl.Tuple     { return in.must().Items() }
+
+func (in *inputValue) Truth() sl.Bool { return in.Len() > 0 }
+
+func (in *inputValue) Len() int {
+	if in.dict != nil {
+		return in.dict.Len()
+	}
+	return len(in.orig)
+}
+
+func (in *inputValue) Get(k sl.Value) (sl.Value, bool, error) {
+	s, ok := k.(sl.String)
+	if !ok {
+		return in.must().Get(k)
+	}
+	return in.elem(string(s))
+}
+
+func (in *inputValue) SetKey(k, v sl.Value) error {
+	d, err := in.whole()
+	if err != nil {
+		return err
+	}
+	return d.SetKey(k, v)
+}
 
 func (in *inputValue) Attr(name string) (sl.Value, error) {
 	if inputMethods[name] && !in.fieldsFirst {
-		return in.dict.Attr(name)
+		return in.method(name)
 	}
-	v, found, err := in.dict.Get(sl.String(name))
+	v, found, err := in.elem(name)
 	if err != nil {
 		return nil, err
 	}
 	if !found && inputMethods[name] {
-		return in.dict.Attr(name)
+		return in.method(name)
 	}
 	if !found {
 		return nil, sl.NoSuchAttrError(fmt.Sprintf("input has no element %q", name))
@@ -506,9 +606,33 @@ func (in *inputValue) Attr(name string) (sl.Value, error) {
 	return v, nil
 }
 
+// method returns a dict method; get reads one element without converting
+// the rest.
+func (in *inputValue) method(name string) (sl.Value, error) {
+	if name != "get" || in.dict != nil {
+		d, err := in.whole()
+		if err != nil {
+			return nil, err
+		}
+		return d.Attr(name)
+	}
+	return sl.NewBuiltin("get", func(_ *sl.Thread, _ *sl.Builtin, args sl.Tuple, kw []sl.Tuple) (sl.Value, error) {
+		var key sl.Value
+		var def sl.Value = sl.None
+		if err := sl.UnpackPositionalArgs("get", args, kw, 1, &key, &def); err != nil {
+			return nil, err
+		}
+		v, found, err := in.Get(key)
+		if err != nil || !found {
+			return def, err
+		}
+		return v, nil
+	}), nil
+}
+
 func (in *inputValue) AttrNames() []string {
 	var names []string
-	for _, k := range in.dict.Keys() {
+	for _, k := range in.must().Keys() {
 		if s, ok := k.(sl.String); ok {
 			names = append(names, string(s))
 		}

@@ -404,3 +404,34 @@ func BenchmarkEcho(b *testing.B) {
 		}
 	}
 }
+
+// self.request.input converts lazily; whatever a script reads, changes or
+// adds is what it sends back.
+func TestInputSemantics(t *testing.T) {
+	s := start(t)
+	mustDeploy(t, s, "inp.star", `
+def handle(self):
+    inp = self.request.input
+    mode = inp.get("mode", "")
+    if mode == "nested":
+        inp["items"].append(4)
+    elif mode == "add":
+        inp["added"] = len(inp)
+    elif mode == "read":
+        self.response.payload = {"has_a": "a" in inp, "keys": sorted(inp.keys()), "a": inp.a, "missing": inp.get("zz", "dflt"), "str": str(inp)}
+        return
+    self.response.payload = inp
+`)
+	s.Channel("inp", "inp", "POST", "/inp", nil)
+	for mode, want := range map[string]string{
+		"echo":   `{"a":1,"items":[1,2,3],"mode":"echo"}`,
+		"nested": `{"a":1,"items":[1,2,3,4],"mode":"nested"}`,
+		"add":    `{"a":1,"added":3,"items":[1,2,3],"mode":"add"}`,
+		"read":   `{"a":1,"has_a":true,"keys":["a","items","mode"],"missing":"dflt","str":"{\"a\": 1, \"items\": [1, 2, 3], \"mode\": \"read\"}"}`,
+	} {
+		r := s.Call("POST", "/inp", fmt.Sprintf(`{"a":1,"items":[1,2,3],"mode":%q}`, mode), nil)
+		if string(r.Body) != want {
+			t.Errorf("%s: %d %s, want %s", mode, r.StatusCode, r.Body, want)
+		}
+	}
+}

@@ -65,12 +65,14 @@ type Platform interface {
 // NewContext returns a Context for one invocation. The platform calls it;
 // tests of Go services can call it with their own Platform.
 func NewContext(parent context.Context, p Platform) *Context {
-	return &Context{
-		Context:  parent,
-		Request:  &Request{},
-		Response: &Response{},
-		platform: p,
-	}
+	// One allocation for the context, its request and its response.
+	inv := &struct {
+		c    Context
+		req  Request
+		resp Response
+	}{}
+	inv.c = Context{Context: parent, Request: &inv.req, Response: &inv.resp, platform: p}
+	return &inv.c
 }
 
 // Platform returns the platform the context was created with.

@@ -68,10 +68,12 @@ type HTTP struct {
 	Path string
 	// Params holds the path parameters matched by the channel's url_path.
 	Params map[string]string
-	// GET holds the query string; a key may have several values.
+	// GET holds the query string; a key may have several values. It is
+	// nil when the request has no query string (reading a nil url.Values
+	// is fine).
 	GET url.Values
 	// POST holds the form fields of a form request (URL-encoded or
-	// multipart text fields); it is empty for other requests.
+	// multipart text fields); it is nil for other requests.
 	POST url.Values
 	// Headers holds the request headers.
 	Headers http.Header

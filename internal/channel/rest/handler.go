@@ -189,9 +189,10 @@ func fillRequest(req *service.Request, r *http.Request, rt *route, params []stri
 	req.HTTP = service.HTTP{
 		Method:  r.Method,
 		Path:    r.URL.Path,
-		GET:     r.URL.Query(),
-		POST:    url.Values{},
 		Headers: r.Header,
+	}
+	if r.URL.RawQuery != "" {
+		req.HTTP.GET = r.URL.Query()
 	}
 	req.HTTP.SetBody(body)
 	if len(params) > 0 {
