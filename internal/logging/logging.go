@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -103,9 +104,31 @@ func New(w io.Writer, cfg config.Log) (*slog.Logger, error) {
 // handler (text or JSON), without slog's generality: it is on the path of
 // every request. It is safe for concurrent use.
 type Access struct {
-	w    io.Writer
-	json bool
-	pool sync.Pool
+	w     io.Writer
+	json  bool
+	pool  sync.Pool
+	stamp atomic.Pointer[stamp]
+}
+
+// stamp caches the formatted time of one second: lines written in the
+// same second reuse it and append only their milliseconds.
+type stamp struct {
+	unix   int64
+	date   []byte // 2006-01-02T15:04:05
+	offset []byte // Z or -07:00
+}
+
+// appendTime appends t as 2006-01-02T15:04:05.000Z07:00, as slog does.
+func (a *Access) appendTime(b []byte, t time.Time) []byte {
+	st := a.stamp.Load()
+	if st == nil || st.unix != t.Unix() {
+		st = &stamp{unix: t.Unix(), date: t.AppendFormat(nil, "2006-01-02T15:04:05"), offset: t.AppendFormat(nil, "Z07:00")}
+		a.stamp.Store(st)
+	}
+	ms := t.Nanosecond() / 1e6
+	b = append(b, st.date...)
+	b = append(b, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
+	return append(b, st.offset...)
 }
 
 // NewAccess returns an access log writing to w in the configured format.
@@ -130,14 +153,14 @@ func Float(k string, v float64) Field {
 	return Field{Key: k, Float: v, kind: 2}
 }
 
-// Log writes one line with msg "request" at INFO level.
-func (a *Access) Log(fields ...Field) {
+// Log writes one line with msg "request" at INFO level, time-stamped now
+// (the caller usually has the time at hand).
+func (a *Access) Log(now time.Time, fields ...Field) {
 	bp := a.pool.Get().(*[]byte)
 	b := (*bp)[:0]
-	now := time.Now()
 	if a.json {
 		b = append(b, `{"time":"`...)
-		b = now.AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+		b = a.appendTime(b, now)
 		b = append(b, `","level":"INFO","msg":"request"`...)
 		for _, f := range fields {
 			b = append(b, ',', '"')
@@ -148,7 +171,7 @@ func (a *Access) Log(fields ...Field) {
 		b = append(b, '}', '\n')
 	} else {
 		b = append(b, "time="...)
-		b = now.AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+		b = a.appendTime(b, now)
 		b = append(b, " level=INFO msg=request"...)
 		for _, f := range fields {
 			b = append(b, ' ')

@@ -57,7 +57,7 @@ func TestOutputFlushes(t *testing.T) {
 func TestAccessText(t *testing.T) {
 	var b bytes.Buffer
 	a := NewAccess(&b, config.Log{Format: "text"})
-	a.Log(String("cid", "abc"), String("path", "/a b"), String("empty", ""), Int("status", 200), Float("duration_ms", 0.125))
+	a.Log(time.Now(), String("cid", "abc"), String("path", "/a b"), String("empty", ""), Int("status", 200), Float("duration_ms", 0.125))
 	line := b.String()
 	for _, want := range []string{"level=INFO msg=request cid=abc", `path="/a b"`, `empty=""`, "status=200", "duration_ms=0.125"} {
 		if !strings.Contains(line, want) {
@@ -69,7 +69,7 @@ func TestAccessText(t *testing.T) {
 func TestAccessJSON(t *testing.T) {
 	var b bytes.Buffer
 	a := NewAccess(&b, config.Log{Format: "json"})
-	a.Log(String("path", "/a\"b\\\x01\xff"), Int("status", 404))
+	a.Log(time.Now(), String("path", "/a\"b\\\x01\xff"), Int("status", 404))
 	var m map[string]any
 	if err := json.Unmarshal(b.Bytes(), &m); err != nil {
 		t.Fatalf("not JSON: %v %s", err, b.String())
@@ -84,7 +84,7 @@ func FuzzAccessJSON(f *testing.F) {
 	f.Add("\xff\x00\"", "\\")
 	f.Fuzz(func(t *testing.T, path, method string) {
 		var b bytes.Buffer
-		NewAccess(&b, config.Log{Format: "json"}).Log(String("path", path), String("method", method))
+		NewAccess(&b, config.Log{Format: "json"}).Log(time.Now(), String("path", path), String("method", method))
 		if !json.Valid(bytes.TrimSpace(b.Bytes())) {
 			t.Fatalf("invalid JSON line: %s", b.String())
 		}
@@ -94,7 +94,25 @@ func FuzzAccessJSON(f *testing.F) {
 func BenchmarkAccess(b *testing.B) {
 	a := NewAccess(io.Discard, config.Log{Format: "text"})
 	for b.Loop() {
-		a.Log(String("cid", "0ee199609d5020d7cb8ca924"), String("channel", "demo.echo"), String("service", "plexus.helpers.echo"),
+		a.Log(time.Now(), String("cid", "0ee199609d5020d7cb8ca924"), String("channel", "demo.echo"), String("service", "plexus.helpers.echo"),
 			String("method", "POST"), String("path", "/api/echo"), Int("status", 200), Float("duration_ms", 0.102), Int("bytes", 120), String("remote", "127.0.0.1:49298"))
+	}
+}
+
+func TestAccessTime(t *testing.T) {
+	var b bytes.Buffer
+	a := NewAccess(&b, config.Log{Format: "text"})
+	loc := time.FixedZone("X", -7*3600)
+	for _, ts := range []time.Time{
+		time.Date(2026, 11, 23, 19, 52, 30, 195_000_000, time.UTC),
+		time.Date(2026, 11, 23, 19, 52, 30, 7_000_000, time.UTC),
+		time.Date(2026, 11, 23, 19, 52, 31, 999_999_999, loc),
+	} {
+		b.Reset()
+		a.Log(ts)
+		want := "time=" + ts.Format("2006-01-02T15:04:05.000Z07:00") + " "
+		if !strings.HasPrefix(b.String(), want) {
+			t.Errorf("%v: %q, want prefix %q", ts, b.String(), want)
+		}
 	}
 }

@@ -129,14 +129,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) finish(r *http.Request, x *exchange) {
-	elapsed := time.Since(x.start)
+	end := time.Now()
+	elapsed := end.Sub(x.start)
 	channel := ""
 	if x.route != nil {
 		channel = x.route.Name
 		x.route.observe(x.status, elapsed)
 	}
 	if h.Settings.Log.Access {
-		h.Access.Log(
+		h.Access.Log(end,
 			logging.String("cid", x.cid),
 			logging.String("channel", channel),
 			logging.String("service", x.service),
