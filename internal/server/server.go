@@ -100,91 +100,82 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	override(&settings.Listen, opts.Listen)
 	override(&settings.AdminListen, opts.AdminListen)
 	override(&settings.DB, opts.DB)
-	w := opts.LogOutput
-	if w == nil {
-		w = os.Stderr
-	}
-	out := logging.NewOutput(w)
-	logger, err := logging.New(out, settings.Log)
-	if err != nil {
-		return nil, err
-	}
 	tlsConfig, err := apiTLS(env, settings.TLS)
 	if err != nil {
 		return nil, err
 	}
-	m := metrics.New()
-	sched := scheduler.New(scheduler.Options{Logger: logger, Metrics: m})
-	svcs, err := goServices(append(builtin.Services(), sched.Services()...), opts.Services)
-	if err != nil {
-		return nil, err
+	w := opts.LogOutput
+	if w == nil {
+		w = os.Stderr
 	}
-	st, err := store.Open(ctx, settings.DB, env.Path(envdir.DataDir))
-	if err != nil {
-		out.Close()
-		return nil, err
-	}
-	// A key rotation interrupted by a crash is finished (or undone) before
-	// the key is read.
-	if err := secret.Recover(ctx, st, env.Path(envdir.ServerKey)); err != nil {
-		st.Close()
-		out.Close()
-		return nil, err
-	}
-	key, err := env.ServerKey()
-	if err != nil {
-		st.Close()
-		out.Close()
-		return nil, err
-	}
-	box, err := secret.New(key)
-	if err != nil {
-		st.Close()
-		out.Close()
-		return nil, err
-	}
-	sessions, err := security.NewSessions(st.DB(), st.Rebind, key, logger)
-	if err != nil {
-		st.Close()
-		out.Close()
-		return nil, err
-	}
-	s := &Server{Env: env, Settings: settings, Logger: logger, Store: st, Metrics: m, Scheduler: sched, logOut: out, tls: tlsConfig, Sessions: sessions}
-	s.Starlark = starlark.New(settings.Starlark.MaxSteps, logger)
-	outrest.ProvideStarlark(s.Starlark)
-	security.ProvideStarlark(s.Starlark)
-	s.Runtime, err = runtime.New(runtime.Options{
-		Dir: env.Dir, Store: st, Logger: logger, Settings: settings, Metrics: s.Metrics, Builtins: svcs,
-		Compilers: map[string]runtime.Compiler{starlark.Ext: s.Starlark}, Secrets: box,
-	})
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	base, cancel := context.WithCancel(context.Background())
-	s.base, s.cancel = base, cancel
-	s.Invoker = invoke.New(base, s.Runtime, logger)
-	s.Invoker.Resolve(outrest.Kind, outrest.Resolve)
-	if err := s.openTypedIO(ctx); err != nil {
-		s.Close()
-		return nil, err
-	}
-	s.Invoker.Resolve(service.KindJWT, security.JWTResolver(sessions))
-	s.Pickup = &deploy.Pickup{Dir: env.Path(envdir.ServicesDir), Exts: []string{starlark.Ext}, Runtime: s.Runtime, Logger: logger,
-		Hooks: []deploy.Hook{{Match: enmasse.IsEnmasseFile, Handle: s.importPickedUp}}}
-	s.Scheduler.Attach(st, s.Runtime, s.Invoker)
-	if err := s.Runtime.Load(ctx); err != nil {
-		s.Close()
-		return nil, err
-	}
-	s.Pickup.DeployAll(ctx)
-	// Static deployment: DIR/enmasse/*.yaml, imported over what the store
-	// holds. A bad file stops the start, with every problem listed.
-	if _, err := enmasse.ImportDir(ctx, s.Runtime, env.Path(envdir.EnmasseDir), logger); err != nil {
+	s := &Server{Env: env, Settings: settings, Metrics: metrics.New(), logOut: logging.NewOutput(w), tls: tlsConfig}
+	if err := s.open(ctx, opts.Services); err != nil {
 		s.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// open builds the server's parts in dependency order; Close undoes what
+// it got to.
+func (s *Server) open(ctx context.Context, user []any) error {
+	var err error
+	if s.Logger, err = logging.New(s.logOut, s.Settings.Log); err != nil {
+		return err
+	}
+	s.Scheduler = scheduler.New(scheduler.Options{Logger: s.Logger, Metrics: s.Metrics})
+	svcs, err := goServices(append(builtin.Services(), s.Scheduler.Services()...), user)
+	if err != nil {
+		return err
+	}
+	if s.Store, err = store.Open(ctx, s.Settings.DB, s.Env.Path(envdir.DataDir)); err != nil {
+		return err
+	}
+	// A key rotation interrupted by a crash is finished (or undone) before
+	// the key is read.
+	if err := secret.Recover(ctx, s.Store, s.Env.Path(envdir.ServerKey)); err != nil {
+		return err
+	}
+	key, err := s.Env.ServerKey()
+	if err != nil {
+		return err
+	}
+	box, err := secret.New(key)
+	if err != nil {
+		return err
+	}
+	if s.Sessions, err = security.NewSessions(s.Store.DB(), s.Store.Rebind, key, s.Logger); err != nil {
+		return err
+	}
+	s.Starlark = starlark.New(s.Settings.Starlark.MaxSteps, s.Logger)
+	outrest.ProvideStarlark(s.Starlark)
+	security.ProvideStarlark(s.Starlark)
+	s.Runtime, err = runtime.New(runtime.Options{
+		Dir: s.Env.Dir, Store: s.Store, Logger: s.Logger, Settings: s.Settings, Metrics: s.Metrics, Builtins: svcs,
+		Compilers: map[string]runtime.Compiler{starlark.Ext: s.Starlark}, Secrets: box,
+	})
+	if err != nil {
+		return err
+	}
+	s.base, s.cancel = context.WithCancel(context.Background())
+	s.Invoker = invoke.New(s.base, s.Runtime, s.Logger)
+	s.Invoker.Resolve(outrest.Kind, outrest.Resolve)
+	s.Invoker.Resolve(service.KindJWT, security.JWTResolver(s.Sessions))
+	if err := s.openTypedIO(ctx); err != nil {
+		return err
+	}
+	s.Pickup = &deploy.Pickup{Dir: s.Env.Path(envdir.ServicesDir), Exts: []string{starlark.Ext}, Runtime: s.Runtime, Logger: s.Logger,
+		Hooks: []deploy.Hook{{Match: enmasse.IsEnmasseFile, Handle: s.importPickedUp}}}
+	s.Scheduler.Attach(s.Store, s.Runtime, s.Invoker)
+	if err := s.Runtime.Load(ctx); err != nil {
+		return err
+	}
+	// Service files first, then static deployment from DIR/enmasse/*.yaml,
+	// whose channels may name those services; a bad file stops the start,
+	// with every problem listed.
+	s.Pickup.DeployAll(ctx)
+	_, err = enmasse.ImportDir(ctx, s.Runtime, s.Env.Path(envdir.EnmasseDir), s.Logger)
+	return err
 }
 
 // importPickedUp imports an enmasse file saved in the pickup directory.
@@ -395,10 +386,13 @@ func (s *Server) Close() error {
 	return err
 }
 
-// stop ends background work and closes the store.
+// stop ends background work and closes the store; it is safe on a server
+// that Open built only in part.
 func (s *Server) stop() error {
-	if err := s.Scheduler.Close(); err != nil {
-		s.Logger.Warn("closing the scheduler", "error", err.Error())
+	if s.Scheduler != nil {
+		if err := s.Scheduler.Close(); err != nil {
+			s.Logger.Warn("closing the scheduler", "error", err.Error())
+		}
 	}
 	if s.cancel != nil {
 		s.cancel()
@@ -409,6 +403,9 @@ func (s *Server) stop() error {
 	}
 	if s.Sessions != nil {
 		s.Sessions.Close()
+	}
+	if s.Store == nil {
+		return nil
 	}
 	return s.Store.Close()
 }
