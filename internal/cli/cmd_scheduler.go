@@ -13,27 +13,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/plexushq/plexus/internal/admin"
+	"github.com/plexushq/plexus/internal/scheduler"
 )
-
-// schedulerJob is a job as the admin API shows it.
-type schedulerJob struct {
-	Name           string   `json:"name"`
-	IsActive       bool     `json:"is_active"`
-	Service        string   `json:"service"`
-	Plan           string   `json:"plan"`
-	NextRun        *string  `json:"next_run_utc"`
-	LastRun        *string  `json:"last_run_utc"`
-	LastOutcome    string   `json:"last_outcome"`
-	LastDurationMS *float64 `json:"last_duration_ms"`
-	LastCID        string   `json:"last_cid"`
-	Running        bool     `json:"running"`
-	History        []struct {
-		CID        string  `json:"cid"`
-		Outcome    string  `json:"outcome"`
-		DurationMS float64 `json:"duration_ms"`
-		Details    string  `json:"details"`
-	} `json:"history"`
-}
 
 const schedulerJobs = admin.Prefix + "/scheduler/jobs"
 
@@ -78,7 +59,7 @@ are UTC.`,
 				fmt.Fprint(a.Stdout, string(body))
 				return nil
 			}
-			var list []schedulerJob
+			var list []scheduler.JobStatus
 			if err := json.Unmarshal(body, &list); err != nil {
 				return fmt.Errorf("reading the server's answer: %w", err)
 			}
@@ -147,7 +128,7 @@ func (a *App) waitRun(ctx context.Context, server, dir, name, id string) error {
 		if err != nil {
 			return err
 		}
-		var j schedulerJob
+		var j scheduler.JobStatus
 		if err := json.Unmarshal(body, &j); err != nil {
 			return fmt.Errorf("reading the server's answer: %w", err)
 		}
@@ -191,7 +172,7 @@ one-time job whose start_date is past runs at once.`
 			if err != nil {
 				return err
 			}
-			var j schedulerJob
+			var j scheduler.JobStatus
 			if err := json.Unmarshal(body, &j); err != nil {
 				return fmt.Errorf("reading the server's answer: %w", err)
 			}
@@ -243,13 +224,9 @@ func dash(s string) string {
 }
 
 // when formats an admin API time for a terminal.
-func when(s *string) string {
-	if s == nil {
+func when(t *time.Time) string {
+	if t == nil {
 		return "-"
-	}
-	t, err := time.Parse(time.RFC3339Nano, *s)
-	if err != nil {
-		return *s
 	}
 	return t.UTC().Format("2006-01-02 15:04:05")
 }

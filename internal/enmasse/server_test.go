@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/plexushq/plexus/internal/admin"
@@ -20,33 +19,8 @@ import (
 	"github.com/plexushq/plexus/internal/testenv"
 )
 
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// plexus runs a plexus command in-process with the given environment
-// variables.
-func plexus(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	var out, errb syncBuffer
-	app := &cli.App{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }}
-	code = app.Main(context.Background(), args)
-	return out.String(), errb.String(), code
-}
+// plexus runs a plexus command in-process.
+var plexus = servertest.CLI
 
 func writeFile(t *testing.T, path, content string) string {
 	t.Helper()
@@ -260,7 +234,7 @@ func TestStartupImport(t *testing.T) {
 
 	// A bad file: the server does not start, and says why.
 	writeFile(t, filepath.Join(dir, "enmasse", "30-bad.yaml"), "channel_rest:\n  - name: bad\n    service: plexus.pnig\n    url_path: /bad\n")
-	_, err := server.Open(context.Background(), server.Options{Dir: dir, Listen: "127.0.0.1:0", AdminListen: "127.0.0.1:0", LogOutput: &syncBuffer{}})
+	_, err := server.Open(context.Background(), server.Options{Dir: dir, Listen: "127.0.0.1:0", AdminListen: "127.0.0.1:0", LogOutput: &servertest.Log{}})
 	if err == nil {
 		t.Fatal("the server started with a bad enmasse file")
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/plexushq/plexus/internal/admin"
+	"github.com/plexushq/plexus/internal/cli"
 	"github.com/plexushq/plexus/internal/envdir"
 	"github.com/plexushq/plexus/internal/server"
 )
@@ -195,7 +196,18 @@ func (s *Server) Channel(name, service, method, urlPath string, extra map[string
 	s.Put("channel_rest", name, obj)
 }
 
-// Log collects a server's log output. It is safe for concurrent use.
+// CLI runs a plexus command in-process, with env as its environment
+// variables, and returns its output and exit code.
+func CLI(t testing.TB, env map[string]string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errb Log
+	app := &cli.App{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }}
+	code = app.Main(context.Background(), args)
+	return out.String(), errb.String(), code
+}
+
+// Log collects output, such as a server's log. It is safe for concurrent
+// use.
 type Log struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
