@@ -93,11 +93,7 @@ func (a *App) resetPassword(ctx context.Context, dir, password string) error {
 	if err != nil {
 		return err
 	}
-	settings, err := env.Settings()
-	if err != nil {
-		return err
-	}
-	st, err := store.Open(ctx, settings.DB, env.Path(envdir.DataDir))
+	st, err := openStore(ctx, env, store.Open)
 	if err != nil {
 		return err
 	}
@@ -153,4 +149,14 @@ func (a *App) versionCmd() *cobra.Command {
 			fmt.Fprintln(a.Stdout)
 		},
 	}
+}
+
+// openStore opens an environment's store as its settings say, for
+// commands that work on a stopped server.
+func openStore(ctx context.Context, env *envdir.Env, open func(ctx context.Context, dsn, dataDir string) (*store.Store, error)) (*store.Store, error) {
+	settings, err := env.Settings()
+	if err != nil {
+		return nil, err
+	}
+	return open(ctx, settings.DB, env.Path(envdir.DataDir))
 }

@@ -137,11 +137,7 @@ func (a *App) rotateKey(ctx context.Context, dir string) error {
 	if local, err := env.ReadCLI(); err == nil && serverAnswers(ctx, local.Admin) {
 		return fmt.Errorf("the server of %s is running at %s: stop it first, then rotate the key", dir, local.Admin)
 	}
-	settings, err := env.Settings()
-	if err != nil {
-		return err
-	}
-	st, err := store.Open(ctx, settings.DB, env.Path(envdir.DataDir))
+	st, err := openStore(ctx, env, store.Open)
 	if err != nil {
 		return err
 	}

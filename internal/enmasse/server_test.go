@@ -19,8 +19,15 @@ import (
 	"github.com/plexushq/plexus/internal/testenv"
 )
 
-// plexus runs a plexus command in-process.
-var plexus = servertest.CLI
+// plexus runs a plexus command in-process with the given environment
+// variables.
+func plexus(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errb servertest.Log
+	app := &cli.App{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }}
+	code = app.Main(context.Background(), args)
+	return out.String(), errb.String(), code
+}
 
 func writeFile(t *testing.T, path, content string) string {
 	t.Helper()

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/plexushq/plexus/internal/admin"
-	"github.com/plexushq/plexus/internal/cli"
 	"github.com/plexushq/plexus/internal/envdir"
 	"github.com/plexushq/plexus/internal/server"
 )
@@ -194,16 +193,6 @@ func (s *Server) Channel(name, service, method, urlPath string, extra map[string
 		obj[k] = v
 	}
 	s.Put("channel_rest", name, obj)
-}
-
-// CLI runs a plexus command in-process, with env as its environment
-// variables, and returns its output and exit code.
-func CLI(t testing.TB, env map[string]string, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	var out, errb Log
-	app := &cli.App{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }}
-	code = app.Main(context.Background(), args)
-	return out.String(), errb.String(), code
 }
 
 // Log collects output, such as a server's log. It is safe for concurrent
