@@ -122,6 +122,14 @@ func New(opts Options) (*Runtime, error) {
 	return rt, nil
 }
 
+// Close closes the running forms of the current state (connection pools
+// and the like), at shutdown, once no request uses them any more.
+func (rt *Runtime) Close() {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rt.release(rt.cur.Load(), &State{objects: map[string]map[string]*entry{}, assembled: map[string]any{}}, nil)
+}
+
 // State returns the current state. Load it once per request.
 func (rt *Runtime) State() *State { return rt.cur.Load() }
 

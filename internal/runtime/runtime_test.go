@@ -195,3 +195,13 @@ func TestSecrets(t *testing.T) {
 		t.Errorf("wrong key: loaded=%v log=%s", ok, logs.String())
 	}
 }
+
+func TestCloseReleasesRunningForms(t *testing.T) {
+	rt, _, _ := newRuntime(t)
+	rt.Apply(context.Background(), put(&thing{Name: "a"}))
+	r, _ := rt.State().Running("test_thing", "a")
+	rt.Close()
+	if !r.(*running).closed.Load() {
+		t.Fatal("Close left a running form open")
+	}
+}

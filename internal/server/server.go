@@ -404,6 +404,9 @@ func (s *Server) stop() error {
 	if s.Sessions != nil {
 		s.Sessions.Close()
 	}
+	if s.Runtime != nil {
+		s.Runtime.Close()
+	}
 	if s.Store == nil {
 		return nil
 	}
