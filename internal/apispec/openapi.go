@@ -7,7 +7,6 @@
 package apispec
 
 import (
-	"encoding/json"
 	"fmt"
 	"path"
 	"regexp"
@@ -16,9 +15,9 @@ import (
 	"strings"
 
 	"github.com/plexushq/plexus/internal/channel/rest"
-	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/router"
 	"github.com/plexushq/plexus/internal/runtime"
+	"github.com/plexushq/plexus/internal/security"
 	"github.com/plexushq/plexus/internal/services"
 	"github.com/plexushq/plexus/internal/sio"
 	"github.com/plexushq/plexus/sdk/service"
@@ -605,66 +604,59 @@ func errorResponses() map[string]any {
 	}
 }
 
-// security returns the security requirement of a channel: the security
-// definitions it refers to, whatever kind declares them.
+// security returns the security requirement of a channel: its security
+// definition, or any member of one of its groups (alternatives, as the
+// channel admits a request that passes any of them).
 func (b *builder) security(c *rest.Channel) []map[string][]string {
-	kind, ok := registry.Lookup(rest.Kind)
-	if !ok {
-		return nil
-	}
 	var req []map[string][]string
-	for _, r := range kind.Refs(c) {
-		if r.Kind == registry.RefService {
-			continue
-		}
-		obj, ok := b.st.Object(r.Kind, r.Name)
+	add := func(name string) {
+		obj, ok := b.st.Object(security.Kind, name)
 		if !ok {
-			continue
+			return
 		}
-		fields := map[string]any{}
-		if k, ok := registry.Lookup(r.Kind); ok {
-			if data, err := json.Marshal(k.Public(obj)); err == nil {
-				json.Unmarshal(data, &fields)
+		scheme := SecurityScheme(obj.(*security.Definition))
+		if scheme == nil {
+			return
+		}
+		id := componentName(name)
+		b.schemes[id] = scheme
+		req = append(req, map[string][]string{id: {}})
+	}
+	if c.Security != "" {
+		add(c.Security)
+	}
+	for _, g := range c.Groups {
+		if obj, ok := b.st.Object(security.GroupKind, g); ok {
+			for _, m := range obj.(*security.Group).Members {
+				add(m)
 			}
 		}
-		scheme := SecurityScheme(r.Kind, fields)
-		if scheme == nil {
-			continue
-		}
-		name := componentName(r.Name)
-		b.schemes[name] = scheme
-		req = append(req, map[string][]string{name: {}})
 	}
 	return req
 }
 
-// SecurityScheme maps a security definition to an OpenAPI security scheme
-// by its kind or its type field: Basic Auth, API keys and bearer tokens
-// (JWT, OAuth) are recognised; anything else gives nil. API keys are read
-// from the header the definition names (header, header_name or
-// username), else X-API-Key.
-func SecurityScheme(kind string, fields map[string]any) map[string]any {
-	typ, _ := fields["type"].(string)
-	if typ == "" {
-		typ = kind
-	}
-	t := strings.ToLower(strings.ReplaceAll(typ, "-", "_"))
-	switch {
-	case strings.Contains(t, "basic"):
+// SecurityScheme maps a security definition to its OpenAPI security
+// scheme.
+func SecurityScheme(d *security.Definition) map[string]any {
+	switch d.Type {
+	case "basic_auth":
 		return map[string]any{"type": "http", "scheme": "basic"}
-	case strings.Contains(t, "apikey") || strings.Contains(t, "api_key"):
-		header := "X-API-Key"
-		for _, f := range []string{"header", "header_name", "username"} {
-			if h, ok := fields[f].(string); ok && h != "" {
-				header = h
-				break
-			}
+	case "apikey":
+		header := d.Header
+		if header == "" {
+			header = security.DefaultAPIKeyHeader
 		}
 		return map[string]any{"type": "apiKey", "in": "header", "name": header}
-	case strings.Contains(t, "jwt"):
-		return map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-	case strings.Contains(t, "bearer") || strings.Contains(t, "oauth") || strings.Contains(t, "token"):
-		return map[string]any{"type": "http", "scheme": "bearer"}
+	case "jwt":
+		return map[string]any{"type": "http", "scheme": "bearer", "description": "A session token from POST /plexus/jwt/log-in."}
+	case "bearer_token":
+		scheme := map[string]any{"type": "http", "scheme": "bearer"}
+		if d.JWKSURL != "" {
+			scheme["bearerFormat"] = "JWT"
+		}
+		return scheme
+	case "mtls":
+		return map[string]any{"type": "mutualTLS"}
 	}
 	return nil
 }

@@ -242,23 +242,46 @@ func TestAdminEndpoint(t *testing.T) {
 	}
 }
 
-func TestSecurityScheme(t *testing.T) {
-	for _, c := range []struct {
-		kind   string
-		fields map[string]any
-		want   string
-	}{
-		{"security", map[string]any{"type": "basic_auth"}, `{"scheme":"basic","type":"http"}`},
-		{"basic_auth", nil, `{"scheme":"basic","type":"http"}`},
-		{"security", map[string]any{"type": "apikey", "header": "X-My-Key"}, `{"in":"header","name":"X-My-Key","type":"apiKey"}`},
-		{"apikey", map[string]any{}, `{"in":"header","name":"X-API-Key","type":"apiKey"}`},
-		{"security", map[string]any{"type": "jwt"}, `{"bearerFormat":"JWT","scheme":"bearer","type":"http"}`},
-		{"security", map[string]any{"type": "oauth"}, `{"scheme":"bearer","type":"http"}`},
-		{"outgoing_rest", map[string]any{}, `null`},
+// Channels' security definitions, and the members of their groups, become
+// the document's security schemes and their operations' requirements.
+func TestSecuritySchemes(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	for name, def := range map[string]map[string]any{
+		"api.basic": {"type": "basic_auth", "username": "u", "password": "p"},
+		"api.key":   {"type": "apikey", "password": "k", "header": "X-My-Key"},
+		"api.jwt":   {"type": "jwt", "username": "u", "password": "p"},
+		"api.ext":   {"type": "bearer_token", "jwks_url": "https://idp.example.com/jwks", "audience": "plexus"},
+		"api.mtls":  {"type": "mtls", "client_cert_subject_dn": "CN=client"},
 	} {
-		got, _ := json.Marshal(apispec.SecurityScheme(c.kind, c.fields))
-		if string(got) != c.want {
-			t.Errorf("%s %v: %s, want %s", c.kind, c.fields, got, c.want)
+		s.Put("security", name, def)
+	}
+	s.Put("groups", "api.partners", map[string]any{"members": []string{"api.key", "api.mtls"}})
+	s.Channel("basic", "plexus.ping", "GET", "/secure/basic", map[string]any{"security": "api.basic"})
+	s.Channel("group", "plexus.ping", "GET", "/secure/group", map[string]any{"groups": []string{"api.partners"}})
+	s.Channel("tokens", "plexus.ping", "GET", "/secure/tokens", map[string]any{"security": "api.jwt", "groups": []string{}})
+	s.Channel("ext", "plexus.ping", "GET", "/secure/ext", map[string]any{"security": "api.ext"})
+	r := s.AdminCall("GET", "/admin/api/v1/openapi.json?exclude=none", "")
+	doc := validate(t, r.Body)
+	want := map[string]string{
+		"api.basic": `{"scheme":"basic","type":"http"}`,
+		"api.key":   `{"in":"header","name":"X-My-Key","type":"apiKey"}`,
+		"api.jwt":   `{"description":"A session token from POST /plexus/jwt/log-in.","scheme":"bearer","type":"http"}`,
+		"api.ext":   `{"bearerFormat":"JWT","scheme":"bearer","type":"http"}`,
+		"api.mtls":  `{"type":"mutualTLS"}`,
+	}
+	for name, prefix := range want {
+		ref, ok := doc.Components.SecuritySchemes[name]
+		if !ok {
+			t.Errorf("no security scheme %s in %v", name, doc.Components.SecuritySchemes)
+			continue
 		}
+		got, _ := json.Marshal(ref.Value)
+		if string(got) != prefix {
+			t.Errorf("%s: %s, want %s", name, got, prefix)
+		}
+	}
+	group := doc.Paths.Find("/secure/group").Get
+	if group == nil || group.Security == nil || len(*group.Security) != 2 {
+		t.Fatalf("the group channel's operation should accept either member: %+v", group)
 	}
 }
