@@ -168,7 +168,7 @@ func (a *App) banner(dir string, srv *server.Server, password string, shown, cre
 	w := a.Stdout
 	fmt.Fprintf(w, "\nPlexus is running from %s\n\n", dir)
 	fmt.Fprintf(w, "  API        %s://%s\n", srv.APIScheme(), api)
-	fmt.Fprintf(w, "  Admin API  http://%s/admin/api/v1   (Dashboard and /metrics on the same listener)\n", adm)
+	fmt.Fprintf(w, "  Admin API  http://%s/admin/api/v1   (/metrics on the same listener)\n", adm)
 	pw := "$" + PasswordEnv
 	switch {
 	case shown:

@@ -23,7 +23,7 @@ import (
 // from Default.
 type Settings struct {
 	Listen      string   `yaml:"listen" doc:"Address of the API listener that serves REST channels."`
-	AdminListen string   `yaml:"admin_listen" doc:"Address of the admin listener: admin API, Dashboard and /metrics. Keep it on a loopback or private address."`
+	AdminListen string   `yaml:"admin_listen" doc:"Address of the admin listener: admin API and /metrics. Keep it on a loopback or private address."`
 	DB          string   `yaml:"db" doc:"Configuration store. Empty uses the embedded SQLite database in data/; a postgres:// URL uses PostgreSQL."`
 	Development bool     `yaml:"development" doc:"Development mode: error responses carry the cause of 500 errors. Never enable it in production."`
 	Log         Log      `yaml:"log" doc:"Logging."`

@@ -17,7 +17,7 @@ import (
 const KindOutgoingREST = "outgoing_rest"
 
 // Out gives a service its outgoing connections, by name. Connections are
-// configured once (admin API, enmasse, Dashboard) and reused by every
+// configured once (admin API, enmasse, CLI) and reused by every
 // service; code names them and never holds their addresses or credentials.
 type Out struct {
 	c *Context
