@@ -8,14 +8,17 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/plexushq/plexus/internal/cid"
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/deploy"
 	"github.com/plexushq/plexus/internal/invoke"
 	"github.com/plexushq/plexus/internal/metrics"
+	"github.com/plexushq/plexus/internal/ratelimit"
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/reply"
 	"github.com/plexushq/plexus/internal/runtime"
@@ -40,6 +43,11 @@ type API struct {
 	CLIToken string
 	// IO holds the services' typed I/O switches (see io.go).
 	IO *sio.Stage
+	// Failures, shared with the API listener, slows down and locks out
+	// addresses that keep sending wrong admin credentials; Trusted are the
+	// proxies whose X-Forwarded-For names the client.
+	Failures *ratelimit.Failures
+	Trusted  []netip.Prefix
 
 	auth *auth
 	mux  *http.ServeMux
@@ -85,9 +93,22 @@ func (a *API) Handler() http.Handler {
 // Handler.
 func (a *API) Handle(pattern string, h http.HandlerFunc) { a.mux.Handle(pattern, a.protect(h)) }
 
+// protect admits requests with admin credentials. Like a channel's
+// security it refuses a locked-out address without checking what it sent,
+// and counts a wrong credential (not a missing one) against the address.
 func (a *API) protect(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		addr, now := ratelimit.ClientAddr(r, a.Trusted), time.Now()
+		if locked, left := a.Failures.Locked(addr, now); locked {
+			w.Header().Set("Retry-After", ratelimit.RetryAfter(left))
+			a.Logger.Warn("admin API refused", "cid", fail(w, http.StatusTooManyRequests, "Too many requests"),
+				"client", addr.String(), "reason", "address locked out after failed authentications")
+			return
+		}
 		if !a.auth.check(r) {
+			if r.Header.Get("Authorization") != "" {
+				ratelimit.Wait(r.Context(), a.Failures.Fail(addr, now))
+			}
 			w.Header().Set("WWW-Authenticate", `Basic realm="Plexus admin", charset="UTF-8"`)
 			fail(w, http.StatusUnauthorized, "Unauthorized")
 			return
@@ -96,11 +117,12 @@ func (a *API) protect(h http.Handler) http.Handler {
 	})
 }
 
-// fail writes the error envelope with a new CID.
-func fail(w http.ResponseWriter, status int, details string) {
+// fail writes the error envelope with a new CID and returns the CID.
+func fail(w http.ResponseWriter, status int, details string) string {
 	id := cid.New()
 	w.Header().Set(reply.CIDHeader, id)
 	reply.Envelope(w, status, id, details)
+	return id
 }
 
 // refused answers a change that was not applied, listing every problem.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/plexushq/plexus/internal/admin"
 	"github.com/plexushq/plexus/internal/servertest"
@@ -50,6 +51,35 @@ func TestAuth(t *testing.T) {
 	if r := servertest.Do(t, "GET", s.Admin+prefix+"/kinds", "", basic("admin", "another-password")); r.StatusCode != 200 {
 		t.Errorf("new password: %d", r.StatusCode)
 	}
+}
+
+// Wrong admin passwords are slowed down and then lock the address out,
+// whatever credentials follow; missing credentials do not count.
+func TestAdminLockOut(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{
+		Settings: "auth_failures:\n  slow_after: 1\n  lock_after: 3\n  window: 1m\n  delay: 200ms\n  lock_for: 1m\n"})
+	url := s.Admin + prefix + "/kinds"
+	for range 4 {
+		if r := servertest.Do(t, "GET", url, "", nil); r.StatusCode != 401 {
+			t.Fatalf("no credentials: %d", r.StatusCode)
+		}
+	}
+	var took []time.Duration
+	for range 3 {
+		start := time.Now()
+		if r := servertest.Do(t, "GET", url, "", basic("admin", "guess")); r.StatusCode != 401 {
+			t.Fatalf("wrong password: %d", r.StatusCode)
+		}
+		took = append(took, time.Since(start))
+	}
+	if took[1] < 200*time.Millisecond || took[2] < 200*time.Millisecond {
+		t.Errorf("failures past slow_after were not slowed: %v", took)
+	}
+	r := servertest.Do(t, "GET", url, "", basic("admin", servertest.Password))
+	if r.StatusCode != 429 || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("right password after lock-out: %d, Retry-After %q", r.StatusCode, r.Header.Get("Retry-After"))
+	}
+	s.Log.WaitFor(t, "address locked out")
 }
 
 func basic(user, pass string) http.Header {

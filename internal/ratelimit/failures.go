@@ -1,9 +1,14 @@
 package ratelimit
 
 import (
+	"context"
+	"math"
 	"net/netip"
+	"strconv"
 	"sync"
 	"time"
+
+	"github.com/plexushq/plexus/internal/config"
 )
 
 // Failures slows down and then locks out addresses that keep failing to
@@ -11,7 +16,7 @@ import (
 // failure is answered only after Delay, and after LockAfter failures the
 // address is refused for LockFor without its credentials being checked.
 // It is safe for concurrent use; the zero SlowAfter or LockAfter turns
-// that stage off.
+// that stage off, and a nil *Failures never slows down or locks out.
 type Failures struct {
 	SlowAfter int
 	LockAfter int
@@ -30,8 +35,20 @@ type failure struct {
 	lockedUntil time.Time
 }
 
+// NewFailures returns the tracker plexus.yaml's auth_failures describes,
+// or nil when it turns both stages off.
+func NewFailures(cfg config.AuthFailures) *Failures {
+	if cfg.SlowAfter == 0 && cfg.LockAfter == 0 {
+		return nil
+	}
+	return &Failures{SlowAfter: cfg.SlowAfter, LockAfter: cfg.LockAfter, Window: cfg.Window.D(), Delay: cfg.Delay.D(), LockFor: cfg.LockFor.D()}
+}
+
 // Locked reports whether addr is locked out, and for how long.
 func (f *Failures) Locked(addr netip.Addr, now time.Time) (bool, time.Duration) {
+	if f == nil {
+		return false, 0
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	e := f.entries[addr]
@@ -44,6 +61,9 @@ func (f *Failures) Locked(addr netip.Addr, now time.Time) (bool, time.Duration) 
 // Fail records a failed attempt and returns how long to wait before
 // answering it.
 func (f *Failures) Fail(addr netip.Addr, now time.Time) time.Duration {
+	if f == nil {
+		return 0
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.entries == nil {
@@ -72,9 +92,20 @@ func (f *Failures) Fail(addr netip.Addr, now time.Time) time.Duration {
 	return 0
 }
 
-// Succeed forgets an address's failures.
-func (f *Failures) Succeed(addr netip.Addr) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	delete(f.entries, addr)
+// RetryAfter renders a wait as Retry-After seconds, rounded up, at least 1.
+func RetryAfter(d time.Duration) string {
+	return strconv.FormatInt(max(1, int64(math.Ceil(d.Seconds()))), 10)
+}
+
+// Wait waits for d or until ctx is done, whichever comes first.
+func Wait(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }

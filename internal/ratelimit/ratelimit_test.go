@@ -176,10 +176,12 @@ func TestFailures(t *testing.T) {
 	if locked, _ := f.Locked(addr("10.0.0.2"), t0); locked {
 		t.Error("another address is locked")
 	}
-	f.Fail(addr("10.0.0.3"), t0)
-	f.Succeed(addr("10.0.0.3"))
-	if d := f.Fail(addr("10.0.0.3"), t0); d != 0 {
-		t.Error("success does not reset")
+	if d := f.Fail(a, t0.Add(7*time.Minute)); d != 0 {
+		t.Errorf("count did not expire with the window: delay %v", d)
+	}
+	var none *Failures
+	if locked, _ := none.Locked(a, t0); locked || none.Fail(a, t0) != 0 {
+		t.Error("a nil tracker slows down or locks out")
 	}
 }
 
@@ -209,5 +211,13 @@ func BenchmarkCheck(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		l.Check("10.1.2.3", a, now)
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	for d, want := range map[int64]string{0: "1", 1: "1", 999_999_999: "1", 1_000_000_001: "2", 60_000_000_000: "60"} {
+		if got := RetryAfter(time.Duration(d)); got != want {
+			t.Errorf("%d: %s, want %s", d, got, want)
+		}
 	}
 }

@@ -249,9 +249,14 @@ func goServices(builtins, user []any) ([]*services.Service, error) {
 func (s *Server) Start() error {
 	token := envdir.RandomToken(32)
 	lim := s.Settings.Limits
+	guard, err := rest.NewGuard(s.Settings, s.Sessions)
+	if err != nil {
+		return err
+	}
 	s.Admin = &admin.API{
 		Runtime: s.Runtime, Invoker: s.Invoker, Store: s.Store, Logger: s.Logger,
 		Settings: s.Settings, Metrics: s.Metrics, CLIToken: token,
+		Failures: guard.Failures, Trusted: guard.Trusted,
 	}
 	newServer := func(h http.Handler) *http.Server {
 		return &http.Server{
@@ -263,10 +268,6 @@ func (s *Server) Start() error {
 			MaxHeaderBytes:    int(lim.MaxHeaderSize),
 			ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
 		}
-	}
-	guard, err := rest.NewGuard(s.Settings, s.Sessions)
-	if err != nil {
-		return err
 	}
 	s.api = newServer(&rest.Handler{Runtime: s.Runtime, Invoker: s.Invoker, Logger: s.Logger, Settings: s.Settings,
 		Access: logging.NewAccess(s.logOut, s.Settings.Log), Guard: guard})

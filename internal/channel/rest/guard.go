@@ -2,7 +2,6 @@ package rest
 
 import (
 	"fmt"
-	"math"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -113,7 +112,7 @@ func (h *Handler) admitAddress(w http.ResponseWriter, x *exchange, rt *route, ad
 		h.refuse(w, x, rt, http.StatusForbidden, detailsForbidden, "address not allowed", addr)
 		return false
 	case ratelimit.Limited:
-		w.Header().Set("Retry-After", retryAfter(d.RetryAfter))
+		w.Header().Set("Retry-After", ratelimit.RetryAfter(d.RetryAfter))
 		h.refuse(w, x, rt, http.StatusTooManyRequests, detailsTooMany, "channel rate limit", addr)
 		return false
 	}
@@ -125,12 +124,10 @@ func (h *Handler) admitAddress(w http.ResponseWriter, x *exchange, rt *route, ad
 // address and, past auth_failures.slow_after, answered only after a delay,
 // waited for without holding any lock.
 func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, x *exchange, st *runtime.State, rt *route, g *Guard, addr netip.Addr, now time.Time) (security.Outcome, bool) {
-	if g.Failures != nil {
-		if locked, left := g.Failures.Locked(addr, now); locked {
-			w.Header().Set("Retry-After", retryAfter(left))
-			h.refuse(w, x, rt, http.StatusTooManyRequests, detailsTooMany, "address locked out after failed authentications", addr)
-			return security.Outcome{}, false
-		}
+	if locked, left := g.Failures.Locked(addr, now); locked {
+		w.Header().Set("Retry-After", ratelimit.RetryAfter(left))
+		h.refuse(w, x, rt, http.StatusTooManyRequests, detailsTooMany, "address locked out after failed authentications", addr)
+		return security.Outcome{}, false
 	}
 	in := &security.Inbound{Request: r, Sessions: g.Sessions, Now: now, Ctx: r.Context()}
 	out := security.Check(st, rt.Security, rt.Groups, in)
@@ -143,11 +140,7 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, x *exchan
 	reason := "no credentials"
 	if out.Result == security.Failed {
 		reason = "wrong credentials"
-		if g.Failures != nil {
-			if delay := g.Failures.Fail(addr, now); delay > 0 {
-				sleep(r, delay)
-			}
-		}
+		ratelimit.Wait(r.Context(), g.Failures.Fail(addr, now))
 	}
 	for _, c := range out.Challenges {
 		w.Header().Add("WWW-Authenticate", c)
@@ -171,7 +164,7 @@ func (h *Handler) limitIdentity(w http.ResponseWriter, x *exchange, rt *route, o
 		h.refuse(w, x, rt, http.StatusForbidden, detailsForbidden, "address not allowed for the identity", addr)
 		return false
 	case ratelimit.Limited:
-		w.Header().Set("Retry-After", retryAfter(d.RetryAfter))
+		w.Header().Set("Retry-After", ratelimit.RetryAfter(d.RetryAfter))
 		h.refuse(w, x, rt, http.StatusTooManyRequests, detailsTooMany, "identity rate limit", addr)
 		return false
 	}
@@ -190,21 +183,6 @@ func (h *Handler) refuse(w http.ResponseWriter, x *exchange, rt *route, status i
 	h.Logger.Info("request refused", "cid", x.cid, "channel", name, "status", status, "reason", reason, "client", addr.String())
 }
 
-// retryAfter renders a wait as Retry-After seconds, rounded up, at least 1.
-func retryAfter(d time.Duration) string {
-	return strconv.FormatInt(max(1, int64(math.Ceil(d.Seconds()))), 10)
-}
-
-// sleep waits for d or until the client goes away.
-func sleep(r *http.Request, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-r.Context().Done():
-	}
-}
-
 // NewGuard builds the Guard of a server's settings: trusted_proxies and
 // auth_failures.
 func NewGuard(s *config.Settings, sessions *security.Sessions) (*Guard, error) {
@@ -212,11 +190,5 @@ func NewGuard(s *config.Settings, sessions *security.Sessions) (*Guard, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading trusted_proxies: %w", err)
 	}
-	af := s.AuthFailures
-	g := &Guard{Trusted: trusted, Sessions: sessions}
-	if af.SlowAfter > 0 || af.LockAfter > 0 {
-		g.Failures = &ratelimit.Failures{SlowAfter: af.SlowAfter, LockAfter: af.LockAfter,
-			Window: af.Window.D(), Delay: af.Delay.D(), LockFor: af.LockFor.D()}
-	}
-	return g, nil
+	return &Guard{Trusted: trusted, Sessions: sessions, Failures: ratelimit.NewFailures(s.AuthFailures)}, nil
 }

@@ -55,12 +55,10 @@ func (h *Handler) logIn(w http.ResponseWriter, r *http.Request, x *exchange, st 
 	}
 	now := time.Now()
 	addr := ratelimit.ClientAddr(r, g.Trusted)
-	if g.Failures != nil {
-		if locked, left := g.Failures.Locked(addr, now); locked {
-			w.Header().Set("Retry-After", retryAfter(left))
-			h.refuse(w, x, nil, http.StatusTooManyRequests, detailsTooMany, "address locked out after failed authentications", addr)
-			return
-		}
+	if locked, left := g.Failures.Locked(addr, now); locked {
+		w.Header().Set("Retry-After", ratelimit.RetryAfter(left))
+		h.refuse(w, x, nil, http.StatusTooManyRequests, detailsTooMany, "address locked out after failed authentications", addr)
+		return
 	}
 	user, password, ok := logInCredentials(r)
 	if !ok {
@@ -75,11 +73,7 @@ func (h *Handler) logIn(w http.ResponseWriter, r *http.Request, x *exchange, st 
 		return
 	}
 	if !ok {
-		if g.Failures != nil {
-			if delay := g.Failures.Fail(addr, now); delay > 0 {
-				sleep(r, delay)
-			}
-		}
+		ratelimit.Wait(r.Context(), g.Failures.Fail(addr, now))
 		w.Header().Set("WWW-Authenticate", "Bearer")
 		h.refuse(w, x, nil, http.StatusUnauthorized, detailsUnauthorized, "log-in failed", addr)
 		return

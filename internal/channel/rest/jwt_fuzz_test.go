@@ -4,7 +4,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 )
 
 // FuzzLogInCredentials feeds the log-in body parser arbitrary bodies as
@@ -23,12 +22,4 @@ func FuzzLogInCredentials(f *testing.F) {
 			t.Fatalf("admitted an empty username from %q", body)
 		}
 	})
-}
-
-func TestRetryAfter(t *testing.T) {
-	for d, want := range map[int64]string{0: "1", 1: "1", 999_999_999: "1", 1_000_000_001: "2", 60_000_000_000: "60"} {
-		if got := retryAfter(time.Duration(d)); got != want {
-			t.Errorf("%d: %s, want %s", d, got, want)
-		}
-	}
 }
