@@ -589,14 +589,14 @@ func TestUnrecordedRunDoesNotStart(t *testing.T) {
 // A failed write is retried with what newer writes did not replace.
 func TestRequeue(t *testing.T) {
 	s := &stateStore{pending: map[string]*pendingJob{}}
-	s.pending["newer"] = &pendingJob{state: &runState{RunCount: 5}, history: map[int]Run{1: {CID: "new"}}}
+	s.pending["newer"] = &pendingJob{state: &runState{RunCount: 5}, history: []Run{{CID: "new", seq: 21}}}
 	s.pending["gone"] = &pendingJob{deleted: true}
 	s.requeue(map[string]*pendingJob{
-		"newer": {state: &runState{RunCount: 4}, history: map[int]Run{1: {CID: "old"}, 2: {CID: "kept"}}},
+		"newer": {state: &runState{RunCount: 4}, history: []Run{{CID: "old", seq: 1}, {CID: "kept", seq: 2}}},
 		"gone":  {state: &runState{RunCount: 1}},
 		"alone": {state: &runState{RunCount: 2}},
 	})
-	if p := s.pending["newer"]; p.state.RunCount != 5 || p.history[1].CID != "new" || p.history[2].CID != "kept" {
+	if p := s.pending["newer"]; p.state.RunCount != 5 || len(p.history) != 2 || p.history[0].CID != "new" || p.history[1].CID != "kept" {
 		t.Errorf("newer: %+v", p)
 	}
 	if p := s.pending["gone"]; !p.deleted || p.state != nil {

@@ -9,6 +9,7 @@ import (
 // jobs that overlap, so 10,000 jobs do not make 10,000 series.
 type collectors struct {
 	runs     *prometheus.CounterVec
+	ok, fail prometheus.Counter // runs' children, looked up once
 	skipped  *prometheus.CounterVec
 	lateness prometheus.Histogram
 	duration prometheus.Histogram
@@ -35,6 +36,7 @@ func newCollectors(s *Scheduler, reg *prometheus.Registry) *collectors {
 			Buckets: []float64{.0001, .001, .01, .1, .5, 1, 5, 10, 30, 60, 300, 1800, 3600},
 		}),
 	}
+	c.ok, c.fail = c.runs.WithLabelValues(OutcomeOK), c.runs.WithLabelValues(OutcomeError)
 	if reg == nil {
 		return c
 	}
@@ -52,4 +54,12 @@ func newCollectors(s *Scheduler, reg *prometheus.Registry) *collectors {
 	}, func() float64 { return float64(s.inFlight.Load()) })
 	reg.MustRegister(c.runs, c.skipped, c.lateness, c.duration, active, running)
 	return c
+}
+
+// outcome returns the counter of runs with an outcome.
+func (c *collectors) outcome(o string) prometheus.Counter {
+	if o == OutcomeOK {
+		return c.ok
+	}
+	return c.fail
 }

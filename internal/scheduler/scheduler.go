@@ -96,8 +96,11 @@ type Scheduler struct {
 	// view) records them in one batch.
 	doneMu   sync.Mutex
 	done     []completion
+	recorded []completion // the slice done had before, for reuse; under mu
 	inFlight atomic.Int64
-	workers  *pool
+	workers  *pool[runTask]
+	batch    []runTask // runs fireDueLocked is about to submit
+	later    []*job    // jobs fireDueLocked puts back in the queue
 
 	wake       chan struct{}
 	deactWake  chan struct{}
@@ -126,6 +129,20 @@ type job struct {
 	running      atomic.Bool // a run is going on; cleared by the run itself
 	fireWhenDone bool        // a one-time job fell due during a manual run
 }
+
+// runTask is a run about to start.
+type runTask struct {
+	j                  *job
+	cfg                *Job
+	planned            time.Time
+	via, id            string
+	durable, completes bool
+}
+
+// submitEvery is how many due runs fireDueLocked gathers before it hands
+// them to the workers, so the first runs start while the rest are being
+// dispatched.
+const submitEvery = 64
 
 // completion is a run that ended, not yet recorded in its job's state.
 type completion struct {
@@ -156,8 +173,8 @@ func New(opts Options) *Scheduler {
 		stop:       make(chan struct{}),
 		loopDone:   make(chan struct{}),
 		deactDone:  make(chan struct{}),
-		workers:    newPool(),
 	}
+	s.workers = newPool(s.run)
 	s.runCtx, s.cancelRuns = context.WithCancel(context.Background())
 	var reg *prometheus.Registry
 	if opts.Metrics != nil {
@@ -350,17 +367,24 @@ func (s *Scheduler) planLocked(j *job, now time.Time) {
 // setNextLocked queues a job for its next planned run, with its jitter,
 // or takes it out of the queue when next is zero.
 func (s *Scheduler) setNextLocked(j *job, next time.Time) {
-	j.next = next
-	if next.IsZero() {
-		j.fireAt = time.Time{}
+	if s.timeLocked(j, next) {
+		s.queue.set(j)
+	} else {
 		s.queue.remove(j)
-		return
 	}
-	j.fireAt = next
+}
+
+// timeLocked sets a job's next planned run and when it fires, jitter
+// included, and reports whether it has one (next is not zero).
+func (s *Scheduler) timeLocked(j *job, next time.Time) bool {
+	j.next, j.fireAt = next, next
+	if next.IsZero() {
+		return false
+	}
 	if j.plan.jitter > 0 {
 		j.fireAt = next.Add(time.Duration(j.rng.Int64N(int64(j.plan.jitter))))
 	}
-	s.queue.set(j)
+	return true
 }
 
 func (s *Scheduler) newRand(name string) *rand.Rand {
@@ -369,101 +393,127 @@ func (s *Scheduler) newRand(name string) *rand.Rand {
 	return rand.New(rand.NewPCG(s.opts.Seed, h.Sum64()))
 }
 
-// fireDueLocked fires every run due at now.
+// fireDueLocked fires every run due at now. Jobs go back in the queue
+// once every due one is out, so each of a burst of jobs due at the same
+// instant costs the heap O(1) rather than O(log n).
 func (s *Scheduler) fireDueLocked(now time.Time) {
 	leading := s.leader.Leading()
 	for len(s.queue) > 0 && !s.queue[0].fireAt.After(now) {
 		j := s.queue.pop()
 		planned, due := j.fireAt, j.next
+		var next time.Time
 		switch {
 		case !leading:
 			// Another node fires it; keep the schedule to take over.
-			s.setNextLocked(j, j.plan.after(due, now))
-			continue
+			next = j.plan.after(due, now)
 		case j.running.Load():
 			j.st.SkippedCount++
 			s.m.skipped.WithLabelValues(j.name).Inc()
 			s.log.Warn("scheduler job run skipped: its previous run is still going", "job", j.name, "planned", planned.UTC().Format(time.RFC3339Nano))
 			if j.plan.jobType == OneTime {
 				j.fireWhenDone = true // it must run once: right after the running one
-				s.setNextLocked(j, time.Time{})
 			} else {
-				s.setNextLocked(j, j.plan.after(due, now))
+				next = j.plan.after(due, now)
 			}
-			continue
+		default:
+			j.st.RunCount++
+			completes := j.plan.jobType == OneTime || (j.plan.repeats > 0 && j.st.RunCount >= j.plan.repeats)
+			if completes {
+				j.st.Done = true
+			} else {
+				next = j.plan.after(due, now)
+			}
+			// A run that counts towards completing a plan is recorded
+			// before it starts, so a crash never runs it twice.
+			durable := j.plan.jobType == OneTime || j.plan.repeats > 0
+			s.batch = append(s.batch, s.newRunLocked(j, planned, viaSchedule, durable, completes))
+			if len(s.batch) == submitEvery {
+				s.submitLocked()
+			}
 		}
-		j.st.RunCount++
-		completes := j.plan.jobType == OneTime || (j.plan.repeats > 0 && j.st.RunCount >= j.plan.repeats)
-		if completes {
-			j.st.Done = true
-			s.setNextLocked(j, time.Time{})
-		} else {
-			s.setNextLocked(j, j.plan.after(due, now))
+		if s.timeLocked(j, next) {
+			s.later = append(s.later, j)
 		}
-		// A run that counts towards completing a plan is recorded before
-		// it starts, so a crash never runs it twice.
-		durable := j.plan.jobType == OneTime || j.plan.repeats > 0
-		s.startRunLocked(j, planned, viaSchedule, durable, completes)
+	}
+	s.submitLocked()
+	for _, j := range s.later {
+		s.queue.set(j)
+	}
+	clear(s.later)
+	s.later = s.later[:0]
+}
+
+// submitLocked hands the gathered runs to the workers.
+func (s *Scheduler) submitLocked() {
+	if len(s.batch) > 0 {
+		s.workers.submit(s.batch...)
+		clear(s.batch)
+		s.batch = s.batch[:0]
 	}
 }
 
-// startRunLocked starts one run of a job in its own goroutine and returns
-// its CID.
-func (s *Scheduler) startRunLocked(j *job, planned time.Time, via string, durable, completes bool) string {
-	id := cid.New()
+// newRunLocked marks a job running and returns its run for the workers.
+// The run gets its CID from the worker unless the caller sets it.
+func (s *Scheduler) newRunLocked(j *job, planned time.Time, via string, durable, completes bool) runTask {
 	j.running.Store(true)
 	s.inFlight.Add(1)
 	s.runs.Add(1)
 	if durable {
 		s.state.put(j.name, j.st, nil, false)
 	}
-	cfg := j.cfg
-	s.workers.run(func() { s.run(j, cfg, planned, via, id, durable, completes) })
-	return id
+	return runTask{j: j, cfg: j.cfg, planned: planned, via: via, durable: durable, completes: completes}
 }
 
 // run runs a job's service through the invocation pipeline and records
 // the outcome.
-func (s *Scheduler) run(j *job, cfg *Job, planned time.Time, via, id string, durable, completes bool) {
+func (s *Scheduler) run(t runTask) {
 	defer s.runs.Done()
-	if durable {
+	if t.id == "" {
+		t.id = cid.New()
+	}
+	planned := t.planned.UTC().Truncate(time.Microsecond)
+	if t.durable {
 		// A run that counts towards completing a plan starts only once it
 		// is recorded: one that cannot be recorded does not start, rather
 		// than risk running again after a restart.
 		if err := s.state.flush(s.runCtx); err != nil {
-			s.log.Error("scheduler run not started: it could not be recorded first", "job", cfg.Name, "cid", id, "error", err.Error())
-			s.complete(j, Run{CID: id, Via: via, Planned: planned.UTC().Truncate(time.Microsecond), Started: s.clock.Now().UTC().Truncate(time.Microsecond),
+			s.log.Error("scheduler run not started: it could not be recorded first", "job", t.cfg.Name, "cid", t.id, "error", err.Error())
+			s.complete(t.j, Run{CID: t.id, Via: t.via, Planned: planned, Started: s.clock.Now().UTC().Truncate(time.Microsecond),
 				Outcome: OutcomeError, Details: "not started: recording the run failed: " + err.Error()})
 			return
 		}
-		if completes {
+		if t.completes {
 			s.mu.Lock()
-			s.requestDeactivationLocked(j.name)
+			s.requestDeactivationLocked(t.j.name)
 			s.mu.Unlock()
 		}
 	}
 	started := s.clock.Now()
-	if via == viaSchedule {
-		s.m.lateness.Observe(started.Sub(planned).Seconds())
+	if t.via == viaSchedule {
+		s.m.lateness.Observe(started.Sub(t.planned).Seconds())
 	}
-	err := s.invoke(cfg, id)
-	r := Run{CID: id, Via: via, Planned: planned.UTC().Truncate(time.Microsecond), Started: started.UTC().Truncate(time.Microsecond), DurationMS: float64(s.clock.Now().Sub(started).Microseconds()) / 1000, Outcome: OutcomeOK}
+	err := s.invoke(t.cfg, t.id)
+	r := Run{CID: t.id, Via: t.via, Planned: planned, Started: started.UTC().Truncate(time.Microsecond), DurationMS: float64(s.clock.Now().Sub(started).Microseconds()) / 1000, Outcome: OutcomeOK}
 	if err != nil {
 		r.Outcome, r.Details = OutcomeError, details(err)
 	}
 	s.m.duration.Observe(r.DurationMS / 1000)
-	s.complete(j, r)
+	s.complete(t.j, r)
 }
 
-// complete reports the end of a run to the loop, without taking mu.
+// complete reports the end of a run to the loop, without taking mu. The
+// loop is woken only once no more runs wait for a worker, so recording a
+// burst of runs does not take CPU from the runs still to start.
 func (s *Scheduler) complete(j *job, r Run) {
-	s.m.runs.WithLabelValues(r.Outcome).Inc()
+	s.m.outcome(r.Outcome).Inc()
 	s.doneMu.Lock()
 	s.done = append(s.done, completion{j, r})
 	s.doneMu.Unlock()
 	j.running.Store(false)
 	s.inFlight.Add(-1)
-	signal(s.wake)
+	if !s.workers.waiting() {
+		signal(s.wake)
+	}
 }
 
 // invoke runs the job's service with channel type scheduler, its extra as
@@ -510,8 +560,12 @@ func details(err error) string {
 func (s *Scheduler) recordLocked(now time.Time) {
 	s.doneMu.Lock()
 	done := s.done
-	s.done = nil
+	s.done = s.recorded[:0]
 	s.doneMu.Unlock()
+	defer func() {
+		clear(done)
+		s.recorded = done // its capacity serves the next runs
+	}()
 	for _, c := range done {
 		j, r := c.j, c.run
 		if s.jobs[j.name] != j {
@@ -680,7 +734,10 @@ func (s *Scheduler) Execute(name string) (string, error) {
 	case j.running.Load():
 		return "", ErrRunning
 	}
-	return s.startRunLocked(j, s.clock.Now(), viaManual, false, false), nil
+	t := s.newRunLocked(j, s.clock.Now(), viaManual, false, false)
+	t.id = cid.New()
+	s.workers.submit(t)
+	return t.id, nil
 }
 
 // SetActive makes a job active or inactive through the one change path.

@@ -77,11 +77,14 @@ const (
 // the number of jobs times HistorySize. flush waits until everything
 // queued before it is committed. It is safe for concurrent use.
 type stateStore struct {
-	st  *store.Store
-	log *slog.Logger
+	st        *store.Store
+	log       *slog.Logger
+	lazyEvery time.Duration
 
 	mu      sync.Mutex
-	pending map[string]*pendingJob
+	pending map[string]*pendingJob // written with the next batch
+	lazy    map[string]*lazyState  // written once due
+	order   []lazyRef              // lazy states by when they were queued
 	waiters []chan error
 	closed  bool
 	signal  chan struct{} // something is queued
@@ -92,13 +95,25 @@ type stateStore struct {
 type pendingJob struct {
 	deleted bool
 	state   *runState
-	lazy    bool        // state may wait until since + lazyEvery
-	since   time.Time   // when the lazy state was first queued
-	history map[int]Run // by slot
+	history []Run // at most one per slot
+}
+
+// lazyState is run state that may wait until since + lazyEvery.
+type lazyState struct {
+	state runState
+	since time.Time // when it was first queued
+}
+
+// lazyRef is an entry of the lazy states' order; it is out of date when
+// the job's lazy state is no longer l.
+type lazyRef struct {
+	job string
+	l   *lazyState
 }
 
 func newStateStore(st *store.Store, log *slog.Logger) *stateStore {
-	return &stateStore{st: st, log: log, pending: map[string]*pendingJob{}, signal: make(chan struct{}, 1), urgent: make(chan struct{}, 1), stopped: make(chan struct{})}
+	return &stateStore{st: st, log: log, lazyEvery: lazyEvery, pending: map[string]*pendingJob{}, lazy: map[string]*lazyState{},
+		signal: make(chan struct{}, 1), urgent: make(chan struct{}, 1), stopped: make(chan struct{})}
 }
 
 // start starts the writer.
@@ -121,26 +136,49 @@ func (s *stateStore) wake() {
 }
 
 // put queues a job's run state and, when run is not nil, a history entry.
-// A lazy state is written within lazyEvery; others with the next batch.
+// A lazy state is written within lazyEvery, unless a state that is not
+// lazy is queued for the job; others with the next batch.
 func (s *stateStore) put(job string, st runState, run *Run, lazy bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return
 	}
-	p := s.entry(job)
-	if lazy && p.state == nil {
-		p.since = time.Now()
-	}
-	p.lazy = lazy && (p.state == nil || p.lazy)
-	p.state = &st
-	if run != nil {
-		if p.history == nil {
-			p.history = map[int]Run{}
+	if p := s.pending[job]; lazy && (p == nil || p.state == nil) {
+		if l := s.lazy[job]; l != nil {
+			l.state = st
+		} else {
+			l = &lazyState{state: st, since: time.Now()}
+			s.lazy[job] = l
+			s.order = append(s.order, lazyRef{job, l})
 		}
-		p.history[int(run.seq%HistorySize)] = *run
+	} else {
+		p = s.entry(job)
+		if p.state == nil {
+			p.state = &st
+		} else {
+			*p.state = st // only this entry refers to it
+		}
+		delete(s.lazy, job) // superseded
+	}
+	if run != nil {
+		s.entry(job).addRun(*run, true)
 	}
 	s.wake()
+}
+
+// addRun queues a history entry; newer says it replaces a queued entry
+// for the same slot.
+func (p *pendingJob) addRun(r Run, newer bool) {
+	for i := range p.history {
+		if p.history[i].seq%HistorySize == r.seq%HistorySize {
+			if newer {
+				p.history[i] = r
+			}
+			return
+		}
+	}
+	p.history = append(p.history, r)
 }
 
 // delete queues the removal of a job's state and history.
@@ -151,6 +189,7 @@ func (s *stateStore) delete(job string) {
 		return
 	}
 	s.pending[job] = &pendingJob{deleted: true}
+	delete(s.lazy, job)
 	s.wake()
 }
 
@@ -191,17 +230,23 @@ func (s *stateStore) close() {
 
 func (s *stateStore) writer() {
 	defer close(s.stopped)
-	t := time.NewTimer(linger)
-	t.Stop()
-	for range s.signal {
-		// Let writes gather, unless someone waits.
-		t.Reset(linger)
+	gather := time.NewTimer(linger)
+	gather.Stop()
+	lazy := time.NewTimer(s.lazyEvery)
+	lazy.Stop()
+	for {
 		select {
-		case <-s.urgent:
-		case <-t.C:
+		case <-s.signal:
+			// Let writes gather, unless someone waits.
+			gather.Reset(linger)
+			select {
+			case <-s.urgent:
+			case <-gather.C:
+			}
+			gather.Stop()
+		case <-lazy.C:
 		}
-		t.Stop()
-		batch, waiters, closed := s.take()
+		batch, waiters, closed, next := s.take()
 		var err error
 		if len(batch) > 0 {
 			err = s.write(batch)
@@ -217,9 +262,14 @@ func (s *stateStore) writer() {
 		}
 		if err != nil {
 			s.requeue(batch)
-			t.Reset(time.Second) // back off before the retry
-			<-t.C
+			gather.Reset(time.Second) // back off before the retry
+			<-gather.C
 			s.wake()
+		}
+		if next.IsZero() {
+			lazy.Stop()
+		} else {
+			lazy.Reset(max(time.Until(next), 0))
 		}
 	}
 }
@@ -240,6 +290,9 @@ func (s *stateStore) requeue(batch map[string]*pendingJob) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for job, old := range batch {
+		if s.lazy[job] != nil {
+			old.state = nil // a newer state is queued
+		}
 		cur := s.pending[job]
 		if cur == nil {
 			s.pending[job] = old
@@ -250,45 +303,47 @@ func (s *stateStore) requeue(batch map[string]*pendingJob) {
 		}
 		cur.deleted = cur.deleted || old.deleted // the delete goes first
 		if cur.state == nil {
-			cur.state, cur.lazy, cur.since = old.state, old.lazy, old.since
+			cur.state = old.state
 		}
-		for slot, r := range old.history {
-			if cur.history == nil {
-				cur.history = map[int]Run{}
-			}
-			if _, newer := cur.history[slot]; !newer {
-				cur.history[slot] = r
-			}
+		for _, r := range old.history {
+			cur.addRun(r, false)
 		}
 	}
 }
 
 // take returns what to write now: everything when someone waits, else
-// all but the lazy states that may wait longer.
-func (s *stateStore) take() (batch map[string]*pendingJob, waiters []chan error, closed bool) {
+// all but the lazy states that may wait longer, and when the next of
+// those is due. It costs what it takes, not what stays queued.
+func (s *stateStore) take() (batch map[string]*pendingJob, waiters []chan error, closed bool, next time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	batch, waiters, closed = s.pending, s.waiters, s.closed
-	s.waiters = nil
-	if closed || len(waiters) > 0 {
-		s.pending = map[string]*pendingJob{}
-		return batch, waiters, closed
-	}
-	keep := map[string]*pendingJob{}
-	due := time.Now().Add(-lazyEvery)
-	for job, p := range batch {
-		if p.state == nil || !p.lazy || p.deleted || !p.since.After(due) {
-			continue
+	s.pending, s.waiters = map[string]*pendingJob{}, nil
+	all := closed || len(waiters) > 0
+	due := time.Now().Add(-s.lazyEvery)
+	n := 0
+	for _, r := range s.order {
+		if s.lazy[r.job] == r.l {
+			if !all && r.l.since.After(due) {
+				next = r.l.since.Add(s.lazyEvery)
+				break
+			}
+			p := batch[r.job]
+			if p == nil {
+				p = &pendingJob{}
+				batch[r.job] = p
+			}
+			if p.state == nil {
+				st := r.l.state
+				p.state = &st
+			}
+			delete(s.lazy, r.job)
 		}
-		keep[job] = &pendingJob{state: p.state, lazy: true, since: p.since}
-		if p.history == nil {
-			delete(batch, job)
-		} else {
-			batch[job] = &pendingJob{history: p.history}
-		}
+		n++
 	}
-	s.pending = keep
-	return batch, waiters, closed
+	clear(s.order[:n])
+	s.order = s.order[n:]
+	return batch, waiters, closed, next
 }
 
 func (s *stateStore) write(batch map[string]*pendingJob) (err error) {
@@ -313,8 +368,8 @@ func (s *stateStore) write(batch map[string]*pendingJob) (err error) {
 			states = append(states, []any{job, st.Plan, st.RunCount, st.FailureCount, st.SkippedCount, boolInt(st.Done), boolInt(st.Deactivated),
 				micros(st.LastRun), st.LastOutcome, st.LastDuration.Microseconds(), st.LastCID, st.HistorySeq})
 		}
-		for slot, r := range p.history {
-			runs = append(runs, []any{job, slot, r.seq, r.CID, r.Via, micros(r.Planned), micros(r.Started), int64(r.DurationMS * 1000), r.Outcome, r.Details})
+		for _, r := range p.history {
+			runs = append(runs, []any{job, r.seq % HistorySize, r.seq, r.CID, r.Via, micros(r.Planned), micros(r.Started), int64(r.DurationMS * 1000), r.Outcome, r.Details})
 		}
 	}
 	exec := func(q string, args []any) error {
