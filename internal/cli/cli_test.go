@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -10,34 +9,17 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/plexushq/plexus/internal/testenv"
 )
 
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type run struct {
-	stdout, stderr *syncBuffer
+	stdout, stderr *testenv.Buffer
 	code           chan int
 	cancel         context.CancelFunc
 	api, admin     string
@@ -46,7 +28,7 @@ type run struct {
 // startCLI runs a serving command in-process until the test stops it.
 func startCLI(t *testing.T, env map[string]string, args ...string) *run {
 	t.Helper()
-	r := &run{stdout: &syncBuffer{}, stderr: &syncBuffer{}, code: make(chan int, 1)}
+	r := &run{stdout: &testenv.Buffer{}, stderr: &testenv.Buffer{}, code: make(chan int, 1)}
 	ready := make(chan struct{})
 	app := &App{Stdout: r.stdout, Stderr: r.stderr, Getenv: func(k string) string { return env[k] },
 		Ready: func(api, admin string) { r.api, r.admin = api, admin; close(ready) }}
@@ -79,7 +61,7 @@ func (r *run) stop(t *testing.T) {
 
 func runCLI(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	var out, errb syncBuffer
+	var out, errb testenv.Buffer
 	app := &App{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }}
 	code = app.Main(context.Background(), args)
 	return out.String(), errb.String(), code
@@ -233,7 +215,7 @@ func TestHelp(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, b *syncBuffer, s string) {
+func waitFor(t *testing.T, b *testenv.Buffer, s string) {
 	t.Helper()
 	for range 500 {
 		if strings.Contains(b.String(), s) {
@@ -256,7 +238,7 @@ func TestSignals(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		dir := filepath.Join(t.TempDir(), "env")
 		cmd := exec.Command(bin, "quickstart", dir, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0")
-		var stderr syncBuffer
+		var stderr testenv.Buffer
 		stdout, _ := cmd.StdoutPipe()
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
@@ -326,7 +308,7 @@ func TestDeploy(t *testing.T) {
 	// --watch redeploys on save.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out syncBuffer
+	var out testenv.Buffer
 	app := &App{Stdout: &out, Stderr: &out, Getenv: func(string) string { return "" }}
 	done := make(chan int, 1)
 	go func() { done <- app.Main(ctx, []string{"deploy", src, "--env", dir, "--watch"}) }()

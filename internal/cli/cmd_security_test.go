@@ -8,11 +8,12 @@ import (
 	"testing"
 
 	"github.com/plexushq/plexus/internal/servertest"
+	"github.com/plexushq/plexus/internal/testenv"
 )
 
 func runWithStdin(t *testing.T, env map[string]string, stdin string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	var out, errb syncBuffer
+	var out, errb testenv.Buffer
 	app := &App{Stdout: &out, Stderr: &errb, Stdin: strings.NewReader(stdin), Getenv: func(k string) string { return env[k] }}
 	code = app.Main(context.Background(), args)
 	return out.String(), errb.String(), code

@@ -1,7 +1,6 @@
 package scheduler
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -100,24 +99,6 @@ type call struct {
 	at                             time.Time
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // harness is a scheduler on a real runtime and store, with a fake clock
 // and test services that report their calls.
 type harness struct {
@@ -129,7 +110,7 @@ type harness struct {
 	rt      *runtime.Runtime
 	s       *Scheduler
 	m       *metrics.Metrics
-	log     *syncBuffer
+	log     *testenv.Buffer
 	calls   chan call
 	release chan struct{} // t.block returns when this is closed or sent to
 	leader  Leader
@@ -154,7 +135,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	if o.dir == "" && o.dsn == "" {
 		o.dir = t.TempDir()
 	}
-	h := &harness{t: t, clk: o.clock, dir: o.dir, dsn: o.dsn, log: &syncBuffer{}, calls: make(chan call, 10000), release: make(chan struct{}), leader: o.leader, m: metrics.New()}
+	h := &harness{t: t, clk: o.clock, dir: o.dir, dsn: o.dsn, log: &testenv.Buffer{}, calls: make(chan call, 10000), release: make(chan struct{}), leader: o.leader, m: metrics.New()}
 	ctx := context.Background()
 	st, err := store.Open(ctx, o.dsn, o.dir)
 	if err != nil {

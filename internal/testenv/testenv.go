@@ -1,7 +1,8 @@
 // Package testenv gives tests the real services they need (PostgreSQL,
 // Redis, …) from environment variables, and skips them with a clear
 // message when a variable is unset. .ci/run sets every variable, so CI
-// always runs these tests.
+// always runs these tests. It also holds the helpers tests share: test
+// certificates and a Buffer safe for concurrent use.
 package testenv
 
 import (
