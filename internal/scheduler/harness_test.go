@@ -242,12 +242,7 @@ func (h *harness) tick() {
 	s := h.s
 	s.mu.Lock()
 	now := s.clock.Now()
-	s.recordLocked(now)
-	if s.pending != nil {
-		st := s.pending
-		s.pending = nil
-		s.followLocked(st, now)
-	}
+	s.catchUpLocked(now)
 	s.fireDueLocked(now)
 	s.mu.Unlock()
 	signal(s.wake)

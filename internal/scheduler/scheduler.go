@@ -251,12 +251,7 @@ func (s *Scheduler) loop() {
 	for {
 		s.mu.Lock()
 		now := s.clock.Now()
-		s.recordLocked(now)
-		if s.pending != nil {
-			st := s.pending
-			s.pending = nil
-			s.followLocked(st, now)
-		}
+		s.catchUpLocked(now)
 		s.fireDueLocked(now)
 		wait := time.Duration(-1)
 		if len(s.queue) > 0 {
@@ -706,16 +701,21 @@ func ahead(stored, held runState) bool {
 func (s *Scheduler) catchUp() {
 	s.mu.Lock()
 	if s.started && !s.stopping {
-		now := s.clock.Now()
-		s.recordLocked(now)
-		if s.pending != nil {
-			st := s.pending
-			s.pending = nil
-			s.followLocked(st, now)
-		}
+		s.catchUpLocked(s.clock.Now())
 	}
 	s.mu.Unlock()
 	signal(s.wake)
+}
+
+// catchUpLocked records the runs that ended and follows the newest
+// configuration.
+func (s *Scheduler) catchUpLocked(now time.Time) {
+	s.recordLocked(now)
+	if s.pending != nil {
+		st := s.pending
+		s.pending = nil
+		s.followLocked(st, now)
+	}
 }
 
 // Execute runs a job now, without changing its plan, and returns the run's
