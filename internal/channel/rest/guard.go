@@ -107,13 +107,20 @@ func (h *Handler) admitAddress(w http.ResponseWriter, x *exchange, rt *route, ad
 		return true
 	}
 	d := rt.limiter.Check(addr.String(), addr, now)
+	return h.admitDecision(w, x, rt, d, "address not allowed", "channel rate limit", addr)
+}
+
+// admitDecision answers 403 or 429 (with Retry-After) when a limiter's
+// decision refuses the request, logging forbidden or limited as the
+// reason, and reports whether it was admitted.
+func (h *Handler) admitDecision(w http.ResponseWriter, x *exchange, rt *route, d ratelimit.Decision, forbidden, limited string, addr netip.Addr) bool {
 	switch d.Outcome {
 	case ratelimit.Forbidden:
-		h.refuse(w, x, rt, http.StatusForbidden, detailsForbidden, "address not allowed", addr)
+		h.refuse(w, x, rt, http.StatusForbidden, detailsForbidden, forbidden, addr)
 		return false
 	case ratelimit.Limited:
 		w.Header().Set("Retry-After", ratelimit.RetryAfter(d.RetryAfter))
-		h.refuse(w, x, rt, http.StatusTooManyRequests, detailsTooMany, "channel rate limit", addr)
+		h.refuse(w, x, rt, http.StatusTooManyRequests, detailsTooMany, limited, addr)
 		return false
 	}
 	return true
@@ -159,16 +166,7 @@ func (h *Handler) limitIdentity(w http.ResponseWriter, x *exchange, rt *route, o
 		w.Header().Set("X-RateLimit-Limit", strconv.Itoa(d.Limit))
 		w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(max(d.Remaining, 0)))
 	}
-	switch d.Outcome {
-	case ratelimit.Forbidden:
-		h.refuse(w, x, rt, http.StatusForbidden, detailsForbidden, "address not allowed for the identity", addr)
-		return false
-	case ratelimit.Limited:
-		w.Header().Set("Retry-After", ratelimit.RetryAfter(d.RetryAfter))
-		h.refuse(w, x, rt, http.StatusTooManyRequests, detailsTooMany, "identity rate limit", addr)
-		return false
-	}
-	return true
+	return h.admitDecision(w, x, rt, d, "address not allowed for the identity", "identity rate limit", addr)
 }
 
 // refuse answers the envelope of a refused request and logs why, with the
