@@ -191,14 +191,7 @@ func BenchmarkColdStart(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cs := runtime.Changeset{Source: "bench"}
-	for i := range 10000 {
-		name := fmt.Sprintf("ch%05d", i)
-		cs.Objects = append(cs.Objects, runtime.Change{Kind: rest.Kind, Name: name, Object: &rest.Channel{
-			Name: name, IsActive: true, Service: "plexus.ping", URLPath: fmt.Sprintf("/api/v1/res%d/{id}", i),
-			DataFormat: "json", MergeURLParamsReq: true, URLParamsPri: "qs-over-path"}})
-	}
-	if _, err := srv.Runtime.Apply(ctx, cs); err != nil {
+	if _, err := srv.Runtime.Apply(ctx, channels(10000)); err != nil {
 		b.Fatal(err)
 	}
 	srv.Close()
@@ -297,14 +290,7 @@ func TestBadTLSSettings(t *testing.T) {
 // scale.
 func BenchmarkChangeOne10k(b *testing.B) {
 	s := servertest.Start(b, servertest.Options{})
-	cs := runtime.Changeset{Source: "bench"}
-	for i := range 10000 {
-		name := fmt.Sprintf("ch%05d", i)
-		cs.Objects = append(cs.Objects, runtime.Change{Kind: rest.Kind, Name: name, Object: &rest.Channel{
-			Name: name, IsActive: true, Service: "plexus.ping", URLPath: fmt.Sprintf("/api/v1/res%d/{id}", i),
-			DataFormat: "json", MergeURLParamsReq: true, URLParamsPri: "qs-over-path"}})
-	}
-	if _, err := s.Runtime.Apply(context.Background(), cs); err != nil {
+	if _, err := s.Runtime.Apply(context.Background(), channels(10000)); err != nil {
 		b.Fatal(err)
 	}
 	i := 0
@@ -312,4 +298,17 @@ func BenchmarkChangeOne10k(b *testing.B) {
 		i++
 		s.Channel(fmt.Sprintf("new%d", i), "plexus.ping", "", fmt.Sprintf("/new/%d", i), nil)
 	}
+}
+
+// channels returns a change creating n REST channels, each on its own
+// path with a parameter.
+func channels(n int) runtime.Changeset {
+	cs := runtime.Changeset{Source: "bench"}
+	for i := range n {
+		name := fmt.Sprintf("ch%05d", i)
+		cs.Objects = append(cs.Objects, runtime.Change{Kind: rest.Kind, Name: name, Object: &rest.Channel{
+			Name: name, IsActive: true, Service: "plexus.ping", URLPath: fmt.Sprintf("/api/v1/res%d/{id}", i),
+			DataFormat: "json", MergeURLParamsReq: true, URLParamsPri: "qs-over-path"}})
+	}
+	return cs
 }
