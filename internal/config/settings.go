@@ -68,7 +68,9 @@ type Limits struct {
 	ReadTimeout       Duration `yaml:"read_timeout" doc:"Time a client has to send the whole request."`
 	WriteTimeout      Duration `yaml:"write_timeout" doc:"Time the server has to write the response, counted from the end of the request headers."`
 	IdleTimeout       Duration `yaml:"idle_timeout" doc:"Time an idle keep-alive connection is kept open."`
-	ShutdownTimeout   Duration `yaml:"shutdown_timeout" doc:"On SIGTERM or SIGINT, time given to requests in flight to finish before the server stops."`
+	ShutdownTimeout   Duration `yaml:"shutdown_timeout" doc:"On SIGTERM or SIGINT, time given to requests in flight, scheduler job runs and background invocations (invoke_async) to finish before the server stops; background work still running then is cancelled."`
+	// MaxAsyncInvocations bounds the background work services start.
+	MaxAsyncInvocations int `yaml:"max_async_invocations" doc:"Most background invocations (self.invoke_async, InvokeAsync) running at once, server-wide; past it invoke_async fails with 503 until some finish."`
 }
 
 // Metrics configures the /metrics endpoint.
@@ -95,6 +97,8 @@ func Default() *Settings {
 			WriteTimeout:      Duration(60 * time.Second),
 			IdleTimeout:       Duration(120 * time.Second),
 			ShutdownTimeout:   Duration(15 * time.Second),
+
+			MaxAsyncInvocations: 1000,
 		},
 		Starlark:       Starlark{MaxSteps: 10_000_000},
 		TLS:            TLS{ClientAuth: "request"},
@@ -137,6 +141,9 @@ func (s *Settings) Validate() error {
 	}
 	if s.Limits.MaxBodySize <= 0 {
 		errs = append(errs, errors.New("limits.max_body_size: must be positive"))
+	}
+	if s.Limits.MaxAsyncInvocations <= 0 {
+		errs = append(errs, errors.New("limits.max_async_invocations: must be positive"))
 	}
 	if s.Starlark.MaxSteps == 0 {
 		errs = append(errs, errors.New("starlark.max_steps: must be positive"))

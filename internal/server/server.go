@@ -159,6 +159,7 @@ func (s *Server) open(ctx context.Context, user []any) error {
 	}
 	s.base, s.cancel = context.WithCancel(context.Background())
 	s.Invoker = invoke.New(s.base, s.Runtime, s.Logger)
+	s.Invoker.MaxAsync = s.Settings.Limits.MaxAsyncInvocations
 	s.Invoker.Resolve(outrest.Kind, outrest.Resolve)
 	s.Invoker.Resolve(service.KindJWT, security.JWTResolver(s.Sessions))
 	if err := s.openTypedIO(ctx); err != nil {
@@ -354,11 +355,13 @@ func (s *Server) Run(ctx context.Context) error {
 	return errors.Join(serveErr, s.Shutdown(sctx))
 }
 
-// Shutdown stops accepting connections, lets requests in flight finish
-// until ctx ends, stops background invocations and closes the store.
+// Shutdown stops accepting connections and background invocations, lets
+// requests, scheduler job runs and background invocations in flight finish
+// until ctx ends, cancels what is still running and closes the store.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.Logger.Info("shutting down")
 	start := time.Now()
+	s.Invoker.Close()
 	var errs []error
 	for _, srv := range []*http.Server{s.api, s.adminSrv} {
 		if srv != nil {
@@ -371,6 +374,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if err := s.Scheduler.Shutdown(ctx); err != nil {
 		errs = append(errs, err)
 	}
+	if err := s.Invoker.Shutdown(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if err := s.stop(); err != nil {
 		errs = append(errs, err)
 	}
@@ -379,16 +385,17 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Close stops background work and closes the store without draining
-// requests.
+// Close cancels background work and closes the store without draining
+// requests or waiting for background invocations.
 func (s *Server) Close() error {
 	err := s.stop()
 	s.logOut.Close()
 	return err
 }
 
-// stop ends background work and closes the store; it is safe on a server
-// that Open built only in part.
+// stop cancels background work and closes the store; it is safe on a
+// server that Open built only in part. Background invocations that ignore
+// the cancellation are not waited for: Shutdown gave them their time.
 func (s *Server) stop() error {
 	if s.Scheduler != nil {
 		if err := s.Scheduler.Close(); err != nil {
@@ -400,7 +407,7 @@ func (s *Server) stop() error {
 	}
 	s.pickupWG.Wait()
 	if s.Invoker != nil {
-		s.Invoker.Wait()
+		s.Invoker.Close()
 	}
 	if s.Sessions != nil {
 		s.Sessions.Close()
