@@ -18,6 +18,7 @@ import (
 	"github.com/plexushq/plexus/internal/deploy"
 	"github.com/plexushq/plexus/internal/invoke"
 	"github.com/plexushq/plexus/internal/metrics"
+	"github.com/plexushq/plexus/internal/password"
 	"github.com/plexushq/plexus/internal/ratelimit"
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/reply"
@@ -48,6 +49,9 @@ type API struct {
 	// proxies whose X-Forwarded-For names the client.
 	Failures *ratelimit.Failures
 	Trusted  []netip.Prefix
+	// Passwords checks the admin password: the server's one bounded
+	// argon2id verifier.
+	Passwords *password.Verifier
 
 	auth *auth
 	mux  *http.ServeMux
@@ -55,7 +59,7 @@ type API struct {
 
 // Handler returns the admin listener's handler.
 func (a *API) Handler() http.Handler {
-	a.auth = newAuth(a.Store, a.CLIToken)
+	a.auth = &auth{store: a.Store, cliToken: a.CLIToken, failures: a.Failures, verifier: a.Passwords, verified: map[[32]byte]string{}}
 	a.mux = http.NewServeMux()
 	a.mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		reply.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -96,25 +100,37 @@ func (a *API) Handle(pattern string, h http.HandlerFunc) { a.mux.Handle(pattern,
 // protect admits requests with admin credentials. Like a channel's
 // security it refuses a locked-out address without checking what it sent,
 // and counts a wrong credential (not a missing one) against the address.
+// A request that finds no password check free in time is answered 429.
 func (a *API) protect(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		addr, now := ratelimit.ClientAddr(r, a.Trusted), time.Now()
 		if locked, left := a.Failures.Locked(addr, now); locked {
-			w.Header().Set("Retry-After", ratelimit.RetryAfter(left))
-			a.Logger.Warn("admin API refused", "cid", fail(w, http.StatusTooManyRequests, "Too many requests"),
-				"client", addr.String(), "reason", "address locked out after failed authentications")
+			a.tooMany(w, addr, left, "address locked out after failed authentications")
 			return
 		}
-		if !a.auth.check(r) {
-			if r.Header.Get("Authorization") != "" {
-				ratelimit.Wait(r.Context(), a.Failures.Fail(addr, now))
+		v, d := a.auth.check(r, addr, now)
+		switch v {
+		case admitted:
+			h.ServeHTTP(w, r)
+		case locked:
+			a.tooMany(w, addr, d, "address locked out after failed authentications")
+		case busy:
+			a.tooMany(w, addr, d, "too many password checks at once")
+		default:
+			if v == wrong {
+				ratelimit.Wait(r.Context(), d)
 			}
 			w.Header().Set("WWW-Authenticate", `Basic realm="Plexus admin", charset="UTF-8"`)
 			fail(w, http.StatusUnauthorized, "Unauthorized")
-			return
 		}
-		h.ServeHTTP(w, r)
 	})
+}
+
+// tooMany answers 429 with Retry-After and logs why.
+func (a *API) tooMany(w http.ResponseWriter, addr netip.Addr, retry time.Duration, reason string) {
+	w.Header().Set("Retry-After", ratelimit.RetryAfter(retry))
+	a.Logger.Warn("admin API refused", "cid", fail(w, http.StatusTooManyRequests, "Too many requests"),
+		"client", addr.String(), "reason", reason)
 }
 
 // fail writes the error envelope with a new CID and returns the CID.

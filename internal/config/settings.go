@@ -71,6 +71,9 @@ type Limits struct {
 	ShutdownTimeout   Duration `yaml:"shutdown_timeout" doc:"On SIGTERM or SIGINT, time given to requests in flight, scheduler job runs and background invocations (invoke_async) to finish before the server stops; background work still running then is cancelled."`
 	// MaxAsyncInvocations bounds the background work services start.
 	MaxAsyncInvocations int `yaml:"max_async_invocations" doc:"Most background invocations (self.invoke_async, InvokeAsync) running at once, server-wide; past it invoke_async fails with 503 until some finish."`
+	// MaxPasswordChecks and PasswordCheckWait bound argon2id.
+	MaxPasswordChecks int      `yaml:"max_password_checks" doc:"Most argon2id password checks (admin log-ins not yet remembered) running at once, server-wide; each takes 64 MiB while it runs."`
+	PasswordCheckWait Duration `yaml:"password_check_wait" doc:"How long a log-in waits for a password check to free up before it is answered 429 with Retry-After."`
 }
 
 // Metrics configures the /metrics endpoint.
@@ -99,6 +102,8 @@ func Default() *Settings {
 			ShutdownTimeout:   Duration(15 * time.Second),
 
 			MaxAsyncInvocations: 1000,
+			MaxPasswordChecks:   2,
+			PasswordCheckWait:   Duration(2 * time.Second),
 		},
 		Starlark:       Starlark{MaxSteps: 10_000_000},
 		TLS:            TLS{ClientAuth: "request"},
@@ -144,6 +149,9 @@ func (s *Settings) Validate() error {
 	}
 	if s.Limits.MaxAsyncInvocations <= 0 {
 		errs = append(errs, errors.New("limits.max_async_invocations: must be positive"))
+	}
+	if s.Limits.MaxPasswordChecks <= 0 {
+		errs = append(errs, errors.New("limits.max_password_checks: must be positive"))
 	}
 	if s.Starlark.MaxSteps == 0 {
 		errs = append(errs, errors.New("starlark.max_steps: must be positive"))

@@ -29,6 +29,7 @@ import (
 	"github.com/plexushq/plexus/internal/logging"
 	"github.com/plexushq/plexus/internal/metrics"
 	outrest "github.com/plexushq/plexus/internal/outconn/rest"
+	"github.com/plexushq/plexus/internal/password"
 	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/scheduler"
 	"github.com/plexushq/plexus/internal/secret"
@@ -258,6 +259,7 @@ func (s *Server) Start() error {
 		Runtime: s.Runtime, Invoker: s.Invoker, Store: s.Store, Logger: s.Logger,
 		Settings: s.Settings, Metrics: s.Metrics, CLIToken: token,
 		Failures: guard.Failures, Trusted: guard.Trusted,
+		Passwords: password.NewVerifier(lim.MaxPasswordChecks, lim.PasswordCheckWait.D()),
 	}
 	newServer := func(h http.Handler) *http.Server {
 		return &http.Server{

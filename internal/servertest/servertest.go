@@ -17,6 +17,7 @@ import (
 
 	"github.com/plexushq/plexus/internal/admin"
 	"github.com/plexushq/plexus/internal/envdir"
+	"github.com/plexushq/plexus/internal/password"
 	"github.com/plexushq/plexus/internal/server"
 )
 
@@ -76,7 +77,7 @@ func Start(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatalf("opening server: %v", err)
 	}
-	hashOnce.Do(func() { passwordHash = admin.HashPassword(Password) })
+	hashOnce.Do(func() { passwordHash = password.Hash(Password) })
 	if err := srv.Store.SetSetting(context.Background(), admin.PasswordSetting, passwordHash); err != nil {
 		t.Fatal(err)
 	}
