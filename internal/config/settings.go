@@ -74,6 +74,8 @@ type Limits struct {
 	// MaxPasswordChecks and PasswordCheckWait bound argon2id.
 	MaxPasswordChecks int      `yaml:"max_password_checks" doc:"Most argon2id password checks (admin log-ins not yet remembered) running at once, server-wide; each takes 64 MiB while it runs."`
 	PasswordCheckWait Duration `yaml:"password_check_wait" doc:"How long a log-in waits for a password check to free up before it is answered 429 with Retry-After."`
+	// MaxOutgoingResponseSize caps what one outgoing call may read.
+	MaxOutgoingResponseSize Size `yaml:"max_outgoing_response_size" doc:"Largest response body an outgoing REST call reads, whatever the connection's max_response_size says (its 0 means this); a larger one, announced or streamed, fails the call with 502."`
 }
 
 // Metrics configures the /metrics endpoint.
@@ -104,6 +106,8 @@ func Default() *Settings {
 			MaxAsyncInvocations: 1000,
 			MaxPasswordChecks:   2,
 			PasswordCheckWait:   Duration(2 * time.Second),
+
+			MaxOutgoingResponseSize: 1 << 30,
 		},
 		Starlark:       Starlark{MaxSteps: 10_000_000},
 		TLS:            TLS{ClientAuth: "request"},
@@ -146,6 +150,9 @@ func (s *Settings) Validate() error {
 	}
 	if s.Limits.MaxBodySize <= 0 {
 		errs = append(errs, errors.New("limits.max_body_size: must be positive"))
+	}
+	if s.Limits.MaxOutgoingResponseSize <= 0 {
+		errs = append(errs, errors.New("limits.max_outgoing_response_size: must be positive"))
 	}
 	if s.Limits.MaxAsyncInvocations <= 0 {
 		errs = append(errs, errors.New("limits.max_async_invocations: must be positive"))

@@ -1,15 +1,20 @@
 package rest_test
 
 import (
+	"bufio"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	goruntime "runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/plexushq/plexus/internal/admin"
+	"github.com/plexushq/plexus/internal/servertest"
 )
 
 func TestEveryVerb(t *testing.T) {
@@ -436,7 +441,7 @@ func TestBadHeadersAndLargeResponses(t *testing.T) {
 	putConn(t, s, "Large", map[string]any{"host": b.URL, "url_path": "/{p}", "data_format": "raw", "max_response_size": 0})
 	for _, p := range []string{"sized", "chunked"} {
 		status, m, _ := call(t, s, map[string]any{"conn": "Small", "method": "GET", "params": map[string]any{"p": p}})
-		if status != 502 || m["details"] != `Could not call outgoing REST connection "Small": the response is larger than 1000 bytes` {
+		if status != 502 || m["details"] != `Could not call outgoing REST connection "Small": the response is larger than 1000 bytes (max_response_size)` {
 			t.Errorf("%s: %d %v", p, status, m)
 		}
 	}
@@ -453,5 +458,72 @@ func TestBadHeadersAndLargeResponses(t *testing.T) {
 	s.Log.WaitFor(t, r.Header.Get("X-Plexus-CID"), `header \"X Bad\" is not a valid HTTP header name and value`)
 	if status, _, _ := call(t, s, map[string]any{"conn": "Large", "method": "GET", "params": map[string]any{"p": "x"}, "headers": map[string]any{"X-Split": "a\r\nX-Injected: 1"}}); status != 500 || b.count() != 3 {
 		t.Errorf("header value with CRLF: %d, %d requests", status, b.count())
+	}
+}
+
+// A remote API cannot make Plexus allocate more than
+// limits.max_outgoing_response_size, whatever Content-Length it announces
+// or however much it streams, even on a connection with max_response_size
+// 0 (or above the server's limit): the caller gets 502 naming the limit.
+func TestResponseCap(t *testing.T) {
+	const limit = 1 << 20
+	s := servertest.Start(t, servertest.Options{Services: []any{callService},
+		Settings: fmt.Sprintf("limits:\n  max_outgoing_response_size: %d\n", limit)})
+	s.Channel("call", "test.call", "POST", "/call", nil)
+	// A remote end that announces 4 GiB and sends ten bytes.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				if _, err := http.ReadRequest(bufio.NewReader(conn)); err != nil {
+					return
+				}
+				io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 4294967296\r\n\r\n0123456789")
+			}()
+		}
+	}()
+	b := newBackend(t)
+	b.handle(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead { // describes a large resource, sends no body
+			w.Header().Set("Content-Length", "2000000")
+			return
+		}
+		w.(http.Flusher).Flush() // no Content-Length
+		chunk := strings.Repeat("x", 64<<10)
+		for range 2 * limit / len(chunk) {
+			if _, err := io.WriteString(w, chunk); err != nil {
+				return
+			}
+		}
+	})
+	putConn(t, s, "Liar", map[string]any{"host": "http://" + ln.Addr().String(), "url_path": "/", "data_format": "raw", "max_response_size": 0})
+	putConn(t, s, "Stream", map[string]any{"host": b.URL, "url_path": "/", "data_format": "raw", "max_response_size": 0})
+	putConn(t, s, "Above", map[string]any{"host": b.URL, "url_path": "/", "data_format": "raw", "max_response_size": 100 << 20})
+	putConn(t, s, "Small", map[string]any{"host": b.URL, "url_path": "/", "data_format": "raw", "max_response_size": 1000})
+	for _, name := range []string{"Liar", "Stream", "Above"} {
+		var before, after goruntime.MemStats
+		goruntime.ReadMemStats(&before)
+		status, m, _ := call(t, s, map[string]any{"conn": name, "method": "GET", "no_data": true})
+		goruntime.ReadMemStats(&after)
+		want := fmt.Sprintf(`Could not call outgoing REST connection %q: the response is larger than %d bytes (limits.max_outgoing_response_size)`, name, limit)
+		if status != 502 || m["details"] != want {
+			t.Errorf("%s: %d %.200v", name, status, m["details"])
+		}
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
+			t.Errorf("%s: the call allocated %d MiB", name, grew>>20)
+		}
+	}
+	// An answer to HEAD has no body: its Content-Length is not a size read.
+	if status, m, _ := call(t, s, map[string]any{"conn": "Small", "method": "HEAD", "no_data": true}); status != 200 || m["status"] != float64(200) {
+		t.Errorf("HEAD of a resource larger than max_response_size: %d %v", status, m)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/registry"
 )
@@ -32,6 +33,10 @@ type Conn struct {
 	transport   *http.Transport
 	log         *slog.Logger
 	m           connMetrics
+	// maxBody is the largest response body a call reads, and maxBodyKey
+	// the setting it comes from.
+	maxBody    int64
+	maxBodyKey string
 
 	// bare is the caller of a connection without security, made once.
 	bare *caller
@@ -65,6 +70,7 @@ func start(env *registry.Env, obj registry.Object) (any, error) {
 	if c.contentType == "" {
 		c.contentType = defaultContentType[cfg.DataFormat]
 	}
+	c.maxBody, c.maxBodyKey = responseLimit(env.Settings, cfg.MaxResponseSize)
 	c.transport = newTransport(cfg, files)
 	c.client = &http.Client{Transport: c.transport, Timeout: cfg.Timeout.D(), CheckRedirect: c.checkRedirect}
 	c.bare = &caller{conn: c}
@@ -72,6 +78,20 @@ func start(env *registry.Env, obj registry.Object) (any, error) {
 		c.log.Warn("TLS certificate verification is off for an outgoing REST connection")
 	}
 	return c, nil
+}
+
+// responseLimit returns the largest response body a connection reads and
+// the setting that says so: its max_response_size, unless that is 0 or
+// above the server's limits.max_outgoing_response_size.
+func responseLimit(settings *config.Settings, own int64) (int64, string) {
+	if settings == nil {
+		settings = config.Default()
+	}
+	server := int64(settings.Limits.MaxOutgoingResponseSize)
+	if own > 0 && own <= server {
+		return own, "max_response_size"
+	}
+	return server, "limits.max_outgoing_response_size"
 }
 
 var defaultContentType = map[string]string{

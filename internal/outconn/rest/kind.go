@@ -70,7 +70,7 @@ type Config struct {
 	PingPath   string `json:"ping_path" doc:"Path a ping requests, appended to host."`
 
 	FollowRedirects bool  `json:"follow_redirects" doc:"Whether 3xx answers are followed (up to 10 times); off, they are returned to the service like any other answer. Credentials are not sent to another host."`
-	MaxResponseSize int64 `json:"max_response_size" doc:"Largest response body read, in bytes; a larger one fails the call with 502. 0 means no limit."`
+	MaxResponseSize int64 `json:"max_response_size" doc:"Largest response body read, in bytes; a larger one fails the call with 502. 0 means the server's limits.max_outgoing_response_size (1 GiB by default), which also caps larger values."`
 
 	tpl *pathTemplate // parsed url_path, kept by Validate
 }
