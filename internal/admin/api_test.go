@@ -402,3 +402,37 @@ func TestRightPasswordIsForgiven(t *testing.T) {
 		t.Fatalf("third wrong password: %d", r.StatusCode)
 	}
 }
+
+// Deleting an object others refer to is refused on that object, naming
+// every object of every kind that still uses it; once they no longer do,
+// the delete goes through.
+func TestDeleteReferenced(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	s.Put("security", "api.creds", map[string]any{"type": "basic_auth", "username": "api", "password": "s3cret-enough"})
+	s.Put("groups", "staff", map[string]any{"members": []string{"api.creds"}})
+	s.Channel("api.orders", "plexus.ping", "", "/orders", map[string]any{"security": "api.creds"})
+	s.Channel("api.staff", "plexus.ping", "", "/staff", map[string]any{"groups": []string{"staff"}})
+	s.Put("outgoing_rest", "CRM", map[string]any{"host": "http://127.0.0.1:9", "url_path": "/", "security": "api.creds"})
+
+	r := s.AdminCall("DELETE", prefix+"/objects/security/api.creds", "")
+	want := `security "api.creds": still used by channel_rest "api.orders", groups "staff", outgoing_rest "CRM"; change or delete those first`
+	var body struct {
+		Details  string `json:"details"`
+		Problems []struct {
+			Kind, Name, Message string
+		} `json:"problems"`
+	}
+	json.Unmarshal(r.Body, &body)
+	if r.StatusCode != 400 || body.Details != "change refused: "+want || len(body.Problems) != 1 || body.Problems[0].Kind != "security" || body.Problems[0].Name != "api.creds" {
+		t.Fatalf("delete of a definition in use: %d %s", r.StatusCode, r.Body)
+	}
+	r = s.AdminCall("DELETE", prefix+"/objects/groups/staff", "")
+	if r.StatusCode != 400 || !strings.Contains(string(r.Body), `groups \"staff\": still used by channel_rest \"api.staff\"`) {
+		t.Fatalf("delete of a group in use: %d %s", r.StatusCode, r.Body)
+	}
+	for _, p := range []string{"/objects/channel_rest/api.staff", "/objects/groups/staff", "/objects/channel_rest/api.orders", "/objects/outgoing_rest/CRM", "/objects/security/api.creds"} {
+		if r := s.AdminCall("DELETE", prefix+p, ""); r.StatusCode != 204 {
+			t.Fatalf("DELETE %s: %d %s", p, r.StatusCode, r.Body)
+		}
+	}
+}

@@ -147,6 +147,7 @@ type candidate struct {
 	changed  map[string]map[string]bool // objects added or replaced
 	touched  map[string]bool            // kinds with any object added, replaced or deleted
 	deleted  bool                       // whether the change deletes objects
+	removed  map[string]map[string]bool // objects the change deletes, by kind
 	code     map[string][]byte
 	services *services.Set
 	result   *Result
@@ -310,6 +311,13 @@ func (rt *Runtime) prepare(old *State, cs Changeset, strictServices bool) *candi
 			}
 			delete(c.objects[id], ch.Name)
 			c.touched[id], c.deleted = true, true
+			if c.removed == nil {
+				c.removed = map[string]map[string]bool{}
+			}
+			if c.removed[id] == nil {
+				c.removed[id] = map[string]bool{}
+			}
+			c.removed[id][ch.Name] = true
 			continue
 		}
 		if name := registry.NameOf(ch.Object); name != ch.Name {
@@ -414,10 +422,18 @@ func (rt *Runtime) prepareCode(c *candidate, changes []CodeChange) {
 // checkRefs checks that every reference points at an existing object.
 // References to services are checked only for objects this change adds or
 // replaces: removing a service's code leaves its channels configured (they
-// answer 503 until the service is deployed again).
+// answer 503 until the service is deployed again). Deleting an object that
+// others still refer to is one problem on the deleted object, naming every
+// object that uses it.
 func (rt *Runtime) checkRefs(c *candidate) {
 	var found []*registry.Problem
+	users := map[registry.Ref][]string{} // deleted object (Kind, Name) → its users
 	defer func() {
+		for del, list := range users {
+			slices.Sort(list)
+			found = append(found, &registry.Problem{Kind: del.Kind, Name: del.Name,
+				Message: fmt.Sprintf("still used by %s; change or delete those first", strings.Join(slices.Compact(list), ", "))})
+		}
 		sort.SliceStable(found, func(i, j int) bool {
 			a, b := found[i], found[j]
 			return a.Kind < b.Kind || a.Kind == b.Kind && (a.Name < b.Name || a.Name == b.Name && a.Field < b.Field)
@@ -451,6 +467,11 @@ func (rt *Runtime) checkRefs(c *candidate) {
 					continue
 				}
 				if _, ok := c.objects[ref.Kind][ref.Name]; !ok {
+					if c.removed[ref.Kind][ref.Name] {
+						del := registry.Ref{Kind: ref.Kind, Name: ref.Name}
+						users[del] = append(users[del], fmt.Sprintf("%s %q", kind.ID, name))
+						continue
+					}
 					title := ref.Kind
 					if k, ok := registry.Lookup(ref.Kind); ok {
 						title = k.Title

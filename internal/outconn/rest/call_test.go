@@ -239,7 +239,7 @@ func TestCredentials(t *testing.T) {
 
 	// A definition in use cannot be deleted.
 	r := s.AdminCall("DELETE", admin.Prefix+"/objects/security/billing.creds", "")
-	if r.StatusCode != 400 || !strings.Contains(string(r.Body), `no Security definition named \"billing.creds\" exists`) {
+	if r.StatusCode != 400 || !strings.Contains(string(r.Body), `security \"billing.creds\": still used by outgoing_rest \"Billing\"`) {
 		t.Errorf("deleting a definition in use: %d %s", r.StatusCode, r.Body)
 	}
 	r = s.AdminCall("PUT", admin.Prefix+"/objects/outgoing_rest/Nope", `{"host": "http://h", "url_path": "/", "security": "nope"}`)
