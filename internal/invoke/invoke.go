@@ -83,6 +83,9 @@ func (iv *Invoker) Close() {
 	}
 }
 
+// Running returns the number of background invocations running.
+func (iv *Invoker) Running() int { return int(iv.async.Load() &^ asyncClosed) }
+
 // Shutdown refuses background invocations from now on and waits for those
 // running until they end or ctx is done, whichever comes first. It returns
 // an error saying how many were still running when ctx ended; cancel the
@@ -93,8 +96,7 @@ func (iv *Invoker) Shutdown(ctx context.Context) error {
 	case <-iv.idle:
 		return nil
 	case <-ctx.Done():
-		n := iv.async.Load() &^ asyncClosed
-		return fmt.Errorf("waiting for background invocations: %d still running: %w", n, ctx.Err())
+		return fmt.Errorf("waiting for background invocations: %d still running: %w", iv.Running(), ctx.Err())
 	}
 }
 

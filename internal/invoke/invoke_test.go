@@ -2,6 +2,7 @@ package invoke_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	goruntime "runtime"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plexushq/plexus/internal/admin"
 	"github.com/plexushq/plexus/internal/cid"
 	"github.com/plexushq/plexus/internal/invoke"
 	"github.com/plexushq/plexus/internal/servertest"
@@ -254,7 +256,8 @@ func TestInvokeAsyncBound(t *testing.T) {
 }
 
 // A service that invokes itself twice in the background, the classic
-// fork bomb, ends: the bound caps the goroutines, the depth caps the tree.
+// fork bomb, ends, in Go as in Starlark: the bound caps the goroutines, and
+// the refusals and the depth cap the tree.
 func TestInvokeAsyncForkBomb(t *testing.T) {
 	const bound = 50
 	var runs atomic.Int64
@@ -269,39 +272,64 @@ func TestInvokeAsyncForkBomb(t *testing.T) {
 		}),
 	}})
 	s.Channel("t.fork", "t.fork", "", "/t.fork", nil)
-	base := goruntime.NumGoroutine()
-	var peak atomic.Int64
-	stop := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		for {
-			if n := int64(goruntime.NumGoroutine()); n > peak.Load() {
-				peak.Store(n)
+	req, _ := json.Marshal(admin.DeployRequest{Files: []admin.SourceFile{{File: "fork.star", Source: `
+def handle(self):
+    self.invoke_async(self.name)
+    self.invoke_async(self.name)
+`}}})
+	if r := s.AdminCall("POST", admin.Prefix+"/deploy", string(req)); r.StatusCode != 200 {
+		t.Fatalf("deploying: %d %s", r.StatusCode, r.Body)
+	}
+	s.Channel("fork", "fork", "", "/fork", nil)
+	for _, path := range []string{"/t.fork", "/fork"} {
+		t.Run(path, func(t *testing.T) {
+			base := goruntime.NumGoroutine()
+			var peak atomic.Int64
+			stop, sampled := make(chan struct{}), make(chan struct{})
+			go func() {
+				defer close(sampled)
+				for {
+					if n := int64(goruntime.NumGoroutine()); n > peak.Load() {
+						peak.Store(n)
+					}
+					select {
+					case <-stop:
+						return
+					case <-time.After(time.Millisecond):
+					}
+				}
+			}()
+			if r := s.Call("GET", path, "", nil); r.StatusCode != 200 {
+				t.Fatalf("the first invocation: %d %s", r.StatusCode, r.Body)
 			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(time.Millisecond):
+			err := waitAsync(s, 60*time.Second)
+			close(stop)
+			<-sampled
+			if err != nil {
+				t.Fatalf("the fork bomb did not end: %v", err)
 			}
+			// The HTTP client and server add a few goroutines of their own.
+			if p := peak.Load(); p > int64(base+bound+20) {
+				t.Errorf("%d goroutines at the peak, %d before: more than the bound of %d background invocations", p, base, bound)
+			}
+			t.Logf("at most %d goroutines (%d before)", peak.Load(), base)
+		})
+	}
+	s.Log.WaitFor(t, "service=fork", "status=503", "background invocations are running, the most limits.max_async_invocations allows")
+	t.Logf("%d runs of the Go service", runs.Load())
+}
+
+// waitAsync waits until no background invocation runs, or returns an
+// error after timeout.
+func waitAsync(s *servertest.Server, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for s.Invoker.Running() > 0 {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d background invocations still running after %s", s.Invoker.Running(), timeout)
 		}
-	}()
-	s.Call("GET", "/t.fork", "", nil)
-	// Shutdown waits for the background invocations: it returns nil once
-	// every one has ended.
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	err := s.Invoker.Shutdown(ctx)
-	close(stop)
-	<-sampled
-	if err != nil {
-		t.Fatalf("the fork bomb did not end: %v (%d runs)", err, runs.Load())
+		time.Sleep(10 * time.Millisecond)
 	}
-	// The HTTP client and server add a few goroutines of their own.
-	if p := peak.Load(); p > int64(base+bound+20) {
-		t.Errorf("%d goroutines at the peak, %d before: more than the bound of %d background invocations", p, base, bound)
-	}
-	t.Logf("%d runs, at most %d goroutines (%d before)", runs.Load(), peak.Load(), base)
+	return nil
 }
 
 // Shutdown refuses new background invocations at once, waits for those
