@@ -11,6 +11,7 @@ import (
 	"path"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,7 +39,18 @@ type CodeChange struct {
 	File string
 	// Source is the file's content; nil removes the file's services.
 	Source []byte
+	// Origin says where the file comes from: OriginPickup, OriginAPI, or
+	// the file's path on the machine that ran plexus deploy. A file
+	// deployed from one origin is replaced or removed from another only by
+	// a forced change. Empty matches any origin.
+	Origin string
 }
+
+// Origins of deployed files besides paths named by plexus deploy.
+const (
+	OriginPickup = "pickup"
+	OriginAPI    = "api"
+)
 
 // Changeset is everything one Apply changes, atomically.
 type Changeset struct {
@@ -50,6 +62,15 @@ type Changeset struct {
 	Code    []CodeChange
 	// DryRun validates without changing anything.
 	DryRun bool
+	// Force lets code changes replace or undeploy services that another
+	// source deployed: a file that provided a service now deployed from
+	// another file is undeployed.
+	Force bool
+	// Partial leaves out the objects and files that have problems, and
+	// those that fail because they are left out, and applies the rest;
+	// Result.LeftOut says what was left out and why. Problems that name
+	// nothing in the change still refuse it.
+	Partial bool
 }
 
 // Result is what Apply did.
@@ -58,8 +79,24 @@ type Result struct {
 	// Warnings are problems that did not refuse the change, such as a
 	// misspelt handler name.
 	Warnings []string
-	// Services lists the services each deployed file now provides.
+	// Services lists the services each deployed file now provides; a
+	// file with none was undeployed.
 	Services map[string][]string
+	// LeftOut lists, for a partial change, what it left out.
+	LeftOut []LeftOut
+}
+
+// LeftOut is an object or a source file that a partial change left out.
+type LeftOut struct {
+	// Kind is the object's kind, or registry.KindCode for a file.
+	Kind string
+	// Name is the object's name or the file's.
+	Name     string
+	Problems []*registry.Problem
+	// Because names what was left out before it (files by name, objects
+	// as kind "name") when its problems come from their absence; it is
+	// empty when the problems are its own.
+	Because []string
 }
 
 // Refused is the error of a change that was not applied. It lists every
@@ -118,7 +155,7 @@ func New(opts Options) (*Runtime, error) {
 		return nil, err
 	}
 	rt := &Runtime{opts: opts}
-	rt.cur.Store(&State{Services: set, objects: map[string]map[string]*entry{}, code: map[string][]byte{}, assembled: map[string]any{}})
+	rt.cur.Store(&State{Services: set, objects: map[string]map[string]*entry{}, code: map[string]CodeFile{}, assembled: map[string]any{}})
 	return rt, nil
 }
 
@@ -147,10 +184,13 @@ type candidate struct {
 	changed  map[string]map[string]bool // objects added or replaced
 	touched  map[string]bool            // kinds with any object added, replaced or deleted
 	deleted  bool                       // whether the change deletes objects
-	code     map[string][]byte
+	code     map[string]CodeFile
 	services *services.Set
 	result   *Result
 	problems []*registry.Problem
+	// waits maps files that wait for files of the change that keep their
+	// previous version to those files.
+	waits map[string][]string
 
 	strictServices bool
 }
@@ -165,9 +205,20 @@ func (rt *Runtime) Apply(ctx context.Context, cs Changeset) (*Result, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	old := rt.cur.Load()
-	c := rt.prepare(old, cs, true)
+	var c *candidate
+	if cs.Partial {
+		var left []LeftOut
+		c, cs, left = rt.prepareLeavingOut(old, cs, true)
+		c.result.LeftOut = left
+	} else {
+		c = rt.prepare(old, cs, true)
+	}
 	if len(c.problems) > 0 {
 		return nil, &Refused{Problems: c.problems}
+	}
+	if len(cs.Objects) == 0 && len(cs.Code) == 0 {
+		c.result.Rev = old.Rev // a partial change that left out everything
+		return c.result, nil
 	}
 	next, err := rt.build(old, c)
 	if err != nil {
@@ -226,9 +277,16 @@ func (rt *Runtime) Load(ctx context.Context) error {
 		cs.Objects = append(cs.Objects, Change{Kind: r.Kind, Name: r.Name, Object: obj})
 	}
 	for _, code := range snap.Code {
-		cs.Code = append(cs.Code, CodeChange{File: code.File, Source: code.Source})
+		cs.Code = append(cs.Code, CodeChange{File: code.File, Source: code.Source, Origin: code.Origin})
 	}
-	c := rt.prepareLenient(old, cs)
+	c, _, left := rt.prepareLeavingOut(old, cs, false)
+	for _, lo := range left {
+		rt.logSkipped(lo.Problems)
+	}
+	if len(c.problems) > 0 { // problems not tied to one object
+		rt.logSkipped(c.problems)
+		c = rt.prepare(old, Changeset{}, false)
+	}
 	next, err := rt.build(old, c)
 	if err != nil {
 		return err
@@ -238,36 +296,75 @@ func (rt *Runtime) Load(ctx context.Context) error {
 	return nil
 }
 
-// prepareLenient drops whatever has problems until the rest validates.
-func (rt *Runtime) prepareLenient(old *State, cs Changeset) *candidate {
+// prepareLeavingOut prepares cs, then leaves out, round by round, the
+// objects and files that have problems until the rest validates. It
+// returns the candidate (with the problems that name nothing in cs, if
+// any), the changeset it stands for, and what it left out.
+func (rt *Runtime) prepareLeavingOut(old *State, cs Changeset, strict bool) (*candidate, Changeset, []LeftOut) {
+	var left []LeftOut
+	var before []string            // what earlier rounds left out
+	waits := map[string][]string{} // file → files of the change it waited for
 	for {
-		c := rt.prepare(old, cs, false)
-		if len(c.problems) == 0 {
-			return c
+		c := rt.prepare(old, cs, strict)
+		for f, w := range c.waits {
+			waits[f] = append(waits[f], w...)
 		}
-		rt.logSkipped(c.problems)
-		bad := map[[2]string]bool{}
+		in := map[[2]string]bool{}
+		for _, ch := range cs.Objects {
+			in[[2]string{ch.Kind, ch.Name}] = true
+		}
+		for _, cc := range cs.Code {
+			in[[2]string{registry.KindCode, cleanFile(cc.File)}] = true
+		}
+		at := map[[2]string]int{}
+		var names []string
 		for _, p := range c.problems {
-			bad[[2]string{p.Kind, p.Name}] = true
+			key := [2]string{p.Kind, p.Name}
+			if !in[key] {
+				continue // names nothing this change could leave out
+			}
+			i, ok := at[key]
+			if !ok {
+				i = len(left)
+				at[key] = i
+				lo := LeftOut{Kind: p.Kind, Name: p.Name}
+				if len(before) > 0 {
+					lo.Because = before
+					if w := waits[p.Name]; p.Kind == registry.KindCode && len(w) > 0 {
+						lo.Because = w
+					}
+				}
+				left = append(left, lo)
+				names = append(names, label(p.Kind, p.Name))
+			}
+			left[i].Problems = append(left[i].Problems, p)
 		}
+		if len(at) == 0 {
+			return c, cs, left
+		}
+		before = append(slices.Clone(before), names...)
 		var keep []Change
 		for _, ch := range cs.Objects {
-			if !bad[[2]string{ch.Kind, ch.Name}] {
+			if _, bad := at[[2]string{ch.Kind, ch.Name}]; !bad {
 				keep = append(keep, ch)
 			}
 		}
 		var keepCode []CodeChange
 		for _, cc := range cs.Code {
-			if !bad[[2]string{registry.KindCode, cc.File}] {
+			if _, bad := at[[2]string{registry.KindCode, cleanFile(cc.File)}]; !bad {
 				keepCode = append(keepCode, cc)
 			}
 		}
-		if len(keep) == len(cs.Objects) && len(keepCode) == len(cs.Code) {
-			cs.Objects, cs.Code = nil, nil // problems not tied to one object
-		} else {
-			cs.Objects, cs.Code = keep, keepCode
-		}
+		cs.Objects, cs.Code = keep, keepCode
 	}
+}
+
+// label names an object or a file for messages.
+func label(kind, name string) string {
+	if kind == registry.KindCode {
+		return name
+	}
+	return fmt.Sprintf("%s %q", kind, name)
 }
 
 func (rt *Runtime) logSkipped(problems []*registry.Problem) {
@@ -337,7 +434,7 @@ func (rt *Runtime) prepare(old *State, cs Changeset, strictServices bool) *candi
 		c.changed[id][ch.Name] = true
 		c.touched[id] = true
 	}
-	rt.prepareCode(c, cs.Code)
+	rt.prepareCode(c, cs.Code, cs.Force)
 	rt.checkRefs(c)
 	for _, kind := range registry.All() {
 		if kind.Check == nil || !c.touched[kind.ID] {
@@ -361,54 +458,234 @@ func (rt *Runtime) prepare(old *State, cs Changeset, strictServices bool) *candi
 	return c
 }
 
-func (rt *Runtime) prepareCode(c *candidate, changes []CodeChange) {
+// codeStep is one file of a code change being prepared.
+type codeStep struct {
+	file string
+	cc   CodeChange
+	prev CodeFile
+	svcs []*services.Service
+	// ok: the file compiled and may take the services it provides.
+	ok bool
+}
+
+// prepareCode applies code changes to the candidate. A service is known
+// by its name, and a deployed file by where it comes from: a change that
+// would replace or undeploy what another source deployed is refused
+// unless forced. Every file is compiled first and their services are
+// swapped in together, so the outcome does not depend on the files'
+// order; a file with problems keeps its previous version.
+func (rt *Runtime) prepareCode(c *candidate, changes []CodeChange, force bool) {
 	if len(changes) == 0 {
 		return
 	}
-	c.code = maps.Clone(c.code)
+	steps := map[string]*codeStep{}
 	for _, cc := range changes {
-		file := path.Clean(strings.ReplaceAll(cc.File, "\\", "/"))
-		if cc.File == "" || strings.HasPrefix(file, "../") || path.IsAbs(file) {
-			c.problem(registry.KindCode, cc.File, "", "file name must be relative to the pickup directory")
+		file := cleanFile(cc.File)
+		if cc.File == "" || file == ".." || strings.HasPrefix(file, "../") || path.IsAbs(file) {
+			name := file
+			if cc.File == "" {
+				name = ""
+			}
+			c.problem(registry.KindCode, name, "", "file name must be relative to the pickup directory")
 			continue
 		}
-		if cc.Source == nil {
-			if _, ok := c.code[file]; !ok {
-				c.problem(registry.KindCode, file, "", "is not deployed")
+		if _, dup := steps[file]; dup {
+			c.problem(registry.KindCode, file, "", "is given twice in one change")
+			continue
+		}
+		prev, deployed := c.code[file]
+		st := &codeStep{file: file, cc: cc, prev: prev}
+		steps[file] = st
+		if cc.Source == nil && !deployed {
+			c.problem(registry.KindCode, file, "", "is not deployed")
+			continue
+		}
+		if cc.Source != nil {
+			comp, ok := rt.opts.Compilers[path.Ext(file)]
+			if !ok {
+				c.problem(registry.KindCode, file, "", "no service language uses %q files", path.Ext(file))
 				continue
 			}
-			delete(c.code, file)
-			set, err := c.services.Replace(file)
+			svcs, warnings, err := comp.Compile(file, cc.Source)
+			c.result.Warnings = append(c.result.Warnings, warnings...)
 			if err != nil {
-				c.problem(registry.KindCode, file, "", "%v", err)
+				c.problems = append(c.problems, registry.Locate(registry.KindCode, file, []error{err})...)
 				continue
 			}
-			c.services = set
-			c.result.Services[file] = nil
-			continue
+			st.svcs = svcs
 		}
-		comp, ok := rt.opts.Compilers[path.Ext(file)]
-		if !ok {
-			c.problem(registry.KindCode, file, "", "no service language uses %q files", path.Ext(file))
-			continue
+		if deployed && !sameOrigin(prev.Origin, cc.Origin) {
+			if !force {
+				c.problem(registry.KindCode, file, "", "%s", originConflict(st, c.services.From(file)))
+				continue
+			}
+			c.result.Warnings = append(c.result.Warnings, fmt.Sprintf("%s: replaces the file deployed from %s (%s)", file, describeOrigin(prev.Origin), serviceList(c.services.From(file))))
 		}
-		svcs, warnings, err := comp.Compile(file, cc.Source)
-		c.result.Warnings = append(c.result.Warnings, warnings...)
-		if err != nil {
-			c.problems = append(c.problems, registry.Locate(registry.KindCode, file, []error{err})...)
-			continue
-		}
-		set, err := c.services.Replace(file, svcs...)
-		if err != nil {
-			c.problem(registry.KindCode, file, "", "%v", err)
-			continue
-		}
-		c.services = set
-		c.code[file] = cc.Source
-		for _, s := range svcs {
-			c.result.Services[file] = append(c.result.Services[file], s.Name)
+		st.ok = true
+	}
+	files := sortedNames(steps)
+	// Two files of the change providing one name are both refused.
+	provider := map[string]string{}
+	clash := map[string]bool{}
+	for _, f := range files {
+		for _, s := range steps[f].svcs {
+			if other, dup := provider[s.Name]; dup && steps[f].ok {
+				c.problem(registry.KindCode, other, "", "service %q is also defined in %s, deployed in the same change", s.Name, f)
+				c.problem(registry.KindCode, f, "", "service %q is also defined in %s, deployed in the same change", s.Name, other)
+				clash[f], clash[other] = true, true
+			}
+			if steps[f].ok {
+				provider[s.Name] = f
+			}
 		}
 	}
+	// A name another source keeps providing is taken over only by force.
+	displaced := map[string]string{} // file undeployed → the file taking its service
+	for _, f := range files {
+		st := steps[f]
+		if !st.ok {
+			continue
+		}
+		for _, s := range st.svcs {
+			prev := c.services.Get(s.Name)
+			if prev == nil || prev.Source == f {
+				continue
+			}
+			if _, ok := steps[prev.Source]; ok {
+				continue // its file changes too (see below)
+			}
+			if _, isFile := c.code[prev.Source]; !isFile {
+				c.problem(registry.KindCode, f, "", "service name %q is already used by %s", s.Name, prev.Origin())
+			} else if !force {
+				c.problem(registry.KindCode, f, "", "service %q is already deployed from %s (%s); %s", s.Name, prev.Source,
+					describeOrigin(c.code[prev.Source].Origin), forceHint("move it to "+f+" and undeploy "+prev.Source))
+			} else {
+				displaced[prev.Source] = f
+				continue
+			}
+			clash[f] = true
+		}
+	}
+	// A file taking a name from another file of the change that keeps its
+	// previous version (having problems) waits for it.
+	included := func(f string) bool { return steps[f].ok && !clash[f] }
+	for waits := true; waits; {
+		waits = false
+		for _, f := range files {
+			for _, s := range steps[f].svcs {
+				if prev := c.services.Get(s.Name); included(f) && prev != nil && steps[prev.Source] != nil && !included(prev.Source) {
+					clash[f], waits = true, true
+					if c.waits == nil {
+						c.waits = map[string][]string{}
+					}
+					c.waits[f] = append(c.waits[f], prev.Source)
+				}
+			}
+		}
+	}
+	var drop []string
+	var add []*services.Service
+	var done []*codeStep
+	for _, f := range files {
+		if st := steps[f]; included(f) {
+			drop = append(drop, f)
+			add = append(add, st.svcs...)
+			done = append(done, st)
+		}
+	}
+	drop = append(drop, sortedNames(displaced)...)
+	set, err := c.services.Replace(drop, add...)
+	if err != nil {
+		c.problem(registry.KindCode, "", "", "%v", err)
+		return
+	}
+	c.services = set
+	c.code = maps.Clone(c.code)
+	for _, st := range done {
+		if st.cc.Source == nil {
+			delete(c.code, st.file)
+			c.result.Services[st.file] = nil
+			continue
+		}
+		origin := st.cc.Origin
+		if origin == "" {
+			origin = st.prev.Origin
+		}
+		c.code[st.file] = CodeFile{Source: st.cc.Source, Origin: origin}
+		for _, s := range st.svcs {
+			c.result.Services[st.file] = append(c.result.Services[st.file], s.Name)
+		}
+	}
+	for _, g := range sortedNames(displaced) {
+		c.result.Warnings = append(c.result.Warnings, fmt.Sprintf("%s: undeployed (it came from %s): %s now provides its service", g, describeOrigin(c.code[g].Origin), displaced[g]))
+		delete(c.code, g)
+		c.result.Services[g] = nil
+	}
+}
+
+// cleanFile returns a file name in the form code is kept under.
+func cleanFile(file string) string {
+	return path.Clean(strings.ReplaceAll(file, "\\", "/"))
+}
+
+// sameOrigin reports whether two origins are the same source; an empty
+// origin (a file deployed before origins were kept, or a caller that does
+// not say) matches any.
+func sameOrigin(a, b string) bool { return a == "" || b == "" || a == b }
+
+// describeOrigin names an origin for messages.
+func describeOrigin(origin string) string {
+	switch origin {
+	case OriginPickup:
+		return "the pickup directory"
+	case OriginAPI:
+		return "the admin API"
+	case "":
+		return "an unknown source"
+	}
+	return origin
+}
+
+// forceHint says how to force a change that does what.
+func forceHint(what string) string {
+	return "force the deploy to " + what + " (plexus deploy --force, or ?force=true in the admin API)"
+}
+
+// originConflict says why a file deployed from one origin is not replaced
+// or removed from another: the services it provides and would lose.
+func originConflict(st *codeStep, had []string) string {
+	from := fmt.Sprintf("is deployed from %s (%s)", describeOrigin(st.prev.Origin), serviceList(had))
+	if st.cc.Source == nil {
+		return fmt.Sprintf("%s, not from %s; it stays deployed: %s", from, describeOrigin(st.cc.Origin), forceHint("undeploy it"))
+	}
+	var names []string
+	for _, s := range st.svcs {
+		names = append(names, s.Name)
+	}
+	var lost []string
+	for _, n := range had {
+		if !slices.Contains(names, n) {
+			lost = append(lost, n)
+		}
+	}
+	effect := "replace it"
+	if len(lost) > 0 {
+		effect = "undeploy " + serviceList(lost)
+	}
+	return fmt.Sprintf("%s; deploying it from %s (%s) would %s: give one of the files another name, or %s",
+		from, describeOrigin(st.cc.Origin), serviceList(names), effect, forceHint("replace it"))
+}
+
+// serviceList names services for messages: service "a", services "a", "b".
+func serviceList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	if len(q) == 1 {
+		return "service " + q[0]
+	}
+	return "services " + strings.Join(q, ", ")
 }
 
 // checkRefs checks that every reference points at an existing object.
@@ -573,12 +850,11 @@ func (rt *Runtime) toStoreChange(cs Changeset, c *candidate) (store.Change, erro
 		}
 		sc.Put = append(sc.Put, store.Record{Kind: kind.ID, Name: ch.Name, Body: body})
 	}
-	for _, cc := range cs.Code {
-		file := path.Clean(strings.ReplaceAll(cc.File, "\\", "/"))
-		if cc.Source == nil {
-			sc.DeleteCode = append(sc.DeleteCode, file)
+	for _, file := range sortedNames(c.result.Services) {
+		if code, ok := c.code[file]; ok {
+			sc.PutCode = append(sc.PutCode, store.Code{File: file, Source: code.Source, Origin: code.Origin})
 		} else {
-			sc.PutCode = append(sc.PutCode, store.Code{File: file, Source: cc.Source})
+			sc.DeleteCode = append(sc.DeleteCode, file)
 		}
 	}
 	return sc, nil
