@@ -216,6 +216,10 @@ func TestPickupDeploysWhatIsValid(t *testing.T) {
 	}
 	write(t, s, "broken.star", svc(`"fixed"`))
 	waitService(t, s, "broken")
+
+	// Warnings are logged with their file.
+	write(t, s, "zato.star", "def handle(self):\n    self.server.fs_server_config\n")
+	s.Log.WaitFor(t, "deploy warning", "file=zato.star", "zato.star:2:10: self.server does not exist in Plexus")
 }
 
 // Files present at start are deployed or refused one by one too.
