@@ -3,6 +3,7 @@ package starlark_test
 import (
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 
@@ -113,5 +114,31 @@ def handle(self):
 		!strings.Contains(got, "late.star:4:1: this string is not the service's documentation, which is the first string of the file") ||
 		!strings.Contains(got, "late.star:7:5: the docstring of handle is not the service's documentation") {
 		t.Fatalf("misplaced strings: %q %v\n%s", svcs[0].Doc, err, got)
+	}
+}
+
+// The porting guide's example: the Zato module is refused with a hint,
+// its port deploys without a warning.
+func TestPortingGuide(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/starlark.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := func(after string) string {
+		_, rest, ok := strings.Cut(string(doc), after)
+		if !ok {
+			t.Fatalf("docs/starlark.md lacks %q", after)
+		}
+		_, rest, _ = strings.Cut(rest, "```python\n")
+		code, _, _ := strings.Cut(rest, "```")
+		return code
+	}
+	_, _, err = compiler().Compile("zato.star", []byte(block("A Zato module:")))
+	if err == nil || !strings.Contains(err.Error(), "zato.star:1:1: got from") || !strings.Contains(err.Error(), starlark.PortingDoc) {
+		t.Errorf("the Zato module: %v", err)
+	}
+	svcs, ws, err := compiler().Compile("get_customer.star", []byte(block("becomes `get_customer.star`:")))
+	if err != nil || len(ws) > 0 || svcs[0].Name != "get-customer" || svcs[0].Doc != "Returns basic information about a customer." {
+		t.Errorf("the port: %v %v", err, ws)
 	}
 }
