@@ -464,9 +464,14 @@ type codeStep struct {
 	cc   CodeChange
 	prev CodeFile
 	svcs []*services.Service
-	// ok: the file compiled and may take the services it provides.
+	// ok: the file compiled and comes from the source it replaces.
 	ok bool
+	// held: the file keeps its previous version although it is ok,
+	// because a name it takes is not free.
+	held bool
 }
+
+func (st *codeStep) swapped() bool { return st.ok && !st.held }
 
 // prepareCode applies code changes to the candidate. A service is known
 // by its name, and a deployed file by where it comes from: a change that
@@ -478,6 +483,52 @@ func (rt *Runtime) prepareCode(c *candidate, changes []CodeChange, force bool) {
 	if len(changes) == 0 {
 		return
 	}
+	steps := rt.codeSteps(c, changes, force)
+	files := sortedNames(steps)
+	displaced := c.checkNames(steps, files, force)
+	var drop []string
+	var add []*services.Service
+	for _, f := range files {
+		if st := steps[f]; st.swapped() {
+			drop = append(drop, f)
+			add = append(add, st.svcs...)
+		}
+	}
+	drop = append(drop, sortedNames(displaced)...)
+	set, err := c.services.Replace(drop, add...)
+	if err != nil {
+		c.problem(registry.KindCode, "", "", "%v", err)
+		return
+	}
+	c.services = set
+	c.code = maps.Clone(c.code)
+	for _, f := range files {
+		st := steps[f]
+		switch {
+		case !st.swapped():
+		case st.cc.Source == nil:
+			delete(c.code, f)
+			c.result.Services[f] = nil
+		default:
+			origin := st.cc.Origin
+			if origin == "" {
+				origin = st.prev.Origin
+			}
+			c.code[f] = CodeFile{Source: st.cc.Source, Origin: origin}
+			for _, s := range st.svcs {
+				c.result.Services[f] = append(c.result.Services[f], s.Name)
+			}
+		}
+	}
+	for _, g := range sortedNames(displaced) {
+		c.result.Warnings = append(c.result.Warnings, fmt.Sprintf("%s: undeployed (it came from %s): %s now provides its service", g, describeOrigin(c.code[g].Origin), displaced[g]))
+		delete(c.code, g)
+		c.result.Services[g] = nil
+	}
+}
+
+// codeSteps checks the files of a code change and compiles them.
+func (rt *Runtime) codeSteps(c *candidate, changes []CodeChange, force bool) map[string]*codeStep {
 	steps := map[string]*codeStep{}
 	for _, cc := range changes {
 		file := cleanFile(cc.File)
@@ -523,24 +574,31 @@ func (rt *Runtime) prepareCode(c *candidate, changes []CodeChange, force bool) {
 		}
 		st.ok = true
 	}
-	files := sortedNames(steps)
-	// Two files of the change providing one name are both refused.
+	return steps
+}
+
+// checkNames checks the names the files of a change take: two files of
+// the change taking one name are both refused; a name that a file outside
+// the change provides is taken over only by force, and that file is
+// undeployed; a name that a file of the change gives up only in a version
+// that is not swapped in waits for it. It returns the files to undeploy,
+// each with the file that takes over its service.
+func (c *candidate) checkNames(steps map[string]*codeStep, files []string, force bool) map[string]string {
 	provider := map[string]string{}
-	clash := map[string]bool{}
 	for _, f := range files {
+		if !steps[f].ok {
+			continue
+		}
 		for _, s := range steps[f].svcs {
-			if other, dup := provider[s.Name]; dup && steps[f].ok {
+			if other, dup := provider[s.Name]; dup {
 				c.problem(registry.KindCode, other, "", "service %q is also defined in %s, deployed in the same change", s.Name, f)
 				c.problem(registry.KindCode, f, "", "service %q is also defined in %s, deployed in the same change", s.Name, other)
-				clash[f], clash[other] = true, true
+				steps[f].held, steps[other].held = true, true
 			}
-			if steps[f].ok {
-				provider[s.Name] = f
-			}
+			provider[s.Name] = f
 		}
 	}
-	// A name another source keeps providing is taken over only by force.
-	displaced := map[string]string{} // file undeployed → the file taking its service
+	displaced := map[string]string{}
 	for _, f := range files {
 		st := steps[f]
 		if !st.ok {
@@ -548,33 +606,29 @@ func (rt *Runtime) prepareCode(c *candidate, changes []CodeChange, force bool) {
 		}
 		for _, s := range st.svcs {
 			prev := c.services.Get(s.Name)
-			if prev == nil || prev.Source == f {
-				continue
+			if prev == nil || prev.Source == f || steps[prev.Source] != nil {
+				continue // free, its own, or its file changes too (below)
 			}
-			if _, ok := steps[prev.Source]; ok {
-				continue // its file changes too (see below)
-			}
-			if _, isFile := c.code[prev.Source]; !isFile {
+			switch _, isFile := c.code[prev.Source]; {
+			case !isFile:
 				c.problem(registry.KindCode, f, "", "service name %q is already used by %s", s.Name, prev.Origin())
-			} else if !force {
+			case !force:
 				c.problem(registry.KindCode, f, "", "service %q is already deployed from %s (%s); %s", s.Name, prev.Source,
 					describeOrigin(c.code[prev.Source].Origin), forceHint("move it to "+f+" and undeploy "+prev.Source))
-			} else {
+			default:
 				displaced[prev.Source] = f
 				continue
 			}
-			clash[f] = true
+			st.held = true
 		}
 	}
-	// A file taking a name from another file of the change that keeps its
-	// previous version (having problems) waits for it.
-	included := func(f string) bool { return steps[f].ok && !clash[f] }
-	for waits := true; waits; {
-		waits = false
+	for waiting := true; waiting; {
+		waiting = false
 		for _, f := range files {
 			for _, s := range steps[f].svcs {
-				if prev := c.services.Get(s.Name); included(f) && prev != nil && steps[prev.Source] != nil && !included(prev.Source) {
-					clash[f], waits = true, true
+				prev := c.services.Get(s.Name)
+				if steps[f].swapped() && prev != nil && steps[prev.Source] != nil && !steps[prev.Source].swapped() {
+					steps[f].held, waiting = true, true
 					if c.waits == nil {
 						c.waits = map[string][]string{}
 					}
@@ -583,44 +637,7 @@ func (rt *Runtime) prepareCode(c *candidate, changes []CodeChange, force bool) {
 			}
 		}
 	}
-	var drop []string
-	var add []*services.Service
-	var done []*codeStep
-	for _, f := range files {
-		if st := steps[f]; included(f) {
-			drop = append(drop, f)
-			add = append(add, st.svcs...)
-			done = append(done, st)
-		}
-	}
-	drop = append(drop, sortedNames(displaced)...)
-	set, err := c.services.Replace(drop, add...)
-	if err != nil {
-		c.problem(registry.KindCode, "", "", "%v", err)
-		return
-	}
-	c.services = set
-	c.code = maps.Clone(c.code)
-	for _, st := range done {
-		if st.cc.Source == nil {
-			delete(c.code, st.file)
-			c.result.Services[st.file] = nil
-			continue
-		}
-		origin := st.cc.Origin
-		if origin == "" {
-			origin = st.prev.Origin
-		}
-		c.code[st.file] = CodeFile{Source: st.cc.Source, Origin: origin}
-		for _, s := range st.svcs {
-			c.result.Services[st.file] = append(c.result.Services[st.file], s.Name)
-		}
-	}
-	for _, g := range sortedNames(displaced) {
-		c.result.Warnings = append(c.result.Warnings, fmt.Sprintf("%s: undeployed (it came from %s): %s now provides its service", g, describeOrigin(c.code[g].Origin), displaced[g]))
-		delete(c.code, g)
-		c.result.Services[g] = nil
-	}
+	return displaced
 }
 
 // cleanFile returns a file name in the form code is kept under.
