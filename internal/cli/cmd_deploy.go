@@ -181,7 +181,8 @@ func (a *App) deployFiles(ctx context.Context, cl *client, root string, rels []s
 		if len(refused.Problems) == 0 {
 			fmt.Fprintln(a.Stderr, string(data))
 		}
-		return a.refusedDeploy(refused.Problems)
+		a.printProblems(refused.Problems)
+		return fmt.Errorf("deploy refused; the server keeps the previous version")
 	}
 	var res admin.DeployResult
 	json.Unmarshal(data, &res)
@@ -211,13 +212,11 @@ func (a *App) printDeploy(files []admin.SourceFile, services map[string][]string
 	}
 }
 
-// refusedDeploy prints the problems of a refused deploy and returns its
-// error.
-func (a *App) refusedDeploy(problems []*registry.Problem) error {
+// printProblems prints the problems of a refused deploy.
+func (a *App) printProblems(problems []*registry.Problem) {
 	for _, p := range problems {
 		fmt.Fprintln(a.Stderr, p.Error())
 	}
-	return fmt.Errorf("deploy refused; the server keeps the previous version")
 }
 
 // checkLocally validates files without a server, through a runtime of its
@@ -242,9 +241,7 @@ func (a *App) checkLocally(ctx context.Context, root string, rels []string, opts
 	res, err := rt.Apply(ctx, cs)
 	defer fmt.Fprintln(a.Stderr, "(checked locally: no server was reachable, so name clashes with deployed services were not checked)")
 	if r, ok := runtime.IsRefused(err); ok {
-		for _, p := range r.Problems {
-			fmt.Fprintln(a.Stderr, p.Error())
-		}
+		a.printProblems(r.Problems)
 		return errors.New("some files do not load")
 	}
 	if err != nil {

@@ -186,8 +186,9 @@ type note struct {
 	attrs []any
 }
 
-// leftOutNote says why a file was left out: refused for its own problems,
-// or held back because files left out before it are.
+// leftOutNote says why a change of a file was left out: refused for its
+// own problems (a removal too), or held back because files left out before
+// it are.
 func leftOutNote(cc runtime.CodeChange, lo runtime.LeftOut, deployed map[string]runtime.CodeFile) note {
 	msgs := make([]string, len(lo.Problems))
 	for i, prob := range lo.Problems {
