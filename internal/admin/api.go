@@ -205,15 +205,14 @@ func withStatus(st *runtime.State, k *registry.Kind, obj registry.Object) any {
 		return pub
 	}
 	body, err := json.Marshal(pub)
-	if err != nil {
+	sj, err2 := json.Marshal(status)
+	if err != nil || err2 != nil || len(body) < 2 || body[len(body)-1] != '}' {
 		return pub
 	}
-	var m map[string]json.RawMessage
-	if json.Unmarshal(body, &m) != nil {
-		return pub
-	}
-	m[statusKey], _ = json.Marshal(status)
-	return m
+	// The status goes last, after the fields in their declared order.
+	out := append(body[:len(body)-1:len(body)-1], `,"`+statusKey+`":`...)
+	out = append(append(out, sj...), '}')
+	return json.RawMessage(out)
 }
 
 // statusKey is the key of an object's status in the admin API's answers;
