@@ -387,7 +387,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if err := s.Invoker.Shutdown(ctx); err != nil {
 		errs = append(errs, err)
 	}
-	if err := s.stop(); err != nil {
+	if err := s.stop(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	s.Logger.Info("server stopped", "took", time.Since(start).Round(time.Millisecond).String())
@@ -398,15 +398,18 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Close cancels background work and closes the store without draining
 // requests or waiting for background invocations.
 func (s *Server) Close() error {
-	err := s.stop()
+	ctx, cancel := context.WithTimeout(context.Background(), s.Settings.Limits.ShutdownTimeout.D())
+	defer cancel()
+	err := s.stop(ctx)
 	s.logOut.Close()
 	return err
 }
 
-// stop cancels background work and closes the store; it is safe on a
-// server that Open built only in part. Background invocations that ignore
-// the cancellation are not waited for: Shutdown gave them their time.
-func (s *Server) stop() error {
+// stop cancels background work, waits until ctx ends for the running
+// objects to stop, and closes the store; it is safe on a server that Open
+// built only in part. Background invocations that ignore the cancellation
+// are not waited for: Shutdown gave them their time.
+func (s *Server) stop(ctx context.Context) error {
 	if s.Scheduler != nil {
 		if err := s.Scheduler.Close(); err != nil {
 			s.Logger.Warn("closing the scheduler", "error", err.Error())
@@ -423,7 +426,9 @@ func (s *Server) stop() error {
 		s.Sessions.Close()
 	}
 	if s.Runtime != nil {
-		s.Runtime.Close()
+		if err := s.Runtime.Close(ctx); err != nil {
+			s.Logger.Warn("stopping running objects", "error", err.Error())
+		}
 	}
 	if s.Store == nil {
 		return nil
