@@ -93,7 +93,7 @@ func (a *App) resetPassword(ctx context.Context, dir, password string) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, env, store.Open)
+	st, err := a.openStore(ctx, env, store.Open)
 	if err != nil {
 		return err
 	}
@@ -151,12 +151,13 @@ func (a *App) versionCmd() *cobra.Command {
 	}
 }
 
-// openStore opens an environment's store as its settings say, for
-// commands that work on a stopped server.
-func openStore(ctx context.Context, env *envdir.Env, open func(ctx context.Context, dsn, dataDir string) (*store.Store, error)) (*store.Store, error) {
+// openStore opens an environment's store, for commands that work on a
+// stopped server: the one PLEXUS_DB names, else plexus.yaml's.
+func (a *App) openStore(ctx context.Context, env *envdir.Env, open func(ctx context.Context, dsn, dataDir string) (*store.Store, error)) (*store.Store, error) {
 	settings, err := env.Settings()
 	if err != nil {
 		return nil, err
 	}
+	settings.Override("", "", a.Getenv(DBEnv))
 	return open(ctx, settings.DB, env.Path(envdir.DataDir))
 }

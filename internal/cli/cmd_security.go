@@ -137,7 +137,7 @@ func (a *App) rotateKey(ctx context.Context, dir string) error {
 	if local, err := env.ReadCLI(); err == nil && serverAnswers(ctx, local.Admin) {
 		return fmt.Errorf("the server of %s is running at %s: stop it first, then rotate the key", dir, local.Admin)
 	}
-	st, err := openStore(ctx, env, store.Open)
+	st, err := a.openStore(ctx, env, store.Open)
 	if err != nil {
 		return err
 	}
