@@ -10,18 +10,8 @@ import (
 
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/envdir"
+	"github.com/plexushq/plexus/internal/testenv"
 )
-
-// freeAddr returns a loopback address nothing listens on.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // A first quickstart that fails leaves no environment behind, so the next
 // one creates it and prints its password.
@@ -67,7 +57,7 @@ func TestQuickstartFailsCleanly(t *testing.T) {
 // environments made with wider modes.
 func TestQuickstartKeepsAddresses(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "env")
-	api, adm := freeAddr(t), freeAddr(t)
+	api, adm := testenv.FreeAddr(t), testenv.FreeAddr(t)
 	r := startCLI(t, nil, "quickstart", dir, "--listen", api, "--admin-listen", adm)
 	if r.api != api || r.admin != adm {
 		t.Fatalf("quickstart listens on %s and %s, want %s and %s", r.api, r.admin, api, adm)

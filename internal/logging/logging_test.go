@@ -102,8 +102,8 @@ func TestAccessTime(t *testing.T) {
 	}
 }
 
-// A traceback in the text log shows one frame per line; in JSON, every
-// record stays one line.
+// A traceback in the text log shows one frame per line, after the record
+// whose line holds the error; in JSON, every record stays one line.
 func TestMultilineValues(t *testing.T) {
 	tb := "Traceback (most recent call last):\n  billing.star:3:5: in handle\n  billing.star:9:9: in total\nError: division by zero"
 	stamp := regexp.MustCompile(`^time=\S+ `)
@@ -113,12 +113,14 @@ func TestMultilineValues(t *testing.T) {
 	log.Error("service failed", "status", 500, "error", tb)
 	log.Info("plain", "error", errors.New("one line"))
 	log.Info("an error value", "error", errors.New("first\nsecond\n"))
-	want := `level=ERROR msg="service failed" cid=abc g.x=1 g.status=500 g.error="Traceback (most recent call last):"
+	want := `level=ERROR msg="service failed" cid=abc g.x=1 g.status=500 g.error="Error: division by zero"
+	Traceback (most recent call last):
 	  billing.star:3:5: in handle
 	  billing.star:9:9: in total
 	Error: division by zero
 level=INFO msg=plain cid=abc g.x=1 g.error="one line"
-level=INFO msg="an error value" cid=abc g.x=1 g.error=first
+level=INFO msg="an error value" cid=abc g.x=1 g.error=second
+	first
 	second
 `
 	var got strings.Builder

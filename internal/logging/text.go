@@ -10,10 +10,11 @@ import (
 )
 
 // textHandler is slog's text handler, except that an attribute whose
-// value spans several lines (a Starlark traceback, a Go stack) keeps only
-// its first line in the record's line; the other lines follow the record,
-// each starting with a tab, instead of one long quoted line of \n escapes.
-// It is safe for concurrent use.
+// value spans several lines (a Starlark backtrace, a Go stack) keeps only
+// its last line in the record's line (for a backtrace, the error itself, so
+// the line found by its cid says what failed); the whole value follows the
+// record, one line per line, each starting with a tab, instead of one long
+// quoted line of \n escapes. It is safe for concurrent use.
 type textHandler struct {
 	w    io.Writer
 	opts *slog.HandlerOptions
@@ -42,20 +43,20 @@ func (h *textHandler) with(op func(slog.Handler) slog.Handler) *textHandler {
 // Handle writes r; a record with multi-line values is written in one Write,
 // so its lines stay together.
 func (h *textHandler) Handle(ctx context.Context, r slog.Record) error {
-	var rest []string
+	var values []string
 	r.Attrs(func(a slog.Attr) bool {
-		if _, more, ok := cutLines(a.Value); ok {
-			rest = append(rest, more)
+		if v, ok := multiline(a.Value); ok {
+			values = append(values, v)
 		}
 		return true
 	})
-	if rest == nil {
+	if values == nil {
 		return h.h.Handle(ctx, r)
 	}
 	first := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
 	r.Attrs(func(a slog.Attr) bool {
-		if line, _, ok := cutLines(a.Value); ok {
-			a.Value = slog.StringValue(line)
+		if v, ok := multiline(a.Value); ok {
+			a.Value = slog.StringValue(v[strings.LastIndexByte(v, '\n')+1:])
 		}
 		first.AddAttrs(a)
 		return true
@@ -68,8 +69,8 @@ func (h *textHandler) Handle(ctx context.Context, r slog.Record) error {
 	if err := th.Handle(ctx, first); err != nil {
 		return err
 	}
-	for _, more := range rest {
-		for line := range strings.Lines(more) {
+	for _, v := range values {
+		for line := range strings.Lines(v) {
 			b.WriteByte('\t')
 			b.WriteString(strings.TrimSuffix(line, "\n"))
 			b.WriteByte('\n')
@@ -79,9 +80,9 @@ func (h *textHandler) Handle(ctx context.Context, r slog.Record) error {
 	return err
 }
 
-// cutLines splits a string or error value that spans several lines into
-// its first line and the rest.
-func cutLines(v slog.Value) (first, rest string, ok bool) {
+// multiline returns the text of a string or error value that spans
+// several lines, without trailing newlines.
+func multiline(v slog.Value) (string, bool) {
 	var s string
 	switch v = v.Resolve(); v.Kind() {
 	case slog.KindString:
@@ -89,12 +90,12 @@ func cutLines(v slog.Value) (first, rest string, ok bool) {
 	case slog.KindAny:
 		err, isErr := v.Any().(error)
 		if !isErr {
-			return "", "", false
+			return "", false
 		}
 		s = err.Error()
 	default:
-		return "", "", false
+		return "", false
 	}
-	first, rest, ok = strings.Cut(strings.TrimRight(s, "\n"), "\n")
-	return first, rest, ok
+	s = strings.TrimRight(s, "\n")
+	return s, strings.Contains(s, "\n")
 }
