@@ -3,6 +3,7 @@ package scheduler
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"strings"
 	"time"
@@ -188,14 +189,28 @@ func (s *cronSpec) next(t time.Time) time.Time {
 		case !s.day(t):
 			t = time.Date(y, mo, d+1, 0, 0, 0, 0, time.UTC)
 		case s.hour&(1<<t.Hour()) == 0:
-			t = t.Truncate(time.Hour).Add(time.Hour)
+			if h, ok := nextBit(s.hour, t.Hour()); ok {
+				t = time.Date(y, mo, d, h, 0, 0, 0, time.UTC)
+			} else {
+				t = time.Date(y, mo, d+1, 0, 0, 0, 0, time.UTC)
+			}
 		case s.minute&(1<<t.Minute()) == 0:
-			t = t.Add(time.Minute)
+			if m, ok := nextBit(s.minute, t.Minute()); ok {
+				t = t.Add(time.Duration(m-t.Minute()) * time.Minute)
+			} else {
+				t = t.Truncate(time.Hour).Add(time.Hour)
+			}
 		default:
 			return t
 		}
 	}
 	return time.Time{}
+}
+
+// nextBit returns the lowest value from on that mask holds.
+func nextBit(mask uint64, from int) (int, bool) {
+	rest := mask >> from
+	return from + bits.TrailingZeros64(rest), rest != 0
 }
 
 // day reports whether the expression runs on t's day. As in Vixie cron,

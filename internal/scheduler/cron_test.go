@@ -250,3 +250,25 @@ func TestCronRefused(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCronNext measures finding the next run of expressions that
+// match often, rarely (once a year) and in a zone with daylight saving.
+func BenchmarkCronNext(b *testing.B) {
+	for _, c := range []struct{ name, expr, tz string }{
+		{"every-5-minutes", "*/5 * * * *", "UTC"},
+		{"weekdays", "00 3-6 * * 1-5", "America/New_York"},
+		{"yearly", "59 23 31 12 *", "UTC"},
+	} {
+		loc, _ := loadLocation(c.tz)
+		s, err := parseCron(c.expr, loc)
+		if err != nil {
+			b.Fatal(err)
+		}
+		from := at("2027-01-15T10:17:30Z")
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				s.next(from)
+			}
+		})
+	}
+}
