@@ -359,6 +359,10 @@ func (a *API) invoke(w http.ResponseWriter, r *http.Request) {
 type SourceFile struct {
 	File   string `json:"file"`
 	Source string `json:"source"`
+	// Origin says where the file comes from, such as its path on the
+	// sender's machine (default: the admin API). A file deployed from one
+	// origin is replaced from another only with ?force=true.
+	Origin string `json:"origin,omitempty"`
 }
 
 // DeployRequest is the body of POST /deploy: one file, or several deployed
@@ -377,7 +381,8 @@ type DeployResult struct {
 }
 
 // deploy deploys service source files through the one change path.
-// ?dry_run=true only checks them.
+// ?dry_run=true only checks them; ?force=true lets them replace services
+// that another source deployed.
 func (a *API) deploy(w http.ResponseWriter, r *http.Request) {
 	var req DeployRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAdminBody))
@@ -393,21 +398,34 @@ func (a *API) deploy(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "No files to deploy")
 		return
 	}
-	cs := runtime.Changeset{Source: "admin", DryRun: r.URL.Query().Get("dry_run") == "true"}
+	cs := codeChangeset(r)
 	for _, f := range req.Files {
-		cs.Code = append(cs.Code, runtime.CodeChange{File: f.File, Source: []byte(f.Source)})
+		origin := f.Origin
+		if origin == "" {
+			origin = runtime.OriginAPI
+		}
+		cs.Code = append(cs.Code, runtime.CodeChange{File: f.File, Source: []byte(f.Source), Origin: origin})
 	}
 	a.applyCode(w, r, cs)
 }
 
-// undeploy removes a deployed file's services.
+// undeploy removes a deployed file's services. With ?origin=, only a file
+// deployed from there is removed, unless ?force=true.
 func (a *API) undeploy(w http.ResponseWriter, r *http.Request) {
 	file := r.PathValue("file")
 	if _, ok := a.Runtime.State().Code()[file]; !ok {
 		fail(w, http.StatusNotFound, "No deployed file named "+strconv.Quote(file))
 		return
 	}
-	a.applyCode(w, r, runtime.Changeset{Source: "admin", Code: []runtime.CodeChange{{File: file}}})
+	cs := codeChangeset(r)
+	cs.Code = []runtime.CodeChange{{File: file, Origin: r.URL.Query().Get("origin")}}
+	a.applyCode(w, r, cs)
+}
+
+// codeChangeset starts the changeset of a deploy call from its query.
+func codeChangeset(r *http.Request) runtime.Changeset {
+	q := r.URL.Query()
+	return runtime.Changeset{Source: "admin", DryRun: q.Get("dry_run") == "true", Force: q.Get("force") == "true"}
 }
 
 func (a *API) applyCode(w http.ResponseWriter, r *http.Request, cs runtime.Changeset) {

@@ -23,7 +23,7 @@ type State struct {
 	Services *services.Set
 
 	objects   map[string]map[string]*entry
-	code      map[string][]byte
+	code      map[string]CodeFile
 	assembled map[string]any
 }
 
@@ -77,8 +77,15 @@ func (s *State) Running(kind, name string) (any, bool) {
 // Assembled returns the running whole of a kind, or nil.
 func (s *State) Assembled(kind string) any { return s.assembled[kind] }
 
+// CodeFile is a deployed source file.
+type CodeFile struct {
+	Source []byte
+	// Origin says where the file was deployed from (see CodeChange).
+	Origin string
+}
+
 // Code returns the deployed source files by file name.
-func (s *State) Code() map[string][]byte { return s.code }
+func (s *State) Code() map[string]CodeFile { return s.code }
 
 // Assembled returns a kind's running whole as a T, or the zero T.
 func Assembled[T any](s *State, kind string) T {

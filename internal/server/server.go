@@ -184,9 +184,7 @@ func (s *Server) open(ctx context.Context, user []any) error {
 	if s.Sessions, err = security.NewSessions(s.Store.DB(), s.Store.Rebind, key, s.Logger); err != nil {
 		return err
 	}
-	s.Starlark = starlark.New(s.Settings.Starlark.MaxSteps, s.Logger)
-	outrest.ProvideStarlark(s.Starlark)
-	security.ProvideStarlark(s.Starlark)
+	s.Starlark = NewStarlark(s.Settings.Starlark.MaxSteps, s.Logger)
 	s.Runtime, err = runtime.New(runtime.Options{
 		Dir: s.Env.Dir, Store: s.Store, Logger: s.Logger, Settings: s.Settings, Metrics: s.Metrics, Builtins: svcs,
 		Compilers: map[string]runtime.Compiler{starlark.Ext: s.Starlark}, Secrets: box,
@@ -213,6 +211,16 @@ func (s *Server) open(ctx context.Context, user []any) error {
 	s.Pickup.DeployAll(ctx)
 	_, err = enmasse.ImportDir(ctx, s.Runtime, s.Env.Path(envdir.EnmasseDir), s.Logger)
 	return err
+}
+
+// NewStarlark returns the compiler of Starlark services, with the self
+// attributes every subsystem provides: the server's, and plexus deploy
+// --check's when it checks files without a server.
+func NewStarlark(maxSteps uint64, log *slog.Logger) *starlark.Compiler {
+	comp := starlark.New(maxSteps, log)
+	outrest.ProvideStarlark(comp)
+	security.ProvideStarlark(comp)
+	return comp
 }
 
 // importPickedUp imports an enmasse file saved in the pickup directory.
