@@ -4,6 +4,7 @@
 package admin
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -67,6 +68,7 @@ func (a *API) Handler() http.Handler {
 	a.mux.Handle("GET /metrics", metricsHandler)
 	for pattern, h := range map[string]http.HandlerFunc{
 		"GET " + Prefix + "/kinds":                    a.kinds,
+		"GET " + Prefix + "/status":                   a.status,
 		"GET " + Prefix + "/objects/{kind}":           a.listObjects,
 		"GET " + Prefix + "/objects/{kind}/{name}":    a.getObject,
 		"PUT " + Prefix + "/objects/{kind}/{name}":    a.putObject,
@@ -184,12 +186,58 @@ func (a *API) listObjects(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	objs := a.Runtime.State().Objects(k.ID)
-	out := make([]registry.Object, len(objs))
+	st := a.Runtime.State()
+	objs := st.Objects(k.ID)
+	out := make([]any, len(objs))
 	for i, o := range objs {
-		out[i] = k.Public(o)
+		out[i] = withStatus(st, k, o)
 	}
 	reply.JSON(w, http.StatusOK, out)
+}
+
+// withStatus returns an object as the admin API shows it: secrets masked
+// and, for objects that run in the background, their status under
+// "status".
+func withStatus(st *runtime.State, k *registry.Kind, obj registry.Object) any {
+	pub := k.Public(obj)
+	status, ok := st.Status(k.ID, registry.NameOf(obj))
+	if !ok {
+		return pub
+	}
+	body, err := json.Marshal(pub)
+	sj, err2 := json.Marshal(status)
+	if err != nil || err2 != nil || len(body) < 2 || body[len(body)-1] != '}' {
+		return pub
+	}
+	// The status goes last, after the fields in their declared order.
+	out := append(body[:len(body)-1:len(body)-1], `,"`+statusKey+`":`...)
+	out = append(append(out, sj...), '}')
+	return json.RawMessage(out)
+}
+
+// statusKey is the key of an object's status in the admin API's answers;
+// it is read-only, and ignored in the objects written back.
+const statusKey = "status"
+
+// dropStatus removes the read-only status from an object written back
+// (as read, with its status) when the kind has no field of that name.
+func dropStatus(k *registry.Kind, body []byte) []byte {
+	if _, ok := k.Field(statusKey); ok || !bytes.Contains(body, []byte(`"`+statusKey+`"`)) {
+		return body
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil {
+		return body
+	}
+	if _, ok := m[statusKey]; !ok {
+		return body
+	}
+	delete(m, statusKey)
+	out, err := json.Marshal(m)
+	if err != nil {
+		return body
+	}
+	return out
 }
 
 func (a *API) getObject(w http.ResponseWriter, r *http.Request) {
@@ -197,12 +245,13 @@ func (a *API) getObject(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	obj, ok := a.Runtime.State().Object(k.ID, r.PathValue("name"))
+	st := a.Runtime.State()
+	obj, ok := st.Object(k.ID, r.PathValue("name"))
 	if !ok {
 		fail(w, http.StatusNotFound, "No "+k.Title+" named "+strconv.Quote(r.PathValue("name")))
 		return
 	}
-	reply.JSON(w, http.StatusOK, k.Public(obj))
+	reply.JSON(w, http.StatusOK, withStatus(st, k, obj))
 }
 
 // maxAdminBody bounds admin API request bodies.
@@ -219,7 +268,7 @@ func (a *API) putObject(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusRequestEntityTooLarge, "Request body is too large")
 		return
 	}
-	obj, errs := k.Decode(body)
+	obj, errs := k.Decode(dropStatus(k, body))
 	if len(errs) == 0 {
 		if n := registry.NameOf(obj); n == "" {
 			registry.SetName(obj, name)
@@ -447,4 +496,21 @@ func (a *API) applyCode(w http.ResponseWriter, r *http.Request, cs runtime.Chang
 		deploy.Log(a.Logger, "admin", res)
 	}
 	reply.JSON(w, http.StatusOK, out)
+}
+
+// status lists the objects that run in the background and are not
+// running (connecting, degraded or stopped), with a count of all of them.
+func (a *API) status(w http.ResponseWriter, r *http.Request) {
+	all := a.Runtime.State().Statuses()
+	notRunning := []runtime.ObjectStatus{}
+	for _, s := range all {
+		if s.State != registry.StateRunning {
+			notRunning = append(notRunning, s)
+		}
+	}
+	reply.JSON(w, http.StatusOK, map[string]any{
+		"objects":     len(all),
+		"running":     len(all) - len(notRunning),
+		"not_running": notRunning,
+	})
 }

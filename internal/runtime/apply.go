@@ -141,6 +141,7 @@ type Runtime struct {
 	opts Options
 	mu   sync.Mutex
 	cur  atomic.Pointer[State]
+	runs *runner
 
 	watchMu  sync.Mutex
 	watchers []func(old, new *State)
@@ -153,16 +154,30 @@ func New(opts Options) (*Runtime, error) {
 		return nil, err
 	}
 	rt := &Runtime{opts: opts}
+	rt.runs = newRunner(rt.logger().Warn)
+	if opts.Metrics != nil {
+		opts.Metrics.Registry.MustRegister(newUpCollector(rt))
+	}
 	rt.cur.Store(&State{Services: set, objects: map[string]map[string]*entry{}, code: map[string]CodeFile{}, assembled: map[string]any{}})
 	return rt, nil
 }
 
-// Close closes the running forms of the current state (connection pools
-// and the like), at shutdown, once no request uses them any more.
-func (rt *Runtime) Close() {
+// Close stops the background work of the current state's running forms,
+// waiting for it until ctx ends, and closes them (connection pools and the
+// like), at shutdown, once no request uses them any more.
+func (rt *Runtime) Close(ctx context.Context) error {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
+	err := rt.runs.close(ctx)
 	rt.release(rt.cur.Load(), &State{objects: map[string]map[string]*entry{}, assembled: map[string]any{}}, nil)
+	return err
+}
+
+func (rt *Runtime) logger() *slog.Logger {
+	if rt.opts.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return rt.opts.Logger
 }
 
 // State returns the current state. Load it once per request.
@@ -186,6 +201,8 @@ type candidate struct {
 	services *services.Set
 	result   *Result
 	problems []*registry.Problem
+	// updates apply changes in place to running forms, once committed.
+	updates []func()
 	// waits maps files that wait for files of the change that keep their
 	// previous version to those files.
 	waits map[string][]string
@@ -238,7 +255,7 @@ func (rt *Runtime) Apply(ctx context.Context, cs Changeset) (*Result, error) {
 		return nil, err
 	}
 	next.Rev, c.result.Rev = rev, rev
-	rt.publish(old, next, c.touched)
+	rt.publish(old, next, c)
 	rt.opts.Logger.Info("configuration changed", "rev", rev, "source", cs.Source, "summary", summary(cs))
 	return c.result, nil
 }
@@ -290,7 +307,8 @@ func (rt *Runtime) Load(ctx context.Context) error {
 		return err
 	}
 	next.Rev = snap.Rev
-	rt.publish(old, next, nil)
+	c.touched = nil
+	rt.publish(old, next, c)
 	return nil
 }
 
@@ -531,15 +549,25 @@ func (rt *Runtime) build(old *State, c *candidate) (*State, error) {
 		next.objects[kind.ID] = objs
 		for name := range c.changed[kind.ID] {
 			e := objs[name] // a new entry made by prepare: fill in its running form
-			if kind.Start == nil {
+			if prev, ok := old.objects[kind.ID][name]; ok && prev.running != nil && kind.Update != nil {
+				if apply := kind.Update(env, prev.running, prev.obj, e.obj); apply != nil {
+					e.running, e.status = prev.running, prev.status
+					c.updates = append(c.updates, apply)
+					continue
+				}
+			}
+			if kind.Provision == nil {
 				continue
 			}
-			r, err := kind.Start(env, e.obj)
+			r, err := kind.Provision(env, e.obj)
 			if err != nil {
 				rt.release(next, old, c.touched)
 				return nil, &Refused{Problems: registry.Locate(kind.ID, name, []error{fmt.Errorf("starting: %w", err)})}
 			}
 			e.running = r
+			if _, ok := r.(registry.Runner); ok {
+				e.status = registry.NewStatus(registry.StateConnecting, rt.statusLogger(kind.ID, name))
+			}
 		}
 		if kind.Assemble == nil {
 			continue
@@ -584,14 +612,94 @@ func (rt *Runtime) release(from, keep *State, only map[string]bool) {
 	}
 }
 
-func (rt *Runtime) publish(old, next *State, touched map[string]bool) {
+// publish makes next the current state: it applies in-place updates,
+// hands running forms over, publishes next, starts the Run of its new
+// running forms and retires the old ones of the touched kinds as their
+// kinds' swap policies say.
+func (rt *Runtime) publish(old, next *State, c *candidate) {
+	for _, apply := range c.updates {
+		apply()
+	}
+	type swap struct {
+		kind *registry.Kind
+		name string
+		e    *entry
+		prev *entry
+	}
+	var swaps []swap
+	for _, kind := range registry.All() {
+		if c.touched != nil && !c.touched[kind.ID] {
+			continue
+		}
+		for name, e := range next.objects[kind.ID] {
+			if e.running == nil {
+				continue
+			}
+			prev := old.objects[kind.ID][name]
+			if prev != nil && prev.running == e.running {
+				continue // unchanged, or updated in place
+			}
+			if prev != nil && kind.Swap == registry.Handover {
+				if s, ok := e.running.(registry.Successor); ok && prev.running != nil {
+					s.TakeOver(prev.running)
+				}
+			}
+			swaps = append(swaps, swap{kind, name, e, prev})
+		}
+	}
 	rt.cur.Store(next)
-	rt.release(old, next, touched)
+	// Old running forms stop (and close once their Run has returned);
+	// a stop-then-start kind's new Run waits for the old one's.
+	waitFor := map[*entry]<-chan struct{}{}
+	for kindID, objs := range old.objects {
+		if c.touched != nil && !c.touched[kindID] {
+			continue
+		}
+		for name, e := range objs {
+			if e.running == nil {
+				continue
+			}
+			if k, ok := next.objects[kindID][name]; ok && k.running == e.running {
+				continue
+			}
+			form, kind, name := e.running, kindID, name
+			done := rt.runs.retire(form, func() {
+				if err := registry.Close(form); err != nil {
+					rt.logger().Warn("closing running object", "kind", kind, "name", name, "error", err)
+				}
+			})
+			waitFor[e] = done
+		}
+	}
+	for kind, a := range old.assembled {
+		if next.assembled[kind] != a {
+			registry.Close(a)
+		}
+	}
+	for _, s := range swaps {
+		var after <-chan struct{}
+		if s.kind.Swap == registry.StopThenStart && s.prev != nil {
+			after = waitFor[s.prev]
+		}
+		rt.runs.start(s.kind.ID, s.name, s.e.running, s.e.status, after)
+	}
 	rt.watchMu.Lock()
 	ws := slices.Clone(rt.watchers)
 	rt.watchMu.Unlock()
 	for _, w := range ws {
 		w(old, next)
+	}
+}
+
+// statusLogger logs the changes of state of an object's status.
+func (rt *Runtime) statusLogger(kind, name string) func(registry.StatusInfo) {
+	return func(s registry.StatusInfo) {
+		switch s.State {
+		case registry.StateDegraded:
+			rt.logger().Warn("object degraded", "kind", kind, "name", name, "error", s.Error)
+		case registry.StateRunning:
+			rt.logger().Info("object running", "kind", kind, "name", name)
+		}
 	}
 }
 

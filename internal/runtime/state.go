@@ -14,8 +14,10 @@ import (
 )
 
 // State is one immutable revision of the running configuration. Requests
-// load the current State once and use it to the end, so a change never
-// affects a request in flight.
+// load the current State once and look objects up in it, so a change does
+// not take objects away from a request in flight; what a request reaches
+// through the runtime again (a service it invokes, say) comes from the
+// state current at that moment.
 type State struct {
 	// Rev is the store revision the state was built from.
 	Rev int64
@@ -31,6 +33,8 @@ type entry struct {
 	obj     registry.Object
 	body    []byte // canonical JSON, to tell changed objects from unchanged
 	running any
+	// status is the running form's status when it is a registry.Runner.
+	status *registry.Status
 }
 
 // Object returns an object by kind and name.

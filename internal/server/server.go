@@ -439,7 +439,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if err := s.Scheduler.Shutdown(ctx); err != nil {
 		errs = append(errs, err)
 	}
-	if err := s.stop(); err != nil {
+	if err := s.stop(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	s.Logger.Info("server stopped", "took", time.Since(start).Round(time.Millisecond).String())
@@ -453,14 +453,16 @@ func (s *Server) Close() error {
 	if s.lns != nil {
 		s.lns.Close()
 	}
-	err := s.stop()
+	ctx, cancel := context.WithTimeout(context.Background(), s.Settings.Limits.ShutdownTimeout.D())
+	defer cancel()
+	err := s.stop(ctx)
 	s.logOut.Close()
 	return err
 }
 
-// stop ends background work and closes the store; it is safe on a server
-// that Open built only in part.
-func (s *Server) stop() error {
+// stop ends background work, waiting for it until ctx ends, and closes
+// the store; it is safe on a server that Open built only in part.
+func (s *Server) stop(ctx context.Context) error {
 	if s.Scheduler != nil {
 		if err := s.Scheduler.Close(); err != nil {
 			s.Logger.Warn("closing the scheduler", "error", err.Error())
@@ -477,7 +479,9 @@ func (s *Server) stop() error {
 		s.Sessions.Close()
 	}
 	if s.Runtime != nil {
-		s.Runtime.Close()
+		if err := s.Runtime.Close(ctx); err != nil {
+			s.Logger.Warn("stopping running objects", "error", err.Error())
+		}
 	}
 	if s.Store == nil {
 		return nil
