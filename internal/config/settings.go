@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v4"
+
+	"github.com/plexushq/plexus/internal/redact"
 )
 
 // Settings are the server settings. The zero value is not useful: start
@@ -246,13 +248,13 @@ func parseDuration(s string) (Duration, error) {
 	s = strings.TrimSpace(s)
 	if n, err := strconv.ParseFloat(s, 64); err == nil {
 		if n < 0 {
-			return 0, fmt.Errorf("expected a positive duration, got %s", s)
+			return 0, fmt.Errorf("expected a positive duration, got %s", redact.Short(s))
 		}
 		return Duration(n * float64(time.Second)), nil
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil || v < 0 {
-		return 0, fmt.Errorf("expected a duration such as 30s or 1m, got %q", s)
+		return 0, fmt.Errorf("expected a duration such as 30s or 1m, got %s", redact.Quote(s))
 	}
 	return Duration(v), nil
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v4"
+
+	"github.com/plexushq/plexus/internal/redact"
 )
 
 // expansionAllowance bounds what aliases and merge keys may add to the
@@ -211,8 +213,8 @@ func (c *converter) variable(n *yaml.Node, name string) string {
 	if v, ok := c.p.lookup(name); ok {
 		return v
 	}
-	c.p.missing[name] = true
-	c.problem(n, "variable %s is not set", name)
+	c.p.missing[redact.Short(name)] = true
+	c.problem(n, "variable %s is not set", redact.Short(name))
 	return ""
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"go.yaml.in/yaml/v4"
 
+	"github.com/plexushq/plexus/internal/redact"
 	"github.com/plexushq/plexus/internal/registry"
 )
 
@@ -176,7 +178,11 @@ func (p *parser) parseFile(name string, from *Problem) {
 			p.problem(&Problem{File: name, Message: fmt.Sprintf("cannot read the file: %v", err)})
 		} else {
 			pr := *from
-			pr.Message = fmt.Sprintf("cannot read included file %s: %v", name, err)
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err // the path is the name
+			}
+			pr.Message = fmt.Sprintf("cannot read included file %s: %v", redact.Short(name), err)
 			p.problem(&pr)
 		}
 		return
@@ -294,7 +300,7 @@ func (p *parser) section(file string, key, val *yaml.Node) {
 			}
 			return
 		}
-		msg := fmt.Sprintf("unknown section %q", sec)
+		msg := "unknown section " + redact.Quote(sec)
 		if s := suggestSection(sec); s != "" {
 			msg += fmt.Sprintf("; did you mean %q?", s)
 		} else {
@@ -304,13 +310,13 @@ func (p *parser) section(file string, key, val *yaml.Node) {
 		return
 	}
 	if val.Kind != yaml.SequenceNode {
-		p.problem(at(file, val, "", "", "", "section %s: expected a list of objects, each starting with \"- name: …\"", sec))
+		p.problem(at(file, val, "", "", "", "section %s: expected a list of objects, each starting with \"- name: …\"", redact.Short(sec)))
 		return
 	}
 	for _, item := range val.Content {
 		item = deref(item)
 		if item == nil || item.Kind != yaml.MappingNode {
-			p.problem(at(file, item, "", "", "", "section %s: expected an object, a mapping of field names to values", sec))
+			p.problem(at(file, item, "", "", "", "section %s: expected an object, a mapping of field names to values", redact.Short(sec)))
 			continue
 		}
 		p.object(file, sec, kind, key, item)
@@ -413,7 +419,7 @@ func (p *parser) httpSOAP(file, sec string, n *yaml.Node, entries []keyValue) ([
 		if trans != nil {
 			where = trans
 		}
-		p.problem(at(file, where, "", "", "", "connection %q and transport %q: Zato's connection is channel or outgoing, its transport plain_http or soap", connection, transport))
+		p.problem(at(file, where, "", "", "", "connection %s and transport %s: Zato's connection is channel or outgoing, its transport plain_http or soap", redact.Quote(connection), redact.Quote(transport)))
 		return nil, "", false
 	}
 	if sec == "http_soap" {
@@ -426,7 +432,7 @@ func (p *parser) httpSOAP(file, sec string, n *yaml.Node, entries []keyValue) ([
 		if where == nil {
 			where = trans
 		}
-		p.problem(at(file, where, "", "", "", "connection %q and transport %q make this object one of section %s, not %s; move it there", connection, transport, target, sec))
+		p.problem(at(file, where, "", "", "", "connection %s and transport %s make this object one of section %s, not %s; move it there", redact.Quote(connection), redact.Quote(transport), target, sec))
 		return nil, "", false
 	}
 	return kept, sec, true
@@ -474,7 +480,7 @@ func (p *parser) entries(file string, n *yaml.Node, depth int) []keyValue {
 			continue
 		}
 		if prev, dup := seen[k.Value]; dup {
-			p.problem(at(file, k, "", "", "", "duplicate key %q (first at line %d)", k.Value, prev.Line))
+			p.problem(at(file, k, "", "", "", "duplicate key %s (first at line %d)", redact.Quote(k.Value), prev.Line))
 			continue
 		}
 		seen[k.Value] = k

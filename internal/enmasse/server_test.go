@@ -102,7 +102,7 @@ func TestCommands(t *testing.T) {
 	if code != 1 {
 		t.Errorf("offline lint: exit %d", code)
 	}
-	mustContain(t, "offline lint", stderr, offline+`:7:15: channel_rest "y": url_path: y must start with /`)
+	mustContain(t, "offline lint", stderr, offline+`:7:15: channel_rest "y": url_path: "y" must start with /`)
 	if strings.Contains(stderr, "not.deployed") {
 		t.Errorf("offline lint checks services:\n%s", stderr)
 	}
@@ -278,7 +278,7 @@ func TestHotImport(t *testing.T) {
 	// A bad file changes nothing: the channel keeps serving.
 	writeFile(t, file, "channel_rest:\n  - name: hot\n    service: plexus.ping\n    url_path: hot\n")
 	_, err = enmasse.ImportFile(context.Background(), s.Runtime, file, enmasse.Options{})
-	if err == nil || !strings.Contains(err.Error(), file+`:4:15: channel_rest "hot": url_path: hot must start with /`) {
+	if err == nil || !strings.Contains(err.Error(), file+`:4:15: channel_rest "hot": url_path: "hot" must start with /`) {
 		t.Errorf("bad hot import: %v", err)
 	}
 	if r := s.Call("GET", "/hot", "", nil); r.StatusCode != 200 {
@@ -297,7 +297,7 @@ func TestAdminAPI(t *testing.T) {
 	}
 	var resp admin.ImportResponse
 	if err := json.Unmarshal(r.Body, &resp); err != nil || resp.Result != "Error" || len(resp.Problems) != 1 ||
-		resp.Problems[0].Error() != `mine.yaml:4:15: channel_rest "a": url_path: a must start with /` {
+		resp.Problems[0].Error() != `mine.yaml:4:15: channel_rest "a": url_path: "a" must start with /` {
 		t.Errorf("%v %s", err, r.Body)
 	}
 	r = servertest.Do(t, "POST", s.Admin+admin.Prefix+"/enmasse/import?progress=true", "channel_rest:\n  - name: a\n    service: plexus.ping\n    url_path: /a\n", auth)

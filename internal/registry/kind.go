@@ -247,6 +247,11 @@ func Close(running any) error {
 func Suggest(s string, candidates []string) string {
 	best, bestDist := "", len(s)/2+2
 	for _, c := range candidates {
+		// The distance is at least the difference in length: a candidate
+		// that cannot be closer is not compared (nor is a huge s).
+		if diff := len(s) - len(c); diff >= bestDist || -diff >= bestDist {
+			continue
+		}
 		if d := Distance(strings.ToLower(s), strings.ToLower(c)); d < bestDist {
 			best, bestDist = c, d
 		}

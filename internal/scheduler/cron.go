@@ -6,6 +6,8 @@ import (
 	"time"
 
 	cron "github.com/netresearch/go-cron"
+
+	"github.com/plexushq/plexus/internal/redact"
 )
 
 // cronParser reads standard 5-field expressions: no seconds, no
@@ -32,15 +34,15 @@ type cronSchedule struct {
 func parseCron(expr string, loc *time.Location) (*cronSchedule, error) {
 	expr = strings.TrimSpace(expr)
 	if strings.HasPrefix(expr, "TZ=") || strings.HasPrefix(expr, "CRON_TZ=") {
-		return nil, fmt.Errorf("%q names a time zone: set the job's timezone field instead", expr)
+		return nil, fmt.Errorf("%s names a time zone: set the job's timezone field instead", redact.Quote(expr))
 	}
 	s, err := cronParser.Parse(expr)
 	if err != nil {
-		return nil, fmt.Errorf("%q is not a 5-field cron expression (minute hour day-of-month month day-of-week): %w", expr, err)
+		return nil, fmt.Errorf("%s is not a 5-field cron expression (minute hour day-of-month month day-of-week): %s", redact.Quote(expr), redact.Short(err.Error()))
 	}
 	spec, ok := s.(*cron.SpecSchedule)
 	if !ok {
-		return nil, fmt.Errorf("%q is not a 5-field cron expression", expr)
+		return nil, fmt.Errorf("%s is not a 5-field cron expression", redact.Quote(expr))
 	}
 	cp := *spec
 	cp.Location = time.UTC
@@ -48,7 +50,7 @@ func parseCron(expr string, loc *time.Location) (*cronSchedule, error) {
 	const every24 = 1<<24 - 1
 	c := &cronSchedule{spec: &cp, loc: loc, allHours: cp.Hour&every24 == every24}
 	if c.next(time.Now()).IsZero() {
-		return nil, fmt.Errorf("%q never matches a date", expr)
+		return nil, fmt.Errorf("%s never matches a date", redact.Quote(expr))
 	}
 	return c, nil
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/ratelimit"
+	"github.com/plexushq/plexus/internal/redact"
 	"github.com/plexushq/plexus/internal/registry"
 )
 
@@ -113,7 +114,7 @@ var types = map[string]typeSpec{
 				errs = append(errs, registry.FieldProblem("password", "must hold the API key"))
 			}
 			if d.Header != "" && !ValidHeaderName(d.Header) {
-				errs = append(errs, registry.FieldProblem("header", "%q is not a valid HTTP header name", d.Header))
+				errs = append(errs, registry.FieldProblem("header", "%s is not a valid HTTP header name", redact.Quote(d.Header)))
 			}
 			return errs
 		},
@@ -181,7 +182,7 @@ func validateBearer(d *Definition) []error {
 	}
 	for _, f := range []struct{ name, url string }{{"jwks_url", d.JWKSURL}, {"auth_server_url", d.AuthServerURL}} {
 		if f.url != "" && !httpURL(f.url) {
-			errs = append(errs, registry.FieldProblem(f.name, "%q is not an http:// or https:// URL", f.url))
+			errs = append(errs, registry.FieldProblem(f.name, "%s is not an http:// or https:// URL", redact.Quote(f.url)))
 		}
 	}
 	if d.JWKSURL != "" && d.Audience == "" {
@@ -191,19 +192,19 @@ func validateBearer(d *Definition) []error {
 		errs = append(errs, registry.FieldProblem("username", "with auth_server_url, username holds the OAuth2 client ID and password the client secret; both are needed"))
 	}
 	if d.StaticHeader != "" && !ValidHeaderName(d.StaticHeader) {
-		errs = append(errs, registry.FieldProblem("static_header", "%q is not a valid HTTP header name", d.StaticHeader))
+		errs = append(errs, registry.FieldProblem("static_header", "%s is not a valid HTTP header name", redact.Quote(d.StaticHeader)))
 	}
 	if strings.ContainsAny(d.StaticPrefix+d.StaticToken, "\r\n\x00") {
 		errs = append(errs, registry.FieldProblem("static_token", "must not contain line breaks"))
 	}
 	for _, c := range d.Claims {
 		if name, _, _ := strings.Cut(c, "="); strings.TrimSpace(name) == "" {
-			errs = append(errs, registry.FieldProblem("claims", "%q: expected name or name=value", c))
+			errs = append(errs, registry.FieldProblem("claims", "%s: expected name or name=value", redact.Quote(c)))
 		}
 	}
 	for _, f := range d.ExtraFields {
 		if name, _, ok := strings.Cut(f, "="); !ok || name == "" {
-			errs = append(errs, registry.FieldProblem("extra_fields", "%q: expected name=value", f))
+			errs = append(errs, registry.FieldProblem("extra_fields", "%s: expected name=value", redact.Quote(f)))
 		}
 	}
 	return errs

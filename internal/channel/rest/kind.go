@@ -13,6 +13,7 @@ import (
 
 	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/ratelimit"
+	"github.com/plexushq/plexus/internal/redact"
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/router"
 )
@@ -103,7 +104,7 @@ func (c *Channel) Validate() []error {
 		return errs // reported as required
 	}
 	if _, err := c.template(); err != nil {
-		return append(errs, registry.FieldProblem("url_path", "%s %v", c.URLPath, err))
+		return append(errs, registry.FieldProblem("url_path", "%s %v", redact.Quote(c.URLPath), err))
 	}
 	if c.URLPath == HealthPath {
 		return append(errs, registry.FieldProblem("url_path", "%s is reserved for the health check", HealthPath))

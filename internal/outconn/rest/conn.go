@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/plexushq/plexus/internal/metrics"
+	"github.com/plexushq/plexus/internal/redact"
 	"github.com/plexushq/plexus/internal/registry"
 )
 
@@ -44,7 +45,7 @@ func start(env *registry.Env, obj registry.Object) (any, error) {
 	cfg := obj.(*Config)
 	tpl, err := cfg.template()
 	if err != nil {
-		return nil, registry.FieldProblem("url_path", "%s %v", cfg.URLPath, err)
+		return nil, registry.FieldProblem("url_path", "%s %v", redact.Quote(cfg.URLPath), err)
 	}
 	files, err := cfg.loadTLS(env.Dir)
 	if err != nil {

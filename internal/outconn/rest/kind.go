@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/plexushq/plexus/internal/config"
+	"github.com/plexushq/plexus/internal/redact"
 	"github.com/plexushq/plexus/internal/registry"
 )
 
@@ -111,20 +112,20 @@ func (c *Config) Validate() []error {
 	var errs []error
 	if c.Host != "" {
 		if err := checkHost(c.Host); err != nil {
-			errs = append(errs, registry.FieldProblem("host", "%s %v", c.Host, err))
+			errs = append(errs, registry.FieldProblem("host", "%s %v", redact.Quote(c.Host), err))
 		}
 	}
 	if c.URLPath != "" {
 		if _, err := c.template(); err != nil {
-			errs = append(errs, registry.FieldProblem("url_path", "%s %v", c.URLPath, err))
+			errs = append(errs, registry.FieldProblem("url_path", "%s %v", redact.Quote(c.URLPath), err))
 		} else if c.Host != "" {
 			if _, err := url.Parse(strings.TrimSuffix(c.Host, "/") + c.URLPath); err != nil {
-				errs = append(errs, registry.FieldProblem("url_path", "%s does not make a URL with host: %v", c.URLPath, err))
+				errs = append(errs, registry.FieldProblem("url_path", "%s does not make a URL with host", redact.Quote(c.URLPath)))
 			}
 		}
 	}
 	if !strings.HasPrefix(c.PingPath, "/") || strings.ContainsAny(c.PingPath, "# \t\r\n") {
-		errs = append(errs, registry.FieldProblem("ping_path", "%q must start with / and hold no spaces or #fragment", c.PingPath))
+		errs = append(errs, registry.FieldProblem("ping_path", "%s must start with / and hold no spaces or #fragment", redact.Quote(c.PingPath)))
 	}
 	if c.PoolSize < 0 || c.PoolSize > 10000 {
 		errs = append(errs, registry.FieldProblem("pool_size", "%d is not between 0 and 10000", c.PoolSize))
@@ -201,25 +202,25 @@ func (c *Config) loadTLS(dir string) (*tlsFiles, error) {
 	if c.TLSCACerts != "" {
 		pem, err := os.ReadFile(abs(c.TLSCACerts))
 		if err != nil {
-			return nil, registry.FieldProblem("tls_ca_certs", "reading %s: %v", c.TLSCACerts, pathError(err))
+			return nil, registry.FieldProblem("tls_ca_certs", "reading %s: %v", redact.Quote(c.TLSCACerts), pathError(err))
 		}
 		t.roots = x509.NewCertPool()
 		if !t.roots.AppendCertsFromPEM(pem) {
-			return nil, registry.FieldProblem("tls_ca_certs", "%s holds no PEM certificate", c.TLSCACerts)
+			return nil, registry.FieldProblem("tls_ca_certs", "%s holds no PEM certificate", redact.Quote(c.TLSCACerts))
 		}
 	}
 	if c.TLSClientCert != "" {
 		certPEM, err := os.ReadFile(abs(c.TLSClientCert))
 		if err != nil {
-			return nil, registry.FieldProblem("tls_client_cert", "reading %s: %v", c.TLSClientCert, pathError(err))
+			return nil, registry.FieldProblem("tls_client_cert", "reading %s: %v", redact.Quote(c.TLSClientCert), pathError(err))
 		}
 		if !hasPEM(certPEM, "CERTIFICATE") {
-			return nil, registry.FieldProblem("tls_client_cert", "%s holds no PEM certificate", c.TLSClientCert)
+			return nil, registry.FieldProblem("tls_client_cert", "%s holds no PEM certificate", redact.Quote(c.TLSClientCert))
 		}
 		keyPEM, keyField := certPEM, "tls_client_cert"
 		if c.TLSClientKey != "" {
 			if keyPEM, err = os.ReadFile(abs(c.TLSClientKey)); err != nil {
-				return nil, registry.FieldProblem("tls_client_key", "reading %s: %v", c.TLSClientKey, pathError(err))
+				return nil, registry.FieldProblem("tls_client_key", "reading %s: %v", redact.Quote(c.TLSClientKey), pathError(err))
 			}
 			keyField = "tls_client_key"
 		}
