@@ -243,9 +243,10 @@ func (p *parser) decode(obj *object) registry.Object {
 			t = f.Type
 		}
 		if t == nil {
-			// Unknown: decoding reports it with the nearest field. That
-			// field's own problems (must not be empty) would repeat it.
-			if s := registry.Suggest(name, fieldNames(obj.kind)); s != "" {
+			// Unknown: decoding reports it with the nearest field. When
+			// the file does not set that field, its own problems (must not
+			// be empty) would repeat it; when it does, they are its own.
+			if s := registry.Suggest(name, fieldNames(obj.kind)); s != "" && obj.fields[s] == nil {
 				p.covered[[3]string{obj.kind.ID, obj.name, s}] = true
 			}
 		}
