@@ -347,6 +347,9 @@ func (p *parser) object(file, sec string, kind *registry.Kind, secKey, n *yaml.N
 			return
 		}
 	}
+	if p.skipped(file, kind, entries) {
+		return
+	}
 	obj := &object{file: file, kind: kind, node: n, fields: map[string]*fieldNode{}}
 	for _, e := range entries {
 		if e.key.Value == "name" {
@@ -398,6 +401,28 @@ func (p *parser) object(file, sec string, kind *registry.Kind, secKey, n *yaml.N
 		}
 	}
 	p.objects = append(p.objects, obj)
+}
+
+// skipped reports whether an object holds a value its kind declares Zato
+// has and Plexus does not support yet (see registry.Kind.ZatoSkipped),
+// warning once per value with the number of objects skipped.
+func (p *parser) skipped(file string, kind *registry.Kind, entries []keyValue) bool {
+	for _, e := range entries {
+		field := e.key.Value
+		if renamed, ok := kind.ZatoFields[field]; ok {
+			field = renamed
+		}
+		v := deref(e.value)
+		if v == nil || v.Kind != yaml.ScalarNode {
+			continue
+		}
+		if title, ok := kind.ZatoSkipped[field][v.Value]; ok {
+			p.warnOnce("value:"+kind.ID+"."+field+"="+v.Value, at(file, v, kind.ID, "", e.key.Value,
+				"%s (Zato's %s) is not supported by Plexus yet; its objects were skipped", v.Value, title), true)
+			return true
+		}
+	}
+	return false
 }
 
 // httpSOAP applies Zato's connection and transport keys, which say which

@@ -264,11 +264,19 @@ func init() {
 		Aliases: []string{"def_sec"},
 		ZatoFields: map[string]string{
 			"auth_endpoint": "auth_server_url",
-			"quota_tier":    registry.ZatoRefused,
-			"cert_path":     registry.ZatoUnsupported, "key_path": registry.ZatoUnsupported, "ca_certs_path": registry.ZatoUnsupported,
+			"id":            registry.ZatoUnsupported, "is_static_token": registry.ZatoUnsupported,
+			"quota_tier": registry.ZatoRefused,
+			"cert_path":  registry.ZatoUnsupported, "key_path": registry.ZatoUnsupported, "ca_certs_path": registry.ZatoUnsupported,
 			"is_rate_limit_active": registry.ZatoUnsupported, "rate_limit_type": registry.ZatoUnsupported,
 			"rate_limit_def": registry.ZatoRefused, "rate_limit_check_parent_def": registry.ZatoUnsupported,
 		},
+		// Types of Zato 3.2 and current Zato (ZATO-BEHAVIOUR §6.1) that
+		// Plexus does not have yet.
+		ZatoSkipped: map[string]map[string]string{"type": {
+			"ntlm": "NTLM", "spnego": "SPNEGO, Kerberos", "wss": "WS-Security",
+			"aws": "AWS credentials", "xpath_sec": "XPath security", "vault_conn_sec": "Vault connections",
+			"tls_channel_sec": "TLS channel security", "tls_key_cert": "TLS keys and certificates",
+		}},
 		Order: 10,
 		New: func() registry.Object {
 			return &Definition{IsActive: true}

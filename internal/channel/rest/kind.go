@@ -70,7 +70,7 @@ func init() {
 			"sec_def":      "security", "security_name": "security", "security_groups": "groups",
 
 			"security_id":  registry.ZatoRefused,
-			"sec_use_rbac": registry.ZatoRefused, "has_rbac": registry.ZatoRefused,
+			"sec_use_rbac": registry.ZatoRefused, "has_rbac": registry.ZatoRefused, "sec_tls_ca_cert_id": registry.ZatoRefused,
 			"rate_limit_def": registry.ZatoRefused, "quota_tier": registry.ZatoRefused,
 			"is_rate_limit_active": "",
 
@@ -82,6 +82,11 @@ func init() {
 			"hl7_version": "", "json_path": "", "soap_action": "", "soap_version": "", "serialization_type": "",
 			"max_len_messages_sent": "", "max_len_messages_received": "",
 			"max_bytes_per_message_sent": "", "max_bytes_per_message_received": "",
+			// Columns of 3.2's http_soap table that a full export writes
+			// for channels too, though only outgoing connections use them.
+			"id": "", "service_id": "", "cache_name": "", "data_encoding": "", "host": "", "ping_method": "", "pool_size": "",
+			"is_audit_log_sent_active": "", "is_audit_log_received_active": "",
+			"should_parse_on_input": "", "should_return_errors": "", "should_validate": "",
 		},
 		Order: 30,
 		New: func() registry.Object {

@@ -82,7 +82,32 @@ func init() {
 		Title:   "Outgoing REST connection",
 		Summary: "A named remote HTTP API that services call, with its own connection pool, credentials, TLS settings and retries.",
 		Aliases: []string{"outconn_plain_http"},
-		Order:   40,
+		// Zato's fields that Plexus spells differently or does not support
+		// yet: 3.2's (a full export writes every column of its http_soap
+		// table) and current Zato's invocation and health-check fields
+		// (ZATO-BEHAVIOUR §5.1, §7.2). A call's method, query and headers
+		// are the service's to give in Plexus.
+		ZatoFields: map[string]string{
+			"sec_def": "security", "security_name": "security", "validate_tls": "tls_verify",
+
+			"id": "", "service_id": "", "security_id": "", "sec_type": "", "sec_use_rbac": "", "has_rbac": "",
+			"sec_tls_ca_cert_id": "", "is_internal": "", "method": "", "service": "", "service_name": "",
+			"service_whitelist": "", "merge_url_params_req": "", "url_params_pri": "", "params_pri": "", "match_slash": "",
+			"http_accept": "", "cache_type": "", "cache_id": "", "cache_name": "", "cache_expiry": "",
+			"content_encoding": "", "data_encoding": "", "serialization_type": "", "hl7_version": "", "json_path": "",
+			"soap_action": "", "soap_version": "", "should_parse_on_input": "", "should_return_errors": "", "should_validate": "",
+			"is_rate_limit_active": "", "rate_limit_type": "", "rate_limit_def": "", "rate_limit_check_parent_def": "",
+			"is_audit_log_active": "", "is_audit_log_sent_active": "", "is_audit_log_received_active": "",
+			"max_len_messages_sent": "", "max_len_messages_received": "",
+			"max_bytes_per_message_sent": "", "max_bytes_per_message_received": "",
+			"request_method": "", "request_query_string": "", "request_path_params": "", "request_headers": "",
+			"request_data": "", "request_data_mode": "", "response_map": "", "response_map_mode": "",
+			"callback_type": "", "callback_name": "",
+			"scheduler_run_every": "", "scheduler_run_unit": "", "scheduler_start_date": "",
+			"health_check_run_every": "", "health_check_run_unit": "", "health_check_notify_on": "",
+			"health_check_callback_type": "", "health_check_callback_name": "",
+		},
+		Order: 40,
 		New: func() registry.Object {
 			return &Config{
 				IsActive:               true,
