@@ -136,6 +136,9 @@ func (c *checked) apply(ctx context.Context, rt *runtime.Runtime, opts Options) 
 	st := rt.State()
 	for _, o := range c.objs {
 		cur, exists := st.Object(o.src.kind.ID, o.src.name)
+		if exists {
+			o.keepSecrets(cur)
+		}
 		switch {
 		case exists && sameObject(cur, o.val):
 			rep.Unchanged++
@@ -204,6 +207,18 @@ func (c *checked) apply(ctx context.Context, rt *runtime.Runtime, opts Options) 
 type decoded struct {
 	src *object
 	val registry.Object
+}
+
+// keepSecrets gives the secrets the file leaves out the values cur has:
+// a file without passwords (Zato's files often have none, and they are
+// set later with change-password) can be imported again without losing
+// them. A secret the file sets, even to "", is the file's.
+func (o decoded) keepSecrets(cur registry.Object) {
+	for _, f := range o.src.kind.Fields() {
+		if f.Secret && f.Type.Kind() == reflect.String && o.src.fields[f.Name] == nil {
+			f.Value(o.val).SetString(f.Value(cur).String())
+		}
+	}
 }
 
 // decodeAll decodes every object, in dependency order, and indexes them

@@ -42,7 +42,7 @@ type Definition struct {
 	IsActive bool   `json:"is_active" doc:"Whether the definition may be used; a channel checking an inactive definition refuses every request (401), and an outgoing connection using one refuses calls with 503."`
 	Type     string `json:"type" required:"true" enum:"basic_auth|apikey|jwt|bearer_token|mtls" doc:"What the definition holds: basic_auth (a username and password, HTTP Basic Auth), apikey (a key in password, sent in the header the header field names), jwt (Plexus-issued session tokens for username and password, see POST /plexus/jwt/log-in), bearer_token (external JWTs checked against a JWKS, a static token, or OAuth2 client credentials for outgoing calls) or mtls (a client certificate presented to the TLS listener)."`
 	Username string `json:"username" doc:"User name, for basic_auth and jwt; the OAuth2 client ID, for bearer_token with auth_server_url."`
-	Password string `json:"password" secret:"true" doc:"The password (basic_auth, jwt), the API key itself (apikey) or the OAuth2 client secret (bearer_token with auth_server_url), stored encrypted. Change it with POST /admin/api/v1/objects/security/{name}/password or plexus security change-password."`
+	Password string `json:"password" secret:"true" doc:"The password (basic_auth, jwt), the API key itself (apikey) or the OAuth2 client secret (bearer_token with auth_server_url), stored encrypted. Change it with POST /admin/api/v1/objects/security/{name}/password or plexus security change-password. A basic_auth, apikey or bearer_token definition may be made without one: it then authenticates nobody and outgoing calls using it fail with 503 until one is set."`
 	Realm    string `json:"realm" doc:"Realm of the WWW-Authenticate challenge sent when a channel checking this definition refuses a request, for basic_auth."`
 	Header   string `json:"header" doc:"Header that carries the key, for apikey. Empty means X-API-Key."`
 
@@ -96,9 +96,6 @@ var types = map[string]typeSpec{
 			if strings.Contains(d.Username, ":") {
 				errs = append(errs, registry.FieldProblem("username", "must not contain a colon: HTTP Basic Auth separates the username from the password with one"))
 			}
-			if d.Password == "" {
-				errs = append(errs, registry.FieldProblem("password", "must not be empty for basic_auth"))
-			}
 			return errs
 		},
 		outgoing: func(d *Definition) (string, string) {
@@ -110,9 +107,6 @@ var types = map[string]typeSpec{
 	"apikey": {
 		validate: func(d *Definition) []error {
 			var errs []error
-			if d.Password == "" {
-				errs = append(errs, registry.FieldProblem("password", "must hold the API key"))
-			}
 			if d.Header != "" && !ValidHeaderName(d.Header) {
 				errs = append(errs, registry.FieldProblem("header", "%s is not a valid HTTP header name", redact.Quote(d.Header)))
 			}
@@ -162,6 +156,14 @@ var types = map[string]typeSpec{
 	},
 }
 
+// lacksPassword reports whether the definition needs a password it does
+// not have: a basic_auth or apikey definition, or a bearer_token one with
+// auth_server_url, made without one (as Zato's enmasse files allow). It
+// authenticates nobody and sends nothing until one is set.
+func (d *Definition) lacksPassword() bool {
+	return d.Password == "" && (d.Type == "basic_auth" || d.Type == "apikey" || d.Type == "bearer_token" && d.AuthServerURL != "")
+}
+
 func (d *Definition) apiKeyHeader() string {
 	if d.Header == "" {
 		return DefaultAPIKeyHeader
@@ -188,8 +190,8 @@ func validateBearer(d *Definition) []error {
 	if d.JWKSURL != "" && d.Audience == "" {
 		errs = append(errs, registry.FieldProblem("audience", "must not be empty with jwks_url: a token issued for another API must not pass"))
 	}
-	if d.AuthServerURL != "" && (d.Username == "" || d.Password == "") {
-		errs = append(errs, registry.FieldProblem("username", "with auth_server_url, username holds the OAuth2 client ID and password the client secret; both are needed"))
+	if d.AuthServerURL != "" && d.Username == "" {
+		errs = append(errs, registry.FieldProblem("username", "with auth_server_url, username holds the OAuth2 client ID (and password the client secret); it must not be empty"))
 	}
 	if d.StaticHeader != "" && !ValidHeaderName(d.StaticHeader) {
 		errs = append(errs, registry.FieldProblem("static_header", "%s is not a valid HTTP header name", redact.Quote(d.StaticHeader)))
