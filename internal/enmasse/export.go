@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/registry"
 )
 
@@ -202,6 +203,12 @@ func plainValue(v reflect.Value) *node {
 		return scalarNode("null")
 	}
 	t := v.Type()
+	if t == reflect.TypeFor[config.Duration]() {
+		// Zato's form, a number of seconds, when it is exact.
+		if d := time.Duration(v.Int()); d%time.Second == 0 {
+			return scalarNode(strconv.FormatInt(int64(d/time.Second), 10))
+		}
+	}
 	if t == reflect.TypeFor[time.Time]() || t.Implements(reflect.TypeFor[json.Marshaler]()) {
 		return jsonValue(v.Interface())
 	}
