@@ -41,7 +41,9 @@ type Options struct {
 	Source string
 }
 
-// Phases of an import, in Progress.Phase.
+// Phases of an import, in Progress.Phase. Only an import that changed
+// the configuration reports PhaseApply, once its changes are committed: a
+// dry run, a lint or a refused import never does.
 const (
 	PhaseRead  = "reading"
 	PhaseCheck = "checking"
@@ -166,7 +168,8 @@ func (c *checked) apply(ctx context.Context, rt *runtime.Runtime, opts Options) 
 	if len(cs.Objects) > 0 {
 		cs.DryRun = cs.DryRun || len(p.problems) > 0
 		cs.Summary = fmt.Sprintf("enmasse import of %s: %d created, %d updated, %d deleted", strings.Join(rep.Files, ", "), rep.Created, rep.Updated, len(rep.Deleted))
-		progress(Progress{Phase: PhaseApply, Total: len(cs.Objects)})
+		// The change path checks the changes in the same call that applies
+		// them: that is still checking, until they are applied.
 		res, err := rt.Apply(ctx, cs)
 		if refused, ok := runtime.IsRefused(err); ok {
 			p.locateApplied(refused.Problems, c.index)
@@ -178,9 +181,9 @@ func (c *checked) apply(ctx context.Context, rt *runtime.Runtime, opts Options) 
 			}
 			if !cs.DryRun {
 				rep.Rev = res.Rev
+				progress(Progress{Phase: PhaseApply, Done: len(cs.Objects), Total: len(cs.Objects)})
 			}
 		}
-		progress(Progress{Phase: PhaseApply, Done: len(cs.Objects), Total: len(cs.Objects)})
 	}
 	rep.Problems, rep.Warnings = p.problems, p.warnings
 	sortProblems(rep.Problems, rep.Files)
