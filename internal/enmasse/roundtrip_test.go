@@ -22,13 +22,16 @@ var roundTripFixtures = map[string]func(*registry.Kind) bool{
 	"testdata/roundtrip_testkind.yaml": func(k *registry.Kind) bool { return testKinds[k.ID] },
 }
 
-var varRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+// varRef matches a variable reference: ${VAR}, or Zato's legacy
+// Zato_Enmasse_Env.VAR.
+var varRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}|Zato_Enmasse_Env\.([A-Za-z_][A-Za-z0-9_]*)`)
 
 // fixtureEnv sets every variable a fixture uses.
 func fixtureEnv(data []byte) func(string) (string, bool) {
 	env := map[string]string{}
 	for _, m := range varRef.FindAllStringSubmatch(string(data), -1) {
-		env[m[1]] = "value of " + m[1]
+		name := m[1] + m[2]
+		env[name] = "value of " + name
 	}
 	return func(name string) (string, bool) {
 		v, ok := env[name]
