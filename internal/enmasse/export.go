@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/plexushq/plexus/internal/config"
+	"github.com/plexushq/plexus/internal/redact"
 	"github.com/plexushq/plexus/internal/registry"
 )
 
@@ -77,7 +78,7 @@ func includeTypes(names []string) (map[string]bool, error) {
 		}
 		k, ok := registry.Lookup(n)
 		if !ok {
-			msg := fmt.Sprintf("unknown type %q", n)
+			msg := "unknown type " + redact.Quote(n)
 			if s := registry.Suggest(n, registry.IDs()); s != "" {
 				msg += fmt.Sprintf("; did you mean %q?", s)
 			} else {

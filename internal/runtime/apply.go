@@ -390,7 +390,7 @@ func (rt *Runtime) prepareCode(c *candidate, changes []CodeChange) {
 		}
 		comp, ok := rt.opts.Compilers[path.Ext(file)]
 		if !ok {
-			c.problem(registry.KindCode, file, "", "no service language uses %q files", path.Ext(file))
+			c.problem(registry.KindCode, file, "", "no service language uses %s files", redact.Quote(path.Ext(file)))
 			continue
 		}
 		svcs, warnings, err := comp.Compile(file, cc.Source)

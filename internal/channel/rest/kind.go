@@ -147,7 +147,7 @@ func conflict(existing, added *Channel) error {
 		method = "any method"
 	}
 	return &registry.Problem{Name: added.Name, Field: "url_path",
-		Message: fmt.Sprintf("%s with %s is already served by channel %q (%s)", added.URLPath, method, existing.Name, existing.URLPath)}
+		Message: fmt.Sprintf("%s with %s is already served by channel %s (%s)", redact.Quote(added.URLPath), method, redact.Quote(existing.Name), redact.Quote(existing.URLPath))}
 }
 
 // route is a channel as the handler sees it.
