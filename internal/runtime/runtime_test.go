@@ -44,7 +44,7 @@ func init() {
 		ID: "test_thing", Title: "Test thing", Summary: "A kind for the runtime's tests.", Order: 1,
 		New:      func() registry.Object { return &thing{} },
 		Examples: []string{`{"name": "a"}`},
-		Start: func(env *registry.Env, obj registry.Object) (any, error) {
+		Provision: func(env *registry.Env, obj registry.Object) (any, error) {
 			t := obj.(*thing)
 			if t.FailOn == "start" {
 				return nil, errors.New("cannot start")
@@ -200,7 +200,7 @@ func TestCloseReleasesRunningForms(t *testing.T) {
 	rt, _, _ := newRuntime(t)
 	rt.Apply(context.Background(), put(&thing{Name: "a"}))
 	r, _ := rt.State().Running("test_thing", "a")
-	rt.Close()
+	rt.Close(context.Background())
 	if !r.(*running).closed.Load() {
 		t.Fatal("Close left a running form open")
 	}

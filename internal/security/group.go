@@ -28,7 +28,7 @@ func init() {
 		Examples: []string{
 			`{"name": "partners", "members": ["partner.a", "partner.b"], "rate_limiting": [{"rate": 5, "burst": 10}]}`,
 		},
-		Start: startGroup,
+		Provision: provisionGroup,
 	})
 }
 
@@ -55,7 +55,7 @@ type GroupRunning struct {
 	limiter *ratelimit.Limiter
 }
 
-func startGroup(_ *registry.Env, obj registry.Object) (any, error) {
+func provisionGroup(_ *registry.Env, obj registry.Object) (any, error) {
 	g := obj.(*Group)
 	l, err := ratelimit.New(g.RateLimiting)
 	if err != nil {

@@ -292,8 +292,8 @@ func init() {
 			`{"name": "billing.cert", "type": "mtls", "client_cert_subject_dn": "CN=billing,O=Example"}`,
 			`{"name": "public.api", "type": "apikey", "password": "k-456", "rate_limiting": [{"rate": 10, "burst": 20}]}`,
 		},
-		Check: checkDefinitions,
-		Start: start,
+		Check:     checkDefinitions,
+		Provision: provision,
 	})
 }
 
@@ -361,7 +361,7 @@ type Credentials struct {
 	tokens                   *tokenSource
 }
 
-func start(_ *registry.Env, obj registry.Object) (any, error) {
+func provision(_ *registry.Env, obj registry.Object) (any, error) {
 	d := obj.(*Definition)
 	c := &Credentials{name: d.Name, typ: d.Type, active: d.IsActive, def: d}
 	spec, ok := types[d.Type]

@@ -69,7 +69,7 @@ func TestCredentials(t *testing.T) {
 		{`{"name": "d", "type": "apikey", "password": "k-1", "header": "x-crm-token"}`, "X-Crm-Token", "k-1"},
 	} {
 		obj, _ := decode(t, c.obj)
-		running, err := k.Start(&registry.Env{}, obj)
+		running, err := k.Provision(&registry.Env{}, obj)
 		if err != nil {
 			t.Fatal(err)
 		}

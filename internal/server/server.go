@@ -147,9 +147,7 @@ func (s *Server) open(ctx context.Context, user []any) error {
 	if s.Sessions, err = security.NewSessions(s.Store.DB(), s.Store.Rebind, key, s.Logger); err != nil {
 		return err
 	}
-	s.Starlark = starlark.New(s.Settings.Starlark.MaxSteps, s.Logger)
-	outrest.ProvideStarlark(s.Starlark)
-	security.ProvideStarlark(s.Starlark)
+	s.Starlark = NewStarlark(s.Settings.Starlark.MaxSteps, s.Logger)
 	s.Runtime, err = runtime.New(runtime.Options{
 		Dir: s.Env.Dir, Store: s.Store, Logger: s.Logger, Settings: s.Settings, Metrics: s.Metrics, Builtins: svcs,
 		Compilers: map[string]runtime.Compiler{starlark.Ext: s.Starlark}, Secrets: box,
@@ -176,6 +174,16 @@ func (s *Server) open(ctx context.Context, user []any) error {
 	s.Pickup.DeployAll(ctx)
 	_, err = enmasse.ImportDir(ctx, s.Runtime, s.Env.Path(envdir.EnmasseDir), s.Logger)
 	return err
+}
+
+// NewStarlark returns the compiler of Starlark services, with the self
+// attributes every subsystem provides: the server's, and plexus deploy
+// --check's when it checks files without a server.
+func NewStarlark(maxSteps uint64, log *slog.Logger) *starlark.Compiler {
+	comp := starlark.New(maxSteps, log)
+	outrest.ProvideStarlark(comp)
+	security.ProvideStarlark(comp)
+	return comp
 }
 
 // importPickedUp imports an enmasse file saved in the pickup directory.
@@ -371,7 +379,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if err := s.Scheduler.Shutdown(ctx); err != nil {
 		errs = append(errs, err)
 	}
-	if err := s.stop(); err != nil {
+	if err := s.stop(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	s.Logger.Info("server stopped", "took", time.Since(start).Round(time.Millisecond).String())
@@ -382,14 +390,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Close stops background work and closes the store without draining
 // requests.
 func (s *Server) Close() error {
-	err := s.stop()
+	ctx, cancel := context.WithTimeout(context.Background(), s.Settings.Limits.ShutdownTimeout.D())
+	defer cancel()
+	err := s.stop(ctx)
 	s.logOut.Close()
 	return err
 }
 
-// stop ends background work and closes the store; it is safe on a server
-// that Open built only in part.
-func (s *Server) stop() error {
+// stop ends background work, waiting for it until ctx ends, and closes
+// the store; it is safe on a server that Open built only in part.
+func (s *Server) stop(ctx context.Context) error {
 	if s.Scheduler != nil {
 		if err := s.Scheduler.Close(); err != nil {
 			s.Logger.Warn("closing the scheduler", "error", err.Error())
@@ -406,7 +416,9 @@ func (s *Server) stop() error {
 		s.Sessions.Close()
 	}
 	if s.Runtime != nil {
-		s.Runtime.Close()
+		if err := s.Runtime.Close(ctx); err != nil {
+			s.Logger.Warn("stopping running objects", "error", err.Error())
+		}
 	}
 	if s.Store == nil {
 		return nil

@@ -149,16 +149,17 @@ func errorBuiltin(name string, status int) *sl.Builtin {
 func (comp *Compiler) Compile(file string, src []byte) ([]*services.Service, []string, error) {
 	f, prog, err := sl.SourceProgramOptions(fileOptions, file, src, predeclared.Has)
 	if err != nil {
-		return nil, nil, positioned(file, err)
+		return nil, nil, positioned(file, src, err)
 	}
 	thread := &sl.Thread{Name: "load " + file, Print: func(_ *sl.Thread, msg string) { comp.log.Info(msg, "file", file) }}
 	thread.SetMaxExecutionSteps(comp.maxSteps)
 	globals, err := prog.Init(thread, predeclared)
 	if err != nil {
-		return nil, nil, positioned(file, err)
+		return nil, nil, positioned(file, nil, err)
 	}
 	globals.Freeze()
-	mod := &Module{File: file, Doc: docstring(f), Globals: globals}
+	doc, docWarnings := docstring(f)
+	mod := &Module{File: file, Doc: doc, Globals: globals}
 
 	name := DeriveName(file)
 	if v, ok := globals["name"]; ok {
@@ -176,8 +177,8 @@ func (comp *Compiler) Compile(file string, src []byte) ([]*services.Service, []s
 	var handle services.HandlerFunc
 	handlers := map[string]services.HandlerFunc{}
 	for gname, v := range globals {
-		verb, isHandler := strings.CutPrefix(gname, "handle")
-		if !isHandler || (verb != "" && (verb[0] != '_' || strings.ToUpper(verb[1:]) != verb[1:] || len(verb) < 2)) {
+		verb, isHandler := handlerVerb(gname)
+		if !isHandler {
 			continue
 		}
 		fn, ok := v.(*sl.Function)
@@ -188,7 +189,7 @@ func (comp *Compiler) Compile(file string, src []byte) ([]*services.Service, []s
 		if verb == "" {
 			handle = h
 		} else {
-			handlers[verb[1:]] = h
+			handlers[verb] = h
 		}
 	}
 	svc, err := services.New(name, mod.Doc, services.Starlark, file, handle, handlers)
@@ -200,6 +201,8 @@ func (comp *Compiler) Compile(file string, src []byte) ([]*services.Service, []s
 	for _, w := range ioWarnings {
 		ws = append(ws, file+":1:1: "+w)
 	}
+	ws = append(ws, docWarnings...)
+	ws = append(ws, comp.selfWarnings(f)...)
 	return []*services.Service{svc}, ws, nil
 }
 
@@ -247,21 +250,6 @@ func isKnown(name string, known []string) bool {
 	return false
 }
 
-// docstring returns the module docstring.
-func docstring(f *syntax.File) string {
-	if len(f.Stmts) == 0 {
-		return ""
-	}
-	if e, ok := f.Stmts[0].(*syntax.ExprStmt); ok {
-		if lit, ok := e.X.(*syntax.Literal); ok && lit.Token == syntax.STRING {
-			if s, ok := lit.Value.(string); ok {
-				return strings.TrimSpace(s)
-			}
-		}
-	}
-	return ""
-}
-
 // globalPos returns where a global is defined.
 func globalPos(file string, f *syntax.File, name string) string {
 	for _, stmt := range f.Stmts {
@@ -287,15 +275,16 @@ func posString(p syntax.Position) string {
 	return fmt.Sprintf("%s:%d:%d", p.Filename(), p.Line, p.Col)
 }
 
-// positioned turns a Starlark error into a problem at file:line:column.
-func positioned(file string, err error) error {
+// positioned turns a Starlark error into a problem at file:line:column;
+// a syntax error in src that is Python syntax says what to write instead.
+func positioned(file string, src []byte, err error) error {
 	var se syntax.Error
 	if errors.As(err, &se) {
-		return &registry.Problem{Pos: posString(se.Pos), Message: se.Msg}
+		return &registry.Problem{Pos: posString(se.Pos), Message: withHint(se.Msg, pythonHint(src, se))}
 	}
 	var rl resolve.ErrorList
 	if errors.As(err, &rl) && len(rl) > 0 {
-		msg := rl[0].Msg
+		msg := withHint(rl[0].Msg, namesHint(rl[0].Msg))
 		if len(rl) > 1 {
 			msg += fmt.Sprintf(" (and %d more problems)", len(rl)-1)
 		}

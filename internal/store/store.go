@@ -46,6 +46,8 @@ type Key struct {
 type Code struct {
 	File   string
 	Source []byte
+	// Origin says where the file was deployed from (see runtime.CodeChange).
+	Origin string
 }
 
 // Snapshot is the whole stored configuration at one revision.
@@ -228,7 +230,7 @@ func (s *Store) Load(ctx context.Context) (*Snapshot, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("loading objects: %w", err)
 	}
-	crow, err := s.db.QueryContext(ctx, "SELECT file, source FROM code ORDER BY file")
+	crow, err := s.db.QueryContext(ctx, "SELECT file, source, origin FROM code ORDER BY file")
 	if err != nil {
 		return nil, fmt.Errorf("loading code: %w", err)
 	}
@@ -236,7 +238,7 @@ func (s *Store) Load(ctx context.Context) (*Snapshot, error) {
 	for crow.Next() {
 		var c Code
 		var src string
-		if err := crow.Scan(&c.File, &src); err != nil {
+		if err := crow.Scan(&c.File, &src, &c.Origin); err != nil {
 			return nil, fmt.Errorf("loading code: %w", err)
 		}
 		c.Source = []byte(src)
@@ -284,8 +286,8 @@ func (s *Store) Commit(ctx context.Context, c Change) (rev int64, err error) {
 	}); err != nil {
 		return 0, err
 	}
-	if err := s.exec(ctx, tx, "INSERT INTO code (file, source, rev) VALUES (?, ?, ?) ON CONFLICT (file) DO UPDATE SET source = excluded.source, rev = excluded.rev", len(c.PutCode), func(i int) []any {
-		return []any{c.PutCode[i].File, string(c.PutCode[i].Source), rev}
+	if err := s.exec(ctx, tx, "INSERT INTO code (file, source, origin, rev) VALUES (?, ?, ?, ?) ON CONFLICT (file) DO UPDATE SET source = excluded.source, origin = excluded.origin, rev = excluded.rev", len(c.PutCode), func(i int) []any {
+		return []any{c.PutCode[i].File, string(c.PutCode[i].Source), c.PutCode[i].Origin, rev}
 	}); err != nil {
 		return 0, err
 	}

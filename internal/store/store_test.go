@@ -36,9 +36,12 @@ func TestCommitAndLoad(t *testing.T) {
 			defer st.Close()
 			rev, err := st.Commit(ctx, store.Change{Source: "test",
 				Put:     []store.Record{{Kind: "k", Name: "b", Body: []byte(`{"n":2}`)}, {Kind: "k", Name: "a", Body: []byte(`{"n":1}`)}},
-				PutCode: []store.Code{{File: "x.star", Source: []byte("def handle(self): pass")}}})
+				PutCode: []store.Code{{File: "x.star", Source: []byte("def handle(self): pass"), Origin: "pickup"}}})
 			if err != nil || rev != 1 {
 				t.Fatalf("commit: %d %v", rev, err)
+			}
+			if snap, err := st.Load(ctx); err != nil || len(snap.Code) != 1 || snap.Code[0].Origin != "pickup" {
+				t.Fatalf("code and its origin: %+v %v", snap, err)
 			}
 			rev, err = st.Commit(ctx, store.Change{Source: "test",
 				Put:        []store.Record{{Kind: "k", Name: "a", Body: []byte(`{"n":10}`)}},

@@ -61,7 +61,7 @@ func validateGuard(c *Channel) []error {
 // start builds a channel's running form: its rate limiter, which keeps the
 // usage of each client address while the channel is unchanged and starts
 // afresh when the channel changes.
-func start(_ *registry.Env, obj registry.Object) (any, error) {
+func provision(_ *registry.Env, obj registry.Object) (any, error) {
 	l, err := ratelimit.New(obj.(*Channel).RateLimiting)
 	if err != nil {
 		return nil, registry.FieldProblem("rate_limiting", "%v", err)

@@ -96,9 +96,9 @@ func init() {
 			`{"name": "api.customer.get", "service": "plexus.helpers.echo", "url_path": "/api/customers/{cust_id}", "method": "GET"}`,
 			`{"name": "files", "service": "plexus.helpers.echo", "url_path": "/files/{path...}", "data_format": "raw"}`,
 		},
-		Check:    check,
-		Start:    start,
-		Assemble: assemble,
+		Check:     check,
+		Provision: provision,
+		Assemble:  assemble,
 	})
 }
 

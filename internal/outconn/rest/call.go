@@ -276,8 +276,10 @@ func (c *Conn) attempt(ctx context.Context, x *exchange) (*service.RESTResponse,
 		}
 		f := classify(err)
 		c.m.observe(time.Since(t0), f.reason)
+		c.report(f)
 		return nil, f
 	}
+	c.report(nil)
 	data, err := c.readBody(hr)
 	hr.Body.Close()
 	if err != nil {

@@ -19,8 +19,9 @@ import (
 // Conn is the running form of an outgoing REST connection: its HTTP client
 // with its own pool. It is safe for concurrent use.
 //
-// Its lifecycle follows the runtime's: Start builds it when the connection
-// is created or changed; calls acquire it for their whole duration,
+// Its lifecycle follows the runtime's: Provision builds it, without
+// connecting, when the connection is created or changed; Run (status.go)
+// reports whether the remote API can be reached; calls acquire it for their whole duration,
 // retries included; Close, called when a newer version has been swapped
 // in, marks it closed, and its idle pooled connections are closed as soon
 // as no call is in flight, so calls in flight finish on it undisturbed.
@@ -39,9 +40,16 @@ type Conn struct {
 
 	inflight atomic.Int64
 	closed   atomic.Bool
+
+	// baseURL and probeAddr are what Run probes; health carries the
+	// outcome of calls to Run, and degraded is Run's verdict.
+	baseURL   *url.URL
+	probeAddr string
+	health    chan error
+	degraded  atomic.Bool
 }
 
-func start(env *registry.Env, obj registry.Object) (any, error) {
+func provision(env *registry.Env, obj registry.Object) (any, error) {
 	cfg := obj.(*Config)
 	tpl, err := cfg.template()
 	if err != nil {
@@ -69,6 +77,9 @@ func start(env *registry.Env, obj registry.Object) (any, error) {
 	c.transport = newTransport(cfg, files)
 	c.client = &http.Client{Transport: c.transport, Timeout: cfg.Timeout.D(), CheckRedirect: c.checkRedirect}
 	c.bare = &caller{conn: c}
+	c.baseURL, _ = url.Parse(c.base)
+	c.probeAddr = hostPort(c.baseURL)
+	c.health = make(chan error, 1)
 	if !cfg.TLSVerify && strings.HasPrefix(cfg.Host, "https:") {
 		c.log.Warn("TLS certificate verification is off for an outgoing REST connection")
 	}

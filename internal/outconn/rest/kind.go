@@ -127,7 +127,7 @@ func init() {
 			`{"name": "Billing", "host": "https://billing.example.com", "url_path": "/api/billing/{phone_no}", "timeout": "20s"}`,
 			`{"name": "CRM", "host": "http://10.0.0.5:8080", "url_path": "/v2/customers/{cust_id}", "max_retries": 3, "retry_sleep_time": "500ms"}`,
 		},
-		Start: start,
+		Provision: provision,
 	})
 }
 
