@@ -119,6 +119,9 @@ func Load(path string) (*Settings, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading settings: %w", err)
 	}
+	if onlyComments(data) {
+		return s, nil
+	}
 	if err := yaml.Load(data, s, yaml.WithKnownFields()); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
@@ -126,6 +129,30 @@ func Load(path string) (*Settings, error) {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// onlyComments reports whether a YAML file holds no document: only blank
+// lines and comments.
+func onlyComments(data []byte) bool {
+	for line := range strings.Lines(string(data)) {
+		if l := strings.TrimSpace(line); l != "" && !strings.HasPrefix(l, "#") {
+			return false
+		}
+	}
+	return true
+}
+
+// Override sets the keys that the command-line flags --listen,
+// --admin-listen and --db override; empty values change nothing.
+func (s *Settings) Override(listen, adminListen, db string) {
+	for _, o := range []struct {
+		key  *string
+		flag string
+	}{{&s.Listen, listen}, {&s.AdminListen, adminListen}, {&s.DB, db}} {
+		if o.flag != "" {
+			*o.key = o.flag
+		}
+	}
 }
 
 // Validate checks values the types cannot.
@@ -167,7 +194,10 @@ type Key struct {
 }
 
 // Keys returns every settings key with its doc and default, in file order.
-func Keys() []Key {
+func Keys() []Key { return keysOf(Default()) }
+
+// keysOf returns every settings key with its doc and its value in s.
+func keysOf(s *Settings) []Key {
 	var out []Key
 	var walk func(prefix string, v reflect.Value)
 	walk = func(prefix string, v reflect.Value) {
@@ -183,17 +213,22 @@ func Keys() []Key {
 			out = append(out, Key{Path: path, Doc: f.Tag.Get("doc"), Default: v.Field(i).Interface()})
 		}
 	}
-	walk("", reflect.ValueOf(Default()).Elem())
+	walk("", reflect.ValueOf(s).Elem())
 	return out
 }
 
 // Template returns a plexus.yaml holding every key with its default and
 // its doc as a comment.
-func Template() string {
+func Template() string { return TemplateFor(Default()) }
+
+// TemplateFor is Template with the values of s; a key whose value is not
+// the default says the default in its comment.
+func TemplateFor(s *Settings) string {
 	var b strings.Builder
-	b.WriteString("# Plexus server settings. Every key is optional; the values below are the\n")
-	b.WriteString("# defaults. Command-line flags (--listen, --admin-listen, --db) override them.\n")
-	for _, k := range Keys() {
+	b.WriteString("# Plexus server settings. Every key is optional; a key left out takes its\n")
+	b.WriteString("# default. Command-line flags (--listen, --admin-listen, --db) override them.\n")
+	defaults := Keys()
+	for i, k := range keysOf(s) {
 		depth := strings.Count(k.Path, ".")
 		indent := strings.Repeat("  ", depth)
 		name := k.Path[strings.LastIndex(k.Path, ".")+1:]
@@ -206,6 +241,10 @@ func Template() string {
 			continue
 		}
 		val, _ := yaml.Dump(k.Default)
+		if def := defaults[i].Default; !reflect.DeepEqual(def, k.Default) {
+			dv, _ := yaml.Dump(def)
+			fmt.Fprintf(&b, "%s# Default: %s", indent, dv)
+		}
 		fmt.Fprintf(&b, "%s%s: %s", indent, name, val)
 	}
 	return b.String()

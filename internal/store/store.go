@@ -116,7 +116,7 @@ func open(ctx context.Context, dsn, dataDir string, readOnly bool) (*Store, erro
 			q.Set("mode", "ro")
 			q.Add("_pragma", "busy_timeout(10000)")
 		} else {
-			if err := os.MkdirAll(dataDir, 0o700); err != nil {
+			if err := ownerOnly(dataDir); err != nil {
 				return nil, fmt.Errorf("opening store: %w", err)
 			}
 			for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)", "foreign_keys(1)"} {
@@ -149,6 +149,32 @@ func open(ctx context.Context, dsn, dataDir string, readOnly bool) (*Store, erro
 		return nil, fmt.Errorf("opening store %s: %w", s.describe(dsn, dataDir), err)
 	}
 	return s, nil
+}
+
+// ownerOnly keeps the embedded database to the user running the server:
+// it makes the data directory 0700 and the database file and its -wal and
+// -shm companions 0600, creating the directory and an empty database file
+// when missing (SQLite gives its companions the database file's mode). It
+// also narrows the modes of environments made with wider ones.
+func ownerOnly(dataDir string) error {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return err
+	}
+	if err := os.Chmod(dataDir, 0o700); err != nil {
+		return err
+	}
+	file := filepath.Join(dataDir, "plexus.db")
+	f, err := os.OpenFile(file, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	for _, p := range []string{file, file + "-wal", file + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Store) describe(dsn, dataDir string) string {

@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -116,5 +118,38 @@ func BenchmarkCommit10k(b *testing.B) {
 		if _, err := st.Commit(context.Background(), store.Change{Put: recs}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// The embedded database is readable by its owner only, in new data
+// directories and in ones made with wider modes.
+func TestSQLiteOwnerOnly(t *testing.T) {
+	mode := func(p string) os.FileMode {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Mode().Perm()
+	}
+	fresh := filepath.Join(t.TempDir(), "data")
+	old := t.TempDir()
+	os.Chmod(old, 0o755)
+	for _, name := range []string{"plexus.db", "plexus.db-wal", "plexus.db-shm"} {
+		os.WriteFile(filepath.Join(old, name), nil, 0o644)
+	}
+	for _, dir := range []string{fresh, old} {
+		st, err := store.Open(context.Background(), "", dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := mode(dir); m != 0o700 {
+			t.Errorf("%s: %v, want 0700", dir, m)
+		}
+		for _, name := range []string{"plexus.db", "plexus.db-wal", "plexus.db-shm"} {
+			if m := mode(filepath.Join(dir, name)); m != 0o600 {
+				t.Errorf("%s: %v, want 0600", name, m)
+			}
+		}
+		st.Close()
 	}
 }
