@@ -21,6 +21,7 @@ import (
 	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/password"
 	"github.com/plexushq/plexus/internal/ratelimit"
+	"github.com/plexushq/plexus/internal/redact"
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/reply"
 	"github.com/plexushq/plexus/internal/runtime"
@@ -289,7 +290,7 @@ func (a *API) putObject(w http.ResponseWriter, r *http.Request) {
 		if n := registry.NameOf(obj); n == "" {
 			registry.SetName(obj, name)
 		} else if n != name {
-			errs = append(errs, registry.FieldProblem("name", "is %q but the URL names %q", n, name))
+			errs = append(errs, registry.FieldProblem("name", "is %s but the URL names %s", redact.Quote(n), redact.Quote(name)))
 		}
 	}
 	if len(errs) > 0 {

@@ -183,7 +183,7 @@ func TestRefusedChanges(t *testing.T) {
 		{`{"service":"no.such","url_path":"api/x","method":"get","data_format":"xml","url_pth":"/x","is_active":"yes"}`,
 			[]string{`unknown field \"url_pth\"; did you mean \"url_path\"?`, `is_active: expected true or false`}},
 		{`{"service":"plexus.pnig","url_path":"api/x","method":"get","data_format":"xml"}`,
-			[]string{"url_path: api/x must start with /", `method: \"get\" is not one of GET`, `data_format: \"xml\" is not one of json, form, raw`,
+			[]string{`url_path: \"api/x\" must start with /`, `method: \"get\" is not one of GET`, `data_format: \"xml\" is not one of json, form, raw`,
 				`service: no service named \"plexus.pnig\" is deployed; did you mean \"plexus.ping\"?`}},
 		{`{"service":"plexus.ping","url_path":"/taken/{other}","method":"GET"}`,
 			[]string{`already served by channel \"taken\"`}},

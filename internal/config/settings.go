@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v4"
+
+	"github.com/plexushq/plexus/internal/redact"
 )
 
 // Settings are the server settings. The zero value is not useful: start
@@ -194,12 +196,12 @@ func (s *Settings) Validate() error {
 		errs = append(errs, errors.New("tls: cert_file and key_file go together"))
 	}
 	if s.TLS.ClientAuth != "request" && s.TLS.ClientAuth != "require" {
-		errs = append(errs, fmt.Errorf("tls.client_auth: %q is not one of request, require", s.TLS.ClientAuth))
+		errs = append(errs, fmt.Errorf("tls.client_auth: %s is not one of request, require", redact.Quote(s.TLS.ClientAuth)))
 	}
 	for _, c := range s.TrustedProxies {
 		if _, err := netip.ParsePrefix(c); err != nil {
 			if _, err := netip.ParseAddr(c); err != nil {
-				errs = append(errs, fmt.Errorf("trusted_proxies: %q is not an address range such as 10.0.0.0/8", c))
+				errs = append(errs, fmt.Errorf("trusted_proxies: %s is not an address range such as 10.0.0.0/8", redact.Quote(c)))
 			}
 		}
 	}
@@ -307,13 +309,13 @@ func parseDuration(s string) (Duration, error) {
 	s = strings.TrimSpace(s)
 	if n, err := strconv.ParseFloat(s, 64); err == nil {
 		if n < 0 {
-			return 0, fmt.Errorf("expected a positive duration, got %s", s)
+			return 0, fmt.Errorf("expected a positive duration, got %s", redact.Short(s))
 		}
 		return Duration(n * float64(time.Second)), nil
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil || v < 0 {
-		return 0, fmt.Errorf("expected a duration such as 30s or 1m, got %q", s)
+		return 0, fmt.Errorf("expected a duration such as 30s or 1m, got %s", redact.Quote(s))
 	}
 	return Duration(v), nil
 }
@@ -363,7 +365,7 @@ func ParseSize(str string) (Size, error) {
 	}
 	n, err := strconv.ParseInt(t, 10, 64)
 	if err != nil || n < 0 {
-		return 0, fmt.Errorf("expected a size such as 10MiB or 1048576, got %q", str)
+		return 0, fmt.Errorf("expected a size such as 10MiB or 1048576, got %s", redact.Quote(str))
 	}
 	return Size(n), nil
 }
@@ -372,7 +374,7 @@ func ParseSize(str string) (Size, error) {
 func ParseLevel(s string) (slog.Level, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(s)); err != nil {
-		return 0, fmt.Errorf("%q is not one of debug, info, warn, error", s)
+		return 0, fmt.Errorf("%s is not one of debug, info, warn, error", redact.Quote(s))
 	}
 	return l, nil
 }

@@ -22,9 +22,11 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/metrics"
@@ -80,6 +82,10 @@ type Kind struct {
 	// ignored, such as a channel's security: import refuses it unless it
 	// is empty.
 	ZatoFields map[string]string
+	// ZatoSkipped maps a field to the values Zato gives it that Plexus
+	// does not support yet, each with what it means, such as security
+	// type ntlm: import skips an object holding one, with a warning.
+	ZatoSkipped map[string]map[string]string
 	// Order places the kind among the others: kinds that others refer to
 	// come first (security before channels). Lower is earlier.
 	Order int
@@ -166,6 +172,17 @@ func Register(k Kind) {
 		panic(fmt.Sprintf("registry: kind %q: the first field must be `name`, a string", k.ID))
 	}
 	k.fields = fields
+	for field, values := range k.ZatoSkipped {
+		f, ok := k.Field(field)
+		if !ok {
+			panic(fmt.Sprintf("registry: kind %q: Zato values skip objects by unknown field %q", k.ID, field))
+		}
+		for v := range values {
+			if slices.Contains(f.Enum, v) {
+				panic(fmt.Sprintf("registry: kind %q: Zato value %q of field %q is one Plexus supports", k.ID, v, field))
+			}
+		}
+	}
 	for zato, field := range k.ZatoFields {
 		if _, ok := k.Field(zato); ok {
 			panic(fmt.Sprintf("registry: kind %q: Zato field %q is also a Plexus field", k.ID, zato))
@@ -263,8 +280,14 @@ func Close(running any) error {
 // Suggest returns the candidate closest to s when it is close enough to be
 // a likely typo, or "".
 func Suggest(s string, candidates []string) string {
-	best, bestDist := "", len(s)/2+2
+	n := utf8.RuneCountInString(s)
+	best, bestDist := "", n/2+2
 	for _, c := range candidates {
+		// The distance is at least the difference in length: a candidate
+		// that cannot be closer is not compared (nor is a huge s).
+		if diff := n - utf8.RuneCountInString(c); diff >= bestDist || -diff >= bestDist {
+			continue
+		}
 		if d := Distance(strings.ToLower(s), strings.ToLower(c)); d < bestDist {
 			best, bestDist = c, d
 		}

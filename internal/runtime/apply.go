@@ -16,6 +16,7 @@ import (
 
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/metrics"
+	"github.com/plexushq/plexus/internal/redact"
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/secret"
 	"github.com/plexushq/plexus/internal/services"
@@ -434,7 +435,7 @@ func (rt *Runtime) prepare(old *State, cs Changeset, strictServices bool) *candi
 			continue
 		}
 		if name := registry.NameOf(ch.Object); name != ch.Name {
-			c.problem(id, ch.Name, "name", "the object is named %q", name)
+			c.problem(id, ch.Name, "name", "the object is named %s", redact.Quote(name))
 			continue
 		}
 		if prev, ok := c.objects[id][ch.Name]; ok {
@@ -521,7 +522,7 @@ func (rt *Runtime) checkRefs(c *candidate) {
 			for _, ref := range kind.Refs(e.obj) {
 				if ref.Kind == registry.RefService {
 					if c.strictServices && c.changed[kind.ID][name] && c.services.Get(ref.Name) == nil {
-						msg := fmt.Sprintf("no service named %q is deployed", ref.Name)
+						msg := fmt.Sprintf("no service named %s is deployed", redact.Quote(ref.Name))
 						if s := registry.Suggest(ref.Name, c.services.Names()); s != "" {
 							msg += fmt.Sprintf("; did you mean %q?", s)
 						}
@@ -540,7 +541,7 @@ func (rt *Runtime) checkRefs(c *candidate) {
 						title = k.Title
 					}
 					found = append(found, &registry.Problem{Kind: kind.ID, Name: name, Field: ref.Field,
-						Message: fmt.Sprintf("no %s named %q exists", title, ref.Name)})
+						Message: fmt.Sprintf("no %s named %s exists", title, redact.Quote(ref.Name))})
 				}
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/plexushq/plexus/internal/redact"
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/services"
 )
@@ -108,7 +109,7 @@ func (rt *Runtime) codeSteps(c *candidate, changes []CodeChange, force bool) map
 		if cc.Source != nil {
 			comp, ok := rt.opts.Compilers[path.Ext(file)]
 			if !ok {
-				c.problem(registry.KindCode, file, "", "no service language uses %q files", path.Ext(file))
+				c.problem(registry.KindCode, file, "", "no service language uses %s files", redact.Quote(path.Ext(file)))
 				continue
 			}
 			svcs, warnings, err := comp.Compile(file, cc.Source)

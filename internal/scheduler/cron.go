@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/plexushq/plexus/internal/redact"
 )
 
 // cronField describes one of the five fields of a cron expression.
@@ -56,16 +58,16 @@ type cronSchedule struct {
 func parseCron(expr string, loc *time.Location) (*cronSchedule, error) {
 	expr = strings.TrimSpace(expr)
 	if strings.HasPrefix(expr, "TZ=") || strings.HasPrefix(expr, "CRON_TZ=") {
-		return nil, fmt.Errorf("%q names a time zone: set the job's timezone field instead", expr)
+		return nil, fmt.Errorf("%s names a time zone: set the job's timezone field instead", redact.Quote(expr))
 	}
 	spec, err := parseCronSpec(expr)
 	if err != nil {
-		return nil, fmt.Errorf("%q is not a valid cron expression: %w", expr, err)
+		return nil, fmt.Errorf("%s is not a valid cron expression: %w", redact.Quote(expr), err)
 	}
 	const every24 = 1<<24 - 1
 	c := &cronSchedule{spec: spec, loc: loc, allHours: spec.hour&every24 == every24}
 	if c.next(time.Now()).IsZero() {
-		return nil, fmt.Errorf("%q never matches a date", expr)
+		return nil, fmt.Errorf("%s never matches a date", redact.Quote(expr))
 	}
 	return c, nil
 }
@@ -84,7 +86,7 @@ func parseCronSpec(expr string) (cronSpec, error) {
 	for i, f := range fields {
 		m, err := cronFields[i].parse(f)
 		if err != nil {
-			return s, fmt.Errorf("%s field %q: %w", cronFields[i].name, f, err)
+			return s, fmt.Errorf("%s field %s: %w", cronFields[i].name, redact.Quote(f), err)
 		}
 		*masks[i] = m
 	}
@@ -104,7 +106,7 @@ func (f cronField) parse(field string) (uint64, error) {
 		if hasStep {
 			n, err := strconv.Atoi(stepStr)
 			if err != nil || n < 1 || strings.Trim(stepStr, "0123456789") != "" {
-				return 0, fmt.Errorf("step %q is not a positive whole number", stepStr)
+				return 0, fmt.Errorf("step %s is not a positive whole number", redact.Quote(stepStr))
 			}
 			step = n
 		}
@@ -168,7 +170,7 @@ func (f cronField) value(s string) (int, error) {
 	if f.names != nil {
 		what += " or a name (" + f.names[0] + ", " + f.names[1] + ", …)"
 	}
-	return 0, fmt.Errorf("%q is not %s; extensions such as L, W, #, H and ~ are not supported", s, what)
+	return 0, fmt.Errorf("%s is not %s; extensions such as L, W, #, H and ~ are not supported", redact.Quote(s), what)
 }
 
 // cronSearch is how far ahead next looks for a match: far enough for 29

@@ -2,6 +2,7 @@ package security
 
 import (
 	"github.com/plexushq/plexus/internal/ratelimit"
+	"github.com/plexushq/plexus/internal/redact"
 	"github.com/plexushq/plexus/internal/registry"
 )
 
@@ -37,7 +38,7 @@ func (g *Group) Validate() []error {
 	seen := map[string]bool{}
 	for _, m := range g.Members {
 		if seen[m] {
-			errs = append(errs, registry.FieldProblem("members", "%q is listed twice", m))
+			errs = append(errs, registry.FieldProblem("members", "%s is listed twice", redact.Quote(m)))
 		}
 		seen[m] = true
 	}

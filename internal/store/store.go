@@ -21,6 +21,8 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/plexushq/plexus/internal/redact"
 )
 
 //go:embed migrations
@@ -137,7 +139,7 @@ func open(ctx context.Context, dsn, dataDir string, readOnly bool) (*Store, erro
 		}
 		s.db, err = sql.Open("pgx", dsn)
 	default:
-		return nil, fmt.Errorf("opening store: --db must be empty (embedded SQLite) or a postgres:// URL, got %q", redact(dsn))
+		return nil, fmt.Errorf("opening store: --db must be empty (embedded SQLite) or a postgres:// URL, got %s", redact.Quote(dsn))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("opening store: %w", err)
@@ -179,19 +181,7 @@ func (s *Store) describe(dsn, dataDir string) string {
 	if s.dialect == "sqlite" {
 		return filepath.Join(dataDir, "plexus.db")
 	}
-	return redact(dsn)
-}
-
-// redact hides the password of a database URL.
-func redact(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || u.User == nil {
-		return dsn
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
+	return redact.Secrets(dsn)
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -195,6 +195,27 @@ func TestMissingAndInactive(t *testing.T) {
 	}
 }
 
+// A connection whose definition has no password yet sends nothing: its
+// calls fail with 503, saying how to set one.
+func TestNoPasswordYet(t *testing.T) {
+	s := start(t)
+	b := newBackend(t)
+	putObject(t, s, "security", "billing.creds", map[string]any{"type": "basic_auth", "username": "billing"})
+	putObject(t, s, "security", "crm.key", map[string]any{"type": "apikey"})
+	putObject(t, s, "security", "erp.oauth", map[string]any{"type": "bearer_token", "auth_server_url": b.URL + "/token", "username": "erp"})
+	for conn, def := range map[string]string{"Billing": "billing.creds", "CRM": "crm.key", "ERP": "erp.oauth"} {
+		putConn(t, s, conn, map[string]any{"host": b.URL, "url_path": "/x", "security": def})
+		status, m, _ := call(t, s, map[string]any{"conn": conn, "method": "GET"})
+		want := fmt.Sprintf("Security definition %q has no password yet: set one with plexus security change-password %q", def, def)
+		if status != 503 || m["details"] != want {
+			t.Errorf("%s: %d %v", conn, status, m)
+		}
+	}
+	if b.count() != 0 {
+		t.Errorf("the backend got %d requests", b.count())
+	}
+}
+
 func TestCredentials(t *testing.T) {
 	const secret = "s3cr3t-P4ssw0rd"
 	s := start(t)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/metrics"
+	"github.com/plexushq/plexus/internal/redact"
 	"github.com/plexushq/plexus/internal/registry"
 )
 
@@ -57,7 +58,7 @@ func provision(env *registry.Env, obj registry.Object) (any, error) {
 	cfg := obj.(*Config)
 	tpl, err := cfg.template()
 	if err != nil {
-		return nil, registry.FieldProblem("url_path", "%s %v", cfg.URLPath, err)
+		return nil, registry.FieldProblem("url_path", "%s %v", redact.Quote(cfg.URLPath), err)
 	}
 	files, err := cfg.loadTLS(env.Dir)
 	if err != nil {

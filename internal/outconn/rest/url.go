@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/plexushq/plexus/internal/redact"
 	"github.com/plexushq/plexus/sdk/service"
 )
 
@@ -62,7 +63,7 @@ func parseTemplate(s string) (*pathTemplate, error) {
 		}
 		name := rest[open+1 : open+1+end]
 		if !validName(name) {
-			return nil, fmt.Errorf("placeholder {%s}: names are letters, digits, _ and -", name)
+			return nil, fmt.Errorf("placeholder {%s}: names are letters, digits, _ and -", redact.Short(name))
 		}
 		t.parts = append(t.parts, tplPart{name: name})
 		if !slices.Contains(t.names, name) {
