@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v4"
 
 	"github.com/plexushq/plexus/internal/redact"
+	"github.com/plexushq/plexus/internal/registry"
 )
 
 // Bundle is an import as a client sends it to a server's admin API: the
@@ -24,7 +25,7 @@ type Bundle struct {
 	// Env holds the variables the files use that are set.
 	Env map[string]string `json:"env,omitempty"`
 	// ConfirmDelete is Options.ConfirmDelete.
-	ConfirmDelete []Ref `json:"confirm_delete,omitempty"`
+	ConfirmDelete []registry.Ref `json:"confirm_delete,omitempty"`
 }
 
 // File is one file of a bundle. Error says why the client could not read

@@ -26,58 +26,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/plexushq/plexus/internal/redact"
+	"github.com/plexushq/plexus/internal/registry"
 )
-
-// Problem is one thing wrong with an enmasse file, or one warning about
-// it, with the place it was found. File, Line and Column are empty for a
-// problem that has no place in the files, such as an object the import
-// would delete.
-type Problem struct {
-	File   string `json:"file,omitempty"`
-	Line   int    `json:"line,omitempty"`
-	Column int    `json:"column,omitempty"`
-	Kind   string `json:"kind,omitempty"`
-	Name   string `json:"name,omitempty"`
-	Field  string `json:"field,omitempty"`
-	// Message says what is wrong and, where possible, what to do.
-	Message string `json:"message"`
-}
-
-// Error returns the problem as file:line:column: kind "name": field: message.
-func (p *Problem) Error() string {
-	var b strings.Builder
-	if p.File != "" {
-		b.WriteString(p.File)
-		if p.Line > 0 {
-			fmt.Fprintf(&b, ":%d:%d", p.Line, p.Column)
-		}
-		b.WriteString(": ")
-	}
-	if p.Kind != "" {
-		b.WriteString(p.Kind)
-		if p.Name != "" {
-			fmt.Fprintf(&b, " %s", redact.Quote(p.Name))
-		}
-		b.WriteString(": ")
-	}
-	// "unknown field "x"; …" already names its field.
-	if p.Field != "" && !strings.HasPrefix(p.Message, "unknown field "+redact.Quote(p.Field)) {
-		b.WriteString(redact.Short(p.Field))
-		b.WriteString(": ")
-	}
-	b.WriteString(p.Message)
-	return b.String()
-}
-
-// Ref names one configuration object.
-type Ref struct {
-	Kind string `json:"kind"`
-	Name string `json:"name"`
-}
-
-// String returns the kind and the quoted name.
-func (r Ref) String() string { return fmt.Sprintf("%s %q", r.Kind, r.Name) }
 
 // Report is what an import did, or would do in a dry run.
 type Report struct {
@@ -92,15 +42,15 @@ type Report struct {
 	Unchanged int `json:"unchanged"`
 	// Deleted lists the objects --replace deletes: every object of the
 	// store that the files do not hold.
-	Deleted []Ref `json:"deleted"`
+	Deleted []registry.Ref `json:"deleted"`
 	// Rev is the revision the import committed, 0 when it changed nothing.
 	Rev    int64 `json:"rev"`
 	DryRun bool  `json:"dry_run"`
 	// Warnings did not stop the import, e.g. a Zato field that Plexus does
 	// not support yet.
-	Warnings []*Problem `json:"warnings"`
+	Warnings []*registry.Problem `json:"warnings"`
 	// Problems stopped it: when there is any, nothing was changed.
-	Problems []*Problem `json:"problems"`
+	Problems []*registry.Problem `json:"problems"`
 	// MissingVariables lists every ${VAR} the files use that is not set.
 	MissingVariables []string `json:"missing_variables,omitempty"`
 }
@@ -153,12 +103,12 @@ func (e *Refused) Error() string {
 
 // sortProblems orders problems by file (in the order the files were
 // read), line and column; problems without a place come last.
-func sortProblems(ps []*Problem, files []string) {
+func sortProblems(ps []*registry.Problem, files []string) {
 	order := make(map[string]int, len(files))
 	for i, f := range files {
 		order[f] = i
 	}
-	rank := func(p *Problem) int {
+	rank := func(p *registry.Problem) int {
 		if p.File == "" {
 			return len(files) + 1
 		}
@@ -167,7 +117,7 @@ func sortProblems(ps []*Problem, files []string) {
 		}
 		return len(files)
 	}
-	slices.SortStableFunc(ps, func(a, b *Problem) int {
+	slices.SortStableFunc(ps, func(a, b *registry.Problem) int {
 		return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
 	})
 }

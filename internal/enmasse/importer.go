@@ -31,7 +31,7 @@ type Options struct {
 	// ConfirmDelete, when not nil, is the list of objects Replace was
 	// shown to delete: if the import would delete anything else, it is
 	// refused (the store changed since).
-	ConfirmDelete []Ref
+	ConfirmDelete []registry.Ref
 	// Lookup returns the value of a ${VAR}; nil means no variable is set.
 	Lookup func(name string) (string, bool)
 	// Progress, when set, is called as the import advances.
@@ -122,7 +122,7 @@ func check(in Input, opts Options) *checked {
 }
 
 func (c *checked) report() *Report {
-	return &Report{Files: c.p.files, DryRun: c.dryRun, Deleted: []Ref{}, Objects: len(c.objs),
+	return &Report{Files: c.p.files, DryRun: c.dryRun, Deleted: []registry.Ref{}, Objects: len(c.objs),
 		Problems: c.p.problems, Warnings: c.p.warnings}
 }
 
@@ -130,7 +130,7 @@ func (c *checked) report() *Report {
 // them, or only checks them when there are problems already.
 func (c *checked) apply(ctx context.Context, rt *runtime.Runtime, opts Options) (*Report, error) {
 	p, progress := c.p, c.progress
-	rep := &Report{Files: append([]string{}, p.files...), DryRun: opts.DryRun, Deleted: []Ref{}, Objects: len(c.objs)}
+	rep := &Report{Files: append([]string{}, p.files...), DryRun: opts.DryRun, Deleted: []registry.Ref{}, Objects: len(c.objs)}
 	cs := runtime.Changeset{Source: opts.Source, DryRun: opts.DryRun}
 	if cs.Source == "" {
 		cs.Source = "enmasse"
@@ -156,13 +156,13 @@ func (c *checked) apply(ctx context.Context, rt *runtime.Runtime, opts Options) 
 		for _, k := range registry.All() {
 			for _, name := range st.Names(k.ID) {
 				if c.index[k.ID][name] == nil {
-					rep.Deleted = append(rep.Deleted, Ref{Kind: k.ID, Name: name})
+					rep.Deleted = append(rep.Deleted, registry.Ref{Kind: k.ID, Name: name})
 					cs.Objects = append(cs.Objects, runtime.Change{Kind: k.ID, Name: name})
 				}
 			}
 		}
 		if opts.ConfirmDelete != nil && !sameRefs(opts.ConfirmDelete, rep.Deleted) {
-			p.problem(&Problem{Message: "the objects --replace deletes changed since they were listed; run the import again to see the new list"})
+			p.problem(&registry.Problem{Message: "the objects --replace deletes changed since they were listed; run the import again to see the new list"})
 		}
 	}
 	if len(cs.Objects) > 0 {
@@ -177,7 +177,7 @@ func (c *checked) apply(ctx context.Context, rt *runtime.Runtime, opts Options) 
 			return rep, fmt.Errorf("applying the import: %w", err)
 		} else {
 			for _, w := range res.Warnings {
-				p.warnings = append(p.warnings, &Problem{Message: w})
+				p.warnings = append(p.warnings, &registry.Problem{Message: w})
 			}
 			if !cs.DryRun {
 				rep.Rev = res.Rev
@@ -193,10 +193,10 @@ func (c *checked) apply(ctx context.Context, rt *runtime.Runtime, opts Options) 
 	}
 	slices.Sort(rep.MissingVariables)
 	if rep.Problems == nil {
-		rep.Problems = []*Problem{}
+		rep.Problems = []*registry.Problem{}
 	}
 	if rep.Warnings == nil {
-		rep.Warnings = []*Problem{}
+		rep.Warnings = []*registry.Problem{}
 	}
 	progress(Progress{Phase: PhaseDone, Done: rep.Objects, Total: rep.Objects})
 	if !rep.OK() {
@@ -311,7 +311,7 @@ func (p *parser) locateApplied(problems []*registry.Problem, index map[string]ma
 			p.problem(obj.locate(pr))
 			continue
 		}
-		p.problem(&Problem{Kind: pr.Kind, Name: pr.Name, Field: pr.Field, Message: pr.Message})
+		p.problem(&registry.Problem{Kind: pr.Kind, Name: pr.Name, Field: pr.Field, Message: pr.Message})
 	}
 }
 
@@ -325,8 +325,8 @@ func fieldNames(k *registry.Kind) []string {
 
 // locate places a problem of an object at the node of the field it names
 // (the key, for an unknown field), or at the object.
-func (o *object) locate(pr *registry.Problem) *Problem {
-	out := &Problem{File: o.file, Kind: pr.Kind, Name: pr.Name, Field: pr.Field, Message: pr.Message}
+func (o *object) locate(pr *registry.Problem) *registry.Problem {
+	out := &registry.Problem{File: o.file, Kind: pr.Kind, Name: pr.Name, Field: pr.Field, Message: pr.Message}
 	n := o.node
 	top, rest := splitPath(pr.Field)
 	switch f := o.fields[top]; {
@@ -403,11 +403,11 @@ func sameObject(a, b registry.Object) bool {
 	return err1 == nil && err2 == nil && bytes.Equal(ja, jb)
 }
 
-func sameRefs(a, b []Ref) bool {
+func sameRefs(a, b []registry.Ref) bool {
 	if len(a) != len(b) {
 		return false
 	}
-	seen := make(map[Ref]bool, len(a))
+	seen := make(map[registry.Ref]bool, len(a))
 	for _, r := range a {
 		seen[r] = true
 	}

@@ -81,7 +81,7 @@ type keyValue struct {
 
 // use counts the objects that used something a warning is about.
 type use struct {
-	first   *Problem
+	first   *registry.Problem
 	count   int
 	section bool // about a section rather than a field
 }
@@ -95,8 +95,8 @@ type parser struct {
 	seen     map[string]bool
 	stack    []string
 	objects  []*object
-	problems []*Problem
-	warnings []*Problem
+	problems []*registry.Problem
+	warnings []*registry.Problem
 	warned   map[string]bool
 	// unsupported counts the objects using each Zato field or section
 	// Plexus does not support, so each gets one warning.
@@ -120,19 +120,19 @@ func newParser(in Input, lookup func(string) (string, bool)) *parser {
 }
 
 // at returns a problem placed at a node of a file.
-func at(file string, n *yaml.Node, kind, name, field, format string, args ...any) *Problem {
-	p := &Problem{File: file, Kind: kind, Name: name, Field: field, Message: fmt.Sprintf(format, args...)}
+func at(file string, n *yaml.Node, kind, name, field, format string, args ...any) *registry.Problem {
+	p := &registry.Problem{File: file, Kind: kind, Name: name, Field: field, Message: fmt.Sprintf(format, args...)}
 	if n != nil {
 		p.Line, p.Column = n.Line, n.Column
 	}
 	return p
 }
 
-func (p *parser) problem(pr *Problem) { p.problems = append(p.problems, pr) }
+func (p *parser) problem(pr *registry.Problem) { p.problems = append(p.problems, pr) }
 
 // warn records a warning once, however often its node is read (through
 // aliases, say).
-func (p *parser) warn(pr *Problem) {
+func (p *parser) warn(pr *registry.Problem) {
 	key := pr.Error()
 	if !p.warned[key] {
 		p.warned[key] = true
@@ -141,7 +141,7 @@ func (p *parser) warn(pr *Problem) {
 }
 
 // warnOnce records one warning per key, counting the objects it is about.
-func (p *parser) warnOnce(key string, pr *Problem, section bool) {
+func (p *parser) warnOnce(key string, pr *registry.Problem, section bool) {
 	u, ok := p.unsupported[key]
 	if !ok {
 		u = &use{first: pr, section: section}
@@ -171,7 +171,7 @@ func (p *parser) flushWarnings() {
 
 // parseFile reads one file and, first, the files it includes. from is the
 // include that named it, nil for a root.
-func (p *parser) parseFile(name string, from *Problem) {
+func (p *parser) parseFile(name string, from *registry.Problem) {
 	if i := slices.Index(p.stack, name); i >= 0 {
 		cycle := append(slices.Clone(p.stack[i:]), name)
 		pr := *from
@@ -186,7 +186,7 @@ func (p *parser) parseFile(name string, from *Problem) {
 	data, err := p.in.Read(name)
 	if err != nil {
 		if from == nil {
-			p.problem(&Problem{File: name, Message: fmt.Sprintf("cannot read the file: %v", err)})
+			p.problem(&registry.Problem{File: name, Message: fmt.Sprintf("cannot read the file: %v", err)})
 		} else {
 			pr := *from
 			var pe *fs.PathError
@@ -230,16 +230,16 @@ func (p *parser) parseFile(name string, from *Problem) {
 
 // parseYAML parses one file's YAML document. A syntax error and a second
 // document are problems.
-func parseYAML(name string, data []byte) (*yaml.Node, []*Problem) {
+func parseYAML(name string, data []byte) (*yaml.Node, []*registry.Problem) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, nil
 		}
-		return nil, []*Problem{yamlProblem(name, err)}
+		return nil, []*registry.Problem{yamlProblem(name, err)}
 	}
-	var problems []*Problem
+	var problems []*registry.Problem
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		problems = append(problems, at(name, &extra, "", "", "", "a file holds one YAML document; move this one to another file and include it"))
@@ -252,16 +252,16 @@ func parseYAML(name string, data []byte) (*yaml.Node, []*Problem) {
 	return doc.Content[0], problems
 }
 
-func yamlProblem(name string, err error) *Problem {
+func yamlProblem(name string, err error) *registry.Problem {
 	var le *yaml.LoadError
 	if errors.As(err, &le) {
 		msg := "invalid YAML: " + le.Message
 		if le.ContextMsg != "" && le.ContextMark.Line > 0 && le.ContextMark != le.Mark {
 			msg += fmt.Sprintf(" (%s at line %d, column %d)", le.ContextMsg, le.ContextMark.Line, le.ContextMark.Column)
 		}
-		return &Problem{File: name, Line: le.Mark.Line, Column: le.Mark.Column, Message: msg}
+		return &registry.Problem{File: name, Line: le.Mark.Line, Column: le.Mark.Column, Message: msg}
 	}
-	return &Problem{File: name, Message: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+	return &registry.Problem{File: name, Message: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
 }
 
 // includes reads the files an include: entry lists.

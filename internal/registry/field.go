@@ -106,26 +106,35 @@ func (f Field) Value(obj Object) reflect.Value {
 	return reflect.ValueOf(obj).Elem().FieldByIndex(f.index)
 }
 
-// Problem is one thing wrong with a configuration object. Its text names
-// the kind, the object and the field, so a user can find it; enmasse adds
-// the file position.
+// Problem is one thing wrong with a configuration object, a source file
+// or an enmasse file, or one warning about it. Its text names the place
+// (file:line:column), the kind, the object and the field, so a user can
+// find it. File, Line and Column are empty for a problem that has no
+// place in a file.
 type Problem struct {
-	Kind  string `json:"kind,omitempty"`
-	Name  string `json:"name,omitempty"`
-	Field string `json:"field,omitempty"`
-	// Pos is the file:line:column the problem is at, when it comes from a
-	// file (a service's source, an enmasse file).
-	Pos string `json:"pos,omitempty"`
+	File   string `json:"file,omitempty"`
+	Line   int    `json:"line,omitempty"`
+	Column int    `json:"column,omitempty"`
+	Kind   string `json:"kind,omitempty"`
+	Name   string `json:"name,omitempty"`
+	Field  string `json:"field,omitempty"`
 	// Message says what is wrong and, where possible, what to do.
 	Message string `json:"message"`
 }
 
+// Error returns the problem as file:line:column: kind "name": field:
+// message, leaving out the parts it lacks. A problem with a source file
+// (kind code) and no position starts with the file's name.
 func (p *Problem) Error() string {
 	var b strings.Builder
 	switch {
-	case p.Pos != "":
-		b.WriteString(p.Pos + ": ")
-	case p.Kind == KindCode:
+	case p.File != "":
+		b.WriteString(p.File)
+		if p.Line > 0 {
+			fmt.Fprintf(&b, ":%d:%d", p.Line, p.Column)
+		}
+		b.WriteString(": ")
+	case p.Kind == KindCode && p.Name != "":
 		b.WriteString(p.Name + ": ")
 	}
 	if p.Kind != "" && p.Kind != KindCode {
@@ -135,8 +144,9 @@ func (p *Problem) Error() string {
 		}
 		b.WriteString(": ")
 	}
-	if p.Field != "" {
-		b.WriteString(p.Field)
+	// "unknown field "x"; …" already names its field.
+	if p.Field != "" && !strings.HasPrefix(p.Message, "unknown field "+redact.Quote(p.Field)) {
+		b.WriteString(redact.Short(p.Field))
 		b.WriteString(": ")
 	}
 	b.WriteString(p.Message)
@@ -316,12 +326,16 @@ func (k *Kind) CheckFields(obj Object) []error {
 	return errs
 }
 
-// Ref is one reference from an object to another.
+// Ref names one configuration object: as a reference from another
+// object, Field is the field of the other object that holds the name.
 type Ref struct {
-	Field string
-	Kind  string
-	Name  string
+	Kind  string `json:"kind"`
+	Name  string `json:"name"`
+	Field string `json:"field,omitempty"`
 }
+
+// String returns the kind and the quoted name.
+func (r Ref) String() string { return fmt.Sprintf("%s %q", r.Kind, r.Name) }
 
 // Refs returns the references an object makes to other objects and
 // services.

@@ -120,3 +120,23 @@ func TestZatoSkippedDeclaration(t *testing.T) {
 		t.Error("a malformed kind was registered")
 	}
 }
+
+// One Problem type says where every problem is: in an enmasse file, in a
+// source file, or on an object of the admin API.
+func TestProblemText(t *testing.T) {
+	for _, c := range []struct {
+		p    registry.Problem
+		want string
+	}{
+		{registry.Problem{File: "a.yaml", Line: 3, Column: 5, Kind: "channel_rest", Name: "x", Field: "servise", Message: `unknown field "servise"; did you mean "service"?`},
+			`a.yaml:3:5: channel_rest "x": unknown field "servise"; did you mean "service"?`},
+		{registry.Problem{File: "a.yaml", Message: "cannot read the file"}, "a.yaml: cannot read the file"},
+		{registry.Problem{File: "b.star", Line: 2, Column: 1, Kind: registry.KindCode, Name: "b.star", Message: "undefined: x"}, "b.star:2:1: undefined: x"},
+		{registry.Problem{Kind: registry.KindCode, Name: "b.star", Message: "is not deployed"}, "b.star: is not deployed"},
+		{registry.Problem{Kind: "security", Name: "s", Field: "password", Message: "must not be empty"}, `security "s": password: must not be empty`},
+	} {
+		if got := c.p.Error(); got != c.want {
+			t.Errorf("got %q, want %q", got, c.want)
+		}
+	}
+}

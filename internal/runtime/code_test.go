@@ -24,7 +24,7 @@ type names struct{}
 func (names) Compile(file string, src []byte) ([]*services.Service, []string, error) {
 	name := strings.TrimSpace(string(src))
 	if name == "error" {
-		return nil, nil, &registry.Problem{Pos: file + ":1:1", Message: "does not load"}
+		return nil, nil, &registry.Problem{File: file, Line: 1, Column: 1, Message: "does not load"}
 	}
 	svc, err := services.New(name, "", services.Starlark, file, func(*service.Context) error { return nil }, nil)
 	return []*services.Service{svc}, nil, err

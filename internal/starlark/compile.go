@@ -194,7 +194,7 @@ func (comp *Compiler) Compile(file string, src []byte) ([]*services.Service, []s
 	}
 	svc, err := services.New(name, mod.Doc, services.Starlark, file, handle, handlers)
 	if err != nil {
-		return nil, nil, &registry.Problem{Pos: file + ":1:1", Message: "no handler: define handle(self), or handle_GET(self) and other verbs"}
+		return nil, nil, problemAtStart(file, "no handler: define handle(self), or handle_GET(self) and other verbs")
 	}
 	svc.Impl, svc.IO = mod, io
 	ws := warnings(file, f, globals)
@@ -231,11 +231,11 @@ func warnings(file string, f *syntax.File, globals sl.StringDict) []string {
 			continue
 		}
 		if v, ok := strings.CutPrefix(name, "handle_"); ok && strings.ToUpper(v) != v {
-			out = append(out, fmt.Sprintf("%s: %s is not a handler: verb handlers are named with the verb in capitals, as in handle_%s", globalPos(file, f, name), name, strings.ToUpper(v)))
+			out = append(out, fmt.Sprintf("%s: %s is not a handler: verb handlers are named with the verb in capitals, as in handle_%s", globalAt(file, f, name), name, strings.ToUpper(v)))
 			continue
 		}
 		if s := registry.Suggest(name, known); s != "" && len(name) > 3 && registry.Distance(name, s) <= 2 {
-			out = append(out, fmt.Sprintf("%s: %s is not a name Plexus reads; did you mean %s?", globalPos(file, f, name), name, s))
+			out = append(out, fmt.Sprintf("%s: %s is not a name Plexus reads; did you mean %s?", globalAt(file, f, name), name, s))
 		}
 	}
 	return out
@@ -250,29 +250,46 @@ func isKnown(name string, known []string) bool {
 	return false
 }
 
-// globalPos returns where a global is defined.
-func globalPos(file string, f *syntax.File, name string) string {
+// globalPos returns where a global is defined: its file, line and column.
+func globalPos(file string, f *syntax.File, name string) (string, int, int) {
 	for _, stmt := range f.Stmts {
 		switch s := stmt.(type) {
 		case *syntax.DefStmt:
 			if s.Name.Name == name {
-				return posString(s.Name.NamePos)
+				return file, int(s.Name.NamePos.Line), int(s.Name.NamePos.Col)
 			}
 		case *syntax.AssignStmt:
 			if id, ok := s.LHS.(*syntax.Ident); ok && id.Name == name {
-				return posString(id.NamePos)
+				return file, int(id.NamePos.Line), int(id.NamePos.Col)
 			}
 		}
 	}
-	return file + ":1:1"
+	return file, 1, 1
+}
+
+// globalAt returns file:line:column of a global's definition.
+func globalAt(file string, f *syntax.File, name string) string {
+	file, line, col := globalPos(file, f, name)
+	return fmt.Sprintf("%s:%d:%d", file, line, col)
 }
 
 func atGlobal(file string, f *syntax.File, name, msg string) error {
-	return &registry.Problem{Pos: globalPos(file, f, name), Message: msg}
+	file, line, col := globalPos(file, f, name)
+	return &registry.Problem{File: file, Line: line, Column: col, Message: msg}
 }
 
 func posString(p syntax.Position) string {
 	return fmt.Sprintf("%s:%d:%d", p.Filename(), p.Line, p.Col)
+}
+
+// problemAt returns a problem at a position of a file.
+func problemAt(p syntax.Position, msg string) *registry.Problem {
+	return &registry.Problem{File: p.Filename(), Line: int(p.Line), Column: int(p.Col), Message: msg}
+}
+
+// problemAtStart returns a problem at the start of a file.
+func problemAtStart(file, msg string) *registry.Problem {
+	return &registry.Problem{File: file, Line: 1, Column: 1, Message: msg}
 }
 
 // positioned turns a Starlark error into a problem at file:line:column;
@@ -280,7 +297,7 @@ func posString(p syntax.Position) string {
 func positioned(file string, src []byte, err error) error {
 	var se syntax.Error
 	if errors.As(err, &se) {
-		return &registry.Problem{Pos: posString(se.Pos), Message: withHint(se.Msg, pythonHint(src, se))}
+		return problemAt(se.Pos, withHint(se.Msg, pythonHint(src, se)))
 	}
 	var rl resolve.ErrorList
 	if errors.As(err, &rl) && len(rl) > 0 {
@@ -288,20 +305,18 @@ func positioned(file string, src []byte, err error) error {
 		if len(rl) > 1 {
 			msg += fmt.Sprintf(" (and %d more problems)", len(rl)-1)
 		}
-		return &registry.Problem{Pos: posString(rl[0].Pos), Message: msg}
+		return problemAt(rl[0].Pos, msg)
 	}
 	var ee *sl.EvalError
 	if errors.As(err, &ee) {
-		pos := file + ":1:1"
 		for i := len(ee.CallStack) - 1; i >= 0; i-- {
 			if ee.CallStack[i].Pos.Filename() == file {
-				pos = posString(ee.CallStack[i].Pos)
-				break
+				return problemAt(ee.CallStack[i].Pos, ee.Msg)
 			}
 		}
-		return &registry.Problem{Pos: pos, Message: ee.Msg}
+		return problemAtStart(file, ee.Msg)
 	}
-	return &registry.Problem{Pos: file + ":1:1", Message: err.Error()}
+	return problemAtStart(file, err.Error())
 }
 
 // handler returns the Go handler that runs a Starlark function.
