@@ -91,21 +91,24 @@ func includeTypes(names []string) (map[string]bool, error) {
 	return out, nil
 }
 
-// exportObject builds one object's mapping.
+// exportObject builds one object's mapping; each set secret becomes a
+// ${VAR} reference.
 func exportObject(k *registry.Kind, obj registry.Object, vars map[string]bool) *node {
 	name := registry.NameOf(obj)
+	obj, _ = k.MapSecrets(obj, func(path, _ string) (string, error) {
+		return secretRef(vars, k.ID, name, path), nil
+	})
 	m := &node{isMap: true}
 	m.keys = append(m.keys, "name")
 	m.values = append(m.values, stringNode(name))
 	defaults := k.New()
-	e := &exporter{kind: k.ID, name: name, vars: vars}
 	for _, f := range k.Fields()[1:] {
 		fv, dv := f.Value(obj), f.Value(defaults)
 		if reflect.DeepEqual(fv.Interface(), dv.Interface()) {
 			continue
 		}
 		m.keys = append(m.keys, keyText(f.Name))
-		m.values = append(m.values, e.field(fv, dv, f, f.Name))
+		m.values = append(m.values, field(fv, dv, f))
 	}
 	return m
 }
@@ -121,29 +124,22 @@ func fieldIndex(t reflect.Type, name string) []int {
 	panic("enmasse: no field " + name)
 }
 
-// exporter builds the nodes of one object's fields.
-type exporter struct {
-	kind, name string
-	vars       map[string]bool
-}
-
-// secret returns the ${VAR} reference of a secret at a field path,
-// unique within the export.
-func (e *exporter) secret(path string) *node {
-	base := VarName(e.kind, e.name, path)
-	name := base
-	for i := 2; e.vars[name]; i++ {
-		name = base + "_" + strconv.Itoa(i)
+// secretRef returns the ${VAR} reference of a secret at a field path of
+// an object, unique within the export (vars holds the names given).
+func secretRef(vars map[string]bool, kind, name, path string) string {
+	base := VarName(kind, name, path)
+	v := base
+	for i := 2; vars[v]; i++ {
+		v = base + "_" + strconv.Itoa(i)
 	}
-	e.vars[name] = true
-	return scalarNode("${" + name + "}")
+	vars[v] = true
+	return "${" + v + "}"
 }
 
-// field builds a field's value; def is its default (invalid when none)
-// and path names it for secrets.
-func (e *exporter) field(v, def reflect.Value, f registry.Field, path string) *node {
+// field builds a field's value; def is its default (invalid when none).
+func field(v, def reflect.Value, f registry.Field) *node {
 	if f.Secret {
-		return e.secret(path)
+		return secretNode(v)
 	}
 	if f.Sub != nil {
 		for v.Kind() == reflect.Pointer {
@@ -155,7 +151,7 @@ func (e *exporter) field(v, def reflect.Value, f registry.Field, path string) *n
 		}
 		switch v.Kind() {
 		case reflect.Struct:
-			return e.structNode(v, def, f.Sub, path)
+			return structNode(v, def, f.Sub)
 		case reflect.Slice:
 			if v.IsNil() {
 				return scalarNode("null")
@@ -170,17 +166,79 @@ func (e *exporter) field(v, def reflect.Value, f registry.Field, path string) *n
 					seq.items = append(seq.items, plainValue(item))
 					continue
 				}
-				seq.items = append(seq.items, e.structNode(item, reflect.Value{}, f.Sub, fmt.Sprintf("%s[%d]", path, i)))
+				seq.items = append(seq.items, structNode(item, reflect.Value{}, f.Sub))
 			}
 			return seq
+		case reflect.Map:
+			if v.IsNil() {
+				return scalarNode("null")
+			}
+			m := &node{isMap: true}
+			for _, k := range mapKeys(v) {
+				item := v.MapIndex(reflect.ValueOf(k).Convert(v.Type().Key()))
+				for item.Kind() == reflect.Pointer && !item.IsNil() {
+					item = item.Elem()
+				}
+				m.keys = append(m.keys, keyText(k))
+				if item.Kind() != reflect.Struct {
+					m.values = append(m.values, plainValue(item))
+					continue
+				}
+				m.values = append(m.values, structNode(item, reflect.Value{}, f.Sub))
+			}
+			return m
 		}
 	}
 	return plainValue(v)
 }
 
+// mapKeys returns the keys of a map with string keys, sorted.
+func mapKeys(v reflect.Value) []string {
+	keys := make([]string, 0, v.Len())
+	for _, k := range v.MapKeys() {
+		keys = append(keys, k.String())
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// secretNode builds the node of a secret field whose set values are
+// ${VAR} references: they are written as they are, for import to read as
+// references, and unset ones as empty strings.
+func secretNode(v reflect.Value) *node {
+	one := func(s string) *node {
+		if s == "" {
+			return stringNode(s)
+		}
+		return scalarNode(s)
+	}
+	switch v.Kind() {
+	case reflect.Slice:
+		if v.IsNil() {
+			return scalarNode("null")
+		}
+		seq := &node{isSeq: true}
+		for i := range v.Len() {
+			seq.items = append(seq.items, one(v.Index(i).String()))
+		}
+		return seq
+	case reflect.Map:
+		if v.IsNil() {
+			return scalarNode("null")
+		}
+		m := &node{isMap: true}
+		for _, k := range mapKeys(v) {
+			m.keys = append(m.keys, keyText(k))
+			m.values = append(m.values, one(v.MapIndex(reflect.ValueOf(k).Convert(v.Type().Key())).String()))
+		}
+		return m
+	}
+	return one(v.String())
+}
+
 // structNode builds a struct's mapping: the fields that differ from def
 // (or from the zero value).
-func (e *exporter) structNode(v, def reflect.Value, fields []registry.Field, path string) *node {
+func structNode(v, def reflect.Value, fields []registry.Field) *node {
 	if !def.IsValid() || def.Kind() != reflect.Struct {
 		def = reflect.New(v.Type()).Elem()
 	}
@@ -192,7 +250,7 @@ func (e *exporter) structNode(v, def reflect.Value, fields []registry.Field, pat
 			continue
 		}
 		m.keys = append(m.keys, keyText(f.Name))
-		m.values = append(m.values, e.field(fv, dv, f, path+"."+f.Name))
+		m.values = append(m.values, field(fv, dv, f))
 	}
 	return m
 }
@@ -253,13 +311,8 @@ func plainValue(v reflect.Value) *node {
 		if t.Key().Kind() != reflect.String {
 			return jsonValue(v.Interface())
 		}
-		keys := make([]string, 0, v.Len())
-		for _, k := range v.MapKeys() {
-			keys = append(keys, k.String())
-		}
-		slices.Sort(keys)
 		m := &node{isMap: true}
-		for _, k := range keys {
+		for _, k := range mapKeys(v) {
 			m.keys = append(m.keys, keyText(k))
 			m.values = append(m.values, plainValue(v.MapIndex(reflect.ValueOf(k).Convert(t.Key()))))
 		}

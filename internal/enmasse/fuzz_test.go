@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -47,27 +46,8 @@ func objectsOf(c *checked) exportable {
 // masked: an export holds ${VAR} references, not their values.
 func publicJSON(kind string, obj registry.Object) string {
 	k, _ := registry.Lookup(kind)
-	obj = k.Clone(obj)
-	for _, f := range k.Fields() {
-		mask(f.Value(obj), f)
-	}
-	data, _ := json.Marshal(obj)
+	data, _ := json.Marshal(k.Public(obj))
 	return string(data)
-}
-
-func mask(v reflect.Value, f registry.Field) {
-	switch {
-	case f.Secret && v.Kind() == reflect.String && v.String() != "":
-		v.SetString(registry.SecretPlaceholder)
-	case f.Sub != nil && v.Kind() == reflect.Struct:
-		for _, sf := range f.Sub {
-			mask(v.FieldByIndex(fieldIndex(v.Type(), sf.Name)), sf)
-		}
-	case f.Sub != nil && v.Kind() == reflect.Slice:
-		for i := range v.Len() {
-			mask(v.Index(i), f)
-		}
-	}
 }
 
 // FuzzImport feeds the importer arbitrary bytes. It must never panic;

@@ -212,14 +212,15 @@ type decoded struct {
 	val registry.Object
 }
 
-// keepSecrets gives the secrets the file leaves out the values cur has:
-// a file without passwords (Zato's files often have none, and they are
-// set later with change-password) can be imported again without losing
-// them. A secret the file sets, even to "", is the file's.
+// keepSecrets gives the secret fields the file leaves out the values cur
+// has: a file without passwords (Zato's files often have none, and they
+// are set later with change-password) can be imported again without
+// losing them. A secret the file sets, even to "", is the file's, and so
+// are the secrets nested in a field the file sets.
 func (o decoded) keepSecrets(cur registry.Object) {
 	for _, f := range o.src.kind.Fields() {
-		if f.Secret && f.Type.Kind() == reflect.String && o.src.fields[f.Name] == nil {
-			f.Value(o.val).SetString(f.Value(cur).String())
+		if f.Secret && o.src.fields[f.Name] == nil {
+			f.Value(o.val).Set(f.Value(cur))
 		}
 	}
 }

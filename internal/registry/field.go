@@ -31,10 +31,13 @@ type Field struct {
 	Required bool
 	// Type is the Go type.
 	Type reflect.Type
-	// Sub describes the fields of a struct (or list of structs) field.
+	// Sub describes the fields of a struct field, or of the structs of a
+	// list or map.
 	Sub []Field
 
 	index []int
+	// holdsSecret marks a secret field, or one with secrets in Sub.
+	holdsSecret bool
 }
 
 // RefService is the Ref of fields naming a deployed service.
@@ -73,6 +76,9 @@ func fieldsOf(t reflect.Type) ([]Field, error) {
 		if e := sf.Tag.Get("enum"); e != "" {
 			f.Enum = strings.Split(e, "|")
 		}
+		if f.Secret && !secretType(sf.Type) {
+			return nil, fmt.Errorf("field %q: a secret must be a string, a list of strings or a map of strings", name)
+		}
 		if st := structOf(sf.Type); st != nil {
 			sub, err := fieldsOf(st)
 			if err != nil {
@@ -80,16 +86,20 @@ func fieldsOf(t reflect.Type) ([]Field, error) {
 			}
 			f.Sub = sub
 		}
+		f.holdsSecret = f.Secret || slices.ContainsFunc(f.Sub, func(s Field) bool { return s.holdsSecret })
+		if f.holdsSecret && !f.Secret && !secretPath(sf.Type) {
+			return nil, fmt.Errorf("field %q: secrets may be nested in structs, lists of structs and maps of structs with string keys", name)
+		}
 		out = append(out, f)
 	}
 	return out, nil
 }
 
-// structOf returns the struct type of a struct, pointer-to-struct or slice
-// of structs field, else nil. time.Time and other types with their own JSON
-// form are not descended into.
+// structOf returns the struct type of a struct, pointer-to-struct, list of
+// structs or map of structs field, else nil. time.Time and other types
+// with their own JSON form are not descended into.
 func structOf(t reflect.Type) reflect.Type {
-	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map {
 		t = t.Elem()
 	}
 	if t.Kind() != reflect.Struct || t == reflect.TypeFor[time.Time]() {
@@ -99,6 +109,40 @@ func structOf(t reflect.Type) reflect.Type {
 		return nil
 	}
 	return t
+}
+
+// secretType reports whether a secret field can have a type: a string,
+// a list of strings or a map of strings by string keys.
+func secretType(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.String:
+		return true
+	case reflect.Slice:
+		return t.Elem().Kind() == reflect.String
+	case reflect.Map:
+		return t.Key().Kind() == reflect.String && t.Elem().Kind() == reflect.String
+	}
+	return false
+}
+
+// secretPath reports whether the secret walker can go through a type to
+// the structs it holds: pointers, lists, and maps with string keys.
+func secretPath(t reflect.Type) bool {
+	for {
+		switch t.Kind() {
+		case reflect.Pointer, reflect.Slice:
+			t = t.Elem()
+		case reflect.Map:
+			if t.Key().Kind() != reflect.String {
+				return false
+			}
+			t = t.Elem()
+		case reflect.Struct:
+			return true
+		default:
+			return false
+		}
+	}
 }
 
 // Value returns the field's value in obj.
@@ -369,43 +413,6 @@ func stringsOf(v reflect.Value) []string {
 		return out
 	}
 	return nil
-}
-
-// Public returns a copy of obj whose set secrets read SecretPlaceholder,
-// for the admin API and logs.
-func (k *Kind) Public(obj Object) Object {
-	out, _ := k.MapSecrets(obj, func(string) (string, error) { return SecretPlaceholder, nil })
-	return out
-}
-
-// MapSecrets returns a copy of obj with fn applied to every secret field
-// that is set: sealing for the store, opening on load, masking for display.
-func (k *Kind) MapSecrets(obj Object, fn func(string) (string, error)) (Object, error) {
-	cp := reflect.New(reflect.TypeOf(obj).Elem())
-	cp.Elem().Set(reflect.ValueOf(obj).Elem())
-	out := cp.Interface().(Object)
-	for _, f := range k.fields {
-		if !f.Secret || f.Type.Kind() != reflect.String || f.Value(out).IsZero() {
-			continue
-		}
-		v, err := fn(f.Value(out).String())
-		if err != nil {
-			return nil, &Problem{Field: f.Name, Message: err.Error()}
-		}
-		f.Value(out).SetString(v)
-	}
-	return out, nil
-}
-
-// KeepSecrets copies into obj the secrets of prev that obj leaves as the
-// placeholder, so an object read from the admin API (secrets masked) and
-// written back keeps its secrets.
-func (k *Kind) KeepSecrets(obj, prev Object) {
-	for _, f := range k.fields {
-		if f.Secret && f.Type.Kind() == reflect.String && f.Value(obj).String() == SecretPlaceholder {
-			f.Value(obj).SetString(f.Value(prev).String())
-		}
-	}
 }
 
 // Clone returns a deep copy of obj.

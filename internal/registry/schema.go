@@ -38,9 +38,12 @@ func objectSchema(fields []Field, defaults reflect.Value) map[string]any {
 		}
 		if f.Sub != nil {
 			sub := objectSchema(f.Sub, reflect.New(structOf(f.Type)).Elem())
-			if f.Type.Kind() == reflect.Slice {
+			switch f.Type.Kind() {
+			case reflect.Slice:
 				p["items"] = sub
-			} else {
+			case reflect.Map:
+				p["additionalProperties"] = sub
+			default:
 				p = mergeInto(sub, p)
 			}
 		}

@@ -759,7 +759,7 @@ func (rt *Runtime) toStoreChange(cs Changeset, c *candidate) (store.Change, erro
 }
 
 // seal encrypts a secret for the store.
-func (rt *Runtime) seal(s string) (string, error) {
+func (rt *Runtime) seal(_, s string) (string, error) {
 	if rt.opts.Secrets == nil {
 		return "", errors.New("no server key to encrypt secrets with")
 	}
@@ -767,7 +767,7 @@ func (rt *Runtime) seal(s string) (string, error) {
 }
 
 // open decrypts a secret from the store.
-func (rt *Runtime) open(s string) (string, error) {
+func (rt *Runtime) open(_, s string) (string, error) {
 	if secret.IsSealed(s) && rt.opts.Secrets == nil {
 		return "", errors.New("no server key to decrypt secrets with")
 	}
