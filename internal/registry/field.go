@@ -35,9 +35,36 @@ type Field struct {
 	// list or map.
 	Sub []Field
 
+	// Form metadata, for the Dashboard's forms and the docs (see the
+	// package doc for the tags).
+
+	// Label is the field's short name in a form.
+	Label string
+	// Group is the section of the form the field is in.
+	Group string
+	// Advanced fields are folded away until a user asks for them.
+	Advanced bool
+	// When, if not nil, shows the field only while another field of the
+	// same struct holds one of the values it lists.
+	When *When
+	// Min and Max bound a number (or a duration), as the tags write them;
+	// the registry refuses values outside them.
+	Min, Max string
+	// Unit says what a number counts, such as bytes.
+	Unit string
+	// Placeholder is an example value shown in an empty input.
+	Placeholder string
+	// Widget is how a form edits the field, one of Widgets; secrets are
+	// "secret" unless they say otherwise.
+	Widget string
+	// EnumLabels are the labels of the Enum values, in the same order.
+	EnumLabels []string
+
 	index []int
 	// holdsSecret marks a secret field, or one with secrets in Sub.
 	holdsSecret bool
+	// min and max are Min and Max parsed (durations in nanoseconds).
+	min, max *float64
 }
 
 // RefService is the Ref of fields naming a deployed service.
@@ -75,6 +102,9 @@ func fieldsOf(t reflect.Type) ([]Field, error) {
 		}
 		if e := sf.Tag.Get("enum"); e != "" {
 			f.Enum = strings.Split(e, "|")
+		}
+		if err := formOf(&f, sf); err != nil {
+			return nil, fmt.Errorf("field %q: %w", name, err)
 		}
 		if f.Secret && !secretType(sf.Type) {
 			return nil, fmt.Errorf("field %q: a secret must be a string, a list of strings or a map of strings", name)
@@ -347,8 +377,10 @@ func typeName(t reflect.Type) string {
 }
 
 // CheckFields checks the field metadata of an object: required fields are
-// set and enum fields hold allowed values. References are checked by the
-// caller, which knows the other objects (see Refs).
+// set, enum fields hold allowed values and numbers are within their min
+// and max; a field whose type has a Validate() []error method (a list of
+// rate-limiting rules, say) is checked by it. References are checked by
+// the caller, which knows the other objects (see Refs).
 func (k *Kind) CheckFields(obj Object) []error {
 	var errs []error
 	if NameOf(obj) == "" {
@@ -364,6 +396,14 @@ func (k *Kind) CheckFields(obj Object) []error {
 				if !slices.Contains(f.Enum, s) {
 					errs = append(errs, &Problem{Field: f.Name, Message: fmt.Sprintf("%s is not one of %s", redact.Quote(s), strings.Join(f.Enum, ", "))})
 				}
+			}
+		}
+		if err := f.checkBounds(v); err != nil {
+			errs = append(errs, &Problem{Field: f.Name, Message: err.Error()})
+		}
+		if val, ok := v.Interface().(interface{ Validate() []error }); ok {
+			for _, err := range val.Validate() {
+				errs = append(errs, &Problem{Field: f.Name, Message: err.Error()})
 			}
 		}
 	}

@@ -11,10 +11,27 @@
 //	enum:"json|form|raw"     the allowed values of a string field
 //	ref:"security"           the value names an object of that kind ("service"
 //	                         names a deployed service)
-//	secret:"true"            never exported or shown; stored encrypted
+//	secret:"true"            never exported or shown; stored encrypted (a
+//	                         string, or a list or map of strings)
 //	required:"true"          must not be empty
 //
-// Defaults are whatever the kind's New function sets.
+// and these for the Dashboard's forms and the reference docs:
+//
+//	label:"Pool size"        the field's short name in a form
+//	group:"Connection"       the section of the form it is in
+//	advanced:"true"          folded away until asked for
+//	when:"type=apikey|jwt"   shown only while another field of the same
+//	                         struct (an enum or a boolean) holds one of these
+//	min:"0" max:"10000"      bounds of a number, or of a duration ("1s");
+//	                         values outside them are refused
+//	unit:"bytes"             what a number counts
+//	placeholder:"…"          an example value shown in an empty input
+//	widget:"multiline"       how a form edits a string: multiline, secret,
+//	                         password, file or code
+//	enum_labels:"JSON|Form"  the labels of the enum values, in order
+//
+// Structs nested in a field (a struct, a list or map of structs) take the
+// same tags. Defaults are whatever the kind's New function sets.
 package registry
 
 import (
@@ -170,6 +187,9 @@ func Register(k Kind) {
 	}
 	if len(fields) == 0 || fields[0].Name != "name" || fields[0].Type.Kind() != reflect.String {
 		panic(fmt.Sprintf("registry: kind %q: the first field must be `name`, a string", k.ID))
+	}
+	if err := checkWhens(fields); err != nil {
+		panic(fmt.Sprintf("registry: kind %q: %v", k.ID, err))
 	}
 	k.fields = fields
 	for field, values := range k.ZatoSkipped {
