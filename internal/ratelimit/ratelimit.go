@@ -27,6 +27,21 @@ type Rule struct {
 	Disallowed bool     `json:"disallowed" doc:"Refuse the matched addresses outright (403)."`
 }
 
+// Rules are the rate-limiting rules of a configuration object, checked by
+// the registry through Validate.
+type Rules []Rule
+
+// Validate checks every rule; each error names the rule by its position.
+func (rs Rules) Validate() []error {
+	var errs []error
+	for i, r := range rs {
+		if err := r.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("rule %d: %w", i+1, err))
+		}
+	}
+	return errs
+}
+
 var units = map[string]time.Duration{"second": time.Second, "minute": time.Minute, "hour": time.Hour, "day": 24 * time.Hour}
 
 // Validate checks a rule; field names are the JSON ones.

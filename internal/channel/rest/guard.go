@@ -40,14 +40,9 @@ const (
 	detailsTooMany      = "Too many requests"
 )
 
-// validateGuard checks a channel's rate-limiting rules.
+// validateGuard refuses a group listed twice.
 func validateGuard(c *Channel) []error {
 	var errs []error
-	for i, r := range c.RateLimiting {
-		if err := r.Validate(); err != nil {
-			errs = append(errs, registry.FieldProblem("rate_limiting", "rule %d: %v", i+1, err))
-		}
-	}
 	seen := map[string]bool{}
 	for _, g := range c.Groups {
 		if seen[g] {

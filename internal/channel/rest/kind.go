@@ -36,9 +36,9 @@ type Channel struct {
 	URLParamsPri      string `json:"url_params_pri" enum:"qs-over-path|path-over-qs" doc:"Which wins when a path parameter and a query parameter have the same name."`
 	ContentType       string `json:"content_type" doc:"Content-Type of responses whose service sets none; empty picks application/json for JSON payloads and text/plain for text."`
 
-	Security     string           `json:"security" ref:"security" doc:"Name of the security definition every request must pass (401 otherwise); the identity it admits reaches the service as self.channel.security. Empty: no definition."`
-	Groups       []string         `json:"groups" ref:"groups" doc:"Security groups whose members the channel admits: a request must pass one member of one group (as well as security, when set), and runs as that member."`
-	RateLimiting []ratelimit.Rule `json:"rate_limiting" doc:"Rate limits keyed by client address, checked before authentication: the first rule whose cidr holds the address applies, and an address no rule matches is refused (403), which makes the rules an IP allow-list. Empty: no limit."`
+	Security     string          `json:"security" ref:"security" doc:"Name of the security definition every request must pass (401 otherwise); the identity it admits reaches the service as self.channel.security. Empty: no definition."`
+	Groups       []string        `json:"groups" ref:"groups" doc:"Security groups whose members the channel admits: a request must pass one member of one group (as well as security, when set), and runs as that member."`
+	RateLimiting ratelimit.Rules `json:"rate_limiting" doc:"Rate limits keyed by client address, checked before authentication: the first rule whose cidr holds the address applies, and an address no rule matches is refused (403), which makes the rules an IP allow-list. Empty: no limit."`
 
 	tpl *router.Template // parsed url_path, kept by Validate
 }
