@@ -158,29 +158,24 @@ func (a *API) refused(w http.ResponseWriter, err error) {
 	reply.Envelope(w, http.StatusInternalServerError, id, reply.GenericError)
 }
 
+// kindInfo is a kind as GET /kinds describes it: its fields with their
+// form metadata, its JSON Schema and its examples.
+type kindInfo struct {
+	ID       string               `json:"id"`
+	Title    string               `json:"title"`
+	Summary  string               `json:"summary"`
+	Aliases  []string             `json:"aliases,omitempty"`
+	Fields   []registry.FieldInfo `json:"fields"`
+	Schema   map[string]any       `json:"schema"`
+	Examples []json.RawMessage    `json:"examples,omitempty"`
+}
+
 func (a *API) kinds(w http.ResponseWriter, r *http.Request) {
-	type fieldDoc struct {
-		Name     string   `json:"name"`
-		Doc      string   `json:"doc"`
-		Enum     []string `json:"enum,omitempty"`
-		Ref      string   `json:"ref,omitempty"`
-		Secret   bool     `json:"secret,omitempty"`
-		Required bool     `json:"required,omitempty"`
-	}
-	type kindDoc struct {
-		ID       string            `json:"id"`
-		Title    string            `json:"title"`
-		Summary  string            `json:"summary"`
-		Aliases  []string          `json:"aliases,omitempty"`
-		Fields   []fieldDoc        `json:"fields"`
-		Schema   map[string]any    `json:"schema"`
-		Examples []json.RawMessage `json:"examples,omitempty"`
-	}
-	var out []kindDoc
+	var out []kindInfo
 	for _, k := range registry.All() {
-		d := kindDoc{ID: k.ID, Title: k.Title, Summary: k.Summary, Aliases: k.Aliases, Schema: k.Schema()}
+		d := kindInfo{ID: k.ID, Title: k.Title, Summary: k.Summary, Aliases: k.Aliases, Schema: k.Schema()}
 		for _, f := range k.Fields() {
-			d.Fields = append(d.Fields, fieldDoc{f.Name, f.Doc, f.Enum, f.Ref, f.Secret, f.Required})
+			d.Fields = append(d.Fields, f.Info())
 		}
 		for _, e := range k.Examples {
 			d.Examples = append(d.Examples, json.RawMessage(e))

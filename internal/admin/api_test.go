@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/plexushq/plexus/internal/admin"
+	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/servertest"
 	"github.com/plexushq/plexus/sdk/service"
 )
@@ -121,6 +122,45 @@ func TestKinds(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("channel_rest not among %s", r.Body)
+	}
+}
+
+// The kinds carry what the Dashboard's forms need: labels, groups, the
+// conditions that show a field, bounds, units and enum labels, for nested
+// fields too.
+func TestKindsFormMetadata(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	var kinds []struct {
+		ID     string
+		Fields []registry.FieldInfo
+	}
+	if err := json.Unmarshal(s.AdminCall("GET", prefix+"/kinds", "").Body, &kinds); err != nil {
+		t.Fatal(err)
+	}
+	fields := map[string]registry.FieldInfo{}
+	for _, k := range kinds {
+		for _, f := range k.Fields {
+			fields[k.ID+"."+f.Name] = f
+		}
+	}
+	if f := fields["security.realm"]; f.Label != "Realm" || f.Group != "Credentials" || !f.Advanced || f.When == nil || f.When.Field != "type" || f.When.Values[0] != "basic_auth" {
+		t.Errorf("security.realm: %+v", f)
+	}
+	if f := fields["security.type"]; f.EnumLabels["apikey"] != "API key" {
+		t.Errorf("security.type: %+v", f)
+	}
+	if f := fields["security.password"]; !f.Secret || f.Widget != "password" {
+		t.Errorf("security.password: %+v", f)
+	}
+	if f := fields["outgoing_rest.pool_size"]; f.Min != float64(0) || f.Max != float64(10000) || f.Unit != "connections" {
+		t.Errorf("outgoing_rest.pool_size: %+v", f)
+	}
+	if f := fields["outgoing_rest.timeout"]; f.Min != "0s" || f.Placeholder != "10s" {
+		t.Errorf("outgoing_rest.timeout: %+v", f)
+	}
+	rules := fields["channel_rest.rate_limiting"].Fields
+	if len(rules) == 0 || rules[1].Name != "rate" || rules[1].Unit != "requests per second" || rules[1].Label != "Rate" {
+		t.Errorf("channel_rest.rate_limiting's fields: %+v", rules)
 	}
 }
 

@@ -27,29 +27,26 @@ func Kinds() string {
 			fmt.Fprintf(&b, "\nAlso accepted as: %s.\n", code(k.Aliases))
 		}
 		b.WriteString(zatoFields(k))
-		b.WriteString("\n| field | type | default | description |\n|---|---|---|---|\n")
 		props := k.Schema()["properties"].(map[string]any)
-		for _, f := range k.Fields() {
-			p := props[f.Name].(map[string]any)
-			typ := fmt.Sprint(p["type"])
-			if len(f.Enum) > 0 {
-				typ = strings.Join(f.Enum, " \\| ")
+		var nested []registry.Field
+		for _, group := range groups(k.Fields()) {
+			fmt.Fprintf(&b, "\n### %s\n\n", group)
+			b.WriteString(fieldTable(k.Fields(), group, props))
+			for _, f := range k.Fields() {
+				if f.Group == group && f.Sub != nil {
+					nested = append(nested, f)
+				}
 			}
-			def := ""
-			if d, ok := p["default"]; ok {
-				def = fmt.Sprintf("`%v`", d)
+		}
+		for _, f := range nested {
+			fmt.Fprintf(&b, "\nEach of `%s`:\n\n", f.Name)
+			sub := props[f.Name].(map[string]any)
+			if items, ok := sub["items"].(map[string]any); ok {
+				sub = items
+			} else if values, ok := sub["additionalProperties"].(map[string]any); ok {
+				sub = values
 			}
-			doc := f.Doc
-			if f.Required || f.Name == "name" {
-				doc = "**Required.** " + doc
-			}
-			if f.Ref != "" {
-				doc += fmt.Sprintf(" Names a %s.", refTitle(f.Ref))
-			}
-			if f.Secret {
-				doc += " Secret: never shown or exported."
-			}
-			fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", f.Name, typ, def, strings.ReplaceAll(doc, "|", "\\|"))
+			b.WriteString(fieldTable(f.Sub, "", sub["properties"].(map[string]any)))
 		}
 		if len(k.Examples) > 0 {
 			b.WriteString("\nExample (admin API JSON):\n\n```json\n")
@@ -64,6 +61,86 @@ func Kinds() string {
 		fmt.Fprintf(&b, "| `%s` | %s |\n", s.Name, s.Title)
 	}
 	return b.String()
+}
+
+// groups returns the groups of fields, in the order they first appear.
+func groups(fields []registry.Field) []string {
+	var out []string
+	for _, f := range fields {
+		if !slices.Contains(out, f.Group) {
+			out = append(out, f.Group)
+		}
+	}
+	return out
+}
+
+// fieldTable returns the table of the fields of a group ("" for all),
+// with their schema properties.
+func fieldTable(fields []registry.Field, group string, props map[string]any) string {
+	var b strings.Builder
+	b.WriteString("| field | label | type | default | description |\n|---|---|---|---|---|\n")
+	for _, f := range fields {
+		if group != "" && f.Group != group {
+			continue
+		}
+		p := props[f.Name].(map[string]any)
+		typ := fmt.Sprint(p["type"])
+		if len(f.Enum) > 0 {
+			values := make([]string, len(f.Enum))
+			for i, v := range f.Enum {
+				values[i] = "`" + v + "`"
+				if len(f.EnumLabels) > i && !strings.EqualFold(f.EnumLabels[i], v) {
+					values[i] += " (" + f.EnumLabels[i] + ")"
+				}
+			}
+			typ = strings.Join(values, ", ")
+		}
+		def := ""
+		if d, ok := p["default"]; ok {
+			def = fmt.Sprintf("`%v`", d)
+		}
+		doc := f.Doc
+		if f.Required || f.Name == "name" {
+			doc = "**Required.** " + doc
+		}
+		if f.Ref != "" {
+			doc += fmt.Sprintf(" Names a %s.", refTitle(f.Ref))
+		}
+		if f.Secret {
+			doc += " Secret: never shown or exported."
+		}
+		switch {
+		case f.Min != "" && f.Max != "":
+			doc += fmt.Sprintf(" From %s to %s.", f.Min, f.Max)
+		case f.Min != "":
+			doc += fmt.Sprintf(" At least %s.", f.Min)
+		case f.Max != "":
+			doc += fmt.Sprintf(" At most %s.", f.Max)
+		}
+		if f.Unit != "" {
+			doc += " Unit: " + f.Unit + "."
+		}
+		if f.When != nil {
+			doc += fmt.Sprintf(" Only when `%s` is %s.", f.When.Field, orList(f.When.Values))
+		}
+		if f.Advanced {
+			doc += " Advanced."
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", f.Name, f.Label, typ, def, strings.ReplaceAll(doc, "|", "\\|"))
+	}
+	return b.String()
+}
+
+// orList returns `a`, `b` or `c`.
+func orList(values []string) string {
+	quoted := make([]string, len(values))
+	for i, v := range values {
+		quoted[i] = "`" + v + "`"
+	}
+	if len(quoted) == 1 {
+		return quoted[0]
+	}
+	return strings.Join(quoted[:len(quoted)-1], ", ") + " or " + quoted[len(quoted)-1]
 }
 
 // zatoFields describes the Zato field names a kind's import accepts.

@@ -19,12 +19,12 @@ import (
 // Rule is one rate-limiting rule, as configured on channels and security
 // definitions.
 type Rule struct {
-	CIDR       []string `json:"cidr" doc:"Address ranges the rule applies to, e.g. 10.0.0.0/8 or 2001:db8::/32; empty applies to every address."`
-	Rate       float64  `json:"rate" doc:"Requests per second refilled into the token bucket; 0 for no bucket."`
-	Burst      int      `json:"burst" doc:"Size of the token bucket: requests admitted at once after a quiet period. Defaults to the rate rounded up."`
-	Limit      int      `json:"limit" doc:"Requests admitted per fixed window of limit_unit; 0 for no window."`
-	LimitUnit  string   `json:"limit_unit" enum:"second|minute|hour|day" doc:"Length of the fixed window counting requests against limit."`
-	Disallowed bool     `json:"disallowed" doc:"Refuse the matched addresses outright (403)."`
+	CIDR       []string `json:"cidr" label:"Addresses" placeholder:"10.0.0.0/8" doc:"Address ranges the rule applies to, e.g. 10.0.0.0/8 or 2001:db8::/32; empty applies to every address."`
+	Rate       float64  `json:"rate" label:"Rate" min:"0" unit:"requests per second" doc:"Requests per second refilled into the token bucket; 0 for no bucket."`
+	Burst      int      `json:"burst" label:"Burst" min:"0" unit:"requests" doc:"Size of the token bucket: requests admitted at once after a quiet period. Defaults to the rate rounded up."`
+	Limit      int      `json:"limit" label:"Requests per window" min:"0" unit:"requests" doc:"Requests admitted per fixed window of limit_unit; 0 for no window."`
+	LimitUnit  string   `json:"limit_unit" label:"Window" enum_labels:"Second|Minute|Hour|Day" enum:"second|minute|hour|day" doc:"Length of the fixed window counting requests against limit."`
+	Disallowed bool     `json:"disallowed" label:"Refuse these addresses" doc:"Refuse the matched addresses outright (403)."`
 }
 
 // Rules are the rate-limiting rules of a configuration object, checked by

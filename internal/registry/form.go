@@ -171,3 +171,55 @@ func (f Field) checkBounds(v reflect.Value) error {
 	}
 	return fmt.Errorf("must be at most %s", f.Max)
 }
+
+// FieldInfo is a field as the admin API's list of kinds describes it, with
+// what a form needs.
+type FieldInfo struct {
+	Name        string            `json:"name"`
+	Doc         string            `json:"doc"`
+	Label       string            `json:"label,omitempty"`
+	Group       string            `json:"group,omitempty"`
+	Advanced    bool              `json:"advanced,omitempty"`
+	When        *When             `json:"when,omitempty"`
+	Enum        []string          `json:"enum,omitempty"`
+	EnumLabels  map[string]string `json:"enum_labels,omitempty"`
+	Ref         string            `json:"ref,omitempty"`
+	Secret      bool              `json:"secret,omitempty"`
+	Required    bool              `json:"required,omitempty"`
+	Min         any               `json:"min,omitempty"`
+	Max         any               `json:"max,omitempty"`
+	Unit        string            `json:"unit,omitempty"`
+	Placeholder string            `json:"placeholder,omitempty"`
+	Widget      string            `json:"widget,omitempty"`
+	// Fields are the fields of a struct, or of the structs of a list or
+	// map.
+	Fields []FieldInfo `json:"fields,omitempty"`
+}
+
+// Info describes the field and its nested fields.
+func (f Field) Info() FieldInfo {
+	fi := FieldInfo{Name: f.Name, Doc: f.Doc, Label: f.Label, Group: f.Group, Advanced: f.Advanced, When: f.When,
+		Enum: f.Enum, Ref: f.Ref, Secret: f.Secret, Required: f.Required || f.Name == "name",
+		Min: bound(f.Min, f.min, f.Type), Max: bound(f.Max, f.max, f.Type), Unit: f.Unit, Placeholder: f.Placeholder, Widget: f.Widget}
+	if len(f.EnumLabels) > 0 {
+		fi.EnumLabels = make(map[string]string, len(f.Enum))
+		for i, v := range f.Enum {
+			fi.EnumLabels[v] = f.EnumLabels[i]
+		}
+	}
+	for _, s := range f.Sub {
+		fi.Fields = append(fi.Fields, s.Info())
+	}
+	return fi
+}
+
+// bound is a min or max as JSON shows it: a number, or a duration's text.
+func bound(text string, n *float64, t reflect.Type) any {
+	switch {
+	case n == nil:
+		return nil
+	case t == reflect.TypeFor[config.Duration]():
+		return text
+	}
+	return *n
+}

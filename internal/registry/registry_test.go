@@ -2,7 +2,9 @@ package registry_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -10,8 +12,10 @@ import (
 	_ "github.com/plexushq/plexus/internal/server" // registers every kind
 )
 
-// Every registered kind is fully declared: each field documented, each
-// example valid, each secret hidden by Public.
+// Every registered kind is fully declared: each field documented, with
+// what a form needs (a label, a group, labels for enum values, bounds for
+// numbers, conditions naming a field and its values), each example valid,
+// each secret (nested ones too) hidden by Public.
 func TestEveryKind(t *testing.T) {
 	kinds := registry.All()
 	if len(kinds) == 0 {
@@ -21,11 +25,7 @@ func TestEveryKind(t *testing.T) {
 		if len(k.Examples) == 0 {
 			t.Errorf("%s has no examples", k.ID)
 		}
-		for _, f := range k.Fields() {
-			if len(f.Doc) < 10 || !strings.HasSuffix(f.Doc, ".") {
-				t.Errorf("%s.%s: doc %q should be a sentence", k.ID, f.Name, f.Doc)
-			}
-		}
+		checkForm(t, k.ID, k.Fields(), true)
 		for _, ex := range k.Examples {
 			obj, errs := k.Decode([]byte(ex))
 			errs = append(errs, k.CheckFields(obj)...)
@@ -39,16 +39,111 @@ func TestEveryKind(t *testing.T) {
 			t.Errorf("%s schema: %v %s", k.ID, err, schema)
 		}
 		obj := k.New()
-		for _, f := range k.Fields() {
-			if f.Secret && f.Type.Kind() == reflect.String {
-				f.Value(obj).SetString("s3cr3t-value")
-			}
+		secrets := fillSecrets(reflect.ValueOf(obj).Elem(), k.Fields())
+		if got := len(k.Secrets(obj)); got != secrets {
+			t.Errorf("%s: %d secrets set, the walker finds %d", k.ID, secrets, got)
 		}
 		pub, _ := json.Marshal(k.Public(obj))
 		if strings.Contains(string(pub), "s3cr3t-value") {
 			t.Errorf("%s: Public shows a secret: %s", k.ID, pub)
 		}
 	}
+}
+
+// checkForm checks the form metadata of fields; top-level fields need a
+// group, nested ones are shown in their parent's.
+func checkForm(t *testing.T, path string, fields []registry.Field, top bool) {
+	t.Helper()
+	for _, f := range fields {
+		p := path + "." + f.Name
+		if len(f.Doc) < 10 || !strings.HasSuffix(f.Doc, ".") {
+			t.Errorf("%s: doc %q should be a sentence", p, f.Doc)
+		}
+		if f.Label == "" {
+			t.Errorf("%s has no label", p)
+		}
+		if top && f.Group == "" {
+			t.Errorf("%s has no group", p)
+		}
+		if len(f.Enum) > 0 && len(f.EnumLabels) != len(f.Enum) {
+			t.Errorf("%s: enum %v has labels %v", p, f.Enum, f.EnumLabels)
+		}
+		if k := f.Type.Kind(); (k >= reflect.Int && k <= reflect.Float64) && f.Type.String() != "config.Duration" && f.Min == "" {
+			t.Errorf("%s is a number without a min", p)
+		}
+		if f.When != nil {
+			var other *registry.Field
+			for i := range fields {
+				if fields[i].Name == f.When.Field {
+					other = &fields[i]
+				}
+			}
+			if other == nil {
+				t.Errorf("%s: when names no field: %s", p, f.When)
+			} else {
+				for _, v := range f.When.Values {
+					if !slices.Contains(other.Enum, v) && !(other.Type.Kind() == reflect.Bool && (v == "true" || v == "false")) {
+						t.Errorf("%s: when names a value %s cannot have: %s", p, other.Name, f.When)
+					}
+				}
+			}
+		}
+		checkForm(t, p, f.Sub, false)
+	}
+}
+
+// fillSecrets sets every secret of v, making one element of each list and
+// map of structs on the way, and returns how many it set.
+func fillSecrets(v reflect.Value, fields []registry.Field) int {
+	n := 0
+	for _, f := range fields {
+		fv := v.FieldByName(goName(v.Type(), f.Name))
+		switch {
+		case f.Secret && fv.Kind() == reflect.String:
+			fv.SetString("s3cr3t-value")
+			n++
+		case f.Secret && fv.Kind() == reflect.Slice:
+			fv.Set(reflect.ValueOf([]string{"s3cr3t-value"}).Convert(fv.Type()))
+			n++
+		case f.Secret && fv.Kind() == reflect.Map:
+			fv.Set(reflect.MakeMap(fv.Type()))
+			fv.SetMapIndex(reflect.ValueOf("k"), reflect.ValueOf("s3cr3t-value").Convert(fv.Type().Elem()))
+			n++
+		case f.Sub != nil:
+			n += fillNested(fv, f.Sub)
+		}
+	}
+	return n
+}
+
+func fillNested(v reflect.Value, sub []registry.Field) int {
+	switch v.Kind() {
+	case reflect.Struct:
+		return fillSecrets(v, sub)
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		return fillNested(v.Elem(), sub)
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+		return fillNested(v.Index(0), sub)
+	case reflect.Map:
+		e := reflect.New(v.Type().Elem()).Elem()
+		n := fillNested(e, sub)
+		v.Set(reflect.MakeMap(v.Type()))
+		v.SetMapIndex(reflect.ValueOf("k").Convert(v.Type().Key()), e)
+		return n
+	}
+	return 0
+}
+
+// goName returns the name of the struct field with a JSON name.
+func goName(t reflect.Type, name string) string {
+	for i := range t.NumField() {
+		if n, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); n == name {
+			return t.Field(i).Name
+		}
+	}
+	return ""
 }
 
 func TestDecodeReportsEveryProblem(t *testing.T) {
@@ -137,6 +232,111 @@ func TestProblemText(t *testing.T) {
 	} {
 		if got := c.p.Error(); got != c.want {
 			t.Errorf("got %q, want %q", got, c.want)
+		}
+	}
+}
+
+type formThing struct {
+	Name  string `json:"name" label:"Name" group:"Thing" doc:"Name of the thing."`
+	Type  string `json:"type" enum:"a|b" enum_labels:"A|B" label:"Type" group:"Thing" doc:"Type of the thing."`
+	Size  int    `json:"size" min:"1" max:"10" label:"Size" group:"Thing" doc:"Size of the thing."`
+	Level int    `json:"level" min:"0" label:"Level" group:"Thing" doc:"Level of the thing."`
+	Top   int    `json:"top" min:"0" max:"5" label:"Top" group:"Thing" doc:"Top of the thing."`
+}
+
+func (*formThing) Validate() []error { return nil }
+
+type (
+	whenNoField struct {
+		Name string `json:"name" doc:"Name."`
+		Type string `json:"type" enum:"a|b" doc:"Type."`
+		X    string `json:"x" when:"kind=a" doc:"X."`
+	}
+	whenBadValue struct {
+		Name string `json:"name" doc:"Name."`
+		Type string `json:"type" enum:"a|b" doc:"Type."`
+		X    string `json:"x" when:"type=c" doc:"X."`
+	}
+	whenNoEnum struct {
+		Name string `json:"name" doc:"Name."`
+		Type string `json:"type" doc:"Type."`
+		X    string `json:"x" when:"type=c" doc:"X."`
+	}
+	enumLabels struct {
+		Name string `json:"name" doc:"Name."`
+		X    string `json:"x" enum:"a|b" enum_labels:"A" doc:"X."`
+	}
+	minOfString struct {
+		Name string `json:"name" doc:"Name."`
+		X    string `json:"x" min:"1" doc:"X."`
+	}
+	unknownWidget struct {
+		Name string `json:"name" doc:"Name."`
+		X    string `json:"x" widget:"slider" doc:"X."`
+	}
+	minAboveMax struct {
+		Name string `json:"name" doc:"Name."`
+		X    int    `json:"x" min:"5" max:"1" doc:"X."`
+	}
+)
+
+func (*whenNoField) Validate() []error   { return nil }
+func (*whenBadValue) Validate() []error  { return nil }
+func (*whenNoEnum) Validate() []error    { return nil }
+func (*enumLabels) Validate() []error    { return nil }
+func (*minOfString) Validate() []error   { return nil }
+func (*unknownWidget) Validate() []error { return nil }
+func (*minAboveMax) Validate() []error   { return nil }
+
+// Mistakes in form metadata are found at start-up.
+func TestFormTagMistakes(t *testing.T) {
+	for want, obj := range map[string]registry.Object{
+		`when names "kind", which is not another field`: &whenNoField{},
+		`when gives "type" a value it cannot have, "c"`: &whenBadValue{},
+		`when names "type", which has no enum`:          &whenNoEnum{},
+		"enum_labels has 1 labels for 2 enum values":    &enumLabels{},
+		"only numbers and durations have bounds":        &minOfString{},
+		`widget "slider" is not one of`:                 &unknownWidget{},
+		"min 5 is above max 1":                          &minAboveMax{},
+	} {
+		func() {
+			defer func() {
+				if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), want) {
+					t.Errorf("want a panic with %q, got %v", want, r)
+				}
+			}()
+			registry.Register(registry.Kind{ID: "form_thing", Title: "Form thing", Summary: "A test kind.", New: func() registry.Object { return obj }})
+		}()
+	}
+	if _, ok := registry.Lookup("form_thing"); ok {
+		t.Error("a malformed kind was registered")
+	}
+}
+
+var boundsKind = func() *registry.Kind {
+	registry.Register(registry.Kind{ID: "bounds_thing", Title: "Bounds thing", Summary: "A test kind.",
+		New: func() registry.Object { return &formThing{Size: 5} }, Examples: []string{`{"name": "x", "type": "a"}`}})
+	k, _ := registry.Lookup("bounds_thing")
+	return k
+}()
+
+// Numbers outside their min and max are refused, naming the bounds.
+func TestBounds(t *testing.T) {
+	k := boundsKind
+	for body, want := range map[string]string{
+		`{"name": "x", "type": "a"}`:              "",
+		`{"name": "x", "type": "a", "size": 11}`:  "size: 11 is not between 1 and 10",
+		`{"name": "x", "type": "a", "level": -1}`: "level: must not be negative",
+		`{"name": "x", "type": "a", "top": 6}`:    "top: 6 is not between 0 and 5",
+	} {
+		obj, errs := k.Decode([]byte(body))
+		errs = append(errs, k.CheckFields(obj)...)
+		var got []string
+		for _, e := range errs {
+			got = append(got, e.Error())
+		}
+		if g := strings.Join(got, "; "); (want == "") != (g == "") || !strings.Contains(g, want) {
+			t.Errorf("%s: got %q, want %q", body, g, want)
 		}
 	}
 }

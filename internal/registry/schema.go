@@ -23,6 +23,17 @@ func objectSchema(fields []Field, defaults reflect.Value) map[string]any {
 	for _, f := range fields {
 		p := typeSchema(f.Type)
 		p["description"] = f.Doc
+		if f.Label != "" {
+			p["title"] = f.Label
+		}
+		if numeric(f.Type) {
+			if f.min != nil {
+				p["minimum"] = *f.min
+			}
+			if f.max != nil {
+				p["maximum"] = *f.max
+			}
+		}
 		if len(f.Enum) > 0 {
 			if f.Type.Kind() == reflect.Slice {
 				p["items"] = map[string]any{"type": "string", "enum": f.Enum}

@@ -11,24 +11,24 @@ import (
 
 // vault is a kind with secrets at every depth the walker goes to.
 type vault struct {
-	Name    string               `json:"name" doc:"Unique name of the vault."`
-	Key     string               `json:"key" secret:"true" doc:"The master key."`
-	Keys    []string             `json:"keys" secret:"true" doc:"Further keys, tried in turn."`
-	Headers map[string]string    `json:"headers" secret:"true" doc:"Headers sent with every call, by name."`
-	Auth    vaultAuth            `json:"auth" doc:"Credentials of the vault itself."`
-	Backup  *vaultAuth           `json:"backup" doc:"Credentials of the backup vault."`
-	Peers   []vaultAuth          `json:"peers" doc:"Credentials of the peer vaults."`
-	Zones   map[string]vaultAuth `json:"zones" doc:"Credentials by zone."`
-	Plain   []vaultPlain         `json:"plain" doc:"Notes that are not secret."`
+	Name    string               `json:"name" label:"Name" group:"Vault" doc:"Unique name of the vault."`
+	Key     string               `json:"key" label:"Master key" group:"Keys" secret:"true" doc:"The master key."`
+	Keys    []string             `json:"keys" label:"Further keys" group:"Keys" secret:"true" doc:"Further keys, tried in turn."`
+	Headers map[string]string    `json:"headers" label:"Headers" group:"Keys" secret:"true" doc:"Headers sent with every call, by name."`
+	Auth    vaultAuth            `json:"auth" label:"Credentials" group:"Access" doc:"Credentials of the vault itself."`
+	Backup  *vaultAuth           `json:"backup" label:"Backup credentials" group:"Access" doc:"Credentials of the backup vault."`
+	Peers   []vaultAuth          `json:"peers" label:"Peer credentials" group:"Access" doc:"Credentials of the peer vaults."`
+	Zones   map[string]vaultAuth `json:"zones" label:"Zone credentials" group:"Access" doc:"Credentials by zone."`
+	Plain   []vaultPlain         `json:"plain" label:"Notes" group:"Vault" doc:"Notes that are not secret."`
 }
 
 type vaultAuth struct {
-	User  string `json:"user" doc:"User name to log in with."`
-	Token string `json:"token" secret:"true" doc:"Token to log in with."`
+	User  string `json:"user" label:"User" doc:"User name to log in with."`
+	Token string `json:"token" label:"Token" secret:"true" doc:"Token to log in with."`
 }
 
 type vaultPlain struct {
-	Note string `json:"note" doc:"A note shown to everyone."`
+	Note string `json:"note" label:"Note" doc:"A note shown to everyone."`
 }
 
 func (*vault) Validate() []error { return nil }

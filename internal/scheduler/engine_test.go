@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/plexushq/plexus/internal/cid"
+	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/store"
 )
 
@@ -542,7 +543,8 @@ func TestValidate(t *testing.T) {
 	} {
 		c.job.Name, c.job.Service = "j", "s"
 		var msgs []string
-		for _, err := range c.job.Validate() {
+		k, _ := registry.Lookup(Kind)
+		for _, err := range append(k.CheckFields(&c.job), c.job.Validate()...) {
 			msgs = append(msgs, err.Error())
 		}
 		got := strings.Join(msgs, "; ")

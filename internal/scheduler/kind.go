@@ -38,21 +38,21 @@ const maxInterval = 100 * 365 * 24 * time.Hour
 
 // Job is the configuration of a scheduler job (Zato's field names).
 type Job struct {
-	Name           string `json:"name" doc:"Unique name of the job."`
-	IsActive       bool   `json:"is_active" doc:"Whether the job runs. An inactive job is kept but never fires; a job becomes inactive by itself when its plan is complete (a one-time job after its run, an interval or cron job after repeats runs) and can be made active again, which starts its plan afresh."`
-	Service        string `json:"service" ref:"service" required:"true" doc:"Name of the service the job invokes, with channel type scheduler. The service's generic handler runs, so a service with only per-verb handlers fails with 405."`
-	JobType        string `json:"job_type" required:"true" enum:"one_time|interval_based|cron_style" doc:"one_time runs once at start_date; interval_based runs on the grid start_date + n × interval, the interval being weeks + days + hours + minutes + seconds; cron_style runs at the times cron_definition names."`
-	StartDate      string `json:"start_date" doc:"When the plan starts, in ISO 8601: 2026-01-01T02:00:00, with or without seconds, a fraction or a UTC offset (Z, +02:00); a date alone means midnight. Without an offset it is read in timezone. Required for one_time jobs (a past one runs at once if it never ran). An interval_based job without it is aligned to the clock (every 5 minutes runs at :00, :05, …); a cron_style job does not run before it."`
-	Weeks          int64  `json:"weeks" doc:"Weeks in the interval of an interval_based job; a week is 7 days."`
-	Days           int64  `json:"days" doc:"Days in the interval of an interval_based job; a day is 24 hours, whatever the time zone does."`
-	Hours          int64  `json:"hours" doc:"Hours in the interval of an interval_based job."`
-	Minutes        int64  `json:"minutes" doc:"Minutes in the interval of an interval_based job."`
-	Seconds        int64  `json:"seconds" doc:"Seconds in the interval of an interval_based job."`
-	Repeats        int64  `json:"repeats" doc:"How many runs an interval_based or cron_style job makes before it becomes inactive; 0 or empty runs it without end."`
-	CronDefinition string `json:"cron_definition" doc:"Standard 5-field cron expression of a cron_style job: minute, hour, day of month, month, day of week, e.g. 00 3-6 * * 1-5 (on the hour from 3 to 6 a.m., Monday to Friday). Read in timezone. A time that a daylight saving change skips runs when the clock jumps; a time that occurs twice runs at its first occurrence only, unless the hour field matches every hour (*)."`
-	Extra          string `json:"extra" doc:"Data the service receives on every run as its payload and raw request, exactly as written: JSON, XML, plain text or anything else; the scheduler never parses it."`
-	Timezone       string `json:"timezone" doc:"IANA time zone, e.g. Europe/Warsaw, in which start_date without an offset and cron_definition are read; empty means UTC."`
-	JitterMS       int64  `json:"jitter_ms" doc:"Random delay of up to this many milliseconds added to each scheduled run, to spread jobs that share a schedule; 0 runs them on time. It must be shorter than the interval."`
+	Name           string `json:"name" label:"Name" group:"Job" placeholder:"crm.nightly-sync" doc:"Unique name of the job."`
+	IsActive       bool   `json:"is_active" label:"Active" group:"Job" doc:"Whether the job runs. An inactive job is kept but never fires; a job becomes inactive by itself when its plan is complete (a one-time job after its run, an interval or cron job after repeats runs) and can be made active again, which starts its plan afresh."`
+	Service        string `json:"service" label:"Service" group:"Job" ref:"service" required:"true" doc:"Name of the service the job invokes, with channel type scheduler. The service's generic handler runs, so a service with only per-verb handlers fails with 405."`
+	JobType        string `json:"job_type" label:"Type" group:"Plan" enum_labels:"One time|At intervals|Cron schedule" required:"true" enum:"one_time|interval_based|cron_style" doc:"one_time runs once at start_date; interval_based runs on the grid start_date + n × interval, the interval being weeks + days + hours + minutes + seconds; cron_style runs at the times cron_definition names."`
+	StartDate      string `json:"start_date" label:"Start" group:"Plan" placeholder:"2026-01-01T02:00:00" doc:"When the plan starts, in ISO 8601: 2026-01-01T02:00:00, with or without seconds, a fraction or a UTC offset (Z, +02:00); a date alone means midnight. Without an offset it is read in timezone. Required for one_time jobs (a past one runs at once if it never ran). An interval_based job without it is aligned to the clock (every 5 minutes runs at :00, :05, …); a cron_style job does not run before it."`
+	Weeks          int64  `json:"weeks" label:"Weeks" group:"Interval" when:"job_type=interval_based" min:"0" doc:"Weeks in the interval of an interval_based job; a week is 7 days."`
+	Days           int64  `json:"days" label:"Days" group:"Interval" when:"job_type=interval_based" min:"0" doc:"Days in the interval of an interval_based job; a day is 24 hours, whatever the time zone does."`
+	Hours          int64  `json:"hours" label:"Hours" group:"Interval" when:"job_type=interval_based" min:"0" doc:"Hours in the interval of an interval_based job."`
+	Minutes        int64  `json:"minutes" label:"Minutes" group:"Interval" when:"job_type=interval_based" min:"0" doc:"Minutes in the interval of an interval_based job."`
+	Seconds        int64  `json:"seconds" label:"Seconds" group:"Interval" when:"job_type=interval_based" min:"0" doc:"Seconds in the interval of an interval_based job."`
+	Repeats        int64  `json:"repeats" label:"Repeats" group:"Plan" when:"job_type=interval_based|cron_style" min:"0" unit:"runs" doc:"How many runs an interval_based or cron_style job makes before it becomes inactive; 0 or empty runs it without end."`
+	CronDefinition string `json:"cron_definition" label:"Cron expression" group:"Plan" when:"job_type=cron_style" placeholder:"00 3-6 * * 1-5" doc:"Standard 5-field cron expression of a cron_style job: minute, hour, day of month, month, day of week, e.g. 00 3-6 * * 1-5 (on the hour from 3 to 6 a.m., Monday to Friday). Read in timezone. A time that a daylight saving change skips runs when the clock jumps; a time that occurs twice runs at its first occurrence only, unless the hour field matches every hour (*)."`
+	Extra          string `json:"extra" label:"Payload" group:"Job" widget:"code" doc:"Data the service receives on every run as its payload and raw request, exactly as written: JSON, XML, plain text or anything else; the scheduler never parses it."`
+	Timezone       string `json:"timezone" label:"Time zone" group:"Plan" placeholder:"Europe/Warsaw" doc:"IANA time zone, e.g. Europe/Warsaw, in which start_date without an offset and cron_definition are read; empty means UTC."`
+	JitterMS       int64  `json:"jitter_ms" label:"Jitter" group:"Plan" advanced:"true" min:"0" unit:"milliseconds" doc:"Random delay of up to this many milliseconds added to each scheduled run, to spread jobs that share a schedule; 0 runs them on time. It must be shorter than the interval."`
 }
 
 func init() {

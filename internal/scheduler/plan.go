@@ -49,14 +49,6 @@ func (j *Job) plan() (*plan, []error) {
 		}
 		p.start = t
 	}
-	for _, f := range []struct {
-		name string
-		v    int64
-	}{{"weeks", j.Weeks}, {"days", j.Days}, {"hours", j.Hours}, {"minutes", j.Minutes}, {"seconds", j.Seconds}, {"repeats", j.Repeats}, {"jitter_ms", j.JitterMS}} {
-		if f.v < 0 {
-			problem(f.name, "must not be negative")
-		}
-	}
 	switch j.JobType {
 	case OneTime:
 		if j.StartDate == "" {

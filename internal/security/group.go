@@ -12,9 +12,9 @@ const GroupKind = "groups"
 // Group is the configuration of a security group: several definitions a
 // channel admits alike, each a caller of its own.
 type Group struct {
-	Name         string          `json:"name" doc:"Unique name of the group; channels list it in their groups field."`
-	Members      []string        `json:"members" ref:"security" doc:"Names of the security definitions in the group; a request passes a channel that lists the group when it passes any one of them, and runs as that one. A group without members admits nobody."`
-	RateLimiting ratelimit.Rules `json:"rate_limiting" doc:"Rate limits applied to each member separately (keyed by the member), after the member's own limits, on every channel listing the group; the client address chooses the rule, and an address no rule matches is refused (403). Empty: no limit."`
+	Name         string          `json:"name" label:"Name" group:"Group" placeholder:"partners" doc:"Unique name of the group; channels list it in their groups field."`
+	Members      []string        `json:"members" label:"Members" group:"Group" ref:"security" doc:"Names of the security definitions in the group; a request passes a channel that lists the group when it passes any one of them, and runs as that one. A group without members admits nobody."`
+	RateLimiting ratelimit.Rules `json:"rate_limiting" label:"Rate limits per member" group:"Rate limits" doc:"Rate limits applied to each member separately (keyed by the member), after the member's own limits, on every channel listing the group; the client address chooses the rule, and an address no rule matches is refused (403). Empty: no limit."`
 }
 
 func init() {

@@ -26,19 +26,19 @@ const HealthPath = "/health"
 
 // Channel is the configuration of a REST channel (Zato's field names).
 type Channel struct {
-	Name              string `json:"name" doc:"Unique name of the channel."`
-	IsActive          bool   `json:"is_active" doc:"Whether the channel serves requests; an inactive channel answers 404."`
-	Service           string `json:"service" ref:"service" required:"true" doc:"Name of the service the channel invokes."`
-	URLPath           string `json:"url_path" required:"true" doc:"Path the channel answers, e.g. /api/customers/{cust_id}. {name} matches one path segment, {name...} as the last segment matches the rest of the path. Matching is exact: a trailing slash is significant."`
-	Method            string `json:"method" enum:"GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS" doc:"HTTP verb the channel answers; empty answers every verb. A GET channel also answers HEAD."`
-	DataFormat        string `json:"data_format" enum:"json|form|raw" doc:"How the request body is parsed into the payload: json (object or array; malformed JSON is answered 400), form (URL-encoded or multipart fields), raw (the body as text)."`
-	MergeURLParamsReq bool   `json:"merge_url_params_req" doc:"Whether path and query parameters are merged into the service's input."`
-	URLParamsPri      string `json:"url_params_pri" enum:"qs-over-path|path-over-qs" doc:"Which wins when a path parameter and a query parameter have the same name."`
-	ContentType       string `json:"content_type" doc:"Content-Type of responses whose service sets none; empty picks application/json for JSON payloads and text/plain for text."`
+	Name              string `json:"name" label:"Name" group:"Channel" placeholder:"api.customer.get" doc:"Unique name of the channel."`
+	IsActive          bool   `json:"is_active" label:"Active" group:"Channel" doc:"Whether the channel serves requests; an inactive channel answers 404."`
+	Service           string `json:"service" label:"Service" group:"Channel" ref:"service" required:"true" doc:"Name of the service the channel invokes."`
+	URLPath           string `json:"url_path" label:"URL path" group:"Channel" placeholder:"/api/customers/{cust_id}" required:"true" doc:"Path the channel answers, e.g. /api/customers/{cust_id}. {name} matches one path segment, {name...} as the last segment matches the rest of the path. Matching is exact: a trailing slash is significant."`
+	Method            string `json:"method" label:"HTTP method" group:"Channel" enum_labels:"GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS" enum:"GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS" doc:"HTTP verb the channel answers; empty answers every verb. A GET channel also answers HEAD."`
+	DataFormat        string `json:"data_format" label:"Data format" group:"Request and response" enum_labels:"JSON|Form fields|Raw text" enum:"json|form|raw" doc:"How the request body is parsed into the payload: json (object or array; malformed JSON is answered 400), form (URL-encoded or multipart fields), raw (the body as text)."`
+	MergeURLParamsReq bool   `json:"merge_url_params_req" label:"Merge URL parameters into input" group:"Request and response" advanced:"true" doc:"Whether path and query parameters are merged into the service's input."`
+	URLParamsPri      string `json:"url_params_pri" label:"Parameter priority" group:"Request and response" advanced:"true" enum_labels:"Query string over path|Path over query string" enum:"qs-over-path|path-over-qs" doc:"Which wins when a path parameter and a query parameter have the same name."`
+	ContentType       string `json:"content_type" label:"Default Content-Type" group:"Request and response" advanced:"true" placeholder:"application/json" doc:"Content-Type of responses whose service sets none; empty picks application/json for JSON payloads and text/plain for text."`
 
-	Security     string          `json:"security" ref:"security" doc:"Name of the security definition every request must pass (401 otherwise); the identity it admits reaches the service as self.channel.security. Empty: no definition."`
-	Groups       []string        `json:"groups" ref:"groups" doc:"Security groups whose members the channel admits: a request must pass one member of one group (as well as security, when set), and runs as that member."`
-	RateLimiting ratelimit.Rules `json:"rate_limiting" doc:"Rate limits keyed by client address, checked before authentication: the first rule whose cidr holds the address applies, and an address no rule matches is refused (403), which makes the rules an IP allow-list. Empty: no limit."`
+	Security     string          `json:"security" label:"Security definition" group:"Security" ref:"security" doc:"Name of the security definition every request must pass (401 otherwise); the identity it admits reaches the service as self.channel.security. Empty: no definition."`
+	Groups       []string        `json:"groups" label:"Security groups" group:"Security" ref:"groups" doc:"Security groups whose members the channel admits: a request must pass one member of one group (as well as security, when set), and runs as that member."`
+	RateLimiting ratelimit.Rules `json:"rate_limiting" label:"Rate limits by address" group:"Rate limits" doc:"Rate limits keyed by client address, checked before authentication: the first rule whose cidr holds the address applies, and an address no rule matches is refused (403), which makes the rules an IP allow-list. Empty: no limit."`
 
 	tpl *router.Template // parsed url_path, kept by Validate
 }

@@ -46,32 +46,32 @@ const (
 // Config is the configuration of an outgoing REST connection (Zato's field
 // names).
 type Config struct {
-	Name        string `json:"name" doc:"Unique name of the connection; services use it, exactly as written, to reach the connection (self.out.rest[\"Billing\"])."`
-	IsActive    bool   `json:"is_active" doc:"Whether services may call the connection; calls to an inactive one fail with 503."`
-	Host        string `json:"host" required:"true" doc:"Scheme, host and port of the remote API, e.g. https://api.example.com or http://10.0.0.5:8080, optionally with a base path. Credentials do not belong here: use security."`
-	URLPath     string `json:"url_path" required:"true" doc:"Path appended to host, e.g. /api/billing/{phone_no}. Each {name} is filled from the call's params, percent-encoded so that it stays one path segment; the other params become the query string."`
-	DataFormat  string `json:"data_format" enum:"json|form|raw" doc:"How request data is sent and responses read: json (dicts and lists sent as JSON; responses parsed as JSON), form (dicts sent URL-encoded), raw (strings and bytes sent as they are). A string is always sent as it is."`
-	ContentType string `json:"content_type" doc:"Content-Type of requests with a body; empty picks application/json for json, application/x-www-form-urlencoded for form and text/plain; charset=utf-8 for raw."`
-	Security    string `json:"security" ref:"security" doc:"Name of the security definition whose credentials every call carries (HTTP Basic Auth, an API key header, a static bearer token or an OAuth2 client-credentials token); empty sends none."`
+	Name        string `json:"name" label:"Name" group:"Connection" placeholder:"Billing" doc:"Unique name of the connection; services use it, exactly as written, to reach the connection (self.out.rest[\"Billing\"])."`
+	IsActive    bool   `json:"is_active" label:"Active" group:"Connection" doc:"Whether services may call the connection; calls to an inactive one fail with 503."`
+	Host        string `json:"host" label:"Host" group:"Connection" placeholder:"https://api.example.com" required:"true" doc:"Scheme, host and port of the remote API, e.g. https://api.example.com or http://10.0.0.5:8080, optionally with a base path. Credentials do not belong here: use security."`
+	URLPath     string `json:"url_path" label:"URL path" group:"Connection" placeholder:"/api/billing/{phone_no}" required:"true" doc:"Path appended to host, e.g. /api/billing/{phone_no}. Each {name} is filled from the call's params, percent-encoded so that it stays one path segment; the other params become the query string."`
+	DataFormat  string `json:"data_format" label:"Data format" group:"Connection" enum_labels:"JSON|URL-encoded form|Raw" enum:"json|form|raw" doc:"How request data is sent and responses read: json (dicts and lists sent as JSON; responses parsed as JSON), form (dicts sent URL-encoded), raw (strings and bytes sent as they are). A string is always sent as it is."`
+	ContentType string `json:"content_type" label:"Content-Type" group:"Connection" advanced:"true" placeholder:"application/json" doc:"Content-Type of requests with a body; empty picks application/json for json, application/x-www-form-urlencoded for form and text/plain; charset=utf-8 for raw."`
+	Security    string `json:"security" label:"Security definition" group:"Security" ref:"security" doc:"Name of the security definition whose credentials every call carries (HTTP Basic Auth, an API key header, a static bearer token or an OAuth2 client-credentials token); empty sends none."`
 
-	Timeout  config.Duration `json:"timeout" doc:"Longest time one attempt may take, from sending the request to reading the whole response, waiting for a free pooled connection included; 0 waits forever. A timeout answers the original caller 504."`
-	PoolSize int             `json:"pool_size" doc:"Most connections open to the remote API at once; they are kept alive and reused, and calls beyond it wait for a free one. 0 means 20."`
+	Timeout  config.Duration `json:"timeout" label:"Timeout" group:"Limits" min:"0s" placeholder:"10s" doc:"Longest time one attempt may take, from sending the request to reading the whole response, waiting for a free pooled connection included; 0 waits forever. A timeout answers the original caller 504."`
+	PoolSize int             `json:"pool_size" label:"Pool size" group:"Limits" min:"0" max:"10000" unit:"connections" doc:"Most connections open to the remote API at once; they are kept alive and reused, and calls beyond it wait for a free one. 0 means 20."`
 
-	TLSVerify     bool   `json:"tls_verify" doc:"Whether the remote API's TLS certificate is verified. Turn it off only for tests: anyone on the path can then read and change the traffic."`
-	TLSCACerts    string `json:"tls_ca_certs" doc:"PEM bundle of the certificate authorities trusted for the remote API, instead of the system's; a relative path is relative to the environment directory."`
-	TLSClientCert string `json:"tls_client_cert" doc:"Absolute path to a PEM client certificate presented to the remote API (mutual TLS); it may also hold the key."`
-	TLSClientKey  string `json:"tls_client_key" doc:"Absolute path to the PEM private key of tls_client_cert, when the certificate file does not hold it."`
+	TLSVerify     bool   `json:"tls_verify" label:"Verify the TLS certificate" group:"TLS" doc:"Whether the remote API's TLS certificate is verified. Turn it off only for tests: anyone on the path can then read and change the traffic."`
+	TLSCACerts    string `json:"tls_ca_certs" label:"CA bundle" group:"TLS" advanced:"true" widget:"file" doc:"PEM bundle of the certificate authorities trusted for the remote API, instead of the system's; a relative path is relative to the environment directory."`
+	TLSClientCert string `json:"tls_client_cert" label:"Client certificate" group:"TLS" advanced:"true" widget:"file" doc:"Absolute path to a PEM client certificate presented to the remote API (mutual TLS); it may also hold the key."`
+	TLSClientKey  string `json:"tls_client_key" label:"Client key" group:"TLS" advanced:"true" widget:"file" doc:"Absolute path to the PEM private key of tls_client_cert, when the certificate file does not hold it."`
 
-	MaxRetries             int             `json:"max_retries" doc:"How many times a call is retried after a timeout, a connection error or a 429 answer; other answers are returned at once. Retries resend the request, so use them with idempotent APIs."`
-	RetrySleepTime         config.Duration `json:"retry_sleep_time" doc:"Sleep before the first retry; each later sleep is multiplied by retry_backoff_multiplier, up to 8s. A Retry-After header on a 429 answer replaces it."`
-	RetryBackoffMultiplier float64         `json:"retry_backoff_multiplier" doc:"Factor each sleep between retries grows by."`
-	RetryBackoffThreshold  config.Duration `json:"retry_backoff_threshold" doc:"Total time budget of a call with its retries: no retry starts once its sleep would end past it, and a 429 whose Retry-After asks for longer is returned at once."`
+	MaxRetries             int             `json:"max_retries" label:"Retries" group:"Retries" min:"0" max:"100" doc:"How many times a call is retried after a timeout, a connection error or a 429 answer; other answers are returned at once. Retries resend the request, so use them with idempotent APIs."`
+	RetrySleepTime         config.Duration `json:"retry_sleep_time" label:"First retry after" group:"Retries" min:"0s" placeholder:"2s" doc:"Sleep before the first retry; each later sleep is multiplied by retry_backoff_multiplier, up to 8s. A Retry-After header on a 429 answer replaces it."`
+	RetryBackoffMultiplier float64         `json:"retry_backoff_multiplier" label:"Back-off multiplier" group:"Retries" advanced:"true" min:"1" max:"100" doc:"Factor each sleep between retries grows by."`
+	RetryBackoffThreshold  config.Duration `json:"retry_backoff_threshold" label:"Retry time budget" group:"Retries" advanced:"true" min:"0s" placeholder:"60s" doc:"Total time budget of a call with its retries: no retry starts once its sleep would end past it, and a 429 whose Retry-After asks for longer is returned at once."`
 
-	PingMethod string `json:"ping_method" enum:"GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS" doc:"HTTP verb of a ping (plexus ping outgoing_rest NAME)."`
-	PingPath   string `json:"ping_path" doc:"Path a ping requests, appended to host."`
+	PingMethod string `json:"ping_method" label:"Ping method" group:"Ping" advanced:"true" enum_labels:"GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS" enum:"GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS" doc:"HTTP verb of a ping (plexus ping outgoing_rest NAME)."`
+	PingPath   string `json:"ping_path" label:"Ping path" group:"Ping" advanced:"true" placeholder:"/" doc:"Path a ping requests, appended to host."`
 
-	FollowRedirects bool  `json:"follow_redirects" doc:"Whether 3xx answers are followed (up to 10 times); off, they are returned to the service like any other answer. Credentials are not sent to another host."`
-	MaxResponseSize int64 `json:"max_response_size" doc:"Largest response body read, in bytes; a larger one fails the call with 502. 0 means the server's limits.max_outgoing_response_size (1 GiB by default), which also caps larger values."`
+	FollowRedirects bool  `json:"follow_redirects" label:"Follow redirects" group:"Connection" advanced:"true" doc:"Whether 3xx answers are followed (up to 10 times); off, they are returned to the service like any other answer. Credentials are not sent to another host."`
+	MaxResponseSize int64 `json:"max_response_size" label:"Largest response" group:"Limits" advanced:"true" min:"0" unit:"bytes" doc:"Largest response body read, in bytes; a larger one fails the call with 502. 0 means the server's limits.max_outgoing_response_size (1 GiB by default), which also caps larger values."`
 
 	tpl *pathTemplate // parsed url_path, kept by Validate
 }
@@ -131,8 +131,8 @@ func init() {
 	})
 }
 
-// Validate checks the address, the path template, the numbers and the TLS
-// files.
+// Validate checks the address, the path template and the TLS files; the
+// numbers are checked against their min and max tags.
 func (c *Config) Validate() []error {
 	var errs []error
 	if c.Host != "" {
@@ -151,18 +151,6 @@ func (c *Config) Validate() []error {
 	}
 	if !strings.HasPrefix(c.PingPath, "/") || strings.ContainsAny(c.PingPath, "# \t\r\n") {
 		errs = append(errs, registry.FieldProblem("ping_path", "%s must start with / and hold no spaces or #fragment", redact.Quote(c.PingPath)))
-	}
-	if c.PoolSize < 0 || c.PoolSize > 10000 {
-		errs = append(errs, registry.FieldProblem("pool_size", "%d is not between 0 and 10000", c.PoolSize))
-	}
-	if c.MaxRetries < 0 || c.MaxRetries > 100 {
-		errs = append(errs, registry.FieldProblem("max_retries", "%d is not between 0 and 100", c.MaxRetries))
-	}
-	if c.RetryBackoffMultiplier < 1 || c.RetryBackoffMultiplier > 100 {
-		errs = append(errs, registry.FieldProblem("retry_backoff_multiplier", "%v is not between 1 and 100", c.RetryBackoffMultiplier))
-	}
-	if c.MaxResponseSize < 0 {
-		errs = append(errs, registry.FieldProblem("max_response_size", "must not be negative"))
 	}
 	if c.TLSClientKey != "" && c.TLSClientCert == "" {
 		errs = append(errs, registry.FieldProblem("tls_client_key", "needs tls_client_cert"))
