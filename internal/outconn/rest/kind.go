@@ -59,8 +59,8 @@ type Config struct {
 
 	TLSVerify     bool   `json:"tls_verify" label:"Verify the TLS certificate" group:"TLS" doc:"Whether the remote API's TLS certificate is verified. Turn it off only for tests: anyone on the path can then read and change the traffic."`
 	TLSCACerts    string `json:"tls_ca_certs" label:"CA bundle" group:"TLS" advanced:"true" widget:"file" doc:"PEM bundle of the certificate authorities trusted for the remote API, instead of the system's; a relative path is relative to the environment directory."`
-	TLSClientCert string `json:"tls_client_cert" label:"Client certificate" group:"TLS" advanced:"true" widget:"file" doc:"Absolute path to a PEM client certificate presented to the remote API (mutual TLS); it may also hold the key."`
-	TLSClientKey  string `json:"tls_client_key" label:"Client key" group:"TLS" advanced:"true" widget:"file" doc:"Absolute path to the PEM private key of tls_client_cert, when the certificate file does not hold it."`
+	TLSClientCert string `json:"tls_client_cert" label:"Client certificate" group:"TLS" advanced:"true" widget:"file" doc:"PEM client certificate presented to the remote API (mutual TLS); it may also hold the key. A relative path is relative to the environment directory."`
+	TLSClientKey  string `json:"tls_client_key" label:"Client key" group:"TLS" advanced:"true" widget:"file" doc:"PEM private key of tls_client_cert, when the certificate file does not hold it; a relative path is relative to the environment directory."`
 
 	MaxRetries             int             `json:"max_retries" label:"Retries" group:"Retries" min:"0" max:"100" doc:"How many times a call is retried after a timeout, a connection error or a 429 answer; other answers are returned at once. Retries resend the request, so use them with idempotent APIs."`
 	RetrySleepTime         config.Duration `json:"retry_sleep_time" label:"First retry after" group:"Retries" min:"0s" placeholder:"2s" doc:"Sleep before the first retry; each later sleep is multiplied by retry_backoff_multiplier, up to 8s. A Retry-After header on a 429 answer replaces it."`

@@ -175,4 +175,13 @@ func TestTLSFilesRefused(t *testing.T) {
 	if r := s.AdminCall("PUT", admin.Prefix+"/objects/outgoing_rest/Secure", body); r.StatusCode != 201 {
 		t.Errorf("relative CA path in the environment: %d %s", r.StatusCode, r.Body)
 	}
+	// So are the client certificate's and key's.
+	for from, to := range map[string]string{p.clientCert: "client.pem", p.clientKy: "client.key"} {
+		data, _ := os.ReadFile(from)
+		os.WriteFile(filepath.Join(s.Dir, "certs", to), data, 0o600)
+	}
+	body, _ = jsonString(map[string]any{"host": "https://127.0.0.1:1", "url_path": "/", "tls_client_cert": "certs/client.pem", "tls_client_key": "certs/client.key"})
+	if r := s.AdminCall("PUT", admin.Prefix+"/objects/outgoing_rest/Secure", body); r.StatusCode != 200 {
+		t.Errorf("relative client certificate paths in the environment: %d %s", r.StatusCode, r.Body)
+	}
 }
