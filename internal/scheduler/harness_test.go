@@ -10,6 +10,7 @@ import (
 
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/invoke"
+	"github.com/plexushq/plexus/internal/leader"
 	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/services"
@@ -113,7 +114,7 @@ type harness struct {
 	log     *testenv.Buffer
 	calls   chan call
 	release chan struct{} // t.block returns when this is closed or sent to
-	leader  Leader
+	leader  leader.Leader
 	closed  bool
 }
 
@@ -124,7 +125,7 @@ type harnessOptions struct {
 	clock  *fakeClock
 	dir    string
 	dsn    string
-	leader Leader
+	leader leader.Leader
 }
 
 func newHarness(t testing.TB, o harnessOptions) *harness {

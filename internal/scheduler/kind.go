@@ -11,7 +11,7 @@
 // recording the run in its own tables of the store, so a restart never runs
 // a completed job again. Runs missed while the server was down are not
 // replayed. Run state and a bounded run history per job live in the store;
-// leadership (which node of a cluster fires) is behind the Leader interface.
+// leadership (which node of a cluster fires) is package leader's election.
 package scheduler
 
 import (

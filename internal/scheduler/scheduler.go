@@ -17,6 +17,7 @@ import (
 
 	"github.com/plexushq/plexus/internal/cid"
 	"github.com/plexushq/plexus/internal/invoke"
+	"github.com/plexushq/plexus/internal/leader"
 	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/reply"
@@ -35,6 +36,9 @@ var (
 	// ErrStopped is returned once the scheduler is shutting down.
 	ErrStopped = errors.New("the scheduler is not running")
 )
+
+// LeaderElection is the name of the election of the node that fires jobs.
+const LeaderElection = "plexus.scheduler"
 
 // maxSleep bounds how long the loop sleeps, so a jump of the wall clock
 // (an NTP step, a resumed virtual machine) delays runs by at most this:
@@ -56,9 +60,11 @@ type Options struct {
 	Metrics *metrics.Metrics
 	// Clock is the time source (default SystemClock).
 	Clock Clock
-	// Leader decides whether this node fires jobs. Default: SingleNode on
-	// SQLite, a PostgresLeader on PostgreSQL.
-	Leader Leader
+	// Leader decides whether this node fires jobs: only the leader of the
+	// election named LeaderElection fires them, and every node keeps the
+	// schedule, so a node that becomes leader fires the next due runs at
+	// once. Default: leader.For the store.
+	Leader leader.Leader
 	// Seed seeds the jitter of every job (default random).
 	Seed uint64
 }
@@ -75,7 +81,7 @@ type Scheduler struct {
 	clock  Clock
 	log    *slog.Logger
 	m      *collectors
-	leader Leader
+	leader leader.Leader
 
 	rt    *runtime.Runtime
 	inv   *invoke.Invoker
@@ -191,10 +197,7 @@ func (s *Scheduler) Attach(st *store.Store, rt *runtime.Runtime, inv *invoke.Inv
 	s.st, s.rt, s.inv = st, rt, inv
 	s.state = newStateStore(st, s.log)
 	if s.opts.Leader == nil {
-		s.opts.Leader = SingleNode{}
-		if st.Dialect() == "postgres" {
-			s.opts.Leader = &PostgresLeader{DB: st.DB(), Logger: s.log}
-		}
+		s.opts.Leader = leader.For(st.Dialect(), st.DB(), LeaderElection, s.log)
 	}
 	s.leader = s.opts.Leader
 	rt.Watch(s.observe)

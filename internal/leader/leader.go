@@ -1,4 +1,8 @@
-package scheduler
+// Package leader elects, among the servers sharing one store, the one that
+// does a job only one of them may do: fire scheduler jobs, deliver pub/sub
+// messages, run a cluster-wide sweep. On SQLite a server is alone and
+// always leads; on PostgreSQL an advisory lock decides.
+package leader
 
 import (
 	"context"
@@ -12,16 +16,16 @@ import (
 	"time"
 )
 
-// Leader decides whether this node fires jobs. Every node of a cluster
-// follows the configuration and keeps the schedule, so a node that becomes
-// leader fires the next due runs at once; only the leader fires them.
+// Leader decides whether this node does the work of one election now.
+// Every node follows the configuration, so a node that becomes leader can
+// take the work over at once.
 //
 // SingleNode is the leader of a server alone; PostgresLeader holds a
 // PostgreSQL advisory lock, so among the servers sharing one database
-// exactly one fires.
+// exactly one leads each election.
 type Leader interface {
-	// Leading reports whether this node may fire jobs now. It is called for
-	// every due run and must be cheap.
+	// Leading reports whether this node leads now. It is called often (for
+	// every due scheduler run) and must be cheap.
 	Leading() bool
 	// Changes returns a channel that receives a value whenever Leading may
 	// have changed, or nil if it never does.
@@ -49,15 +53,28 @@ func (SingleNode) Close() error { return nil }
 // attemptTimeout bounds one attempt to take or check the lock.
 const attemptTimeout = 10 * time.Second
 
+// For returns the leader of an election among the servers sharing a
+// store: SingleNode on SQLite (dialect "sqlite"), a PostgresLeader of the
+// election named name on PostgreSQL.
+func For(dialect string, db *sql.DB, name string, log *slog.Logger) Leader {
+	if dialect == "postgres" {
+		return &PostgresLeader{DB: db, Name: name, Logger: log}
+	}
+	return SingleNode{}
+}
+
 // PostgresLeader leads while it holds a session-level PostgreSQL advisory
 // lock on a dedicated connection. The lock's key is derived from the
-// database and schema, so environments sharing a database server do not
-// compete. A node that does not lead retries every Retry; the leader checks
-// its connection as often and steps down if it is lost (PostgreSQL then
+// election's name, the database and the schema, so elections of different
+// subsystems, and environments sharing a database server, do not compete.
+// A node that does not lead retries every Retry; the leader checks its
+// connection as often and steps down if it is lost (PostgreSQL then
 // releases the lock for another node). It is safe for concurrent use.
 type PostgresLeader struct {
 	// DB is the store's database.
 	DB *sql.DB
+	// Name names the election, such as plexus.scheduler.
+	Name string
 	// Retry is how often the election is retried (default 5s).
 	Retry time.Duration
 	// Logger receives leadership changes.
@@ -91,10 +108,10 @@ func (l *PostgresLeader) Start(ctx context.Context) error {
 	l.changes = make(chan struct{}, 1)
 	var db, schema string
 	if err := l.DB.QueryRowContext(ctx, "SELECT current_database(), current_schema()").Scan(&db, &schema); err != nil {
-		return fmt.Errorf("electing the scheduler leader: %w", err)
+		return fmt.Errorf("electing the leader of %s: %w", l.Name, err)
 	}
 	h := fnv.New64a()
-	fmt.Fprintf(h, "plexus.scheduler\x00%s\x00%s", db, schema)
+	fmt.Fprintf(h, "%s\x00%s\x00%s", l.Name, db, schema)
 	l.key = int64(h.Sum64())
 	l.attempt(ctx)
 	bg, cancel := context.WithCancel(context.Background())
@@ -129,20 +146,20 @@ func (l *PostgresLeader) attempt(ctx context.Context) {
 		if err == nil {
 			return
 		}
-		l.Logger.Warn("scheduler leader lost its database connection; stepping down", "error", err.Error())
+		l.Logger.Warn("leader lost its database connection; stepping down", "election", l.Name, "error", err.Error())
 		l.conn.Close()
 		l.conn = nil
 		l.set(false)
 	}
 	conn, err := l.DB.Conn(ctx)
 	if err != nil {
-		l.Logger.Warn("scheduler election: connecting", "error", err.Error())
+		l.Logger.Warn("election: connecting", "election", l.Name, "error", err.Error())
 		return
 	}
 	var got bool
 	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", l.key).Scan(&got); err != nil || !got {
 		if err != nil {
-			l.Logger.Warn("scheduler election: taking the lock", "error", err.Error())
+			l.Logger.Warn("election: taking the lock", "election", l.Name, "error", err.Error())
 		}
 		conn.Close()
 		return
@@ -156,7 +173,7 @@ func (l *PostgresLeader) set(leading bool) {
 		return
 	}
 	if leading {
-		l.Logger.Info("this node now fires scheduler jobs (it holds the leader lock)")
+		l.Logger.Info("this node now leads (it holds the leader lock)", "election", l.Name)
 	}
 	select {
 	case l.changes <- struct{}{}:
@@ -183,7 +200,7 @@ func (l *PostgresLeader) Close() error {
 	l.conn = nil
 	l.leading.Store(false)
 	if err != nil {
-		return fmt.Errorf("releasing the scheduler leader lock: %w", err)
+		return fmt.Errorf("releasing the leader lock of %s: %w", l.Name, err)
 	}
 	return nil
 }
