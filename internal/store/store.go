@@ -2,6 +2,8 @@
 // service code and server settings, each change in one transaction with a
 // revision number. It runs on the embedded SQLite database or on
 // PostgreSQL, with the same tables and versioned migrations for both.
+// Packages that keep tables of their own in the store (the scheduler's run
+// state, JWT sessions) own their migrations and register them.
 package store
 
 import (
@@ -19,14 +21,17 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	"github.com/pressly/goose/v3"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 
 	"github.com/plexushq/plexus/internal/redact"
 )
 
 //go:embed migrations
 var migrations embed.FS
+
+func init() {
+	RegisterMigrations(Migrations{Owner: "store", FS: migrations, Dir: "migrations"})
+}
 
 // Record is one stored configuration object: its JSON body under a kind and
 // name.
@@ -75,8 +80,10 @@ type Store struct {
 	dialect string // "sqlite" or "postgres"
 }
 
-// Open opens (and migrates) the store: the SQLite database in dataDir when
-// dsn is empty, else the PostgreSQL database dsn names.
+// Open opens the store and migrates it: its own tables, then those of
+// every package that registered migrations (see RegisterMigrations). It
+// opens the SQLite database in dataDir when dsn is empty, else the
+// PostgreSQL database dsn names.
 func Open(ctx context.Context, dsn, dataDir string) (*Store, error) {
 	s, err := open(ctx, dsn, dataDir, false)
 	if err != nil {
@@ -182,28 +189,6 @@ func (s *Store) describe(dsn, dataDir string) string {
 		return filepath.Join(dataDir, "plexus.db")
 	}
 	return redact.Secrets(dsn)
-}
-
-func (s *Store) migrate(ctx context.Context) error {
-	sub, err := fs.Sub(migrations, "migrations/"+s.dialect)
-	if err != nil {
-		return fmt.Errorf("migrating store: %w", err)
-	}
-	dialect := goose.DialectSQLite3
-	if s.dialect == "postgres" {
-		dialect = goose.DialectPostgres
-	}
-	// Branches add migrations in parallel (numbers are reserved per
-	// feature), so a database may have applied a later number before an
-	// earlier one arrives: apply it then rather than refusing to start.
-	p, err := goose.NewProvider(dialect, s.db, sub, goose.WithAllowOutofOrder(true))
-	if err != nil {
-		return fmt.Errorf("migrating store: %w", err)
-	}
-	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("migrating store: %w", err)
-	}
-	return nil
 }
 
 // Dialect returns "sqlite" or "postgres".
