@@ -51,6 +51,9 @@ type API struct {
 	// proxies whose X-Forwarded-For names the client.
 	Failures *ratelimit.Failures
 	Trusted  []netip.Prefix
+	// Subsystems are the server's shared parts; those that are a
+	// RouteSource add admin API calls of their own.
+	Subsystems []any
 	// Passwords checks the admin password: the server's one bounded
 	// argon2id verifier.
 	Passwords *password.Verifier
@@ -90,6 +93,12 @@ func (a *API) Handler() http.Handler {
 	} {
 		a.mux.Handle(pattern, a.protect(h))
 	}
+	a.actionRoutes()
+	for _, sub := range a.Subsystems {
+		if rs, ok := sub.(RouteSource); ok {
+			rs.Routes(a, Prefix)
+		}
+	}
 	a.mux.Handle(Prefix+"/", a.protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, "No such admin API call; see "+Prefix+"/kinds and the docs")
 	})))
@@ -99,6 +108,18 @@ func (a *API) Handler() http.Handler {
 // Handle adds a protected admin API route, for subsystems wired after
 // Handler.
 func (a *API) Handle(pattern string, h http.HandlerFunc) { a.mux.Handle(pattern, a.protect(h)) }
+
+// Router is where subsystems add admin API calls; *API is one, and
+// protects them with the admin login.
+type Router = interface {
+	Handle(pattern string, h http.HandlerFunc)
+}
+
+// RouteSource is a subsystem with admin API calls of its own, such as the
+// scheduler's views of job runs, added under prefix (Prefix).
+type RouteSource interface {
+	Routes(r Router, prefix string)
+}
 
 // protect admits requests with admin credentials. Like a channel's
 // security it refuses a locked-out address without checking what it sent,
@@ -149,13 +170,16 @@ func (a *API) refused(w http.ResponseWriter, err error) {
 	id := cid.New()
 	w.Header().Set(reply.CIDHeader, id)
 	if r, ok := runtime.IsRefused(err); ok {
-		reply.JSON(w, http.StatusBadRequest, map[string]any{
-			"result": "Error", "cid": id, "details": r.Error(), "problems": r.Problems,
-		})
+		writeRefused(w, id, r)
 		return
 	}
 	a.Logger.Error("admin API change failed", "cid", id, "error", err.Error())
 	reply.Envelope(w, http.StatusInternalServerError, id, reply.GenericError)
+}
+
+// writeRefused answers 400 with the error envelope and every problem.
+func writeRefused(w http.ResponseWriter, id string, r *runtime.Refused) {
+	reply.JSON(w, http.StatusBadRequest, map[string]any{"result": "Error", "cid": id, "details": r.Error(), "problems": r.Problems})
 }
 
 // kindInfo is a kind as GET /kinds describes it: its fields with their
@@ -168,6 +192,10 @@ type kindInfo struct {
 	Fields   []registry.FieldInfo `json:"fields"`
 	Schema   map[string]any       `json:"schema"`
 	Examples []json.RawMessage    `json:"examples,omitempty"`
+	// Section is the kind's name under self.out in Starlark, when
+	// services reach its objects by name.
+	Section string       `json:"section,omitempty"`
+	Actions []actionInfo `json:"actions,omitempty"`
 }
 
 func (a *API) kinds(w http.ResponseWriter, r *http.Request) {
@@ -179,6 +207,12 @@ func (a *API) kinds(w http.ResponseWriter, r *http.Request) {
 		}
 		for _, e := range k.Examples {
 			d.Examples = append(d.Examples, json.RawMessage(e))
+		}
+		if k.Out != nil {
+			d.Section = k.Out.Section
+		}
+		for _, act := range k.Actions {
+			d.Actions = append(d.Actions, actionInfo{Name: act.Name, Doc: act.Doc, Aliases: act.Aliases})
 		}
 		out = append(out, d)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	goruntime "runtime"
 	"strings"
 	"sync"
@@ -474,5 +475,67 @@ func TestDeleteReferenced(t *testing.T) {
 		if r := s.AdminCall("DELETE", prefix+p, ""); r.StatusCode != 204 {
 			t.Fatalf("DELETE %s: %d %s", p, r.StatusCode, r.Body)
 		}
+	}
+}
+
+// Every kind's actions answer on one URL shape, their older paths too;
+// GET /kinds lists them.
+func TestActions(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer backend.Close()
+	s.Put("outgoing_rest", "CRM", map[string]any{"host": backend.URL, "url_path": "/"})
+	s.Put("security", "crm.key", map[string]any{"type": "apikey", "password": "old-key"})
+
+	r := s.AdminCall("POST", prefix+"/objects/outgoing_rest/CRM/ping", "")
+	res := r.JSON(t)
+	if r.StatusCode != 200 || res["ok"] != true || res["cid"] != r.Header.Get("X-Plexus-CID") || res["target"] != "HEAD "+backend.URL+"/" {
+		t.Errorf("ping: %d %s", r.StatusCode, r.Body)
+	}
+	if r := s.AdminCall("POST", prefix+"/outgoing_rest/CRM/ping", ""); r.StatusCode != 200 || r.JSON(t)["ok"] != true {
+		t.Errorf("ping at its older path: %d %s", r.StatusCode, r.Body)
+	}
+	r = s.AdminCall("POST", prefix+"/objects/security/crm.key/change-password", `{"password": "new-key"}`)
+	if r.StatusCode != 200 || r.Header.Get("X-Plexus-Revision") == "" || r.JSON(t)["result"] != "OK" || strings.Contains(string(r.Body), "new-key") {
+		t.Errorf("change-password: %d %s", r.StatusCode, r.Body)
+	}
+	for _, c := range []struct {
+		path, body string
+		status     int
+		want       string
+	}{
+		{"/objects/outgoing_rest/CRM/pong", "", 404, `Kind outgoing_rest has no action \"pong\"; its actions are ping`},
+		{"/objects/channel_rest/x/ping", "", 404, `Kind channel_rest has no action \"ping\"; it has none`},
+		{"/objects/outgoing_rest/Nope/ping", "", 404, `No outgoing REST connection named \"Nope\"`},
+		{"/objects/nokind/x/ping", "", 404, `No kind named \"nokind\"`},
+		{"/objects/security/crm.key/change-password", `{"pass": "x"}`, 400, `Expected {\"password\": \"…\"}`},
+		{"/objects/security/crm.key/change-password", `{"password": ""}`, 400, `"field": "password"`},
+	} {
+		if r := s.AdminCall("POST", prefix+c.path, c.body); r.StatusCode != c.status || !strings.Contains(string(r.Body), c.want) {
+			t.Errorf("%s %s: %d %s", c.path, c.body, r.StatusCode, r.Body)
+		}
+	}
+	var kinds []struct {
+		ID      string
+		Section string
+		Actions []struct{ Name, Doc string }
+	}
+	json.Unmarshal(s.AdminCall("GET", prefix+"/kinds", "").Body, &kinds)
+	found := map[string]string{}
+	for _, k := range kinds {
+		for _, a := range k.Actions {
+			found[k.ID+"/"+a.Name] = a.Doc
+		}
+		if k.ID == "outgoing_rest" && k.Section != "rest" {
+			t.Errorf("outgoing_rest's section: %q", k.Section)
+		}
+	}
+	for _, want := range []string{"outgoing_rest/ping", "security/change-password", "scheduler/execute", "scheduler/pause", "scheduler/resume"} {
+		if found[want] == "" {
+			t.Errorf("GET /kinds lacks the action %s: %v", want, found)
+		}
+	}
+	if r := servertest.Do(t, "POST", s.Admin+prefix+"/objects/outgoing_rest/CRM/ping", "", nil); r.StatusCode != 401 {
+		t.Errorf("an action without login: %d", r.StatusCode)
 	}
 }

@@ -25,7 +25,6 @@ import (
 	"github.com/plexushq/plexus/internal/envdir"
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/runtime"
-	"github.com/plexushq/plexus/internal/server"
 	"github.com/plexushq/plexus/internal/starlark"
 )
 
@@ -230,7 +229,7 @@ func (a *App) checkLocally(ctx context.Context, root string, rels []string, opts
 	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
 	settings := config.Default()
 	rt, err := runtime.New(runtime.Options{Logger: discard, Settings: settings,
-		Compilers: map[string]runtime.Compiler{starlark.Ext: server.NewStarlark(settings.Starlark.MaxSteps, discard)}})
+		Compilers: map[string]runtime.Compiler{starlark.Ext: starlark.New(settings.Starlark.MaxSteps, discard)}})
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/plexushq/plexus/internal/cid"
 	"github.com/plexushq/plexus/internal/config"
+	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/reply"
 	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/services"
@@ -31,10 +32,6 @@ import (
 // invoked in the background counts as one level below its caller, so a
 // service that keeps invoking itself stops here.
 const MaxDepth = 32
-
-// Resolver returns a named resource of one kind (an outgoing connection,
-// say) from a state, for Context.Platform().Resource.
-type Resolver func(st *runtime.State, name string) (any, error)
 
 // Invoker runs services. It is safe for concurrent use.
 type Invoker struct {
@@ -55,10 +52,9 @@ type Invoker struct {
 	// async counts the background invocations running, with asyncClosed
 	// set once they are refused; the last one to end after that closes
 	// idle.
-	async     atomic.Int64
-	idle      chan struct{}
-	idleOnce  sync.Once
-	resolvers map[string]Resolver
+	async    atomic.Int64
+	idle     chan struct{}
+	idleOnce sync.Once
 }
 
 // asyncClosed is the bit of Invoker.async that refuses background
@@ -69,12 +65,8 @@ const asyncClosed = 1 << 62
 // waits for them, then cancel base to stop those still running.
 func New(base context.Context, rt *runtime.Runtime, log *slog.Logger) *Invoker {
 	return &Invoker{IO: sio.NewStage(nil), MaxAsync: config.Default().Limits.MaxAsyncInvocations,
-		rt: rt, log: log, base: base, idle: make(chan struct{}), resolvers: map[string]Resolver{}}
+		rt: rt, log: log, base: base, idle: make(chan struct{})}
 }
-
-// Resolve registers the resolver of a resource kind. Call it while wiring
-// the server, before serving.
-func (iv *Invoker) Resolve(kind string, r Resolver) { iv.resolvers[kind] = r }
 
 // Close refuses background invocations from now on; those running go on.
 func (iv *Invoker) Close() {
@@ -134,10 +126,11 @@ func (iv *Invoker) Logger(c *service.Context) *slog.Logger {
 	return iv.log.With("cid", c.CID, "service", c.Name)
 }
 
-// Resource implements service.Platform.
+// Resource implements service.Platform: the resolver a kind declares
+// (registry.Resolver) gives the resource from the current state.
 func (iv *Invoker) Resource(c *service.Context, kind, name string) (any, error) {
-	r, ok := iv.resolvers[kind]
-	if !ok {
+	r := registry.Resolver(kind)
+	if r == nil {
 		return nil, fmt.Errorf("no resources of kind %q are available", kind)
 	}
 	return r(iv.rt.State(), name)

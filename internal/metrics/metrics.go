@@ -4,6 +4,7 @@ package metrics
 
 import (
 	"net/http"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -31,6 +32,17 @@ type Metrics struct {
 	// OutDuration is the time each attempt through an outgoing connection
 	// takes.
 	OutDuration *prometheus.HistogramVec
+
+	mu sync.Mutex
+	// objects are the collectors whose series belong to configuration
+	// objects, by kind ("" for every kind, told apart by a kind label).
+	objects map[string][]objectVecs
+}
+
+// objectVecs are collectors whose series carry an object's name in label.
+type objectVecs struct {
+	label string
+	vecs  []*prometheus.MetricVec
 }
 
 // New returns a server's collectors, registered with a new registry
@@ -67,7 +79,62 @@ func New() *Metrics {
 	}
 	m.Registry.MustRegister(m.Requests, m.Errors, m.Duration, m.OutRequests, m.OutErrors, m.OutDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.objects = map[string][]objectVecs{"": {{label: "connection", vecs: []*prometheus.MetricVec{
+		m.OutRequests.MetricVec, m.OutErrors.MetricVec, m.OutDuration.MetricVec}}}}
 	return m
+}
+
+// RegisterObjects registers collectors whose series belong to objects of
+// a kind, the label named label holding an object's name: Forget deletes
+// them when the object is deleted. Collectors that are not vectors are
+// registered and never forgotten.
+func (m *Metrics) RegisterObjects(kind, label string, cs ...prometheus.Collector) error {
+	ov := objectVecs{label: label}
+	for _, c := range cs {
+		if err := m.Registry.Register(c); err != nil {
+			return err
+		}
+		if v := metricVec(c); v != nil {
+			ov.vecs = append(ov.vecs, v)
+		}
+	}
+	m.mu.Lock()
+	m.objects[kind] = append(m.objects[kind], ov)
+	m.mu.Unlock()
+	return nil
+}
+
+// Forget deletes every series of a deleted object: those of the
+// collectors registered for its kind, and those of the outgoing
+// connection metrics, which every outgoing kind shares.
+func (m *Metrics) Forget(kind, name string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, ov := range m.objects[kind] {
+		for _, v := range ov.vecs {
+			v.DeletePartialMatch(prometheus.Labels{ov.label: name})
+		}
+	}
+	for _, ov := range m.objects[""] {
+		for _, v := range ov.vecs {
+			v.DeletePartialMatch(prometheus.Labels{"kind": kind, ov.label: name})
+		}
+	}
+}
+
+// metricVec returns the vector behind a collector, or nil.
+func metricVec(c prometheus.Collector) *prometheus.MetricVec {
+	switch v := c.(type) {
+	case *prometheus.CounterVec:
+		return v.MetricVec
+	case *prometheus.GaugeVec:
+		return v.MetricVec
+	case *prometheus.HistogramVec:
+		return v.MetricVec
+	case *prometheus.SummaryVec:
+		return v.MetricVec
+	}
+	return nil
 }
 
 // Handler serves the metrics in the Prometheus text format.

@@ -45,6 +45,8 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/services"
@@ -79,7 +81,14 @@ type Object interface {
 //     running forms are replaced as Swap says; a running form that is a
 //     Runner has its Run started in the background, and reports its
 //     status; running forms no longer used are closed if they implement
-//     io.Closer, after their Run has returned.
+//     io.Closer, after their Run has returned. The metric series of
+//     deleted objects are deleted.
+//
+// Besides its objects, a kind declares its faces, which the server wires
+// the same way for every kind: Out (services reach its objects by name,
+// from Go and Starlark), Resources and Self (more for services), Actions
+// (operations on one object, in the admin API and the CLI) and
+// Collectors (its metrics).
 type Kind struct {
 	// ID is the kind's enmasse section name and admin API id, e.g.
 	// "channel_rest".
@@ -130,6 +139,27 @@ type Kind struct {
 	// the entries in no particular order.
 	Assemble func(env *Env, entries []Entry) (any, error)
 
+	// Out gives services the kind's objects by name, from Go and from
+	// Starlark (optional; see Out).
+	Out *Out
+	// Resources are further things services get from the platform, by an
+	// id of their own (Context.Platform().Resource(c, id, name)); kind
+	// security's "jwt" starts a session for a username (optional).
+	Resources map[string]func(st State, name string) (any, error)
+	// Self are attributes the kind adds to every Starlark service's self,
+	// by dotted path, beyond self.out: security adds security.jwt
+	// (optional).
+	Self map[string]SelfFunc
+	// Actions are the operations an administrator runs on one object
+	// (optional; see Action).
+	Actions []Action
+	// Collectors makes the kind's own Prometheus collectors, once for
+	// each server (optional). They are registered with the server's
+	// metrics; Provision finds them with Env.Collectors. Vectors with a
+	// label "name" hold series per object: the series of a deleted object
+	// are deleted with it.
+	Collectors func() []prometheus.Collector
+
 	fields []Field
 }
 
@@ -149,7 +179,8 @@ type Entry struct {
 	Changed bool
 }
 
-// Env is what Start and Assemble get.
+// Env is what Provision, Update and Assemble get, and what a State was
+// built with.
 type Env struct {
 	// Dir is the environment directory; relative file paths in
 	// configuration objects are relative to it.
@@ -162,12 +193,19 @@ type Env struct {
 	// Running returns the running form of an object of a kind that comes
 	// earlier in Order.
 	Running func(kind, name string) (any, bool)
+	// Subsystems are the server's shared parts (the scheduler, the JWT
+	// sessions), found by type with Subsystem.
+	Subsystems []any
+	// Collectors returns the collectors a kind's Collectors made for this
+	// server, or nil.
+	Collectors func(kind string) []prometheus.Collector
 }
 
 var (
-	mu    sync.RWMutex
-	kinds = map[string]*Kind{}
-	alias = map[string]string{}
+	mu        sync.RWMutex
+	kinds     = map[string]*Kind{}
+	alias     = map[string]string{}
+	resources = map[string]func(st State, name string) (any, error){}
 )
 
 // Register adds a kind. It panics when the declaration is malformed or the
@@ -189,6 +227,9 @@ func Register(k Kind) {
 		panic(fmt.Sprintf("registry: kind %q: the first field must be `name`, a string", k.ID))
 	}
 	if err := checkWhens(fields); err != nil {
+		panic(fmt.Sprintf("registry: kind %q: %v", k.ID, err))
+	}
+	if err := k.checkFaces(); err != nil {
 		panic(fmt.Sprintf("registry: kind %q: %v", k.ID, err))
 	}
 	k.fields = fields
@@ -220,10 +261,24 @@ func Register(k Kind) {
 		if _, dup := alias[id]; dup {
 			panic(fmt.Sprintf("registry: kind alias %q registered twice", id))
 		}
+		if _, dup := resources[id]; dup {
+			panic(fmt.Sprintf("registry: kind %q is the id of a resource", id))
+		}
+	}
+	for id := range k.Resources {
+		if _, dup := kinds[id]; dup || id == k.ID {
+			panic(fmt.Sprintf("registry: kind %q: resource %q is the id of a kind", k.ID, id))
+		}
+		if _, dup := resources[id]; dup {
+			panic(fmt.Sprintf("registry: kind %q: resource %q registered twice", k.ID, id))
+		}
 	}
 	kinds[k.ID] = &k
 	for _, a := range k.Aliases {
 		alias[a] = k.ID
+	}
+	for id, r := range k.Resources {
+		resources[id] = r
 	}
 }
 

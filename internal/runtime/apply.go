@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/redact"
@@ -134,12 +136,18 @@ type Options struct {
 	// Secrets seals secret fields in the store and opens them on load;
 	// without it, changes with secrets cannot be committed (dry runs can).
 	Secrets *secret.Box
+	// Subsystems are the server's shared parts that kinds' running forms,
+	// resolvers and actions use (registry.Subsystem finds them).
+	Subsystems []any
 }
 
 // Runtime holds the current State and applies changes. It is safe for
 // concurrent use; changes are applied one at a time.
 type Runtime struct {
 	opts Options
+	// env is what every state is built with, but the services and the
+	// running forms.
+	env  registry.Env
 	mu   sync.Mutex
 	cur  atomic.Pointer[State]
 	runs *runner
@@ -156,10 +164,25 @@ func New(opts Options) (*Runtime, error) {
 	}
 	rt := &Runtime{opts: opts}
 	rt.runs = newRunner(rt.logger().Warn)
+	collectors := map[string][]prometheus.Collector{}
 	if opts.Metrics != nil {
 		opts.Metrics.Registry.MustRegister(newUpCollector(rt))
+		for _, k := range registry.All() {
+			if k.Collectors == nil {
+				continue
+			}
+			cs := k.Collectors()
+			if err := opts.Metrics.RegisterObjects(k.ID, "name", cs...); err != nil {
+				return nil, fmt.Errorf("registering the metrics of kind %s: %w", k.ID, err)
+			}
+			collectors[k.ID] = cs
+		}
 	}
-	rt.cur.Store(&State{Services: set, objects: map[string]map[string]*entry{}, code: map[string]CodeFile{}, assembled: map[string]any{}})
+	rt.env = registry.Env{Dir: opts.Dir, Logger: rt.logger(), Settings: opts.Settings, Metrics: opts.Metrics, Subsystems: opts.Subsystems,
+		Collectors: func(kind string) []prometheus.Collector { return collectors[kind] }}
+	env := rt.env
+	env.Services = set
+	rt.cur.Store(&State{Services: set, env: &env, objects: map[string]map[string]*entry{}, code: map[string]CodeFile{}, assembled: map[string]any{}})
 	return rt, nil
 }
 
@@ -553,14 +576,9 @@ func (rt *Runtime) checkRefs(c *candidate) {
 // their objects and assembled form as they are.
 func (rt *Runtime) build(old *State, c *candidate) (*State, error) {
 	next := &State{Services: c.services, objects: map[string]map[string]*entry{}, code: c.code, assembled: map[string]any{}}
-	env := &registry.Env{
-		Dir:      rt.opts.Dir,
-		Logger:   rt.opts.Logger,
-		Settings: rt.opts.Settings,
-		Metrics:  rt.opts.Metrics,
-		Services: c.services,
-		Running:  next.Running,
-	}
+	env := rt.env
+	env.Services, env.Running = c.services, next.Running
+	next.env = &env
 	for _, kind := range registry.All() {
 		objs := c.objects[kind.ID]
 		if a, ok := old.assembled[kind.ID]; ok && !c.touched[kind.ID] {
@@ -572,7 +590,7 @@ func (rt *Runtime) build(old *State, c *candidate) (*State, error) {
 		for name := range c.changed[kind.ID] {
 			e := objs[name] // a new entry made by prepare: fill in its running form
 			if prev, ok := old.objects[kind.ID][name]; ok && prev.running != nil && kind.Update != nil {
-				if apply := kind.Update(env, prev.running, prev.obj, e.obj); apply != nil {
+				if apply := kind.Update(&env, prev.running, prev.obj, e.obj); apply != nil {
 					e.running, e.status = prev.running, prev.status
 					c.updates = append(c.updates, apply)
 					continue
@@ -581,7 +599,7 @@ func (rt *Runtime) build(old *State, c *candidate) (*State, error) {
 			if kind.Provision == nil {
 				continue
 			}
-			r, err := kind.Provision(env, e.obj)
+			r, err := kind.Provision(&env, e.obj)
 			if err != nil {
 				rt.release(next, old, c.touched)
 				return nil, &Refused{Problems: registry.Locate(kind.ID, name, []error{fmt.Errorf("starting: %w", err)})}
@@ -598,7 +616,7 @@ func (rt *Runtime) build(old *State, c *candidate) (*State, error) {
 		for n, e := range objs {
 			entries = append(entries, registry.Entry{Name: n, Object: e.obj, Running: e.running, Changed: c.changed[kind.ID][n]})
 		}
-		a, err := kind.Assemble(env, entries)
+		a, err := kind.Assemble(&env, entries)
 		if err != nil {
 			rt.release(next, old, c.touched)
 			return nil, &Refused{Problems: registry.Locate(kind.ID, "", []error{err})}
@@ -698,6 +716,7 @@ func (rt *Runtime) publish(old, next *State, c *candidate) {
 			registry.Close(a)
 		}
 	}
+	rt.forgetDeleted(old, next, c.touched)
 	for _, s := range swaps {
 		var after <-chan struct{}
 		if s.kind.Swap == registry.StopThenStart && s.prev != nil {
@@ -710,6 +729,21 @@ func (rt *Runtime) publish(old, next *State, c *candidate) {
 	rt.watchMu.Unlock()
 	for _, w := range ws {
 		w(old, next)
+	}
+}
+
+// forgetDeleted deletes the metric series of the objects of the touched
+// kinds that old has and next does not.
+func (rt *Runtime) forgetDeleted(old, next *State, touched map[string]bool) {
+	if rt.opts.Metrics == nil {
+		return
+	}
+	for kind := range touched {
+		for name := range old.objects[kind] {
+			if _, ok := next.objects[kind][name]; !ok {
+				rt.opts.Metrics.Forget(kind, name)
+			}
+		}
 	}
 }
 

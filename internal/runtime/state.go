@@ -24,10 +24,17 @@ type State struct {
 	// Services is every service the state runs.
 	Services *services.Set
 
+	env       *registry.Env
 	objects   map[string]map[string]*entry
 	code      map[string]CodeFile
 	assembled map[string]any
 }
+
+// Env returns what the state was built with: the environment directory,
+// settings, metrics and subsystems, and the state's services.
+func (s *State) Env() *registry.Env { return s.env }
+
+var _ registry.State = (*State)(nil)
 
 type entry struct {
 	obj     registry.Object

@@ -293,3 +293,27 @@ func TestShutdownWaitsForRuns(t *testing.T) {
 		t.Fatal("shutdown did not wait for the run")
 	}
 }
+
+// The job actions answer on the one URL shape of actions too, as on their
+// older paths under /scheduler/jobs.
+func TestJobActions(t *testing.T) {
+	rec := newRecorder()
+	s := servertest.Start(t, servertest.Options{Services: []any{rec}})
+	s.Put("scheduler", "tick", map[string]any{"service": "t.recorder", "job_type": "interval_based", "hours": 1})
+	objects := admin.Prefix + "/objects/scheduler/tick/"
+	r := s.AdminCall("POST", objects+"pause", "")
+	if v := decode[jobView](t, r); r.StatusCode != 200 || v.IsActive || v.History != nil {
+		t.Fatalf("pause: %d %s", r.StatusCode, r.Body)
+	}
+	r = s.AdminCall("POST", objects+"execute", "")
+	if id := decode[map[string]string](t, r)["cid"]; r.StatusCode != http.StatusAccepted || r.Header.Get("X-Plexus-CID") != id || rec.wait(t).CID != id {
+		t.Fatalf("execute: %d %s", r.StatusCode, r.Body)
+	}
+	r = s.AdminCall("POST", objects+"resume", "")
+	if v := decode[jobView](t, r); r.StatusCode != 200 || !v.IsActive || v.NextRun == nil {
+		t.Fatalf("resume: %d %s", r.StatusCode, r.Body)
+	}
+	if r := s.AdminCall("POST", admin.Prefix+"/objects/scheduler/nope/execute", ""); r.StatusCode != 404 || !strings.Contains(string(r.Body), `No scheduler job named \"nope\"`) {
+		t.Errorf("a missing job: %d %s", r.StatusCode, r.Body)
+	}
+}

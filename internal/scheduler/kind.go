@@ -77,6 +77,7 @@ func init() {
 			`{"name": "migration.once", "service": "plexus.helpers.input-logger", "job_type": "one_time", "start_date": "2026-06-01T12:00:00Z", "extra": "<run mode=\"dry\"/>"}`,
 			`{"name": "heartbeat", "service": "plexus.ping", "job_type": "interval_based", "seconds": 30, "repeats": 10, "jitter_ms": 500}`,
 		},
+		Actions: actions,
 	})
 }
 

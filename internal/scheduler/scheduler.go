@@ -724,23 +724,29 @@ func (s *Scheduler) catchUpLocked(now time.Time) {
 // Execute runs a job now, without changing its plan, and returns the run's
 // CID. It refuses a job whose previous run is still going.
 func (s *Scheduler) Execute(name string) (string, error) {
+	id := cid.New()
+	return id, s.ExecuteAs(name, id)
+}
+
+// ExecuteAs is Execute with the run's CID given.
+func (s *Scheduler) ExecuteAs(name, id string) error {
 	s.catchUp()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.started || s.stopping {
-		return "", ErrStopped
+		return ErrStopped
 	}
 	j := s.jobs[name]
 	switch {
 	case j == nil:
-		return "", ErrNoJob
+		return ErrNoJob
 	case j.running.Load():
-		return "", ErrRunning
+		return ErrRunning
 	}
 	t := s.newRunLocked(j, s.clock.Now(), viaManual, false, false)
-	t.id = cid.New()
+	t.id = id
 	s.workers.submit(t)
-	return t.id, nil
+	return nil
 }
 
 // SetActive makes a job active or inactive through the one change path.

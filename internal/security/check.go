@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/plexushq/plexus/internal/ratelimit"
+	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/runtime"
 )
 
@@ -167,7 +168,7 @@ func LogIn(ctx context.Context, st *runtime.State, sessions *Sessions, username,
 // CreateToken starts a session on behalf of the username of a jwt
 // definition, as a log-in would, without its password: services that
 // authenticated a user their own way hand the token to a browser.
-func CreateToken(ctx context.Context, st *runtime.State, sessions *Sessions, username string) (string, time.Time, error) {
+func CreateToken(ctx context.Context, st registry.State, sessions *Sessions, username string) (string, time.Time, error) {
 	c := findJWT(st, username)
 	if c == nil || !c.active {
 		return "", time.Time{}, fmt.Errorf("no active jwt security definition has username %q", username)
@@ -176,12 +177,13 @@ func CreateToken(ctx context.Context, st *runtime.State, sessions *Sessions, use
 }
 
 // findJWT returns the jwt definition with a username.
-func findJWT(st *runtime.State, username string) *Credentials {
+func findJWT(st registry.State, username string) *Credentials {
 	if username == "" {
 		return nil
 	}
 	for _, name := range st.Names(Kind) {
-		if c, ok := credentialsOf(st, name); ok && c.typ == "jwt" && c.def.Username == username {
+		v, _ := st.Running(Kind, name)
+		if c, ok := v.(*Credentials); ok && c.typ == "jwt" && c.def.Username == username {
 			return c
 		}
 	}

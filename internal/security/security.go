@@ -22,6 +22,7 @@ import (
 	"github.com/plexushq/plexus/internal/ratelimit"
 	"github.com/plexushq/plexus/internal/redact"
 	"github.com/plexushq/plexus/internal/registry"
+	"github.com/plexushq/plexus/sdk/service"
 )
 
 // Kind is the kind id of security definitions.
@@ -294,6 +295,9 @@ func init() {
 		},
 		Check:     checkDefinitions,
 		Provision: provision,
+		Resources: map[string]func(registry.State, string) (any, error){service.KindJWT: createJWT},
+		Self:      map[string]registry.SelfFunc{"security.jwt": selfJWT},
+		Actions:   []registry.Action{changePassword},
 	})
 }
 

@@ -28,7 +28,6 @@ import (
 	"github.com/plexushq/plexus/internal/invoke"
 	"github.com/plexushq/plexus/internal/logging"
 	"github.com/plexushq/plexus/internal/metrics"
-	outrest "github.com/plexushq/plexus/internal/outconn/rest"
 	"github.com/plexushq/plexus/internal/password"
 	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/scheduler"
@@ -37,7 +36,6 @@ import (
 	"github.com/plexushq/plexus/internal/services"
 	"github.com/plexushq/plexus/internal/starlark"
 	"github.com/plexushq/plexus/internal/store"
-	"github.com/plexushq/plexus/sdk/service"
 )
 
 // Options configure a server. Empty fields take the environment's
@@ -185,10 +183,10 @@ func (s *Server) open(ctx context.Context, user []any) error {
 	if s.Sessions, err = security.NewSessions(s.Store.DB(), s.Store.Rebind, key, s.Logger); err != nil {
 		return err
 	}
-	s.Starlark = NewStarlark(s.Settings.Starlark.MaxSteps, s.Logger)
+	s.Starlark = starlark.New(s.Settings.Starlark.MaxSteps, s.Logger)
 	s.Runtime, err = runtime.New(runtime.Options{
 		Dir: s.Env.Dir, Store: s.Store, Logger: s.Logger, Settings: s.Settings, Metrics: s.Metrics, Builtins: svcs,
-		Compilers: map[string]runtime.Compiler{starlark.Ext: s.Starlark}, Secrets: box,
+		Compilers: map[string]runtime.Compiler{starlark.Ext: s.Starlark}, Secrets: box, Subsystems: s.subsystems(),
 	})
 	if err != nil {
 		return err
@@ -196,8 +194,6 @@ func (s *Server) open(ctx context.Context, user []any) error {
 	s.base, s.cancel = context.WithCancel(context.Background())
 	s.Invoker = invoke.New(s.base, s.Runtime, s.Logger)
 	s.Invoker.MaxAsync = s.Settings.Limits.MaxAsyncInvocations
-	s.Invoker.Resolve(outrest.Kind, outrest.Resolve)
-	s.Invoker.Resolve(service.KindJWT, security.JWTResolver(s.Sessions))
 	if err := s.openTypedIO(ctx); err != nil {
 		return err
 	}
@@ -215,15 +211,10 @@ func (s *Server) open(ctx context.Context, user []any) error {
 	return err
 }
 
-// NewStarlark returns the compiler of Starlark services, with the self
-// attributes every subsystem provides: the server's, and plexus deploy
-// --check's when it checks files without a server.
-func NewStarlark(maxSteps uint64, log *slog.Logger) *starlark.Compiler {
-	comp := starlark.New(maxSteps, log)
-	outrest.ProvideStarlark(comp)
-	security.ProvideStarlark(comp)
-	return comp
-}
+// subsystems are the server's shared parts that kinds' running forms,
+// resolvers and actions use (registry.Subsystem), and that may add admin
+// API calls of their own (admin.RouteSource).
+func (s *Server) subsystems() []any { return []any{s.Scheduler, s.Sessions} }
 
 // importPickedUp imports an enmasse file saved in the pickup directory.
 func (s *Server) importPickedUp(ctx context.Context, path string) error {
@@ -311,7 +302,7 @@ func (s *Server) Start() (err error) {
 	s.Admin = &admin.API{
 		Runtime: s.Runtime, Invoker: s.Invoker, Store: s.Store, Logger: s.Logger,
 		Settings: s.Settings, Metrics: s.Metrics, CLIToken: token,
-		Failures: guard.Failures, Trusted: guard.Trusted,
+		Failures: guard.Failures, Trusted: guard.Trusted, Subsystems: s.subsystems(),
 		Passwords: password.NewVerifier(lim.MaxPasswordChecks, lim.PasswordCheckWait.D()),
 	}
 	newServer := func(h http.Handler) *http.Server {
@@ -328,9 +319,6 @@ func (s *Server) Start() (err error) {
 	s.api = newServer(&rest.Handler{Runtime: s.Runtime, Invoker: s.Invoker, Logger: s.Logger, Settings: s.Settings,
 		Access: logging.NewAccess(s.logOut, s.Settings.Log), Guard: guard})
 	s.adminSrv = newServer(s.Admin.Handler())
-	s.Admin.Handle("POST "+admin.Prefix+"/"+outrest.Kind+"/{name}/ping", outrest.PingHandler(s.Runtime))
-	s.Admin.Handle("POST "+admin.Prefix+security.PasswordPath, security.PasswordHandler(s.Runtime, s.Logger))
-	s.Scheduler.Routes(s.Admin, admin.Prefix)
 	if err := s.Scheduler.Start(context.Background()); err != nil {
 		return err
 	}

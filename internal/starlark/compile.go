@@ -3,8 +3,9 @@
 // (name, the I/O declarations), a docstring, and a handle(self) function or
 // handle_<VERB>(self) functions. The self object offers the same API as a
 // Go service's Context, spelled as Zato spells it (self.request.payload,
-// self.response.status_code, self.invoke(...)); subsystems add attributes
-// (self.out.rest, self.kvdb, …) with Provide, without touching this package.
+// self.response.status_code, self.invoke(...)); the kinds add attributes
+// (self.out.rest, self.security.jwt, …) from their declarations, and tests
+// more with Provide, without touching this package.
 //
 // Scripts are sandboxed: they reach no file, network, environment variable
 // or clock except through the platform's objects, and every invocation is
@@ -47,9 +48,12 @@ type Compiler struct {
 }
 
 // New returns a compiler whose invocations may take at most maxSteps
-// Starlark execution steps.
+// Starlark execution steps, with the self attributes the registered kinds
+// declare (self.out.rest, self.security.jwt, …).
 func New(maxSteps uint64, log *slog.Logger) *Compiler {
-	return &Compiler{maxSteps: maxSteps, log: log, attrs: &namespace{}}
+	comp := &Compiler{maxSteps: maxSteps, log: log, attrs: &namespace{}}
+	comp.provideKinds()
+	return comp
 }
 
 // Provide adds an attribute to every service's self: "kvdb" for

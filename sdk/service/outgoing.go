@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 )
@@ -26,6 +27,29 @@ type Out struct {
 // Out returns the service's outgoing connections: s.Out().REST("Billing")
 // is Zato's self.out.rest['Billing'].conn.
 func (c *Context) Out() Out { return Out{c: c} }
+
+// Kind returns the object of a kind with a name, as the kind gives it to
+// services, from the configuration current at this moment: for a kind of
+// outgoing connection, the connection to call. A missing or unusable
+// object is an error that says why; returned from the service unhandled,
+// it answers the caller (503 for an inactive connection). Resource is the
+// same with the type asserted.
+func (o Out) Kind(kind, name string) (any, error) { return o.c.platform.Resource(o.c, kind, name) }
+
+// Resource returns the object of a kind with a name as a T, as
+// s.Out().Kind does; an object of another type is an error.
+func Resource[T any](c *Context, kind, name string) (T, error) {
+	var zero T
+	v, err := c.Out().Kind(kind, name)
+	if err != nil {
+		return zero, err
+	}
+	t, ok := v.(T)
+	if !ok {
+		return zero, fmt.Errorf("%s %q: the platform returned a %T, not a %v", kind, name, v, reflect.TypeFor[T]())
+	}
+	return t, nil
+}
 
 // REST returns the outgoing REST connection with a name. The name is
 // looked up on each call, in the configuration current at that moment, so
@@ -125,15 +149,7 @@ func (r *RESTConn) Ping(cid string) (*RESTResponse, error) {
 }
 
 func (r *RESTConn) caller() (RESTCaller, error) {
-	v, err := r.c.platform.Resource(r.c, KindOutgoingREST, r.name)
-	if err != nil {
-		return nil, err
-	}
-	caller, ok := v.(RESTCaller)
-	if !ok {
-		return nil, fmt.Errorf("outgoing REST connection %q: the platform returned a %T", r.name, v)
-	}
-	return caller, nil
+	return Resource[RESTCaller](r.c, KindOutgoingREST, r.name)
 }
 
 func (r *RESTConn) ctx() context.Context {

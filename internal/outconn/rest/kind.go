@@ -128,6 +128,8 @@ func init() {
 			`{"name": "CRM", "host": "http://10.0.0.5:8080", "url_path": "/v2/customers/{cust_id}", "max_retries": 3, "retry_sleep_time": "500ms"}`,
 		},
 		Provision: provision,
+		Out:       &registry.Out{Section: "rest", Resolve: resolveCaller, Starlark: starlarkConn},
+		Actions:   []registry.Action{ping},
 	})
 }
 

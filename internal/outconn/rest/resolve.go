@@ -2,30 +2,26 @@ package rest
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
-	"github.com/plexushq/plexus/internal/cid"
 	"github.com/plexushq/plexus/internal/registry"
-	"github.com/plexushq/plexus/internal/reply"
-	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/security"
 	"github.com/plexushq/plexus/sdk/service"
 )
 
-// Resolve returns the outgoing REST connection with a name in a state, as
-// a service.RESTCaller carrying the credentials its security definition
-// has in that same state. It is the invoke.Resolver of kind outgoing_rest.
-// A missing connection is a configuration error (500, with the name in the
-// log); an inactive connection or definition is a 503 naming it.
-func Resolve(st *runtime.State, name string) (any, error) {
+// resolveCaller is the resolver of kind outgoing_rest: the connection
+// with a name in a state, as a service.RESTCaller carrying the
+// credentials its security definition has in that same state. A missing
+// connection is a configuration error (500, with the name in the log); an
+// inactive connection or definition is a 503 naming it.
+func resolveCaller(st registry.State, name string) (any, error) {
 	return resolve(st, name)
 }
 
-func resolve(st *runtime.State, name string) (*caller, error) {
+func resolve(st registry.State, name string) (*caller, error) {
 	v, ok := st.Running(Kind, name)
 	if !ok {
 		msg := fmt.Sprintf("no outgoing REST connection named %q", name)
@@ -52,29 +48,37 @@ func resolve(st *runtime.State, name string) (*caller, error) {
 	return &caller{conn: c, creds: creds}, nil
 }
 
-// PingResult is the answer of a ping through the admin API.
-type PingResult struct {
-	Name   string  `json:"name"`
-	CID    string  `json:"cid"`
-	Method string  `json:"method"`
-	URL    string  `json:"url"`
-	OK     bool    `json:"ok"`
-	Status int     `json:"status"`
-	TimeMS float64 `json:"time_ms"`
-	Error  string  `json:"error"`
+// ping is the action that pings a connection.
+var ping = registry.Action{
+	Name: "ping",
+	Doc: "Sends the connection's ping_method to host + ping_path, with its credentials, and answers whether an answer below 400 arrived, its status and the time taken: " +
+		`{"name", "cid", "target", "ok", "status", "time_ms", "error", "method", "url"}; the request carries the cid in X-Plexus-CID.`,
+	Aliases: []string{"/" + Kind + "/{name}/ping"},
+	Run: func(ctx context.Context, call *registry.Call) (any, error) {
+		return Ping(ctx, call.State, call.Name, call.CID)
+	},
 }
 
-// Ping pings a connection of a state: the connection's
-// ping_method on host + ping_path, with its credentials. The result says
-// whether an answer below 400 arrived, its status and the time taken; it
-// is an error only when there is no such connection.
-func Ping(ctx context.Context, st *runtime.State, name, id string) (*PingResult, error) {
+// PingResult is the answer of a ping: the generic answer of a ping with
+// the method and URL requested.
+type PingResult struct {
+	registry.PingResult
+	Method string `json:"method"`
+	URL    string `json:"url"`
+}
+
+// Ping pings a connection of a state: the connection's ping_method on
+// host + ping_path, with its credentials. The result says whether an
+// answer below 400 arrived, its status and the time taken; it is an error
+// only when there is no such connection.
+func Ping(ctx context.Context, st registry.State, name, id string) (*PingResult, error) {
 	v, ok := st.Running(Kind, name)
 	if !ok {
 		return nil, fmt.Errorf("no outgoing REST connection named %q", name)
 	}
 	c := v.(*Conn)
-	res := &PingResult{Name: name, CID: id, Method: c.cfg.PingMethod, URL: c.base + c.cfg.PingPath}
+	res := &PingResult{PingResult: registry.PingResult{Name: name, CID: id}, Method: c.cfg.PingMethod, URL: c.base + c.cfg.PingPath}
+	res.Target = res.Method + " " + res.URL
 	cl, err := resolve(st, name)
 	if err != nil {
 		res.Error = message(err)
@@ -102,22 +106,4 @@ func message(err error) string {
 		return se.Message
 	}
 	return err.Error()
-}
-
-// PingHandler serves POST /admin/api/v1/outgoing_rest/{name}/ping: it
-// answers 200 with a PingResult, or 404 when there is no such connection.
-func PingHandler(rt *runtime.Runtime) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		id := cid.New()
-		w.Header().Set(reply.CIDHeader, id)
-		res, err := Ping(r.Context(), rt.State(), r.PathValue("name"), id)
-		if err != nil {
-			reply.Envelope(w, http.StatusNotFound, id, fmt.Sprintf("No outgoing REST connection named %q", r.PathValue("name")))
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		enc.Encode(res)
-	}
 }

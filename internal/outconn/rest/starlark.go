@@ -11,51 +11,12 @@ import (
 	"github.com/plexushq/plexus/sdk/service"
 )
 
-// ProvideStarlark adds self.out.rest to every Starlark service:
-// self.out.rest["Billing"].conn.post(self.cid, data, params, headers={…})
-// calls the connection through the same code as a Go service's
-// s.Out().REST("Billing").Post(…).
-func ProvideStarlark(comp *starlark.Compiler) {
-	comp.Provide("out.rest", func(c *service.Context) (sl.Value, error) {
-		return &restConns{c: c, seen: map[string]*outconnValue{}}, nil
-	})
-}
-
-// restConns is self.out.rest: a mapping from connection names to
-// connections. Indexing a missing or inactive connection is an error that
-// names it; `"Billing" in self.out.rest` tells whether one can be used.
-type restConns struct {
-	c    *service.Context
-	seen map[string]*outconnValue
-}
-
-var (
-	_ sl.Mapping  = (*restConns)(nil)
-	_ sl.HasAttrs = (*outconnValue)(nil)
-	_ sl.HasAttrs = (*connValue)(nil)
-	_ sl.HasAttrs = (*responseValue)(nil)
-)
-
-func (r *restConns) String() string        { return "<out.rest>" }
-func (r *restConns) Type() string          { return "out.rest" }
-func (r *restConns) Freeze()               {}
-func (r *restConns) Truth() sl.Bool        { return sl.True }
-func (r *restConns) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: out.rest") }
-
-func (r *restConns) Get(k sl.Value) (sl.Value, bool, error) {
-	name, ok := k.(sl.String)
-	if !ok {
-		return nil, false, fmt.Errorf("out.rest: connection names are strings, not %s", k.Type())
-	}
-	if v, ok := r.seen[string(name)]; ok {
-		return v, true, nil
-	}
-	if _, err := r.c.Platform().Resource(r.c, service.KindOutgoingREST, string(name)); err != nil {
-		return nil, false, err
-	}
-	v := &outconnValue{name: string(name), conn: &connValue{rc: r.c.Out().REST(string(name))}}
-	r.seen[string(name)] = v
-	return v, true, nil
+// starlarkConn is self.out.rest["Billing"] of a Starlark service: its
+// conn's methods (self.out.rest["Billing"].conn.post(self.cid, data,
+// params, headers={…})) call the connection through the same code as a Go
+// service's s.Out().REST("Billing").Post(…).
+func starlarkConn(c *service.Context, name string, _ any) (sl.Value, error) {
+	return &outconnValue{name: name, conn: &connValue{rc: c.Out().REST(name)}}, nil
 }
 
 // outconnValue is self.out.rest["Name"]; its conn does the calls.

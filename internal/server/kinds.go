@@ -1,0 +1,10 @@
+package server
+
+// The kinds a server runs: each package declares its kinds and registers
+// them from its init, and one line here links it into the server.
+import (
+	_ "github.com/plexushq/plexus/internal/channel/rest"
+	_ "github.com/plexushq/plexus/internal/outconn/rest"
+	_ "github.com/plexushq/plexus/internal/scheduler"
+	_ "github.com/plexushq/plexus/internal/security"
+)
