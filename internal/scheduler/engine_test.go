@@ -272,6 +272,11 @@ func TestOverlapIsSkipped(t *testing.T) {
 	if js := h.status("slow"); js.RunCount != 2 || js.SkippedCount != 3 {
 		t.Errorf("after: runs %d skipped %d", js.RunCount, js.SkippedCount)
 	}
+	// A deleted job's series go with it.
+	h.delete("slow")
+	if n := testutil.CollectAndCount(h.s.m.skipped); n != 0 {
+		t.Errorf("%d skipped series remain after the job was deleted", n)
+	}
 }
 
 func grep(text, part string) string {

@@ -2,6 +2,8 @@ package scheduler
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/plexushq/plexus/internal/metrics"
 )
 
 // collectors are the scheduler's Prometheus metrics. Counts per job are
@@ -15,7 +17,7 @@ type collectors struct {
 	duration prometheus.Histogram
 }
 
-func newCollectors(s *Scheduler, reg *prometheus.Registry) *collectors {
+func newCollectors(s *Scheduler, m *metrics.Metrics) *collectors {
 	c := &collectors{
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "plexus_scheduler_runs_total",
@@ -37,7 +39,7 @@ func newCollectors(s *Scheduler, reg *prometheus.Registry) *collectors {
 		}),
 	}
 	c.ok, c.fail = c.runs.WithLabelValues(OutcomeOK), c.runs.WithLabelValues(OutcomeError)
-	if reg == nil {
+	if m == nil {
 		return c
 	}
 	active := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -52,7 +54,11 @@ func newCollectors(s *Scheduler, reg *prometheus.Registry) *collectors {
 		Name: "plexus_scheduler_runs_in_flight",
 		Help: "Scheduler job runs going on now.",
 	}, func() float64 { return float64(s.inFlight.Load()) })
-	reg.MustRegister(c.runs, c.skipped, c.lateness, c.duration, active, running)
+	m.Registry.MustRegister(c.runs, c.lateness, c.duration, active, running)
+	// A deleted job's series go with it.
+	if err := m.RegisterObjects(Kind, "job", c.skipped); err != nil {
+		panic(err)
+	}
 	return c
 }
 

@@ -13,8 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/plexushq/plexus/internal/cid"
 	"github.com/plexushq/plexus/internal/invoke"
 	"github.com/plexushq/plexus/internal/leader"
@@ -182,11 +180,7 @@ func New(opts Options) *Scheduler {
 	}
 	s.workers = newPool(s.run)
 	s.runCtx, s.cancelRuns = context.WithCancel(context.Background())
-	var reg *prometheus.Registry
-	if opts.Metrics != nil {
-		reg = opts.Metrics.Registry
-	}
-	s.m = newCollectors(s, reg)
+	s.m = newCollectors(s, opts.Metrics)
 	return s
 }
 

@@ -85,4 +85,13 @@ func TestMetrics(t *testing.T) {
 		`plexus_outgoing_requests_total{connection="Refused",kind="outgoing_rest"} 1`,
 		`plexus_outgoing_errors_total{connection="Refused",kind="outgoing_rest",reason="refused"} 1`,
 	)
+	// A deleted connection's series go with it; the others stay.
+	if r := s.AdminCall("DELETE", admin.Prefix+"/objects/outgoing_rest/Refused", ""); r.StatusCode != 204 {
+		t.Fatalf("delete: %d %s", r.StatusCode, r.Body)
+	}
+	m = string(s.AdminCall("GET", "/metrics", "").Body)
+	if strings.Contains(m, `connection="Refused"`) {
+		t.Errorf("the series of a deleted connection remain:\n%s", m)
+	}
+	mustContain(t, "/metrics", m, `plexus_outgoing_requests_total{connection="Backend",kind="outgoing_rest"} 3`)
 }
