@@ -96,6 +96,7 @@ Start with:
 		a.schedulerCmd(),
 		a.adminCmd(),
 		a.pingCmd(),
+		a.actionCmd(),
 		a.openapiCmd(),
 		a.apidocsCmd(),
 		a.securityCmd(),

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -72,6 +73,31 @@ func (c *client) do(ctx context.Context, method, path string, body []byte) (int,
 		return resp.StatusCode, data, fmt.Errorf("the server at %s refused the credentials: set %s to the admin password (or restart the server if it was started before the CLI token changed)", c.base, PasswordEnv)
 	}
 	return resp.StatusCode, data, err
+}
+
+// call sends a request to the admin API and returns the body of a
+// successful answer (a status below 300), or the answer's error.
+func (c *client) call(ctx context.Context, method, path string, body []byte) ([]byte, error) {
+	status, data, err := c.do(ctx, method, path, body)
+	if err != nil {
+		return nil, err
+	}
+	if status >= 300 {
+		return nil, answerError(status, data)
+	}
+	return data, nil
+}
+
+// answerError is the error of an admin API answer that is not a success:
+// the details of its error envelope, or its status and body.
+func answerError(status int, body []byte) error {
+	var env struct {
+		Details string `json:"details"`
+	}
+	if json.Unmarshal(body, &env) == nil && env.Details != "" {
+		return errors.New(env.Details)
+	}
+	return fmt.Errorf("the server answered %d: %s", status, strings.TrimSpace(string(body)))
 }
 
 // send sends a request to the admin API with the client's credentials.

@@ -173,12 +173,11 @@ func (a *App) deployFiles(ctx context.Context, cl *client, root string, rels []s
 	}
 	if status != 200 {
 		var refused struct {
-			Details  string
 			Problems []*registry.Problem
 		}
 		json.Unmarshal(data, &refused)
 		if len(refused.Problems) == 0 {
-			fmt.Fprintln(a.Stderr, string(data))
+			fmt.Fprintln(a.Stderr, answerError(status, data))
 		}
 		a.printProblems(refused.Problems)
 		return fmt.Errorf("deploy refused; the server keeps the previous version")

@@ -108,12 +108,9 @@ func (a *App) exportConfig(ctx context.Context, server, dir string, types []stri
 	if len(types) > 0 {
 		path += "?include_type=" + url.QueryEscape(strings.Join(types, ","))
 	}
-	status, body, err := cl.do(ctx, "GET", path, nil)
+	body, err := cl.call(ctx, "GET", path, nil)
 	if err != nil {
-		return nil, err
-	}
-	if status != http.StatusOK {
-		return nil, fmt.Errorf("exporting: %s", details(status, body))
+		return nil, fmt.Errorf("exporting: %w", err)
 	}
 	return body, nil
 }
@@ -410,7 +407,7 @@ func (c *client) stream(ctx context.Context, method, path string, body []byte, f
 		if resp.StatusCode == http.StatusUnauthorized {
 			return fmt.Errorf("the server at %s refused the credentials: set %s to the admin password", c.base, PasswordEnv)
 		}
-		return errors.New(details(resp.StatusCode, data))
+		return answerError(resp.StatusCode, data)
 	}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 256<<20)
@@ -438,17 +435,6 @@ func (c *client) reachable() bool {
 	}
 	conn.Close()
 	return true
-}
-
-// details returns the details of an error envelope, or the body.
-func details(status int, body []byte) string {
-	var env struct {
-		Details string `json:"details"`
-	}
-	if json.Unmarshal(body, &env) == nil && env.Details != "" {
-		return fmt.Sprintf("the server answered %d: %s", status, env.Details)
-	}
-	return fmt.Sprintf("the server answered %d: %s", status, strings.TrimSpace(string(body)))
 }
 
 // writeFileAtomic writes a file through a temporary file in the same

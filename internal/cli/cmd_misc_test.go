@@ -129,6 +129,11 @@ func TestCompletion(t *testing.T) {
 		{[]string{"scheduler", "run", "crm."}, []string{"crm.nightly-sync"}},
 		{[]string{"scheduler", "pause", ""}, []string{"crm.nightly-sync"}},
 		{[]string{"security", "change-password", ""}, []string{"frontend"}},
+		{[]string{"action", ""}, []string{"security", "outgoing_rest", "scheduler"}},
+		{[]string{"action", "sch"}, []string{"scheduler"}},
+		{[]string{"action", "scheduler", ""}, []string{"crm.nightly-sync"}},
+		{[]string{"action", "scheduler", "crm.nightly-sync", "p"}, []string{"pause\tMakes the job inactive through the one change path: it is kept, with its run history, but does not run until it is resumed; a run going on is not stopped."}},
+		{[]string{"action", "outgoing_rest", "Billing", ""}, []string{"ping\tSends the connection's ping_method to host + ping_path, with its credentials, and answers whether an answer below 400 arrived, its status and the time taken: {\"name\", \"cid\", \"target\", \"ok\", \"status\", \"time_ms\", \"error\", \"method\", \"url\"}; the request carries the cid in X-Plexus-CID."}},
 	} {
 		if got := complete(c.args...); !slices.Equal(got, c.want) {
 			t.Errorf("completing %v: %q, want %q", c.args, got, c.want)

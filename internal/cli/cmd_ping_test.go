@@ -54,3 +54,36 @@ func TestPing(t *testing.T) {
 		t.Errorf("--help: %d %q", code, stdout)
 	}
 }
+
+// plexus action runs any action of any kind and prints its answer.
+func TestAction(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer backend.Close()
+	s := servertest.Start(t, servertest.Options{})
+	s.Put("outgoing_rest", "CRM", map[string]any{"host": backend.URL, "url_path": "/"})
+	s.Put("security", "crm.key", map[string]any{"type": "apikey", "password": "old-key"})
+
+	stdout, stderr, code := runCLI(t, nil, "action", "outgoing_rest", "CRM", "ping", s.Dir)
+	if code != 0 || !strings.Contains(stdout, `"ok": true`) || !strings.Contains(stdout, `"target": "HEAD `+backend.URL+`/"`) {
+		t.Errorf("ping: %d %q %q", code, stdout, stderr)
+	}
+	stdout, stderr, code = runWithStdin(t, nil, `{"password": "new-key"}`, "action", "security", "crm.key", "change-password", s.Dir, "--data", "-")
+	if code != 0 || !strings.Contains(stdout, `"result": "OK"`) || strings.Contains(stdout+stderr, "new-key") {
+		t.Errorf("change-password: %d %q %q", code, stdout, stderr)
+	}
+	_, stderr, code = runCLI(t, nil, "action", "security", "crm.key", "change-password", s.Dir, "--data", `{"password": ""}`)
+	if code != 1 || !strings.Contains(stderr, "password: must not be empty") {
+		t.Errorf("a refused change: %d %q", code, stderr)
+	}
+	_, stderr, code = runCLI(t, nil, "action", "outgoing_rest", "CRM", "pong", s.Dir)
+	if code != 1 || !strings.Contains(stderr, `Kind outgoing_rest has no action "pong"; its actions are ping`) {
+		t.Errorf("an unknown action: %d %q", code, stderr)
+	}
+	_, stderr, code = runCLI(t, nil, "action", "security", "crm.key", "change-password", s.Dir, "--data", "password=x")
+	if code != 1 || !strings.Contains(stderr, "--data is not JSON") || !strings.Contains(stderr, "--help") {
+		t.Errorf("--data not JSON: %d %q", code, stderr)
+	}
+	if stdout, _, code := runCLI(t, nil, "action", "--help"); code != 0 || !strings.Contains(stdout, "plexus action scheduler crm.nightly-sync execute") {
+		t.Errorf("--help: %d %q", code, stdout)
+	}
+}

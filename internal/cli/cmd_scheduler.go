@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -102,7 +101,7 @@ previous run is still going is not started again.`,
 		ValidArgsFunction: a.completeFromServer(0, schedulerJobs),
 		RunE: func(c *cobra.Command, args []string) error {
 			dir := dirArg(args, 1)
-			body, err := a.schedulerCall(c.Context(), server, dir, "POST", schedulerJobs+"/"+url.PathEscape(args[0])+"/execute")
+			body, err := a.schedulerCall(c.Context(), server, dir, "POST", actionPath(scheduler.Kind, args[0], "execute"))
 			if err != nil {
 				return err
 			}
@@ -170,7 +169,7 @@ one-time job whose start_date is past runs at once.`
 		Args:              rangeArgs(1, 2),
 		ValidArgsFunction: a.completeFromServer(0, schedulerJobs),
 		RunE: func(c *cobra.Command, args []string) error {
-			body, err := a.schedulerCall(c.Context(), server, dirArg(args, 1), "POST", schedulerJobs+"/"+url.PathEscape(args[0])+"/"+verb)
+			body, err := a.schedulerCall(c.Context(), server, dirArg(args, 1), "POST", actionPath(scheduler.Kind, args[0], verb))
 			if err != nil {
 				return err
 			}
@@ -197,18 +196,7 @@ func (a *App) schedulerCall(ctx context.Context, server, dir, method, path strin
 	if err != nil {
 		return nil, err
 	}
-	status, body, err := cl.do(ctx, method, path, nil)
-	if err != nil {
-		return nil, err
-	}
-	if status >= 300 {
-		var env struct{ Details string }
-		if json.Unmarshal(body, &env) == nil && env.Details != "" {
-			return nil, errors.New(env.Details)
-		}
-		return nil, fmt.Errorf("the server answered %d: %s", status, body)
-	}
-	return body, nil
+	return cl.call(ctx, method, path, nil)
 }
 
 func yesNo(b bool) string {

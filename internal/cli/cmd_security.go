@@ -8,13 +8,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/plexushq/plexus/internal/admin"
 	"github.com/plexushq/plexus/internal/envdir"
 	"github.com/plexushq/plexus/internal/secret"
 	"github.com/plexushq/plexus/internal/store"
@@ -58,19 +56,8 @@ the one --server names, with the admin password in ` + PasswordEnv + `.`,
 				return err
 			}
 			body, _ := json.Marshal(map[string]string{"password": password})
-			path := admin.Prefix + "/objects/security/" + url.PathEscape(args[0]) + "/password"
-			status, answer, err := cl.do(c.Context(), "POST", path, body)
-			if err != nil {
+			if _, err := cl.call(c.Context(), "POST", actionPath("security", args[0], "change-password"), body); err != nil {
 				return err
-			}
-			if status != http.StatusOK {
-				var env struct {
-					Details string `json:"details"`
-				}
-				if json.Unmarshal(answer, &env) == nil && env.Details != "" {
-					return errors.New(env.Details)
-				}
-				return fmt.Errorf("the server answered %d", status)
 			}
 			fmt.Fprintf(a.Stdout, "Password of security definition %q changed.\n", args[0])
 			return nil

@@ -47,5 +47,63 @@ func (a *App) completeFromServer(arg int, path string) cobra.CompletionFunc {
 	}
 }
 
+// completeAction completes plexus action KIND NAME ACTION [DIR] (all
+// actions) or plexus ping KIND NAME [DIR] (action "ping"): the kinds with
+// such actions, the names of the kind's objects and the kind's actions,
+// from a running server (see completeFromServer).
+func (a *App) completeAction(action string) cobra.CompletionFunc {
+	return func(c *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		last := 2
+		if action != "" {
+			last = 1
+		}
+		switch {
+		case len(args) == 1:
+			return a.completeFromServer(1, objectsPath(args[0]))(c, args, toComplete)
+		case len(args) > last:
+			return nil, cobra.ShellCompDirectiveFilterDirs
+		}
+		server, _ := c.Flags().GetString("server")
+		cl, err := a.newClient(server, envdir.DefaultDir)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		ctx, cancel := context.WithTimeout(c.Context(), 3*time.Second)
+		defer cancel()
+		kinds, err := cl.kinds(ctx)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var out []cobra.Completion
+		if len(args) == 0 {
+			for _, id := range kindsWith(kinds, action) {
+				if strings.HasPrefix(id, toComplete) {
+					out = append(out, id)
+				}
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp
+		}
+		for _, k := range kinds {
+			if k.ID != args[0] {
+				continue
+			}
+			for _, act := range k.Actions {
+				if strings.HasPrefix(act.Name, toComplete) {
+					out = append(out, cobra.CompletionWithDesc(act.Name, firstSentence(act.Doc)))
+				}
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// firstSentence returns the first sentence of a text.
+func firstSentence(s string) string {
+	if i := strings.Index(s, ". "); i >= 0 {
+		return s[:i+1]
+	}
+	return s
+}
+
 // objectsPath is the admin API path listing the objects of a kind.
 func objectsPath(kind string) string { return admin.Prefix + "/objects/" + kind }
