@@ -44,8 +44,6 @@ type API struct {
 	Metrics  *metrics.Metrics
 	// CLIToken is accepted as a bearer token besides the admin password.
 	CLIToken string
-	// IO holds the services' typed I/O switches (see io.go).
-	IO *sio.Stage
 	// Failures, shared with the API listener, slows down and locks out
 	// addresses that keep sending wrong admin credentials; Trusted are the
 	// proxies whose X-Forwarded-For names the client.

@@ -539,3 +539,39 @@ func TestActions(t *testing.T) {
 		t.Errorf("an action without login: %d", r.StatusCode)
 	}
 }
+
+// The typed I/O switches are configuration: the services' io view changes
+// service_io objects through the one change path, with a revision, dry
+// runs and the export.
+func TestIOSwitchesAreConfiguration(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	io := prefix + "/services/plexus.ping/io"
+	if r := s.AdminCall("PUT", io+"?dry_run=true", `{"detailed_errors": true}`); r.StatusCode != 200 {
+		t.Fatalf("dry run: %d %s", r.StatusCode, r.Body)
+	}
+	if r := s.AdminCall("GET", prefix+"/objects/service_io/plexus.ping", ""); r.StatusCode != 404 {
+		t.Fatalf("a dry run changed the configuration: %d %s", r.StatusCode, r.Body)
+	}
+	r := s.AdminCall("PUT", io, `{"detailed_errors": true}`)
+	if r.StatusCode != 200 || r.Header.Get("X-Plexus-Revision") == "" || r.JSON(t)["detailed_errors"] != true {
+		t.Fatalf("switch: %d %s", r.StatusCode, r.Body)
+	}
+	if obj := s.AdminCall("GET", prefix+"/objects/service_io/plexus.ping", "").JSON(t); obj["detailed_errors"] != true || obj["validate_schema"] != true {
+		t.Errorf("the object: %v", obj)
+	}
+	if export := string(s.AdminCall("GET", prefix+"/enmasse/export", "").Body); !strings.Contains(export, "service_io:\n  - name: plexus.ping\n    detailed_errors: true") {
+		t.Errorf("the export:\n%s", export)
+	}
+	// The object's changes show in the view.
+	s.Put("service_io", "plexus.ping", map[string]any{"validate_schema": false})
+	if r := s.AdminCall("GET", io, "").JSON(t); r["validate_schema"] != false || r["detailed_errors"] != false {
+		t.Errorf("the view after a PUT of the object: %v", r)
+	}
+	// Back to the defaults, the object goes.
+	if r := s.AdminCall("PUT", io, `{"validate_schema": true}`); r.StatusCode != 200 {
+		t.Fatalf("defaults: %d %s", r.StatusCode, r.Body)
+	}
+	if r := s.AdminCall("GET", prefix+"/objects/service_io/plexus.ping", ""); r.StatusCode != 404 {
+		t.Errorf("the object at the defaults: %d %s", r.StatusCode, r.Body)
+	}
+}

@@ -136,7 +136,8 @@ type Kind struct {
 	// the zero value is Overlap.
 	Swap SwapPolicy
 	// Assemble builds the running whole of the kind (optional); it gets
-	// the entries in no particular order.
+	// the entries in no particular order. What it returns must be
+	// comparable (a pointer, say), since states are told apart by it.
 	Assemble func(env *Env, entries []Entry) (any, error)
 
 	// Out gives services the kind's objects by name, from Go and from

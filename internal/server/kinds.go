@@ -7,4 +7,5 @@ import (
 	_ "github.com/plexushq/plexus/internal/outconn/rest"
 	_ "github.com/plexushq/plexus/internal/scheduler"
 	_ "github.com/plexushq/plexus/internal/security"
+	_ "github.com/plexushq/plexus/internal/serviceio"
 )

@@ -33,6 +33,7 @@ import (
 	"github.com/plexushq/plexus/internal/scheduler"
 	"github.com/plexushq/plexus/internal/secret"
 	"github.com/plexushq/plexus/internal/security"
+	"github.com/plexushq/plexus/internal/serviceio"
 	"github.com/plexushq/plexus/internal/services"
 	"github.com/plexushq/plexus/internal/starlark"
 	"github.com/plexushq/plexus/internal/store"
@@ -194,13 +195,14 @@ func (s *Server) open(ctx context.Context, user []any) error {
 	s.base, s.cancel = context.WithCancel(context.Background())
 	s.Invoker = invoke.New(s.base, s.Runtime, s.Logger)
 	s.Invoker.MaxAsync = s.Settings.Limits.MaxAsyncInvocations
-	if err := s.openTypedIO(ctx); err != nil {
-		return err
-	}
+	s.openTypedIO()
 	s.Pickup = &deploy.Pickup{Dir: s.Env.Path(envdir.ServicesDir), Exts: []string{starlark.Ext}, Runtime: s.Runtime, Logger: s.Logger,
 		Hooks: []deploy.Hook{{Match: enmasse.IsEnmasseFile, Handle: s.importPickedUp}}}
 	s.Scheduler.Attach(s.Store, s.Runtime, s.Invoker)
 	if err := s.Runtime.Load(ctx); err != nil {
+		return err
+	}
+	if err := serviceio.Upgrade(ctx, s.Store, s.Runtime, s.Logger); err != nil {
 		return err
 	}
 	// Service files first, then static deployment from DIR/enmasse/*.yaml,

@@ -27,10 +27,12 @@ var legacyRows = []string{
 	`INSERT INTO scheduler_job_state (job, plan, run_count, last_run_us, last_outcome, last_cid, history_seq) VALUES ('nightly', 'p', 7, 1767225600000000, 'ok', 'c0ffee0000000000000000aa', 1)`,
 	`INSERT INTO scheduler_job_history (job, slot, seq, cid, via, planned_us, started_us, duration_us, outcome, details) VALUES ('nightly', 0, 1, 'c0ffee0000000000000000aa', 'schedule', 1767225600000000, 1767225600000000, 1000, 'ok', '')`,
 	`INSERT INTO jwt_sessions (id, definition, username, created_at, expires_at) VALUES ('abc', 'app', 'frontend', 1, 9999999999999)`,
+	`INSERT INTO settings (key, value) VALUES ('sio.switches', '{"legacy":{"validate_schema":false,"detailed_errors":true}}')`,
 }
 
 // A store made by earlier versions, when the store ran every package's
-// migrations as its own, upgrades to per-package migrations without
+// migrations as its own and kept the typed I/O switches in its settings,
+// upgrades to per-package migrations and service_io objects without
 // losing anything, on SQLite and on PostgreSQL; opening it again changes
 // nothing.
 func TestUpgradeLegacyStore(t *testing.T) {
@@ -95,6 +97,19 @@ func checkUpgraded(t *testing.T, s *servertest.Server, db *sql.DB) {
 	}
 	if r := s.AdminCall("POST", admin.Prefix+"/services/legacy/invoke", ""); string(r.Body) != "legacy" {
 		t.Errorf("the deployed code: %d %s", r.StatusCode, r.Body)
+	}
+	// The typed I/O switches kept in the settings are configuration now.
+	if r := s.AdminCall("GET", admin.Prefix+"/objects/service_io/legacy", ""); r.StatusCode != 200 ||
+		r.JSON(t)["validate_schema"] != false || r.JSON(t)["detailed_errors"] != true {
+		t.Errorf("the I/O switches: %d %s", r.StatusCode, r.Body)
+	}
+	if r := s.AdminCall("GET", admin.Prefix+"/services/legacy/io", ""); !strings.Contains(string(r.Body), `"validate_schema": false`) {
+		t.Errorf("the I/O switches' view: %d %s", r.StatusCode, r.Body)
+	}
+	var legacySwitches int
+	db.QueryRow("SELECT COUNT(*) FROM settings WHERE key = 'sio.switches'").Scan(&legacySwitches)
+	if legacySwitches != 0 {
+		t.Error("the I/O switches are still in the settings")
 	}
 	if r := s.AdminCall("GET", admin.Prefix+"/scheduler/jobs/nightly", ""); !strings.Contains(string(r.Body), "c0ffee0000000000000000aa") {
 		t.Errorf("the job's history: %d %s", r.StatusCode, r.Body)

@@ -195,14 +195,6 @@ func TestEncode(t *testing.T) {
 	}
 }
 
-type fakeStore map[string]string
-
-func (f fakeStore) Setting(_ context.Context, k string) (string, bool, error) {
-	v, ok := f[k]
-	return v, ok, nil
-}
-func (f fakeStore) SetSetting(_ context.Context, k, v string) error { f[k] = v; return nil }
-
 type platform struct{}
 
 func (platform) Invoke(*service.Context, string, any, service.InvokeOptions) (any, error) {
@@ -242,18 +234,16 @@ func TestStage(t *testing.T) {
 	if !errors.As(err, &se) || se.Status != 400 || se.Message != "Element missing: cust_id" {
 		t.Fatalf("%v", err)
 	}
-	// Switches persist in the store.
-	fs := fakeStore{}
-	if err := st.LoadSwitches(context.Background(), fs); err != nil {
-		t.Fatal(err)
-	}
-	st.SetSwitches(context.Background(), "svc", Switches{ValidateSchema: false, DetailedErrors: true})
+	// Switches come from the configuration; a service without any has
+	// the defaults.
 	st2 := NewStage(nil)
-	st2.LoadSwitches(context.Background(), fs)
-	if sw := st2.Switches("svc"); sw.ValidateSchema || !sw.DetailedErrors {
-		t.Errorf("%+v %v", sw, fs)
+	st2.Lookup = func(name string) (Switches, bool) {
+		return Switches{ValidateSchema: false, DetailedErrors: true}, name == "svc"
 	}
-	if st2.Switches("other") != DefaultSwitches() {
+	if sw := st2.Switches("svc"); sw.ValidateSchema || !sw.DetailedErrors {
+		t.Errorf("%+v", sw)
+	}
+	if st2.Switches("other") != DefaultSwitches() || NewStage(nil).Switches("svc") != DefaultSwitches() {
 		t.Error("defaults")
 	}
 }

@@ -1,22 +1,18 @@
 package sio
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/http"
 	"reflect"
-	"sync"
-	"sync/atomic"
 
 	"github.com/plexushq/plexus/sdk/service"
 )
 
-// Switches are the runtime switches of one service's I/O, changed through
-// the admin API without a redeploy and kept in the store.
+// Switches are the runtime switches of one service's I/O, changed without
+// a redeploy: configuration of kind service_io (package serviceio).
 type Switches struct {
 	// ValidateSchema turns JSON Schema validation on (the default) or off.
 	ValidateSchema bool `json:"validate_schema"`
@@ -28,16 +24,6 @@ type Switches struct {
 // DefaultSwitches returns a service's switches until they are changed:
 // validation on, details off.
 func DefaultSwitches() Switches { return Switches{ValidateSchema: true} }
-
-// SwitchesSetting is the store setting that keeps every service's
-// switches, as a JSON object by service name.
-const SwitchesSetting = "sio.switches"
-
-// SettingStore keeps settings; *store.Store is one.
-type SettingStore interface {
-	Setting(ctx context.Context, key string) (string, bool, error)
-	SetSetting(ctx context.Context, key, value string) error
-}
 
 // InvalidRequest is the details of a 400 for a payload that fails its
 // JSON Schema, unless the service's detailed_errors switch is on.
@@ -51,64 +37,22 @@ type Stage struct {
 	// Schemas holds the JSON Schema files; nil refuses services that name
 	// one.
 	Schemas *Schemas
-
-	mu       sync.Mutex
-	store    SettingStore
-	switches atomic.Pointer[map[string]Switches]
+	// Lookup returns a service's switches, when it has some; nil gives
+	// every service the defaults. Set it before serving.
+	Lookup func(service string) (Switches, bool)
 }
 
 // NewStage returns a stage using the schema files of schemas (may be nil).
-func NewStage(schemas *Schemas) *Stage {
-	st := &Stage{Schemas: schemas}
-	st.switches.Store(&map[string]Switches{})
-	return st
-}
-
-// LoadSwitches reads the services' switches from the store, which keeps
-// later changes too.
-func (st *Stage) LoadSwitches(ctx context.Context, store SettingStore) error {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	st.store = store
-	v, ok, err := store.Setting(ctx, SwitchesSetting)
-	if err != nil || !ok {
-		return err
-	}
-	m := map[string]Switches{}
-	if err := json.Unmarshal([]byte(v), &m); err != nil {
-		return fmt.Errorf("reading the services' I/O switches: %w", err)
-	}
-	st.switches.Store(&m)
-	return nil
-}
+func NewStage(schemas *Schemas) *Stage { return &Stage{Schemas: schemas} }
 
 // Switches returns a service's switches.
 func (st *Stage) Switches(name string) Switches {
-	if sw, ok := (*st.switches.Load())[name]; ok {
-		return sw
-	}
-	return DefaultSwitches()
-}
-
-// SetSwitches changes a service's switches, in the store first, then for
-// the next request.
-func (st *Stage) SetSwitches(ctx context.Context, name string, sw Switches) error {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	m := maps.Clone(*st.switches.Load())
-	if sw == DefaultSwitches() {
-		delete(m, name)
-	} else {
-		m[name] = sw
-	}
-	if st.store != nil {
-		data, _ := json.Marshal(m)
-		if err := st.store.SetSetting(ctx, SwitchesSetting, string(data)); err != nil {
-			return fmt.Errorf("saving the I/O switches of %s: %w", name, err)
+	if st.Lookup != nil {
+		if sw, ok := st.Lookup(name); ok {
+			return sw
 		}
 	}
-	st.switches.Store(&m)
-	return nil
+	return DefaultSwitches()
 }
 
 // Input validates the request's payload against the service's JSON Schema

@@ -347,3 +347,12 @@ func (s *Store) SetSetting(ctx context.Context, key, value string) error {
 	}
 	return nil
 }
+
+// DeleteSetting removes a server setting; removing one that is not set
+// does nothing.
+func (s *Store) DeleteSetting(ctx context.Context, key string) error {
+	if _, err := s.db.ExecContext(ctx, s.Rebind("DELETE FROM settings WHERE key = ?"), key); err != nil {
+		return fmt.Errorf("deleting setting %s: %w", key, err)
+	}
+	return nil
+}
