@@ -1,9 +1,8 @@
 package registry_test
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -22,128 +21,46 @@ func TestEveryKind(t *testing.T) {
 		t.Fatal("no kinds registered")
 	}
 	for _, k := range kinds {
-		if len(k.Examples) == 0 {
-			t.Errorf("%s has no examples", k.ID)
+		if k.ID == lintThing.ID {
+			continue // incomplete on purpose, for TestLint
 		}
-		checkForm(t, k.ID, k.Fields(), true)
-		for _, ex := range k.Examples {
-			obj, errs := k.Decode([]byte(ex))
-			errs = append(errs, k.CheckFields(obj)...)
-			errs = append(errs, obj.Validate()...)
-			if len(errs) > 0 {
-				t.Errorf("%s example %s: %v", k.ID, ex, errs)
-			}
-		}
-		schema, err := json.Marshal(k.Schema())
-		if err != nil || !strings.Contains(string(schema), `"additionalProperties":false`) {
-			t.Errorf("%s schema: %v %s", k.ID, err, schema)
-		}
-		obj := k.New()
-		secrets := fillSecrets(reflect.ValueOf(obj).Elem(), k.Fields())
-		if got := len(k.Secrets(obj)); got != secrets {
-			t.Errorf("%s: %d secrets set, the walker finds %d", k.ID, secrets, got)
-		}
-		pub, _ := json.Marshal(k.Public(obj))
-		if strings.Contains(string(pub), "s3cr3t-value") {
-			t.Errorf("%s: Public shows a secret: %s", k.ID, pub)
+		for _, err := range k.Lint() {
+			t.Error(err)
 		}
 	}
 }
 
-// checkForm checks the form metadata of fields; top-level fields need a
-// group, nested ones are shown in their parent's.
-func checkForm(t *testing.T, path string, fields []registry.Field, top bool) {
-	t.Helper()
-	for _, f := range fields {
-		p := path + "." + f.Name
-		if len(f.Doc) < 10 || !strings.HasSuffix(f.Doc, ".") {
-			t.Errorf("%s: doc %q should be a sentence", p, f.Doc)
-		}
-		if f.Label == "" {
-			t.Errorf("%s has no label", p)
-		}
-		if top && f.Group == "" {
-			t.Errorf("%s has no group", p)
-		}
-		if len(f.Enum) > 0 && len(f.EnumLabels) != len(f.Enum) {
-			t.Errorf("%s: enum %v has labels %v", p, f.Enum, f.EnumLabels)
-		}
-		if k := f.Type.Kind(); (k >= reflect.Int && k <= reflect.Float64) && f.Type.String() != "config.Duration" && f.Min == "" {
-			t.Errorf("%s is a number without a min", p)
-		}
-		if f.When != nil {
-			var other *registry.Field
-			for i := range fields {
-				if fields[i].Name == f.When.Field {
-					other = &fields[i]
-				}
-			}
-			if other == nil {
-				t.Errorf("%s: when names no field: %s", p, f.When)
-			} else {
-				for _, v := range f.When.Values {
-					if !slices.Contains(other.Enum, v) && !(other.Type.Kind() == reflect.Bool && (v == "true" || v == "false")) {
-						t.Errorf("%s: when names a value %s cannot have: %s", p, other.Name, f.When)
-					}
-				}
-			}
-		}
-		checkForm(t, p, f.Sub, false)
-	}
+type incomplete struct {
+	Name  string `json:"name" doc:"Name."`
+	Type  string `json:"type" enum:"a|b" label:"Type" group:"Thing" doc:"Type of the thing."`
+	Size  int    `json:"size" label:"Size" group:"Thing" doc:"Size of the thing."`
+	Token string `json:"token" secret:"true" label:"Token" group:"Thing" doc:"Token of the thing."`
 }
 
-// fillSecrets sets every secret of v, making one element of each list and
-// map of structs on the way, and returns how many it set.
-func fillSecrets(v reflect.Value, fields []registry.Field) int {
-	n := 0
-	for _, f := range fields {
-		fv := v.FieldByName(goName(v.Type(), f.Name))
-		switch {
-		case f.Secret && fv.Kind() == reflect.String:
-			fv.SetString("s3cr3t-value")
-			n++
-		case f.Secret && fv.Kind() == reflect.Slice:
-			fv.Set(reflect.ValueOf([]string{"s3cr3t-value"}).Convert(fv.Type()))
-			n++
-		case f.Secret && fv.Kind() == reflect.Map:
-			fv.Set(reflect.MakeMap(fv.Type()))
-			fv.SetMapIndex(reflect.ValueOf("k"), reflect.ValueOf("s3cr3t-value").Convert(fv.Type().Elem()))
-			n++
-		case f.Sub != nil:
-			n += fillNested(fv, f.Sub)
+func (*incomplete) Validate() []error { return nil }
+
+// lintThing is a kind whose declaration lacks what Lint finds.
+var lintThing = func() *registry.Kind {
+	registry.Register(registry.Kind{ID: "lint_thing", Title: "Lint thing", Summary: "A test kind.",
+		New:     func() registry.Object { return &incomplete{} },
+		Actions: []registry.Action{{Name: "poke", Doc: "pokes", Run: func(context.Context, *registry.Call) (any, error) { return nil, nil }}}})
+	k, _ := registry.Lookup("lint_thing")
+	return k
+}()
+
+// Lint finds what a declaration lacks.
+func TestLint(t *testing.T) {
+	var got []string
+	for _, err := range lintThing.Lint() {
+		got = append(got, err.Error())
+	}
+	for _, want := range []string{"lint_thing has no examples", `lint_thing.name: doc "Name." should be a sentence`, "lint_thing.name has no label",
+		"lint_thing.name has no group", "lint_thing.type: enum [a b] has labels []", "lint_thing.size is a number without a min",
+		`lint_thing action poke: doc "pokes" should be sentences`} {
+		if !slices.Contains(got, want) {
+			t.Errorf("Lint lacks %q: %q", want, got)
 		}
 	}
-	return n
-}
-
-func fillNested(v reflect.Value, sub []registry.Field) int {
-	switch v.Kind() {
-	case reflect.Struct:
-		return fillSecrets(v, sub)
-	case reflect.Pointer:
-		v.Set(reflect.New(v.Type().Elem()))
-		return fillNested(v.Elem(), sub)
-	case reflect.Slice:
-		v.Set(reflect.MakeSlice(v.Type(), 1, 1))
-		return fillNested(v.Index(0), sub)
-	case reflect.Map:
-		e := reflect.New(v.Type().Elem()).Elem()
-		n := fillNested(e, sub)
-		v.Set(reflect.MakeMap(v.Type()))
-		v.SetMapIndex(reflect.ValueOf("k").Convert(v.Type().Key()), e)
-		return n
-	}
-	return 0
-}
-
-// goName returns the name of the struct field with a JSON name.
-func goName(t reflect.Type, name string) string {
-	for i := range t.NumField() {
-		if n, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); n == name {
-			return t.Field(i).Name
-		}
-	}
-	return ""
 }
 
 func TestDecodeReportsEveryProblem(t *testing.T) {
