@@ -97,6 +97,7 @@ Start with:
 		a.adminCmd(),
 		a.pingCmd(),
 		a.actionCmd(),
+		a.kindsCmd(),
 		a.openapiCmd(),
 		a.apidocsCmd(),
 		a.securityCmd(),

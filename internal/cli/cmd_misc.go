@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/plexushq/plexus/internal/admin"
+	"github.com/plexushq/plexus/internal/docgen"
 	"github.com/plexushq/plexus/internal/envdir"
 	"github.com/plexushq/plexus/internal/store"
 )
@@ -124,6 +125,24 @@ func (a *App) resetPassword(ctx context.Context, dir, password string) error {
 // -ldflags "-X github.com/plexushq/plexus/internal/cli.Version=v1.2.3";
 // by default it is the Plexus module's version in the build information.
 var Version = ""
+
+func (a *App) kindsCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "kinds",
+		Short: "Print the reference of the configuration kinds, as Markdown",
+		Long: `Print the reference of every kind of configuration object this binary knows,
+as Markdown: each kind's enmasse section and admin API path, its fields with
+their labels, types, defaults, bounds and help, grouped as forms show them,
+its actions and an example. A program that declares kinds of its own (package
+kind) prints them too; Plexus's own page is docs/reference/kinds.md. A running
+server gives the same as JSON at GET /admin/api/v1/kinds.`,
+		Example: "  plexus kinds > kinds.md",
+		Args:    maxArgs(0),
+		Run: func(c *cobra.Command, args []string) {
+			fmt.Fprint(a.Stdout, docgen.Kinds())
+		},
+	}
+}
 
 func (a *App) versionCmd() *cobra.Command {
 	return &cobra.Command{

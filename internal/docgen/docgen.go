@@ -48,6 +48,19 @@ func Kinds() string {
 			}
 			b.WriteString(fieldTable(f.Sub, "", sub["properties"].(map[string]any)))
 		}
+		if k.Out != nil && k.Out.Section != "" {
+			fmt.Fprintf(&b, "\nServices reach an object by name: `self.out.%s[\"Name\"]` in Starlark, `s.Out().Kind(%q, name)` in Go.\n", k.Out.Section, k.ID)
+		}
+		if len(k.Actions) > 0 {
+			fmt.Fprintf(&b, "\nActions (`POST /admin/api/v1/objects/%s/{name}/{action}`, `plexus action %s NAME ACTION`):\n\n", k.ID, k.ID)
+			for _, a := range k.Actions {
+				fmt.Fprintf(&b, "- `%s`: %s", a.Name, a.Doc)
+				if len(a.Aliases) > 0 {
+					fmt.Fprintf(&b, " Also at %s, kept as an alias of older clients.", code(prefixed(a.Aliases)))
+				}
+				b.WriteString("\n")
+			}
+		}
 		if len(k.Examples) > 0 {
 			b.WriteString("\nExample (admin API JSON):\n\n```json\n")
 			b.WriteString(k.Examples[0])
@@ -129,6 +142,15 @@ func fieldTable(fields []registry.Field, group string, props map[string]any) str
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", f.Name, f.Label, typ, def, strings.ReplaceAll(doc, "|", "\\|"))
 	}
 	return b.String()
+}
+
+// prefixed returns admin API paths with their prefix.
+func prefixed(paths []string) []string {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		out[i] = "POST /admin/api/v1" + p
+	}
+	return out
 }
 
 // orList returns `a`, `b` or `c`.
