@@ -2,6 +2,7 @@ package cli
 
 import (
 	"debug/buildinfo"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -141,5 +142,14 @@ func TestCompletion(t *testing.T) {
 	}
 	if got := complete("invoke", ""); !slices.Contains(got, "plexus.ping") || !slices.Contains(got, "plexus.helpers.echo") {
 		t.Errorf("completing a service: %q", got)
+	}
+}
+
+// plexus kinds prints the reference of the kinds, as the committed page.
+func TestKinds(t *testing.T) {
+	stdout, stderr, code := runCLI(t, nil, "kinds")
+	page, err := os.ReadFile("../../docs/reference/kinds.md")
+	if code != 0 || err != nil || stdout != string(page) {
+		t.Errorf("kinds: %d %q %v; it differs from docs/reference/kinds.md", code, stderr, err)
 	}
 }
