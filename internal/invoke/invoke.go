@@ -243,12 +243,6 @@ func SetPayload(req *service.Request, payload any) {
 	}
 }
 
-// IsPanic reports whether err is a recovered panic.
-func IsPanic(err error) bool {
-	var p *reply.PanicError
-	return errors.As(err, &p)
-}
-
 // DecodeJSON parses one JSON value, keeping numbers exact as json.Number,
 // and refuses trailing data.
 func DecodeJSON(body []byte) (any, error) {

@@ -105,18 +105,6 @@ type PanicError struct {
 
 func (p *PanicError) Error() string { return fmt.Sprintf("panic: %v", p.Value) }
 
-// Body returns the bytes and default content type of a response payload:
-// nil is empty; a string or []byte is verbatim text; json.RawMessage is
-// verbatim JSON; anything else is encoded as JSON.
-func Body(payload any) (body []byte, contentType string, err error) {
-	body, contentType, release, err := encode(payload)
-	if release != nil {
-		body = bytes.Clone(body)
-		release()
-	}
-	return body, contentType, err
-}
-
 // jsonBuffer is a reusable buffer with its encoder.
 type jsonBuffer struct {
 	buf bytes.Buffer
@@ -130,8 +118,11 @@ var jsonBuffers = sync.Pool{New: func() any {
 	return j
 }}
 
-// encode is Body without the copy: a JSON body lives in a pooled buffer
-// until release (non-nil only then) is called.
+// encode returns the bytes and default content type of a response
+// payload: nil is empty; a string or []byte is verbatim text;
+// json.RawMessage is verbatim JSON; anything else is encoded as JSON,
+// in a pooled buffer that lives until release (non-nil only then) is
+// called.
 func encode(payload any) (body []byte, contentType string, release func(), err error) {
 	switch p := payload.(type) {
 	case nil:
