@@ -165,7 +165,7 @@ func (a *App) deployFiles(ctx context.Context, cl *client, root string, rels []s
 
 // checkLocally compiles files without a server.
 func (a *App) checkLocally(root string, rels []string) error {
-	comp := starlark.New(config.Default().Starlark.MaxSteps, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	comp := starlark.New(config.Default().Starlark, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	failed := false
 	for _, rel := range rels {
 		src, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))

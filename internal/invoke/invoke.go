@@ -6,17 +6,16 @@
 package invoke
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"runtime/debug"
 	"sync"
 
 	"github.com/plexushq/plexus/internal/cid"
+	"github.com/plexushq/plexus/internal/jsonlimit"
 	"github.com/plexushq/plexus/internal/reply"
 	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/services"
@@ -36,6 +35,9 @@ type Invoker struct {
 	// IO is the typed I/O stage every invocation goes through: input
 	// validation and conversion before the handler, output filtering after.
 	IO *sio.Stage
+	// JSON decodes the JSON bodies channels receive, within the server's
+	// limits and decode budget.
+	JSON *jsonlimit.Decoder
 
 	rt   *runtime.Runtime
 	log  *slog.Logger
@@ -48,7 +50,7 @@ type Invoker struct {
 // New returns an invoker. base bounds background invocations: cancel it to
 // stop them, then call Wait.
 func New(base context.Context, rt *runtime.Runtime, log *slog.Logger) *Invoker {
-	return &Invoker{IO: sio.NewStage(nil), rt: rt, log: log, base: base, resolvers: map[string]Resolver{}}
+	return &Invoker{IO: sio.NewStage(nil), JSON: &jsonlimit.Decoder{}, rt: rt, log: log, base: base, resolvers: map[string]Resolver{}}
 }
 
 // Resolve registers the resolver of a resource kind. Call it while wiring
@@ -179,20 +181,8 @@ func IsPanic(err error) bool {
 	return errors.As(err, &p)
 }
 
-// DecodeJSON parses one JSON value, keeping numbers exact as json.Number,
-// and refuses trailing data.
+// DecodeJSON parses one JSON value within the default limits, keeping
+// numbers exact as json.Number, and refuses trailing data.
 func DecodeJSON(body []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	if dec.More() {
-		return nil, errors.New("unexpected data after the JSON value")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("unexpected data after the JSON value")
-	}
-	return v, nil
+	return jsonlimit.Decode(body, jsonlimit.Limits{})
 }

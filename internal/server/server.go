@@ -26,6 +26,7 @@ import (
 	"github.com/plexushq/plexus/internal/enmasse"
 	"github.com/plexushq/plexus/internal/envdir"
 	"github.com/plexushq/plexus/internal/invoke"
+	"github.com/plexushq/plexus/internal/jsonlimit"
 	"github.com/plexushq/plexus/internal/logging"
 	"github.com/plexushq/plexus/internal/metrics"
 	outrest "github.com/plexushq/plexus/internal/outconn/rest"
@@ -147,7 +148,7 @@ func (s *Server) open(ctx context.Context, user []any) error {
 	if s.Sessions, err = security.NewSessions(s.Store.DB(), s.Store.Rebind, key, s.Logger); err != nil {
 		return err
 	}
-	s.Starlark = starlark.New(s.Settings.Starlark.MaxSteps, s.Logger)
+	s.Starlark = starlark.New(s.Settings.Starlark, s.Logger)
 	outrest.ProvideStarlark(s.Starlark)
 	security.ProvideStarlark(s.Starlark)
 	s.Runtime, err = runtime.New(runtime.Options{
@@ -159,6 +160,11 @@ func (s *Server) open(ctx context.Context, user []any) error {
 	}
 	s.base, s.cancel = context.WithCancel(context.Background())
 	s.Invoker = invoke.New(s.base, s.Runtime, s.Logger)
+	js := s.Settings.Limits.JSON
+	s.Invoker.JSON = &jsonlimit.Decoder{
+		Limits: jsonlimit.Limits{MaxDepth: js.MaxDepth, MaxValues: js.MaxValues},
+		Budget: jsonlimit.NewBudget(int64(js.DecodeBudget), "limits.json.decode_budget"),
+	}
 	s.Invoker.Resolve(outrest.Kind, outrest.Resolve)
 	s.Invoker.Resolve(service.KindJWT, security.JWTResolver(s.Sessions))
 	if err := s.openTypedIO(ctx); err != nil {

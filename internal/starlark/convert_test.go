@@ -19,11 +19,11 @@ func TestRoundTrip(t *testing.T) {
 		"list": []any{int64(1), "two", []any{}}, "map": map[string]any{"k": map[string]any{}},
 		"bytes": []byte{0, 1},
 	}
-	sv, err := ToStarlark(in)
+	sv, err := ToStarlark(nil, in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := FromStarlark(sv)
+	out, err := FromStarlark(nil, sv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,20 +38,20 @@ func TestFromStarlarkErrors(t *testing.T) {
 	d := sl.NewDict(1)
 	d.SetKey(sl.MakeInt(1), sl.None)
 	for _, v := range []sl.Value{l, d, sl.Float(math.Inf(1)), sl.NewBuiltin("f", nil)} {
-		if _, err := FromStarlark(v); err == nil {
+		if _, err := FromStarlark(nil, v); err == nil {
 			t.Errorf("FromStarlark(%s) succeeded", v.Type())
 		}
 	}
 }
 
 func TestStructsGoThroughJSON(t *testing.T) {
-	v, err := ToStarlark(struct {
+	v, err := ToStarlark(nil, struct {
 		Name string `json:"name"`
 	}{"Jane"})
 	if err != nil || v.String() != `{"name": "Jane"}` {
 		t.Errorf("struct: %v %v", v, err)
 	}
-	if _, err := ToStarlark(make(chan int)); err == nil {
+	if _, err := ToStarlark(nil, make(chan int)); err == nil {
 		t.Error("a channel converted")
 	}
 }
@@ -67,11 +67,11 @@ func FuzzConvert(f *testing.F) {
 		if err != nil {
 			return
 		}
-		sv, err := ToStarlark(v)
+		sv, err := ToStarlark(nil, v)
 		if err != nil {
 			return // e.g. a number that is neither an int nor a float
 		}
-		back, err := FromStarlark(sv)
+		back, err := FromStarlark(nil, sv)
 		if err != nil {
 			return // e.g. an infinity, which JSON cannot carry back
 		}
