@@ -202,7 +202,8 @@ func FromStarlark(a *memlimit.Allowance, v sl.Value) (any, error) {
 
 // exporter converts Starlark values into Go values.
 type exporter struct {
-	a *memlimit.Allowance
+	a      *memlimit.Allowance
+	decode *jsonlimit.GoBuilder // made on first use
 }
 
 // exporting is what exports charge the allowance for.
@@ -307,5 +308,8 @@ func (e *exporter) list(n int, index func(int) sl.Value, depth int) ([]any, erro
 
 // raw decodes a jsonlimit.Raw into Go values, charging them.
 func (e *exporter) raw(r jsonlimit.Raw) (any, error) {
-	return jsonlimit.Parse[any](string(r), rawLimits, &jsonlimit.GoBuilder{Charge: e.charge})
+	if e.decode == nil {
+		e.decode = &jsonlimit.GoBuilder{Charge: e.charge}
+	}
+	return jsonlimit.Parse[any](string(r), rawLimits, e.decode)
 }

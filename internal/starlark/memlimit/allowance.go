@@ -65,14 +65,27 @@ func (e *ExceededError) Error() string {
 // Charge counts n bytes about to be allocated for what, and refuses them
 // past the allowance.
 func (a *Allowance) Charge(n int64, what string) error {
-	if a == nil || n <= 0 {
+	if a.take(n) {
 		return nil
 	}
+	return a.exceeded(n, what)
+}
+
+// take counts n bytes if they fit.
+func (a *Allowance) take(n int64) bool {
+	if a == nil || n <= 0 {
+		return true
+	}
 	if n > a.max-a.used-a.stack {
-		return &ExceededError{Max: a.max, Used: a.used + a.stack, Need: n, What: what}
+		return false
 	}
 	a.used += n
-	return nil
+	return true
+}
+
+// exceeded is the error of n bytes that did not fit.
+func (a *Allowance) exceeded(n int64, what string) error {
+	return &ExceededError{Max: a.max, Used: a.used + a.stack, Need: n, What: what}
 }
 
 // Left returns how many bytes may still be charged.

@@ -222,6 +222,33 @@ for i in range(20):
 		`def f(n):
     return f(n + 1)
 f(0)`,
+		// Arithmetic left to the interpreter stays small: ints that double,
+		// names that may not be ints, loops over something else than range.
+		`x = 1
+for i in range(100000):
+    x = x + x`,
+		`a = 1
+b = 1
+for i in range(100000):
+    a = b + b
+    b = a + a`,
+		`def range(n):
+    return ["a" * 1000] * n
+for i in range(3):
+    x = i * 10000000`,
+		`for i in range(3):
+    i = "a"
+    x = i * 10000000`,
+		`for i in range(3):
+    pass
+x = [i * 10000000 for i in ["a"]]`,
+		`def f(i):
+    return i * 10000000
+for i in range(3):
+    x = f("a")`,
+		`for i in range(3):
+    f = lambda i: i * 10000000
+    x = f("a")`,
 	} {
 		var err error
 		allocated := allocs(func() { _, err = run(src, max) })
@@ -308,4 +335,32 @@ func bound(v sl.Value) string {
 		return ""
 	}
 	return v.String()
+}
+
+// Arithmetic on ints that cannot grow large is left to the interpreter.
+func TestBoundedArithmeticLeftAlone(t *testing.T) {
+	for src, want := range map[string]int{
+		"def f(n):\n    total = 0\n    for i in range(n):\n        total += i * 3 + 7\n        j = i % 2 + 1\n    return total\n": 0,
+		"count = 0\nfor i in range(10):\n    count += 1\n":                                                                        0,
+		"def f(x):\n    return x + 1\n":               1,
+		"x = 1\nfor i in range(10):\n    x = x * 2\n": 1,
+	} {
+		f, err := fileOptions.Parse("t.star", src, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		Rewrite(f)
+		checked := 0
+		syntax.Walk(f, func(n syntax.Node) bool {
+			if c, ok := n.(*syntax.CallExpr); ok {
+				if id, ok := c.Fn.(*syntax.Ident); ok && strings.HasPrefix(id.Name, prefixBinary) {
+					checked++
+				}
+			}
+			return true
+		})
+		if checked != want {
+			t.Errorf("%s: %d checked operations, want %d", src, checked, want)
+		}
+	}
 }

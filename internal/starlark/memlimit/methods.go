@@ -139,18 +139,10 @@ func formatMethodCost(recv sl.Value, args sl.Tuple, kwargs []sl.Tuple, _ int64) 
 	// argument.
 	var largest int64
 	for _, a := range args {
-		n, err := StrSize(a, maxCost)
-		if err != nil {
-			n = maxCost
-		}
-		largest = max(largest, n)
+		largest = max(largest, textSize(a, false))
 	}
 	for _, kv := range kwargs {
-		n, err := StrSize(kv[1], maxCost)
-		if err != nil {
-			n = maxCost
-		}
-		largest = max(largest, n)
+		largest = max(largest, textSize(kv[1], false))
 	}
 	fields := int64(strings.Count(string(f), "{"))
 	return StringCost(sat(int64(len(f)), satMul(fields, largest))), "format"
@@ -215,7 +207,7 @@ func keysCost(recv sl.Value, _ sl.Tuple, _ []sl.Tuple, _ int64) (int64, string) 
 	if !ok {
 		return 0, ""
 	}
-	return ListCost(int64(s.Len())), "listing a " + recv.Type()
+	return ListCost(int64(s.Len())), "listing keys or values"
 }
 
 func setdefaultCost(recv sl.Value, args sl.Tuple, _ []sl.Tuple, _ int64) (int64, string) {

@@ -42,17 +42,40 @@ func Predeclared() sl.StringDict {
 func binary(op syntax.Token) builtinFunc {
 	return func(thread *sl.Thread, _ *sl.Builtin, args sl.Tuple, _ []sl.Tuple) (sl.Value, error) {
 		x, y := args[0], args[1]
-		if n, what := binaryCost(op, x, y); n > 0 {
-			if err := Of(thread).Charge(n, what); err != nil {
-				return nil, err
+		if n := binaryCost(op, x, y); n > 0 {
+			if a := Of(thread); !a.take(n) {
+				return nil, a.exceeded(n, describeBinary(op, x, y))
 			}
 		}
 		return sl.Binary(op, x, y)
 	}
 }
 
+// describeBinary says what x op y is, for the error of a refused charge.
+func describeBinary(op syntax.Token, x, y sl.Value) string {
+	if op == syntax.STAR {
+		if n, ok := y.(sl.Int); ok {
+			return describeRepeat(x, n)
+		}
+		if n, ok := x.(sl.Int); ok {
+			return describeRepeat(y, n)
+		}
+	}
+	return x.Type() + " " + op.String() + " " + y.Type()
+}
+
+func describeRepeat(x sl.Value, n sl.Int) string {
+	var length int
+	if s, ok := x.(sl.Sequence); ok {
+		length = s.Len()
+	} else if s, ok := x.(sl.String); ok {
+		length = len(s)
+	}
+	return fmt.Sprintf("a %s of length %d repeated %s times", x.Type(), length, n)
+}
+
 // binaryCost estimates the result of x op y.
-func binaryCost(op syntax.Token, x, y sl.Value) (int64, string) {
+func binaryCost(op syntax.Token, x, y sl.Value) int64 {
 	if xi, ok := x.(sl.Int); ok {
 		if yi, ok := y.(sl.Int); ok {
 			return intOpCost(op, xi, yi)
@@ -63,19 +86,19 @@ func binaryCost(op syntax.Token, x, y sl.Value) (int64, string) {
 		switch x := x.(type) {
 		case sl.String:
 			if y, ok := y.(sl.String); ok {
-				return StringCost(int64(len(x)) + int64(len(y))), "string + string"
+				return StringCost(int64(len(x)) + int64(len(y)))
 			}
 		case sl.Bytes:
 			if y, ok := y.(sl.Bytes); ok {
-				return StringCost(int64(len(x)) + int64(len(y))), "bytes + bytes"
+				return StringCost(int64(len(x)) + int64(len(y)))
 			}
 		case *sl.List:
 			if y, ok := y.(*sl.List); ok {
-				return ListCost(int64(x.Len()) + int64(y.Len())), "list + list"
+				return ListCost(int64(x.Len()) + int64(y.Len()))
 			}
 		case sl.Tuple:
 			if y, ok := y.(sl.Tuple); ok {
-				return TupleCost(int64(len(x)) + int64(len(y))), "tuple + tuple"
+				return TupleCost(int64(len(x)) + int64(len(y)))
 			}
 		}
 	case syntax.STAR:
@@ -94,81 +117,75 @@ func binaryCost(op syntax.Token, x, y sl.Value) (int64, string) {
 			if ys, ok := y.(sl.Sequence); ok {
 				switch x.(type) {
 				case *sl.Set, *sl.Dict:
-					return DictCost(int64(xs.Len()) + int64(ys.Len())), x.Type() + " " + op.String() + " " + y.Type()
+					return DictCost(int64(xs.Len()) + int64(ys.Len()))
 				}
 			}
 		}
 	}
-	return 0, ""
+	return 0
 }
 
 // intOpCost estimates x op y for ints: nothing while both fit in 64 bits
 // and the result cannot grow much.
-func intOpCost(op syntax.Token, x, y sl.Int) (int64, string) {
+func intOpCost(op syntax.Token, x, y sl.Int) int64 {
 	_, xsmall := x.Int64()
 	_, ysmall := y.Int64()
 	switch op {
 	case syntax.STAR:
 		if xsmall && ysmall {
-			return 0, ""
+			return 0
 		}
-		return bigIntCost(int64(x.BigInt().BitLen() + y.BigInt().BitLen())), "int * int"
+		// Multiplying large ints takes about twice the result again
+		// while it works.
+		return 3 * bigIntCost(int64(x.BigInt().BitLen()+y.BigInt().BitLen()))
 	case syntax.LTLT:
 		shift, ok := y.Int64()
 		if !ok || shift < 0 || shift >= 512 {
-			return 0, "" // refused by the operator
+			return 0 // refused by the operator
 		}
 		if xsmall && shift < 1 {
-			return 0, ""
+			return 0
 		}
-		return bigIntCost(int64(x.BigInt().BitLen()) + shift), "int << int"
+		return bigIntCost(int64(x.BigInt().BitLen()) + shift)
 	}
 	if xsmall && ysmall {
-		return 0, ""
+		return 0
 	}
-	return bigIntCost(int64(max(x.BigInt().BitLen(), y.BigInt().BitLen())) + 1), "int " + op.String() + " int"
+	return bigIntCost(int64(max(x.BigInt().BitLen(), y.BigInt().BitLen())) + 1)
 }
 
 // repeatCost estimates x * n for a string, bytes, list or tuple x.
-func repeatCost(x sl.Value, n sl.Int) (int64, string) {
+func repeatCost(x sl.Value, n sl.Int) int64 {
 	times, ok := n.Int64()
 	if !ok {
 		times = 1 << 62
 	}
 	if times <= 0 {
-		return 0, ""
+		return 0
 	}
 	switch x := x.(type) {
 	case sl.String:
-		return StringCost(satMul(int64(len(x)), times)), fmt.Sprintf("a string of length %d repeated %d times", len(x), times)
+		return StringCost(satMul(int64(len(x)), times))
 	case sl.Bytes:
-		return StringCost(satMul(int64(len(x)), times)), fmt.Sprintf("bytes of length %d repeated %d times", len(x), times)
+		return StringCost(satMul(int64(len(x)), times))
 	case *sl.List:
-		return ListCost(satMul(int64(x.Len()), times)), fmt.Sprintf("a list of length %d repeated %d times", x.Len(), times)
+		return ListCost(satMul(int64(x.Len()), times))
 	case sl.Tuple:
-		return TupleCost(satMul(int64(len(x)), times)), fmt.Sprintf("a tuple of length %d repeated %d times", len(x), times)
+		return TupleCost(satMul(int64(len(x)), times))
 	}
-	return 0, ""
+	return 0
 }
 
 // formatCost estimates format % args: each directive at most the text
 // of the argument it takes.
-func formatCost(format string, args sl.Value) (int64, string) {
+func formatCost(format string, args sl.Value) int64 {
 	n := int64(len(format))
 	if !strings.Contains(format, "%") {
-		return StringCost(n), ""
+		return StringCost(n)
 	}
-	var positional sl.Tuple
-	var mapping sl.Mapping
-	switch a := args.(type) {
-	case sl.Tuple:
-		positional = a
-	case sl.Mapping:
-		mapping = a
-		positional = sl.Tuple{a}
-	default:
-		positional = sl.Tuple{a}
-	}
+	positional, _ := args.(sl.Tuple)
+	mapping, _ := args.(sl.Mapping)
+	single := positional == nil
 	next := 0
 	for i := 0; i < len(format); i++ {
 		if format[i] != '%' || i+1 >= len(format) {
@@ -183,6 +200,9 @@ func formatCost(format string, args sl.Value) (int64, string) {
 			}
 			arg, _, _ = mapping.Get(sl.String(format[i+1 : i+end]))
 			i += end + 1
+		} else if single && next == 0 {
+			arg = args
+			next++
 		} else if next < len(positional) {
 			arg = positional[next]
 			next++
@@ -193,22 +213,32 @@ func formatCost(format string, args sl.Value) (int64, string) {
 		if arg == nil || i >= len(format) {
 			continue
 		}
-		var size int64
-		var err error
-		switch format[i] {
-		case 's':
-			size, err = StrSize(arg, maxCost)
-		case 'r':
-			size, err = ReprSize(arg, maxCost)
-		default:
-			size, err = ReprSize(arg, maxCost) // numbers: as long as their repr, or so
-		}
-		if err != nil {
-			size = maxCost
-		}
-		n = sat(n, size)
+		n = sat(n, textSize(arg, format[i] == 's'))
 	}
-	return StringCost(n), "string % args"
+	return StringCost(n)
+}
+
+// textSize is the length of str(v) (or repr(v)), quick for scalars.
+func textSize(v sl.Value, str bool) int64 {
+	switch x := v.(type) {
+	case sl.String:
+		if str {
+			return int64(len(x))
+		}
+	case sl.Int:
+		if _, ok := x.Int64(); ok {
+			return 20
+		}
+	case sl.Float:
+		return 24
+	case sl.NoneType, sl.Bool:
+		return 5
+	}
+	size, err := ReprSize(v, maxCost)
+	if err != nil {
+		return maxCost
+	}
+	return size
 }
 
 // maxCost caps the estimates of text sizes: past it, any allowance is
@@ -220,7 +250,7 @@ func unary(op syntax.Token) builtinFunc {
 	return func(thread *sl.Thread, _ *sl.Builtin, args sl.Tuple, _ []sl.Tuple) (sl.Value, error) {
 		x := args[0]
 		if i, ok := x.(sl.Int); ok {
-			if err := Of(thread).Charge(IntCost(i), op.String()+"int"); err != nil {
+			if err := Of(thread).Charge(IntCost(i), "an int"); err != nil {
 				return nil, err
 			}
 		}
@@ -294,14 +324,13 @@ func extend(thread *sl.Thread, list *sl.List, it sl.Iterable, what string) error
 // made charges a list or dict literal just made.
 func made(thread *sl.Thread, _ *sl.Builtin, args sl.Tuple, _ []sl.Tuple) (sl.Value, error) {
 	v := args[0]
-	var n int64
 	switch x := v.(type) {
 	case *sl.List:
-		n = ListCost(int64(x.Len()))
+		return v, Of(thread).Charge(ListCost(int64(x.Len())), "a list literal")
 	case *sl.Dict:
-		n = DictCost(int64(x.Len()))
+		return v, Of(thread).Charge(DictCost(int64(x.Len())), "a dict literal")
 	}
-	return v, Of(thread).Charge(n, "a "+v.Type()+" literal")
+	return v, nil
 }
 
 // elem charges an element a list comprehension is about to append.
@@ -320,7 +349,7 @@ func setItem(thread *sl.Thread, _ *sl.Builtin, args sl.Tuple, _ []sl.Tuple) (sl.
 	v, x, k := args[0], args[1], args[2]
 	if m, ok := x.(sl.HasSetKey); ok {
 		if _, found, err := m.Get(k); err == nil && !found {
-			return v, Of(thread).Charge(dictEntry, "adding a key to a "+x.Type())
+			return v, Of(thread).Charge(dictEntry, "adding a key")
 		}
 	}
 	return v, nil
@@ -335,14 +364,14 @@ func sliced(thread *sl.Thread, _ *sl.Builtin, args sl.Tuple, _ []sl.Tuple) (sl.V
 		return x, nil
 	}
 	n := sliceLen(s.Len(), args[1], args[2], args[3])
-	return x, Of(thread).Charge(sliceCost(x, n), "slicing a "+x.Type())
+	return x, Of(thread).Charge(sliceCost(x, n), "slicing")
 }
 
 // slicedAll charges the largest slice of x, its bounds unknown.
 func slicedAll(thread *sl.Thread, _ *sl.Builtin, args sl.Tuple, _ []sl.Tuple) (sl.Value, error) {
 	x := args[0]
 	if s, ok := x.(sl.Sliceable); ok {
-		return x, Of(thread).Charge(sliceCost(x, int64(s.Len())), "slicing a "+x.Type())
+		return x, Of(thread).Charge(sliceCost(x, int64(s.Len())), "slicing")
 	}
 	return x, nil
 }
@@ -427,8 +456,7 @@ func Repr(a *Allowance, v sl.Value) (string, error) {
 
 // Format returns format % args, charged to a first.
 func Format(a *Allowance, format string, args sl.Value) (string, error) {
-	n, what := formatCost(format, args)
-	if err := a.Charge(n, what); err != nil {
+	if err := a.Charge(formatCost(format, args), "string % args"); err != nil {
 		return "", err
 	}
 	out, err := sl.Binary(syntax.PERCENT, sl.String(format), args)

@@ -39,37 +39,54 @@ var augmented = map[syntax.Token]syntax.Token{
 // that what can make large values goes through the checked builtins of
 // Predeclared. The calls it adds carry the positions of the operators
 // they replace, so errors and tracebacks point at the user's source.
-func Rewrite(f *syntax.File) { stmts(f.Stmts) }
+func Rewrite(f *syntax.File) {
+	rangeFree := !bindsRange(f)
+	rw := &rewriter{ints: boundedInts(f.Stmts, nil, nil, rangeFree), rangeFree: rangeFree}
+	rw.stmts(f.Stmts)
+}
 
-func stmts(ss []syntax.Stmt) {
+// rewriter rewrites one scope.
+type rewriter struct {
+	// ints are the names of the scope that hold bounded ints (see
+	// boundedInts): arithmetic on them is left as it is.
+	ints      *ints
+	rangeFree bool
+}
+
+// scope returns the rewriter of a function nested in rw's scope.
+func (rw *rewriter) scope(body []syntax.Stmt, params []syntax.Expr) *rewriter {
+	return &rewriter{ints: boundedInts(body, params, rw.ints, rw.rangeFree), rangeFree: rw.rangeFree}
+}
+
+func (rw *rewriter) stmts(ss []syntax.Stmt) {
 	for i, s := range ss {
-		ss[i] = stmt(s)
+		ss[i] = rw.stmt(s)
 	}
 }
 
-func stmt(s syntax.Stmt) syntax.Stmt {
+func (rw *rewriter) stmt(s syntax.Stmt) syntax.Stmt {
 	switch s := s.(type) {
 	case *syntax.AssignStmt:
-		return assign(s)
+		return rw.assign(s)
 	case *syntax.DefStmt:
-		params(s.Params)
-		stmts(s.Body)
+		rw.params(s.Params)
+		rw.scope(s.Body, s.Params).stmts(s.Body)
 	case *syntax.ExprStmt:
-		s.X = expr(s.X)
+		s.X = rw.expr(s.X)
 	case *syntax.ForStmt:
-		s.Vars = target(s.Vars)
-		s.X = expr(s.X)
-		stmts(s.Body)
+		s.Vars = rw.target(s.Vars)
+		s.X = rw.expr(s.X)
+		rw.stmts(s.Body)
 	case *syntax.WhileStmt:
-		s.Cond = expr(s.Cond)
-		stmts(s.Body)
+		s.Cond = rw.expr(s.Cond)
+		rw.stmts(s.Body)
 	case *syntax.IfStmt:
-		s.Cond = expr(s.Cond)
-		stmts(s.True)
-		stmts(s.False)
+		s.Cond = rw.expr(s.Cond)
+		rw.stmts(s.True)
+		rw.stmts(s.False)
 	case *syntax.ReturnStmt:
 		if s.Result != nil {
-			s.Result = expr(s.Result)
+			s.Result = rw.expr(s.Result)
 		}
 	}
 	return s
@@ -80,14 +97,17 @@ func stmt(s syntax.Stmt) syntax.Stmt {
 // in-place meaning for lists and dicts). A target whose evaluation could
 // have side effects is not evaluated twice: its assignment is left as it
 // is.
-func assign(s *syntax.AssignStmt) syntax.Stmt {
-	s.RHS = expr(s.RHS)
+func (rw *rewriter) assign(s *syntax.AssignStmt) syntax.Stmt {
 	op, isAug := augmented[s.Op]
+	if isAug && bounded(s.LHS, rw.ints) && bounded(s.RHS, rw.ints) {
+		return s
+	}
+	s.RHS = rw.expr(s.RHS)
 	if !isAug {
 		if ix, ok := unparen(s.LHS).(*syntax.IndexExpr); ok && pure(ix.X) && pure(ix.Y) {
-			s.RHS = call(nameSetItem, ix.Lbrack, s.RHS, expr(clone(ix.X)), expr(clone(ix.Y)))
+			s.RHS = call(nameSetItem, ix.Lbrack, s.RHS, rw.expr(clone(ix.X)), rw.expr(clone(ix.Y)))
 		}
-		s.LHS = target(s.LHS)
+		s.LHS = rw.target(s.LHS)
 		return s
 	}
 	var get syntax.Expr
@@ -96,14 +116,14 @@ func assign(s *syntax.AssignStmt) syntax.Stmt {
 		get = clone(lhs)
 	case *syntax.IndexExpr:
 		if pure(lhs.X) && pure(lhs.Y) {
-			get = expr(clone(lhs))
+			get = rw.expr(clone(lhs))
 		}
 	case *syntax.DotExpr:
 		if pure(lhs.X) {
-			get = expr(clone(lhs))
+			get = rw.expr(clone(lhs))
 		}
 	}
-	s.LHS = target(s.LHS)
+	s.LHS = rw.target(s.LHS)
 	if get == nil {
 		return s
 	}
@@ -112,123 +132,126 @@ func assign(s *syntax.AssignStmt) syntax.Stmt {
 
 // target rewrites what an assignment target evaluates: the operands of
 // x[k] and x.f.
-func target(e syntax.Expr) syntax.Expr {
+func (rw *rewriter) target(e syntax.Expr) syntax.Expr {
 	switch e := e.(type) {
 	case *syntax.ParenExpr:
-		e.X = target(e.X)
+		e.X = rw.target(e.X)
 	case *syntax.TupleExpr:
 		for i, x := range e.List {
-			e.List[i] = target(x)
+			e.List[i] = rw.target(x)
 		}
 	case *syntax.ListExpr:
 		for i, x := range e.List {
-			e.List[i] = target(x)
+			e.List[i] = rw.target(x)
 		}
 	case *syntax.IndexExpr:
-		e.X = expr(e.X)
-		e.Y = expr(e.Y)
+		e.X = rw.expr(e.X)
+		e.Y = rw.expr(e.Y)
 	case *syntax.DotExpr:
-		e.X = expr(e.X)
+		e.X = rw.expr(e.X)
 	}
 	return e
 }
 
 // params rewrites the default values of parameters.
-func params(ps []syntax.Expr) {
+func (rw *rewriter) params(ps []syntax.Expr) {
 	for _, p := range ps {
 		if b, ok := p.(*syntax.BinaryExpr); ok && b.Op == syntax.EQ {
-			b.Y = expr(b.Y)
+			b.Y = rw.expr(b.Y)
 		}
 	}
 }
 
 // args rewrites the arguments of a call: f(x, k=v, *xs, **kw).
-func args(as []syntax.Expr) []syntax.Expr {
+func (rw *rewriter) args(as []syntax.Expr) []syntax.Expr {
 	for i, a := range as {
 		switch a := a.(type) {
 		case *syntax.BinaryExpr:
 			if a.Op == syntax.EQ {
-				a.Y = expr(a.Y)
+				a.Y = rw.expr(a.Y)
 				continue
 			}
 		case *syntax.UnaryExpr:
 			if a.Op == syntax.STAR || a.Op == syntax.STARSTAR {
-				a.X = expr(a.X)
+				a.X = rw.expr(a.X)
 				continue
 			}
 		}
-		as[i] = expr(a)
+		as[i] = rw.expr(a)
 	}
 	return as
 }
 
-func expr(e syntax.Expr) syntax.Expr {
+func (rw *rewriter) expr(e syntax.Expr) syntax.Expr {
 	switch e := e.(type) {
 	case *syntax.BinaryExpr:
-		e.X, e.Y = expr(e.X), expr(e.Y)
-		if growing[e.Op] && !(number(e.X) && number(e.Y)) {
+		if growing[e.Op] && bounded(e, rw.ints) {
+			return e
+		}
+		e.X, e.Y = rw.expr(e.X), rw.expr(e.Y)
+		if growing[e.Op] {
 			return call(prefixBinary+e.Op.String(), e.OpPos, e.X, e.Y)
 		}
 	case *syntax.UnaryExpr:
-		if e.X == nil {
+		if e.X == nil || bounded(e, rw.ints) {
 			return e
 		}
-		e.X = expr(e.X)
-		if (e.Op == syntax.MINUS || e.Op == syntax.PLUS || e.Op == syntax.TILDE) && !number(e.X) {
+		e.X = rw.expr(e.X)
+		if e.Op == syntax.MINUS || e.Op == syntax.PLUS || e.Op == syntax.TILDE {
 			return call(prefixUnary+e.Op.String(), e.OpPos, e.X)
 		}
 	case *syntax.CallExpr:
 		if dot, ok := e.Fn.(*syntax.DotExpr); ok && methods[dot.Name.Name] != nil {
-			recv := expr(dot.X)
+			recv := rw.expr(dot.X)
 			return &syntax.CallExpr{Fn: ident(prefixMethod+dot.Name.Name, dot.NamePos), Lparen: e.Lparen,
-				Args: append([]syntax.Expr{recv}, args(e.Args)...), Rparen: e.Rparen}
+				Args: append([]syntax.Expr{recv}, rw.args(e.Args)...), Rparen: e.Rparen}
 		}
-		e.Fn = expr(e.Fn)
-		e.Args = args(e.Args)
+		e.Fn = rw.expr(e.Fn)
+		e.Args = rw.args(e.Args)
 	case *syntax.Comprehension:
 		for _, c := range e.Clauses {
 			switch c := c.(type) {
 			case *syntax.ForClause:
-				c.Vars = target(c.Vars)
-				c.X = expr(c.X)
+				c.Vars = rw.target(c.Vars)
+				c.X = rw.expr(c.X)
 			case *syntax.IfClause:
-				c.Cond = expr(c.Cond)
+				c.Cond = rw.expr(c.Cond)
 			}
 		}
 		if entry, ok := e.Body.(*syntax.DictEntry); ok {
-			entry.Key = expr(entry.Key)
-			entry.Value = call(nameEntry, entry.Colon, expr(entry.Value))
+			entry.Key = rw.expr(entry.Key)
+			entry.Value = call(nameEntry, entry.Colon, rw.expr(entry.Value))
 		} else {
-			e.Body = call(nameElem, syntax.Start(e.Body), expr(e.Body))
+			e.Body = call(nameElem, syntax.Start(e.Body), rw.expr(e.Body))
 		}
 	case *syntax.CondExpr:
-		e.Cond, e.True, e.False = expr(e.Cond), expr(e.True), expr(e.False)
+		e.Cond, e.True, e.False = rw.expr(e.Cond), rw.expr(e.True), rw.expr(e.False)
 	case *syntax.DictExpr:
 		for _, x := range e.List {
 			entry := x.(*syntax.DictEntry)
-			entry.Key, entry.Value = expr(entry.Key), expr(entry.Value)
+			entry.Key, entry.Value = rw.expr(entry.Key), rw.expr(entry.Value)
 		}
 		return call(nameNew, e.Lbrace, e)
 	case *syntax.ListExpr:
 		for i, x := range e.List {
-			e.List[i] = expr(x)
+			e.List[i] = rw.expr(x)
 		}
 		return call(nameNew, e.Lbrack, e)
 	case *syntax.TupleExpr:
 		for i, x := range e.List {
-			e.List[i] = expr(x)
+			e.List[i] = rw.expr(x)
 		}
 	case *syntax.DotExpr:
-		e.X = expr(e.X)
+		e.X = rw.expr(e.X)
 	case *syntax.IndexExpr:
-		e.X, e.Y = expr(e.X), expr(e.Y)
+		e.X, e.Y = rw.expr(e.X), rw.expr(e.Y)
 	case *syntax.SliceExpr:
-		return slice(e)
+		return rw.slice(e)
 	case *syntax.LambdaExpr:
-		params(e.Params)
-		e.Body = expr(e.Body)
+		rw.params(e.Params)
+		e.Body = rw.scope([]syntax.Stmt{&syntax.ReturnStmt{Result: e.Body}}, e.Params).expr(e.Body)
 	case *syntax.ParenExpr:
-		e.X = expr(e.X)
+		e.X = rw.expr(e.X)
 	}
 	return e
 }
@@ -236,7 +259,7 @@ func expr(e syntax.Expr) syntax.Expr {
 // slice rewrites x[lo:hi:step] into $slice(x, lo, hi, step)[lo:hi:step]
 // when the bounds can be evaluated twice, and into $sliceall(x)[…]
 // otherwise.
-func slice(e *syntax.SliceExpr) syntax.Expr {
+func (rw *rewriter) slice(e *syntax.SliceExpr) syntax.Expr {
 	bounds := []syntax.Expr{e.Lo, e.Hi, e.Step}
 	twice := true
 	for _, b := range bounds {
@@ -248,19 +271,19 @@ func slice(e *syntax.SliceExpr) syntax.Expr {
 			if b == nil {
 				copies = append(copies, ident(nameNone, e.Lbrack))
 			} else {
-				copies = append(copies, expr(clone(b)))
+				copies = append(copies, rw.expr(clone(b)))
 			}
 		}
 	}
 	for _, b := range []*syntax.Expr{&e.Lo, &e.Hi, &e.Step} {
 		if *b != nil {
-			*b = expr(*b)
+			*b = rw.expr(*b)
 		}
 	}
 	if twice {
-		e.X = call(nameSlice, e.Lbrack, append([]syntax.Expr{expr(e.X)}, copies...)...)
+		e.X = call(nameSlice, e.Lbrack, append([]syntax.Expr{rw.expr(e.X)}, copies...)...)
 	} else {
-		e.X = call(nameSliceAll, e.Lbrack, expr(e.X))
+		e.X = call(nameSliceAll, e.Lbrack, rw.expr(e.X))
 	}
 	return e
 }
@@ -281,13 +304,6 @@ func unparen(e syntax.Expr) syntax.Expr {
 		}
 		e = p.X
 	}
-}
-
-// number reports whether e is a number written in the source: operations
-// on two of them make nothing larger than the source.
-func number(e syntax.Expr) bool {
-	l, ok := unparen(e).(*syntax.Literal)
-	return ok && (l.Token == syntax.INT || l.Token == syntax.FLOAT)
 }
 
 // pure reports whether evaluating e twice is the same as once: names,
