@@ -415,4 +415,3 @@ func backtrace(ee *sl.EvalError) string {
 	fmt.Fprintf(&b, "Error%s: %s", suffix, msg)
 	return b.String()
 }
-

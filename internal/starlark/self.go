@@ -126,7 +126,9 @@ func (s *selfValue) Attr(name string) (sl.Value, error) {
 	case "logger":
 		mk = func() (sl.Value, error) { return newLogger(s.mem, s.c), nil }
 	case "invoke":
-		mk = builtin("invoke", func(th *sl.Thread, args sl.Tuple, kw []sl.Tuple) (sl.Value, error) { return callInvoke(s.c, th, args, kw) })
+		mk = builtin("invoke", func(th *sl.Thread, args sl.Tuple, kw []sl.Tuple) (sl.Value, error) {
+			return callInvoke(s.c, th, args, kw)
+		})
 	case "invoke_async":
 		mk = builtin("invoke_async", func(th *sl.Thread, args sl.Tuple, kw []sl.Tuple) (sl.Value, error) {
 			return invokeAsync(s.c, memlimit.Of(th), args, kw)
