@@ -329,7 +329,7 @@ func positioned(file string, err error) error {
 				break
 			}
 		}
-		return &registry.Problem{Pos: pos, Message: ee.Msg}
+		return &registry.Problem{Pos: pos, Message: bounded(ee.Msg)}
 	}
 	return &registry.Problem{Pos: file + ":1:1", Message: err.Error()}
 }
@@ -408,10 +408,14 @@ func backtrace(ee *sl.EvalError) string {
 		}
 		fmt.Fprintf(&b, "  %s: in %s\n", fr.Pos, fr.Name)
 	}
-	msg := ee.Msg
-	if len(msg) > backtraceMessage {
-		msg = fmt.Sprintf("%s… (%d more bytes)", strings.ToValidUTF8(msg[:backtraceMessage], ""), len(msg)-backtraceMessage)
-	}
-	fmt.Fprintf(&b, "Error%s: %s", suffix, msg)
+	fmt.Fprintf(&b, "Error%s: %s", suffix, bounded(ee.Msg))
 	return b.String()
+}
+
+// bounded cuts an error message longer than backtraceMessage bytes.
+func bounded(msg string) string {
+	if len(msg) <= backtraceMessage {
+		return msg
+	}
+	return fmt.Sprintf("%s… (%d more bytes)", strings.ToValidUTF8(msg[:backtraceMessage], ""), len(msg)-backtraceMessage)
 }

@@ -1,15 +1,21 @@
 package starlark
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"math"
 	"math/big"
 	"reflect"
+	"strings"
 	"testing"
 
 	sl "go.starlark.net/starlark"
 
 	"github.com/plexushq/plexus/internal/invoke"
+	"github.com/plexushq/plexus/internal/jsonlimit"
+	"github.com/plexushq/plexus/internal/starlark/memlimit"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -85,6 +91,77 @@ func FuzzConvert(f *testing.F) {
 		json.Unmarshal(b, &y)
 		if !reflect.DeepEqual(x, y) {
 			t.Fatalf("%s became %s", a, b)
+		}
+	})
+}
+
+// FuzzRawPayload checks that a request body a Starlark service reads as it
+// arrived (undecoded, then made into Starlark values directly) gives the
+// values decoding it into Go values first gives, and that a small
+// allowance stops it with the allowance exceeded.
+func FuzzRawPayload(f *testing.F) {
+	for _, s := range []string{`{"b":1,"a":[1,"x",null,true,2.5]}`, `[{},{},{}]`, `{"n":12345678901234567890123}`, `"s"`,
+		`{"a":{"b":[{"c":[]}]}}`, `{"k":1,"k":2}`, `"\u00e9"`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		d := &jsonlimit.Decoder{Limits: jsonlimit.Limits{MaxDepth: 100, MaxValues: 10_000}}
+		raw, _, release, err := d.Raw(context.Background(), []byte(src))
+		if err != nil {
+			return
+		}
+		defer release()
+		v, err := jsonlimit.Decode([]byte(src), d.Limits)
+		if err != nil {
+			t.Fatalf("%q: checked, then not decoded: %v", src, err)
+		}
+		want, wantErr := ToStarlark(nil, v)
+		got, err := ToStarlark(nil, raw)
+		if (err == nil) != (wantErr == nil) || err == nil && got.String() != want.String() {
+			t.Fatalf("%q: raw %v %v, decoded %v %v", src, got, err, want, wantErr)
+		}
+		if _, err := ToStarlark(memlimit.New(256), raw); err != nil {
+			var ee *memlimit.ExceededError
+			if wantErr == nil && !errors.As(err, &ee) {
+				t.Fatalf("%q: with a small allowance: %v", src, err)
+			}
+		}
+	})
+}
+
+// BenchmarkPayloadToStarlark compares making Starlark values from a ~10 KB
+// JSON body directly with decoding it into Go values first.
+func BenchmarkPayloadToStarlark(b *testing.B) {
+	var order strings.Builder
+	order.WriteString(`{"order_id":"ORD-1","lines":[`)
+	for i := range 60 {
+		if i > 0 {
+			order.WriteByte(',')
+		}
+		fmt.Fprintf(&order, `{"sku":"SKU-%05d","name":"Item number %d","qty":%d,"price":%d.99,"tags":["a","b"]}`, i, i, i%5+1, i)
+	}
+	order.WriteString(`]}`)
+	body := []byte(order.String())
+	b.Run("direct", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := ToStarlark(memlimit.New(64<<20), jsonlimit.Raw(body)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("through-go-values", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			v, err := invoke.DecodeJSON(body)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := ToStarlark(memlimit.New(64<<20), v); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }

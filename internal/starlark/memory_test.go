@@ -154,9 +154,12 @@ func TestRecursionLogsBoundedLine(t *testing.T) {
 	mustDeploy(t, s, "ping_a.star", "def handle(self):\n    self.invoke(\"ping-b\")\n")
 	mustDeploy(t, s, "ping_b.star", "def handle(self):\n    self.invoke(\"ping-a\")\n")
 	s.Channel("ping-a", "ping-a", "", "/ping-a", nil)
+	mustDeploy(t, s, "long_fail.star", "def handle(self):\n    fail(\"x\" * 1000000)\n")
+	s.Channel("long-fail", "long-fail", "", "/long-fail", nil)
 	for path, want := range map[string]string{
-		"/recurse": "starlark.max_memory (64MiB) exceeded: a call stack",
-		"/ping-a":  "services invoke each other more than 32 levels deep",
+		"/recurse":   "starlark.max_memory (64MiB) exceeded: a call stack",
+		"/ping-a":    "services invoke each other more than 32 levels deep",
+		"/long-fail": "… (995910 more bytes)",
 	} {
 		cid := envelope(t, s.Call("GET", path, "", nil), 500, "Internal server error")
 		line := s.Log.WaitFor(t, cid, "service failed")
