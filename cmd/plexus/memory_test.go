@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/plexushq/plexus/internal/envdir"
+	"github.com/plexushq/plexus/internal/testenv"
 )
 
 // Limits the server runs under in TestHostileRequestsUnderMemoryCap: an
@@ -179,8 +179,7 @@ func contains(list []string, s string) bool {
 type capped struct {
 	dir, api string
 	cmd      *exec.Cmd
-	mu       sync.Mutex
-	out      bytes.Buffer
+	out      testenv.Buffer
 	client   *http.Client
 }
 
@@ -205,9 +204,9 @@ func startCapped(t *testing.T) *capped {
 	if err := os.WriteFile(filepath.Join(dir, envdir.EnmasseDir, "channels.yaml"), []byte(hostileChannels), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s := &capped{dir: dir, api: freeAddr(t), client: &http.Client{Timeout: 2 * time.Minute}}
+	s := &capped{dir: dir, api: testenv.FreeAddr(t), client: &http.Client{Timeout: 2 * time.Minute}}
 	s.cmd = exec.Command("sh", "-c", `ulimit -v "$1" && exec "$2" start "$3" --listen "$4" --admin-listen "$5"`,
-		"sh", strconv.Itoa(addressSpaceKB), bin, dir, s.api, freeAddr(t))
+		"sh", strconv.Itoa(addressSpaceKB), bin, dir, s.api, testenv.FreeAddr(t))
 	s.cmd.Env = append(os.Environ(), "GOMEMLIMIT="+goMemLimit)
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
@@ -222,10 +221,7 @@ func startCapped(t *testing.T) *capped {
 		sc.Buffer(nil, 1<<20)
 		once := sync.Once{}
 		for sc.Scan() {
-			s.mu.Lock()
-			s.out.Write(sc.Bytes())
-			s.out.WriteByte('\n')
-			s.mu.Unlock()
+			s.out.Write(append(sc.Bytes(), '\n'))
 			if strings.Contains(sc.Text(), "server started") {
 				once.Do(func() { close(started) })
 			}
@@ -243,15 +239,6 @@ func startCapped(t *testing.T) *capped {
 	return s
 }
 
-func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 func (s *capped) call(method, path, body string) (*http.Response, []byte, error) {
 	req, err := http.NewRequestWithContext(context.Background(), method, "http://"+s.api+path, strings.NewReader(body))
 	if err != nil {
@@ -266,11 +253,7 @@ func (s *capped) call(method, path, body string) (*http.Response, []byte, error)
 	return r, data, err
 }
 
-func (s *capped) log() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.out.String()
-}
+func (s *capped) log() string { return s.out.String() }
 
 func (s *capped) tail() string {
 	l := s.log()

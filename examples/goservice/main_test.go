@@ -5,23 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-)
 
-func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+	"github.com/plexushq/plexus/internal/testenv"
+)
 
 // The example builds, starts with quickstart, and serves its own services.
 func TestExample(t *testing.T) {
@@ -32,7 +24,7 @@ func TestExample(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("building: %v\n%s", err, out)
 	}
-	api, adm := freeAddr(t), freeAddr(t)
+	api, adm := testenv.FreeAddr(t), testenv.FreeAddr(t)
 	cmd := exec.Command(bin, "quickstart", filepath.Join(t.TempDir(), "env"), "--listen", api, "--admin-listen", adm)
 	cmd.Env = append(cmd.Environ(), "PLEXUS_ADMIN_PASSWORD=change-me-now")
 	stderr, _ := cmd.StderrPipe()

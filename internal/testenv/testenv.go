@@ -2,7 +2,7 @@
 // Redis, …) from environment variables, and skips them with a clear
 // message when a variable is unset. .ci/run sets every variable, so CI
 // always runs these tests. It also holds the helpers tests share: test
-// certificates and a Buffer safe for concurrent use.
+// certificates, a Buffer safe for concurrent use and free addresses.
 package testenv
 
 import (
