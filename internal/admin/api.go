@@ -4,6 +4,7 @@
 package admin
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -18,7 +19,9 @@ import (
 	"github.com/plexushq/plexus/internal/deploy"
 	"github.com/plexushq/plexus/internal/invoke"
 	"github.com/plexushq/plexus/internal/metrics"
+	"github.com/plexushq/plexus/internal/password"
 	"github.com/plexushq/plexus/internal/ratelimit"
+	"github.com/plexushq/plexus/internal/redact"
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/reply"
 	"github.com/plexushq/plexus/internal/runtime"
@@ -48,6 +51,9 @@ type API struct {
 	// proxies whose X-Forwarded-For names the client.
 	Failures *ratelimit.Failures
 	Trusted  []netip.Prefix
+	// Passwords checks the admin password: the server's one bounded
+	// argon2id verifier.
+	Passwords *password.Verifier
 
 	auth *auth
 	mux  *http.ServeMux
@@ -55,7 +61,7 @@ type API struct {
 
 // Handler returns the admin listener's handler.
 func (a *API) Handler() http.Handler {
-	a.auth = newAuth(a.Store, a.CLIToken)
+	a.auth = &auth{store: a.Store, cliToken: a.CLIToken, failures: a.Failures, verifier: a.Passwords, verified: map[[32]byte]string{}}
 	a.mux = http.NewServeMux()
 	a.mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		reply.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -67,6 +73,7 @@ func (a *API) Handler() http.Handler {
 	a.mux.Handle("GET /metrics", metricsHandler)
 	for pattern, h := range map[string]http.HandlerFunc{
 		"GET " + Prefix + "/kinds":                    a.kinds,
+		"GET " + Prefix + "/status":                   a.status,
 		"GET " + Prefix + "/objects/{kind}":           a.listObjects,
 		"GET " + Prefix + "/objects/{kind}/{name}":    a.getObject,
 		"PUT " + Prefix + "/objects/{kind}/{name}":    a.putObject,
@@ -96,25 +103,37 @@ func (a *API) Handle(pattern string, h http.HandlerFunc) { a.mux.Handle(pattern,
 // protect admits requests with admin credentials. Like a channel's
 // security it refuses a locked-out address without checking what it sent,
 // and counts a wrong credential (not a missing one) against the address.
+// A request that finds no password check free in time is answered 429.
 func (a *API) protect(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		addr, now := ratelimit.ClientAddr(r, a.Trusted), time.Now()
 		if locked, left := a.Failures.Locked(addr, now); locked {
-			w.Header().Set("Retry-After", ratelimit.RetryAfter(left))
-			a.Logger.Warn("admin API refused", "cid", fail(w, http.StatusTooManyRequests, "Too many requests"),
-				"client", addr.String(), "reason", "address locked out after failed authentications")
+			a.tooMany(w, addr, left, "address locked out after failed authentications")
 			return
 		}
-		if !a.auth.check(r) {
-			if r.Header.Get("Authorization") != "" {
-				ratelimit.Wait(r.Context(), a.Failures.Fail(addr, now))
+		v, d := a.auth.check(r, addr, now)
+		switch v {
+		case admitted:
+			h.ServeHTTP(w, r)
+		case locked:
+			a.tooMany(w, addr, d, "address locked out after failed authentications")
+		case busy:
+			a.tooMany(w, addr, d, "too many password checks at once")
+		default:
+			if v == wrong {
+				ratelimit.Wait(r.Context(), d)
 			}
 			w.Header().Set("WWW-Authenticate", `Basic realm="Plexus admin", charset="UTF-8"`)
 			fail(w, http.StatusUnauthorized, "Unauthorized")
-			return
 		}
-		h.ServeHTTP(w, r)
 	})
+}
+
+// tooMany answers 429 with Retry-After and logs why.
+func (a *API) tooMany(w http.ResponseWriter, addr netip.Addr, retry time.Duration, reason string) {
+	w.Header().Set("Retry-After", ratelimit.RetryAfter(retry))
+	a.Logger.Warn("admin API refused", "cid", fail(w, http.StatusTooManyRequests, "Too many requests"),
+		"client", addr.String(), "reason", reason)
 }
 
 // fail writes the error envelope with a new CID and returns the CID.
@@ -184,12 +203,58 @@ func (a *API) listObjects(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	objs := a.Runtime.State().Objects(k.ID)
-	out := make([]registry.Object, len(objs))
+	st := a.Runtime.State()
+	objs := st.Objects(k.ID)
+	out := make([]any, len(objs))
 	for i, o := range objs {
-		out[i] = k.Public(o)
+		out[i] = withStatus(st, k, o)
 	}
 	reply.JSON(w, http.StatusOK, out)
+}
+
+// withStatus returns an object as the admin API shows it: secrets masked
+// and, for objects that run in the background, their status under
+// "status".
+func withStatus(st *runtime.State, k *registry.Kind, obj registry.Object) any {
+	pub := k.Public(obj)
+	status, ok := st.Status(k.ID, registry.NameOf(obj))
+	if !ok {
+		return pub
+	}
+	body, err := json.Marshal(pub)
+	sj, err2 := json.Marshal(status)
+	if err != nil || err2 != nil || len(body) < 2 || body[len(body)-1] != '}' {
+		return pub
+	}
+	// The status goes last, after the fields in their declared order.
+	out := append(body[:len(body)-1:len(body)-1], `,"`+statusKey+`":`...)
+	out = append(append(out, sj...), '}')
+	return json.RawMessage(out)
+}
+
+// statusKey is the key of an object's status in the admin API's answers;
+// it is read-only, and ignored in the objects written back.
+const statusKey = "status"
+
+// dropStatus removes the read-only status from an object written back
+// (as read, with its status) when the kind has no field of that name.
+func dropStatus(k *registry.Kind, body []byte) []byte {
+	if _, ok := k.Field(statusKey); ok || !bytes.Contains(body, []byte(`"`+statusKey+`"`)) {
+		return body
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil {
+		return body
+	}
+	if _, ok := m[statusKey]; !ok {
+		return body
+	}
+	delete(m, statusKey)
+	out, err := json.Marshal(m)
+	if err != nil {
+		return body
+	}
+	return out
 }
 
 func (a *API) getObject(w http.ResponseWriter, r *http.Request) {
@@ -197,12 +262,13 @@ func (a *API) getObject(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	obj, ok := a.Runtime.State().Object(k.ID, r.PathValue("name"))
+	st := a.Runtime.State()
+	obj, ok := st.Object(k.ID, r.PathValue("name"))
 	if !ok {
 		fail(w, http.StatusNotFound, "No "+k.Title+" named "+strconv.Quote(r.PathValue("name")))
 		return
 	}
-	reply.JSON(w, http.StatusOK, k.Public(obj))
+	reply.JSON(w, http.StatusOK, withStatus(st, k, obj))
 }
 
 // maxAdminBody bounds admin API request bodies.
@@ -219,12 +285,12 @@ func (a *API) putObject(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusRequestEntityTooLarge, "Request body is too large")
 		return
 	}
-	obj, errs := k.Decode(body)
+	obj, errs := k.Decode(dropStatus(k, body))
 	if len(errs) == 0 {
 		if n := registry.NameOf(obj); n == "" {
 			registry.SetName(obj, name)
 		} else if n != name {
-			errs = append(errs, registry.FieldProblem("name", "is %q but the URL names %q", n, name))
+			errs = append(errs, registry.FieldProblem("name", "is %s but the URL names %s", redact.Quote(n), redact.Quote(name)))
 		}
 	}
 	if len(errs) > 0 {
@@ -359,6 +425,10 @@ func (a *API) invoke(w http.ResponseWriter, r *http.Request) {
 type SourceFile struct {
 	File   string `json:"file"`
 	Source string `json:"source"`
+	// Origin says where the file comes from, such as its path on the
+	// sender's machine (default: the admin API). A file deployed from one
+	// origin is replaced from another only with ?force=true.
+	Origin string `json:"origin,omitempty"`
 }
 
 // DeployRequest is the body of POST /deploy: one file, or several deployed
@@ -377,7 +447,8 @@ type DeployResult struct {
 }
 
 // deploy deploys service source files through the one change path.
-// ?dry_run=true only checks them.
+// ?dry_run=true only checks them; ?force=true lets them replace services
+// that another source deployed.
 func (a *API) deploy(w http.ResponseWriter, r *http.Request) {
 	var req DeployRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAdminBody))
@@ -393,21 +464,34 @@ func (a *API) deploy(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "No files to deploy")
 		return
 	}
-	cs := runtime.Changeset{Source: "admin", DryRun: r.URL.Query().Get("dry_run") == "true"}
+	cs := codeChangeset(r)
 	for _, f := range req.Files {
-		cs.Code = append(cs.Code, runtime.CodeChange{File: f.File, Source: []byte(f.Source)})
+		origin := f.Origin
+		if origin == "" {
+			origin = runtime.OriginAPI
+		}
+		cs.Code = append(cs.Code, runtime.CodeChange{File: f.File, Source: []byte(f.Source), Origin: origin})
 	}
 	a.applyCode(w, r, cs)
 }
 
-// undeploy removes a deployed file's services.
+// undeploy removes a deployed file's services. With ?origin=, only a file
+// deployed from there is removed, unless ?force=true.
 func (a *API) undeploy(w http.ResponseWriter, r *http.Request) {
 	file := r.PathValue("file")
 	if _, ok := a.Runtime.State().Code()[file]; !ok {
 		fail(w, http.StatusNotFound, "No deployed file named "+strconv.Quote(file))
 		return
 	}
-	a.applyCode(w, r, runtime.Changeset{Source: "admin", Code: []runtime.CodeChange{{File: file}}})
+	cs := codeChangeset(r)
+	cs.Code = []runtime.CodeChange{{File: file, Origin: r.URL.Query().Get("origin")}}
+	a.applyCode(w, r, cs)
+}
+
+// codeChangeset starts the changeset of a deploy call from its query.
+func codeChangeset(r *http.Request) runtime.Changeset {
+	q := r.URL.Query()
+	return runtime.Changeset{Source: "admin", DryRun: q.Get("dry_run") == "true", Force: q.Get("force") == "true"}
 }
 
 func (a *API) applyCode(w http.ResponseWriter, r *http.Request, cs runtime.Changeset) {
@@ -429,4 +513,21 @@ func (a *API) applyCode(w http.ResponseWriter, r *http.Request, cs runtime.Chang
 		deploy.Log(a.Logger, "admin", res)
 	}
 	reply.JSON(w, http.StatusOK, out)
+}
+
+// status lists the objects that run in the background and are not
+// running (connecting, degraded or stopped), with a count of all of them.
+func (a *API) status(w http.ResponseWriter, r *http.Request) {
+	all := a.Runtime.State().Statuses()
+	notRunning := []runtime.ObjectStatus{}
+	for _, s := range all {
+		if s.State != registry.StateRunning {
+			notRunning = append(notRunning, s)
+		}
+	}
+	reply.JSON(w, http.StatusOK, map[string]any{
+		"objects":     len(all),
+		"running":     len(all) - len(notRunning),
+		"not_running": notRunning,
+	})
 }

@@ -2,8 +2,12 @@ package admin_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	goruntime "runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -88,17 +92,7 @@ func basic(user, pass string) http.Header {
 	return http.Header{"Authorization": {req.Header.Get("Authorization")}}
 }
 
-func TestPasswordHash(t *testing.T) {
-	h := admin.HashPassword("correct horse")
-	if !strings.HasPrefix(h, "$argon2id$v=19$m=65536,t=3,p=2$") {
-		t.Fatalf("hash format %q", h)
-	}
-	if !admin.VerifyPassword(h, "correct horse") || admin.VerifyPassword(h, "correct horsE") || admin.VerifyPassword("garbage", "x") {
-		t.Fatal("VerifyPassword is wrong")
-	}
-	if admin.HashPassword("correct horse") == h {
-		t.Fatal("hashes are not salted")
-	}
+func TestSetPasswordLength(t *testing.T) {
 	if err := admin.SetPassword(t.Context(), nil, "short"); err == nil {
 		t.Fatal("a 5-character password was accepted")
 	}
@@ -189,7 +183,7 @@ func TestRefusedChanges(t *testing.T) {
 		{`{"service":"no.such","url_path":"api/x","method":"get","data_format":"xml","url_pth":"/x","is_active":"yes"}`,
 			[]string{`unknown field \"url_pth\"; did you mean \"url_path\"?`, `is_active: expected true or false`}},
 		{`{"service":"plexus.pnig","url_path":"api/x","method":"get","data_format":"xml"}`,
-			[]string{"url_path: api/x must start with /", `method: \"get\" is not one of GET`, `data_format: \"xml\" is not one of json, form, raw`,
+			[]string{`url_path: \"api/x\" must start with /`, `method: \"get\" is not one of GET`, `data_format: \"xml\" is not one of json, form, raw`,
 				`service: no service named \"plexus.pnig\" is deployed; did you mean \"plexus.ping\"?`}},
 		{`{"service":"plexus.ping","url_path":"/taken/{other}","method":"GET"}`,
 			[]string{`already served by channel \"taken\"`}},
@@ -285,5 +279,160 @@ func TestPublicMetrics(t *testing.T) {
 	}
 	if r := servertest.Do(t, "GET", s.Admin+prefix+"/kinds", "", nil); r.StatusCode != 401 {
 		t.Errorf("admin API must stay protected: %d", r.StatusCode)
+	}
+}
+
+// burst sends n requests at once with a wrong admin password and returns
+// how many got each status, with the largest heap the process had
+// meanwhile above the heap it had before.
+func burst(t *testing.T, url string, n int) (map[int]int, uint64) {
+	t.Helper()
+	goruntime.GC()
+	var ms goruntime.MemStats
+	goruntime.ReadMemStats(&ms)
+	base := ms.HeapAlloc
+	var peak atomic.Uint64
+	stop, sampled := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var ms goruntime.MemStats
+		for {
+			goruntime.ReadMemStats(&ms)
+			if ms.HeapAlloc > peak.Load() {
+				peak.Store(ms.HeapAlloc)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}()
+	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: n, MaxIdleConnsPerHost: n}}
+	defer client.CloseIdleConnections()
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest("GET", url, nil)
+			req.SetBasicAuth("admin", fmt.Sprintf("guess-%d", i))
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode == 429 && resp.Header.Get("Retry-After") == "" {
+				t.Error("429 without Retry-After")
+			}
+			statuses <- resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	<-sampled
+	close(statuses)
+	got := map[int]int{}
+	for s := range statuses {
+		got[s]++
+	}
+	return got, max(peak.Load(), base) - base
+}
+
+// argonMemory is what one argon2id check allocates.
+const argonMemory = 64 << 20
+
+// Many wrong admin passwords at once run at most limits.max_password_checks
+// argon2id checks together: the rest wait password_check_wait and are
+// answered 429, memory stays within those checks, and every attempt, the
+// refused ones too, counts towards the lock-out.
+func TestConcurrentWrongPasswords(t *testing.T) {
+	const n = 32
+	s := servertest.Start(t, servertest.Options{Settings: fmt.Sprintf("limits:\n  max_password_checks: 2\n  password_check_wait: 50ms\n"+
+		"auth_failures:\n  slow_after: 0\n  lock_after: %d\n  window: 10m\n  lock_for: 10m\n", n)})
+	url := s.Admin + prefix + "/kinds"
+	got, grew := burst(t, url, n)
+	if got[401]+got[429] != n || got[429] == 0 || got[401] == 0 {
+		t.Errorf("statuses %v: want 401 for the checks that ran, 429 for the excess", got)
+	}
+	if grew > 4*argonMemory {
+		t.Errorf("the heap grew by %d MiB for %d wrong passwords at once", grew>>20, n)
+	}
+	t.Logf("statuses %v, heap grew by %d MiB", got, grew>>20)
+	s.Log.WaitFor(t, "too many password checks at once")
+	// Every attempt counted: the address is locked out now.
+	r := servertest.Do(t, "GET", url, "", basic("admin", servertest.Password))
+	if r.StatusCode != 429 || r.Header.Get("Retry-After") == "" {
+		t.Errorf("right password after %d wrong ones: %d", n, r.StatusCode)
+	}
+}
+
+// A wrong admin password counts before its check runs: of many sent at
+// once, only lock_after are checked, and the rest are refused at once.
+func TestWrongPasswordsCountBeforeTheCheck(t *testing.T) {
+	const n, lockAfter = 16, 4
+	s := servertest.Start(t, servertest.Options{Settings: fmt.Sprintf("limits:\n  max_password_checks: 2\n  password_check_wait: 1m\n"+
+		"auth_failures:\n  slow_after: 0\n  lock_after: %d\n  window: 10m\n  lock_for: 10m\n", lockAfter)})
+	got, grew := burst(t, s.Admin+prefix+"/kinds", n)
+	if got[401] != lockAfter || got[429] != n-lockAfter {
+		t.Errorf("statuses %v: want %d checked (401) and the rest refused (429)", got, lockAfter)
+	}
+	if grew > 4*argonMemory {
+		t.Errorf("the heap grew by %d MiB for %d wrong passwords at once", grew>>20, n)
+	}
+}
+
+// A right password is checked like a wrong one but does not count: the
+// lock-out it would have completed is lifted.
+func TestRightPasswordIsForgiven(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{Settings: "auth_failures:\n  slow_after: 0\n  lock_after: 2\n  window: 10m\n  lock_for: 10m\n"})
+	url := s.Admin + prefix + "/kinds"
+	if r := servertest.Do(t, "GET", url, "", basic("admin", "guess")); r.StatusCode != 401 {
+		t.Fatalf("wrong password: %d", r.StatusCode)
+	}
+	if r := servertest.Do(t, "GET", url, "", basic("admin", servertest.Password)); r.StatusCode != 200 {
+		t.Fatalf("right password after one wrong one: %d", r.StatusCode)
+	}
+	if r := servertest.Do(t, "GET", url, "", basic("admin", "guess")); r.StatusCode != 401 {
+		t.Fatalf("the right password counted as a failure: %d", r.StatusCode)
+	}
+	if r := servertest.Do(t, "GET", url, "", basic("admin", "guess")); r.StatusCode != 429 {
+		t.Fatalf("third wrong password: %d", r.StatusCode)
+	}
+}
+
+// Deleting an object others refer to is refused on that object, naming
+// every object of every kind that still uses it; once they no longer do,
+// the delete goes through.
+func TestDeleteReferenced(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	s.Put("security", "api.creds", map[string]any{"type": "basic_auth", "username": "api", "password": "s3cret-enough"})
+	s.Put("groups", "staff", map[string]any{"members": []string{"api.creds"}})
+	s.Channel("api.orders", "plexus.ping", "", "/orders", map[string]any{"security": "api.creds"})
+	s.Channel("api.staff", "plexus.ping", "", "/staff", map[string]any{"groups": []string{"staff"}})
+	s.Put("outgoing_rest", "CRM", map[string]any{"host": "http://127.0.0.1:9", "url_path": "/", "security": "api.creds"})
+
+	r := s.AdminCall("DELETE", prefix+"/objects/security/api.creds", "")
+	want := `security "api.creds": still used by channel_rest "api.orders", groups "staff", outgoing_rest "CRM"; change or delete those first`
+	var body struct {
+		Details  string `json:"details"`
+		Problems []struct {
+			Kind, Name, Message string
+		} `json:"problems"`
+	}
+	json.Unmarshal(r.Body, &body)
+	if r.StatusCode != 400 || body.Details != "change refused: "+want || len(body.Problems) != 1 || body.Problems[0].Kind != "security" || body.Problems[0].Name != "api.creds" {
+		t.Fatalf("delete of a definition in use: %d %s", r.StatusCode, r.Body)
+	}
+	r = s.AdminCall("DELETE", prefix+"/objects/groups/staff", "")
+	if r.StatusCode != 400 || !strings.Contains(string(r.Body), `groups \"staff\": still used by channel_rest \"api.staff\"`) {
+		t.Fatalf("delete of a group in use: %d %s", r.StatusCode, r.Body)
+	}
+	for _, p := range []string{"/objects/channel_rest/api.staff", "/objects/groups/staff", "/objects/channel_rest/api.orders", "/objects/outgoing_rest/CRM", "/objects/security/api.creds"} {
+		if r := s.AdminCall("DELETE", prefix+p, ""); r.StatusCode != 204 {
+			t.Fatalf("DELETE %s: %d %s", p, r.StatusCode, r.Body)
+		}
 	}
 }

@@ -2,19 +2,17 @@ package admin
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"errors"
-	"fmt"
 	"net/http"
-	"runtime/debug"
+	"net/netip"
 	"strings"
 	"sync"
+	"time"
 
-	"golang.org/x/crypto/argon2"
-
+	"github.com/plexushq/plexus/internal/password"
+	"github.com/plexushq/plexus/internal/ratelimit"
 	"github.com/plexushq/plexus/internal/store"
 )
 
@@ -24,58 +22,12 @@ const User = "admin"
 // PasswordSetting is the store setting holding the admin password hash.
 const PasswordSetting = "admin_password_hash"
 
-// argon2id parameters (RFC 9106's second recommended option, with the
-// parallelism of a small server).
-const (
-	argonTime    = 3
-	argonMemory  = 64 * 1024
-	argonThreads = 2
-	argonKeyLen  = 32
-)
-
-// HashPassword returns an argon2id hash in the PHC string format.
-func HashPassword(password string) string {
-	salt := make([]byte, 16)
-	rand.Read(salt)
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
-	releaseMemory()
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
-		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
-}
-
-// VerifyPassword reports whether password matches a hash from
-// HashPassword, in constant time.
-func VerifyPassword(hash, password string) bool {
-	parts := strings.Split(hash, "$")
-	if len(parts) != 6 || parts[1] != "argon2id" {
-		return false
-	}
-	var m uint32
-	var t uint32
-	var p uint8
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil {
-		return false
-	}
-	salt, err1 := base64.RawStdEncoding.DecodeString(parts[4])
-	want, err2 := base64.RawStdEncoding.DecodeString(parts[5])
-	if err1 != nil || err2 != nil || len(want) == 0 {
-		return false
-	}
-	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
-	releaseMemory()
-	return subtle.ConstantTimeCompare(got, want) == 1
-}
-
-// releaseMemory returns argon2id's 64 MiB to the operating system at once,
-// so one log-in does not leave an idle server three times its size.
-func releaseMemory() { debug.FreeOSMemory() }
-
 // SetPassword stores the hash of a new admin password.
-func SetPassword(ctx context.Context, st *store.Store, password string) error {
-	if len(password) < 8 {
+func SetPassword(ctx context.Context, st *store.Store, pw string) error {
+	if len(pw) < 8 {
 		return errors.New("the admin password must have at least 8 characters")
 	}
-	return st.SetSetting(ctx, PasswordSetting, HashPassword(password))
+	return st.SetSetting(ctx, PasswordSetting, password.Hash(pw))
 }
 
 // HasPassword reports whether an admin password is set.
@@ -93,46 +45,77 @@ func HasPassword(ctx context.Context, st *store.Store) (bool, error) {
 // only while the stored hash is unchanged, so resetting the password
 // revokes every cached entry at once. Only successes are cached, and the
 // cache holds digests, never passwords.
+//
+// A password that needs argon2id counts as a failure of its address before
+// the check starts (and is forgiven when right), and the check runs on the
+// server's one bounded verifier, so concurrent wrong passwords lock the
+// address out and cost at most the verifier's slots in memory.
 type auth struct {
 	store    *store.Store
 	cliToken string
+	failures *ratelimit.Failures
+	verifier *password.Verifier
 
 	mu       sync.Mutex
 	verified map[[32]byte]string
 }
 
-func newAuth(st *store.Store, cliToken string) *auth {
-	return &auth{store: st, cliToken: cliToken, verified: map[[32]byte]string{}}
-}
+// verdict is what checking a request's admin credentials decided.
+type verdict int
 
-func (a *auth) check(r *http.Request) bool {
+const (
+	admitted verdict = iota
+	missing          // no credentials: 401, not counted
+	wrong            // wrong credentials: 401, counted
+	locked           // the address is locked out: 429
+	busy             // no password check was free in time: 429
+)
+
+// check checks a request's credentials from addr. The duration is the
+// wait before answering a wrong one, or the Retry-After of a 429.
+func (a *auth) check(r *http.Request, addr netip.Addr, now time.Time) (verdict, time.Duration) {
 	h := r.Header.Get("Authorization")
-	if token, ok := strings.CutPrefix(h, "Bearer "); ok {
-		return a.cliToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(a.cliToken)) == 1
+	if h == "" {
+		return missing, 0
 	}
-	user, password, ok := r.BasicAuth()
+	if token, ok := strings.CutPrefix(h, "Bearer "); ok {
+		if a.cliToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(a.cliToken)) == 1 {
+			return admitted, 0
+		}
+		return wrong, a.failures.Fail(addr, now)
+	}
+	user, pw, ok := r.BasicAuth()
 	if !ok || subtle.ConstantTimeCompare([]byte(user), []byte(User)) != 1 {
-		return false
+		return wrong, a.failures.Fail(addr, now)
 	}
 	hash, ok, err := a.store.Setting(r.Context(), PasswordSetting)
 	if err != nil || !ok {
-		return false
+		return wrong, a.failures.Fail(addr, now)
 	}
-	digest := sha256.Sum256([]byte(password))
+	digest := sha256.Sum256([]byte(pw))
 	a.mu.Lock()
 	cached := a.verified[digest]
 	a.mu.Unlock()
 	if cached != "" && subtle.ConstantTimeCompare([]byte(cached), []byte(hash)) == 1 {
-		return true
+		return admitted, 0
 	}
-	if !VerifyPassword(hash, password) {
-		return false
+	delay, left := a.failures.Attempt(addr, now)
+	if left > 0 {
+		return locked, left
 	}
+	match, err := a.verifier.Verify(r.Context(), hash, pw)
+	switch {
+	case err != nil:
+		return busy, time.Second
+	case !match:
+		return wrong, delay
+	}
+	a.failures.Forgive(addr)
 	a.mu.Lock()
 	if len(a.verified) >= 64 {
 		clear(a.verified)
 	}
 	a.verified[digest] = hash
 	a.mu.Unlock()
-	return true
+	return admitted, 0
 }

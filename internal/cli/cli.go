@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -101,7 +102,35 @@ Start with:
 		a.secretsCmd(),
 		a.versionCmd(),
 	)
+	root.Version = version()
+	root.SetVersionTemplate("{{.Version}}\n")
+	refuseUnknownSubcommands(root)
 	return root
+}
+
+// refuseUnknownSubcommands makes every command that only groups others
+// (plexus admin, plexus scheduler, …) fail on an unknown subcommand,
+// instead of printing its help and exiting 0 as cobra does; without one it
+// prints its help.
+func refuseUnknownSubcommands(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		refuseUnknownSubcommands(sub)
+	}
+	if c.Runnable() || !c.HasSubCommands() || !c.HasParent() {
+		return
+	}
+	c.SuggestionsMinimumDistance = 2
+	c.Args = func(c *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return nil
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+		if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += "; did you mean " + strings.Join(s, " or ") + "?"
+		}
+		return usageError{cmd: c.CommandPath(), err: errors.New(msg)}
+	}
+	c.RunE = func(c *cobra.Command, args []string) error { return c.Help() }
 }
 
 // dirArg returns the environment directory argument at index i, or the

@@ -14,6 +14,9 @@ import (
 	"github.com/plexushq/plexus/internal/envdir"
 )
 
+// errUnreachable is the error of a request that found no server.
+var errUnreachable = errors.New("cannot reach the Plexus server")
+
 // client talks to a running server's admin API.
 type client struct {
 	base   string
@@ -93,7 +96,7 @@ func (c *client) send(ctx context.Context, method, path string, body []byte) (*h
 			if c.dir == "" {
 				hint = "check the --server URL"
 			}
-			return nil, fmt.Errorf("cannot reach the Plexus server at %s: is it running? %s", c.base, hint)
+			return nil, fmt.Errorf("%w at %s: is it running? %s", errUnreachable, c.base, hint)
 		}
 		return nil, err
 	}

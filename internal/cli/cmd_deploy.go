@@ -8,9 +8,12 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -21,12 +24,15 @@ import (
 	"github.com/plexushq/plexus/internal/deploy"
 	"github.com/plexushq/plexus/internal/envdir"
 	"github.com/plexushq/plexus/internal/registry"
+	"github.com/plexushq/plexus/internal/runtime"
+	"github.com/plexushq/plexus/internal/server"
 	"github.com/plexushq/plexus/internal/starlark"
 )
 
 func (a *App) deployCmd() *cobra.Command {
 	var server, env string
-	var watch, check bool
+	var watch bool
+	var opts deployOptions
 	c := &cobra.Command{
 		Use:   "deploy PATH",
 		Short: "Deploy service files to a running server",
@@ -40,12 +46,19 @@ restarts without the files.
 The server is the one of the local environment --env (default ./plexus-env),
 or the one --server names, with the admin password in ` + PasswordEnv + `.
 
+A service is known by its name, and a deployed file by where it comes from
+(the file's path on this machine, the server's pickup directory, …). A deploy
+that would replace or undeploy a service another source deployed is refused,
+naming both; --force deploys anyway, and undeploys the file whose service it
+takes over.
+
 --check validates without deploying: on the server when it is reachable (so
 name clashes with deployed services are found too), else locally.
 --watch keeps running and redeploys each file when it is saved.`,
 		Example: `  plexus deploy services/get_customer.star
   plexus deploy services/ --watch
   plexus deploy services/ --check
+  plexus deploy other/orders.star --force
   ` + PasswordEnv + `=... plexus deploy services/ --server http://10.0.0.5:11224`,
 		Args: rangeArgs(1, 1),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -53,27 +66,33 @@ name clashes with deployed services are found too), else locally.
 			if err != nil {
 				return err
 			}
-			cl, clientErr := a.newClient(server, env)
-			if check && clientErr != nil {
-				return a.checkLocally(root, files)
+			cl, err := a.newClient(server, env)
+			if err == nil {
+				err = a.deployFiles(c.Context(), cl, root, files, opts)
 			}
-			if clientErr != nil {
-				return clientErr
+			if opts.check && (errors.Is(err, errUnreachable) || cl == nil) {
+				return a.checkLocally(c.Context(), root, files, opts)
 			}
-			if err := a.deployFiles(c.Context(), cl, root, files, check); err != nil && !watch {
+			if cl == nil || err != nil && !watch {
 				return err
 			}
 			if !watch {
 				return nil
 			}
-			return a.watchAndDeploy(c.Context(), cl, args[0], root)
+			return a.watchAndDeploy(c.Context(), cl, args[0], root, opts)
 		},
 	}
 	c.Flags().StringVar(&server, "server", "", "admin URL of a running server, e.g. http://127.0.0.1:11224")
 	c.Flags().StringVar(&env, "env", envdir.DefaultDir, "environment directory whose running server receives the files")
 	c.Flags().BoolVar(&watch, "watch", false, "keep running and redeploy files when they are saved")
-	c.Flags().BoolVar(&check, "check", false, "validate without deploying")
+	c.Flags().BoolVar(&opts.check, "check", false, "validate without deploying")
+	c.Flags().BoolVar(&opts.force, "force", false, "replace services that another source deployed")
 	return c
+}
+
+// deployOptions are the flags of a deploy.
+type deployOptions struct {
+	check, force bool
 }
 
 // sourceFiles lists the .star files of a path: the file itself, or those
@@ -108,27 +127,46 @@ func sourceFiles(p string) (root string, rels []string, err error) {
 	return p, rels, err
 }
 
-// deployFiles sends files to the server in one deploy and prints what it
-// did or every problem it found.
-func (a *App) deployFiles(ctx context.Context, cl *client, root string, rels []string, dryRun bool) error {
-	var req admin.DeployRequest
+// readSources reads files below root for a deploy, each with its
+// absolute path as its origin.
+func readSources(root string, rels []string) ([]admin.SourceFile, error) {
+	var out []admin.SourceFile
 	for _, rel := range rels {
-		src, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
+		abs, err := filepath.Abs(filepath.Join(root, filepath.FromSlash(rel)))
+		if err != nil {
+			return nil, err
+		}
+		src, err := os.ReadFile(abs)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
-		req.Files = append(req.Files, admin.SourceFile{File: rel, Source: string(src)})
+		out = append(out, admin.SourceFile{File: rel, Source: string(src), Origin: abs})
 	}
-	if len(req.Files) == 0 {
-		return nil
+	return out, nil
+}
+
+// deployFiles sends files to the server in one deploy and prints what it
+// did or every problem it found.
+func (a *App) deployFiles(ctx context.Context, cl *client, root string, rels []string, opts deployOptions) error {
+	var req admin.DeployRequest
+	var err error
+	if req.Files, err = readSources(root, rels); err != nil || len(req.Files) == 0 {
+		return err
 	}
 	body, _ := json.Marshal(req)
+	q := url.Values{}
+	if opts.check {
+		q.Set("dry_run", "true")
+	}
+	if opts.force {
+		q.Set("force", "true")
+	}
 	path := admin.Prefix + "/deploy"
-	if dryRun {
-		path += "?dry_run=true"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
 	}
 	status, data, err := cl.do(ctx, "POST", path, body)
 	if err != nil {
@@ -137,61 +175,84 @@ func (a *App) deployFiles(ctx context.Context, cl *client, root string, rels []s
 	if status != 200 {
 		var refused struct {
 			Details  string
-			Problems []registry.Problem
+			Problems []*registry.Problem
 		}
 		json.Unmarshal(data, &refused)
-		for _, p := range refused.Problems {
-			fmt.Fprintln(a.Stderr, p.Error())
-		}
 		if len(refused.Problems) == 0 {
 			fmt.Fprintln(a.Stderr, string(data))
 		}
+		a.printProblems(refused.Problems)
 		return fmt.Errorf("deploy refused; the server keeps the previous version")
 	}
 	var res admin.DeployResult
 	json.Unmarshal(data, &res)
-	verb := "deployed"
-	if dryRun {
-		verb = "ok"
-	}
-	for _, f := range req.Files {
-		fmt.Fprintf(a.Stdout, "%s %s → %s\n", verb, f.File, strings.Join(res.Services[f.File], ", "))
-	}
-	for _, w := range res.Warnings {
-		fmt.Fprintln(a.Stderr, "warning: "+w)
-	}
+	a.printDeploy(req.Files, res.Services, res.Warnings, opts.check)
 	return nil
 }
 
-// checkLocally compiles files without a server.
-func (a *App) checkLocally(root string, rels []string) error {
-	comp := starlark.New(config.Default().Starlark, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	failed := false
-	for _, rel := range rels {
-		src, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
-		if err != nil {
-			return err
-		}
-		svcs, warnings, err := comp.Compile(rel, src)
-		for _, w := range warnings {
-			fmt.Fprintln(a.Stderr, "warning: "+w)
-		}
-		if err != nil {
-			fmt.Fprintln(a.Stderr, err.Error())
-			failed = true
-			continue
-		}
-		fmt.Fprintf(a.Stdout, "ok %s → %s\n", rel, svcs[0].Name)
+// printDeploy prints the services each file provides, the files a forced
+// deploy undeployed, and the warnings.
+func (a *App) printDeploy(files []admin.SourceFile, services map[string][]string, warnings []string, check bool) {
+	verb := "deployed"
+	if check {
+		verb = "ok"
 	}
-	fmt.Fprintln(a.Stderr, "(checked locally: no server was reachable, so name clashes with deployed services were not checked)")
-	if failed {
+	sent := map[string]bool{}
+	for _, f := range files {
+		sent[f.File] = true
+		fmt.Fprintf(a.Stdout, "%s %s → %s\n", verb, f.File, strings.Join(services[f.File], ", "))
+	}
+	for _, file := range slices.Sorted(maps.Keys(services)) {
+		if !sent[file] && len(services[file]) == 0 && !check {
+			fmt.Fprintf(a.Stdout, "undeployed %s\n", file)
+		}
+	}
+	for _, w := range warnings {
+		fmt.Fprintln(a.Stderr, "warning: "+w)
+	}
+}
+
+// printProblems prints the problems of a refused deploy.
+func (a *App) printProblems(problems []*registry.Problem) {
+	for _, p := range problems {
+		fmt.Fprintln(a.Stderr, p.Error())
+	}
+}
+
+// checkLocally validates files without a server, through a runtime of its
+// own that runs the same checks as the server's, but knows none of its
+// services.
+func (a *App) checkLocally(ctx context.Context, root string, rels []string, opts deployOptions) error {
+	files, err := readSources(root, rels)
+	if err != nil {
+		return err
+	}
+	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
+	settings := config.Default()
+	rt, err := runtime.New(runtime.Options{Logger: discard, Settings: settings,
+		Compilers: map[string]runtime.Compiler{starlark.Ext: server.NewStarlark(settings.Starlark, discard)}})
+	if err != nil {
+		return err
+	}
+	cs := runtime.Changeset{Source: "check", DryRun: true, Force: opts.force}
+	for _, f := range files {
+		cs.Code = append(cs.Code, runtime.CodeChange{File: f.File, Source: []byte(f.Source), Origin: f.Origin})
+	}
+	res, err := rt.Apply(ctx, cs)
+	defer fmt.Fprintln(a.Stderr, "(checked locally: no server was reachable, so name clashes with deployed services were not checked)")
+	if r, ok := runtime.IsRefused(err); ok {
+		a.printProblems(r.Problems)
 		return errors.New("some files do not load")
 	}
+	if err != nil {
+		return err
+	}
+	a.printDeploy(files, res.Services, res.Warnings, true)
 	return nil
 }
 
 // watchAndDeploy redeploys files when they are saved, until interrupted.
-func (a *App) watchAndDeploy(ctx context.Context, cl *client, arg, root string) error {
+func (a *App) watchAndDeploy(ctx context.Context, cl *client, arg, root string, opts deployOptions) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	single := ""
@@ -212,12 +273,17 @@ func (a *App) watchAndDeploy(ctx context.Context, cl *client, arg, root string) 
 					saved = append(saved, rel)
 					continue
 				}
-				// Deleted: undeploy it too.
-				if status, _, err := cl.do(ctx, "DELETE", admin.Prefix+"/deploy/"+rel, nil); err == nil && status == 200 {
+				// Deleted: undeploy it too, if it was deployed from here.
+				abs, _ := filepath.Abs(filepath.Join(root, filepath.FromSlash(rel)))
+				q := url.Values{"origin": {abs}}
+				if opts.force {
+					q.Set("force", "true")
+				}
+				if status, _, err := cl.do(ctx, "DELETE", admin.Prefix+"/deploy/"+rel+"?"+q.Encode(), nil); err == nil && status == 200 {
 					fmt.Fprintf(a.Stdout, "undeployed %s\n", rel)
 				}
 			}
-			if err := a.deployFiles(ctx, cl, root, saved, false); err != nil {
+			if err := a.deployFiles(ctx, cl, root, saved, opts); err != nil {
 				fmt.Fprintln(a.Stderr, err.Error())
 			}
 		},

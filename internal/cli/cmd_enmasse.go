@@ -120,7 +120,7 @@ func (a *App) exportConfig(ctx context.Context, server, dir string, types []stri
 
 // exportOffline exports from the store of a stopped server.
 func (a *App) exportOffline(ctx context.Context, env *envdir.Env, types []string) ([]byte, error) {
-	st, err := openStore(ctx, env, store.OpenReadOnly)
+	st, err := a.openStore(ctx, env, store.OpenReadOnly)
 	if errors.Is(err, store.ErrNoStore) {
 		fmt.Fprintf(a.Stderr, "The server of %s has never started: there is nothing to export.\n", env.Dir)
 		return enmasse.Export(objectMap{}, enmasse.ExportOptions{IncludeTypes: types})

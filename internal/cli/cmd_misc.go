@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"reflect"
+	goruntime "runtime"
 	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -26,7 +29,8 @@ the one --server names, with the admin password in ` + PasswordEnv + `.`,
   plexus invoke plexus.helpers.echo --payload '{"user_id": 123}'
   plexus invoke demo.multi-verb --verb POST
   ` + PasswordEnv + `=... plexus invoke plexus.ping --server http://10.0.0.5:11224`,
-		Args: rangeArgs(1, 2),
+		Args:              rangeArgs(1, 2),
+		ValidArgsFunction: a.completeFromServer(0, admin.Prefix+"/services"),
 		RunE: func(c *cobra.Command, args []string) error {
 			if payload != "" && !json.Valid([]byte(payload)) {
 				return usageError{cmd: c.CommandPath(), err: fmt.Errorf("--payload is not valid JSON: %s", payload)}
@@ -93,7 +97,7 @@ func (a *App) resetPassword(ctx context.Context, dir, password string) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, env, store.Open)
+	st, err := a.openStore(ctx, env, store.Open)
 	if err != nil {
 		return err
 	}
@@ -117,46 +121,82 @@ func (a *App) resetPassword(ctx context.Context, dir, password string) error {
 }
 
 // Version is the release version, set at build time with
-// -ldflags "-X github.com/plexushq/plexus/internal/cli.Version=v1.2.3".
+// -ldflags "-X github.com/plexushq/plexus/internal/cli.Version=v1.2.3";
+// by default it is the Plexus module's version in the build information.
 var Version = ""
 
 func (a *App) versionCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:     "version",
-		Short:   "Print the version",
-		Example: "  plexus version",
+		Use:   "version",
+		Short: "Print the version",
+		Long: `Print the version of the Plexus module this binary was built from (devel
+for a build from a work tree), the version control revision of the build
+(with "modified" when the tree had uncommitted changes), and the Go version
+and platform. plexus --version prints the same.`,
+		Example: "  plexus version\n  plexus --version",
 		Args:    maxArgs(0),
 		Run: func(c *cobra.Command, args []string) {
-			v, goVersion, commit := Version, "", ""
-			if info, ok := debug.ReadBuildInfo(); ok {
-				goVersion = info.GoVersion
-				if v == "" {
-					v = info.Main.Version
-				}
-				for _, s := range info.Settings {
-					if s.Key == "vcs.revision" {
-						commit = s.Value
-					}
-				}
-			}
-			if v == "" || v == "(devel)" {
-				v = "devel"
-			}
-			fmt.Fprintf(a.Stdout, "plexus %s %s", v, goVersion)
-			if commit != "" {
-				fmt.Fprintf(a.Stdout, " %s", commit)
-			}
-			fmt.Fprintln(a.Stdout)
+			fmt.Fprintln(a.Stdout, version())
 		},
 	}
 }
 
-// openStore opens an environment's store as its settings say, for
-// commands that work on a stopped server.
-func openStore(ctx context.Context, env *envdir.Env, open func(ctx context.Context, dsn, dataDir string) (*store.Store, error)) (*store.Store, error) {
+// version describes the binary: plexus VERSION (revision REV, modified)
+// GO OS/ARCH.
+func version() string {
+	info, _ := debug.ReadBuildInfo()
+	return versionOf(info)
+}
+
+// versionOf describes a binary from its build information (nil when it
+// has none).
+func versionOf(info *debug.BuildInfo) string {
+	v, rev, modified := Version, "", false
+	goVersion := goruntime.Version()
+	if info != nil {
+		goVersion = info.GoVersion
+		// The Plexus module is the main one, or a dependency of a program
+		// that embeds Plexus.
+		module := strings.TrimSuffix(reflect.TypeFor[App]().PkgPath(), "/internal/cli")
+		mod := &info.Main
+		for _, d := range info.Deps {
+			if d.Path == module {
+				mod = d
+			}
+		}
+		if v == "" {
+			v = mod.Version
+		}
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				modified = s.Value == "true"
+			}
+		}
+	}
+	if v == "" || v == "(devel)" {
+		v = "devel"
+	}
+	out := "plexus " + v
+	if rev != "" {
+		out += " (revision " + rev
+		if modified {
+			out += ", modified"
+		}
+		out += ")"
+	}
+	return out + " " + goVersion + " " + goruntime.GOOS + "/" + goruntime.GOARCH
+}
+
+// openStore opens an environment's store, for commands that work on a
+// stopped server: the one PLEXUS_DB names, else plexus.yaml's.
+func (a *App) openStore(ctx context.Context, env *envdir.Env, open func(ctx context.Context, dsn, dataDir string) (*store.Store, error)) (*store.Store, error) {
 	settings, err := env.Settings()
 	if err != nil {
 		return nil, err
 	}
+	settings.Override("", "", a.Getenv(DBEnv))
 	return open(ctx, settings.DB, env.Path(envdir.DataDir))
 }

@@ -30,6 +30,12 @@ the one --server names, with the admin password in ` + PasswordEnv + `.`,
   plexus ping outgoing_rest "Orders API" /srv/plexus-env
   ` + PasswordEnv + `=... plexus ping outgoing_rest CRM --server http://10.0.0.5:11224`,
 		Args: rangeArgs(2, 3),
+		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			if len(args) == 0 {
+				return []cobra.Completion{outrest.Kind}, cobra.ShellCompDirectiveNoFileComp
+			}
+			return a.completeFromServer(1, objectsPath(args[0]))(c, args, toComplete)
+		},
 		RunE: func(c *cobra.Command, args []string) error {
 			kind, name := args[0], args[1]
 			if kind != outrest.Kind {

@@ -98,7 +98,8 @@ for the run to end, prints how it ended and exits 1 if it failed. A job whose
 previous run is still going is not started again.`,
 		Example: `  plexus scheduler run crm.nightly-sync
   plexus scheduler run crm.nightly-sync --wait`,
-		Args: rangeArgs(1, 2),
+		Args:              rangeArgs(1, 2),
+		ValidArgsFunction: a.completeFromServer(0, schedulerJobs),
 		RunE: func(c *cobra.Command, args []string) error {
 			dir := dirArg(args, 1)
 			body, err := a.schedulerCall(c.Context(), server, dir, "POST", schedulerJobs+"/"+url.PathEscape(args[0])+"/execute")
@@ -162,11 +163,12 @@ plan (a one-time job that ran, or repeats reached) starts its plan afresh, so a
 one-time job whose start_date is past runs at once.`
 	}
 	c := &cobra.Command{
-		Use:     verb + " NAME [DIR]",
-		Short:   strings.ToUpper(verb[:1]) + verb[1:] + " a job",
-		Long:    doc,
-		Example: fmt.Sprintf("  plexus scheduler %s crm.nightly-sync\n  plexus scheduler %s crm.nightly-sync /srv/plexus", verb, verb),
-		Args:    rangeArgs(1, 2),
+		Use:               verb + " NAME [DIR]",
+		Short:             strings.ToUpper(verb[:1]) + verb[1:] + " a job",
+		Long:              doc,
+		Example:           fmt.Sprintf("  plexus scheduler %s crm.nightly-sync\n  plexus scheduler %s crm.nightly-sync /srv/plexus", verb, verb),
+		Args:              rangeArgs(1, 2),
+		ValidArgsFunction: a.completeFromServer(0, schedulerJobs),
 		RunE: func(c *cobra.Command, args []string) error {
 			body, err := a.schedulerCall(c.Context(), server, dirArg(args, 1), "POST", schedulerJobs+"/"+url.PathEscape(args[0])+"/"+verb)
 			if err != nil {

@@ -46,7 +46,8 @@ The server is the one of the local environment DIR (default ./plexus-env), or
 the one --server names, with the admin password in ` + PasswordEnv + `.`,
 		Example: `  printf '%s\n' "$NEW_SECRET" | plexus security change-password billing.creds
   ` + NewPasswordEnv + `=... plexus security change-password crm.key /srv/plexus-env`,
-		Args: rangeArgs(1, 2),
+		Args:              rangeArgs(1, 2),
+		ValidArgsFunction: a.completeFromServer(0, objectsPath("security")),
 		RunE: func(c *cobra.Command, args []string) error {
 			password, err := a.newPassword()
 			if err != nil {
@@ -137,7 +138,7 @@ func (a *App) rotateKey(ctx context.Context, dir string) error {
 	if local, err := env.ReadCLI(); err == nil && serverAnswers(ctx, local.Admin) {
 		return fmt.Errorf("the server of %s is running at %s: stop it first, then rotate the key", dir, local.Admin)
 	}
-	st, err := openStore(ctx, env, store.Open)
+	st, err := a.openStore(ctx, env, store.Open)
 	if err != nil {
 		return err
 	}

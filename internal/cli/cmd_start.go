@@ -2,9 +2,13 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
+	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -12,6 +16,7 @@ import (
 	"github.com/plexushq/plexus/internal/admin"
 	"github.com/plexushq/plexus/internal/builtin"
 	"github.com/plexushq/plexus/internal/channel/rest"
+	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/envdir"
 	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/server"
@@ -20,14 +25,35 @@ import (
 // PasswordEnv names the environment variable holding the admin password.
 const PasswordEnv = "PLEXUS_ADMIN_PASSWORD"
 
+// DBEnv names the environment variable holding the store's URL.
+const DBEnv = "PLEXUS_DB"
+
 type serverFlags struct {
-	listen, adminListen, db string
+	listen, adminListen, db, dbFile string
 }
 
 func (f *serverFlags) add(c *cobra.Command) {
 	c.Flags().StringVar(&f.listen, "listen", "", "API listener address (default from plexus.yaml, :11223)")
 	c.Flags().StringVar(&f.adminListen, "admin-listen", "", "admin listener address (default from plexus.yaml, 127.0.0.1:11224)")
-	c.Flags().StringVar(&f.db, "db", "", "configuration store: a postgres:// URL (default: embedded SQLite in DIR/data)")
+	c.Flags().StringVar(&f.db, "db", "", "configuration store: a postgres:// URL (default: "+DBEnv+", else embedded SQLite in DIR/data);\nother local users can read it with ps: give a URL with a password in "+DBEnv+" or --db-file")
+	c.Flags().StringVar(&f.dbFile, "db-file", "", "file holding the configuration store's URL (instead of --db)")
+	c.MarkFlagsMutuallyExclusive("db", "db-file")
+}
+
+// storeURL returns the store URL of --db, --db-file or the environment
+// variable, or "" for plexus.yaml's.
+func (a *App) storeURL(f serverFlags) (string, error) {
+	switch {
+	case f.db != "":
+		return f.db, nil
+	case f.dbFile != "":
+		data, err := os.ReadFile(f.dbFile)
+		if err != nil {
+			return "", fmt.Errorf("reading --db-file: %w", err)
+		}
+		return strings.TrimSpace(string(data)), nil
+	}
+	return a.Getenv(DBEnv), nil
 }
 
 func (a *App) startCmd() *cobra.Command {
@@ -40,10 +66,17 @@ foreground. It serves REST channels on the API listener and the admin API on
 the admin listener, and stops gracefully on Ctrl+C or SIGTERM: it stops
 accepting connections and lets requests in flight finish.
 
-If ` + PasswordEnv + ` is set, it becomes the admin password.`,
+If ` + PasswordEnv + ` is set, it becomes the admin password. The store is
+--db, else the URL in the --db-file file, else ` + DBEnv + `, else plexus.yaml's
+db: prefer ` + DBEnv + ` or --db-file for a URL with a password, which other
+local users could read in the command line of --db (ps).
+
+If a listener stops serving, the server shuts down and exits non-zero with
+the reason.`,
 		Example: `  plexus start
   plexus start /srv/plexus --listen :8080 --admin-listen 127.0.0.1:8081
-  plexus start --db postgres://plexus@db.internal/plexus`,
+  ` + DBEnv + `=postgres://plexus:secret@db.internal/plexus plexus start /srv/plexus
+  plexus start /srv/plexus --db-file /etc/plexus/db-url`,
 		Args: maxArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			dir := dirArg(args, 0)
@@ -67,62 +100,81 @@ channels and an admin account, then start the server in the foreground and
 print its addresses, the admin password and curl lines to try.
 
 The admin password is ` + PasswordEnv + ` when set, else a random one printed
-once. Running quickstart again on an existing DIR just starts it.`,
+once. --listen and --admin-listen are written to DIR/plexus.yaml, so a later
+plexus start DIR listens on the same addresses. Nothing is created when the
+addresses are busy or the password is refused. Running quickstart again on an
+existing DIR just starts it, with the flags for that run only.`,
 		Example: `  plexus quickstart
   plexus quickstart /tmp/demo --listen 127.0.0.1:8080 --admin-listen 127.0.0.1:8081
   ` + PasswordEnv + `=s3cret-pass plexus quickstart`,
 		Args: maxArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			dir := dirArg(args, 0)
-			created := false
-			if !envdir.Exists(dir) {
-				if _, err := envdir.Create(dir); err != nil {
-					return err
-				}
-				created = true
-			}
-			return a.serve(c.Context(), dir, f, created)
+			return a.serve(c.Context(), dir, f, !envdir.Exists(dir))
 		},
 	}
 	f.add(c)
 	return c
 }
 
-// serve opens and runs a server until interrupted. A new environment gets
-// its admin password and demo channels first.
-func (a *App) serve(ctx context.Context, dir string, f serverFlags, created bool) error {
+// serve opens and runs a server until interrupted or a listener fails.
+// With create, it first makes the environment, with the listener addresses
+// in its plexus.yaml, an admin password and demo channels; a failure before
+// the server runs then removes what it made (when DIR did not exist) or
+// prints the password it set, so no environment is left with a password
+// nobody saw.
+func (a *App) serve(ctx context.Context, dir string, f serverFlags, create bool) (err error) {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	srv, err := server.Open(ctx, server.Options{
-		Dir: dir, Listen: f.listen, AdminListen: f.adminListen, DB: f.db,
-		Services: a.Services, LogOutput: a.Stderr,
-	})
+	db, err := a.storeURL(f)
 	if err != nil {
 		return err
 	}
-	password, shown, err := a.ensurePassword(ctx, srv)
+	opts := server.Options{Dir: dir, Listen: f.listen, AdminListen: f.adminListen, DB: db, Services: a.Services, LogOutput: a.Stderr}
+	var password string
+	var shown, running bool
+	if create {
+		settings := config.Default()
+		settings.Override(f.listen, f.adminListen, "")
+		if opts.Listeners, err = server.Listen(settings.Listen, settings.AdminListen); err != nil {
+			return err
+		}
+		_, statErr := os.Stat(dir)
+		if _, err := envdir.CreateWith(dir, settings); err != nil {
+			opts.Listeners.Close()
+			return err
+		}
+		defer func() {
+			switch {
+			case err == nil || running:
+			case errors.Is(statErr, fs.ErrNotExist):
+				os.RemoveAll(dir)
+			case shown:
+				fmt.Fprintf(a.Stdout, "The admin password of %s is %s (user admin).\n", dir, password)
+			}
+		}()
+	}
+	srv, err := server.Open(ctx, opts)
 	if err != nil {
+		return err
+	}
+	if password, shown, err = a.ensurePassword(ctx, srv); err != nil {
 		srv.Close()
 		return err
 	}
-	if created {
+	if create {
 		if err := addDemoChannels(ctx, srv.Runtime); err != nil {
 			srv.Close()
 			return err
 		}
 	}
-	if err := srv.Start(); err != nil {
-		srv.Close()
-		return err
-	}
-	a.banner(dir, srv, password, shown, created)
-	if a.Ready != nil {
-		a.Ready(srv.APIAddr(), srv.AdminAddr())
-	}
-	<-ctx.Done()
-	sctx, cancel := context.WithTimeout(context.Background(), srv.Settings.Limits.ShutdownTimeout.D())
-	defer cancel()
-	return srv.Shutdown(sctx)
+	return srv.Run(ctx, func() {
+		running = true
+		a.banner(dir, srv, password, shown, create)
+		if a.Ready != nil {
+			a.Ready(srv.APIAddr(), srv.AdminAddr())
+		}
+	})
 }
 
 // ensurePassword sets the admin password from the environment variable,

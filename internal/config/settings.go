@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v4"
+
+	"github.com/plexushq/plexus/internal/redact"
 )
 
 // Settings are the server settings. The zero value is not useful: start
@@ -68,8 +70,15 @@ type Limits struct {
 	ReadTimeout       Duration `yaml:"read_timeout" doc:"Time a client has to send the whole request."`
 	WriteTimeout      Duration `yaml:"write_timeout" doc:"Time the server has to write the response, counted from the end of the request headers."`
 	IdleTimeout       Duration `yaml:"idle_timeout" doc:"Time an idle keep-alive connection is kept open."`
-	ShutdownTimeout   Duration `yaml:"shutdown_timeout" doc:"On SIGTERM or SIGINT, time given to requests in flight to finish before the server stops."`
-	JSON              JSON     `yaml:"json" doc:"Limits on JSON request bodies, whatever channel carries them."`
+	ShutdownTimeout   Duration `yaml:"shutdown_timeout" doc:"On SIGTERM or SIGINT, time given to requests in flight, scheduler job runs and background invocations (invoke_async) to finish before the server stops; background work still running then is cancelled."`
+	// MaxAsyncInvocations bounds the background work services start.
+	MaxAsyncInvocations int `yaml:"max_async_invocations" doc:"Most background invocations (self.invoke_async, InvokeAsync) running at once, server-wide; past it invoke_async fails with 503 until some finish."`
+	// MaxPasswordChecks and PasswordCheckWait bound argon2id.
+	MaxPasswordChecks int      `yaml:"max_password_checks" doc:"Most argon2id password checks (admin log-ins not yet remembered) running at once, server-wide; each takes 64 MiB while it runs."`
+	PasswordCheckWait Duration `yaml:"password_check_wait" doc:"How long a log-in waits for a password check to free up before it is answered 429 with Retry-After."`
+	// MaxOutgoingResponseSize caps what one outgoing call may read.
+	MaxOutgoingResponseSize Size `yaml:"max_outgoing_response_size" doc:"Largest response body an outgoing REST call reads, whatever the connection's max_response_size says (its 0 means this); a larger one, announced or streamed, fails the call with 502."`
+	JSON                    JSON `yaml:"json" doc:"Limits on JSON request bodies, whatever channel carries them."`
 }
 
 // JSON bounds the JSON bodies of requests and the memory decoding them
@@ -105,7 +114,13 @@ func Default() *Settings {
 			WriteTimeout:      Duration(60 * time.Second),
 			IdleTimeout:       Duration(120 * time.Second),
 			ShutdownTimeout:   Duration(15 * time.Second),
-			JSON:              JSON{MaxDepth: 1000, MaxValues: 1_000_000, DecodeBudget: 512 << 20},
+
+			MaxAsyncInvocations: 1000,
+			MaxPasswordChecks:   2,
+			PasswordCheckWait:   Duration(2 * time.Second),
+
+			MaxOutgoingResponseSize: 1 << 30,
+			JSON:                    JSON{MaxDepth: 1000, MaxValues: 1_000_000, DecodeBudget: 512 << 20},
 		},
 		Starlark:       Starlark{MaxSteps: 10_000_000, MaxMemory: 64 << 20},
 		TLS:            TLS{ClientAuth: "request"},
@@ -128,6 +143,9 @@ func Load(path string) (*Settings, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading settings: %w", err)
 	}
+	if onlyComments(data) {
+		return s, nil
+	}
 	if err := yaml.Load(data, s, yaml.WithKnownFields()); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
@@ -135,6 +153,30 @@ func Load(path string) (*Settings, error) {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// onlyComments reports whether a YAML file holds no document: only blank
+// lines and comments.
+func onlyComments(data []byte) bool {
+	for line := range strings.Lines(string(data)) {
+		if l := strings.TrimSpace(line); l != "" && !strings.HasPrefix(l, "#") {
+			return false
+		}
+	}
+	return true
+}
+
+// Override sets the keys that the command-line flags --listen,
+// --admin-listen and --db override; empty values change nothing.
+func (s *Settings) Override(listen, adminListen, db string) {
+	for _, o := range []struct {
+		key  *string
+		flag string
+	}{{&s.Listen, listen}, {&s.AdminListen, adminListen}, {&s.DB, db}} {
+		if o.flag != "" {
+			*o.key = o.flag
+		}
+	}
 }
 
 // Validate checks values the types cannot.
@@ -158,6 +200,15 @@ func (s *Settings) Validate() error {
 	if s.Limits.JSON.DecodeBudget <= 0 {
 		errs = append(errs, errors.New("limits.json.decode_budget: must be positive"))
 	}
+	if s.Limits.MaxOutgoingResponseSize <= 0 {
+		errs = append(errs, errors.New("limits.max_outgoing_response_size: must be positive"))
+	}
+	if s.Limits.MaxAsyncInvocations <= 0 {
+		errs = append(errs, errors.New("limits.max_async_invocations: must be positive"))
+	}
+	if s.Limits.MaxPasswordChecks <= 0 {
+		errs = append(errs, errors.New("limits.max_password_checks: must be positive"))
+	}
 	if s.Starlark.MaxSteps == 0 {
 		errs = append(errs, errors.New("starlark.max_steps: must be positive"))
 	}
@@ -168,12 +219,12 @@ func (s *Settings) Validate() error {
 		errs = append(errs, errors.New("tls: cert_file and key_file go together"))
 	}
 	if s.TLS.ClientAuth != "request" && s.TLS.ClientAuth != "require" {
-		errs = append(errs, fmt.Errorf("tls.client_auth: %q is not one of request, require", s.TLS.ClientAuth))
+		errs = append(errs, fmt.Errorf("tls.client_auth: %s is not one of request, require", redact.Quote(s.TLS.ClientAuth)))
 	}
 	for _, c := range s.TrustedProxies {
 		if _, err := netip.ParsePrefix(c); err != nil {
 			if _, err := netip.ParseAddr(c); err != nil {
-				errs = append(errs, fmt.Errorf("trusted_proxies: %q is not an address range such as 10.0.0.0/8", c))
+				errs = append(errs, fmt.Errorf("trusted_proxies: %s is not an address range such as 10.0.0.0/8", redact.Quote(c)))
 			}
 		}
 	}
@@ -188,7 +239,10 @@ type Key struct {
 }
 
 // Keys returns every settings key with its doc and default, in file order.
-func Keys() []Key {
+func Keys() []Key { return keysOf(Default()) }
+
+// keysOf returns every settings key with its doc and its value in s.
+func keysOf(s *Settings) []Key {
 	var out []Key
 	var walk func(prefix string, v reflect.Value)
 	walk = func(prefix string, v reflect.Value) {
@@ -204,17 +258,22 @@ func Keys() []Key {
 			out = append(out, Key{Path: path, Doc: f.Tag.Get("doc"), Default: v.Field(i).Interface()})
 		}
 	}
-	walk("", reflect.ValueOf(Default()).Elem())
+	walk("", reflect.ValueOf(s).Elem())
 	return out
 }
 
 // Template returns a plexus.yaml holding every key with its default and
 // its doc as a comment.
-func Template() string {
+func Template() string { return TemplateFor(Default()) }
+
+// TemplateFor is Template with the values of s; a key whose value is not
+// the default says the default in its comment.
+func TemplateFor(s *Settings) string {
 	var b strings.Builder
-	b.WriteString("# Plexus server settings. Every key is optional; the values below are the\n")
-	b.WriteString("# defaults. Command-line flags (--listen, --admin-listen, --db) override them.\n")
-	for _, k := range Keys() {
+	b.WriteString("# Plexus server settings. Every key is optional; a key left out takes its\n")
+	b.WriteString("# default. Command-line flags (--listen, --admin-listen, --db) override them.\n")
+	defaults := Keys()
+	for i, k := range keysOf(s) {
 		depth := strings.Count(k.Path, ".")
 		indent := strings.Repeat("  ", depth)
 		name := k.Path[strings.LastIndex(k.Path, ".")+1:]
@@ -227,6 +286,10 @@ func Template() string {
 			continue
 		}
 		val, _ := yaml.Dump(k.Default)
+		if def := defaults[i].Default; !reflect.DeepEqual(def, k.Default) {
+			dv, _ := yaml.Dump(def)
+			fmt.Fprintf(&b, "%s# Default: %s", indent, dv)
+		}
 		fmt.Fprintf(&b, "%s%s: %s", indent, name, val)
 	}
 	return b.String()
@@ -269,13 +332,13 @@ func parseDuration(s string) (Duration, error) {
 	s = strings.TrimSpace(s)
 	if n, err := strconv.ParseFloat(s, 64); err == nil {
 		if n < 0 {
-			return 0, fmt.Errorf("expected a positive duration, got %s", s)
+			return 0, fmt.Errorf("expected a positive duration, got %s", redact.Short(s))
 		}
 		return Duration(n * float64(time.Second)), nil
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil || v < 0 {
-		return 0, fmt.Errorf("expected a duration such as 30s or 1m, got %q", s)
+		return 0, fmt.Errorf("expected a duration such as 30s or 1m, got %s", redact.Quote(s))
 	}
 	return Duration(v), nil
 }
@@ -325,7 +388,7 @@ func ParseSize(str string) (Size, error) {
 	}
 	n, err := strconv.ParseInt(t, 10, 64)
 	if err != nil || n < 0 {
-		return 0, fmt.Errorf("expected a size such as 10MiB or 1048576, got %q", str)
+		return 0, fmt.Errorf("expected a size such as 10MiB or 1048576, got %s", redact.Quote(str))
 	}
 	return Size(n), nil
 }
@@ -334,7 +397,7 @@ func ParseSize(str string) (Size, error) {
 func ParseLevel(s string) (slog.Level, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(s)); err != nil {
-		return 0, fmt.Errorf("%q is not one of debug, info, warn, error", s)
+		return 0, fmt.Errorf("%s is not one of debug, info, warn, error", redact.Quote(s))
 	}
 	return l, nil
 }

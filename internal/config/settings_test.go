@@ -80,3 +80,31 @@ func FuzzParseSize(f *testing.F) {
 		}
 	})
 }
+
+// A template for other values loads back to them and still says the
+// defaults.
+func TestTemplateFor(t *testing.T) {
+	s := Default()
+	s.Listen, s.AdminListen = "127.0.0.1:8080", "127.0.0.1:8081"
+	tpl := TemplateFor(s)
+	path := filepath.Join(t.TempDir(), "plexus.yaml")
+	os.WriteFile(path, []byte(tpl), 0o644)
+	got, err := Load(path)
+	if err != nil || !reflect.DeepEqual(got, s) {
+		t.Fatalf("template loads as %+v, %v; want %+v", got, err, s)
+	}
+	if !strings.Contains(tpl, "# Default: :11223\nlisten: 127.0.0.1:8080\n") {
+		t.Errorf("template:\n%s", tpl)
+	}
+}
+
+// A plexus.yaml without keys, empty or all comments, gives the defaults.
+func TestLoadEmpty(t *testing.T) {
+	for _, content := range []string{"", "\n\n", "# listen: :8080\n  # admin_listen: x\n"} {
+		path := filepath.Join(t.TempDir(), "plexus.yaml")
+		os.WriteFile(path, []byte(content), 0o644)
+		if got, err := Load(path); err != nil || !reflect.DeepEqual(got, Default()) {
+			t.Errorf("%q: %+v, %v", content, got, err)
+		}
+	}
+}

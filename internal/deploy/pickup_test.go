@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plexushq/plexus/internal/admin"
 	"github.com/plexushq/plexus/internal/deploy"
 	"github.com/plexushq/plexus/internal/servertest"
 )
@@ -156,4 +157,116 @@ func TestPickupEnmasse(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "app-enmasse.yaml"), []byte("channel_rest:\n  - name: greet\n    service: greet\n    url_path: /greet\n"), 0o644)
 	waitBody(t, s, "/greet", "hi")
 	s.Log.WaitFor(t, "enmasse file imported", "app-enmasse.yaml")
+}
+
+// write saves service files in the pickup directory, name and content
+// pairs, one right after the other.
+func write(t *testing.T, s *servertest.Server, files ...string) {
+	t.Helper()
+	for i := 0; i < len(files); i += 2 {
+		path := filepath.Join(s.Dir, "services", files[i])
+		if err := os.WriteFile(path, []byte(files[i+1]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// waitSource waits until a service is deployed from a file.
+func waitSource(t *testing.T, s *servertest.Server, name, file string) {
+	t.Helper()
+	for start := time.Now(); time.Since(start) < 5*time.Second; time.Sleep(5 * time.Millisecond) {
+		if svc := s.Runtime.State().Services.Get(name); svc != nil && svc.Source == file {
+			return
+		}
+	}
+	t.Fatalf("service %s not deployed from %s\n%s", name, file, s.Log)
+}
+
+// A broken file saved with valid ones does not hold them back: each file
+// is deployed or refused on its own, and said so in the log; a file that
+// needs a refused one is held back and deployed once that one is fixed.
+func TestPickupDeploysWhatIsValid(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	write(t, s, "good1.star", svc(`"1"`), "broken.star", "def handle(self)\n", "good2.star", svc(`"2"`))
+	waitService(t, s, "good1")
+	waitService(t, s, "good2")
+	s.Log.WaitFor(t, "deploy refused", "file=broken.star", "broken.star:2:1: got newline, want ':'")
+	s.Log.WaitFor(t, "service deployed", "file=good1.star")
+	s.Log.WaitFor(t, "service deployed", "file=good2.star")
+	if s.Runtime.State().Services.Get("broken") != nil {
+		t.Fatal("a broken file was deployed")
+	}
+
+	// a.star gives up its service x for y in a version that does not load,
+	// while b.star takes x: b.star waits for a.star.
+	write(t, s, "a.star", "name = 'x'\n"+svc(`"a"`))
+	waitSource(t, s, "x", "a.star")
+	write(t, s, "a.star", "name = 'y'\ndef handle(self)\n", "b.star", "name = 'x'\n"+svc(`"b"`))
+	s.Log.WaitFor(t, "held back", "file=b.star", "because=a.star", `service \"x\" is already deployed from a.star`)
+	s.Log.WaitFor(t, "deploy refused; the previous version keeps serving", "file=a.star")
+	// Fixing a.star deploys b.star too, without saving it again.
+	write(t, s, "a.star", "name = 'y'\n"+svc(`"a"`))
+	waitSource(t, s, "x", "b.star")
+	waitSource(t, s, "y", "a.star")
+
+	// Fixing the broken file deploys it; a file left out is said so once,
+	// not again on every retry.
+	if n := len(s.Log.Lines("deploy refused", "file=broken.star")); n != 1 {
+		t.Errorf("broken.star refused %d times in the log:\n%s", n, s.Log)
+	}
+	write(t, s, "broken.star", svc(`"fixed"`))
+	waitService(t, s, "broken")
+
+	// Warnings are logged with their file.
+	write(t, s, "zato.star", "def handle(self):\n    self.server.fs_server_config\n")
+	s.Log.WaitFor(t, "deploy warning", "file=zato.star", "zato.star:2:10: self.server does not exist in Plexus")
+}
+
+// Files present at start are deployed or refused one by one too.
+func TestPickupAtStartDeploysWhatIsValid(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	s.Stop()
+	write(t, s, "good.star", svc(`"good"`), "broken.star", "def handle(self)\n")
+	s2 := servertest.Start(t, servertest.Options{Dir: s.Dir})
+	if s2.Runtime.State().Services.Get("good") == nil {
+		t.Fatalf("a valid file present at start was not deployed\n%s", s2.Log)
+	}
+	s2.Log.WaitFor(t, "deploy refused", "file=broken.star", "broken.star:2:1")
+	// The watcher's first look at the directory does not log it again.
+	write(t, s2, "other.star", svc(`"other"`))
+	waitService(t, s2, "other")
+	if n := len(s2.Log.Lines("deploy refused", "file=broken.star")); n != 1 {
+		t.Errorf("broken.star refused %d times in the log:\n%s", n, s2.Log)
+	}
+}
+
+// A file deployed through the admin API under the name of a pickup file
+// is refused, naming both; forced, it replaces it, and the pickup file is
+// refused with a word at the next start instead of silently winning or
+// losing.
+func TestPickupAndRemoteDeploy(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	write(t, s, "orders.star", svc(`"pickup"`))
+	waitService(t, s, "orders")
+	s.Channel("orders", "orders", "", "/orders", nil)
+	body := `{"file": "orders.star", "source": "def handle(self):\n    self.response.payload = \"remote\"\n"}`
+	r := s.AdminCall("POST", admin.Prefix+"/deploy", body)
+	if r.StatusCode != 400 || !strings.Contains(string(r.Body), `orders.star: is deployed from the pickup directory (service \"orders\"); deploying it from the admin API (service \"orders\") would replace it`) {
+		t.Fatalf("remote deploy over a pickup file: %d %s", r.StatusCode, r.Body)
+	}
+	waitBody(t, s, "/orders", "pickup")
+
+	r = s.AdminCall("POST", admin.Prefix+"/deploy?force=true", body)
+	if r.StatusCode != 200 || !strings.Contains(string(r.Body), "orders.star: replaces the file deployed from the pickup directory") {
+		t.Fatalf("forced: %d %s", r.StatusCode, r.Body)
+	}
+	waitBody(t, s, "/orders", "remote")
+	s2 := s.Restart()
+	s2.Log.WaitFor(t, "deploy refused; the previous version keeps serving", "file=orders.star", "is deployed from the admin API")
+	waitBody(t, s2, "/orders", "remote")
+
+	// Deleting the pickup file does not undeploy what the admin API deployed.
+	os.Remove(filepath.Join(s2.Dir, "services", "orders.star"))
+	s2.Log.WaitFor(t, "undeploy refused", "file=orders.star", "not from the pickup directory; it stays deployed")
+	waitBody(t, s2, "/orders", "remote")
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/plexushq/plexus/internal/config"
+	"github.com/plexushq/plexus/internal/enmasse"
 	"github.com/plexushq/plexus/internal/registry"
 )
 
@@ -56,6 +57,12 @@ func Kinds() string {
 			b.WriteString("\n```\n")
 		}
 	}
+	b.WriteString("\n## Zato sections not supported yet\n\n")
+	b.WriteString("An enmasse import skips these sections of Zato's files (3.2 and current) with\none warning each, saying how many objects it held:\n\n")
+	b.WriteString("| section | holds |\n|---|---|\n")
+	for _, s := range enmasse.UnsupportedZatoSections() {
+		fmt.Fprintf(&b, "| `%s` | %s |\n", s.Name, s.Title)
+	}
 	return b.String()
 }
 
@@ -81,6 +88,14 @@ func zatoFields(k *registry.Kind) string {
 	}
 	if len(refused) > 0 {
 		fmt.Fprintf(&b, "\nZato fields not supported yet that an import refuses unless empty (ignoring them would let in callers Zato turns away): %s.\n", code(refused))
+	}
+	for _, field := range slices.Sorted(maps.Keys(k.ZatoSkipped)) {
+		values := k.ZatoSkipped[field]
+		var list []string
+		for _, v := range slices.Sorted(maps.Keys(values)) {
+			list = append(list, fmt.Sprintf("`%s` (%s)", v, values[v]))
+		}
+		fmt.Fprintf(&b, "\nZato's values of `%s` not supported yet; an import skips their objects with a warning: %s.\n", field, strings.Join(list, ", "))
 	}
 	return b.String()
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v4"
+
+	"github.com/plexushq/plexus/internal/redact"
 )
 
 // Bundle is an import as a client sends it to a server's admin API: the
@@ -171,7 +173,7 @@ func ReadEnvFile(path string) (map[string]string, error) {
 		}
 		name, value := strings.TrimSpace(s[:i]), strings.TrimSpace(s[i+1:])
 		if !validVarName(name) {
-			return nil, fmt.Errorf("reading env file %s:%d: %q is not a variable name", filepath.Base(path), line, name)
+			return nil, fmt.Errorf("reading env file %s:%d: %s is not a variable name", filepath.Base(path), line, redact.Quote(name))
 		}
 		switch {
 		case len(value) >= 2 && value[0] == '\'' && value[len(value)-1] == '\'':

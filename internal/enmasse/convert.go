@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v4"
+
+	"github.com/plexushq/plexus/internal/redact"
 )
 
 // expansionAllowance bounds what aliases and merge keys may add to the
@@ -33,10 +35,12 @@ func (p *parser) spend(file string, n *yaml.Node) bool {
 
 // converter turns the YAML value of one field into a value that encodes
 // as the JSON its kind's declaration decodes. It is guided by the field's
-// Go type where YAML is looser than JSON: any scalar is accepted for a
-// string, YAML 1.1's yes/no/on/off (which Zato's files use) for a bool,
-// and 0x1F or 1_000 for a number. Anything else keeps its YAML type, so
-// the declaration reports a wrong type in its own words.
+// Go type where YAML is looser than JSON, as Zato reads its files: any
+// scalar is accepted for a string; for a bool, YAML 1.1's yes/no/on/off,
+// 1 and 0, and any of them written as a string ("True", as PyYAML-era
+// files have them); for a number, 0x1F or 1_000, written plain or as a
+// string ("10"). Anything else keeps its YAML type, so the declaration
+// reports a wrong type in its own words.
 type converter struct {
 	p     *parser
 	obj   *object
@@ -121,30 +125,38 @@ func (c *converter) scalar(n *yaml.Node, t reflect.Type) any {
 		return nil
 	}
 	if t != nil {
+		// A string is read as what it spells; any other tag as itself.
+		s := v
+		if tag == "!!str" {
+			s = strings.TrimSpace(v)
+		}
 		switch t.Kind() {
 		case reflect.String:
 			return v
 		case reflect.Bool:
-			if tag == "!!bool" || tag == "!!str" && n.Style == 0 {
-				if b, ok := parseBool(v); ok {
+			if tag == "!!bool" || tag == "!!str" {
+				if b, ok := parseBool(s); ok {
 					return b
 				}
 			}
+			if (tag == "!!int" || tag == "!!str") && (s == "0" || s == "1") {
+				return s == "1"
+			}
 		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-			if tag == "!!int" {
-				if i, err := parseInt(v); err == nil {
+			if tag == "!!int" || tag == "!!str" {
+				if i, err := parseInt(s); err == nil {
 					return json.Number(strconv.FormatInt(i, 10))
 				}
 			}
 		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-			if tag == "!!int" {
-				if i, err := parseUint(v); err == nil {
+			if tag == "!!int" || tag == "!!str" {
+				if i, err := parseUint(s); err == nil {
 					return json.Number(strconv.FormatUint(i, 10))
 				}
 			}
 		case reflect.Float32, reflect.Float64:
-			if tag == "!!int" || tag == "!!float" {
-				if f, ok := parseFloat(v); ok {
+			if tag == "!!int" || tag == "!!float" || tag == "!!str" {
+				if f, ok := parseFloat(s); ok {
 					return json.Number(strconv.FormatFloat(f, 'g', -1, 64))
 				}
 			}
@@ -211,8 +223,8 @@ func (c *converter) variable(n *yaml.Node, name string) string {
 	if v, ok := c.p.lookup(name); ok {
 		return v
 	}
-	c.p.missing[name] = true
-	c.problem(n, "variable %s is not set", name)
+	c.p.missing[redact.Short(name)] = true
+	c.problem(n, "variable %s is not set", redact.Short(name))
 	return ""
 }
 

@@ -23,10 +23,10 @@ type node struct {
 
 func scalarNode(text string) *node { return &node{scalar: text} }
 
-// stringNode renders a string: plain when YAML (1.1 and 1.2) reads it back
-// as the same string, a literal block for readable multi-line text, else
-// double-quoted. Literal ${ are escaped as $${ unless literal is set (for
-// secrets' references).
+// stringNode renders a string as Zato writes its files: plain when YAML
+// (1.1 and 1.2) reads it back as the same string, else single-quoted, a
+// literal block for readable multi-line text, or double-quoted when it
+// holds what only escapes can write. Literal ${ are escaped as $${.
 func stringNode(s string) *node {
 	if legacyVar.MatchString(s) || s == zatoNoSecurity {
 		// Values import reads specially (Zato's legacy reference syntax,
@@ -49,6 +49,17 @@ func keyText(s string) string {
 		return s
 	}
 	return quote(s)
+}
+
+// quote writes s single-quoted (a ' doubled) when every character of it
+// may appear in a single-quoted scalar, else double-quoted.
+func quote(s string) string {
+	for _, r := range s {
+		if r == '\t' || r == '\n' || r == '\r' || !printable(r) {
+			return doubleQuote(s)
+		}
+	}
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
 
 // plainSafe reports whether s can be written unquoted and read back as the
@@ -119,8 +130,8 @@ func blockSafe(s string) bool {
 	return true
 }
 
-// quote writes s double-quoted, escaping what YAML requires.
-func quote(s string) string {
+// doubleQuote writes s double-quoted, escaping what YAML requires.
+func doubleQuote(s string) string {
 	var b strings.Builder
 	b.WriteByte('"')
 	for _, r := range s {

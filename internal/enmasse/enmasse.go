@@ -25,6 +25,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/plexushq/plexus/internal/redact"
 )
 
 // Problem is one thing wrong with an enmasse file, or one warning about
@@ -55,13 +57,13 @@ func (p *Problem) Error() string {
 	if p.Kind != "" {
 		b.WriteString(p.Kind)
 		if p.Name != "" {
-			fmt.Fprintf(&b, " %q", p.Name)
+			fmt.Fprintf(&b, " %s", redact.Quote(p.Name))
 		}
 		b.WriteString(": ")
 	}
 	// "unknown field "x"; …" already names its field.
-	if p.Field != "" && !strings.HasPrefix(p.Message, fmt.Sprintf("unknown field %q", p.Field)) {
-		b.WriteString(p.Field)
+	if p.Field != "" && !strings.HasPrefix(p.Message, "unknown field "+redact.Quote(p.Field)) {
+		b.WriteString(redact.Short(p.Field))
 		b.WriteString(": ")
 	}
 	b.WriteString(p.Message)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/plexushq/plexus/internal/config"
+	"github.com/plexushq/plexus/internal/redact"
 	"github.com/plexushq/plexus/internal/registry"
 )
 
@@ -76,7 +78,7 @@ func includeTypes(names []string) (map[string]bool, error) {
 		}
 		k, ok := registry.Lookup(n)
 		if !ok {
-			msg := fmt.Sprintf("unknown type %q", n)
+			msg := "unknown type " + redact.Quote(n)
 			if s := registry.Suggest(n, registry.IDs()); s != "" {
 				msg += fmt.Sprintf("; did you mean %q?", s)
 			} else {
@@ -202,6 +204,12 @@ func plainValue(v reflect.Value) *node {
 		return scalarNode("null")
 	}
 	t := v.Type()
+	if t == reflect.TypeFor[config.Duration]() {
+		// Zato's form, a number of seconds, when it is exact.
+		if d := time.Duration(v.Int()); d%time.Second == 0 {
+			return scalarNode(strconv.FormatInt(int64(d/time.Second), 10))
+		}
+	}
 	if t == reflect.TypeFor[time.Time]() || t.Implements(reflect.TypeFor[json.Marshaler]()) {
 		return jsonValue(v.Interface())
 	}

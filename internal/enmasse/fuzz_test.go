@@ -74,7 +74,7 @@ func mask(v reflect.Value, f registry.Field) {
 // every problem must say something; and whatever it accepts must export
 // and import again to the same objects.
 func FuzzImport(f *testing.F) {
-	for _, pattern := range []string{"testdata/golden/*.txtar", "testdata/*.yaml"} {
+	for _, pattern := range []string{"testdata/golden/*.txtar", "testdata/*.yaml", "testdata/zato/*.yaml"} {
 		files, _ := filepath.Glob(pattern)
 		for _, file := range files {
 			if strings.HasSuffix(file, ".yaml") {

@@ -19,9 +19,10 @@ import (
 	"github.com/plexushq/plexus/internal/testenv"
 )
 
-// newRuntime returns a runtime on a new store, with the built-in services,
-// in an environment directory holding the TLS files the fixtures name.
-func newRuntime(t testing.TB) *runtime.Runtime {
+// newRuntime returns a runtime on a new store, with the built-in services
+// and extra, in an environment directory holding the TLS files the
+// fixtures name.
+func newRuntime(t testing.TB, extra ...*services.Service) *runtime.Runtime {
 	t.Helper()
 	dir := t.TempDir()
 	ca := testenv.NewCA(t)
@@ -43,6 +44,7 @@ func newRuntime(t testing.TB) *runtime.Runtime {
 		}
 		svcs = append(svcs, s)
 	}
+	svcs = append(svcs, extra...)
 	box, _ := secret.New(bytes.Repeat([]byte{3}, 32))
 	rt, err := runtime.New(runtime.Options{Dir: dir, Store: st, Logger: slog.New(slog.DiscardHandler), Settings: config.Default(), Metrics: metrics.New(), Builtins: svcs, Secrets: box})
 	if err != nil {

@@ -41,7 +41,9 @@ type Options struct {
 	Source string
 }
 
-// Phases of an import, in Progress.Phase.
+// Phases of an import, in Progress.Phase. Only an import that changed
+// the configuration reports PhaseApply, once its changes are committed: a
+// dry run, a lint or a refused import never does.
 const (
 	PhaseRead  = "reading"
 	PhaseCheck = "checking"
@@ -136,6 +138,9 @@ func (c *checked) apply(ctx context.Context, rt *runtime.Runtime, opts Options) 
 	st := rt.State()
 	for _, o := range c.objs {
 		cur, exists := st.Object(o.src.kind.ID, o.src.name)
+		if exists {
+			o.keepSecrets(cur)
+		}
 		switch {
 		case exists && sameObject(cur, o.val):
 			rep.Unchanged++
@@ -163,7 +168,8 @@ func (c *checked) apply(ctx context.Context, rt *runtime.Runtime, opts Options) 
 	if len(cs.Objects) > 0 {
 		cs.DryRun = cs.DryRun || len(p.problems) > 0
 		cs.Summary = fmt.Sprintf("enmasse import of %s: %d created, %d updated, %d deleted", strings.Join(rep.Files, ", "), rep.Created, rep.Updated, len(rep.Deleted))
-		progress(Progress{Phase: PhaseApply, Total: len(cs.Objects)})
+		// The change path checks the changes in the same call that applies
+		// them: that is still checking, until they are applied.
 		res, err := rt.Apply(ctx, cs)
 		if refused, ok := runtime.IsRefused(err); ok {
 			p.locateApplied(refused.Problems, c.index)
@@ -175,9 +181,9 @@ func (c *checked) apply(ctx context.Context, rt *runtime.Runtime, opts Options) 
 			}
 			if !cs.DryRun {
 				rep.Rev = res.Rev
+				progress(Progress{Phase: PhaseApply, Done: len(cs.Objects), Total: len(cs.Objects)})
 			}
 		}
-		progress(Progress{Phase: PhaseApply, Done: len(cs.Objects), Total: len(cs.Objects)})
 	}
 	rep.Problems, rep.Warnings = p.problems, p.warnings
 	sortProblems(rep.Problems, rep.Files)
@@ -204,6 +210,18 @@ func (c *checked) apply(ctx context.Context, rt *runtime.Runtime, opts Options) 
 type decoded struct {
 	src *object
 	val registry.Object
+}
+
+// keepSecrets gives the secrets the file leaves out the values cur has:
+// a file without passwords (Zato's files often have none, and they are
+// set later with change-password) can be imported again without losing
+// them. A secret the file sets, even to "", is the file's.
+func (o decoded) keepSecrets(cur registry.Object) {
+	for _, f := range o.src.kind.Fields() {
+		if f.Secret && f.Type.Kind() == reflect.String && o.src.fields[f.Name] == nil {
+			f.Value(o.val).SetString(f.Value(cur).String())
+		}
+	}
 }
 
 // decodeAll decodes every object, in dependency order, and indexes them
@@ -243,9 +261,10 @@ func (p *parser) decode(obj *object) registry.Object {
 			t = f.Type
 		}
 		if t == nil {
-			// Unknown: decoding reports it with the nearest field. That
-			// field's own problems (must not be empty) would repeat it.
-			if s := registry.Suggest(name, fieldNames(obj.kind)); s != "" {
+			// Unknown: decoding reports it with the nearest field. When
+			// the file does not set that field, its own problems (must not
+			// be empty) would repeat it; when it does, they are its own.
+			if s := registry.Suggest(name, fieldNames(obj.kind)); s != "" && obj.fields[s] == nil {
 				p.covered[[3]string{obj.kind.ID, obj.name, s}] = true
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"go.yaml.in/yaml/v4"
 
+	"github.com/plexushq/plexus/internal/redact"
 	"github.com/plexushq/plexus/internal/registry"
 )
 
@@ -95,6 +97,7 @@ type parser struct {
 	objects  []*object
 	problems []*Problem
 	warnings []*Problem
+	warned   map[string]bool
 	// unsupported counts the objects using each Zato field or section
 	// Plexus does not support, so each gets one warning.
 	unsupported map[string]*use
@@ -113,7 +116,7 @@ func newParser(in Input, lookup func(string) (string, bool)) *parser {
 	if lookup == nil {
 		lookup = func(string) (string, bool) { return "", false }
 	}
-	return &parser{in: in, lookup: lookup, seen: map[string]bool{}, unsupported: map[string]*use{}, missing: map[string]bool{}, covered: map[[3]string]bool{}}
+	return &parser{in: in, lookup: lookup, seen: map[string]bool{}, unsupported: map[string]*use{}, missing: map[string]bool{}, covered: map[[3]string]bool{}, warned: map[string]bool{}}
 }
 
 // at returns a problem placed at a node of a file.
@@ -126,6 +129,16 @@ func at(file string, n *yaml.Node, kind, name, field, format string, args ...any
 }
 
 func (p *parser) problem(pr *Problem) { p.problems = append(p.problems, pr) }
+
+// warn records a warning once, however often its node is read (through
+// aliases, say).
+func (p *parser) warn(pr *Problem) {
+	key := pr.Error()
+	if !p.warned[key] {
+		p.warned[key] = true
+		p.warnings = append(p.warnings, pr)
+	}
+}
 
 // warnOnce records one warning per key, counting the objects it is about.
 func (p *parser) warnOnce(key string, pr *Problem, section bool) {
@@ -176,7 +189,11 @@ func (p *parser) parseFile(name string, from *Problem) {
 			p.problem(&Problem{File: name, Message: fmt.Sprintf("cannot read the file: %v", err)})
 		} else {
 			pr := *from
-			pr.Message = fmt.Sprintf("cannot read included file %s: %v", name, err)
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err // the path is the name
+			}
+			pr.Message = fmt.Sprintf("cannot read included file %s: %v", redact.Short(name), err)
 			p.problem(&pr)
 		}
 		return
@@ -294,7 +311,7 @@ func (p *parser) section(file string, key, val *yaml.Node) {
 			}
 			return
 		}
-		msg := fmt.Sprintf("unknown section %q", sec)
+		msg := "unknown section " + redact.Quote(sec)
 		if s := suggestSection(sec); s != "" {
 			msg += fmt.Sprintf("; did you mean %q?", s)
 		} else {
@@ -304,13 +321,13 @@ func (p *parser) section(file string, key, val *yaml.Node) {
 		return
 	}
 	if val.Kind != yaml.SequenceNode {
-		p.problem(at(file, val, "", "", "", "section %s: expected a list of objects, each starting with \"- name: …\"", sec))
+		p.problem(at(file, val, "", "", "", "section %s: expected a list of objects, each starting with \"- name: …\"", redact.Short(sec)))
 		return
 	}
 	for _, item := range val.Content {
 		item = deref(item)
 		if item == nil || item.Kind != yaml.MappingNode {
-			p.problem(at(file, item, "", "", "", "section %s: expected an object, a mapping of field names to values", sec))
+			p.problem(at(file, item, "", "", "", "section %s: expected an object, a mapping of field names to values", redact.Short(sec)))
 			continue
 		}
 		p.object(file, sec, kind, key, item)
@@ -329,6 +346,9 @@ func (p *parser) object(file, sec string, kind *registry.Kind, secKey, n *yaml.N
 			p.warnOnce("section:"+sec, at(file, n, "", "", "", "section %s (Zato's %s) is not supported by Plexus yet; its objects were skipped", sec, zatoSections()[sec]), true)
 			return
 		}
+	}
+	if p.skipped(file, kind, entries) {
+		return
 	}
 	obj := &object{file: file, kind: kind, node: n, fields: map[string]*fieldNode{}}
 	for _, e := range entries {
@@ -383,6 +403,28 @@ func (p *parser) object(file, sec string, kind *registry.Kind, secKey, n *yaml.N
 	p.objects = append(p.objects, obj)
 }
 
+// skipped reports whether an object holds a value its kind declares Zato
+// has and Plexus does not support yet (see registry.Kind.ZatoSkipped),
+// warning once per value with the number of objects skipped.
+func (p *parser) skipped(file string, kind *registry.Kind, entries []keyValue) bool {
+	for _, e := range entries {
+		field := e.key.Value
+		if renamed, ok := kind.ZatoFields[field]; ok {
+			field = renamed
+		}
+		v := deref(e.value)
+		if v == nil || v.Kind != yaml.ScalarNode {
+			continue
+		}
+		if title, ok := kind.ZatoSkipped[field][v.Value]; ok {
+			p.warnOnce("value:"+kind.ID+"."+field+"="+v.Value, at(file, v, kind.ID, "", e.key.Value,
+				"%s (Zato's %s) is not supported by Plexus yet; its objects were skipped", v.Value, title), true)
+			return true
+		}
+	}
+	return false
+}
+
 // httpSOAP applies Zato's connection and transport keys, which say which
 // section an object of Zato 3.2's http_soap table belongs in, and removes
 // them. It returns the object's section.
@@ -413,7 +455,7 @@ func (p *parser) httpSOAP(file, sec string, n *yaml.Node, entries []keyValue) ([
 		if trans != nil {
 			where = trans
 		}
-		p.problem(at(file, where, "", "", "", "connection %q and transport %q: Zato's connection is channel or outgoing, its transport plain_http or soap", connection, transport))
+		p.problem(at(file, where, "", "", "", "connection %s and transport %s: Zato's connection is channel or outgoing, its transport plain_http or soap", redact.Quote(connection), redact.Quote(transport)))
 		return nil, "", false
 	}
 	if sec == "http_soap" {
@@ -426,7 +468,7 @@ func (p *parser) httpSOAP(file, sec string, n *yaml.Node, entries []keyValue) ([
 		if where == nil {
 			where = trans
 		}
-		p.problem(at(file, where, "", "", "", "connection %q and transport %q make this object one of section %s, not %s; move it there", connection, transport, target, sec))
+		p.problem(at(file, where, "", "", "", "connection %s and transport %s make this object one of section %s, not %s; move it there", redact.Quote(connection), redact.Quote(transport), target, sec))
 		return nil, "", false
 	}
 	return kept, sec, true
@@ -436,7 +478,7 @@ func (p *parser) httpSOAP(file, sec string, n *yaml.Node, entries []keyValue) ([
 // 3.2 exports both service and service_name) must agree.
 func (p *parser) addField(obj *object, name string, e keyValue, zato string) {
 	if prev, ok := obj.fields[name]; ok {
-		if !sameScalar(prev.value, e.value) {
+		if !sameScalar(prev.value, e.value) && !(unset(prev.value) && unset(e.value)) {
 			p.problem(at(obj.file, e.key, obj.kind.ID, obj.name, e.key.Value, "differs from %s at line %d, which sets the same field (%s is Zato's name for %s); keep one of them",
 				prev.key.Value, prev.key.Line, cmp.Or(zato, prev.zato), name))
 		}
@@ -449,12 +491,14 @@ func (p *parser) addField(obj *object, name string, e keyValue, zato string) {
 // maxMergeDepth bounds nested merge keys (<<).
 const maxMergeDepth = 32
 
-// entries returns a mapping's entries. Duplicate keys are problems; merge
-// keys (<<: *defaults) add the entries of the mappings they name that the
-// mapping does not set itself.
+// entries returns a mapping's entries. A key given twice keeps its first
+// place and takes its last value, with a warning, as PyYAML (and so Zato)
+// reads it; merge keys (<<: *defaults) add the entries of the mappings
+// they name that the mapping does not set itself.
 func (p *parser) entries(file string, n *yaml.Node, depth int) []keyValue {
 	out := make([]keyValue, 0, len(n.Content)/2)
 	seen := make(map[string]*yaml.Node, len(n.Content)/2)
+	place := make(map[string]int, len(n.Content)/2)
 	var merged []keyValue
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if !p.spend(file, n) {
@@ -474,10 +518,12 @@ func (p *parser) entries(file string, n *yaml.Node, depth int) []keyValue {
 			continue
 		}
 		if prev, dup := seen[k.Value]; dup {
-			p.problem(at(file, k, "", "", "", "duplicate key %q (first at line %d)", k.Value, prev.Line))
+			p.warn(at(file, k, "", "", "", "duplicate key %s (first at line %d): the last one is used, as in Zato, and the others ignored", redact.Quote(k.Value), prev.Line))
+			out[place[k.Value]] = keyValue{key: k, value: v}
 			continue
 		}
 		seen[k.Value] = k
+		place[k.Value] = len(out)
 		out = append(out, keyValue{key: k, value: v})
 	}
 	for _, e := range merged {
@@ -521,26 +567,36 @@ func isNull(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
 }
 
-// emptyish reports whether a value says "not set": null, empty, false, 0,
-// Zato's zato-no-security, or an empty list or mapping.
+// unset reports whether a value says "none": null, empty or Zato's
+// zato-no-security.
+func unset(n *yaml.Node) bool {
+	n = deref(n)
+	return n == nil || n.Kind == yaml.ScalarNode && (isNull(n) || strings.TrimSpace(n.Value) == "" || n.Value == zatoNoSecurity)
+}
+
+// emptyish reports whether a value says "not set": unset, false or 0
+// (written as such or as a string, as PyYAML-era files have them), or a
+// list of such values or an empty mapping.
 func emptyish(n *yaml.Node) bool {
 	n = deref(n)
-	if n == nil {
+	switch {
+	case unset(n):
 		return true
-	}
-	switch n.Kind {
-	case yaml.ScalarNode:
-		switch {
-		case isNull(n), n.Value == "", n.Value == zatoNoSecurity:
-			return true
-		case n.Tag == "!!bool":
-			b, _ := parseBool(n.Value)
+	case n.Kind == yaml.ScalarNode:
+		v := strings.TrimSpace(n.Value)
+		if b, ok := parseBool(v); ok {
 			return !b
-		case n.Tag == "!!int" || n.Tag == "!!float":
-			return strings.Trim(n.Value, "+-0._") == ""
 		}
-		return false
-	case yaml.SequenceNode, yaml.MappingNode:
+		f, ok := parseFloat(v)
+		return ok && f == 0
+	case n.Kind == yaml.SequenceNode:
+		for _, item := range n.Content {
+			if !emptyish(item) {
+				return false
+			}
+		}
+		return true
+	case n.Kind == yaml.MappingNode:
 		return len(n.Content) == 0
 	}
 	return false

@@ -22,13 +22,16 @@ var roundTripFixtures = map[string]func(*registry.Kind) bool{
 	"testdata/roundtrip_testkind.yaml": func(k *registry.Kind) bool { return testKinds[k.ID] },
 }
 
-var varRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+// varRef matches a variable reference: ${VAR}, or Zato's legacy
+// Zato_Enmasse_Env.VAR.
+var varRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}|Zato_Enmasse_Env\.([A-Za-z_][A-Za-z0-9_]*)`)
 
 // fixtureEnv sets every variable a fixture uses.
 func fixtureEnv(data []byte) func(string) (string, bool) {
 	env := map[string]string{}
 	for _, m := range varRef.FindAllStringSubmatch(string(data), -1) {
-		env[m[1]] = "value of " + m[1]
+		name := m[1] + m[2]
+		env[name] = "value of " + name
 	}
 	return func(name string) (string, bool) {
 		v, ok := env[name]
@@ -171,4 +174,55 @@ func itoa10(i int) string {
 		s = string(rune('0'+i%10)) + s
 	}
 	return s
+}
+
+// A file written as Zato writes its files - durations as numbers of
+// seconds, strings plain or single-quoted - is exported as it was
+// written, so a Zato user's diff shows only what changed.
+func TestExportKeepsZatoForms(t *testing.T) {
+	const file = `security:
+  - name: crm.creds
+    type: basic_auth
+    username: crm
+    password: ${SECURITY_CRM_CREDS_PASSWORD}
+    realm: 'CRM: production'
+
+channel_rest:
+  - name: api.orders
+    service: plexus.ping
+    url_path: /api/orders
+    data_format: ''
+    content_type: 'yes'
+
+outgoing_rest:
+  - name: CRM
+    host: https://crm.example.com
+    url_path: /api/{id}
+    security: crm.creds
+    timeout: 30
+    retry_sleep_time: 5
+    retry_backoff_threshold: '2m30.5s'
+
+scheduler:
+  - name: crm.sync
+    service: plexus.ping
+    job_type: interval_based
+    start_date: '2026-01-01T02:00:00'
+    seconds: 30
+    extra: '{"mode": "full", "note": "it''s here"}'
+`
+	ctx := context.Background()
+	lookup := func(string) (string, bool) { return "pw", true }
+	rt := newRuntime(t)
+	b := &enmasse.Bundle{Files: []enmasse.File{{Name: "zato.yaml", Content: file}}}
+	if _, err := enmasse.Import(ctx, rt, b.Input(), enmasse.Options{Lookup: lookup}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := enmasse.Export(rt.State(), enmasse.ExportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != file {
+		t.Errorf("the export differs from the file:\n%s", diff(file, string(out)))
+	}
 }

@@ -40,6 +40,15 @@ func writeFile(t *testing.T, path, content string) string {
 	return path
 }
 
+// notApplying checks that a command which changed nothing did not say it
+// was applying changes.
+func notApplying(t *testing.T, what, stderr string) {
+	t.Helper()
+	if strings.Contains(stderr, "applying") {
+		t.Errorf("%s says it is applying changes:\n%s", what, stderr)
+	}
+}
+
 func mustContain(t *testing.T, what, got string, wants ...string) {
 	t.Helper()
 	for _, w := range wants {
@@ -89,6 +98,17 @@ func TestCommands(t *testing.T) {
 		bad+`:10:5: channel_rest "api.bad": unknown field "servise"; did you mean "service"?`,
 		"Variables not set: PING_PATH (set them in the environment or in --env-file).",
 		"Error: "+bad+": 2 problems; nothing was changed")
+	notApplying(t, "bad import", stderr)
+
+	// A file that only the server finds wrong (a service not deployed)
+	// fails without applying anything either.
+	undeployed := writeFile(t, filepath.Join(dir, "undeployed.yaml"), "channel_rest:\n  - name: u\n    service: not.deployed\n    url_path: /u\n")
+	_, stderr, code = plexus(t, nil, "enmasse", "import", undeployed, s.Dir)
+	if code != 1 {
+		t.Errorf("import of an undeployed service: exit %d", code)
+	}
+	mustContain(t, "import of an undeployed service", stderr, `service: no service named "not.deployed" is deployed`)
+	notApplying(t, "import of an undeployed service", stderr)
 
 	// lint: a dry run, through the server or offline.
 	envFile := writeFile(t, filepath.Join(dir, "prod.env"), "# production\n[vars]\nPING_PATH = /api/ping2\n")
@@ -97,19 +117,21 @@ func TestCommands(t *testing.T) {
 		t.Fatalf("lint: %d %s", code, stderr)
 	}
 	mustContain(t, "lint", stdout, file+": OK, 2 objects: 0 would be created, 1 would be updated, 1 unchanged, 0 would be deleted")
+	notApplying(t, "lint", stderr)
 	offline := writeFile(t, filepath.Join(dir, "offline.yaml"), "channel_rest:\n  - name: x\n    service: not.deployed.anywhere\n    url_path: /x\n  - name: y\n    service: s\n    url_path: y\n")
 	_, stderr, code = plexus(t, nil, "enmasse", "lint", offline, "--offline")
 	if code != 1 {
 		t.Errorf("offline lint: exit %d", code)
 	}
-	mustContain(t, "offline lint", stderr, offline+`:7:15: channel_rest "y": url_path: y must start with /`)
+	mustContain(t, "offline lint", stderr, offline+`:7:15: channel_rest "y": url_path: "y" must start with /`)
 	if strings.Contains(stderr, "not.deployed") {
 		t.Errorf("offline lint checks services:\n%s", stderr)
 	}
 
 	// --dry-run changes nothing.
-	stdout, _, code = plexus(t, nil, "enmasse", "import", file, s.Dir, "--dry-run", "--env-file", envFile)
+	stdout, stderr, code = plexus(t, nil, "enmasse", "import", file, s.Dir, "--dry-run", "--env-file", envFile)
 	mustContain(t, "dry run", stdout, "OK (dry run, nothing was changed), 2 objects: 0 would be created, 1 would be updated")
+	notApplying(t, "dry run", stderr)
 	if r := s.Call("GET", "/api/ping2", "", nil); r.StatusCode != 404 || code != 0 {
 		t.Errorf("dry run changed something: %d", r.StatusCode)
 	}
@@ -278,7 +300,7 @@ func TestHotImport(t *testing.T) {
 	// A bad file changes nothing: the channel keeps serving.
 	writeFile(t, file, "channel_rest:\n  - name: hot\n    service: plexus.ping\n    url_path: hot\n")
 	_, err = enmasse.ImportFile(context.Background(), s.Runtime, file, enmasse.Options{})
-	if err == nil || !strings.Contains(err.Error(), file+`:4:15: channel_rest "hot": url_path: hot must start with /`) {
+	if err == nil || !strings.Contains(err.Error(), file+`:4:15: channel_rest "hot": url_path: "hot" must start with /`) {
 		t.Errorf("bad hot import: %v", err)
 	}
 	if r := s.Call("GET", "/hot", "", nil); r.StatusCode != 200 {
@@ -297,7 +319,7 @@ func TestAdminAPI(t *testing.T) {
 	}
 	var resp admin.ImportResponse
 	if err := json.Unmarshal(r.Body, &resp); err != nil || resp.Result != "Error" || len(resp.Problems) != 1 ||
-		resp.Problems[0].Error() != `mine.yaml:4:15: channel_rest "a": url_path: a must start with /` {
+		resp.Problems[0].Error() != `mine.yaml:4:15: channel_rest "a": url_path: "a" must start with /` {
 		t.Errorf("%v %s", err, r.Body)
 	}
 	r = servertest.Do(t, "POST", s.Admin+admin.Prefix+"/enmasse/import?progress=true", "channel_rest:\n  - name: a\n    service: plexus.ping\n    url_path: /a\n", auth)

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+
+	"github.com/plexushq/plexus/internal/redact"
 )
 
 // Variable references in values:
@@ -53,7 +55,7 @@ func expand(s string, value func(name string) string) (out string, whole bool, e
 			}
 			name := s[i+2 : i+2+end]
 			if !validVarName(name) {
-				return s, false, fmt.Errorf("${%s}: a variable name has letters, digits and _ (write $${ for a literal ${)", name)
+				return s, false, fmt.Errorf("${%s}: a variable name has letters, digits and _ (write $${ for a literal ${)", redact.Short(name))
 			}
 			b.WriteString(value(name))
 			refs++

@@ -1,7 +1,9 @@
 package enmasse
 
 import (
-	"sort"
+	"maps"
+	"slices"
+	"strings"
 
 	"github.com/plexushq/plexus/internal/registry"
 )
@@ -14,18 +16,34 @@ import (
 // error.
 func zatoSections() map[string]string {
 	return map[string]string{
-		// Current Zato (HEAD), in its dependency order (ZATO-BEHAVIOUR §7.2).
+		// Current Zato, in its dependency order (util/orders.py).
 		"quota_tier": "quota tiers", "security": "security definitions", "groups": "security groups",
 		"channel_rest": "REST channels", "channel_soap": "SOAP channels", "channel_as4": "AS4 channels",
 		"outgoing_rest": "outgoing REST connections", "scheduler": "scheduler jobs", "ldap": "LDAP connections",
 		"llm": "LLM connections", "odata": "OData connections", "sap": "SAP connections", "sql": "SQL connections",
 		"mongodb": "MongoDB connections", "outgoing_soap": "outgoing SOAP connections",
+		"outgoing_as2": "outgoing AS2 connections", "outgoing_as4": "outgoing AS4 connections",
+		"microsoft_cloud": "Microsoft 365 connections", "microsoft_fabric": "Microsoft Fabric connections",
+		"microsoft_power_automate": "Power Automate connections", "microsoft_teams": "Microsoft Teams connections",
+		"slack": "Slack connections", "confluence": "Confluence connections", "jira": "Jira connections",
+		"salesforce": "Salesforce connections", "channel_ibm_mq": "IBM MQ channels", "outgoing_ibm_mq": "outgoing IBM MQ connections",
+		"channel_amqp": "AMQP channels", "outgoing_amqp": "outgoing AMQP connections",
+		"channel_azure_service_bus": "Azure Service Bus channels", "outgoing_azure_service_bus": "outgoing Azure Service Bus connections",
+		"channel_kafka": "Kafka channels", "mcp_gateway": "MCP gateways", "rule_engine_api": "rule engine APIs",
+		"outgoing_graphql": "outgoing GraphQL connections", "outgoing_grpc": "outgoing gRPC connections",
+		"outgoing_kafka": "outgoing Kafka connections", "channel_mllp": "HL7 MLLP channels",
+		"outgoing_mllp": "outgoing HL7 MLLP connections", "outgoing_fhir": "outgoing HL7 FHIR connections",
 		"email_imap": "IMAP connections", "email_smtp": "SMTP connections", "odoo": "Odoo connections",
 		"elastic_search": "Elasticsearch connections", "sftp": "SFTP connections", "smb": "SMB connections",
 		"ftp": "FTP connections", "pubsub_topic": "pub/sub topics", "pubsub_permission": "pub/sub permissions",
 		"pubsub_subscription": "pub/sub subscriptions", "channel_openapi": "OpenAPI channels",
 		"alert_rules": "alert rules", "alert_notifications": "alert notifications",
 		"audit_retention": "audit log retention", "audit_extraction": "audit log extraction",
+		// Current Zato's other names for them (config.py).
+		"outgoing_ldap": "LDAP connections", "outgoing_mongodb": "MongoDB connections", "outgoing_odata": "OData connections",
+		"outgoing_sap": "SAP connections", "grpc": "outgoing gRPC connections", "outgoing_elastic_search": "Elasticsearch connections",
+		"outgoing_sftp": "SFTP connections", "outgoing_smb": "SMB connections", "outgoing_ftp": "FTP connections",
+		"cloud_microsoft_fabric": "Microsoft Fabric connections", "cloud_microsoft_power_automate": "Power Automate connections",
 		// Zato 3.2.
 		"def_sec": "security definitions", "http_soap": "HTTP and SOAP channels and connections",
 		"channel_plain_http": "REST channels", "outconn_plain_http": "outgoing REST connections",
@@ -33,16 +51,38 @@ func zatoSections() map[string]string {
 		"outconn_ldap": "LDAP connections", "outconn_mongodb": "MongoDB connections", "outconn_odoo": "Odoo connections",
 		"outconn_sap": "SAP connections", "outconn_redis": "Redis connections", "outconn_amqp": "outgoing AMQP connections",
 		"outconn_jms_wmq": "outgoing IBM MQ connections", "outconn_zmq": "outgoing ZeroMQ connections",
-		"channel_amqp": "AMQP channels", "channel_jms_wmq": "IBM MQ channels", "channel_zmq": "ZeroMQ channels",
+		"channel_jms_wmq": "IBM MQ channels", "channel_zmq": "ZeroMQ channels",
 		"def_amqp": "AMQP definitions", "def_jms_wmq": "IBM MQ definitions", "def_cassandra": "Cassandra connections",
 		"query_cassandra": "Cassandra queries", "web_socket": "WebSocket channels", "json_rpc": "JSON-RPC channels",
-		"pubsub_endpoint": "pub/sub endpoints", "search_es": "Elasticsearch connections", "search_solr": "Solr connections",
-		"cloud_aws_s3": "AWS S3 connections", "notif_sql": "SQL notifications", "zato_cache_builtin": "built-in caches",
-		"zato_generic_connection": "generic connections", "vault_conn_sec": "Vault connections",
+		"pubsub_endpoint": "pub/sub endpoints", "pubsub_sub": "pub/sub subscriptions", "search_es": "Elasticsearch connections",
+		"search_solr": "Solr connections", "cloud_aws_s3": "AWS S3 connections", "notif_sql": "SQL notifications",
+		"zato_cache_builtin": "built-in caches", "zato_generic_connection": "generic connections",
+		"zato_generic_rest_wrapper": "REST wrappers", "security_groups": "security groups", "vault_conn_sec": "Vault connections",
 		"tls_ca_cert": "TLS CA certificates", "tls_channel_sec": "TLS channel security", "tls_key_cert": "TLS keys and certificates",
 		"rbac_permission": "RBAC permissions", "rbac_role": "RBAC roles", "rbac_client_role": "RBAC client roles",
 		"rbac_role_permission": "RBAC role permissions",
 	}
+}
+
+// ZatoSection is a section of Zato's enmasse files that Plexus does not
+// import yet.
+type ZatoSection struct {
+	Name  string
+	Title string // what it holds, e.g. "Kafka channels"
+}
+
+// UnsupportedZatoSections returns the sections of Zato's enmasse files
+// that no kind declares yet, sorted by name: an import skips them with a
+// warning.
+func UnsupportedZatoSections() []ZatoSection {
+	var out []ZatoSection
+	for name, title := range zatoSections() {
+		if _, ok := registry.Lookup(name); !ok {
+			out = append(out, ZatoSection{Name: name, Title: title})
+		}
+	}
+	slices.SortFunc(out, func(a, b ZatoSection) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 // httpSOAPSection is the section an http_soap object belongs in, by its
@@ -69,25 +109,15 @@ func isHTTPSOAPSection(section string) bool {
 	return false
 }
 
-// sectionNames returns every section name a file may use, for
-// suggestions: registered kinds and their aliases first.
-func sectionNames() (plexus, zato []string) {
-	for _, k := range registry.All() {
-		plexus = append(plexus, k.ID)
-		plexus = append(plexus, k.Aliases...)
-	}
-	for s := range zatoSections() {
-		zato = append(zato, s)
-	}
-	sort.Strings(zato)
-	return plexus, zato
-}
-
-// suggestSection returns the known section name closest to s, or "".
+// suggestSection returns the section name closest to s, or "": a
+// registered kind's id or alias, or a Zato section (which may be one Plexus
+// skips), whichever is closer, the kind's on a tie.
 func suggestSection(s string) string {
-	plexus, zato := sectionNames()
-	if best := registry.Suggest(s, plexus); best != "" {
-		return best
+	var names []string
+	for _, k := range registry.All() {
+		names = append(names, k.ID)
+		names = append(names, k.Aliases...)
 	}
-	return registry.Suggest(s, zato)
+	zato := slices.Sorted(maps.Keys(zatoSections()))
+	return registry.Suggest(s, append(names, zato...))
 }

@@ -4,7 +4,7 @@
 //	services/      pickup directory for hot-deployed service files
 //	schema/json/   JSON Schemas referenced by services
 //	enmasse/       YAML configuration imported at start-up
-//	data/          the embedded SQLite store
+//	data/          the embedded SQLite store (mode 0700)
 //	secrets/       the server key (mode 0600) and the CLI token
 package envdir
 
@@ -63,27 +63,28 @@ func Open(dir string) (*Env, error) {
 	return &Env{Dir: dir}, nil
 }
 
-// Create makes a new environment in dir: the directories, a documented
-// plexus.yaml and a new server key. It refuses a dir that already holds an
-// environment.
-func Create(dir string) (*Env, error) {
+// Create makes a new environment in dir with the default settings.
+func Create(dir string) (*Env, error) { return CreateWith(dir, config.Default()) }
+
+// CreateWith makes a new environment in dir: the directories, a documented
+// plexus.yaml holding settings and a new server key. The data and secrets
+// directories are readable by their owner only. It refuses a dir that
+// already holds an environment.
+func CreateWith(dir string, settings *config.Settings) (*Env, error) {
 	if Exists(dir) {
 		return nil, fmt.Errorf("%s already holds a Plexus environment", dir)
 	}
 	e := &Env{Dir: dir}
-	for _, d := range []string{ServicesDir, SchemaDir, EnmasseDir, DataDir} {
-		if err := os.MkdirAll(e.Path(d), 0o755); err != nil {
+	for d, mode := range map[string]os.FileMode{ServicesDir: 0o755, SchemaDir: 0o755, EnmasseDir: 0o755, DataDir: 0o700, SecretsDir: 0o700} {
+		if err := os.MkdirAll(e.Path(d), mode); err != nil {
 			return nil, fmt.Errorf("creating environment: %w", err)
 		}
-	}
-	if err := os.MkdirAll(e.Path(SecretsDir), 0o700); err != nil {
-		return nil, fmt.Errorf("creating environment: %w", err)
 	}
 	if err := writeSecret(e.Path(ServerKey), randomKey()); err != nil {
 		return nil, fmt.Errorf("creating environment: %w", err)
 	}
 	// The settings file goes last: its presence marks a complete environment.
-	if err := os.WriteFile(e.Path(SettingsFile), []byte(config.Template()), 0o644); err != nil {
+	if err := os.WriteFile(e.Path(SettingsFile), []byte(config.TemplateFor(settings)), 0o644); err != nil {
 		return nil, fmt.Errorf("creating environment: %w", err)
 	}
 	return e, nil

@@ -11,10 +11,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 
 	"github.com/plexushq/plexus/internal/cid"
+	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/jsonlimit"
 	"github.com/plexushq/plexus/internal/reply"
 	"github.com/plexushq/plexus/internal/runtime"
@@ -23,7 +26,9 @@ import (
 	"github.com/plexushq/plexus/sdk/service"
 )
 
-// MaxDepth is how deep synchronous Invoke calls may nest.
+// MaxDepth is how deep Invoke and InvokeAsync calls may nest: a service
+// invoked in the background counts as one level below its caller, so a
+// service that keeps invoking itself stops here.
 const MaxDepth = 32
 
 // Resolver returns a named resource of one kind (an outgoing connection,
@@ -39,26 +44,63 @@ type Invoker struct {
 	// limits and decode budget.
 	JSON *jsonlimit.Decoder
 
+	// MaxAsync is the most background invocations (InvokeAsync) running
+	// at once, server-wide; past it InvokeAsync returns an error. New sets
+	// it to the default of limits.max_async_invocations; set it before
+	// serving.
+	MaxAsync int
+
 	rt   *runtime.Runtime
 	log  *slog.Logger
 	base context.Context
 
-	async     sync.WaitGroup
+	// async counts the background invocations running, with asyncClosed
+	// set once they are refused; the last one to end after that closes
+	// idle.
+	async     atomic.Int64
+	idle      chan struct{}
+	idleOnce  sync.Once
 	resolvers map[string]Resolver
 }
 
-// New returns an invoker. base bounds background invocations: cancel it to
-// stop them, then call Wait.
+// asyncClosed is the bit of Invoker.async that refuses background
+// invocations.
+const asyncClosed = 1 << 62
+
+// New returns an invoker. base bounds background invocations: Shutdown
+// waits for them, then cancel base to stop those still running.
 func New(base context.Context, rt *runtime.Runtime, log *slog.Logger) *Invoker {
-	return &Invoker{IO: sio.NewStage(nil), JSON: &jsonlimit.Decoder{}, rt: rt, log: log, base: base, resolvers: map[string]Resolver{}}
+	return &Invoker{IO: sio.NewStage(nil), JSON: &jsonlimit.Decoder{}, MaxAsync: config.Default().Limits.MaxAsyncInvocations,
+		rt: rt, log: log, base: base, idle: make(chan struct{}), resolvers: map[string]Resolver{}}
 }
 
 // Resolve registers the resolver of a resource kind. Call it while wiring
 // the server, before serving.
 func (iv *Invoker) Resolve(kind string, r Resolver) { iv.resolvers[kind] = r }
 
-// Wait waits for background invocations to finish.
-func (iv *Invoker) Wait() { iv.async.Wait() }
+// Close refuses background invocations from now on; those running go on.
+func (iv *Invoker) Close() {
+	if iv.async.Or(asyncClosed) == 0 {
+		iv.idleOnce.Do(func() { close(iv.idle) })
+	}
+}
+
+// Running returns the number of background invocations running.
+func (iv *Invoker) Running() int { return int(iv.async.Load() &^ asyncClosed) }
+
+// Shutdown refuses background invocations from now on and waits for those
+// running until they end or ctx is done, whichever comes first. It returns
+// an error saying how many were still running when ctx ended; cancel the
+// invoker's base context to stop them.
+func (iv *Invoker) Shutdown(ctx context.Context) error {
+	iv.Close()
+	select {
+	case <-iv.idle:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for background invocations: %d still running: %w", iv.Running(), ctx.Err())
+	}
+}
 
 // NewContext returns a context for one invocation of a service.
 func (iv *Invoker) NewContext(parent context.Context, id, name string, ch service.Channel) *service.Context {
@@ -130,26 +172,61 @@ func (iv *Invoker) Invoke(c *service.Context, name string, payload any, opts ser
 }
 
 // InvokeAsync implements service.Platform: it starts the service in the
-// background under a new CID and returns the CID at once.
+// background under a new CID and returns the CID at once. The callee runs
+// one level deeper than its caller, so it counts towards MaxDepth. It is
+// refused with a 503 error while MaxAsync background invocations are
+// running and once the server is shutting down.
 func (iv *Invoker) InvokeAsync(c *service.Context, name string, payload any, opts service.InvokeOptions) (string, error) {
+	if c.Depth >= MaxDepth {
+		return "", fmt.Errorf("invoking %s in the background: services invoke each other more than %d levels deep", name, MaxDepth)
+	}
 	svc := iv.rt.State().Services.Get(name)
 	if svc == nil {
 		return "", fmt.Errorf("invoking %s: no such service is deployed", name)
+	}
+	if err := iv.startAsync(name); err != nil {
+		return "", err
 	}
 	id := opts.CID
 	if id == "" {
 		id = cid.New()
 	}
 	child := iv.NewContext(iv.base, id, name, service.Channel{Type: service.ChannelInvokeAsync})
+	child.Depth = c.Depth + 1
 	SetPayload(child.Request, payload)
-	iv.async.Add(1)
 	go func() {
-		defer iv.async.Done()
+		defer iv.endAsync()
 		if err := iv.Run(child, svc, opts.Verb); err != nil {
 			reply.LogError(child.Logger(), err)
 		}
 	}()
 	return id, nil
+}
+
+// startAsync counts a background invocation in, or says why it may not
+// start.
+func (iv *Invoker) startAsync(name string) error {
+	for {
+		n := iv.async.Load()
+		switch {
+		case n&asyncClosed != 0:
+			return &service.Error{Status: http.StatusServiceUnavailable, Message: "The server is shutting down",
+				Cause: fmt.Errorf("invoking %s in the background: the server is shutting down", name)}
+		case n >= int64(iv.MaxAsync):
+			return &service.Error{Status: http.StatusServiceUnavailable, Message: "Too much background work is running; try again later",
+				Cause: fmt.Errorf("invoking %s in the background: %d background invocations are running, the most limits.max_async_invocations allows", name, iv.MaxAsync)}
+		}
+		if iv.async.CompareAndSwap(n, n+1) {
+			return nil
+		}
+	}
+}
+
+// endAsync counts a background invocation out.
+func (iv *Invoker) endAsync() {
+	if iv.async.Add(-1) == asyncClosed {
+		iv.idleOnce.Do(func() { close(iv.idle) })
+	}
 }
 
 // SetPayload fills a request from a payload given in code: the payload

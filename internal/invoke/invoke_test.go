@@ -1,9 +1,18 @@
 package invoke_test
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
+	goruntime "runtime"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/plexushq/plexus/internal/admin"
 	"github.com/plexushq/plexus/internal/cid"
 	"github.com/plexushq/plexus/internal/invoke"
 	"github.com/plexushq/plexus/internal/servertest"
@@ -143,4 +152,238 @@ func FuzzDecodeJSON(f *testing.F) {
 			t.Fatalf("decoded %q but could not re-encode", data)
 		}
 	})
+}
+
+// A service invoked in the background runs one level below its caller,
+// so a service that keeps invoking itself in the background stops at
+// MaxDepth, as one invoking itself synchronously does.
+func TestInvokeAsyncDepth(t *testing.T) {
+	depths := make(chan int, 2*invoke.MaxDepth)
+	refused := make(chan error, 1)
+	s := servertest.Start(t, servertest.Options{Services: []any{
+		service.Func("t.chain", "", func(s *service.Context) error {
+			select {
+			case depths <- s.Depth:
+			default: // past the depth it should have stopped at
+			}
+			if s.Err() != nil { // the server is stopping
+				return nil
+			}
+			if _, err := s.InvokeAsync("t.chain", nil); err != nil {
+				refused <- err
+			}
+			return nil
+		}),
+	}})
+	s.Channel("t.chain", "t.chain", "", "/t.chain", nil)
+	if r := s.Call("GET", "/t.chain", "", nil); r.StatusCode != 200 {
+		t.Fatalf("chain: %d %s", r.StatusCode, r.Body)
+	}
+	var err error
+	select {
+	case err = <-refused:
+	case <-time.After(20 * time.Second):
+		t.Fatal("a service invoking itself in the background was never stopped")
+	}
+	if !strings.Contains(err.Error(), "more than 32 levels deep") || service.StatusOf(err) != 500 {
+		t.Errorf("refusal: %v", err)
+	}
+	for want := 0; want <= invoke.MaxDepth; want++ {
+		if got := <-depths; got != want {
+			t.Fatalf("invocation %d ran at depth %d", want, got)
+		}
+	}
+}
+
+// No more than limits.max_async_invocations background invocations run at
+// once; past it the caller gets a 503 error, and the room comes back as
+// they end.
+func TestInvokeAsyncBound(t *testing.T) {
+	release := make(chan struct{})
+	var once sync.Once
+	defer once.Do(func() { close(release) })
+	var started sync.WaitGroup
+	results := make(chan []int, 1)
+	var refusal atomic.Value
+	s := servertest.Start(t, servertest.Options{Settings: "limits:\n  max_async_invocations: 3\n", Services: []any{
+		service.Func("t.hold", "", func(s *service.Context) error {
+			started.Done()
+			<-release
+			return nil
+		}),
+		service.Func("t.spawn", "", func(s *service.Context) error {
+			var statuses []int
+			for range 5 {
+				started.Add(1)
+				if _, err := s.InvokeAsync("t.hold", nil); err != nil {
+					started.Done()
+					refusal.Store(err.Error())
+					statuses = append(statuses, service.StatusOf(err))
+					continue
+				}
+				statuses = append(statuses, 200)
+			}
+			results <- statuses
+			return nil
+		}),
+	}})
+	s.Channel("t.spawn", "t.spawn", "", "/t.spawn", nil)
+	s.Call("GET", "/t.spawn", "", nil)
+	if got := fmt.Sprint(<-results); got != "[200 200 200 503 503]" {
+		t.Fatalf("five background invocations with room for three: %s", got)
+	}
+	started.Wait()
+	if msg := refusal.Load().(string); !strings.Contains(msg, "Too much background work is running; try again later") ||
+		!strings.Contains(msg, "3 background invocations are running, the most limits.max_async_invocations allows") {
+		t.Errorf("refusal: %s", msg)
+	}
+	once.Do(func() { close(release) })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// Once they ended there is room again.
+	for {
+		s.Call("GET", "/t.spawn", "", nil)
+		got := fmt.Sprint(<-results)
+		if strings.HasPrefix(got, "[200 200 200 ") {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("no room after the background invocations ended: %s", got)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	started.Wait()
+}
+
+// A service that invokes itself twice in the background, the classic
+// fork bomb, ends, in Go as in Starlark: the bound caps the goroutines, and
+// the refusals and the depth cap the tree.
+func TestInvokeAsyncForkBomb(t *testing.T) {
+	const bound = 50
+	var runs atomic.Int64
+	s := servertest.Start(t, servertest.Options{Settings: fmt.Sprintf("limits:\n  max_async_invocations: %d\n", bound), Services: []any{
+		service.Func("t.fork", "", func(s *service.Context) error {
+			runs.Add(1)
+			if _, err := s.InvokeAsync("t.fork", nil); err != nil {
+				return err
+			}
+			_, err := s.InvokeAsync("t.fork", nil)
+			return err
+		}),
+	}})
+	s.Channel("t.fork", "t.fork", "", "/t.fork", nil)
+	req, _ := json.Marshal(admin.DeployRequest{Files: []admin.SourceFile{{File: "fork.star", Source: `
+def handle(self):
+    self.invoke_async(self.name)
+    self.invoke_async(self.name)
+`}}})
+	if r := s.AdminCall("POST", admin.Prefix+"/deploy", string(req)); r.StatusCode != 200 {
+		t.Fatalf("deploying: %d %s", r.StatusCode, r.Body)
+	}
+	s.Channel("fork", "fork", "", "/fork", nil)
+	for _, path := range []string{"/t.fork", "/fork"} {
+		t.Run(path, func(t *testing.T) {
+			base := goruntime.NumGoroutine()
+			var peak atomic.Int64
+			stop, sampled := make(chan struct{}), make(chan struct{})
+			go func() {
+				defer close(sampled)
+				for {
+					if n := int64(goruntime.NumGoroutine()); n > peak.Load() {
+						peak.Store(n)
+					}
+					select {
+					case <-stop:
+						return
+					case <-time.After(time.Millisecond):
+					}
+				}
+			}()
+			if r := s.Call("GET", path, "", nil); r.StatusCode != 200 {
+				t.Fatalf("the first invocation: %d %s", r.StatusCode, r.Body)
+			}
+			err := waitAsync(s, 60*time.Second)
+			close(stop)
+			<-sampled
+			if err != nil {
+				t.Fatalf("the fork bomb did not end: %v", err)
+			}
+			// The HTTP client and server add a few goroutines of their own.
+			if p := peak.Load(); p > int64(base+bound+20) {
+				t.Errorf("%d goroutines at the peak, %d before: more than the bound of %d background invocations", p, base, bound)
+			}
+			t.Logf("at most %d goroutines (%d before)", peak.Load(), base)
+		})
+	}
+	s.Log.WaitFor(t, "service=fork", "status=503", "background invocations are running, the most limits.max_async_invocations allows")
+	t.Logf("%d runs of the Go service", runs.Load())
+}
+
+// waitAsync waits until no background invocation runs, or returns an
+// error after timeout.
+func waitAsync(s *servertest.Server, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for s.Invoker.Running() > 0 {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d background invocations still running after %s", s.Invoker.Running(), timeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return nil
+}
+
+// Shutdown refuses new background invocations at once, waits for those
+// running at most until its context ends, and does not wait for a
+// scheduler job run that ignores its cancellation either.
+func TestShutdownBoundsBackgroundWork(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	running := make(chan string, 2)
+	stubborn := func(s *service.Context) error {
+		running <- s.Channel.Type
+		<-release // ignores the context: only the test ends it
+		return nil
+	}
+	s := servertest.Start(t, servertest.Options{Services: []any{
+		service.Func("t.stubborn", "", stubborn),
+		service.Func("t.stubborn-job", "", stubborn),
+		service.Func("t.start", "", func(s *service.Context) error {
+			_, err := s.InvokeAsync("t.stubborn", nil)
+			return err
+		}),
+	}})
+	s.Channel("t.start", "t.start", "", "/t.start", nil)
+	s.Put("scheduler", "stubborn", map[string]any{"service": "t.stubborn-job", "job_type": "interval_based", "hours": 1, "is_active": false})
+	if r := s.Call("GET", "/t.start", "", nil); r.StatusCode != 200 {
+		t.Fatalf("start: %d %s", r.StatusCode, r.Body)
+	}
+	if _, err := s.Scheduler.Execute("stubborn"); err != nil {
+		t.Fatal(err)
+	}
+	got := []string{<-running, <-running}
+	slices.Sort(got)
+	if fmt.Sprint(got) != "[invoke-async scheduler]" {
+		t.Fatalf("running: %v", got)
+	}
+
+	s.Invoker.Close()
+	if r := s.Call("GET", "/t.start", "", nil); r.StatusCode != 503 || !strings.Contains(string(r.Body), "The server is shutting down") {
+		t.Errorf("background invocation while shutting down: %d %s", r.StatusCode, r.Body)
+	}
+
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		done <- s.Shutdown(ctx)
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "background invocations: 1 still running") ||
+			!strings.Contains(err.Error(), "waiting for scheduler job runs") {
+			t.Errorf("shutdown: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("shutdown waited for background work past its deadline")
+	}
 }

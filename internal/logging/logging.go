@@ -87,7 +87,9 @@ func (o *Output) Close() error {
 	return o.Flush()
 }
 
-// New returns the server's logger writing to w.
+// New returns the server's logger writing to w: one line per record in
+// JSON; in text, one line per record followed by the further lines of
+// multi-line values (tracebacks), each starting with a tab.
 func New(w io.Writer, cfg config.Log) (*slog.Logger, error) {
 	level, err := config.ParseLevel(cfg.Level)
 	if err != nil {
@@ -97,7 +99,7 @@ func New(w io.Writer, cfg config.Log) (*slog.Logger, error) {
 	if cfg.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
-	return slog.New(slog.NewTextHandler(w, opts)), nil
+	return slog.New(newTextHandler(w, opts)), nil
 }
 
 // Access writes access log lines in the same shape as the server's slog

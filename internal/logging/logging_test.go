@@ -3,7 +3,9 @@ package logging
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -97,5 +99,43 @@ func TestAccessTime(t *testing.T) {
 		if !strings.HasPrefix(b.String(), want) {
 			t.Errorf("%v: %q, want prefix %q", ts, b.String(), want)
 		}
+	}
+}
+
+// A traceback in the text log shows one frame per line, after the record
+// whose line holds the error; in JSON, every record stays one line.
+func TestMultilineValues(t *testing.T) {
+	tb := "Traceback (most recent call last):\n  billing.star:3:5: in handle\n  billing.star:9:9: in total\nError: division by zero"
+	stamp := regexp.MustCompile(`^time=\S+ `)
+	var text bytes.Buffer
+	log, _ := New(&text, config.Log{Format: "text", Level: "info"})
+	log = log.With("cid", "abc").WithGroup("g").With("x", 1)
+	log.Error("service failed", "status", 500, "error", tb)
+	log.Info("plain", "error", errors.New("one line"))
+	log.Info("an error value", "error", errors.New("first\nsecond\n"))
+	want := `level=ERROR msg="service failed" cid=abc g.x=1 g.status=500 g.error="Error: division by zero"
+	Traceback (most recent call last):
+	  billing.star:3:5: in handle
+	  billing.star:9:9: in total
+	Error: division by zero
+level=INFO msg=plain cid=abc g.x=1 g.error="one line"
+level=INFO msg="an error value" cid=abc g.x=1 g.error=second
+	first
+	second
+`
+	var got strings.Builder
+	for line := range strings.Lines(text.String()) {
+		got.WriteString(stamp.ReplaceAllString(line, ""))
+	}
+	if got.String() != want {
+		t.Errorf("text log:\n%s\nwant:\n%s", got.String(), want)
+	}
+
+	var js bytes.Buffer
+	log, _ = New(&js, config.Log{Format: "json", Level: "info"})
+	log.Error("service failed", "error", tb)
+	var rec map[string]any
+	if strings.Count(js.String(), "\n") != 1 || json.Unmarshal(js.Bytes(), &rec) != nil || rec["error"] != tb {
+		t.Errorf("JSON log: %s", js.String())
 	}
 }

@@ -66,6 +66,49 @@ func (f *Failures) Fail(addr netip.Addr, now time.Time) time.Duration {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	return f.failLocked(addr, now)
+}
+
+// Attempt is for checks too expensive to run before the attempt counts
+// (argon2id): it counts an attempt from addr as failed before its
+// credentials are checked, so attempts running at once count too: the one
+// that reaches LockAfter locks the address at once and those after it are
+// refused before their check starts. It returns how long addr stays locked
+// out when it already is (the attempt is then refused and not counted),
+// else the wait to answer a failure with. Call Forgive when the
+// credentials turn out right.
+func (f *Failures) Attempt(addr netip.Addr, now time.Time) (delay, locked time.Duration) {
+	if f == nil {
+		return 0, 0
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if e := f.entries[addr]; e != nil && now.Before(e.lockedUntil) {
+		return 0, e.lockedUntil.Sub(now)
+	}
+	return f.failLocked(addr, now), 0
+}
+
+// Forgive takes back an attempt that Attempt counted and whose credentials
+// were right, with the lock-out it set, if any.
+func (f *Failures) Forgive(addr netip.Addr) {
+	if f == nil {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e := f.entries[addr]
+	if e == nil {
+		return
+	}
+	e.count = max(e.count-1, 0)
+	if f.LockAfter > 0 && e.count < f.LockAfter {
+		e.lockedUntil = time.Time{}
+	}
+}
+
+// failLocked counts a failure and returns the wait to answer it with.
+func (f *Failures) failLocked(addr netip.Addr, now time.Time) time.Duration {
 	if f.entries == nil {
 		f.entries = map[netip.Addr]*failure{}
 	}

@@ -12,6 +12,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/plexushq/plexus/internal/redact"
 )
 
 // Rule is one rate-limiting rule, as configured on channels and security
@@ -31,7 +33,7 @@ var units = map[string]time.Duration{"second": time.Second, "minute": time.Minut
 func (r Rule) Validate() error {
 	for _, c := range r.CIDR {
 		if _, err := parsePrefix(c); err != nil {
-			return fmt.Errorf("cidr: %q is not an address range such as 10.0.0.0/8", c)
+			return fmt.Errorf("cidr: %s is not an address range such as 10.0.0.0/8", redact.Quote(c))
 		}
 	}
 	if r.Rate < 0 || math.IsNaN(r.Rate) || math.IsInf(r.Rate, 0) {

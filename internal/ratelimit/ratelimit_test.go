@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"fmt"
 	"net/http/httptest"
 	"net/netip"
 	"sync"
@@ -183,6 +184,53 @@ func TestFailures(t *testing.T) {
 	if locked, _ := none.Locked(a, t0); locked || none.Fail(a, t0) != 0 {
 		t.Error("a nil tracker slows down or locks out")
 	}
+}
+
+// Attempt counts before the check: the attempt that reaches lock_after
+// locks the address for those after it, and Forgive takes a right one
+// back, with the lock-out it set.
+func TestFailuresAttempt(t *testing.T) {
+	f := &Failures{SlowAfter: 1, LockAfter: 3, Window: time.Minute, Delay: time.Second, LockFor: 5 * time.Minute}
+	a := addr("10.0.0.1")
+	var delays []time.Duration
+	for range 3 {
+		d, locked := f.Attempt(a, t0)
+		if locked != 0 {
+			t.Fatalf("attempt %d refused before lock_after", len(delays)+1)
+		}
+		delays = append(delays, d)
+	}
+	if fmt.Sprint(delays) != "[0s 1s 1s]" {
+		t.Errorf("delays %v", delays)
+	}
+	if _, locked := f.Attempt(a, t0); locked != 5*time.Minute {
+		t.Fatalf("fourth attempt while three run: locked %v", locked)
+	}
+	// The third was right: the address is no longer locked, and the
+	// refused fourth was not counted.
+	f.Forgive(a)
+	if locked, _ := f.Locked(a, t0); locked {
+		t.Fatal("a right attempt left its lock-out")
+	}
+	if _, locked := f.Attempt(a, t0); locked != 0 {
+		t.Fatal("refused attempts were counted")
+	}
+	if locked, _ := f.Locked(a, t0); !locked {
+		t.Fatal("the third failure did not lock")
+	}
+	// Forgiving below zero or an unknown address changes nothing.
+	for range 5 {
+		f.Forgive(a)
+	}
+	f.Forgive(addr("10.0.0.9"))
+	if d, locked := f.Attempt(a, t0); d != 0 || locked != 0 {
+		t.Errorf("after forgiving every attempt: delay %v, locked %v", d, locked)
+	}
+	var none *Failures
+	if d, locked := none.Attempt(a, t0); d != 0 || locked != 0 {
+		t.Error("a nil tracker slows down or locks out")
+	}
+	none.Forgive(a)
 }
 
 func FuzzRule(f *testing.F) {

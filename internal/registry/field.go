@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/plexushq/plexus/internal/config"
+	"github.com/plexushq/plexus/internal/redact"
 )
 
 // Field describes one field of a kind, from its struct tags.
@@ -129,7 +131,7 @@ func (p *Problem) Error() string {
 	if p.Kind != "" && p.Kind != KindCode {
 		b.WriteString(p.Kind)
 		if p.Name != "" {
-			fmt.Fprintf(&b, " %q", p.Name)
+			fmt.Fprintf(&b, " %s", redact.Quote(p.Name))
 		}
 		b.WriteString(": ")
 	}
@@ -223,7 +225,7 @@ func (k *Kind) unknownField(name string) error {
 	for i, f := range k.fields {
 		known[i] = f.Name
 	}
-	msg := fmt.Sprintf("unknown field %q", name)
+	msg := "unknown field " + redact.Quote(name)
 	if s := Suggest(name, known); s != "" {
 		msg += fmt.Sprintf("; did you mean %q?", s)
 	}
@@ -243,12 +245,18 @@ func decodeValue(raw json.RawMessage, v reflect.Value) error {
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) && te.Field != "" && te.Type != nil {
-		return &nestedError{path: te.Field, msg: fmt.Sprintf("expected %s, got %s", typeName(te.Type), te.Value)}
+		return &nestedError{path: te.Field, msg: fmt.Sprintf("expected %s, got %s", typeName(te.Type), redact.Short(te.Value))}
 	}
 	if errors.As(err, &te) {
-		return fmt.Errorf("expected %s, got %s", typeName(v.Type()), te.Value)
+		return fmt.Errorf("expected %s, got %s", typeName(v.Type()), redact.Short(te.Value))
 	}
-	return errors.New(strings.TrimPrefix(err.Error(), "json: "))
+	msg := strings.TrimPrefix(err.Error(), "json: ")
+	if name, ok := strings.CutPrefix(msg, "unknown field "); ok {
+		if uq, err := strconv.Unquote(name); err == nil {
+			msg = "unknown field " + redact.Quote(uq)
+		}
+	}
+	return errors.New(msg)
 }
 
 // nestedError is a wrong type inside a field's value, at path (such as
@@ -300,7 +308,7 @@ func (k *Kind) CheckFields(obj Object) []error {
 		if len(f.Enum) > 0 {
 			for _, s := range stringsOf(v) {
 				if !slices.Contains(f.Enum, s) {
-					errs = append(errs, &Problem{Field: f.Name, Message: fmt.Sprintf("%q is not one of %s", s, strings.Join(f.Enum, ", "))})
+					errs = append(errs, &Problem{Field: f.Name, Message: fmt.Sprintf("%s is not one of %s", redact.Quote(s), strings.Join(f.Enum, ", "))})
 				}
 			}
 		}

@@ -22,9 +22,11 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/metrics"
@@ -47,14 +49,20 @@ type Object interface {
 //     over it.
 //  2. The registry checks the field metadata, then calls Object.Validate,
 //     then Check with every object of the kind.
-//  3. Start builds each new or changed object's running form; unchanged
-//     objects keep theirs.
+//  3. For each new or changed object, Update may take the change in place
+//     (the running form stays); otherwise Provision builds a new running
+//     form. Unchanged objects keep theirs. Neither does I/O to remote
+//     systems: dry runs stop after this step, and a change is never
+//     refused because a remote system is down.
 //  4. Assemble builds the kind's running whole from all the objects and
 //     their running forms (a router from channels, for example). It runs
 //     only when the kind's objects change, so what it builds must refer to
 //     other kinds' objects by name and look them up in the State when used.
-//  5. The new state is published atomically; running forms no longer used
-//     are closed if they implement io.Closer.
+//  5. The change is committed and the new state published atomically. Old
+//     running forms are replaced as Swap says; a running form that is a
+//     Runner has its Run started in the background, and reports its
+//     status; running forms no longer used are closed if they implement
+//     io.Closer, after their Run has returned.
 type Kind struct {
 	// ID is the kind's enmasse section name and admin API id, e.g.
 	// "channel_rest".
@@ -74,6 +82,10 @@ type Kind struct {
 	// ignored, such as a channel's security: import refuses it unless it
 	// is empty.
 	ZatoFields map[string]string
+	// ZatoSkipped maps a field to the values Zato gives it that Plexus
+	// does not support yet, each with what it means, such as security
+	// type ntlm: import skips an object holding one, with a warning.
+	ZatoSkipped map[string]map[string]string
 	// Order places the kind among the others: kinds that others refer to
 	// come first (security before channels). Lower is earlier.
 	Order int
@@ -83,8 +95,20 @@ type Kind struct {
 	Examples []string
 	// Check validates all objects of the kind together (optional).
 	Check func(objs []Object) []error
-	// Start builds the running form of one object (optional).
-	Start func(env *Env, obj Object) (any, error)
+	// Provision builds the running form of one object (optional). It
+	// checks what Validate cannot (files it reads, say) but does no I/O to
+	// remote systems: connecting is Run's job (see Runner).
+	Provision func(env *Env, obj Object) (any, error)
+	// Update applies a changed object to the running form of its previous
+	// version in place, when it can (optional): it returns a function
+	// that makes the change, called once the change is committed (never
+	// on a dry run) and before the new state is published, or nil when
+	// the change needs a new running form. A running form updated in
+	// place keeps its connections, its clients and its Run.
+	Update func(env *Env, running any, old, obj Object) (apply func())
+	// Swap says how a new running form replaces the previous version's;
+	// the zero value is Overlap.
+	Swap SwapPolicy
 	// Assemble builds the running whole of the kind (optional); it gets
 	// the entries in no particular order.
 	Assemble func(env *Env, entries []Entry) (any, error)
@@ -148,6 +172,17 @@ func Register(k Kind) {
 		panic(fmt.Sprintf("registry: kind %q: the first field must be `name`, a string", k.ID))
 	}
 	k.fields = fields
+	for field, values := range k.ZatoSkipped {
+		f, ok := k.Field(field)
+		if !ok {
+			panic(fmt.Sprintf("registry: kind %q: Zato values skip objects by unknown field %q", k.ID, field))
+		}
+		for v := range values {
+			if slices.Contains(f.Enum, v) {
+				panic(fmt.Sprintf("registry: kind %q: Zato value %q of field %q is one Plexus supports", k.ID, v, field))
+			}
+		}
+	}
 	for zato, field := range k.ZatoFields {
 		if _, ok := k.Field(zato); ok {
 			panic(fmt.Sprintf("registry: kind %q: Zato field %q is also a Plexus field", k.ID, zato))
@@ -245,8 +280,14 @@ func Close(running any) error {
 // Suggest returns the candidate closest to s when it is close enough to be
 // a likely typo, or "".
 func Suggest(s string, candidates []string) string {
-	best, bestDist := "", len(s)/2+2
+	n := utf8.RuneCountInString(s)
+	best, bestDist := "", n/2+2
 	for _, c := range candidates {
+		// The distance is at least the difference in length: a candidate
+		// that cannot be closer is not compared (nor is a huge s).
+		if diff := n - utf8.RuneCountInString(c); diff >= bestDist || -diff >= bestDist {
+			continue
+		}
 		if d := Distance(strings.ToLower(s), strings.ToLower(c)); d < bestDist {
 			best, bestDist = c, d
 		}

@@ -91,3 +91,32 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+type skipThing struct {
+	Name string `json:"name" doc:"Name."`
+	Type string `json:"type" enum:"a|b" doc:"Type."`
+}
+
+func (*skipThing) Validate() []error { return nil }
+
+// Zato values that skip objects must name a field and not be values
+// Plexus supports: such a declaration is a mistake found at start-up.
+func TestZatoSkippedDeclaration(t *testing.T) {
+	for name, skipped := range map[string]map[string]map[string]string{
+		"unknown field":   {"kind": {"x": "X"}},
+		"supported value": {"type": {"a": "A"}},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: Register did not panic", name)
+				}
+			}()
+			registry.Register(registry.Kind{ID: "skip_thing", Title: "Skip thing", Summary: "A test kind.",
+				New: func() registry.Object { return &skipThing{} }, ZatoSkipped: skipped})
+		}()
+	}
+	if _, ok := registry.Lookup("skip_thing"); ok {
+		t.Error("a malformed kind was registered")
+	}
+}

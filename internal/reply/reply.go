@@ -21,6 +21,10 @@ import (
 // request.
 const CIDHeader = "X-Plexus-CID"
 
+// StatusClientClosed is the status the access log records for a request
+// whose client disconnected before the response, as nginx does.
+const StatusClientClosed = 499
+
 // GenericError is the details of a 500 caused by an error that is not a
 // *service.Error, outside development mode.
 const GenericError = "Internal server error"

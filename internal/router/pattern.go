@@ -18,6 +18,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/plexushq/plexus/internal/redact"
 )
 
 // MaxPatternLen is the longest template accepted.
@@ -119,11 +121,11 @@ func Parse(pattern string) (*Template, error) {
 		}
 		seg, err := parseSegment(r, last)
 		if err != nil {
-			return nil, fmt.Errorf("segment %q: %w", r, err)
+			return nil, fmt.Errorf("segment %s: %w", redact.Quote(r), err)
 		}
 		for _, n := range seg.names {
 			if seen[n] {
-				return nil, fmt.Errorf("names parameter {%s} twice", n)
+				return nil, fmt.Errorf("names parameter {%s} twice", redact.Short(n))
 			}
 			seen[n] = true
 			t.Params = append(t.Params, n)
@@ -176,15 +178,15 @@ func parseSegment(r string, last bool) (segment, error) {
 		rest = rest[open+end+1:]
 		if base, ok := strings.CutSuffix(name, "..."); ok {
 			if !last || len(pieces) > 0 || rest != "" {
-				return segment{}, fmt.Errorf("{%s} must be the whole last segment", name)
+				return segment{}, fmt.Errorf("{%s} must be the whole last segment", redact.Short(name))
 			}
 			if !validName(base) {
-				return segment{}, fmt.Errorf("parameter name %q must be letters, digits and _, not starting with a digit", base)
+				return segment{}, fmt.Errorf("parameter name %s must be letters, digits and _, not starting with a digit", redact.Quote(base))
 			}
 			return segment{kind: segRest, names: []string{base}}, nil
 		}
 		if !validName(name) {
-			return segment{}, fmt.Errorf("parameter name %q must be letters, digits and _, not starting with a digit", name)
+			return segment{}, fmt.Errorf("parameter name %s must be letters, digits and _, not starting with a digit", redact.Quote(name))
 		}
 		if n := len(pieces); n > 0 && pieces[n-1].param {
 			return segment{}, fmt.Errorf("two parameters need a literal between them")

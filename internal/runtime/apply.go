@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/metrics"
+	"github.com/plexushq/plexus/internal/redact"
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/secret"
 	"github.com/plexushq/plexus/internal/services"
@@ -38,7 +38,18 @@ type CodeChange struct {
 	File string
 	// Source is the file's content; nil removes the file's services.
 	Source []byte
+	// Origin says where the file comes from: OriginPickup, OriginAPI, or
+	// the file's path on the machine that ran plexus deploy. A file
+	// deployed from one origin is replaced or removed from another only by
+	// a forced change. Empty matches any origin.
+	Origin string
 }
+
+// Origins of deployed files besides paths named by plexus deploy.
+const (
+	OriginPickup = "pickup"
+	OriginAPI    = "api"
+)
 
 // Changeset is everything one Apply changes, atomically.
 type Changeset struct {
@@ -50,6 +61,15 @@ type Changeset struct {
 	Code    []CodeChange
 	// DryRun validates without changing anything.
 	DryRun bool
+	// Force lets code changes replace or undeploy services that another
+	// source deployed: a file that provided a service now deployed from
+	// another file is undeployed.
+	Force bool
+	// Partial leaves out the objects and files that have problems, and
+	// those that fail because they are left out, and applies the rest;
+	// Result.LeftOut says what was left out and why. Problems that name
+	// nothing in the change still refuse it.
+	Partial bool
 }
 
 // Result is what Apply did.
@@ -58,8 +78,24 @@ type Result struct {
 	// Warnings are problems that did not refuse the change, such as a
 	// misspelt handler name.
 	Warnings []string
-	// Services lists the services each deployed file now provides.
+	// Services lists the services each deployed file now provides; a
+	// file with none was undeployed.
 	Services map[string][]string
+	// LeftOut lists, for a partial change, what it left out.
+	LeftOut []LeftOut
+}
+
+// LeftOut is an object or a source file that a partial change left out.
+type LeftOut struct {
+	// Kind is the object's kind, or registry.KindCode for a file.
+	Kind string
+	// Name is the object's name or the file's.
+	Name     string
+	Problems []*registry.Problem
+	// Because names what was left out before it (files by name, objects
+	// as kind "name") when its problems come from their absence; it is
+	// empty when the problems are its own.
+	Because []string
 }
 
 // Refused is the error of a change that was not applied. It lists every
@@ -106,6 +142,7 @@ type Runtime struct {
 	opts Options
 	mu   sync.Mutex
 	cur  atomic.Pointer[State]
+	runs *runner
 
 	watchMu  sync.Mutex
 	watchers []func(old, new *State)
@@ -118,16 +155,30 @@ func New(opts Options) (*Runtime, error) {
 		return nil, err
 	}
 	rt := &Runtime{opts: opts}
-	rt.cur.Store(&State{Services: set, objects: map[string]map[string]*entry{}, code: map[string][]byte{}, assembled: map[string]any{}})
+	rt.runs = newRunner(rt.logger().Warn)
+	if opts.Metrics != nil {
+		opts.Metrics.Registry.MustRegister(newUpCollector(rt))
+	}
+	rt.cur.Store(&State{Services: set, objects: map[string]map[string]*entry{}, code: map[string]CodeFile{}, assembled: map[string]any{}})
 	return rt, nil
 }
 
-// Close closes the running forms of the current state (connection pools
-// and the like), at shutdown, once no request uses them any more.
-func (rt *Runtime) Close() {
+// Close stops the background work of the current state's running forms,
+// waiting for it until ctx ends, and closes them (connection pools and the
+// like), at shutdown, once no request uses them any more.
+func (rt *Runtime) Close(ctx context.Context) error {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
+	err := rt.runs.close(ctx)
 	rt.release(rt.cur.Load(), &State{objects: map[string]map[string]*entry{}, assembled: map[string]any{}}, nil)
+	return err
+}
+
+func (rt *Runtime) logger() *slog.Logger {
+	if rt.opts.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return rt.opts.Logger
 }
 
 // State returns the current state. Load it once per request.
@@ -147,10 +198,16 @@ type candidate struct {
 	changed  map[string]map[string]bool // objects added or replaced
 	touched  map[string]bool            // kinds with any object added, replaced or deleted
 	deleted  bool                       // whether the change deletes objects
-	code     map[string][]byte
+	removed  map[string]map[string]bool // objects the change deletes, by kind
+	code     map[string]CodeFile
 	services *services.Set
 	result   *Result
 	problems []*registry.Problem
+	// updates apply changes in place to running forms, once committed.
+	updates []func()
+	// waits maps files that wait for files of the change that keep their
+	// previous version to those files.
+	waits map[string][]string
 
 	strictServices bool
 }
@@ -165,9 +222,20 @@ func (rt *Runtime) Apply(ctx context.Context, cs Changeset) (*Result, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	old := rt.cur.Load()
-	c := rt.prepare(old, cs, true)
+	var c *candidate
+	if cs.Partial {
+		var left []LeftOut
+		c, cs, left = rt.prepareLeavingOut(old, cs, true)
+		c.result.LeftOut = left
+	} else {
+		c = rt.prepare(old, cs, true)
+	}
 	if len(c.problems) > 0 {
 		return nil, &Refused{Problems: c.problems}
+	}
+	if len(cs.Objects) == 0 && len(cs.Code) == 0 {
+		c.result.Rev = old.Rev // a partial change that left out everything
+		return c.result, nil
 	}
 	next, err := rt.build(old, c)
 	if err != nil {
@@ -189,7 +257,7 @@ func (rt *Runtime) Apply(ctx context.Context, cs Changeset) (*Result, error) {
 		return nil, err
 	}
 	next.Rev, c.result.Rev = rev, rev
-	rt.publish(old, next, c.touched)
+	rt.publish(old, next, c)
 	rt.opts.Logger.Info("configuration changed", "rev", rev, "source", cs.Source, "summary", summary(cs))
 	return c.result, nil
 }
@@ -226,48 +294,95 @@ func (rt *Runtime) Load(ctx context.Context) error {
 		cs.Objects = append(cs.Objects, Change{Kind: r.Kind, Name: r.Name, Object: obj})
 	}
 	for _, code := range snap.Code {
-		cs.Code = append(cs.Code, CodeChange{File: code.File, Source: code.Source})
+		cs.Code = append(cs.Code, CodeChange{File: code.File, Source: code.Source, Origin: code.Origin})
 	}
-	c := rt.prepareLenient(old, cs)
+	c, _, left := rt.prepareLeavingOut(old, cs, false)
+	for _, lo := range left {
+		rt.logSkipped(lo.Problems)
+	}
+	if len(c.problems) > 0 { // problems not tied to one object
+		rt.logSkipped(c.problems)
+		c = rt.prepare(old, Changeset{}, false)
+	}
 	next, err := rt.build(old, c)
 	if err != nil {
 		return err
 	}
 	next.Rev = snap.Rev
-	rt.publish(old, next, nil)
+	c.touched = nil
+	rt.publish(old, next, c)
 	return nil
 }
 
-// prepareLenient drops whatever has problems until the rest validates.
-func (rt *Runtime) prepareLenient(old *State, cs Changeset) *candidate {
+// prepareLeavingOut prepares cs, then leaves out, round by round, the
+// objects and files that have problems until the rest validates. It
+// returns the candidate (with the problems that name nothing in cs, if
+// any), the changeset it stands for, and what it left out.
+func (rt *Runtime) prepareLeavingOut(old *State, cs Changeset, strict bool) (*candidate, Changeset, []LeftOut) {
+	var left []LeftOut
+	var before []string            // what earlier rounds left out
+	waits := map[string][]string{} // file → files of the change it waited for
 	for {
-		c := rt.prepare(old, cs, false)
-		if len(c.problems) == 0 {
-			return c
+		c := rt.prepare(old, cs, strict)
+		for f, w := range c.waits {
+			waits[f] = append(waits[f], w...)
 		}
-		rt.logSkipped(c.problems)
-		bad := map[[2]string]bool{}
+		in := map[[2]string]bool{}
+		for _, ch := range cs.Objects {
+			in[[2]string{ch.Kind, ch.Name}] = true
+		}
+		for _, cc := range cs.Code {
+			in[[2]string{registry.KindCode, cleanFile(cc.File)}] = true
+		}
+		at := map[[2]string]int{}
+		var names []string
 		for _, p := range c.problems {
-			bad[[2]string{p.Kind, p.Name}] = true
+			key := [2]string{p.Kind, p.Name}
+			if !in[key] {
+				continue // names nothing this change could leave out
+			}
+			i, ok := at[key]
+			if !ok {
+				i = len(left)
+				at[key] = i
+				lo := LeftOut{Kind: p.Kind, Name: p.Name}
+				if len(before) > 0 {
+					lo.Because = before
+					if w := waits[p.Name]; p.Kind == registry.KindCode && len(w) > 0 {
+						lo.Because = w
+					}
+				}
+				left = append(left, lo)
+				names = append(names, label(p.Kind, p.Name))
+			}
+			left[i].Problems = append(left[i].Problems, p)
 		}
+		if len(at) == 0 {
+			return c, cs, left
+		}
+		before = append(slices.Clone(before), names...)
 		var keep []Change
 		for _, ch := range cs.Objects {
-			if !bad[[2]string{ch.Kind, ch.Name}] {
+			if _, bad := at[[2]string{ch.Kind, ch.Name}]; !bad {
 				keep = append(keep, ch)
 			}
 		}
 		var keepCode []CodeChange
 		for _, cc := range cs.Code {
-			if !bad[[2]string{registry.KindCode, cc.File}] {
+			if _, bad := at[[2]string{registry.KindCode, cleanFile(cc.File)}]; !bad {
 				keepCode = append(keepCode, cc)
 			}
 		}
-		if len(keep) == len(cs.Objects) && len(keepCode) == len(cs.Code) {
-			cs.Objects, cs.Code = nil, nil // problems not tied to one object
-		} else {
-			cs.Objects, cs.Code = keep, keepCode
-		}
+		cs.Objects, cs.Code = keep, keepCode
 	}
+}
+
+// label names an object or a file for messages.
+func label(kind, name string) string {
+	if kind == registry.KindCode {
+		return name
+	}
+	return fmt.Sprintf("%s %q", kind, name)
 }
 
 func (rt *Runtime) logSkipped(problems []*registry.Problem) {
@@ -310,10 +425,17 @@ func (rt *Runtime) prepare(old *State, cs Changeset, strictServices bool) *candi
 			}
 			delete(c.objects[id], ch.Name)
 			c.touched[id], c.deleted = true, true
+			if c.removed == nil {
+				c.removed = map[string]map[string]bool{}
+			}
+			if c.removed[id] == nil {
+				c.removed[id] = map[string]bool{}
+			}
+			c.removed[id][ch.Name] = true
 			continue
 		}
 		if name := registry.NameOf(ch.Object); name != ch.Name {
-			c.problem(id, ch.Name, "name", "the object is named %q", name)
+			c.problem(id, ch.Name, "name", "the object is named %s", redact.Quote(name))
 			continue
 		}
 		if prev, ok := c.objects[id][ch.Name]; ok {
@@ -337,7 +459,7 @@ func (rt *Runtime) prepare(old *State, cs Changeset, strictServices bool) *candi
 		c.changed[id][ch.Name] = true
 		c.touched[id] = true
 	}
-	rt.prepareCode(c, cs.Code)
+	rt.prepareCode(c, cs.Code, cs.Force)
 	rt.checkRefs(c)
 	for _, kind := range registry.All() {
 		if kind.Check == nil || !c.touched[kind.ID] {
@@ -361,63 +483,21 @@ func (rt *Runtime) prepare(old *State, cs Changeset, strictServices bool) *candi
 	return c
 }
 
-func (rt *Runtime) prepareCode(c *candidate, changes []CodeChange) {
-	if len(changes) == 0 {
-		return
-	}
-	c.code = maps.Clone(c.code)
-	for _, cc := range changes {
-		file := path.Clean(strings.ReplaceAll(cc.File, "\\", "/"))
-		if cc.File == "" || strings.HasPrefix(file, "../") || path.IsAbs(file) {
-			c.problem(registry.KindCode, cc.File, "", "file name must be relative to the pickup directory")
-			continue
-		}
-		if cc.Source == nil {
-			if _, ok := c.code[file]; !ok {
-				c.problem(registry.KindCode, file, "", "is not deployed")
-				continue
-			}
-			delete(c.code, file)
-			set, err := c.services.Replace(file)
-			if err != nil {
-				c.problem(registry.KindCode, file, "", "%v", err)
-				continue
-			}
-			c.services = set
-			c.result.Services[file] = nil
-			continue
-		}
-		comp, ok := rt.opts.Compilers[path.Ext(file)]
-		if !ok {
-			c.problem(registry.KindCode, file, "", "no service language uses %q files", path.Ext(file))
-			continue
-		}
-		svcs, warnings, err := comp.Compile(file, cc.Source)
-		c.result.Warnings = append(c.result.Warnings, warnings...)
-		if err != nil {
-			c.problems = append(c.problems, registry.Locate(registry.KindCode, file, []error{err})...)
-			continue
-		}
-		set, err := c.services.Replace(file, svcs...)
-		if err != nil {
-			c.problem(registry.KindCode, file, "", "%v", err)
-			continue
-		}
-		c.services = set
-		c.code[file] = cc.Source
-		for _, s := range svcs {
-			c.result.Services[file] = append(c.result.Services[file], s.Name)
-		}
-	}
-}
-
 // checkRefs checks that every reference points at an existing object.
 // References to services are checked only for objects this change adds or
 // replaces: removing a service's code leaves its channels configured (they
-// answer 503 until the service is deployed again).
+// answer 503 until the service is deployed again). Deleting an object that
+// others still refer to is one problem on the deleted object, naming every
+// object that uses it.
 func (rt *Runtime) checkRefs(c *candidate) {
 	var found []*registry.Problem
+	users := map[registry.Ref][]string{} // deleted object (Kind, Name) → its users
 	defer func() {
+		for del, list := range users {
+			slices.Sort(list)
+			found = append(found, &registry.Problem{Kind: del.Kind, Name: del.Name,
+				Message: fmt.Sprintf("still used by %s; change or delete those first", strings.Join(slices.Compact(list), ", "))})
+		}
 		sort.SliceStable(found, func(i, j int) bool {
 			a, b := found[i], found[j]
 			return a.Kind < b.Kind || a.Kind == b.Kind && (a.Name < b.Name || a.Name == b.Name && a.Field < b.Field)
@@ -442,7 +522,7 @@ func (rt *Runtime) checkRefs(c *candidate) {
 			for _, ref := range kind.Refs(e.obj) {
 				if ref.Kind == registry.RefService {
 					if c.strictServices && c.changed[kind.ID][name] && c.services.Get(ref.Name) == nil {
-						msg := fmt.Sprintf("no service named %q is deployed", ref.Name)
+						msg := fmt.Sprintf("no service named %s is deployed", redact.Quote(ref.Name))
 						if s := registry.Suggest(ref.Name, c.services.Names()); s != "" {
 							msg += fmt.Sprintf("; did you mean %q?", s)
 						}
@@ -451,12 +531,17 @@ func (rt *Runtime) checkRefs(c *candidate) {
 					continue
 				}
 				if _, ok := c.objects[ref.Kind][ref.Name]; !ok {
+					if c.removed[ref.Kind][ref.Name] {
+						del := registry.Ref{Kind: ref.Kind, Name: ref.Name}
+						users[del] = append(users[del], fmt.Sprintf("%s %q", kind.ID, name))
+						continue
+					}
 					title := ref.Kind
 					if k, ok := registry.Lookup(ref.Kind); ok {
 						title = k.Title
 					}
 					found = append(found, &registry.Problem{Kind: kind.ID, Name: name, Field: ref.Field,
-						Message: fmt.Sprintf("no %s named %q exists", title, ref.Name)})
+						Message: fmt.Sprintf("no %s named %s exists", title, redact.Quote(ref.Name))})
 				}
 			}
 		}
@@ -486,15 +571,25 @@ func (rt *Runtime) build(old *State, c *candidate) (*State, error) {
 		next.objects[kind.ID] = objs
 		for name := range c.changed[kind.ID] {
 			e := objs[name] // a new entry made by prepare: fill in its running form
-			if kind.Start == nil {
+			if prev, ok := old.objects[kind.ID][name]; ok && prev.running != nil && kind.Update != nil {
+				if apply := kind.Update(env, prev.running, prev.obj, e.obj); apply != nil {
+					e.running, e.status = prev.running, prev.status
+					c.updates = append(c.updates, apply)
+					continue
+				}
+			}
+			if kind.Provision == nil {
 				continue
 			}
-			r, err := kind.Start(env, e.obj)
+			r, err := kind.Provision(env, e.obj)
 			if err != nil {
 				rt.release(next, old, c.touched)
 				return nil, &Refused{Problems: registry.Locate(kind.ID, name, []error{fmt.Errorf("starting: %w", err)})}
 			}
 			e.running = r
+			if _, ok := r.(registry.Runner); ok {
+				e.status = registry.NewStatus(registry.StateConnecting, rt.statusLogger(kind.ID, name))
+			}
 		}
 		if kind.Assemble == nil {
 			continue
@@ -539,14 +634,94 @@ func (rt *Runtime) release(from, keep *State, only map[string]bool) {
 	}
 }
 
-func (rt *Runtime) publish(old, next *State, touched map[string]bool) {
+// publish makes next the current state: it applies in-place updates,
+// hands running forms over, publishes next, starts the Run of its new
+// running forms and retires the old ones of the touched kinds as their
+// kinds' swap policies say.
+func (rt *Runtime) publish(old, next *State, c *candidate) {
+	for _, apply := range c.updates {
+		apply()
+	}
+	type swap struct {
+		kind *registry.Kind
+		name string
+		e    *entry
+		prev *entry
+	}
+	var swaps []swap
+	for _, kind := range registry.All() {
+		if c.touched != nil && !c.touched[kind.ID] {
+			continue
+		}
+		for name, e := range next.objects[kind.ID] {
+			if e.running == nil {
+				continue
+			}
+			prev := old.objects[kind.ID][name]
+			if prev != nil && prev.running == e.running {
+				continue // unchanged, or updated in place
+			}
+			if prev != nil && kind.Swap == registry.Handover {
+				if s, ok := e.running.(registry.Successor); ok && prev.running != nil {
+					s.TakeOver(prev.running)
+				}
+			}
+			swaps = append(swaps, swap{kind, name, e, prev})
+		}
+	}
 	rt.cur.Store(next)
-	rt.release(old, next, touched)
+	// Old running forms stop (and close once their Run has returned);
+	// a stop-then-start kind's new Run waits for the old one's.
+	waitFor := map[*entry]<-chan struct{}{}
+	for kindID, objs := range old.objects {
+		if c.touched != nil && !c.touched[kindID] {
+			continue
+		}
+		for name, e := range objs {
+			if e.running == nil {
+				continue
+			}
+			if k, ok := next.objects[kindID][name]; ok && k.running == e.running {
+				continue
+			}
+			form, kind, name := e.running, kindID, name
+			done := rt.runs.retire(form, func() {
+				if err := registry.Close(form); err != nil {
+					rt.logger().Warn("closing running object", "kind", kind, "name", name, "error", err)
+				}
+			})
+			waitFor[e] = done
+		}
+	}
+	for kind, a := range old.assembled {
+		if next.assembled[kind] != a {
+			registry.Close(a)
+		}
+	}
+	for _, s := range swaps {
+		var after <-chan struct{}
+		if s.kind.Swap == registry.StopThenStart && s.prev != nil {
+			after = waitFor[s.prev]
+		}
+		rt.runs.start(s.kind.ID, s.name, s.e.running, s.e.status, after)
+	}
 	rt.watchMu.Lock()
 	ws := slices.Clone(rt.watchers)
 	rt.watchMu.Unlock()
 	for _, w := range ws {
 		w(old, next)
+	}
+}
+
+// statusLogger logs the changes of state of an object's status.
+func (rt *Runtime) statusLogger(kind, name string) func(registry.StatusInfo) {
+	return func(s registry.StatusInfo) {
+		switch s.State {
+		case registry.StateDegraded:
+			rt.logger().Warn("object degraded", "kind", kind, "name", name, "error", s.Error)
+		case registry.StateRunning:
+			rt.logger().Info("object running", "kind", kind, "name", name)
+		}
 	}
 }
 
@@ -573,12 +748,11 @@ func (rt *Runtime) toStoreChange(cs Changeset, c *candidate) (store.Change, erro
 		}
 		sc.Put = append(sc.Put, store.Record{Kind: kind.ID, Name: ch.Name, Body: body})
 	}
-	for _, cc := range cs.Code {
-		file := path.Clean(strings.ReplaceAll(cc.File, "\\", "/"))
-		if cc.Source == nil {
-			sc.DeleteCode = append(sc.DeleteCode, file)
+	for _, file := range sortedNames(c.result.Services) {
+		if code, ok := c.code[file]; ok {
+			sc.PutCode = append(sc.PutCode, store.Code{File: file, Source: code.Source, Origin: code.Origin})
 		} else {
-			sc.PutCode = append(sc.PutCode, store.Code{File: file, Source: cc.Source})
+			sc.DeleteCode = append(sc.DeleteCode, file)
 		}
 	}
 	return sc, nil

@@ -44,7 +44,7 @@ func init() {
 		ID: "test_thing", Title: "Test thing", Summary: "A kind for the runtime's tests.", Order: 1,
 		New:      func() registry.Object { return &thing{} },
 		Examples: []string{`{"name": "a"}`},
-		Start: func(env *registry.Env, obj registry.Object) (any, error) {
+		Provision: func(env *registry.Env, obj registry.Object) (any, error) {
 			t := obj.(*thing)
 			if t.FailOn == "start" {
 				return nil, errors.New("cannot start")
@@ -134,11 +134,27 @@ func TestRefused(t *testing.T) {
 			t.Errorf("refusal lacks %q: %s", want, msg)
 		}
 	}
-	// Deleting what others refer to is refused too.
-	rt.Apply(ctx, put(&thing{Name: "b", Peer: "a"}))
+	// Deleting what others refer to is refused on the deleted object, with
+	// every object that uses it; deleting those along with it is not.
+	rt.Apply(ctx, put(&thing{Name: "b", Peer: "a"}, &thing{Name: "c", Peer: "a"}))
 	before = rt.State()
-	if _, err := rt.Apply(ctx, runtime.Changeset{Objects: []runtime.Change{{Kind: "test_thing", Name: "a"}}}); err == nil || !strings.Contains(err.Error(), `"b": peer: no Test thing named "a"`) {
+	del := func(names ...string) runtime.Changeset {
+		var cs runtime.Changeset
+		for _, n := range names {
+			cs.Objects = append(cs.Objects, runtime.Change{Kind: "test_thing", Name: n})
+		}
+		return cs
+	}
+	_, err = rt.Apply(ctx, del("a"))
+	if r, ok := runtime.IsRefused(err); !ok || len(r.Problems) != 1 ||
+		r.Problems[0].Error() != `test_thing "a": still used by test_thing "b", test_thing "c"; change or delete those first` {
 		t.Fatalf("delete of a referenced object: %v", err)
+	}
+	if _, err := rt.Apply(ctx, del("a", "b")); err == nil || !strings.HasSuffix(err.Error(), `test_thing "a": still used by test_thing "c"; change or delete those first`) {
+		t.Fatalf("delete of a referenced object and one user: %v", err)
+	}
+	if _, err := rt.Apply(ctx, runtime.Changeset{DryRun: true, Objects: del("a", "b", "c").Objects}); err != nil {
+		t.Fatalf("delete of an object with all its users: %v", err)
 	}
 	// A failure to start is refused, and what was started is closed.
 	if _, err := rt.Apply(ctx, put(&thing{Name: "d"}, &thing{Name: "e", FailOn: "start"})); err == nil || !strings.Contains(err.Error(), "starting: cannot start") {
@@ -200,7 +216,7 @@ func TestCloseReleasesRunningForms(t *testing.T) {
 	rt, _, _ := newRuntime(t)
 	rt.Apply(context.Background(), put(&thing{Name: "a"}))
 	r, _ := rt.State().Running("test_thing", "a")
-	rt.Close()
+	rt.Close(context.Background())
 	if !r.(*running).closed.Load() {
 		t.Fatal("Close left a running form open")
 	}

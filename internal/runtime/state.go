@@ -14,8 +14,10 @@ import (
 )
 
 // State is one immutable revision of the running configuration. Requests
-// load the current State once and use it to the end, so a change never
-// affects a request in flight.
+// load the current State once and look objects up in it, so a change does
+// not take objects away from a request in flight; what a request reaches
+// through the runtime again (a service it invokes, say) comes from the
+// state current at that moment.
 type State struct {
 	// Rev is the store revision the state was built from.
 	Rev int64
@@ -23,7 +25,7 @@ type State struct {
 	Services *services.Set
 
 	objects   map[string]map[string]*entry
-	code      map[string][]byte
+	code      map[string]CodeFile
 	assembled map[string]any
 }
 
@@ -31,6 +33,8 @@ type entry struct {
 	obj     registry.Object
 	body    []byte // canonical JSON, to tell changed objects from unchanged
 	running any
+	// status is the running form's status when it is a registry.Runner.
+	status *registry.Status
 }
 
 // Object returns an object by kind and name.
@@ -77,8 +81,15 @@ func (s *State) Running(kind, name string) (any, bool) {
 // Assembled returns the running whole of a kind, or nil.
 func (s *State) Assembled(kind string) any { return s.assembled[kind] }
 
+// CodeFile is a deployed source file.
+type CodeFile struct {
+	Source []byte
+	// Origin says where the file was deployed from (see CodeChange).
+	Origin string
+}
+
 // Code returns the deployed source files by file name.
-func (s *State) Code() map[string][]byte { return s.code }
+func (s *State) Code() map[string]CodeFile { return s.code }
 
 // Assembled returns a kind's running whole as a T, or the zero T.
 func Assembled[T any](s *State, kind string) T {

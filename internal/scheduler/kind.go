@@ -60,8 +60,17 @@ func init() {
 		ID:      Kind,
 		Title:   "Scheduler job",
 		Summary: "Runs a service once, at intervals or on a cron schedule, with channel type scheduler.",
-		Order:   50,
-		New:     func() registry.Object { return &Job{IsActive: true} },
+		// Zato's job fields that Plexus spells differently or does not
+		// support yet (ZATO-BEHAVIOUR §9.1).
+		ZatoFields: map[string]string{
+			"service_name": "service",
+			"id":           registry.ZatoUnsupported, "service_id": registry.ZatoUnsupported, "max_repeats": registry.ZatoUnsupported,
+			"max_execution_time_ms": registry.ZatoUnsupported,
+			"on_success_service":    registry.ZatoUnsupported, "on_success_job": registry.ZatoUnsupported,
+			"on_error_service": registry.ZatoUnsupported, "on_error_job": registry.ZatoUnsupported,
+		},
+		Order: 50,
+		New:   func() registry.Object { return &Job{IsActive: true} },
 		Examples: []string{
 			`{"name": "crm.nightly-sync", "service": "plexus.helpers.input-logger", "job_type": "interval_based", "start_date": "2026-01-01T02:00:00", "days": 1, "timezone": "Europe/Warsaw", "extra": "{\"mode\": \"full\"}"}`,
 			`{"name": "billing.weekday-mornings", "service": "plexus.helpers.input-logger", "job_type": "cron_style", "cron_definition": "00 3-6 * * 1-5", "timezone": "America/New_York"}`,

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/plexushq/plexus/internal/redact"
 	"github.com/plexushq/plexus/internal/registry"
 )
 
@@ -114,7 +115,7 @@ func loadLocation(name string) (*time.Location, error) {
 	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
-		return nil, fmt.Errorf("unknown time zone %q; use an IANA name such as Europe/Warsaw or America/New_York", name)
+		return nil, fmt.Errorf("unknown time zone %s; use an IANA name such as Europe/Warsaw or America/New_York", redact.Quote(name))
 	}
 	return loc, nil
 }
@@ -151,7 +152,7 @@ func parseStartDate(s string, loc *time.Location) (time.Time, error) {
 			return checkYear(wallTime(t, loc))
 		}
 	}
-	return time.Time{}, fmt.Errorf("cannot read %q as a date and time; write ISO 8601, e.g. 2026-01-01T02:00:00 or 2026-01-01T02:00:00+02:00", s)
+	return time.Time{}, fmt.Errorf("cannot read %s as a date and time; write ISO 8601, e.g. 2026-01-01T02:00:00 or 2026-01-01T02:00:00+02:00", redact.Quote(s))
 }
 
 func checkYear(t time.Time) (time.Time, error) {

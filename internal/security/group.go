@@ -2,6 +2,7 @@ package security
 
 import (
 	"github.com/plexushq/plexus/internal/ratelimit"
+	"github.com/plexushq/plexus/internal/redact"
 	"github.com/plexushq/plexus/internal/registry"
 )
 
@@ -27,7 +28,7 @@ func init() {
 		Examples: []string{
 			`{"name": "partners", "members": ["partner.a", "partner.b"], "rate_limiting": [{"rate": 5, "burst": 10}]}`,
 		},
-		Start: startGroup,
+		Provision: provisionGroup,
 	})
 }
 
@@ -37,7 +38,7 @@ func (g *Group) Validate() []error {
 	seen := map[string]bool{}
 	for _, m := range g.Members {
 		if seen[m] {
-			errs = append(errs, registry.FieldProblem("members", "%q is listed twice", m))
+			errs = append(errs, registry.FieldProblem("members", "%s is listed twice", redact.Quote(m)))
 		}
 		seen[m] = true
 	}
@@ -54,7 +55,7 @@ type GroupRunning struct {
 	limiter *ratelimit.Limiter
 }
 
-func startGroup(_ *registry.Env, obj registry.Object) (any, error) {
+func provisionGroup(_ *registry.Env, obj registry.Object) (any, error) {
 	g := obj.(*Group)
 	l, err := ratelimit.New(g.RateLimiting)
 	if err != nil {

@@ -98,7 +98,7 @@ func basicInbound(c *Credentials, in *Inbound) (string, Result) {
 	}
 	// Both halves are always compared, so the time taken does not tell
 	// whether the username was right.
-	if equalDigest(user, c.userDigest)&equalDigest(password, c.secretDigest) == 1 {
+	if equalDigest(user, c.userDigest)&equalDigest(password, c.secretDigest) == 1 && !c.def.lacksPassword() {
 		return user, Passed
 	}
 	return "", Failed
@@ -109,7 +109,7 @@ func apiKeyInbound(c *Credentials, in *Inbound) (string, Result) {
 	if len(vals) == 0 {
 		return "", Missing
 	}
-	if len(vals) == 1 && equalDigest(vals[0], c.secretDigest) == 1 {
+	if len(vals) == 1 && equalDigest(vals[0], c.secretDigest) == 1 && !c.def.lacksPassword() {
 		return c.def.Username, Passed
 	}
 	return "", Failed

@@ -103,7 +103,7 @@ func startDef(t *testing.T, obj string) *Credentials {
 	if errs := append(k.CheckFields(o), o.Validate()...); len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	r, err := k.Start(&registry.Env{}, o)
+	r, err := k.Provision(&registry.Env{}, o)
 	if err != nil {
 		t.Fatal(err)
 	}

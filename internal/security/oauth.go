@@ -47,8 +47,12 @@ func newTokenSource(d *Definition) *tokenSource {
 
 // Authorize sets the definition's credentials on an outgoing request's
 // headers: the static ones, or an OAuth2 token, fetched when there is no
-// valid one. A token that cannot be fetched fails the call with 502.
+// valid one. A token that cannot be fetched fails the call with 502; a
+// definition without its password fails it with 503.
 func (c *Credentials) Authorize(ctx context.Context, h http.Header) error {
+	if c.def.lacksPassword() {
+		return service.ServiceUnavailable("Security definition %q has no password yet: set one with plexus security change-password %q", c.name, c.name)
+	}
 	if c.tokens == nil {
 		c.Apply(h)
 		return nil

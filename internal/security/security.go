@@ -20,6 +20,7 @@ import (
 
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/ratelimit"
+	"github.com/plexushq/plexus/internal/redact"
 	"github.com/plexushq/plexus/internal/registry"
 )
 
@@ -41,7 +42,7 @@ type Definition struct {
 	IsActive bool   `json:"is_active" doc:"Whether the definition may be used; a channel checking an inactive definition refuses every request (401), and an outgoing connection using one refuses calls with 503."`
 	Type     string `json:"type" required:"true" enum:"basic_auth|apikey|jwt|bearer_token|mtls" doc:"What the definition holds: basic_auth (a username and password, HTTP Basic Auth), apikey (a key in password, sent in the header the header field names), jwt (Plexus-issued session tokens for username and password, see POST /plexus/jwt/log-in), bearer_token (external JWTs checked against a JWKS, a static token, or OAuth2 client credentials for outgoing calls) or mtls (a client certificate presented to the TLS listener)."`
 	Username string `json:"username" doc:"User name, for basic_auth and jwt; the OAuth2 client ID, for bearer_token with auth_server_url."`
-	Password string `json:"password" secret:"true" doc:"The password (basic_auth, jwt), the API key itself (apikey) or the OAuth2 client secret (bearer_token with auth_server_url), stored encrypted. Change it with POST /admin/api/v1/objects/security/{name}/password or plexus security change-password."`
+	Password string `json:"password" secret:"true" doc:"The password (basic_auth, jwt), the API key itself (apikey) or the OAuth2 client secret (bearer_token with auth_server_url), stored encrypted. Change it with POST /admin/api/v1/objects/security/{name}/password or plexus security change-password. A basic_auth, apikey or bearer_token definition may be made without one: it then authenticates nobody and outgoing calls using it fail with 503 until one is set."`
 	Realm    string `json:"realm" doc:"Realm of the WWW-Authenticate challenge sent when a channel checking this definition refuses a request, for basic_auth."`
 	Header   string `json:"header" doc:"Header that carries the key, for apikey. Empty means X-API-Key."`
 
@@ -95,9 +96,6 @@ var types = map[string]typeSpec{
 			if strings.Contains(d.Username, ":") {
 				errs = append(errs, registry.FieldProblem("username", "must not contain a colon: HTTP Basic Auth separates the username from the password with one"))
 			}
-			if d.Password == "" {
-				errs = append(errs, registry.FieldProblem("password", "must not be empty for basic_auth"))
-			}
 			return errs
 		},
 		outgoing: func(d *Definition) (string, string) {
@@ -109,11 +107,8 @@ var types = map[string]typeSpec{
 	"apikey": {
 		validate: func(d *Definition) []error {
 			var errs []error
-			if d.Password == "" {
-				errs = append(errs, registry.FieldProblem("password", "must hold the API key"))
-			}
 			if d.Header != "" && !ValidHeaderName(d.Header) {
-				errs = append(errs, registry.FieldProblem("header", "%q is not a valid HTTP header name", d.Header))
+				errs = append(errs, registry.FieldProblem("header", "%s is not a valid HTTP header name", redact.Quote(d.Header)))
 			}
 			return errs
 		},
@@ -161,6 +156,14 @@ var types = map[string]typeSpec{
 	},
 }
 
+// lacksPassword reports whether the definition needs a password it does
+// not have: a basic_auth or apikey definition, or a bearer_token one with
+// auth_server_url, made without one (as Zato's enmasse files allow). It
+// authenticates nobody and sends nothing until one is set.
+func (d *Definition) lacksPassword() bool {
+	return d.Password == "" && (d.Type == "basic_auth" || d.Type == "apikey" || d.Type == "bearer_token" && d.AuthServerURL != "")
+}
+
 func (d *Definition) apiKeyHeader() string {
 	if d.Header == "" {
 		return DefaultAPIKeyHeader
@@ -181,29 +184,29 @@ func validateBearer(d *Definition) []error {
 	}
 	for _, f := range []struct{ name, url string }{{"jwks_url", d.JWKSURL}, {"auth_server_url", d.AuthServerURL}} {
 		if f.url != "" && !httpURL(f.url) {
-			errs = append(errs, registry.FieldProblem(f.name, "%q is not an http:// or https:// URL", f.url))
+			errs = append(errs, registry.FieldProblem(f.name, "%s is not an http:// or https:// URL", redact.Quote(f.url)))
 		}
 	}
 	if d.JWKSURL != "" && d.Audience == "" {
 		errs = append(errs, registry.FieldProblem("audience", "must not be empty with jwks_url: a token issued for another API must not pass"))
 	}
-	if d.AuthServerURL != "" && (d.Username == "" || d.Password == "") {
-		errs = append(errs, registry.FieldProblem("username", "with auth_server_url, username holds the OAuth2 client ID and password the client secret; both are needed"))
+	if d.AuthServerURL != "" && d.Username == "" {
+		errs = append(errs, registry.FieldProblem("username", "with auth_server_url, username holds the OAuth2 client ID (and password the client secret); it must not be empty"))
 	}
 	if d.StaticHeader != "" && !ValidHeaderName(d.StaticHeader) {
-		errs = append(errs, registry.FieldProblem("static_header", "%q is not a valid HTTP header name", d.StaticHeader))
+		errs = append(errs, registry.FieldProblem("static_header", "%s is not a valid HTTP header name", redact.Quote(d.StaticHeader)))
 	}
 	if strings.ContainsAny(d.StaticPrefix+d.StaticToken, "\r\n\x00") {
 		errs = append(errs, registry.FieldProblem("static_token", "must not contain line breaks"))
 	}
 	for _, c := range d.Claims {
 		if name, _, _ := strings.Cut(c, "="); strings.TrimSpace(name) == "" {
-			errs = append(errs, registry.FieldProblem("claims", "%q: expected name or name=value", c))
+			errs = append(errs, registry.FieldProblem("claims", "%s: expected name or name=value", redact.Quote(c)))
 		}
 	}
 	for _, f := range d.ExtraFields {
 		if name, _, ok := strings.Cut(f, "="); !ok || name == "" {
-			errs = append(errs, registry.FieldProblem("extra_fields", "%q: expected name=value", f))
+			errs = append(errs, registry.FieldProblem("extra_fields", "%s: expected name=value", redact.Quote(f)))
 		}
 	}
 	return errs
@@ -263,11 +266,19 @@ func init() {
 		Aliases: []string{"def_sec"},
 		ZatoFields: map[string]string{
 			"auth_endpoint": "auth_server_url",
-			"quota_tier":    registry.ZatoRefused,
-			"cert_path":     registry.ZatoUnsupported, "key_path": registry.ZatoUnsupported, "ca_certs_path": registry.ZatoUnsupported,
+			"id":            registry.ZatoUnsupported, "is_static_token": registry.ZatoUnsupported,
+			"quota_tier": registry.ZatoRefused,
+			"cert_path":  registry.ZatoUnsupported, "key_path": registry.ZatoUnsupported, "ca_certs_path": registry.ZatoUnsupported,
 			"is_rate_limit_active": registry.ZatoUnsupported, "rate_limit_type": registry.ZatoUnsupported,
 			"rate_limit_def": registry.ZatoRefused, "rate_limit_check_parent_def": registry.ZatoUnsupported,
 		},
+		// Types of Zato 3.2 and current Zato (ZATO-BEHAVIOUR §6.1) that
+		// Plexus does not have yet.
+		ZatoSkipped: map[string]map[string]string{"type": {
+			"ntlm": "NTLM", "spnego": "SPNEGO, Kerberos", "wss": "WS-Security",
+			"aws": "AWS credentials", "xpath_sec": "XPath security", "vault_conn_sec": "Vault connections",
+			"tls_channel_sec": "TLS channel security", "tls_key_cert": "TLS keys and certificates",
+		}},
 		Order: 10,
 		New: func() registry.Object {
 			return &Definition{IsActive: true}
@@ -281,8 +292,8 @@ func init() {
 			`{"name": "billing.cert", "type": "mtls", "client_cert_subject_dn": "CN=billing,O=Example"}`,
 			`{"name": "public.api", "type": "apikey", "password": "k-456", "rate_limiting": [{"rate": 10, "burst": 20}]}`,
 		},
-		Check: checkDefinitions,
-		Start: start,
+		Check:     checkDefinitions,
+		Provision: provision,
 	})
 }
 
@@ -350,7 +361,7 @@ type Credentials struct {
 	tokens                   *tokenSource
 }
 
-func start(_ *registry.Env, obj registry.Object) (any, error) {
+func provision(_ *registry.Env, obj registry.Object) (any, error) {
 	d := obj.(*Definition)
 	c := &Credentials{name: d.Name, typ: d.Type, active: d.IsActive, def: d}
 	spec, ok := types[d.Type]

@@ -29,27 +29,28 @@ func decode(t *testing.T, obj string) (registry.Object, string) {
 
 func TestValidate(t *testing.T) {
 	for obj, want := range map[string]string{
-		`{"name": "d", "type": "basic_auth", "username": "u", "password": "p"}`:                "",
-		`{"name": "d", "type": "apikey", "password": "k"}`:                                     "",
-		`{"name": "d", "type": "apikey", "password": "k", "header": "X-Key"}`:                  "",
-		`{"name": "d", "username": "u", "password": "p"}`:                                      "type: must not be empty",
-		`{"name": "d", "type": "jwt", "username": "u", "password": "p"}`:                       "",
-		`{"name": "d", "type": "ntlm", "username": "u", "password": "p"}`:                      `type: "ntlm" is not one of basic_auth, apikey, jwt, bearer_token, mtls`,
-		`{"name": "d", "type": "jwt", "password": "p", "ttl": "10ms"}`:                         "ttl: must be at least 1s",
-		`{"name": "d", "type": "bearer_token"}`:                                                "bearer_token needs static_token, jwks_url or auth_server_url",
-		`{"name": "d", "type": "bearer_token", "jwks_url": "https://x/jwks"}`:                  "audience: must not be empty with jwks_url",
-		`{"name": "d", "type": "bearer_token", "jwks_url": "ftp://x", "audience": "a"}`:        "jwks_url: \"ftp://x\" is not an http",
-		`{"name": "d", "type": "bearer_token", "auth_server_url": "https://x/t"}`:              "username: with auth_server_url",
-		`{"name": "d", "type": "bearer_token", "static_token": "t", "claims": ["=x"]}`:         "claims: \"=x\": expected name",
-		`{"name": "d", "type": "mtls", "client_cert_fingerprint": "zz"}`:                       "client_cert_fingerprint: expected a SHA-256 fingerprint",
-		`{"name": "d", "type": "mtls", "client_cert_subject_dn": "CN=x"}`:                      "",
-		`{"name": "d", "type": "apikey", "password": "k", "rate_limiting": [{"cidr": ["x"]}]}`: "rate_limiting: rule 1: cidr",
-		`{"name": "d", "type": "basic_auth", "password": "p"}`:                                 "username: must not be empty for basic_auth",
-		`{"name": "d", "type": "basic_auth", "username": "a:b", "password": "p"}`:              "username: must not contain a colon",
-		`{"name": "d", "type": "basic_auth", "username": "u"}`:                                 "password: must not be empty for basic_auth",
-		`{"name": "d", "type": "apikey"}`:                                                      "password: must hold the API key",
-		`{"name": "d", "type": "apikey", "password": "k", "header": "X Key"}`:                  `header: "X Key" is not a valid HTTP header name`,
-		`{"name": "d", "type": "apikey", "password": "k", "header": "X-Key\r\nA:"}`:            "is not a valid HTTP header name",
+		`{"name": "d", "type": "basic_auth", "username": "u", "password": "p"}`:                    "",
+		`{"name": "d", "type": "apikey", "password": "k"}`:                                         "",
+		`{"name": "d", "type": "apikey", "password": "k", "header": "X-Key"}`:                      "",
+		`{"name": "d", "username": "u", "password": "p"}`:                                          "type: must not be empty",
+		`{"name": "d", "type": "jwt", "username": "u", "password": "p"}`:                           "",
+		`{"name": "d", "type": "ntlm", "username": "u", "password": "p"}`:                          `type: "ntlm" is not one of basic_auth, apikey, jwt, bearer_token, mtls`,
+		`{"name": "d", "type": "jwt", "password": "p", "ttl": "10ms"}`:                             "ttl: must be at least 1s",
+		`{"name": "d", "type": "bearer_token"}`:                                                    "bearer_token needs static_token, jwks_url or auth_server_url",
+		`{"name": "d", "type": "bearer_token", "jwks_url": "https://x/jwks"}`:                      "audience: must not be empty with jwks_url",
+		`{"name": "d", "type": "bearer_token", "jwks_url": "ftp://x", "audience": "a"}`:            "jwks_url: \"ftp://x\" is not an http",
+		`{"name": "d", "type": "bearer_token", "auth_server_url": "https://x/t"}`:                  "username: with auth_server_url",
+		`{"name": "d", "type": "bearer_token", "auth_server_url": "https://x/t", "username": "c"}`: "",
+		`{"name": "d", "type": "bearer_token", "static_token": "t", "claims": ["=x"]}`:             "claims: \"=x\": expected name",
+		`{"name": "d", "type": "mtls", "client_cert_fingerprint": "zz"}`:                           "client_cert_fingerprint: expected a SHA-256 fingerprint",
+		`{"name": "d", "type": "mtls", "client_cert_subject_dn": "CN=x"}`:                          "",
+		`{"name": "d", "type": "apikey", "password": "k", "rate_limiting": [{"cidr": ["x"]}]}`:     "rate_limiting: rule 1: cidr",
+		`{"name": "d", "type": "basic_auth", "password": "p"}`:                                     "username: must not be empty for basic_auth",
+		`{"name": "d", "type": "basic_auth", "username": "a:b", "password": "p"}`:                  "username: must not contain a colon",
+		`{"name": "d", "type": "basic_auth", "username": "u"}`:                                     "",
+		`{"name": "d", "type": "apikey"}`:                                                          "",
+		`{"name": "d", "type": "apikey", "password": "k", "header": "X Key"}`:                      `header: "X Key" is not a valid HTTP header name`,
+		`{"name": "d", "type": "apikey", "password": "k", "header": "X-Key\r\nA:"}`:                "is not a valid HTTP header name",
 	} {
 		_, got := decode(t, obj)
 		if want == "" && got != "" || !strings.Contains(got, want) {
@@ -68,7 +69,7 @@ func TestCredentials(t *testing.T) {
 		{`{"name": "d", "type": "apikey", "password": "k-1", "header": "x-crm-token"}`, "X-Crm-Token", "k-1"},
 	} {
 		obj, _ := decode(t, c.obj)
-		running, err := k.Start(&registry.Env{}, obj)
+		running, err := k.Provision(&registry.Env{}, obj)
 		if err != nil {
 			t.Fatal(err)
 		}

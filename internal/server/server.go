@@ -30,6 +30,7 @@ import (
 	"github.com/plexushq/plexus/internal/logging"
 	"github.com/plexushq/plexus/internal/metrics"
 	outrest "github.com/plexushq/plexus/internal/outconn/rest"
+	"github.com/plexushq/plexus/internal/password"
 	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/scheduler"
 	"github.com/plexushq/plexus/internal/secret"
@@ -51,6 +52,36 @@ type Options struct {
 	Services []any
 	// LogOutput receives the logs; default os.Stderr.
 	LogOutput io.Writer
+	// Listeners, when set, are sockets already bound (see Listen) to serve
+	// on instead of Listen and AdminListen. The server closes them when it
+	// stops, or when Open or Start fails.
+	Listeners *Listeners
+}
+
+// Listeners are the sockets of the API and admin listeners.
+type Listeners struct {
+	API, Admin net.Listener
+}
+
+// Listen binds the API and admin listener addresses; an error names the
+// flag that sets another address.
+func Listen(api, admin string) (*Listeners, error) {
+	a, err := net.Listen("tcp", api)
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s (set another address with --listen): %w", api, err)
+	}
+	b, err := net.Listen("tcp", admin)
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("listening on %s (set another address with --admin-listen): %w", admin, err)
+	}
+	return &Listeners{API: a, Admin: b}, nil
+}
+
+// Close closes both sockets.
+func (l *Listeners) Close() {
+	l.API.Close()
+	l.Admin.Close()
 }
 
 // Server is one running Plexus server.
@@ -76,6 +107,7 @@ type Server struct {
 	Sessions *security.Sessions
 
 	logOut   *logging.Output
+	lns      *Listeners // bound but not served yet
 	tls      *tls.Config
 	base     context.Context
 	cancel   context.CancelFunc
@@ -89,7 +121,14 @@ type Server struct {
 
 // Open prepares a server: it reads the settings, opens and migrates the
 // store and loads the configuration, but does not listen yet.
-func Open(ctx context.Context, opts Options) (*Server, error) {
+func Open(ctx context.Context, opts Options) (_ *Server, err error) {
+	if opts.Listeners != nil {
+		defer func() {
+			if err != nil {
+				opts.Listeners.Close()
+			}
+		}()
+	}
 	env, err := envdir.Open(opts.Dir)
 	if err != nil {
 		return nil, err
@@ -98,9 +137,7 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	override(&settings.Listen, opts.Listen)
-	override(&settings.AdminListen, opts.AdminListen)
-	override(&settings.DB, opts.DB)
+	settings.Override(opts.Listen, opts.AdminListen, opts.DB)
 	tlsConfig, err := apiTLS(env, settings.TLS)
 	if err != nil {
 		return nil, err
@@ -114,6 +151,7 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
+	s.lns = opts.Listeners
 	return s, nil
 }
 
@@ -148,9 +186,7 @@ func (s *Server) open(ctx context.Context, user []any) error {
 	if s.Sessions, err = security.NewSessions(s.Store.DB(), s.Store.Rebind, key, s.Logger); err != nil {
 		return err
 	}
-	s.Starlark = starlark.New(s.Settings.Starlark, s.Logger)
-	outrest.ProvideStarlark(s.Starlark)
-	security.ProvideStarlark(s.Starlark)
+	s.Starlark = NewStarlark(s.Settings.Starlark, s.Logger)
 	s.Runtime, err = runtime.New(runtime.Options{
 		Dir: s.Env.Dir, Store: s.Store, Logger: s.Logger, Settings: s.Settings, Metrics: s.Metrics, Builtins: svcs,
 		Compilers: map[string]runtime.Compiler{starlark.Ext: s.Starlark}, Secrets: box,
@@ -160,6 +196,7 @@ func (s *Server) open(ctx context.Context, user []any) error {
 	}
 	s.base, s.cancel = context.WithCancel(context.Background())
 	s.Invoker = invoke.New(s.base, s.Runtime, s.Logger)
+	s.Invoker.MaxAsync = s.Settings.Limits.MaxAsyncInvocations
 	js := s.Settings.Limits.JSON
 	s.Invoker.JSON = &jsonlimit.Decoder{
 		Limits: jsonlimit.Limits{MaxDepth: js.MaxDepth, MaxValues: js.MaxValues},
@@ -182,6 +219,16 @@ func (s *Server) open(ctx context.Context, user []any) error {
 	s.Pickup.DeployAll(ctx)
 	_, err = enmasse.ImportDir(ctx, s.Runtime, s.Env.Path(envdir.EnmasseDir), s.Logger)
 	return err
+}
+
+// NewStarlark returns the compiler of Starlark services, with the self
+// attributes every subsystem provides: the server's, and plexus deploy
+// --check's when it checks files without a server.
+func NewStarlark(limits config.Starlark, log *slog.Logger) *starlark.Compiler {
+	comp := starlark.New(limits, log)
+	outrest.ProvideStarlark(comp)
+	security.ProvideStarlark(comp)
+	return comp
 }
 
 // importPickedUp imports an enmasse file saved in the pickup directory.
@@ -229,13 +276,6 @@ func apiTLS(env *envdir.Env, cfg config.TLS) (*tls.Config, error) {
 	return tc, nil
 }
 
-// override sets a setting from a command-line flag given a value.
-func override(setting *string, flag string) {
-	if flag != "" {
-		*setting = flag
-	}
-}
-
 // goServices describes the built-in Go services (those of package builtin
 // and of subsystems such as the scheduler) and the user's.
 func goServices(builtins, user []any) ([]*services.Service, error) {
@@ -251,8 +291,23 @@ func goServices(builtins, user []any) ([]*services.Service, error) {
 	return out, nil
 }
 
-// Start opens both listeners and serves in the background.
-func (s *Server) Start() error {
+// Start binds both listeners (unless Options.Listeners are bound) and
+// serves in the background. A listener that stops serving is reported to
+// Run.
+func (s *Server) Start() (err error) {
+	lns := s.lns
+	s.lns = nil
+	if lns == nil {
+		if lns, err = Listen(s.Settings.Listen, s.Settings.AdminListen); err != nil {
+			return err
+		}
+	}
+	defer func() {
+		if err != nil {
+			lns.Close()
+		}
+	}()
+	s.apiLn, s.adminLn = lns.API, lns.Admin
 	token := envdir.RandomToken(32)
 	lim := s.Settings.Limits
 	guard, err := rest.NewGuard(s.Settings, s.Sessions)
@@ -263,6 +318,7 @@ func (s *Server) Start() error {
 		Runtime: s.Runtime, Invoker: s.Invoker, Store: s.Store, Logger: s.Logger,
 		Settings: s.Settings, Metrics: s.Metrics, CLIToken: token,
 		Failures: guard.Failures, Trusted: guard.Trusted,
+		Passwords: password.NewVerifier(lim.MaxPasswordChecks, lim.PasswordCheckWait.D()),
 	}
 	newServer := func(h http.Handler) *http.Server {
 		return &http.Server{
@@ -284,16 +340,7 @@ func (s *Server) Start() error {
 	if err := s.Scheduler.Start(context.Background()); err != nil {
 		return err
 	}
-	if s.apiLn, err = net.Listen("tcp", s.Settings.Listen); err != nil {
-		return fmt.Errorf("listening on %s (set another address with --listen): %w", s.Settings.Listen, err)
-	}
-	if s.adminLn, err = net.Listen("tcp", s.Settings.AdminListen); err != nil {
-		s.apiLn.Close()
-		return fmt.Errorf("listening on %s (set another address with --admin-listen): %w", s.Settings.AdminListen, err)
-	}
 	if err := s.Env.WriteCLI(envdir.CLI{Admin: s.AdminAddr(), Token: token}); err != nil {
-		s.apiLn.Close()
-		s.adminLn.Close()
 		return fmt.Errorf("writing %s: %w", envdir.CLIFile, err)
 	}
 	s.served = make(chan error, 2)
@@ -307,22 +354,40 @@ func (s *Server) Start() error {
 		}
 	}()
 	s.api.TLSConfig = s.tls
-	for srv, ln := range map[*http.Server]net.Listener{s.api: s.apiLn, s.adminSrv: s.adminLn} {
+	for _, l := range []struct {
+		name string
+		srv  *http.Server
+		ln   net.Listener
+	}{{"API", s.api, s.apiLn}, {"admin", s.adminSrv, s.adminLn}} {
 		go func() {
 			var err error
-			if srv.TLSConfig != nil {
-				err = srv.ServeTLS(ln, "", "") // HTTP/2 included
+			if l.srv.TLSConfig != nil {
+				err = l.srv.ServeTLS(l.ln, "", "") // HTTP/2 included
 			} else {
-				err = srv.Serve(ln)
+				err = l.srv.Serve(l.ln)
 			}
 			if !errors.Is(err, http.ErrServerClosed) {
-				s.served <- err
+				s.served <- fmt.Errorf("the %s listener on %s stopped: %w", l.name, l.ln.Addr(), err)
 			}
 		}()
 	}
 	s.Logger.Info("server started", "api", s.APIAddr(), "admin", s.AdminAddr(), "rev", s.Runtime.State().Rev,
 		"services", s.Runtime.State().Services.Len(), "channels", s.Runtime.State().Count(rest.Kind))
+	s.warnExposure()
 	return nil
+}
+
+// warnExposure warns of settings that expose more than a production
+// server should: an admin listener other machines can reach, and
+// development mode.
+func (s *Server) warnExposure() {
+	if a, ok := s.adminLn.Addr().(*net.TCPAddr); ok && !a.IP.IsLoopback() {
+		s.Logger.Warn("the admin listener is reachable from other machines: keep admin_listen on a loopback address such as 127.0.0.1:11224, or behind a firewall",
+			"admin", s.AdminAddr())
+	}
+	if s.Settings.Development {
+		s.Logger.Warn("development mode is on: 500 responses carry error details and Starlark tracebacks to callers; set development: false in production")
+	}
 }
 
 // APIHandler returns the API listener's handler (for in-process
@@ -343,28 +408,36 @@ func (s *Server) APIAddr() string { return s.apiLn.Addr().String() }
 // AdminAddr returns the admin listener's address.
 func (s *Server) AdminAddr() string { return s.adminLn.Addr().String() }
 
-// Run starts the server and serves until ctx is done, then shuts down
-// gracefully.
-func (s *Server) Run(ctx context.Context) error {
+// Run starts the server, calls started (unless nil) once it serves, and
+// serves until ctx is done or a listener stops serving; then it shuts down
+// gracefully. It returns why a listener stopped, with any error of the
+// shutdown.
+func (s *Server) Run(ctx context.Context, started func()) error {
 	if err := s.Start(); err != nil {
 		s.Close()
 		return err
+	}
+	if started != nil {
+		started()
 	}
 	var serveErr error
 	select {
 	case <-ctx.Done():
 	case serveErr = <-s.served:
+		s.Logger.Error("stopping the server", "error", serveErr.Error())
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), s.Settings.Limits.ShutdownTimeout.D())
 	defer cancel()
 	return errors.Join(serveErr, s.Shutdown(sctx))
 }
 
-// Shutdown stops accepting connections, lets requests in flight finish
-// until ctx ends, stops background invocations and closes the store.
+// Shutdown stops accepting connections and background invocations, lets
+// requests, scheduler job runs and background invocations in flight finish
+// until ctx ends, cancels what is still running and closes the store.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.Logger.Info("shutting down")
 	start := time.Now()
+	s.Invoker.Close()
 	var errs []error
 	for _, srv := range []*http.Server{s.api, s.adminSrv} {
 		if srv != nil {
@@ -377,7 +450,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if err := s.Scheduler.Shutdown(ctx); err != nil {
 		errs = append(errs, err)
 	}
-	if err := s.stop(); err != nil {
+	if err := s.Invoker.Shutdown(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.stop(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	s.Logger.Info("server stopped", "took", time.Since(start).Round(time.Millisecond).String())
@@ -385,17 +461,24 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Close stops background work and closes the store without draining
-// requests.
+// Close cancels background work and closes the store without draining
+// requests or waiting for background invocations.
 func (s *Server) Close() error {
-	err := s.stop()
+	if s.lns != nil {
+		s.lns.Close()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.Settings.Limits.ShutdownTimeout.D())
+	defer cancel()
+	err := s.stop(ctx)
 	s.logOut.Close()
 	return err
 }
 
-// stop ends background work and closes the store; it is safe on a server
-// that Open built only in part.
-func (s *Server) stop() error {
+// stop cancels background work, waits until ctx ends for the running
+// objects to stop, and closes the store; it is safe on a server that Open
+// built only in part. Background invocations that ignore the cancellation
+// are not waited for: Shutdown gave them their time.
+func (s *Server) stop(ctx context.Context) error {
 	if s.Scheduler != nil {
 		if err := s.Scheduler.Close(); err != nil {
 			s.Logger.Warn("closing the scheduler", "error", err.Error())
@@ -406,13 +489,15 @@ func (s *Server) stop() error {
 	}
 	s.pickupWG.Wait()
 	if s.Invoker != nil {
-		s.Invoker.Wait()
+		s.Invoker.Close()
 	}
 	if s.Sessions != nil {
 		s.Sessions.Close()
 	}
 	if s.Runtime != nil {
-		s.Runtime.Close()
+		if err := s.Runtime.Close(ctx); err != nil {
+			s.Logger.Warn("stopping running objects", "error", err.Error())
+		}
 	}
 	if s.Store == nil {
 		return nil

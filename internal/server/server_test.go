@@ -312,3 +312,93 @@ func channels(n int) runtime.Changeset {
 	}
 	return cs
 }
+
+// runServer runs a server of a new environment with the given settings
+// on listeners bound by the test. Run's result arrives on done; stop ends
+// the server and waits for it.
+func runServer(t *testing.T, settings, admin string) (lns *server.Listeners, log *testenv.Buffer, done chan error, stop func()) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "env")
+	if _, err := envdir.Create(dir); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, envdir.SettingsFile), []byte(settings), 0o644)
+	lns, err := server.Listen("127.0.0.1:0", admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log = &testenv.Buffer{}
+	srv, err := server.Open(context.Background(), server.Options{Dir: dir, Listeners: lns, LogOutput: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	started := make(chan struct{})
+	done = make(chan error, 1)
+	exited := make(chan struct{})
+	go func() {
+		done <- srv.Run(ctx, func() { close(started) })
+		close(exited)
+	}()
+	select {
+	case <-started:
+	case err := <-done:
+		t.Fatalf("run: %v", err)
+	}
+	stop = func() {
+		cancel()
+		<-exited
+	}
+	t.Cleanup(stop)
+	return lns, log, done, stop
+}
+
+// A listener that stops serving stops the server, which says why.
+func TestListenerFailureStopsServer(t *testing.T) {
+	for _, which := range []string{"API", "admin"} {
+		lns, log, done, _ := runServer(t, "", "127.0.0.1:0")
+		ln := lns.API
+		if which == "admin" {
+			ln = lns.Admin
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		select {
+		case err := <-done:
+			want := "the " + which + " listener on " + addr + " stopped"
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("Run returned %v, want %q", err, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the server kept running without its %s listener", which)
+		}
+		if s := log.String(); !strings.Contains(s, "stopping the server") || !strings.Contains(s, "server stopped") {
+			t.Errorf("log:\n%s", s)
+		}
+	}
+}
+
+// Starting with an admin listener other machines can reach, or in
+// development mode, warns.
+func TestExposureWarnings(t *testing.T) {
+	const adminWarning, devWarning = "the admin listener is reachable from other machines", "development mode is on"
+	for _, c := range []struct {
+		settings, admin string
+		want            []string
+	}{
+		{"", "127.0.0.1:0", nil},
+		{"development: true\n", "0.0.0.0:0", []string{adminWarning, devWarning}},
+	} {
+		_, log, _, stop := runServer(t, c.settings, c.admin)
+		stop() // the log is complete
+		warnings := strings.Count(log.String(), "level=WARN")
+		for _, w := range c.want {
+			if !strings.Contains(log.String(), `level=WARN msg="`+w) {
+				t.Errorf("admin on %s: no warning %q", c.admin, w)
+			}
+		}
+		if warnings != len(c.want) {
+			t.Errorf("admin on %s, settings %q: %d warnings, want %d:\n%s", c.admin, c.settings, warnings, len(c.want), log)
+		}
+	}
+}

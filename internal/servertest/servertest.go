@@ -17,6 +17,7 @@ import (
 
 	"github.com/plexushq/plexus/internal/admin"
 	"github.com/plexushq/plexus/internal/envdir"
+	"github.com/plexushq/plexus/internal/password"
 	"github.com/plexushq/plexus/internal/server"
 )
 
@@ -76,7 +77,7 @@ func Start(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatalf("opening server: %v", err)
 	}
-	hashOnce.Do(func() { passwordHash = admin.HashPassword(Password) })
+	hashOnce.Do(func() { passwordHash = password.Hash(Password) })
 	if err := srv.Store.SetSetting(context.Background(), admin.PasswordSetting, passwordHash); err != nil {
 		t.Fatal(err)
 	}
@@ -215,10 +216,20 @@ func (l *Log) String() string {
 	return l.buf.String()
 }
 
-// Lines returns the logged lines that contain every one of parts.
+// Lines returns the logged records that contain every one of parts. A
+// record is a line with the lines after it that start with a tab (the
+// further lines of a multi-line value, such as a backtrace).
 func (l *Log) Lines(parts ...string) []string {
-	var out []string
+	var records []string
 	for line := range strings.SplitSeq(l.String(), "\n") {
+		if n := len(records); n > 0 && strings.HasPrefix(line, "\t") {
+			records[n-1] += "\n" + line
+		} else {
+			records = append(records, line)
+		}
+	}
+	var out []string
+	for _, line := range records {
 		ok := true
 		for _, p := range parts {
 			if !strings.Contains(line, p) {
@@ -233,8 +244,8 @@ func (l *Log) Lines(parts ...string) []string {
 	return out
 }
 
-// WaitFor waits until a line with every one of parts is logged, failing
-// the test after a few seconds.
+// WaitFor waits until a record (see Lines) with every one of parts is
+// logged and returns it, failing the test after a few seconds.
 func (l *Log) WaitFor(t testing.TB, parts ...string) string {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)

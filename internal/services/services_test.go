@@ -68,12 +68,24 @@ func TestSet(t *testing.T) {
 		t.Fatal("duplicate name accepted")
 	}
 	b2, _ := New("b2", "", Starlark, "b.star", func(*service.Context) error { return nil }, nil)
-	set2, err := set.Replace("b.star", b2)
+	set2, err := set.Replace([]string{"b.star"}, b2)
 	if err != nil || set2.Get("b") != nil || set2.Get("b2") == nil || set.Get("b") == nil {
 		t.Fatalf("Replace: %v %v", set2.Names(), err)
 	}
 	a2, _ := New("a", "", Starlark, "c.star", func(*service.Context) error { return nil }, nil)
-	if _, err := set.Replace("c.star", a2); err == nil || !strings.Contains(err.Error(), "already used by the Go service x.go") {
+	if _, err := set.Replace([]string{"c.star"}, a2); err == nil || !strings.Contains(err.Error(), "already used by the Go service x.go") {
 		t.Fatalf("name clash across files: %v", err)
+	}
+	// Sources replaced together may trade names.
+	c, _ := New("c", "", Starlark, "c.star", func(*service.Context) error { return nil }, nil)
+	set3, _ := set.Replace(nil, c)
+	bc, _ := New("c", "", Starlark, "b.star", func(*service.Context) error { return nil }, nil)
+	cb, _ := New("b", "", Starlark, "c.star", func(*service.Context) error { return nil }, nil)
+	set4, err := set3.Replace([]string{"c.star", "b.star"}, cb, bc)
+	if err != nil || set4.Get("b").Source != "c.star" || set4.Get("c").Source != "b.star" {
+		t.Fatalf("trading names: %v", err)
+	}
+	if got := set4.From("c.star"); len(got) != 1 || got[0] != "b" {
+		t.Fatalf("From: %v", got)
 	}
 }

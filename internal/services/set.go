@@ -56,14 +56,29 @@ func (s *Set) Len() int {
 	return len(s.byName)
 }
 
-// Replace returns a new set in which the services from one source (a
-// Starlark file, say) are replaced by add. Services of other sources with
-// the same names as add make it an error.
-func (s *Set) Replace(source string, add ...*Service) (*Set, error) {
+// From returns the names of the services from one source, sorted.
+func (s *Set) From(source string) []string {
+	var out []string
+	for _, n := range s.Names() {
+		if s.byName[n].Source == source {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Replace returns a new set in which the services from the given sources
+// (Starlark files, say) are replaced by add. A name that add uses twice, or
+// that a service of another source keeps, makes it an error.
+func (s *Set) Replace(sources []string, add ...*Service) (*Set, error) {
+	drop := make(map[string]bool, len(sources))
+	for _, src := range sources {
+		drop[src] = true
+	}
 	out := &Set{byName: make(map[string]*Service, s.Len()+len(add))}
 	if s != nil {
 		for n, svc := range s.byName {
-			if svc.Source != source {
+			if !drop[svc.Source] {
 				out.byName[n] = svc
 			}
 		}

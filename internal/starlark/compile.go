@@ -164,20 +164,21 @@ func errorBuiltin(name string, status int) *sl.Builtin {
 func (comp *Compiler) Compile(file string, src []byte) ([]*services.Service, []string, error) {
 	f, err := fileOptions.Parse(file, src, 0)
 	if err != nil {
-		return nil, nil, positioned(file, err)
+		return nil, nil, positioned(file, src, err)
 	}
 	memlimit.Rewrite(f)
 	prog, err := sl.FileProgram(f, predeclared.Has)
 	if err != nil {
-		return nil, nil, positioned(file, err)
+		return nil, nil, positioned(file, src, err)
 	}
 	thread := comp.newThread("load "+file, memlimit.New(comp.maxMemory), func(_ *sl.Thread, msg string) { comp.log.Info(msg, "file", file) })
 	globals, err := prog.Init(thread, predeclared)
 	if err != nil {
-		return nil, nil, positioned(file, err)
+		return nil, nil, positioned(file, nil, err)
 	}
 	globals.Freeze()
-	mod := &Module{File: file, Doc: docstring(f), Globals: globals}
+	doc, docWarnings := docstring(f)
+	mod := &Module{File: file, Doc: doc, Globals: globals}
 
 	name := DeriveName(file)
 	if v, ok := globals["name"]; ok {
@@ -195,8 +196,8 @@ func (comp *Compiler) Compile(file string, src []byte) ([]*services.Service, []s
 	var handle services.HandlerFunc
 	handlers := map[string]services.HandlerFunc{}
 	for gname, v := range globals {
-		verb, isHandler := strings.CutPrefix(gname, "handle")
-		if !isHandler || (verb != "" && (verb[0] != '_' || strings.ToUpper(verb[1:]) != verb[1:] || len(verb) < 2)) {
+		verb, isHandler := handlerVerb(gname)
+		if !isHandler {
 			continue
 		}
 		fn, ok := v.(*sl.Function)
@@ -207,7 +208,7 @@ func (comp *Compiler) Compile(file string, src []byte) ([]*services.Service, []s
 		if verb == "" {
 			handle = h
 		} else {
-			handlers[verb[1:]] = h
+			handlers[verb] = h
 		}
 	}
 	svc, err := services.New(name, mod.Doc, services.Starlark, file, handle, handlers)
@@ -219,6 +220,8 @@ func (comp *Compiler) Compile(file string, src []byte) ([]*services.Service, []s
 	for _, w := range ioWarnings {
 		ws = append(ws, file+":1:1: "+w)
 	}
+	ws = append(ws, docWarnings...)
+	ws = append(ws, comp.selfWarnings(f)...)
 	return []*services.Service{svc}, ws, nil
 }
 
@@ -266,21 +269,6 @@ func isKnown(name string, known []string) bool {
 	return false
 }
 
-// docstring returns the module docstring.
-func docstring(f *syntax.File) string {
-	if len(f.Stmts) == 0 {
-		return ""
-	}
-	if e, ok := f.Stmts[0].(*syntax.ExprStmt); ok {
-		if lit, ok := e.X.(*syntax.Literal); ok && lit.Token == syntax.STRING {
-			if s, ok := lit.Value.(string); ok {
-				return strings.TrimSpace(s)
-			}
-		}
-	}
-	return ""
-}
-
 // globalPos returns where a global is defined.
 func globalPos(file string, f *syntax.File, name string) string {
 	for _, stmt := range f.Stmts {
@@ -306,15 +294,16 @@ func posString(p syntax.Position) string {
 	return fmt.Sprintf("%s:%d:%d", p.Filename(), p.Line, p.Col)
 }
 
-// positioned turns a Starlark error into a problem at file:line:column.
-func positioned(file string, err error) error {
+// positioned turns a Starlark error into a problem at file:line:column;
+// a syntax error in src that is Python syntax says what to write instead.
+func positioned(file string, src []byte, err error) error {
 	var se syntax.Error
 	if errors.As(err, &se) {
-		return &registry.Problem{Pos: posString(se.Pos), Message: se.Msg}
+		return &registry.Problem{Pos: posString(se.Pos), Message: withHint(se.Msg, pythonHint(src, se))}
 	}
 	var rl resolve.ErrorList
 	if errors.As(err, &rl) && len(rl) > 0 {
-		msg := rl[0].Msg
+		msg := withHint(rl[0].Msg, namesHint(rl[0].Msg))
 		if len(rl) > 1 {
 			msg += fmt.Sprintf(" (and %d more problems)", len(rl)-1)
 		}
@@ -386,7 +375,7 @@ const (
 )
 
 // backtrace is ee.Backtrace() bounded, so that deep recursion or a huge
-// message logs one short line: the calls in the middle of a deep stack are
+// message logs a short record: the calls in the middle of a deep stack are
 // counted instead of listed, and a long message is cut.
 func backtrace(ee *sl.EvalError) string {
 	stack := ee.CallStack

@@ -21,6 +21,8 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/plexushq/plexus/internal/redact"
 )
 
 //go:embed migrations
@@ -44,6 +46,8 @@ type Key struct {
 type Code struct {
 	File   string
 	Source []byte
+	// Origin says where the file was deployed from (see runtime.CodeChange).
+	Origin string
 }
 
 // Snapshot is the whole stored configuration at one revision.
@@ -112,7 +116,7 @@ func open(ctx context.Context, dsn, dataDir string, readOnly bool) (*Store, erro
 			q.Set("mode", "ro")
 			q.Add("_pragma", "busy_timeout(10000)")
 		} else {
-			if err := os.MkdirAll(dataDir, 0o700); err != nil {
+			if err := ownerOnly(dataDir); err != nil {
 				return nil, fmt.Errorf("opening store: %w", err)
 			}
 			for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)", "foreign_keys(1)"} {
@@ -135,7 +139,7 @@ func open(ctx context.Context, dsn, dataDir string, readOnly bool) (*Store, erro
 		}
 		s.db, err = sql.Open("pgx", dsn)
 	default:
-		return nil, fmt.Errorf("opening store: --db must be empty (embedded SQLite) or a postgres:// URL, got %q", redact(dsn))
+		return nil, fmt.Errorf("opening store: --db must be empty (embedded SQLite) or a postgres:// URL, got %s", redact.Quote(dsn))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("opening store: %w", err)
@@ -147,23 +151,37 @@ func open(ctx context.Context, dsn, dataDir string, readOnly bool) (*Store, erro
 	return s, nil
 }
 
+// ownerOnly keeps the embedded database to the user running the server:
+// it makes the data directory 0700 and the database file and its -wal and
+// -shm companions 0600, creating the directory and an empty database file
+// when missing (SQLite gives its companions the database file's mode). It
+// also narrows the modes of environments made with wider ones.
+func ownerOnly(dataDir string) error {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return err
+	}
+	if err := os.Chmod(dataDir, 0o700); err != nil {
+		return err
+	}
+	file := filepath.Join(dataDir, "plexus.db")
+	f, err := os.OpenFile(file, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	for _, p := range []string{file, file + "-wal", file + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *Store) describe(dsn, dataDir string) string {
 	if s.dialect == "sqlite" {
 		return filepath.Join(dataDir, "plexus.db")
 	}
-	return redact(dsn)
-}
-
-// redact hides the password of a database URL.
-func redact(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || u.User == nil {
-		return dsn
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
+	return redact.Secrets(dsn)
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -238,7 +256,7 @@ func (s *Store) Load(ctx context.Context) (*Snapshot, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("loading objects: %w", err)
 	}
-	crow, err := s.db.QueryContext(ctx, "SELECT file, source FROM code ORDER BY file")
+	crow, err := s.db.QueryContext(ctx, "SELECT file, source, origin FROM code ORDER BY file")
 	if err != nil {
 		return nil, fmt.Errorf("loading code: %w", err)
 	}
@@ -246,7 +264,7 @@ func (s *Store) Load(ctx context.Context) (*Snapshot, error) {
 	for crow.Next() {
 		var c Code
 		var src string
-		if err := crow.Scan(&c.File, &src); err != nil {
+		if err := crow.Scan(&c.File, &src, &c.Origin); err != nil {
 			return nil, fmt.Errorf("loading code: %w", err)
 		}
 		c.Source = []byte(src)
@@ -294,8 +312,8 @@ func (s *Store) Commit(ctx context.Context, c Change) (rev int64, err error) {
 	}); err != nil {
 		return 0, err
 	}
-	if err := s.exec(ctx, tx, "INSERT INTO code (file, source, rev) VALUES (?, ?, ?) ON CONFLICT (file) DO UPDATE SET source = excluded.source, rev = excluded.rev", len(c.PutCode), func(i int) []any {
-		return []any{c.PutCode[i].File, string(c.PutCode[i].Source), rev}
+	if err := s.exec(ctx, tx, "INSERT INTO code (file, source, origin, rev) VALUES (?, ?, ?, ?) ON CONFLICT (file) DO UPDATE SET source = excluded.source, origin = excluded.origin, rev = excluded.rev", len(c.PutCode), func(i int) []any {
+		return []any{c.PutCode[i].File, string(c.PutCode[i].Source), c.PutCode[i].Origin, rev}
 	}); err != nil {
 		return 0, err
 	}

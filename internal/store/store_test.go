@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -36,9 +38,12 @@ func TestCommitAndLoad(t *testing.T) {
 			defer st.Close()
 			rev, err := st.Commit(ctx, store.Change{Source: "test",
 				Put:     []store.Record{{Kind: "k", Name: "b", Body: []byte(`{"n":2}`)}, {Kind: "k", Name: "a", Body: []byte(`{"n":1}`)}},
-				PutCode: []store.Code{{File: "x.star", Source: []byte("def handle(self): pass")}}})
+				PutCode: []store.Code{{File: "x.star", Source: []byte("def handle(self): pass"), Origin: "pickup"}}})
 			if err != nil || rev != 1 {
 				t.Fatalf("commit: %d %v", rev, err)
+			}
+			if snap, err := st.Load(ctx); err != nil || len(snap.Code) != 1 || snap.Code[0].Origin != "pickup" {
+				t.Fatalf("code and its origin: %+v %v", snap, err)
 			}
 			rev, err = st.Commit(ctx, store.Change{Source: "test",
 				Put:        []store.Record{{Kind: "k", Name: "a", Body: []byte(`{"n":10}`)}},
@@ -113,5 +118,38 @@ func BenchmarkCommit10k(b *testing.B) {
 		if _, err := st.Commit(context.Background(), store.Change{Put: recs}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// The embedded database is readable by its owner only, in new data
+// directories and in ones made with wider modes.
+func TestSQLiteOwnerOnly(t *testing.T) {
+	mode := func(p string) os.FileMode {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Mode().Perm()
+	}
+	fresh := filepath.Join(t.TempDir(), "data")
+	old := t.TempDir()
+	os.Chmod(old, 0o755)
+	for _, name := range []string{"plexus.db", "plexus.db-wal", "plexus.db-shm"} {
+		os.WriteFile(filepath.Join(old, name), nil, 0o644)
+	}
+	for _, dir := range []string{fresh, old} {
+		st, err := store.Open(context.Background(), "", dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := mode(dir); m != 0o700 {
+			t.Errorf("%s: %v, want 0700", dir, m)
+		}
+		for _, name := range []string{"plexus.db", "plexus.db-wal", "plexus.db-shm"} {
+			if m := mode(filepath.Join(dir, name)); m != 0o600 {
+				t.Errorf("%s: %v, want 0600", name, m)
+			}
+		}
+		st.Close()
 	}
 }

@@ -2,9 +2,7 @@ package testenv
 
 import (
 	"bytes"
-	"net"
 	"sync"
-	"testing"
 )
 
 // Buffer is a bytes.Buffer safe for concurrent use: a log or a command's
@@ -26,14 +24,3 @@ func (b *Buffer) String() string {
 	return b.b.String()
 }
 
-// FreeAddr returns a loopback address with a port free a moment ago, for
-// a server a test starts as a process.
-func FreeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}

@@ -2,13 +2,14 @@
 // Redis, …) from environment variables, and skips them with a clear
 // message when a variable is unset. .ci/run sets every variable, so CI
 // always runs these tests. It also holds the helpers tests share: test
-// certificates, a Buffer safe for concurrent use and free addresses.
+// certificates and a Buffer safe for concurrent use.
 package testenv
 
 import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"testing"
@@ -71,4 +72,16 @@ func sanitize(s string) string {
 		}
 	}
 	return string(out)
+}
+
+// FreeAddr returns a loopback address nothing listens on at the time of
+// the call, for a server a test starts with a fixed address.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }

@@ -40,7 +40,7 @@ type Context struct {
 	// Channel describes how the invocation arrived.
 	Channel Channel
 
-	// Depth is the number of synchronous Invoke calls above this one.
+	// Depth is the number of Invoke and InvokeAsync calls above this one.
 	Depth int
 
 	platform Platform
@@ -112,7 +112,11 @@ func (c *Context) InvokeWith(name string, payload any, opts InvokeOptions) (any,
 
 // InvokeAsync schedules the named service to run in the background and
 // returns at once with the CID the callee runs under. Its response is
-// discarded; its errors are logged.
+// discarded; its errors are logged. The callee runs one level deeper than
+// c. It returns a 503 *Error while the server runs as many background
+// invocations as it allows (limits.max_async_invocations) and once it is
+// shutting down; a background invocation's context is cancelled when the
+// server stops.
 func (c *Context) InvokeAsync(name string, payload any) (string, error) {
 	return c.platform.InvokeAsync(c, name, payload, InvokeOptions{})
 }

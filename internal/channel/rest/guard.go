@@ -9,6 +9,7 @@ import (
 
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/ratelimit"
+	"github.com/plexushq/plexus/internal/redact"
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/reply"
 	"github.com/plexushq/plexus/internal/runtime"
@@ -50,7 +51,7 @@ func validateGuard(c *Channel) []error {
 	seen := map[string]bool{}
 	for _, g := range c.Groups {
 		if seen[g] {
-			errs = append(errs, registry.FieldProblem("groups", "%q is listed twice", g))
+			errs = append(errs, registry.FieldProblem("groups", "%s is listed twice", redact.Quote(g)))
 		}
 		seen[g] = true
 	}
@@ -60,7 +61,7 @@ func validateGuard(c *Channel) []error {
 // start builds a channel's running form: its rate limiter, which keeps the
 // usage of each client address while the channel is unchanged and starts
 // afresh when the channel changes.
-func start(_ *registry.Env, obj registry.Object) (any, error) {
+func provision(_ *registry.Env, obj registry.Object) (any, error) {
 	l, err := ratelimit.New(obj.(*Channel).RateLimiting)
 	if err != nil {
 		return nil, registry.FieldProblem("rate_limiting", "%v", err)

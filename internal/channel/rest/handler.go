@@ -114,6 +114,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer release()
 	if err := h.Invoker.Run(c, svc, r.Method); err != nil {
+		if r.Context().Err() != nil {
+			// The client closed its connection, which cancelled the
+			// service: nobody is left to answer.
+			x.status = reply.StatusClientClosed
+			c.Logger().Info("client disconnected before the response", "channel", rt.Name, "status", x.status, "error", err.Error())
+			return
+		}
 		reply.LogError(c.Logger(), err)
 		for k, vs := range c.Response.Headers {
 			w.Header()[k] = vs

@@ -13,6 +13,7 @@ import (
 	"github.com/plexushq/plexus/internal/reply"
 	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/security"
+	"github.com/plexushq/plexus/sdk/service"
 )
 
 // Built-in paths of the API listener for the sessions of jwt security
@@ -88,13 +89,16 @@ func (h *Handler) logIn(w http.ResponseWriter, r *http.Request, x *exchange, st 
 }
 
 // logInCredentials reads the username and password of a log-in, from a
-// JSON object or a form.
+// JSON object or a form. A body that is a JSON object is read as JSON
+// whatever its content type says, as JSON channels do, so curl -d with a
+// JSON body (sent as a form) works.
 func logInCredentials(r *http.Request) (user, password string, ok bool) {
 	data, err := io.ReadAll(io.LimitReader(r.Body, maxLogInBody))
 	if err != nil {
 		return "", "", false
 	}
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+	isJSON := strings.HasPrefix(strings.TrimLeft(string(data), " \t\r\n"), "{")
+	if !isJSON && service.IsForm(r.Header.Get("Content-Type")) {
 		v, err := url.ParseQuery(string(data))
 		if err != nil {
 			return "", "", false

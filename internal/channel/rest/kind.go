@@ -13,6 +13,7 @@ import (
 
 	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/ratelimit"
+	"github.com/plexushq/plexus/internal/redact"
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/router"
 )
@@ -69,7 +70,7 @@ func init() {
 			"sec_def":      "security", "security_name": "security", "security_groups": "groups",
 
 			"security_id":  registry.ZatoRefused,
-			"sec_use_rbac": registry.ZatoRefused, "has_rbac": registry.ZatoRefused,
+			"sec_use_rbac": registry.ZatoRefused, "has_rbac": registry.ZatoRefused, "sec_tls_ca_cert_id": registry.ZatoRefused,
 			"rate_limit_def": registry.ZatoRefused, "quota_tier": registry.ZatoRefused,
 			"is_rate_limit_active": "",
 
@@ -81,6 +82,11 @@ func init() {
 			"hl7_version": "", "json_path": "", "soap_action": "", "soap_version": "", "serialization_type": "",
 			"max_len_messages_sent": "", "max_len_messages_received": "",
 			"max_bytes_per_message_sent": "", "max_bytes_per_message_received": "",
+			// Columns of 3.2's http_soap table that a full export writes
+			// for channels too, though only outgoing connections use them.
+			"id": "", "service_id": "", "cache_name": "", "data_encoding": "", "host": "", "ping_method": "", "pool_size": "",
+			"is_audit_log_sent_active": "", "is_audit_log_received_active": "",
+			"should_parse_on_input": "", "should_return_errors": "", "should_validate": "",
 		},
 		Order: 30,
 		New: func() registry.Object {
@@ -90,9 +96,9 @@ func init() {
 			`{"name": "api.customer.get", "service": "plexus.helpers.echo", "url_path": "/api/customers/{cust_id}", "method": "GET"}`,
 			`{"name": "files", "service": "plexus.helpers.echo", "url_path": "/files/{path...}", "data_format": "raw"}`,
 		},
-		Check:    check,
-		Start:    start,
-		Assemble: assemble,
+		Check:     check,
+		Provision: provision,
+		Assemble:  assemble,
 	})
 }
 
@@ -103,7 +109,7 @@ func (c *Channel) Validate() []error {
 		return errs // reported as required
 	}
 	if _, err := c.template(); err != nil {
-		return append(errs, registry.FieldProblem("url_path", "%s %v", c.URLPath, err))
+		return append(errs, registry.FieldProblem("url_path", "%s %v", redact.Quote(c.URLPath), err))
 	}
 	if c.URLPath == HealthPath {
 		return append(errs, registry.FieldProblem("url_path", "%s is reserved for the health check", HealthPath))
@@ -141,7 +147,7 @@ func conflict(existing, added *Channel) error {
 		method = "any method"
 	}
 	return &registry.Problem{Name: added.Name, Field: "url_path",
-		Message: fmt.Sprintf("%s with %s is already served by channel %q (%s)", added.URLPath, method, existing.Name, existing.URLPath)}
+		Message: fmt.Sprintf("%s with %s is already served by channel %s (%s)", redact.Quote(added.URLPath), method, redact.Quote(existing.Name), redact.Quote(existing.URLPath))}
 }
 
 // route is a channel as the handler sees it.

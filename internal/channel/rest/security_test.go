@@ -121,6 +121,37 @@ func TestAPIKey(t *testing.T) {
 	}
 }
 
+// A definition made without its password (as Zato's enmasse files allow)
+// authenticates nobody, whatever a request sends, until one is set.
+func TestNoPasswordYet(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{Services: []any{whoami}, Settings: noFailures})
+	s.Put("security", "billing", map[string]any{"type": "basic_auth", "username": "billing"})
+	s.Put("security", "crm", map[string]any{"type": "apikey"})
+	s.Channel("basic", "test.whoami", "", "/basic", map[string]any{"security": "billing"})
+	s.Channel("key", "test.whoami", "", "/key", map[string]any{"security": "crm"})
+	for name, h := range map[string]http.Header{
+		"empty password":   basic("billing", ""),
+		"empty username":   basic("", ""),
+		"some password":    basic("billing", "guess"),
+		"no header":        nil,
+		"empty key":        {"X-Api-Key": {""}},
+		"empty key, twice": {"X-Api-Key": {"", ""}},
+	} {
+		for _, path := range []string{"/basic", "/key"} {
+			if r := s.Call("GET", path, "", h); r.StatusCode != 401 {
+				t.Errorf("%s on %s: %d %s", name, path, r.StatusCode, r.Body)
+			}
+		}
+	}
+	for name, pw := range map[string]string{"billing": "b-pass-1", "crm": "k-123456"} {
+		if r := s.AdminCall("POST", "/admin/api/v1/objects/security/"+name+"/password", `{"password": "`+pw+`"}`); r.StatusCode != 200 {
+			t.Fatalf("change-password %s: %d %s", name, r.StatusCode, r.Body)
+		}
+	}
+	identity(t, s.Call("GET", "/basic", "", basic("billing", "b-pass-1")))
+	identity(t, s.Call("GET", "/key", "", http.Header{"X-Api-Key": {"k-123456"}}))
+}
+
 // A channel listing groups admits any member of any of them, as that
 // member; a channel with both security and groups needs both.
 func TestGroups(t *testing.T) {

@@ -276,8 +276,10 @@ func (c *Conn) attempt(ctx context.Context, x *exchange) (*service.RESTResponse,
 		}
 		f := classify(err)
 		c.m.observe(time.Since(t0), f.reason)
+		c.report(f)
 		return nil, f
 	}
+	c.report(nil)
 	data, err := c.readBody(hr)
 	hr.Body.Close()
 	if err != nil {
@@ -302,31 +304,34 @@ func (c *Conn) attempt(ctx context.Context, x *exchange) (*service.RESTResponse,
 	}, nil
 }
 
-// readBody reads a response body up to the connection's limit.
+// readBody reads a response body up to the connection's limit, whether
+// the remote end announces a larger Content-Length or streams more. The
+// Content-Length of an answer without a body (to HEAD, say) is not
+// checked: it only describes the resource.
 func (c *Conn) readBody(hr *http.Response) ([]byte, error) {
-	limit := c.cfg.MaxResponseSize
-	if limit > 0 && hr.ContentLength > limit {
-		return nil, tooLarge(limit)
+	if hr.Body == http.NoBody {
+		return nil, nil
+	}
+	limit := c.maxBody
+	if hr.ContentLength > limit {
+		return nil, c.tooLarge()
 	}
 	var buf bytes.Buffer
 	if hr.ContentLength > 0 {
 		buf.Grow(int(hr.ContentLength))
 	}
-	var rd io.Reader = hr.Body
-	if limit > 0 {
-		rd = io.LimitReader(hr.Body, limit+1)
-	}
-	if _, err := buf.ReadFrom(rd); err != nil {
+	if _, err := buf.ReadFrom(io.LimitReader(hr.Body, limit+1)); err != nil {
 		return nil, err
 	}
-	if limit > 0 && int64(buf.Len()) > limit {
-		return nil, tooLarge(limit)
+	if int64(buf.Len()) > limit {
+		return nil, c.tooLarge()
 	}
 	return buf.Bytes(), nil
 }
 
-func tooLarge(limit int64) *failure {
-	return &failure{reason: "too_large", limit: limit, err: fmt.Errorf("the response is larger than max_response_size, %d bytes", limit)}
+func (c *Conn) tooLarge() *failure {
+	return &failure{reason: "too_large", limit: c.maxBody, limitKey: c.maxBodyKey,
+		err: fmt.Errorf("the response is larger than %s, %d bytes", c.maxBodyKey, c.maxBody)}
 }
 
 // failure is why an attempt got no response.
@@ -334,8 +339,11 @@ type failure struct {
 	// reason is timeout, refused, dns, tls, connection or too_large; it is
 	// also the metrics label.
 	reason string
-	limit  int64
-	err    error
+	// limit and limitKey are the size a too_large response exceeded and
+	// the setting it comes from.
+	limit    int64
+	limitKey string
+	err      error
 }
 
 func (f *failure) Error() string { return f.reason + ": " + fmt.Sprint(f.err) }
@@ -361,7 +369,7 @@ func (f *failure) serviceError(name string, attempts int) *service.Error {
 		"dns":        "host not found",
 		"tls":        "TLS handshake failed",
 		"connection": "connection failed",
-		"too_large":  fmt.Sprintf("the response is larger than %d bytes", f.limit),
+		"too_large":  fmt.Sprintf("the response is larger than %d bytes (%s)", f.limit, f.limitKey),
 	}[f.reason]
 	return &service.Error{Status: http.StatusBadGateway, Message: fmt.Sprintf("Could not call outgoing REST connection %q: %s%s", name, what, after), Cause: f}
 }

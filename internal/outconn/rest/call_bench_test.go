@@ -27,7 +27,7 @@ func BenchmarkCallREST(b *testing.B) {
 	if errs := cfg.Validate(); len(errs) > 0 {
 		b.Fatal(errs)
 	}
-	running, err := start(&registry.Env{Metrics: metrics.New()}, cfg)
+	running, err := provision(&registry.Env{Metrics: metrics.New()}, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,15 +1,20 @@
 package rest_test
 
 import (
+	"bufio"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	goruntime "runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/plexushq/plexus/internal/admin"
+	"github.com/plexushq/plexus/internal/servertest"
 )
 
 func TestEveryVerb(t *testing.T) {
@@ -153,10 +158,14 @@ func TestMissingPlaceholder(t *testing.T) {
 	s := start(t)
 	b := newBackend(t)
 	putConn(t, s, "Billing", map[string]any{"host": b.URL, "url_path": "/api/billing/{phone_no}"})
-	status, m, _ := call(t, s, map[string]any{"conn": "Billing", "method": "GET", "params": map[string]any{"cust_id": "1"}})
-	if status != 400 || m["details"] != `Missing path parameter phone_no for outgoing REST connection "Billing" (url_path /api/billing/{phone_no})` {
-		t.Errorf("%d %v", status, m)
+	// The connection's url_path needs a parameter the service did not
+	// pass: the platform's fault, so 500 without url_path, and the log
+	// says what is missing.
+	status, m, r := call(t, s, map[string]any{"conn": "Billing", "method": "GET", "params": map[string]any{"cust_id": "1"}})
+	if status != 500 || m["details"] != "Internal server error" || strings.Contains(string(r.Body), "url_path") {
+		t.Errorf("%d %s", status, r.Body)
 	}
+	s.Log.WaitFor(t, r.Header.Get("X-Plexus-CID"), "level=ERROR", `missing path parameter phone_no (url_path /api/billing/{phone_no})`)
 	status, m, _ = call(t, s, map[string]any{"conn": "Billing", "method": "GET", "params": map[string]any{"phone_no": "../../admin"}})
 	if status != 200 || b.last(t).RequestURI != "/api/billing/..%2F..%2Fadmin" {
 		t.Errorf("%d %v %s", status, m, b.last(t).RequestURI)
@@ -180,6 +189,27 @@ func TestMissingAndInactive(t *testing.T) {
 	status, m, _ = call(t, s, map[string]any{"conn": "Billing", "method": "GET"})
 	if status != 503 || m["details"] != `Outgoing REST connection "Billing" is inactive` {
 		t.Errorf("inactive: %d %v", status, m)
+	}
+	if b.count() != 0 {
+		t.Errorf("the backend got %d requests", b.count())
+	}
+}
+
+// A connection whose definition has no password yet sends nothing: its
+// calls fail with 503, saying how to set one.
+func TestNoPasswordYet(t *testing.T) {
+	s := start(t)
+	b := newBackend(t)
+	putObject(t, s, "security", "billing.creds", map[string]any{"type": "basic_auth", "username": "billing"})
+	putObject(t, s, "security", "crm.key", map[string]any{"type": "apikey"})
+	putObject(t, s, "security", "erp.oauth", map[string]any{"type": "bearer_token", "auth_server_url": b.URL + "/token", "username": "erp"})
+	for conn, def := range map[string]string{"Billing": "billing.creds", "CRM": "crm.key", "ERP": "erp.oauth"} {
+		putConn(t, s, conn, map[string]any{"host": b.URL, "url_path": "/x", "security": def})
+		status, m, _ := call(t, s, map[string]any{"conn": conn, "method": "GET"})
+		want := fmt.Sprintf("Security definition %q has no password yet: set one with plexus security change-password %q", def, def)
+		if status != 503 || m["details"] != want {
+			t.Errorf("%s: %d %v", conn, status, m)
+		}
 	}
 	if b.count() != 0 {
 		t.Errorf("the backend got %d requests", b.count())
@@ -230,7 +260,7 @@ func TestCredentials(t *testing.T) {
 
 	// A definition in use cannot be deleted.
 	r := s.AdminCall("DELETE", admin.Prefix+"/objects/security/billing.creds", "")
-	if r.StatusCode != 400 || !strings.Contains(string(r.Body), `no Security definition named \"billing.creds\" exists`) {
+	if r.StatusCode != 400 || !strings.Contains(string(r.Body), `security \"billing.creds\": still used by outgoing_rest \"Billing\"`) {
 		t.Errorf("deleting a definition in use: %d %s", r.StatusCode, r.Body)
 	}
 	r = s.AdminCall("PUT", admin.Prefix+"/objects/outgoing_rest/Nope", `{"host": "http://h", "url_path": "/", "security": "nope"}`)
@@ -436,7 +466,7 @@ func TestBadHeadersAndLargeResponses(t *testing.T) {
 	putConn(t, s, "Large", map[string]any{"host": b.URL, "url_path": "/{p}", "data_format": "raw", "max_response_size": 0})
 	for _, p := range []string{"sized", "chunked"} {
 		status, m, _ := call(t, s, map[string]any{"conn": "Small", "method": "GET", "params": map[string]any{"p": p}})
-		if status != 502 || m["details"] != `Could not call outgoing REST connection "Small": the response is larger than 1000 bytes` {
+		if status != 502 || m["details"] != `Could not call outgoing REST connection "Small": the response is larger than 1000 bytes (max_response_size)` {
 			t.Errorf("%s: %d %v", p, status, m)
 		}
 	}
@@ -453,5 +483,72 @@ func TestBadHeadersAndLargeResponses(t *testing.T) {
 	s.Log.WaitFor(t, r.Header.Get("X-Plexus-CID"), `header \"X Bad\" is not a valid HTTP header name and value`)
 	if status, _, _ := call(t, s, map[string]any{"conn": "Large", "method": "GET", "params": map[string]any{"p": "x"}, "headers": map[string]any{"X-Split": "a\r\nX-Injected: 1"}}); status != 500 || b.count() != 3 {
 		t.Errorf("header value with CRLF: %d, %d requests", status, b.count())
+	}
+}
+
+// A remote API cannot make Plexus allocate more than
+// limits.max_outgoing_response_size, whatever Content-Length it announces
+// or however much it streams, even on a connection with max_response_size
+// 0 (or above the server's limit): the caller gets 502 naming the limit.
+func TestResponseCap(t *testing.T) {
+	const limit = 1 << 20
+	s := servertest.Start(t, servertest.Options{Services: []any{callService},
+		Settings: fmt.Sprintf("limits:\n  max_outgoing_response_size: %d\n", limit)})
+	s.Channel("call", "test.call", "POST", "/call", nil)
+	// A remote end that announces 4 GiB and sends ten bytes.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				if _, err := http.ReadRequest(bufio.NewReader(conn)); err != nil {
+					return
+				}
+				io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 4294967296\r\n\r\n0123456789")
+			}()
+		}
+	}()
+	b := newBackend(t)
+	b.handle(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead { // describes a large resource, sends no body
+			w.Header().Set("Content-Length", "2000000")
+			return
+		}
+		w.(http.Flusher).Flush() // no Content-Length
+		chunk := strings.Repeat("x", 64<<10)
+		for range 2 * limit / len(chunk) {
+			if _, err := io.WriteString(w, chunk); err != nil {
+				return
+			}
+		}
+	})
+	putConn(t, s, "Liar", map[string]any{"host": "http://" + ln.Addr().String(), "url_path": "/", "data_format": "raw", "max_response_size": 0})
+	putConn(t, s, "Stream", map[string]any{"host": b.URL, "url_path": "/", "data_format": "raw", "max_response_size": 0})
+	putConn(t, s, "Above", map[string]any{"host": b.URL, "url_path": "/", "data_format": "raw", "max_response_size": 100 << 20})
+	putConn(t, s, "Small", map[string]any{"host": b.URL, "url_path": "/", "data_format": "raw", "max_response_size": 1000})
+	for _, name := range []string{"Liar", "Stream", "Above"} {
+		var before, after goruntime.MemStats
+		goruntime.ReadMemStats(&before)
+		status, m, _ := call(t, s, map[string]any{"conn": name, "method": "GET", "no_data": true})
+		goruntime.ReadMemStats(&after)
+		want := fmt.Sprintf(`Could not call outgoing REST connection %q: the response is larger than %d bytes (limits.max_outgoing_response_size)`, name, limit)
+		if status != 502 || m["details"] != want {
+			t.Errorf("%s: %d %.200v", name, status, m["details"])
+		}
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
+			t.Errorf("%s: the call allocated %d MiB", name, grew>>20)
+		}
+	}
+	// An answer to HEAD has no body: its Content-Length is not a size read.
+	if status, m, _ := call(t, s, map[string]any{"conn": "Small", "method": "HEAD", "no_data": true}); status != 200 || m["status"] != float64(200) {
+		t.Errorf("HEAD of a resource larger than max_response_size: %d %v", status, m)
 	}
 }

@@ -11,15 +11,18 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/metrics"
+	"github.com/plexushq/plexus/internal/redact"
 	"github.com/plexushq/plexus/internal/registry"
 )
 
 // Conn is the running form of an outgoing REST connection: its HTTP client
 // with its own pool. It is safe for concurrent use.
 //
-// Its lifecycle follows the runtime's: Start builds it when the connection
-// is created or changed; calls acquire it for their whole duration,
+// Its lifecycle follows the runtime's: Provision builds it, without
+// connecting, when the connection is created or changed; Run (status.go)
+// reports whether the remote API can be reached; calls acquire it for their whole duration,
 // retries included; Close, called when a newer version has been swapped
 // in, marks it closed, and its idle pooled connections are closed as soon
 // as no call is in flight, so calls in flight finish on it undisturbed.
@@ -32,19 +35,30 @@ type Conn struct {
 	transport   *http.Transport
 	log         *slog.Logger
 	m           connMetrics
+	// maxBody is the largest response body a call reads, and maxBodyKey
+	// the setting it comes from.
+	maxBody    int64
+	maxBodyKey string
 
 	// bare is the caller of a connection without security, made once.
 	bare *caller
 
 	inflight atomic.Int64
 	closed   atomic.Bool
+
+	// baseURL and probeAddr are what Run probes; health carries the
+	// outcome of calls to Run, and degraded is Run's verdict.
+	baseURL   *url.URL
+	probeAddr string
+	health    chan error
+	degraded  atomic.Bool
 }
 
-func start(env *registry.Env, obj registry.Object) (any, error) {
+func provision(env *registry.Env, obj registry.Object) (any, error) {
 	cfg := obj.(*Config)
 	tpl, err := cfg.template()
 	if err != nil {
-		return nil, registry.FieldProblem("url_path", "%s %v", cfg.URLPath, err)
+		return nil, registry.FieldProblem("url_path", "%s %v", redact.Quote(cfg.URLPath), err)
 	}
 	files, err := cfg.loadTLS(env.Dir)
 	if err != nil {
@@ -65,13 +79,31 @@ func start(env *registry.Env, obj registry.Object) (any, error) {
 	if c.contentType == "" {
 		c.contentType = defaultContentType[cfg.DataFormat]
 	}
+	c.maxBody, c.maxBodyKey = responseLimit(env.Settings, cfg.MaxResponseSize)
 	c.transport = newTransport(cfg, files)
 	c.client = &http.Client{Transport: c.transport, Timeout: cfg.Timeout.D(), CheckRedirect: c.checkRedirect}
 	c.bare = &caller{conn: c}
+	c.baseURL, _ = url.Parse(c.base)
+	c.probeAddr = hostPort(c.baseURL)
+	c.health = make(chan error, 1)
 	if !cfg.TLSVerify && strings.HasPrefix(cfg.Host, "https:") {
 		c.log.Warn("TLS certificate verification is off for an outgoing REST connection")
 	}
 	return c, nil
+}
+
+// responseLimit returns the largest response body a connection reads and
+// the setting that says so: its max_response_size, unless that is 0 or
+// above the server's limits.max_outgoing_response_size.
+func responseLimit(settings *config.Settings, own int64) (int64, string) {
+	if settings == nil {
+		settings = config.Default()
+	}
+	server := int64(settings.Limits.MaxOutgoingResponseSize)
+	if own > 0 && own <= server {
+		return own, "max_response_size"
+	}
+	return server, "limits.max_outgoing_response_size"
 }
 
 var defaultContentType = map[string]string{

@@ -35,9 +35,11 @@ type backend struct {
 	mu      sync.Mutex
 	reqs    []seen
 	handler atomic.Pointer[http.HandlerFunc]
-	// accepted counts the TCP connections the server accepted; open those
+	// accepted counts the TCP connections that carried a request (not the
+	// connection's reachability probes, which send nothing); open those
 	// not closed yet.
 	accepted, open atomic.Int64
+	active         sync.Map // net.Conn that carried a request
 }
 
 func newBackend(t *testing.T) *backend {
@@ -50,13 +52,17 @@ func newBackend(t *testing.T) *backend {
 	return b
 }
 
-func (b *backend) connState(_ net.Conn, st http.ConnState) {
+func (b *backend) connState(c net.Conn, st http.ConnState) {
 	switch st {
 	case http.StateNew:
-		b.accepted.Add(1)
 		b.open.Add(1)
+	case http.StateActive:
+		if _, seen := b.active.LoadOrStore(c, true); !seen {
+			b.accepted.Add(1)
+		}
 	case http.StateClosed, http.StateHijacked:
 		b.open.Add(-1)
+		b.active.Delete(c)
 	}
 }
 

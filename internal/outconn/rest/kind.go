@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/plexushq/plexus/internal/config"
+	"github.com/plexushq/plexus/internal/redact"
 	"github.com/plexushq/plexus/internal/registry"
 )
 
@@ -70,7 +71,7 @@ type Config struct {
 	PingPath   string `json:"ping_path" doc:"Path a ping requests, appended to host."`
 
 	FollowRedirects bool  `json:"follow_redirects" doc:"Whether 3xx answers are followed (up to 10 times); off, they are returned to the service like any other answer. Credentials are not sent to another host."`
-	MaxResponseSize int64 `json:"max_response_size" doc:"Largest response body read, in bytes; a larger one fails the call with 502. 0 means no limit."`
+	MaxResponseSize int64 `json:"max_response_size" doc:"Largest response body read, in bytes; a larger one fails the call with 502. 0 means the server's limits.max_outgoing_response_size (1 GiB by default), which also caps larger values."`
 
 	tpl *pathTemplate // parsed url_path, kept by Validate
 }
@@ -81,7 +82,32 @@ func init() {
 		Title:   "Outgoing REST connection",
 		Summary: "A named remote HTTP API that services call, with its own connection pool, credentials, TLS settings and retries.",
 		Aliases: []string{"outconn_plain_http"},
-		Order:   40,
+		// Zato's fields that Plexus spells differently or does not support
+		// yet: 3.2's (a full export writes every column of its http_soap
+		// table) and current Zato's invocation and health-check fields
+		// (ZATO-BEHAVIOUR §5.1, §7.2). A call's method, query and headers
+		// are the service's to give in Plexus.
+		ZatoFields: map[string]string{
+			"sec_def": "security", "security_name": "security", "validate_tls": "tls_verify",
+
+			"id": "", "service_id": "", "security_id": "", "sec_type": "", "sec_use_rbac": "", "has_rbac": "",
+			"sec_tls_ca_cert_id": "", "is_internal": "", "method": "", "service": "", "service_name": "",
+			"service_whitelist": "", "merge_url_params_req": "", "url_params_pri": "", "params_pri": "", "match_slash": "",
+			"http_accept": "", "cache_type": "", "cache_id": "", "cache_name": "", "cache_expiry": "",
+			"content_encoding": "", "data_encoding": "", "serialization_type": "", "hl7_version": "", "json_path": "",
+			"soap_action": "", "soap_version": "", "should_parse_on_input": "", "should_return_errors": "", "should_validate": "",
+			"is_rate_limit_active": "", "rate_limit_type": "", "rate_limit_def": "", "rate_limit_check_parent_def": "",
+			"is_audit_log_active": "", "is_audit_log_sent_active": "", "is_audit_log_received_active": "",
+			"max_len_messages_sent": "", "max_len_messages_received": "",
+			"max_bytes_per_message_sent": "", "max_bytes_per_message_received": "",
+			"request_method": "", "request_query_string": "", "request_path_params": "", "request_headers": "",
+			"request_data": "", "request_data_mode": "", "response_map": "", "response_map_mode": "",
+			"callback_type": "", "callback_name": "",
+			"scheduler_run_every": "", "scheduler_run_unit": "", "scheduler_start_date": "",
+			"health_check_run_every": "", "health_check_run_unit": "", "health_check_notify_on": "",
+			"health_check_callback_type": "", "health_check_callback_name": "",
+		},
+		Order: 40,
 		New: func() registry.Object {
 			return &Config{
 				IsActive:               true,
@@ -101,7 +127,7 @@ func init() {
 			`{"name": "Billing", "host": "https://billing.example.com", "url_path": "/api/billing/{phone_no}", "timeout": "20s"}`,
 			`{"name": "CRM", "host": "http://10.0.0.5:8080", "url_path": "/v2/customers/{cust_id}", "max_retries": 3, "retry_sleep_time": "500ms"}`,
 		},
-		Start: start,
+		Provision: provision,
 	})
 }
 
@@ -111,20 +137,20 @@ func (c *Config) Validate() []error {
 	var errs []error
 	if c.Host != "" {
 		if err := checkHost(c.Host); err != nil {
-			errs = append(errs, registry.FieldProblem("host", "%s %v", c.Host, err))
+			errs = append(errs, registry.FieldProblem("host", "%s %v", redact.Quote(c.Host), err))
 		}
 	}
 	if c.URLPath != "" {
 		if _, err := c.template(); err != nil {
-			errs = append(errs, registry.FieldProblem("url_path", "%s %v", c.URLPath, err))
+			errs = append(errs, registry.FieldProblem("url_path", "%s %v", redact.Quote(c.URLPath), err))
 		} else if c.Host != "" {
 			if _, err := url.Parse(strings.TrimSuffix(c.Host, "/") + c.URLPath); err != nil {
-				errs = append(errs, registry.FieldProblem("url_path", "%s does not make a URL with host: %v", c.URLPath, err))
+				errs = append(errs, registry.FieldProblem("url_path", "%s does not make a URL with host", redact.Quote(c.URLPath)))
 			}
 		}
 	}
 	if !strings.HasPrefix(c.PingPath, "/") || strings.ContainsAny(c.PingPath, "# \t\r\n") {
-		errs = append(errs, registry.FieldProblem("ping_path", "%q must start with / and hold no spaces or #fragment", c.PingPath))
+		errs = append(errs, registry.FieldProblem("ping_path", "%s must start with / and hold no spaces or #fragment", redact.Quote(c.PingPath)))
 	}
 	if c.PoolSize < 0 || c.PoolSize > 10000 {
 		errs = append(errs, registry.FieldProblem("pool_size", "%d is not between 0 and 10000", c.PoolSize))
@@ -201,25 +227,25 @@ func (c *Config) loadTLS(dir string) (*tlsFiles, error) {
 	if c.TLSCACerts != "" {
 		pem, err := os.ReadFile(abs(c.TLSCACerts))
 		if err != nil {
-			return nil, registry.FieldProblem("tls_ca_certs", "reading %s: %v", c.TLSCACerts, pathError(err))
+			return nil, registry.FieldProblem("tls_ca_certs", "reading %s: %v", redact.Quote(c.TLSCACerts), pathError(err))
 		}
 		t.roots = x509.NewCertPool()
 		if !t.roots.AppendCertsFromPEM(pem) {
-			return nil, registry.FieldProblem("tls_ca_certs", "%s holds no PEM certificate", c.TLSCACerts)
+			return nil, registry.FieldProblem("tls_ca_certs", "%s holds no PEM certificate", redact.Quote(c.TLSCACerts))
 		}
 	}
 	if c.TLSClientCert != "" {
 		certPEM, err := os.ReadFile(abs(c.TLSClientCert))
 		if err != nil {
-			return nil, registry.FieldProblem("tls_client_cert", "reading %s: %v", c.TLSClientCert, pathError(err))
+			return nil, registry.FieldProblem("tls_client_cert", "reading %s: %v", redact.Quote(c.TLSClientCert), pathError(err))
 		}
 		if !hasPEM(certPEM, "CERTIFICATE") {
-			return nil, registry.FieldProblem("tls_client_cert", "%s holds no PEM certificate", c.TLSClientCert)
+			return nil, registry.FieldProblem("tls_client_cert", "%s holds no PEM certificate", redact.Quote(c.TLSClientCert))
 		}
 		keyPEM, keyField := certPEM, "tls_client_cert"
 		if c.TLSClientKey != "" {
 			if keyPEM, err = os.ReadFile(abs(c.TLSClientKey)); err != nil {
-				return nil, registry.FieldProblem("tls_client_key", "reading %s: %v", c.TLSClientKey, pathError(err))
+				return nil, registry.FieldProblem("tls_client_key", "reading %s: %v", redact.Quote(c.TLSClientKey), pathError(err))
 			}
 			keyField = "tls_client_key"
 		}

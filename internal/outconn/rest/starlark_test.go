@@ -135,7 +135,7 @@ func TestStarlarkErrors(t *testing.T) {
 	}{
 		{`self.out.rest["Bilingg"]`, 500, "Internal server error", `no outgoing REST connection named \"Bilingg\"; did you mean \"Billing\"?`},
 		{`self.out.rest["Off"]`, 503, `Outgoing REST connection \"Off\" is inactive`, ""},
-		{`self.out.rest["Billing"].conn.get(self.cid, {"cust_id": "1"})`, 400, `Missing path parameter phone_no for outgoing REST connection \"Billing\" (url_path /api/billing/{phone_no})`, ""},
+		{`self.out.rest["Billing"].conn.get(self.cid, {"cust_id": "1"})`, 500, "Internal server error", `calling outgoing REST connection \"Billing\": missing path parameter phone_no (url_path /api/billing/{phone_no})`},
 		{`self.out.rest["Slow"].conn.get(self.cid)`, 504, `Timeout calling outgoing REST connection \"Slow\"`, ""},
 		{`self.response.payload = self.out.rest["Bad"].conn.get(self.cid).status_code`, 200, "", ""},
 		{`self.out.rest["Bad"].conn.get(self.cid).data`, 502, `Could not parse the JSON response of outgoing REST connection \"Bad\"`, ""},

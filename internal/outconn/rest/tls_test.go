@@ -147,7 +147,7 @@ func TestTLSFilesRefused(t *testing.T) {
 	}{
 		{map[string]any{"tls_ca_certs": filepath.Join(p.dir, "missing.pem")}, "tls_ca_certs", "no such file or directory"},
 		{map[string]any{"tls_ca_certs": garbage}, "tls_ca_certs", "holds no PEM certificate"},
-		{map[string]any{"tls_ca_certs": "certs/ca.pem"}, "tls_ca_certs", "reading certs/ca.pem: no such file or directory"},
+		{map[string]any{"tls_ca_certs": "certs/ca.pem"}, "tls_ca_certs", `reading \"certs/ca.pem\": no such file or directory`},
 		{map[string]any{"tls_client_cert": garbage, "tls_client_key": p.clientKy}, "tls_client_cert", "holds no PEM certificate"},
 		{map[string]any{"tls_client_cert": p.clientKy, "tls_client_key": p.clientKy}, "tls_client_cert", "holds no PEM certificate"},
 		{map[string]any{"tls_client_cert": p.clientCert}, "tls_client_cert", "loading the client certificate's key"},

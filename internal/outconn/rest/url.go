@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/plexushq/plexus/internal/redact"
 	"github.com/plexushq/plexus/sdk/service"
 )
 
@@ -62,7 +63,7 @@ func parseTemplate(s string) (*pathTemplate, error) {
 		}
 		name := rest[open+1 : open+1+end]
 		if !validName(name) {
-			return nil, fmt.Errorf("placeholder {%s}: names are letters, digits, _ and -", name)
+			return nil, fmt.Errorf("placeholder {%s}: names are letters, digits, _ and -", redact.Short(name))
 		}
 		t.parts = append(t.parts, tplPart{name: name})
 		if !slices.Contains(t.names, name) {
@@ -118,9 +119,12 @@ func validName(s string) bool {
 // followed by the query string made of the other params. params is only
 // read. Placeholder values are percent-encoded with no safe characters, so
 // a value stays within its place: "../../admin" becomes "..%2F..%2Fadmin"
-// and "%2e" becomes "%252e". A missing placeholder, or one whose value
-// makes an empty, "." or ".." segment (which would address another
-// resource), is a 400 naming it.
+// and "%2e" becomes "%252e". A value that makes an empty, "." or ".."
+// segment (which would address another resource), or that is not a
+// scalar, is a 400 naming its parameter. A missing placeholder is the
+// service's or the connection's fault, not the caller's: it is a plain
+// error, which answers 500 without showing url_path, and whose text, for
+// the log, names the parameters and url_path.
 func (t *pathTemplate) build(conn, base string, params map[string]any) (string, error) {
 	var b strings.Builder
 	b.Grow(len(base) + len(t.raw) + 32)
@@ -156,7 +160,7 @@ func (t *pathTemplate) build(conn, base string, params map[string]any) (string, 
 		if len(missing) > 1 {
 			word = "parameters"
 		}
-		return "", service.BadRequest("Missing path %s %s for outgoing REST connection %q (url_path %s)", word, strings.Join(missing, ", "), conn, t.raw)
+		return "", fmt.Errorf("calling outgoing REST connection %q: missing path %s %s (url_path %s)", conn, word, strings.Join(missing, ", "), t.raw)
 	}
 	if t.segs != nil {
 		if err := t.checkSegments(conn, b.String()[pathStart:pathEnd]); err != nil {

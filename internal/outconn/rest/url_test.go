@@ -88,10 +88,6 @@ func TestBuildURLErrors(t *testing.T) {
 		params map[string]any
 		want   string
 	}{
-		{"/api/billing/{phone_no}", nil, `Missing path parameter phone_no for outgoing REST connection "Billing" (url_path /api/billing/{phone_no})`},
-		{"/api/billing/{phone_no}", map[string]any{"cust_id": "1"}, "Missing path parameter phone_no"},
-		{"/a/{x}/{y}/{x}", map[string]any{"z": 1}, "Missing path parameters x, y for"},
-		{"/a/{x}", map[string]any{"x": nil}, "Missing path parameter x"},
 		{"/a/{x}", map[string]any{"x": ".."}, `Path parameter x of outgoing REST connection "Billing" makes the path segment "..", which would address another resource`},
 		{"/a/{x}", map[string]any{"x": "."}, `makes the path segment "."`},
 		{"/a/{x}", map[string]any{"x": ""}, `makes an empty path segment`},
@@ -104,6 +100,27 @@ func TestBuildURLErrors(t *testing.T) {
 		var se *service.Error
 		if !errors.As(err, &se) || se.Status != 400 || !strings.Contains(se.Message, c.want) {
 			t.Errorf("%s %v: %v, want a 400 with %q", c.tpl, c.params, err, c.want)
+		}
+	}
+}
+
+// A missing placeholder is not the caller's fault: it is a plain error,
+// which answers 500, whose text for the log names url_path.
+func TestBuildURLMissing(t *testing.T) {
+	for _, c := range []struct {
+		tpl    string
+		params map[string]any
+		want   string
+	}{
+		{"/api/billing/{phone_no}", nil, `calling outgoing REST connection "Billing": missing path parameter phone_no (url_path /api/billing/{phone_no})`},
+		{"/api/billing/{phone_no}", map[string]any{"cust_id": "1"}, "missing path parameter phone_no"},
+		{"/a/{x}/{y}/{x}", map[string]any{"z": 1}, "missing path parameters x, y (url_path /a/{x}/{y}/{x})"},
+		{"/a/{x}", map[string]any{"x": nil}, "missing path parameter x"},
+	} {
+		_, err := mustTemplate(t, c.tpl).build("Billing", "http://h", c.params)
+		var se *service.Error
+		if err == nil || errors.As(err, &se) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s %v: %v, want a plain error with %q", c.tpl, c.params, err, c.want)
 		}
 	}
 }
