@@ -78,7 +78,8 @@ type Call struct {
 	Method string
 	// Path is the path with the query string, as sent; empty: any.
 	Path string
-	// Header holds headers the call must carry, with their values.
+	// Header holds headers the call must carry, with their values; an
+	// empty value means the header must be absent.
 	Header map[string]string
 	// Body checks the call's body; nil: any.
 	Body Match
