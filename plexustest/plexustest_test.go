@@ -310,3 +310,12 @@ func TestDo(t *testing.T) {
 		t.Errorf("%d %s", r.StatusCode, r.Body)
 	}
 }
+
+// A file saved in the pickup directory is waited for by its log line.
+func TestPickup(t *testing.T) {
+	s := plexustest.Start(t, plexustest.Options{})
+	src := "def handle(self):\n    self.response.payload = {\"hello\": \"pickup\"}\n"
+	os.WriteFile(filepath.Join(s.Dir, "services", "hello.star"), []byte(src), 0o644)
+	s.Log.WaitFor(t, "service deployed", "file=hello.star")
+	plexustest.Scenario{Service: "hello", WantBody: plexustest.JSON(`{"hello": "pickup"}`)}.Run(t, s)
+}
