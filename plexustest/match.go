@@ -2,15 +2,18 @@ package plexustest
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	"slices"
 	"strings"
 
 	"github.com/plexushq/plexus/internal/cid"
+	"github.com/plexushq/plexus/internal/invoke"
 )
 
 // A Match checks a body: it returns nil if the body is as wanted, or an
@@ -57,6 +60,22 @@ func JSON(want string) Match { return jsonMatch(want, false) }
 // values that change, such as a cid or a time.
 func JSONSubset(want string) Match { return jsonMatch(want, true) }
 
+// Gunzip matches a gzip-compressed body, as a server sends it to clients
+// that accept gzip, whose content matches m.
+func Gunzip(m Match) Match {
+	return func(body []byte) error {
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return fmt.Errorf("the body is not gzip-compressed: %w", err)
+		}
+		plain, err := io.ReadAll(zr)
+		if err != nil {
+			return fmt.Errorf("the body is not gzip-compressed: %w", err)
+		}
+		return m(plain)
+	}
+}
+
 // Envelope matches the error envelope every caller sees:
 // {"result": "Error", "cid": CID, "details": details}, with a well-formed
 // cid. (Every scenario also checks that an envelope's cid is the one in
@@ -82,11 +101,11 @@ func Envelope(details string) Match {
 
 func jsonMatch(want string, subset bool) Match {
 	return func(body []byte) error {
-		w, err := decodeJSON([]byte(want))
+		w, err := invoke.DecodeJSON([]byte(want))
 		if err != nil {
 			return fmt.Errorf("the wanted JSON is not valid: %v", err)
 		}
-		g, err := decodeJSON(body)
+		g, err := invoke.DecodeJSON(body)
 		if err != nil {
 			return fmt.Errorf("the body is not JSON: %v", err)
 		}
@@ -100,20 +119,6 @@ func jsonMatch(want string, subset bool) Match {
 		}
 		return errors.New("the body differs from the wanted JSON:\n  " + strings.Join(diffs, "\n  "))
 	}
-}
-
-// decodeJSON decodes one JSON value, keeping numbers as written.
-func decodeJSON(data []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("more than one JSON value")
-	}
-	return v, nil
 }
 
 // compareJSON appends to diffs how got differs from want, each difference
@@ -130,7 +135,7 @@ func compareJSON(diffs *[]string, at string, got, want any, subset bool) {
 			*diffs = append(*diffs, fmt.Sprintf("%s: got %s, want an object", where, compact(got)))
 			return
 		}
-		for _, k := range sortedKeys(w) {
+		for _, k := range slices.Sorted(maps.Keys(w)) {
 			if gv, ok := g[k]; ok {
 				compareJSON(diffs, at+"/"+k, gv, w[k], subset)
 			} else {
@@ -138,7 +143,7 @@ func compareJSON(diffs *[]string, at string, got, want any, subset bool) {
 			}
 		}
 		if !subset {
-			for _, k := range sortedKeys(g) {
+			for _, k := range slices.Sorted(maps.Keys(g)) {
 				if _, ok := w[k]; !ok {
 					*diffs = append(*diffs, fmt.Sprintf("%s/%s: got %s, want no such key", at, k, compact(g[k])))
 				}
@@ -173,15 +178,6 @@ func sameNumber(a, b json.Number) bool {
 	x, ok1 := new(big.Rat).SetString(string(a))
 	y, ok2 := new(big.Rat).SetString(string(b))
 	return ok1 && ok2 && x.Cmp(y) == 0
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // compact shows a decoded JSON value as JSON, cut short if long.

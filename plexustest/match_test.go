@@ -1,11 +1,21 @@
 package plexustest_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"strings"
 	"testing"
 
 	"github.com/plexushq/plexus/plexustest"
 )
+
+func gzipped(s string) string {
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write([]byte(s))
+	zw.Close()
+	return b.String()
+}
 
 func TestMatch(t *testing.T) {
 	const envelope = `{"result": "Error", "cid": "0123456789abcdef01234567", "details": "Element missing: name"}`
@@ -23,7 +33,7 @@ func TestMatch(t *testing.T) {
 		{"an array's length", plexustest.JSON(`[1, 2]`), `[1]`, "/: got 1 elements [1], want 2"},
 		{"not an object", plexustest.JSON(`{"a": 1}`), `[1]`, "/: got [1], want an object"},
 		{"not JSON", plexustest.JSON(`{}`), `{oops`, "the body is not JSON"},
-		{"two values", plexustest.JSON(`{}`), `{} {}`, "more than one JSON value"},
+		{"two values", plexustest.JSON(`{}`), `{} {}`, "unexpected data after the JSON value"},
 		{"the wanted JSON is wrong", plexustest.JSON(`{a: 1}`), `{}`, "the wanted JSON is not valid"},
 		{"subset: more keys", plexustest.JSONSubset(`{"a": {"b": 1}}`), `{"a": {"b": 1.0, "c": 2}, "d": 3}`, ""},
 		{"subset: nested", plexustest.JSONSubset(`{"a": {"b": 1}}`), `{"a": {"c": 2}}`, "/a/b: missing, want 1"},
@@ -36,6 +46,9 @@ func TestMatch(t *testing.T) {
 		{"other details", plexustest.Envelope("Unauthorized"), envelope, `the envelope's details are "Element missing: name", want "Unauthorized"`},
 		{"a bad cid", plexustest.Envelope("x"), `{"result": "Error", "cid": "ABC", "details": "x"}`, `the envelope's cid "ABC" is not 24 lowercase hex characters`},
 		{"not an envelope", plexustest.Envelope("x"), `{"result": "OK"}`, "the body is not an error envelope"},
+		{"gzip", plexustest.Gunzip(plexustest.Text("hello")), gzipped("hello"), ""},
+		{"gzip, other content", plexustest.Gunzip(plexustest.Text("hello")), gzipped("bye"), `the body is "bye", want "hello"`},
+		{"not gzip", plexustest.Gunzip(plexustest.Text("hello")), "hello", "the body is not gzip-compressed"},
 	} {
 		err := c.match([]byte(c.body))
 		switch {

@@ -3,6 +3,7 @@ package plexustest
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -156,7 +157,7 @@ func (sc Scenario) run(t testing.TB, s *Server, prefix string) {
 	if r.StatusCode != want {
 		problems = append(problems, fmt.Sprintf("status %d, want %d", r.StatusCode, want))
 	}
-	for _, k := range sortedKeys(sc.WantHeader) {
+	for _, k := range slices.Sorted(maps.Keys(sc.WantHeader)) {
 		got, w := r.Header.Values(k), sc.WantHeader[k]
 		switch {
 		case w == "" && len(got) > 0:
@@ -276,7 +277,7 @@ func (c Call) mismatch(r Request) []string {
 	if c.Path != "" && r.Path != c.Path {
 		out = append(out, fmt.Sprintf("path %s, want %s", r.Path, c.Path))
 	}
-	for _, k := range sortedKeys(c.Header) {
+	for _, k := range slices.Sorted(maps.Keys(c.Header)) {
 		if got := r.Header.Get(k); got != c.Header[k] {
 			out = append(out, fmt.Sprintf("header %s is %q, want %q", k, got, c.Header[k]))
 		}
@@ -339,12 +340,7 @@ func (s *Server) report(req *http.Request, body string, r *Response) string {
 }
 
 func writeHeader(sb *strings.Builder, h http.Header) {
-	keys := make([]string, 0, len(h))
-	for k := range h {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(h)) {
 		for _, v := range h[k] {
 			fmt.Fprintf(sb, "  %s: %s\n", k, v)
 		}

@@ -4,10 +4,6 @@
 package examples_test
 
 import (
-	"bytes"
-	"compress/gzip"
-	"fmt"
-	"io"
 	"path/filepath"
 	"testing"
 
@@ -36,21 +32,6 @@ func deployExamples(t *testing.T) *plexustest.Server {
 		s.Channel(c.name, c.service, "", c.path, nil)
 	}
 	return s
-}
-
-// gunzip matches a gzipped body whose content matches m.
-func gunzip(m plexustest.Match) plexustest.Match {
-	return func(body []byte) error {
-		zr, err := gzip.NewReader(bytes.NewReader(body))
-		if err != nil {
-			return fmt.Errorf("the body is not gzipped: %w", err)
-		}
-		plain, err := io.ReadAll(zr)
-		if err != nil {
-			return fmt.Errorf("the body is not gzipped: %w", err)
-		}
-		return m(plain)
-	}
 }
 
 func TestSeedExamples(t *testing.T) {
@@ -104,7 +85,7 @@ func TestSeedExamples(t *testing.T) {
 		WantHeader: map[string]string{
 			"Content-Type": "text/xml; charset=UTF-8", "X-Powered-By": "My-API-Server", "X-My-Header": "My-Value", "Content-Encoding": "gzip",
 		},
-		WantBody: gunzip(plexustest.Text(`{"my":"response"}`)),
+		WantBody: plexustest.Gunzip(plexustest.Text(`{"my":"response"}`)),
 	}, {
 		Name:       "CORS preflight",
 		Method:     "OPTIONS",
