@@ -7,13 +7,13 @@
 //
 //	func TestGreet(t *testing.T) {
 //		s := plexustest.Start(t, plexustest.Options{Services: []any{Greet{}}})
-//		s.Channel("greet", "example.greet", "", "/api/greet/{name}", nil)
+//		s.Channel("greet", "example.greet", "", "/api/greet", nil)
 //		for _, sc := range []plexustest.Scenario{{
-//			URL:      "/api/greet/Jane",
+//			URL:      "/api/greet?name=Jane",
 //			WantBody: plexustest.JSONSubset(`{"greeting": "Hello, Jane!"}`),
 //			WantLog:  []plexustest.LogLine{{"msg=greeting", "name=Jane"}},
 //		}, {
-//			URL:        "/api/greet/",
+//			URL:        "/api/greet",
 //			WantStatus: 400,
 //			WantBody:   plexustest.Envelope("Element missing: name"),
 //		}} {
@@ -21,8 +21,9 @@
 //		}
 //	}
 //
-// Each server has its own environment directory in t.TempDir(), listens
-// on free loopback ports and keeps its store in SQLite, or in a new schema
+// See Example for this test, and docs/testing.md for a guide. Each server
+// has its own environment directory in t.TempDir(), listens on free
+// loopback ports and keeps its store in SQLite, or in a new schema
 // of a PostgreSQL database (Options.DB); it stops when the test ends. The
 // harness never sleeps: a wait for a log line or for a call to a Backend
 // ends when it happens, or fails the test after Options.Timeout.
