@@ -171,6 +171,15 @@ func TestScenarioFailure(t *testing.T) {
 		t.Errorf("a failed check: %v\n%s", failed, out)
 	}
 
+	// An error envelope must carry the request's cid.
+	b.Handle("/envelope", plexustest.Reply(400, `{"result": "Error", "cid": "0123456789abcdef01234567", "details": "x"}`))
+	failed, out = try(t, func(rt testing.TB) {
+		plexustest.Scenario{URL: b.URL + "/envelope", WantStatus: 400, WantBody: plexustest.Envelope("x")}.Run(rt, s)
+	})
+	if !failed || !strings.Contains(out, `the error envelope's cid is "0123456789abcdef01234567", but X-Plexus-CID is ""`) {
+		t.Errorf("an envelope with another cid: %v\n%s", failed, out)
+	}
+
 	// A log line that never comes is reported after the timeout.
 	failed, out = try(t, func(rt testing.TB) {
 		plexustest.Scenario{URL: "/greet/Jane", WantLog: []plexustest.LogLine{{"msg=greeting", "name=Jim"}}}.Run(rt, s)
