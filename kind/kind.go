@@ -24,6 +24,7 @@ import (
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/starlark"
+	"github.com/plexushq/plexus/internal/starlark/memlimit"
 )
 
 // The declaration and what its functions get.
@@ -90,9 +91,23 @@ func FieldProblem(field, format string, args ...any) error {
 func Suggest(s string, candidates []string) string { return registry.Suggest(s, candidates) }
 
 // ToStarlark converts a Go value made of maps, lists, strings, numbers and
-// booleans (as JSON decodes them) to a Starlark value.
-func ToStarlark(v any) (sl.Value, error) { return starlark.ToStarlark(v) }
+// booleans (as JSON decodes them) to a Starlark value, in a builtin that
+// thread runs: what it makes counts against the invocation's memory
+// allowance (starlark.max_memory).
+func ToStarlark(thread *sl.Thread, v any) (sl.Value, error) {
+	return starlark.ToStarlark(allowance(thread), v)
+}
 
 // FromStarlark converts a Starlark value to Go maps, lists, strings,
-// numbers and booleans.
-func FromStarlark(v sl.Value) (any, error) { return starlark.FromStarlark(v) }
+// numbers and booleans, in a builtin that thread runs, within the
+// invocation's memory allowance.
+func FromStarlark(thread *sl.Thread, v sl.Value) (any, error) {
+	return starlark.FromStarlark(allowance(thread), v)
+}
+
+func allowance(thread *sl.Thread) *memlimit.Allowance {
+	if thread == nil {
+		return nil
+	}
+	return memlimit.Of(thread)
+}

@@ -26,6 +26,7 @@ import (
 	"github.com/plexushq/plexus/internal/enmasse"
 	"github.com/plexushq/plexus/internal/envdir"
 	"github.com/plexushq/plexus/internal/invoke"
+	"github.com/plexushq/plexus/internal/jsonlimit"
 	"github.com/plexushq/plexus/internal/logging"
 	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/password"
@@ -184,7 +185,7 @@ func (s *Server) open(ctx context.Context, user []any) error {
 	if s.Sessions, err = security.NewSessions(s.Store.DB(), s.Store.Rebind, key, s.Logger); err != nil {
 		return err
 	}
-	s.Starlark = starlark.New(s.Settings.Starlark.MaxSteps, s.Logger)
+	s.Starlark = starlark.New(s.Settings.Starlark, s.Logger)
 	s.Runtime, err = runtime.New(runtime.Options{
 		Dir: s.Env.Dir, Store: s.Store, Logger: s.Logger, Settings: s.Settings, Metrics: s.Metrics, Builtins: svcs,
 		Compilers: map[string]runtime.Compiler{starlark.Ext: s.Starlark}, Secrets: box, Subsystems: s.subsystems(),
@@ -195,6 +196,11 @@ func (s *Server) open(ctx context.Context, user []any) error {
 	s.base, s.cancel = context.WithCancel(context.Background())
 	s.Invoker = invoke.New(s.base, s.Runtime, s.Logger)
 	s.Invoker.MaxAsync = s.Settings.Limits.MaxAsyncInvocations
+	js := s.Settings.Limits.JSON
+	s.Invoker.JSON = &jsonlimit.Decoder{
+		Limits: jsonlimit.Limits{MaxDepth: js.MaxDepth, MaxValues: js.MaxValues},
+		Budget: jsonlimit.NewBudget(int64(js.DecodeBudget), "limits.json.decode_budget"),
+	}
 	s.openTypedIO()
 	s.Pickup = &deploy.Pickup{Dir: s.Env.Path(envdir.ServicesDir), Exts: []string{starlark.Ext}, Runtime: s.Runtime, Logger: s.Logger,
 		Hooks: []deploy.Hook{{Match: enmasse.IsEnmasseFile, Handle: s.importPickedUp}}}
@@ -373,6 +379,10 @@ func (s *Server) warnExposure() {
 		s.Logger.Warn("development mode is on: 500 responses carry error details and Starlark tracebacks to callers; set development: false in production")
 	}
 }
+
+// FlushLogs writes the log lines still buffered (they are otherwise
+// written within logging.FlushInterval).
+func (s *Server) FlushLogs() error { return s.logOut.Flush() }
 
 // APIHandler returns the API listener's handler (for in-process
 // benchmarks).

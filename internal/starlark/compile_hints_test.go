@@ -7,12 +7,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/plexushq/plexus/internal/config"
 	_ "github.com/plexushq/plexus/internal/server" // registers every kind
 	"github.com/plexushq/plexus/internal/starlark"
 )
 
 func compiler() *starlark.Compiler {
-	return starlark.New(1_000_000, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return starlark.New(config.Default().Starlark, slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
 // Python syntax that Starlark lacks is refused with what to write instead
