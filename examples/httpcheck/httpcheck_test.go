@@ -11,10 +11,8 @@ import (
 	"time"
 
 	"github.com/plexushq/plexus/examples/httpcheck"
-	"github.com/plexushq/plexus/internal/admin"
-	"github.com/plexushq/plexus/internal/docgen"
-	"github.com/plexushq/plexus/internal/servertest"
 	"github.com/plexushq/plexus/kind"
+	"github.com/plexushq/plexus/plexustest"
 	"github.com/plexushq/plexus/sdk/service"
 )
 
@@ -28,10 +26,10 @@ func TestDeclaration(t *testing.T) {
 	for _, err := range k.Lint() {
 		t.Error(err)
 	}
-	if doc := docgen.Kinds(); !strings.Contains(doc, "## http_check — HTTP check") || !strings.Contains(doc, "`self.out.http_check[\"Name\"]`") {
-		t.Error("the reference docs lack http_check")
-	}
 }
+
+// admin is the admin API's path prefix.
+const admin = "/admin/api/v1"
 
 // checkFromGo is a Go service that checks the endpoint its input names.
 type checkFromGo struct{}
@@ -62,8 +60,8 @@ func TestHTTPCheck(t *testing.T) {
 		}
 	}))
 	defer backend.Close()
-	s := servertest.Start(t, servertest.Options{Services: []any{checkFromGo{}}})
-	objects := admin.Prefix + "/objects/http_check/"
+	s := plexustest.Start(t, plexustest.Options{Services: []any{checkFromGo{}}})
+	objects := admin + "/objects/http_check/"
 	s.Put(httpcheck.Kind, "backend", map[string]any{"url": backend.URL + "/health", "every": "1s"})
 	s.Put(httpcheck.Kind, "down", map[string]any{"url": backend.URL + "/down", "every": "1s"})
 	s.Put(httpcheck.Kind, "off", map[string]any{"url": backend.URL + "/health", "is_active": false})
@@ -79,17 +77,14 @@ func TestHTTPCheck(t *testing.T) {
 	}
 
 	// Services reach checks by name, from Go and from Starlark.
-	if r := s.AdminCall("POST", admin.Prefix+"/services/example.check-from-go/invoke", `{"check": "backend"}`); !strings.Contains(string(r.Body), `"ok":true`) {
+	if r := s.AdminCall("POST", admin+"/services/example.check-from-go/invoke", `{"check": "backend"}`); !strings.Contains(string(r.Body), `"ok":true`) {
 		t.Errorf("from Go: %d %s", r.StatusCode, r.Body)
 	}
-	deploy, _ := json.Marshal(map[string]string{"file": "check.star", "source": checkFromStarlark})
-	if r := s.AdminCall("POST", admin.Prefix+"/deploy", string(deploy)); r.StatusCode != 200 {
-		t.Fatalf("deploy: %d %s", r.StatusCode, r.Body)
-	}
-	if r := s.AdminCall("POST", admin.Prefix+"/services/check/invoke", `{"check": "down"}`); string(r.Body) != `{"ok":false,"status":503}` {
+	s.Deploy("check.star", checkFromStarlark)
+	if r := s.AdminCall("POST", admin+"/services/check/invoke", `{"check": "down"}`); string(r.Body) != `{"ok":false,"status":503}` {
 		t.Errorf("from Starlark: %d %s", r.StatusCode, r.Body)
 	}
-	if r := s.AdminCall("POST", admin.Prefix+"/services/check/invoke", `{"check": "off"}`); r.StatusCode != 503 || !strings.Contains(string(r.Body), `HTTP check \"off\" is inactive`) {
+	if r := s.AdminCall("POST", admin+"/services/check/invoke", `{"check": "off"}`); r.StatusCode != 503 || !strings.Contains(string(r.Body), `HTTP check \"off\" is inactive`) {
 		t.Errorf("an inactive check: %d %s", r.StatusCode, r.Body)
 	}
 
@@ -98,7 +93,7 @@ func TestHTTPCheck(t *testing.T) {
 		ID, Section string
 		Actions     []struct{ Name string }
 	}
-	json.Unmarshal(s.AdminCall("GET", admin.Prefix+"/kinds", "").Body, &kinds)
+	json.Unmarshal(s.AdminCall("GET", admin+"/kinds", "").Body, &kinds)
 	found := false
 	for _, k := range kinds {
 		found = found || k.ID == httpcheck.Kind && k.Section == "http_check" && len(k.Actions) == 1 && k.Actions[0].Name == "ping"
@@ -106,7 +101,7 @@ func TestHTTPCheck(t *testing.T) {
 	if !found {
 		t.Errorf("GET /kinds lacks http_check: %+v", kinds)
 	}
-	if export := string(s.AdminCall("GET", admin.Prefix+"/enmasse/export", "").Body); !strings.Contains(export, "http_check:\n  - name: backend\n    url: ") {
+	if export := string(s.AdminCall("GET", admin+"/enmasse/export", "").Body); !strings.Contains(export, "http_check:\n  - name: backend\n    url: ") {
 		t.Errorf("export:\n%s", export)
 	}
 	// Its metric counts checks; a deleted check's series go with it.
@@ -128,11 +123,11 @@ func TestHTTPCheck(t *testing.T) {
 
 // waitState waits until a check's status is state (with an error
 // containing msg).
-func waitState(t *testing.T, s *servertest.Server, name, state, msg string) {
+func waitState(t *testing.T, s *plexustest.Server, name, state, msg string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		obj := s.AdminCall("GET", admin.Prefix+"/objects/http_check/"+name, "").JSON(t)
+		obj := s.AdminCall("GET", admin+"/objects/http_check/"+name, "").JSON(t)
 		st, _ := obj["status"].(map[string]any)
 		errText, _ := st["error"].(string)
 		if st["state"] == state && strings.Contains(errText, msg) {
@@ -155,7 +150,8 @@ func TestBinary(t *testing.T) {
 		t.Fatalf("building: %v\n%s", err, out)
 	}
 	out, err := exec.Command(bin, "kinds").Output()
-	if err != nil || !strings.Contains(string(out), "## http_check — HTTP check") || !strings.Contains(string(out), "## outgoing_rest — Outgoing REST connection") {
+	if err != nil || !strings.Contains(string(out), "## http_check — HTTP check") || !strings.Contains(string(out), "## outgoing_rest — Outgoing REST connection") ||
+		!strings.Contains(string(out), "`self.out.http_check[\"Name\"]`") {
 		t.Errorf("plexus-httpcheck kinds: %v\n%s", err, out)
 	}
 }
