@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/plexushq/plexus/internal/catalog"
 	"github.com/plexushq/plexus/internal/cid"
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/deploy"
@@ -25,7 +26,6 @@ import (
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/reply"
 	"github.com/plexushq/plexus/internal/runtime"
-	"github.com/plexushq/plexus/internal/services"
 	"github.com/plexushq/plexus/internal/sio"
 	"github.com/plexushq/plexus/internal/store"
 	"github.com/plexushq/plexus/sdk/service"
@@ -377,7 +377,7 @@ type ServiceInfo struct {
 	IO *sio.Info `json:"io,omitempty"`
 }
 
-func (a *API) serviceInfo(st *runtime.State, svc *services.Service) ServiceInfo {
+func (a *API) serviceInfo(st *runtime.State, svc *catalog.Service) ServiceInfo {
 	info := ServiceInfo{Name: svc.Name, Doc: svc.Doc, Language: svc.Language, Source: svc.Source, Builtin: svc.Builtin, Verbs: svc.Verbs(), Channels: []string{}, IO: sio.Describe(svc.IO)}
 	for _, k := range registry.All() {
 		for _, obj := range st.Objects(k.ID) {

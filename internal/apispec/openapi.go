@@ -14,11 +14,11 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/plexushq/plexus/internal/catalog"
 	"github.com/plexushq/plexus/internal/channel/rest"
 	"github.com/plexushq/plexus/internal/router"
 	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/security"
-	"github.com/plexushq/plexus/internal/services"
 	"github.com/plexushq/plexus/internal/sio"
 	"github.com/plexushq/plexus/sdk/service"
 )
@@ -283,7 +283,7 @@ func Generate(st *runtime.State, opts Options) (*Document, []string) {
 // Namespace returns the group a service is shown in: its declared
 // namespace, else its name without the last dotted part ("general" for a
 // name without dots).
-func Namespace(svc *services.Service) string {
+func Namespace(svc *catalog.Service) string {
 	if svc.IO != nil && svc.IO.Namespace != "" {
 		return svc.IO.Namespace
 	}
@@ -305,7 +305,7 @@ type pathShape struct {
 }
 
 // channel adds the operations of one REST channel.
-func (b *builder) channel(svc *services.Service, c *rest.Channel) {
+func (b *builder) channel(svc *catalog.Service, c *rest.Channel) {
 	tpl, err := router.Parse(c.URLPath)
 	if err != nil {
 		return
@@ -364,7 +364,7 @@ func (b *builder) channel(svc *services.Service, c *rest.Channel) {
 
 // invokePath adds a service without a REST channel under the admin API's
 // invoke path.
-func (b *builder) invokePath(svc *services.Service) {
+func (b *builder) invokePath(svc *catalog.Service) {
 	p := strings.Replace(InvokePath, "{name}", svc.Name, 1)
 	op := b.operation(svc, "invoke_"+svc.Name, "POST", nil, false)
 	op.Security = []map[string][]string{{AdminScheme: {}}}
@@ -400,7 +400,7 @@ func (b *builder) opID(s string) string {
 // bodyless verbs take their input from the query string.
 func bodyless(verb string) bool { return verb == "GET" || verb == "DELETE" || verb == "HEAD" }
 
-func (b *builder) operation(svc *services.Service, id, verb string, pathParams []string, restTail bool) *Operation {
+func (b *builder) operation(svc *catalog.Service, id, verb string, pathParams []string, restTail bool) *Operation {
 	summary, desc, _ := strings.Cut(strings.TrimSpace(svc.Doc), "\n")
 	ns := Namespace(svc)
 	b.tags[ns] = true
@@ -478,7 +478,7 @@ func (b *builder) operation(svc *services.Service, id, verb string, pathParams [
 
 // bodySchema returns the schema of the body for an input model, leaving
 // out the elements the path provides.
-func (b *builder) bodySchema(svc *services.Service, in *sio.Model, inPath map[string]bool) (map[string]any, bool) {
+func (b *builder) bodySchema(svc *catalog.Service, in *sio.Model, inPath map[string]bool) (map[string]any, bool) {
 	required := false
 	for _, e := range in.Elems {
 		if e.Required && !inPath[e.Name] {
@@ -498,7 +498,7 @@ func (b *builder) bodySchema(svc *services.Service, in *sio.Model, inPath map[st
 	return b.component(svc.Name+".Input", body.JSONSchema(b.modelRef)), required
 }
 
-func (b *builder) outputSchema(svc *services.Service, io *sio.IO) map[string]any {
+func (b *builder) outputSchema(svc *catalog.Service, io *sio.IO) map[string]any {
 	var s map[string]any
 	switch {
 	case io.Output == nil:
@@ -553,7 +553,7 @@ func componentName(s string) string {
 }
 
 // fileSchema adds a service's JSON Schema file to the components.
-func (b *builder) fileSchema(svc *services.Service, file string) map[string]any {
+func (b *builder) fileSchema(svc *catalog.Service, file string) map[string]any {
 	if b.opts.Schemas == nil {
 		b.errs = append(b.errs, fmt.Sprintf("service %s: JSON Schema %s: schema files are not available", svc.Name, file))
 		return nil

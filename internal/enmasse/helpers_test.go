@@ -9,12 +9,12 @@ import (
 	"testing"
 
 	"github.com/plexushq/plexus/internal/builtin"
+	"github.com/plexushq/plexus/internal/catalog"
 	_ "github.com/plexushq/plexus/internal/channel/rest" // registers channel_rest
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/secret"
-	"github.com/plexushq/plexus/internal/services"
 	"github.com/plexushq/plexus/internal/store"
 	"github.com/plexushq/plexus/internal/testenv"
 )
@@ -22,7 +22,7 @@ import (
 // newRuntime returns a runtime on a new store, with the built-in services
 // and extra, in an environment directory holding the TLS files the
 // fixtures name.
-func newRuntime(t testing.TB, extra ...*services.Service) *runtime.Runtime {
+func newRuntime(t testing.TB, extra ...*catalog.Service) *runtime.Runtime {
 	t.Helper()
 	dir := t.TempDir()
 	ca := testenv.NewCA(t)
@@ -36,9 +36,9 @@ func newRuntime(t testing.TB, extra ...*services.Service) *runtime.Runtime {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	var svcs []*services.Service
+	var svcs []*catalog.Service
 	for _, v := range builtin.Services() {
-		s, err := services.FromGo(v)
+		s, err := catalog.FromGo(v)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,9 +14,9 @@ import (
 
 	"go.yaml.in/yaml/v4"
 
+	"github.com/plexushq/plexus/internal/catalog"
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/runtime"
-	"github.com/plexushq/plexus/internal/services"
 	"github.com/plexushq/plexus/sdk/service"
 )
 
@@ -74,13 +74,13 @@ func Import(ctx context.Context, rt *runtime.Runtime, in Input, opts Options) (*
 // store holds. It never changes anything.
 func Lint(ctx context.Context, in Input, opts Options) (*Report, error) {
 	c := check(in, opts)
-	var stubs []*services.Service
+	var stubs []*catalog.Service
 	seen := map[string]bool{}
 	for _, o := range c.objs {
 		for _, ref := range o.src.kind.Refs(o.val) {
 			if ref.Kind == registry.RefService && !seen[ref.Name] {
 				seen[ref.Name] = true
-				svc, err := services.New(ref.Name, "", services.Go, "lint", func(*service.Context) error { return nil }, nil)
+				svc, err := catalog.New(ref.Name, "", catalog.Go, "lint", func(*service.Context) error { return nil }, nil)
 				if err == nil {
 					stubs = append(stubs, svc)
 				}

@@ -10,8 +10,8 @@ import (
 
 	"go.yaml.in/yaml/v4"
 
+	"github.com/plexushq/plexus/internal/catalog"
 	"github.com/plexushq/plexus/internal/enmasse"
-	"github.com/plexushq/plexus/internal/services"
 	"github.com/plexushq/plexus/sdk/service"
 )
 
@@ -82,7 +82,7 @@ func TestZatoFiles(t *testing.T) {
 // deployedFor returns a service for every name a file's objects give as a
 // service (service, service_name, push_service_name, …), as a Zato user
 // has them deployed.
-func deployedFor(t *testing.T, data []byte) []*services.Service {
+func deployedFor(t *testing.T, data []byte) []*catalog.Service {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		t.Fatal(err)
@@ -103,9 +103,9 @@ func deployedFor(t *testing.T, data []byte) []*services.Service {
 		}
 	}
 	walk(&doc)
-	var out []*services.Service
+	var out []*catalog.Service
 	for _, name := range names {
-		svc, err := services.New(name, "", services.Go, "zato_test", func(*service.Context) error { return nil }, nil)
+		svc, err := catalog.New(name, "", catalog.Go, "zato_test", func(*service.Context) error { return nil }, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -15,13 +15,13 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/plexushq/plexus/internal/catalog"
 	"github.com/plexushq/plexus/internal/cid"
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/jsonlimit"
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/reply"
 	"github.com/plexushq/plexus/internal/runtime"
-	"github.com/plexushq/plexus/internal/services"
 	"github.com/plexushq/plexus/internal/sio"
 	"github.com/plexushq/plexus/sdk/service"
 )
@@ -104,7 +104,7 @@ func (iv *Invoker) NewContext(parent context.Context, id, name string, ch servic
 // that answers 500 and keeps its stack for the log. A service that
 // declares typed I/O has its input converted before the handler and its
 // output filtered after it, whatever the channel.
-func (iv *Invoker) Run(c *service.Context, svc *services.Service, verb string) (err error) {
+func (iv *Invoker) Run(c *service.Context, svc *catalog.Service, verb string) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = &reply.PanicError{Value: v, Stack: debug.Stack()}

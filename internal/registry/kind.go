@@ -47,9 +47,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/plexushq/plexus/internal/catalog"
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/metrics"
-	"github.com/plexushq/plexus/internal/services"
 )
 
 // Object is one configuration object: a pointer to a kind's struct.
@@ -190,7 +190,7 @@ type Env struct {
 	Settings *config.Settings
 	Metrics  *metrics.Metrics
 	// Services is the set of services the new state will run.
-	Services *services.Set
+	Services *catalog.Set
 	// Running returns the running form of an object of a kind that comes
 	// earlier in Order.
 	Running func(kind, name string) (any, bool)

@@ -16,12 +16,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/plexushq/plexus/internal/catalog"
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/redact"
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/secret"
-	"github.com/plexushq/plexus/internal/services"
 	"github.com/plexushq/plexus/internal/store"
 )
 
@@ -118,7 +118,7 @@ func (r *Refused) Error() string {
 type Compiler interface {
 	// Compile turns one file into its services. Warnings do not stop the
 	// deploy; an error does, and should carry file:line:column.
-	Compile(file string, src []byte) (svcs []*services.Service, warnings []string, err error)
+	Compile(file string, src []byte) (svcs []*catalog.Service, warnings []string, err error)
 }
 
 // Options configure a Runtime.
@@ -130,7 +130,7 @@ type Options struct {
 	Settings *config.Settings
 	Metrics  *metrics.Metrics
 	// Builtins are the services compiled into the binary.
-	Builtins []*services.Service
+	Builtins []*catalog.Service
 	// Compilers maps a file extension (".star") to its compiler.
 	Compilers map[string]Compiler
 	// Secrets seals secret fields in the store and opens them on load;
@@ -158,7 +158,7 @@ type Runtime struct {
 
 // New returns a runtime with an empty state holding the built-in services.
 func New(opts Options) (*Runtime, error) {
-	set, err := services.NewSet(opts.Builtins...)
+	set, err := catalog.NewSet(opts.Builtins...)
 	if err != nil {
 		return nil, err
 	}
@@ -223,7 +223,7 @@ type candidate struct {
 	deleted  bool                       // whether the change deletes objects
 	removed  map[string]map[string]bool // objects the change deletes, by kind
 	code     map[string]CodeFile
-	services *services.Set
+	services *catalog.Set
 	result   *Result
 	problems []*registry.Problem
 	// updates apply changes in place to running forms, once committed.

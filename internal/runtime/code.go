@@ -8,9 +8,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/plexushq/plexus/internal/catalog"
 	"github.com/plexushq/plexus/internal/redact"
 	"github.com/plexushq/plexus/internal/registry"
-	"github.com/plexushq/plexus/internal/services"
 )
 
 // codeStep is one file of a code change being prepared.
@@ -18,7 +18,7 @@ type codeStep struct {
 	file string
 	cc   CodeChange
 	prev CodeFile
-	svcs []*services.Service
+	svcs []*catalog.Service
 	// ok: the file compiled and comes from the source it replaces.
 	ok bool
 	// held: the file keeps its previous version although it is ok,
@@ -42,7 +42,7 @@ func (rt *Runtime) prepareCode(c *candidate, changes []CodeChange, force bool) {
 	files := sortedNames(steps)
 	displaced := c.checkNames(steps, files, force)
 	var drop []string
-	var add []*services.Service
+	var add []*catalog.Service
 	for _, f := range files {
 		if st := steps[f]; st.swapped() {
 			drop = append(drop, f)

@@ -9,10 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/plexushq/plexus/internal/catalog"
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/runtime"
-	"github.com/plexushq/plexus/internal/services"
 	"github.com/plexushq/plexus/internal/store"
 	"github.com/plexushq/plexus/sdk/service"
 )
@@ -21,13 +21,13 @@ import (
 // "error" to fail to load.
 type names struct{}
 
-func (names) Compile(file string, src []byte) ([]*services.Service, []string, error) {
+func (names) Compile(file string, src []byte) ([]*catalog.Service, []string, error) {
 	name := strings.TrimSpace(string(src))
 	if name == "error" {
 		return nil, nil, &registry.Problem{File: file, Line: 1, Column: 1, Message: "does not load"}
 	}
-	svc, err := services.New(name, "", services.Starlark, file, func(*service.Context) error { return nil }, nil)
-	return []*services.Service{svc}, nil, err
+	svc, err := catalog.New(name, "", catalog.Starlark, file, func(*service.Context) error { return nil }, nil)
+	return []*catalog.Service{svc}, nil, err
 }
 
 // codeRuntime returns a runtime of the test language, loaded from st (a
@@ -37,9 +37,9 @@ func codeRuntime(t *testing.T, st *store.Store) (*runtime.Runtime, *store.Store)
 	if st == nil {
 		_, st, _ = newRuntime(t)
 	}
-	goSvc, _ := services.New("go.svc", "", services.Go, "main.Svc", func(*service.Context) error { return nil }, nil)
+	goSvc, _ := catalog.New("go.svc", "", catalog.Go, "main.Svc", func(*service.Context) error { return nil }, nil)
 	rt, err := runtime.New(runtime.Options{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Settings: config.Default(),
-		Builtins: []*services.Service{goSvc}, Compilers: map[string]runtime.Compiler{".n": names{}}})
+		Builtins: []*catalog.Service{goSvc}, Compilers: map[string]runtime.Compiler{".n": names{}}})
 	if err == nil {
 		err = rt.Load(context.Background())
 	}

@@ -9,8 +9,8 @@ package runtime
 import (
 	"sort"
 
+	"github.com/plexushq/plexus/internal/catalog"
 	"github.com/plexushq/plexus/internal/registry"
-	"github.com/plexushq/plexus/internal/services"
 )
 
 // State is one immutable revision of the running configuration. Requests
@@ -22,7 +22,7 @@ type State struct {
 	// Rev is the store revision the state was built from.
 	Rev int64
 	// Services is every service the state runs.
-	Services *services.Set
+	Services *catalog.Set
 
 	env       *registry.Env
 	objects   map[string]map[string]*entry

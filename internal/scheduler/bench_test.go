@@ -14,12 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plexushq/plexus/internal/catalog"
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/invoke"
 	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/runtime"
-	"github.com/plexushq/plexus/internal/services"
 	"github.com/plexushq/plexus/internal/store"
 	"github.com/plexushq/plexus/sdk/service"
 )
@@ -108,13 +108,13 @@ func runLatenessBench(b *testing.B, jobs int, spread time.Duration, interval str
 		}
 		return nil
 	})
-	svc, err := services.FromGo(trivial)
+	svc, err := catalog.FromGo(trivial)
 	if err != nil {
 		b.Fatal(err)
 	}
 	m := metrics.New()
 	s := New(Options{Logger: logger, Metrics: m})
-	rt, err := runtime.New(runtime.Options{Store: st, Logger: logger, Settings: config.Default(), Metrics: m, Builtins: []*services.Service{svc}})
+	rt, err := runtime.New(runtime.Options{Store: st, Logger: logger, Settings: config.Default(), Metrics: m, Builtins: []*catalog.Service{svc}})
 	if err != nil {
 		b.Fatal(err)
 	}

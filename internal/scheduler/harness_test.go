@@ -8,12 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plexushq/plexus/internal/catalog"
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/invoke"
 	"github.com/plexushq/plexus/internal/leader"
 	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/runtime"
-	"github.com/plexushq/plexus/internal/services"
 	"github.com/plexushq/plexus/internal/store"
 	"github.com/plexushq/plexus/internal/testenv"
 	"github.com/plexushq/plexus/sdk/service"
@@ -151,7 +151,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 			return nil
 		}
 	}
-	var svcs []*services.Service
+	var svcs []*catalog.Service
 	for _, v := range append([]any{
 		service.Func("t.record", "", record("t.record")),
 		service.Func("t.other", "", record("t.other")),
@@ -166,7 +166,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		}),
 		verbOnly{},
 	}, h.s.Services()...) {
-		svc, err := services.FromGo(v)
+		svc, err := catalog.FromGo(v)
 		if err != nil {
 			t.Fatal(err)
 		}

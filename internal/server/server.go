@@ -20,6 +20,7 @@ import (
 
 	"github.com/plexushq/plexus/internal/admin"
 	"github.com/plexushq/plexus/internal/builtin"
+	"github.com/plexushq/plexus/internal/catalog"
 	"github.com/plexushq/plexus/internal/channel/rest"
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/deploy"
@@ -35,7 +36,6 @@ import (
 	"github.com/plexushq/plexus/internal/secret"
 	"github.com/plexushq/plexus/internal/security"
 	"github.com/plexushq/plexus/internal/serviceio"
-	"github.com/plexushq/plexus/internal/services"
 	"github.com/plexushq/plexus/internal/starlark"
 	"github.com/plexushq/plexus/internal/store"
 )
@@ -271,10 +271,10 @@ func apiTLS(env *envdir.Env, cfg config.TLS) (*tls.Config, error) {
 
 // goServices describes the built-in Go services (those of package builtin
 // and of subsystems such as the scheduler) and the user's.
-func goServices(builtins, user []any) ([]*services.Service, error) {
-	var out []*services.Service
+func goServices(builtins, user []any) ([]*catalog.Service, error) {
+	var out []*catalog.Service
 	for i, v := range append(builtins, user...) {
-		svc, err := services.FromGo(v)
+		svc, err := catalog.FromGo(v)
 		if err != nil {
 			return nil, fmt.Errorf("registering services: %w", err)
 		}

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/plexushq/plexus/internal/admin"
+	"github.com/plexushq/plexus/internal/catalog"
 	"github.com/plexushq/plexus/internal/servertest"
-	"github.com/plexushq/plexus/internal/services"
 	"github.com/plexushq/plexus/sdk/service"
 )
 
@@ -356,7 +356,7 @@ func TestGoDeclarationErrors(t *testing.T) {
 		notStruct{}: "func(*service.Context, Req) (Resp, error) with Req a struct",
 		badField{}:  "request type: struct.C: a chan int cannot be an element",
 	} {
-		_, err := services.FromGo(v)
+		_, err := catalog.FromGo(v)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%T: %v, want %s", v, err, want)
 		}

@@ -28,9 +28,9 @@ import (
 	"go.starlark.net/starlarkstruct"
 	"go.starlark.net/syntax"
 
+	"github.com/plexushq/plexus/internal/catalog"
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/registry"
-	"github.com/plexushq/plexus/internal/services"
 	"github.com/plexushq/plexus/internal/starlark/memlimit"
 	"github.com/plexushq/plexus/sdk/service"
 )
@@ -166,7 +166,7 @@ func errorBuiltin(name string, status int) *sl.Builtin {
 // Compile loads one file into its service. Its warnings flag likely
 // misspellings of metadata and handler names; its error carries the file,
 // line and column.
-func (comp *Compiler) Compile(file string, src []byte) ([]*services.Service, []string, error) {
+func (comp *Compiler) Compile(file string, src []byte) ([]*catalog.Service, []string, error) {
 	f, err := fileOptions.Parse(file, src, 0)
 	if err != nil {
 		return nil, nil, positioned(file, src, err)
@@ -198,8 +198,8 @@ func (comp *Compiler) Compile(file string, src []byte) ([]*services.Service, []s
 		return nil, nil, atGlobal(file, f, global, err.Error())
 	}
 	deep := io != nil && io.Input != nil && io.Input.Name != ""
-	var handle services.HandlerFunc
-	handlers := map[string]services.HandlerFunc{}
+	var handle catalog.HandlerFunc
+	handlers := map[string]catalog.HandlerFunc{}
 	for gname, v := range globals {
 		verb, isHandler := handlerVerb(gname)
 		if !isHandler {
@@ -216,7 +216,7 @@ func (comp *Compiler) Compile(file string, src []byte) ([]*services.Service, []s
 			handlers[verb] = h
 		}
 	}
-	svc, err := services.New(name, mod.Doc, services.Starlark, file, handle, handlers)
+	svc, err := catalog.New(name, mod.Doc, catalog.Starlark, file, handle, handlers)
 	if err != nil {
 		return nil, nil, problemAtStart(file, "no handler: define handle(self), or handle_GET(self) and other verbs")
 	}
@@ -227,7 +227,7 @@ func (comp *Compiler) Compile(file string, src []byte) ([]*services.Service, []s
 	}
 	ws = append(ws, docWarnings...)
 	ws = append(ws, comp.selfWarnings(f)...)
-	return []*services.Service{svc}, ws, nil
+	return []*catalog.Service{svc}, ws, nil
 }
 
 // DeriveName derives a service name from a file path as Zato derives a
@@ -346,7 +346,7 @@ func positioned(file string, src []byte, err error) error {
 // handler returns the Go handler that runs a Starlark function. An
 // invocation made by another Starlark invocation shares its memory
 // allowance.
-func (comp *Compiler) handler(name string, fn *sl.Function, deepInput bool) services.HandlerFunc {
+func (comp *Compiler) handler(name string, fn *sl.Function, deepInput bool) catalog.HandlerFunc {
 	return func(c *service.Context) error {
 		var a *memlimit.Allowance
 		if c.Context != nil {

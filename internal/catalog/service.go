@@ -1,6 +1,6 @@
-// Package services describes deployed services, in whatever language they
+// Package catalog describes deployed services, in whatever language they
 // are written, and holds the immutable set of them a server runs.
-package services
+package catalog
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package services
+package catalog
 
 import (
 	"reflect"
@@ -35,10 +35,10 @@ func (badSignature) Handle() error { return nil }
 
 func TestFromGo(t *testing.T) {
 	s, err := FromGo(GetCustomer{})
-	if err != nil || s.Name != "services.get-customer" || !s.AnswersAll() {
+	if err != nil || s.Name != "catalog.get-customer" || !s.AnswersAll() {
 		t.Fatalf("%+v %v", s, err)
 	}
-	if GoName(reflect.TypeFor[*GetCustomer]()) != "services.get-customer" {
+	if GoName(reflect.TypeFor[*GetCustomer]()) != "catalog.get-customer" {
 		t.Error("pointer types are named like their element")
 	}
 	s, err = FromGo(verbOnly{})
