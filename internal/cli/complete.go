@@ -23,12 +23,10 @@ func (a *App) completeFromServer(arg int, path string) cobra.CompletionFunc {
 		if len(args) != arg {
 			return nil, cobra.ShellCompDirectiveFilterDirs
 		}
-		server, _ := c.Flags().GetString("server")
-		cl, err := a.newClient(server, envdir.DefaultDir)
+		cl, ctx, cancel, err := a.completionClient(c)
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		ctx, cancel := context.WithTimeout(c.Context(), 3*time.Second)
 		defer cancel()
 		status, body, err := cl.do(ctx, "GET", path, nil)
 		var list []struct {
@@ -47,6 +45,19 @@ func (a *App) completeFromServer(arg int, path string) cobra.CompletionFunc {
 	}
 }
 
+// completionClient returns the client of the server completion asks (the
+// server of ./plexus-env, or the one --server names) with a context that
+// gives it 3 seconds.
+func (a *App) completionClient(c *cobra.Command) (*client, context.Context, context.CancelFunc, error) {
+	server, _ := c.Flags().GetString("server")
+	cl, err := a.newClient(server, envdir.DefaultDir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(c.Context(), 3*time.Second)
+	return cl, ctx, cancel, nil
+}
+
 // completeAction completes plexus action KIND NAME ACTION [DIR] (all
 // actions) or plexus ping KIND NAME [DIR] (action "ping"): the kinds with
 // such actions, the names of the kind's objects and the kind's actions,
@@ -63,12 +74,10 @@ func (a *App) completeAction(action string) cobra.CompletionFunc {
 		case len(args) > last:
 			return nil, cobra.ShellCompDirectiveFilterDirs
 		}
-		server, _ := c.Flags().GetString("server")
-		cl, err := a.newClient(server, envdir.DefaultDir)
+		cl, ctx, cancel, err := a.completionClient(c)
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		ctx, cancel := context.WithTimeout(c.Context(), 3*time.Second)
 		defer cancel()
 		kinds, err := cl.kinds(ctx)
 		if err != nil {

@@ -152,44 +152,40 @@ func field(v, def reflect.Value, f registry.Field) *node {
 		switch v.Kind() {
 		case reflect.Struct:
 			return structNode(v, def, f.Sub)
-		case reflect.Slice:
-			if v.IsNil() {
-				return scalarNode("null")
-			}
-			seq := &node{isSeq: true}
-			for i := range v.Len() {
-				item := v.Index(i)
+		case reflect.Slice, reflect.Map:
+			return collectionNode(v, func(item reflect.Value) *node {
 				for item.Kind() == reflect.Pointer && !item.IsNil() {
 					item = item.Elem()
 				}
 				if item.Kind() != reflect.Struct {
-					seq.items = append(seq.items, plainValue(item))
-					continue
+					return plainValue(item)
 				}
-				seq.items = append(seq.items, structNode(item, reflect.Value{}, f.Sub))
-			}
-			return seq
-		case reflect.Map:
-			if v.IsNil() {
-				return scalarNode("null")
-			}
-			m := &node{isMap: true}
-			for _, k := range mapKeys(v) {
-				item := v.MapIndex(reflect.ValueOf(k).Convert(v.Type().Key()))
-				for item.Kind() == reflect.Pointer && !item.IsNil() {
-					item = item.Elem()
-				}
-				m.keys = append(m.keys, keyText(k))
-				if item.Kind() != reflect.Struct {
-					m.values = append(m.values, plainValue(item))
-					continue
-				}
-				m.values = append(m.values, structNode(item, reflect.Value{}, f.Sub))
-			}
-			return m
+				return structNode(item, reflect.Value{}, f.Sub)
+			})
 		}
 	}
 	return plainValue(v)
+}
+
+// collectionNode builds the node of a list, or of a map with string keys
+// (sorted), from the node of each item; nil is null.
+func collectionNode(v reflect.Value, item func(reflect.Value) *node) *node {
+	if v.IsNil() {
+		return scalarNode("null")
+	}
+	if v.Kind() == reflect.Slice {
+		seq := &node{isSeq: true}
+		for i := range v.Len() {
+			seq.items = append(seq.items, item(v.Index(i)))
+		}
+		return seq
+	}
+	m := &node{isMap: true}
+	for _, k := range mapKeys(v) {
+		m.keys = append(m.keys, keyText(k))
+		m.values = append(m.values, item(v.MapIndex(reflect.ValueOf(k).Convert(v.Type().Key()))))
+	}
+	return m
 }
 
 // mapKeys returns the keys of a map with string keys, sorted.
@@ -206,34 +202,16 @@ func mapKeys(v reflect.Value) []string {
 // ${VAR} references: they are written as they are, for import to read as
 // references, and unset ones as empty strings.
 func secretNode(v reflect.Value) *node {
-	one := func(s string) *node {
-		if s == "" {
-			return stringNode(s)
+	one := func(v reflect.Value) *node {
+		if v.String() == "" {
+			return stringNode("")
 		}
-		return scalarNode(s)
+		return scalarNode(v.String())
 	}
-	switch v.Kind() {
-	case reflect.Slice:
-		if v.IsNil() {
-			return scalarNode("null")
-		}
-		seq := &node{isSeq: true}
-		for i := range v.Len() {
-			seq.items = append(seq.items, one(v.Index(i).String()))
-		}
-		return seq
-	case reflect.Map:
-		if v.IsNil() {
-			return scalarNode("null")
-		}
-		m := &node{isMap: true}
-		for _, k := range mapKeys(v) {
-			m.keys = append(m.keys, keyText(k))
-			m.values = append(m.values, one(v.MapIndex(reflect.ValueOf(k).Convert(v.Type().Key())).String()))
-		}
-		return m
+	if v.Kind() == reflect.Slice || v.Kind() == reflect.Map {
+		return collectionNode(v, one)
 	}
-	return one(v.String())
+	return one(v)
 }
 
 // structNode builds a struct's mapping: the fields that differ from def
