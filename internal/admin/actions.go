@@ -12,9 +12,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/plexushq/plexus/internal/cid"
+	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/reply"
-	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/sdk/service"
 )
 
@@ -91,8 +91,8 @@ func (a *API) runAction(w http.ResponseWriter, r *http.Request, k *registry.Kind
 		Kind: k, Name: name, Object: obj, Running: running, State: st, Body: body, CID: id,
 		Logger: a.Logger.With("cid", id, "kind", k.ID, "name", name, "action", act.Name),
 		Apply: func(ctx context.Context, obj registry.Object, summary string) (int64, error) {
-			res, err := a.Runtime.Apply(ctx, runtime.Changeset{Source: "admin", Summary: summary,
-				Objects: []runtime.Change{{Kind: k.ID, Name: name, Object: obj}}})
+			res, err := a.Runtime.Apply(ctx, live.Changeset{Source: "admin", Summary: summary,
+				Objects: []live.Change{{Kind: k.ID, Name: name, Object: obj}}})
 			if err != nil {
 				return 0, err
 			}
@@ -120,11 +120,11 @@ func (a *API) runAction(w http.ResponseWriter, r *http.Request, k *registry.Kind
 // message, anything else 500 with the cause in the log.
 func (a *API) actionError(w http.ResponseWriter, id string, k *registry.Kind, name string, act *registry.Action, err error) {
 	var p *registry.Problem
-	if ref, ok := runtime.IsRefused(err); ok {
+	if ref, ok := live.IsRefused(err); ok {
 		writeRefused(w, id, ref)
 		return
 	} else if errors.As(err, &p) {
-		writeRefused(w, id, &runtime.Refused{Problems: registry.Locate(k.ID, name, []error{err})})
+		writeRefused(w, id, &live.Refused{Problems: registry.Locate(k.ID, name, []error{err})})
 		return
 	}
 	var se *service.Error

@@ -19,13 +19,13 @@ import (
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/deploy"
 	"github.com/plexushq/plexus/internal/invoke"
+	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/password"
 	"github.com/plexushq/plexus/internal/ratelimit"
 	"github.com/plexushq/plexus/internal/redact"
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/reply"
-	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/sio"
 	"github.com/plexushq/plexus/internal/store"
 	"github.com/plexushq/plexus/sdk/service"
@@ -36,7 +36,7 @@ const Prefix = "/admin/api/v1"
 
 // API is the admin listener's handler.
 type API struct {
-	Runtime  *runtime.Runtime
+	Runtime  *live.Runtime
 	Invoker  *invoke.Invoker
 	Store    *store.Store
 	Logger   *slog.Logger
@@ -167,7 +167,7 @@ func fail(w http.ResponseWriter, status int, details string) string {
 func (a *API) refused(w http.ResponseWriter, err error) {
 	id := cid.New()
 	w.Header().Set(reply.CIDHeader, id)
-	if r, ok := runtime.IsRefused(err); ok {
+	if r, ok := live.IsRefused(err); ok {
 		writeRefused(w, id, r)
 		return
 	}
@@ -176,7 +176,7 @@ func (a *API) refused(w http.ResponseWriter, err error) {
 }
 
 // writeRefused answers 400 with the error envelope and every problem.
-func writeRefused(w http.ResponseWriter, id string, r *runtime.Refused) {
+func writeRefused(w http.ResponseWriter, id string, r *live.Refused) {
 	reply.JSON(w, http.StatusBadRequest, map[string]any{"result": "Error", "cid": id, "details": r.Error(), "problems": r.Problems})
 }
 
@@ -242,7 +242,7 @@ func (a *API) listObjects(w http.ResponseWriter, r *http.Request) {
 // withStatus returns an object as the admin API shows it: secrets masked
 // and, for objects that run in the background, their status under
 // "status".
-func withStatus(st *runtime.State, k *registry.Kind, obj registry.Object) any {
+func withStatus(st *live.State, k *registry.Kind, obj registry.Object) any {
 	pub := k.Public(obj)
 	status, ok := st.Status(k.ID, registry.NameOf(obj))
 	if !ok {
@@ -321,13 +321,13 @@ func (a *API) putObject(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(errs) > 0 {
-		a.refused(w, &runtime.Refused{Problems: registry.Locate(k.ID, name, errs)})
+		a.refused(w, &live.Refused{Problems: registry.Locate(k.ID, name, errs)})
 		return
 	}
 	_, existed := a.Runtime.State().Object(k.ID, name)
-	res, err := a.Runtime.Apply(r.Context(), runtime.Changeset{
+	res, err := a.Runtime.Apply(r.Context(), live.Changeset{
 		Source:  "admin",
-		Objects: []runtime.Change{{Kind: k.ID, Name: name, Object: obj}},
+		Objects: []live.Change{{Kind: k.ID, Name: name, Object: obj}},
 		DryRun:  r.URL.Query().Get("dry_run") == "true",
 	})
 	if err != nil {
@@ -352,9 +352,9 @@ func (a *API) deleteObject(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, "No "+k.Title+" named "+strconv.Quote(name))
 		return
 	}
-	res, err := a.Runtime.Apply(r.Context(), runtime.Changeset{
+	res, err := a.Runtime.Apply(r.Context(), live.Changeset{
 		Source:  "admin",
-		Objects: []runtime.Change{{Kind: k.ID, Name: name}},
+		Objects: []live.Change{{Kind: k.ID, Name: name}},
 	})
 	if err != nil {
 		a.refused(w, err)
@@ -377,7 +377,7 @@ type ServiceInfo struct {
 	IO *sio.Info `json:"io,omitempty"`
 }
 
-func (a *API) serviceInfo(st *runtime.State, svc *catalog.Service) ServiceInfo {
+func (a *API) serviceInfo(st *live.State, svc *catalog.Service) ServiceInfo {
 	info := ServiceInfo{Name: svc.Name, Doc: svc.Doc, Language: svc.Language, Source: svc.Source, Builtin: svc.Builtin, Verbs: svc.Verbs(), Channels: []string{}, IO: sio.Describe(svc.IO)}
 	for _, k := range registry.All() {
 		for _, obj := range st.Objects(k.ID) {
@@ -495,9 +495,9 @@ func (a *API) deploy(w http.ResponseWriter, r *http.Request) {
 	for _, f := range req.Files {
 		origin := f.Origin
 		if origin == "" {
-			origin = runtime.OriginAPI
+			origin = live.OriginAPI
 		}
-		cs.Code = append(cs.Code, runtime.CodeChange{File: f.File, Source: []byte(f.Source), Origin: origin})
+		cs.Code = append(cs.Code, live.CodeChange{File: f.File, Source: []byte(f.Source), Origin: origin})
 	}
 	a.applyCode(w, r, cs)
 }
@@ -511,20 +511,20 @@ func (a *API) undeploy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cs := codeChangeset(r)
-	cs.Code = []runtime.CodeChange{{File: file, Origin: r.URL.Query().Get("origin")}}
+	cs.Code = []live.CodeChange{{File: file, Origin: r.URL.Query().Get("origin")}}
 	a.applyCode(w, r, cs)
 }
 
 // codeChangeset starts the changeset of a deploy call from its query.
-func codeChangeset(r *http.Request) runtime.Changeset {
+func codeChangeset(r *http.Request) live.Changeset {
 	q := r.URL.Query()
-	return runtime.Changeset{Source: "admin", DryRun: q.Get("dry_run") == "true", Force: q.Get("force") == "true"}
+	return live.Changeset{Source: "admin", DryRun: q.Get("dry_run") == "true", Force: q.Get("force") == "true"}
 }
 
-func (a *API) applyCode(w http.ResponseWriter, r *http.Request, cs runtime.Changeset) {
+func (a *API) applyCode(w http.ResponseWriter, r *http.Request, cs live.Changeset) {
 	res, err := a.Runtime.Apply(r.Context(), cs)
 	if err != nil {
-		if ref, ok := runtime.IsRefused(err); ok {
+		if ref, ok := live.IsRefused(err); ok {
 			for _, p := range ref.Problems {
 				a.Logger.Error("deploy refused; the previous version keeps serving", "problem", p.Error())
 			}
@@ -546,7 +546,7 @@ func (a *API) applyCode(w http.ResponseWriter, r *http.Request, cs runtime.Chang
 // running (connecting, degraded or stopped), with a count of all of them.
 func (a *API) status(w http.ResponseWriter, r *http.Request) {
 	all := a.Runtime.State().Statuses()
-	notRunning := []runtime.ObjectStatus{}
+	notRunning := []live.ObjectStatus{}
 	for _, s := range all {
 		if s.State != registry.StateRunning {
 			notRunning = append(notRunning, s)

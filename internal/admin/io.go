@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/reply"
-	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/serviceio"
 	"github.com/plexushq/plexus/internal/sio"
 )
@@ -38,7 +38,7 @@ func (a *API) ioService(w http.ResponseWriter, r *http.Request) (string, string,
 
 // switches returns a service's switches in a state: its service_io
 // object's, or the defaults.
-func switches(st *runtime.State, name string) sio.Switches {
+func switches(st *live.State, name string) sio.Switches {
 	if obj, ok := st.Object(serviceio.Kind, name); ok {
 		return obj.(*serviceio.Config).Switches()
 	}
@@ -82,13 +82,13 @@ func (a *API) putIO(w http.ResponseWriter, r *http.Request) {
 	if req.DetailedErrors != nil {
 		sw.DetailedErrors = *req.DetailedErrors
 	}
-	change := runtime.Change{Kind: serviceio.Kind, Name: name, Object: &serviceio.Config{Name: name, ValidateSchema: sw.ValidateSchema, DetailedErrors: sw.DetailedErrors}}
+	change := live.Change{Kind: serviceio.Kind, Name: name, Object: &serviceio.Config{Name: name, ValidateSchema: sw.ValidateSchema, DetailedErrors: sw.DetailedErrors}}
 	if sw == sio.DefaultSwitches() {
 		change.Object = nil
 	}
 	if _, exists := st.Object(serviceio.Kind, name); exists || change.Object != nil {
 		dryRun := r.URL.Query().Get("dry_run") == "true"
-		res, err := a.Runtime.Apply(r.Context(), runtime.Changeset{Source: "admin", Objects: []runtime.Change{change}, DryRun: dryRun})
+		res, err := a.Runtime.Apply(r.Context(), live.Changeset{Source: "admin", Objects: []live.Change{change}, DryRun: dryRun})
 		if err != nil {
 			a.refused(w, err)
 			return

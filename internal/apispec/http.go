@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	"github.com/plexushq/plexus/internal/cid"
+	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/reply"
-	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/sio"
 )
 
@@ -16,7 +16,7 @@ import (
 // as YAML. Query parameters: include and exclude (comma-separated globs;
 // exclude defaults to DefaultExclude), title and version.
 type Handler struct {
-	Runtime *runtime.Runtime
+	Runtime *live.Runtime
 	Schemas *sio.Schemas
 	// APIAddr and AdminAddr return the listeners' addresses.
 	APIAddr, AdminAddr func() string

@@ -16,8 +16,8 @@ import (
 
 	"github.com/plexushq/plexus/internal/catalog"
 	"github.com/plexushq/plexus/internal/channel/rest"
+	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/router"
-	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/security"
 	"github.com/plexushq/plexus/internal/sio"
 	"github.com/plexushq/plexus/sdk/service"
@@ -207,7 +207,7 @@ const AdminScheme = "plexusAdmin"
 type builder struct {
 	doc     *Document
 	opts    Options
-	st      *runtime.State
+	st      *live.State
 	models  map[*sio.Model]string
 	opIDs   map[string]int
 	tags    map[string]bool
@@ -219,7 +219,7 @@ type builder struct {
 // Generate builds the document of the services a state runs. Problems
 // that leave a part out (a JSON Schema that cannot be read) are returned
 // with the document, which is still usable.
-func Generate(st *runtime.State, opts Options) (*Document, []string) {
+func Generate(st *live.State, opts Options) (*Document, []string) {
 	if opts.Title == "" {
 		opts.Title = "API"
 	}

@@ -23,8 +23,8 @@ import (
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/deploy"
 	"github.com/plexushq/plexus/internal/envdir"
+	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/registry"
-	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/starlark"
 )
 
@@ -227,18 +227,18 @@ func (a *App) checkLocally(ctx context.Context, root string, rels []string, opts
 	}
 	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
 	settings := config.Default()
-	rt, err := runtime.New(runtime.Options{Logger: discard, Settings: settings,
-		Compilers: map[string]runtime.Compiler{starlark.Ext: starlark.New(settings.Starlark, discard)}})
+	rt, err := live.New(live.Options{Logger: discard, Settings: settings,
+		Compilers: map[string]live.Compiler{starlark.Ext: starlark.New(settings.Starlark, discard)}})
 	if err != nil {
 		return err
 	}
-	cs := runtime.Changeset{Source: "check", DryRun: true, Force: opts.force}
+	cs := live.Changeset{Source: "check", DryRun: true, Force: opts.force}
 	for _, f := range files {
-		cs.Code = append(cs.Code, runtime.CodeChange{File: f.File, Source: []byte(f.Source), Origin: f.Origin})
+		cs.Code = append(cs.Code, live.CodeChange{File: f.File, Source: []byte(f.Source), Origin: f.Origin})
 	}
 	res, err := rt.Apply(ctx, cs)
 	defer fmt.Fprintln(a.Stderr, "(checked locally: no server was reachable, so name clashes with deployed services were not checked)")
-	if r, ok := runtime.IsRefused(err); ok {
+	if r, ok := live.IsRefused(err); ok {
 		a.printProblems(r.Problems)
 		return errors.New("some files do not load")
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/plexushq/plexus/internal/channel/rest"
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/envdir"
-	"github.com/plexushq/plexus/internal/runtime"
+	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/server"
 )
 
@@ -192,12 +192,12 @@ func (a *App) ensurePassword(ctx context.Context, srv *server.Server) (password 
 	return p, true, admin.SetPassword(ctx, srv.Store, p)
 }
 
-func addDemoChannels(ctx context.Context, rt *runtime.Runtime) error {
-	cs := runtime.Changeset{Source: "quickstart", Summary: "demo channels"}
+func addDemoChannels(ctx context.Context, rt *live.Runtime) error {
+	cs := live.Changeset{Source: "quickstart", Summary: "demo channels"}
 	for _, d := range builtin.Demos() {
 		ch := &rest.Channel{Name: d.Channel, IsActive: true, Service: d.Service, URLPath: d.URLPath, Method: d.Method,
 			DataFormat: "json", MergeURLParamsReq: true, URLParamsPri: "qs-over-path"}
-		cs.Objects = append(cs.Objects, runtime.Change{Kind: rest.Kind, Name: d.Channel, Object: ch})
+		cs.Objects = append(cs.Objects, live.Change{Kind: rest.Kind, Name: d.Channel, Object: ch})
 	}
 	_, err := rt.Apply(ctx, cs)
 	return err

@@ -20,8 +20,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/registry"
-	"github.com/plexushq/plexus/internal/runtime"
 )
 
 // Pickup deploys the service files of a directory tree as they are saved.
@@ -31,7 +31,7 @@ type Pickup struct {
 	// Exts are the file extensions deployed as code, e.g. ".star".
 	Exts []string
 	// Runtime receives the changes.
-	Runtime *runtime.Runtime
+	Runtime *live.Runtime
 	Logger  *slog.Logger
 	// Debounce is the quiet time before a changed file is deployed
 	// (default DefaultDebounce).
@@ -137,21 +137,21 @@ func (p *Pickup) deploy(ctx context.Context, saved []string) {
 		try[rel] = true
 	}
 	deployed := p.Runtime.State().Code()
-	cs := runtime.Changeset{Source: "pickup", Partial: true}
+	cs := live.Changeset{Source: "pickup", Partial: true}
 	for _, rel := range sortedKeys(try) {
 		src, err := os.ReadFile(filepath.Join(p.Dir, filepath.FromSlash(rel)))
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			delete(p.left, rel)
 			if _, ok := deployed[rel]; ok {
-				cs.Code = append(cs.Code, runtime.CodeChange{File: rel, Origin: runtime.OriginPickup})
+				cs.Code = append(cs.Code, live.CodeChange{File: rel, Origin: live.OriginPickup})
 			}
 		case err != nil:
 			p.Logger.Error("reading service file", "file", rel, "error", err.Error())
 		case bytes.Equal(src, deployed[rel].Source):
 			delete(p.left, rel)
 		default:
-			cs.Code = append(cs.Code, runtime.CodeChange{File: rel, Source: src, Origin: runtime.OriginPickup})
+			cs.Code = append(cs.Code, live.CodeChange{File: rel, Source: src, Origin: live.OriginPickup})
 		}
 	}
 	if len(cs.Code) == 0 {
@@ -189,7 +189,7 @@ type note struct {
 // leftOutNote says why a change of a file was left out: refused for its
 // own problems (a removal too), or held back because files left out before
 // it are.
-func leftOutNote(cc runtime.CodeChange, lo runtime.LeftOut, deployed map[string]runtime.CodeFile) note {
+func leftOutNote(cc live.CodeChange, lo live.LeftOut, deployed map[string]live.CodeFile) note {
 	msgs := make([]string, len(lo.Problems))
 	for i, prob := range lo.Problems {
 		msgs[i] = prob.Error()
@@ -210,7 +210,7 @@ func leftOutNote(cc runtime.CodeChange, lo runtime.LeftOut, deployed map[string]
 // leave records a file left out and logs why, unless it was left out
 // before with the same content for the same reason. A removal left out is
 // logged but not retried.
-func (p *Pickup) leave(ctx context.Context, cc runtime.CodeChange, n note) {
+func (p *Pickup) leave(ctx context.Context, cc live.CodeChange, n note) {
 	lf := leftFile{sum: sha256.Sum256(cc.Source), note: fmt.Sprint(n.msg, n.attrs)}
 	if cc.Source != nil {
 		if p.left[cc.File] == lf {
@@ -242,7 +242,7 @@ func (p *Pickup) hook(ctx context.Context, rel, abs string) {
 
 // Log logs the result of a deploy, file by file: the services each file
 // now provides, or that it was undeployed, and its warnings.
-func Log(log *slog.Logger, source string, res *runtime.Result) {
+func Log(log *slog.Logger, source string, res *live.Result) {
 	warnings := res.Warnings
 	for _, file := range sortedKeys(res.Services) {
 		if svcs := res.Services[file]; len(svcs) > 0 {

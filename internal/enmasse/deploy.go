@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/plexushq/plexus/internal/runtime"
+	"github.com/plexushq/plexus/internal/live"
 )
 
 // ImportDir imports the *.yaml and *.yml files of dir, sorted by name, as
@@ -19,7 +19,7 @@ import (
 // that another one includes is read once. Variables come from the
 // process environment (see Getenv). A missing or empty dir imports nothing. On a
 // problem nothing changes and the error (a *Refused) lists every problem.
-func ImportDir(ctx context.Context, rt *runtime.Runtime, dir string, logger *slog.Logger) (*Report, error) {
+func ImportDir(ctx context.Context, rt *live.Runtime, dir string, logger *slog.Logger) (*Report, error) {
 	var files []string
 	for _, pattern := range []string{"*.yaml", "*.yml"} {
 		m, err := filepath.Glob(filepath.Join(dir, pattern))
@@ -92,7 +92,7 @@ func IsEnmasseFile(name string) bool {
 // directory. Variables come from opts.Lookup, else the process
 // environment (see Getenv). On a problem nothing changes, the error (a *Refused) lists
 // every problem, and the objects the server runs stay as they were.
-func ImportFile(ctx context.Context, rt *runtime.Runtime, file string, opts Options) (*Report, error) {
+func ImportFile(ctx context.Context, rt *live.Runtime, file string, opts Options) (*Report, error) {
 	if opts.Lookup == nil {
 		opts.Lookup = Getenv
 	}

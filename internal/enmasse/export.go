@@ -16,7 +16,7 @@ import (
 )
 
 // Objects gives an export the objects of each kind, sorted by name.
-// *runtime.State implements it.
+// *live.State implements it.
 type Objects interface {
 	Objects(kind string) []registry.Object
 }

@@ -14,8 +14,8 @@ import (
 	"golang.org/x/tools/txtar"
 
 	"github.com/plexushq/plexus/internal/enmasse"
+	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/registry"
-	"github.com/plexushq/plexus/internal/runtime"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected outputs of testdata/golden/*.txtar")
@@ -154,7 +154,7 @@ func runGolden(t *testing.T, ar *txtar.Archive) map[string]string {
 }
 
 // objectsJSON returns every object of a state, by kind, as indented JSON.
-func objectsJSON(t *testing.T, st *runtime.State) string {
+func objectsJSON(t *testing.T, st *live.State) string {
 	t.Helper()
 	all := map[string][]registry.Object{}
 	for _, k := range registry.All() {

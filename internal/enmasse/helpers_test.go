@@ -12,8 +12,8 @@ import (
 	"github.com/plexushq/plexus/internal/catalog"
 	_ "github.com/plexushq/plexus/internal/channel/rest" // registers channel_rest
 	"github.com/plexushq/plexus/internal/config"
+	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/metrics"
-	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/secret"
 	"github.com/plexushq/plexus/internal/store"
 	"github.com/plexushq/plexus/internal/testenv"
@@ -22,7 +22,7 @@ import (
 // newRuntime returns a runtime on a new store, with the built-in services
 // and extra, in an environment directory holding the TLS files the
 // fixtures name.
-func newRuntime(t testing.TB, extra ...*catalog.Service) *runtime.Runtime {
+func newRuntime(t testing.TB, extra ...*catalog.Service) *live.Runtime {
 	t.Helper()
 	dir := t.TempDir()
 	ca := testenv.NewCA(t)
@@ -46,7 +46,7 @@ func newRuntime(t testing.TB, extra ...*catalog.Service) *runtime.Runtime {
 	}
 	svcs = append(svcs, extra...)
 	box, _ := secret.New(bytes.Repeat([]byte{3}, 32))
-	rt, err := runtime.New(runtime.Options{Dir: dir, Store: st, Logger: slog.New(slog.DiscardHandler), Settings: config.Default(), Metrics: metrics.New(), Builtins: svcs, Secrets: box})
+	rt, err := live.New(live.Options{Dir: dir, Store: st, Logger: slog.New(slog.DiscardHandler), Settings: config.Default(), Metrics: metrics.New(), Builtins: svcs, Secrets: box})
 	if err != nil {
 		t.Fatal(err)
 	}

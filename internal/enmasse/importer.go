@@ -15,8 +15,8 @@ import (
 	"go.yaml.in/yaml/v4"
 
 	"github.com/plexushq/plexus/internal/catalog"
+	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/registry"
-	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/sdk/service"
 )
 
@@ -64,7 +64,7 @@ type Progress struct {
 // do not hold stay, unless opts.Replace. It always returns a report; the
 // error is a *Refused listing every problem when there is any (and then
 // nothing changed), or the error that stopped the change.
-func Import(ctx context.Context, rt *runtime.Runtime, in Input, opts Options) (*Report, error) {
+func Import(ctx context.Context, rt *live.Runtime, in Input, opts Options) (*Report, error) {
 	return check(in, opts).apply(ctx, rt, opts)
 }
 
@@ -87,7 +87,7 @@ func Lint(ctx context.Context, in Input, opts Options) (*Report, error) {
 			}
 		}
 	}
-	rt, err := runtime.New(runtime.Options{Builtins: stubs, Logger: slog.New(slog.DiscardHandler)})
+	rt, err := live.New(live.Options{Builtins: stubs, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return c.report(), fmt.Errorf("linting: %w", err)
 	}
@@ -128,10 +128,10 @@ func (c *checked) report() *Report {
 
 // apply computes the changes against the runtime's state and applies
 // them, or only checks them when there are problems already.
-func (c *checked) apply(ctx context.Context, rt *runtime.Runtime, opts Options) (*Report, error) {
+func (c *checked) apply(ctx context.Context, rt *live.Runtime, opts Options) (*Report, error) {
 	p, progress := c.p, c.progress
 	rep := &Report{Files: append([]string{}, p.files...), DryRun: opts.DryRun, Deleted: []registry.Ref{}, Objects: len(c.objs)}
-	cs := runtime.Changeset{Source: opts.Source, DryRun: opts.DryRun}
+	cs := live.Changeset{Source: opts.Source, DryRun: opts.DryRun}
 	if cs.Source == "" {
 		cs.Source = "enmasse"
 	}
@@ -150,14 +150,14 @@ func (c *checked) apply(ctx context.Context, rt *runtime.Runtime, opts Options) 
 		default:
 			rep.Created++
 		}
-		cs.Objects = append(cs.Objects, runtime.Change{Kind: o.src.kind.ID, Name: o.src.name, Object: o.val})
+		cs.Objects = append(cs.Objects, live.Change{Kind: o.src.kind.ID, Name: o.src.name, Object: o.val})
 	}
 	if opts.Replace {
 		for _, k := range registry.All() {
 			for _, name := range st.Names(k.ID) {
 				if c.index[k.ID][name] == nil {
 					rep.Deleted = append(rep.Deleted, registry.Ref{Kind: k.ID, Name: name})
-					cs.Objects = append(cs.Objects, runtime.Change{Kind: k.ID, Name: name})
+					cs.Objects = append(cs.Objects, live.Change{Kind: k.ID, Name: name})
 				}
 			}
 		}
@@ -171,7 +171,7 @@ func (c *checked) apply(ctx context.Context, rt *runtime.Runtime, opts Options) 
 		// The change path checks the changes in the same call that applies
 		// them: that is still checking, until they are applied.
 		res, err := rt.Apply(ctx, cs)
-		if refused, ok := runtime.IsRefused(err); ok {
+		if refused, ok := live.IsRefused(err); ok {
 			p.locateApplied(refused.Problems, c.index)
 		} else if err != nil {
 			return rep, fmt.Errorf("applying the import: %w", err)

@@ -19,9 +19,9 @@ import (
 	"github.com/plexushq/plexus/internal/cid"
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/jsonlimit"
+	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/reply"
-	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/sio"
 	"github.com/plexushq/plexus/sdk/service"
 )
@@ -46,7 +46,7 @@ type Invoker struct {
 	// serving.
 	MaxAsync int
 
-	rt   *runtime.Runtime
+	rt   *live.Runtime
 	log  *slog.Logger
 	base context.Context
 
@@ -64,7 +64,7 @@ const asyncClosed = 1 << 62
 
 // New returns an invoker. base bounds background invocations: Shutdown
 // waits for them, then cancel base to stop those still running.
-func New(base context.Context, rt *runtime.Runtime, log *slog.Logger) *Invoker {
+func New(base context.Context, rt *live.Runtime, log *slog.Logger) *Invoker {
 	return &Invoker{IO: sio.NewStage(nil), JSON: &jsonlimit.Decoder{}, MaxAsync: config.Default().Limits.MaxAsyncInvocations,
 		rt: rt, log: log, base: base, idle: make(chan struct{})}
 }

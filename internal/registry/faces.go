@@ -20,7 +20,7 @@ import (
 // way; nothing outside the kind's package names them.
 
 // State is the configuration that resolvers and actions see: the one
-// current when they are called. *runtime.State implements it.
+// current when they are called. *live.State implements it.
 type State interface {
 	// Object returns an object by kind and name.
 	Object(kind, name string) (Object, bool)

@@ -17,9 +17,9 @@ import (
 	"github.com/plexushq/plexus/internal/catalog"
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/invoke"
+	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/registry"
-	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/store"
 	"github.com/plexushq/plexus/sdk/service"
 )
@@ -114,7 +114,7 @@ func runLatenessBench(b *testing.B, jobs int, spread time.Duration, interval str
 	}
 	m := metrics.New()
 	s := New(Options{Logger: logger, Metrics: m})
-	rt, err := runtime.New(runtime.Options{Store: st, Logger: logger, Settings: config.Default(), Metrics: m, Builtins: []*catalog.Service{svc}})
+	rt, err := live.New(live.Options{Store: st, Logger: logger, Settings: config.Default(), Metrics: m, Builtins: []*catalog.Service{svc}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func runLatenessBench(b *testing.B, jobs int, spread time.Duration, interval str
 	}
 	defer s.Close()
 	k, _ := lookupKind()
-	cs := runtime.Changeset{Source: "bench"}
+	cs := live.Changeset{Source: "bench"}
 	for i := range jobs {
 		name := fmt.Sprintf("job%05d", i)
 		offsets[name] = spread * time.Duration(i) / time.Duration(jobs)
@@ -140,7 +140,7 @@ func runLatenessBench(b *testing.B, jobs int, spread time.Duration, interval str
 		if len(errs) > 0 {
 			b.Fatal(errs)
 		}
-		cs.Objects = append(cs.Objects, runtime.Change{Kind: Kind, Name: name, Object: obj})
+		cs.Objects = append(cs.Objects, live.Change{Kind: Kind, Name: name, Object: obj})
 	}
 	if _, err := rt.Apply(ctx, cs); err != nil {
 		b.Fatal(err)
@@ -188,11 +188,11 @@ func BenchmarkRun(b *testing.B) {
 	const jobs = 10_000
 	h := newHarness(b, harnessOptions{})
 	k, _ := lookupKind()
-	cs := runtime.Changeset{Source: "bench"}
+	cs := live.Changeset{Source: "bench"}
 	for i := range jobs {
 		name := fmt.Sprintf("job%05d", i)
 		obj, _ := k.Decode(fmt.Appendf(nil, `{"name": %q, "service": "t.other", "job_type": "interval_based", "seconds": 1}`, name))
-		cs.Objects = append(cs.Objects, runtime.Change{Kind: Kind, Name: name, Object: obj})
+		cs.Objects = append(cs.Objects, live.Change{Kind: Kind, Name: name, Object: obj})
 	}
 	if _, err := h.rt.Apply(context.Background(), cs); err != nil {
 		b.Fatal(err)

@@ -12,8 +12,8 @@ import (
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/invoke"
 	"github.com/plexushq/plexus/internal/leader"
+	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/metrics"
-	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/store"
 	"github.com/plexushq/plexus/internal/testenv"
 	"github.com/plexushq/plexus/sdk/service"
@@ -108,7 +108,7 @@ type harness struct {
 	dir     string
 	dsn     string
 	st      *store.Store
-	rt      *runtime.Runtime
+	rt      *live.Runtime
 	s       *Scheduler
 	m       *metrics.Metrics
 	log     *testenv.Buffer
@@ -172,7 +172,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		}
 		svcs = append(svcs, svc)
 	}
-	h.rt, err = runtime.New(runtime.Options{Store: st, Logger: logger, Settings: config.Default(), Metrics: h.m, Builtins: svcs})
+	h.rt, err = live.New(live.Options{Store: st, Logger: logger, Settings: config.Default(), Metrics: h.m, Builtins: svcs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +223,7 @@ func (h *harness) restart() *harness {
 // put creates or replaces a job through the one change path.
 func (h *harness) put(j *Job) {
 	h.t.Helper()
-	if _, err := h.rt.Apply(context.Background(), runtime.Changeset{Source: "test", Objects: []runtime.Change{{Kind: Kind, Name: j.Name, Object: j}}}); err != nil {
+	if _, err := h.rt.Apply(context.Background(), live.Changeset{Source: "test", Objects: []live.Change{{Kind: Kind, Name: j.Name, Object: j}}}); err != nil {
 		h.t.Fatalf("putting job %s: %v", j.Name, err)
 	}
 	h.s.catchUp()
@@ -231,7 +231,7 @@ func (h *harness) put(j *Job) {
 
 func (h *harness) delete(name string) {
 	h.t.Helper()
-	if _, err := h.rt.Apply(context.Background(), runtime.Changeset{Source: "test", Objects: []runtime.Change{{Kind: Kind, Name: name}}}); err != nil {
+	if _, err := h.rt.Apply(context.Background(), live.Changeset{Source: "test", Objects: []live.Change{{Kind: Kind, Name: name}}}); err != nil {
 		h.t.Fatalf("deleting job %s: %v", name, err)
 	}
 	h.s.catchUp()

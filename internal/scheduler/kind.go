@@ -5,9 +5,9 @@
 //
 // The Scheduler is one goroutine with a min-heap of next-fire times and one
 // timer re-armed to the earliest of them, so it costs nothing between fires.
-// It follows the configuration through runtime.Watch; when a job completes
+// It follows the configuration through live.Runtime.Watch; when a job completes
 // its plan (a one-time job ran, an interval or cron job reached repeats) it
-// makes the job inactive through runtime.Apply, the one change path, after
+// makes the job inactive through live.Runtime.Apply, the one change path, after
 // recording the run in its own tables of the store, so a restart never runs
 // a completed job again. Runs missed while the server was down are not
 // replayed. Run state and a bounded run history per job live in the store;
@@ -17,10 +17,9 @@ package scheduler
 import (
 	"fmt"
 	"time"
+	_ "time/tzdata" // IANA time zones in the binary, whatever the host has
 
 	"github.com/plexushq/plexus/internal/registry"
-
-	_ "time/tzdata" // IANA time zones in the binary, whatever the host has
 )
 
 // Kind is the kind id of scheduler jobs (Zato's enmasse section name).

@@ -16,10 +16,10 @@ import (
 	"github.com/plexushq/plexus/internal/cid"
 	"github.com/plexushq/plexus/internal/invoke"
 	"github.com/plexushq/plexus/internal/leader"
+	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/reply"
-	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/store"
 	"github.com/plexushq/plexus/sdk/service"
 )
@@ -81,7 +81,7 @@ type Scheduler struct {
 	m      *collectors
 	leader leader.Leader
 
-	rt    *runtime.Runtime
+	rt    *live.Runtime
 	inv   *invoke.Invoker
 	st    *store.Store
 	state *stateStore
@@ -89,7 +89,7 @@ type Scheduler struct {
 	mu         sync.Mutex
 	jobs       map[string]*job
 	queue      jobQueue
-	pending    *runtime.State      // the newest configuration not yet followed
+	pending    *live.State         // the newest configuration not yet followed
 	stored     map[string]runState // run state loaded at start, until the first follow
 	deactivate map[string]bool     // jobs whose completed plan awaits is_active=false
 	started    bool
@@ -187,7 +187,7 @@ func New(opts Options) *Scheduler {
 // Attach connects the scheduler to the server: it follows every change of
 // rt from here on (call it before rt.Load), runs services with inv and
 // keeps run state in st.
-func (s *Scheduler) Attach(st *store.Store, rt *runtime.Runtime, inv *invoke.Invoker) {
+func (s *Scheduler) Attach(st *store.Store, rt *live.Runtime, inv *invoke.Invoker) {
 	s.st, s.rt, s.inv = st, rt, inv
 	s.state = newStateStore(st, s.log)
 	if s.opts.Leader == nil {
@@ -199,7 +199,7 @@ func (s *Scheduler) Attach(st *store.Store, rt *runtime.Runtime, inv *invoke.Inv
 
 // observe is the runtime's watcher: it hands the new state to the loop.
 // It runs inside Apply, so it only records the state and wakes the loop.
-func (s *Scheduler) observe(_, next *runtime.State) {
+func (s *Scheduler) observe(_, next *live.State) {
 	s.mu.Lock()
 	s.pending = next
 	s.mu.Unlock()
@@ -273,7 +273,7 @@ func (s *Scheduler) loop() {
 // followLocked brings the jobs in line with a configuration state.
 // Unchanged objects keep their pointers across states, so only new and
 // changed jobs cost anything.
-func (s *Scheduler) followLocked(st *runtime.State, now time.Time) {
+func (s *Scheduler) followLocked(st *live.State, now time.Time) {
 	objs := st.Objects(Kind)
 	seen := make(map[string]bool, len(objs))
 	for _, o := range objs {
@@ -603,11 +603,11 @@ func (s *Scheduler) deactivator() {
 // are not atomic: an edit committed between them (microseconds) would be
 // replaced by the deactivated copy of the older configuration. Closing
 // that needs a conditional change in the runtime (a revision precondition
-// on runtime.Change).
+// on live.Change).
 func (s *Scheduler) deactivateCompleted() {
 	s.mu.Lock()
 	current := s.rt.State()
-	var changes []runtime.Change
+	var changes []live.Change
 	for name := range s.deactivate {
 		j := s.jobs[name]
 		if j == nil || !j.st.Done || j.st.Deactivated || !j.cfg.IsActive {
@@ -618,24 +618,24 @@ func (s *Scheduler) deactivateCompleted() {
 		}
 		cp := *j.cfg
 		cp.IsActive = false
-		changes = append(changes, runtime.Change{Kind: Kind, Name: name, Object: &cp})
+		changes = append(changes, live.Change{Kind: Kind, Name: name, Object: &cp})
 	}
 	clear(s.deactivate)
 	s.mu.Unlock()
 	if len(changes) == 0 {
 		return
 	}
-	slices.SortFunc(changes, func(a, b runtime.Change) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(changes, func(a, b live.Change) int { return strings.Compare(a.Name, b.Name) })
 	if err := s.applyDeactivation(changes); err == nil || len(changes) == 1 {
 		return
 	}
 	// One refused job must not keep the others active.
 	for _, ch := range changes {
-		s.applyDeactivation([]runtime.Change{ch})
+		s.applyDeactivation([]live.Change{ch})
 	}
 }
 
-func (s *Scheduler) applyDeactivation(changes []runtime.Change) error {
+func (s *Scheduler) applyDeactivation(changes []live.Change) error {
 	names := make([]string, len(changes))
 	for i, ch := range changes {
 		names[i] = ch.Name
@@ -646,7 +646,7 @@ func (s *Scheduler) applyDeactivation(changes []runtime.Change) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	_, err := s.rt.Apply(ctx, runtime.Changeset{Source: "scheduler", Summary: summary, Objects: changes})
+	_, err := s.rt.Apply(ctx, live.Changeset{Source: "scheduler", Summary: summary, Objects: changes})
 	if err != nil {
 		s.log.Error("making completed scheduler jobs inactive", "jobs", strings.Join(names, ","), "error", err.Error())
 	}
@@ -761,8 +761,8 @@ func (s *Scheduler) SetActive(ctx context.Context, name string, active bool, sou
 	if !active {
 		verb = "pause"
 	}
-	if _, err := s.rt.Apply(ctx, runtime.Changeset{Source: source, Summary: fmt.Sprintf("%s scheduler job %q", verb, name),
-		Objects: []runtime.Change{{Kind: Kind, Name: name, Object: &cp}}}); err != nil {
+	if _, err := s.rt.Apply(ctx, live.Changeset{Source: source, Summary: fmt.Sprintf("%s scheduler job %q", verb, name),
+		Objects: []live.Change{{Kind: Kind, Name: name, Object: &cp}}}); err != nil {
 		return err
 	}
 	s.catchUp()

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/plexushq/plexus/internal/invoke"
+	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/registry"
-	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/sdk/service"
 )
 
@@ -134,10 +134,10 @@ func (s *Scheduler) put(c *service.Context, name string, fields map[string]any, 
 	}
 	obj, errs := k.DecodeFields(raw)
 	if len(errs) > 0 {
-		return refused(&runtime.Refused{Problems: registry.Locate(Kind, name, errs)})
+		return refused(&live.Refused{Problems: registry.Locate(Kind, name, errs)})
 	}
-	if _, err := s.rt.Apply(c, runtime.Changeset{Source: "service", Summary: fmt.Sprintf("%s scheduler job %q", verb, name),
-		Objects: []runtime.Change{{Kind: Kind, Name: name, Object: obj}}}); err != nil {
+	if _, err := s.rt.Apply(c, live.Changeset{Source: "service", Summary: fmt.Sprintf("%s scheduler job %q", verb, name),
+		Objects: []live.Change{{Kind: Kind, Name: name, Object: obj}}}); err != nil {
 		return refused(err)
 	}
 	s.catchUp()
@@ -152,7 +152,7 @@ func (s *Scheduler) put(c *service.Context, name string, fields map[string]any, 
 // refused turns a refused change into 400 with every problem; other
 // errors stay internal.
 func refused(err error) error {
-	if r, ok := runtime.IsRefused(err); ok {
+	if r, ok := live.IsRefused(err); ok {
 		return service.BadRequest("%s", r.Error())
 	}
 	return err
@@ -170,8 +170,8 @@ func (s *Scheduler) svcDelete(c *service.Context) error {
 	if _, ok := s.rt.State().Object(Kind, name); !ok {
 		return service.NotFound("Job `%s` does not exist", name)
 	}
-	if _, err := s.rt.Apply(c, runtime.Changeset{Source: "service", Summary: fmt.Sprintf("delete scheduler job %q", name),
-		Objects: []runtime.Change{{Kind: Kind, Name: name}}}); err != nil {
+	if _, err := s.rt.Apply(c, live.Changeset{Source: "service", Summary: fmt.Sprintf("delete scheduler job %q", name),
+		Objects: []live.Change{{Kind: Kind, Name: name}}}); err != nil {
 		return refused(err)
 	}
 	s.catchUp()

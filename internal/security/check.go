@@ -9,9 +9,9 @@ import (
 	"slices"
 	"time"
 
+	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/ratelimit"
 	"github.com/plexushq/plexus/internal/registry"
-	"github.com/plexushq/plexus/internal/runtime"
 )
 
 // Outcome is what checking a request against a channel's security
@@ -42,7 +42,7 @@ type level struct {
 // must pass it; with groups, it must pass one member of one group, which
 // becomes its identity. Every member is tried, so the time taken does not
 // tell which one came closest.
-func Check(st *runtime.State, definition string, groups []string, in *Inbound) Outcome {
+func Check(st *live.State, definition string, groups []string, in *Inbound) Outcome {
 	var out Outcome
 	if definition != "" {
 		c, ok := credentialsOf(st, definition)
@@ -69,7 +69,7 @@ func Check(st *runtime.State, definition string, groups []string, in *Inbound) O
 	return out
 }
 
-func checkGroups(st *runtime.State, groups []string, in *Inbound) (Result, Outcome) {
+func checkGroups(st *live.State, groups []string, in *Inbound) (Result, Outcome) {
 	var out Outcome
 	worst := Missing
 	for _, gname := range groups {
@@ -104,7 +104,7 @@ func checkGroups(st *runtime.State, groups []string, in *Inbound) (Result, Outco
 	return worst, out
 }
 
-func credentialsOf(st *runtime.State, name string) (*Credentials, bool) {
+func credentialsOf(st *live.State, name string) (*Credentials, bool) {
 	v, ok := st.Running(Kind, name)
 	if !ok {
 		return nil, false
@@ -151,7 +151,7 @@ func (o *Outcome) Limit(addr netip.Addr, now time.Time) ratelimit.Decision {
 // false, without saying why, for an unknown user, a wrong password or an
 // inactive definition. A password is compared even for an unknown user,
 // so the time taken does not tell which users exist.
-func LogIn(ctx context.Context, st *runtime.State, sessions *Sessions, username, password string) (token string, expires time.Time, ok bool, err error) {
+func LogIn(ctx context.Context, st *live.State, sessions *Sessions, username, password string) (token string, expires time.Time, ok bool, err error) {
 	c := findJWT(st, username)
 	digest := sha256.Sum256([]byte(password))
 	if c == nil {

@@ -28,10 +28,10 @@ import (
 	"github.com/plexushq/plexus/internal/envdir"
 	"github.com/plexushq/plexus/internal/invoke"
 	"github.com/plexushq/plexus/internal/jsonlimit"
+	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/logging"
 	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/password"
-	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/scheduler"
 	"github.com/plexushq/plexus/internal/secret"
 	"github.com/plexushq/plexus/internal/security"
@@ -90,7 +90,7 @@ type Server struct {
 	Logger   *slog.Logger
 	Store    *store.Store
 	Metrics  *metrics.Metrics
-	Runtime  *runtime.Runtime
+	Runtime  *live.Runtime
 	Invoker  *invoke.Invoker
 	Admin    *admin.API
 	// Starlark compiles .star services; subsystems add self attributes to
@@ -186,9 +186,9 @@ func (s *Server) open(ctx context.Context, user []any) error {
 		return err
 	}
 	s.Starlark = starlark.New(s.Settings.Starlark, s.Logger)
-	s.Runtime, err = runtime.New(runtime.Options{
+	s.Runtime, err = live.New(live.Options{
 		Dir: s.Env.Dir, Store: s.Store, Logger: s.Logger, Settings: s.Settings, Metrics: s.Metrics, Builtins: svcs,
-		Compilers: map[string]runtime.Compiler{starlark.Ext: s.Starlark}, Secrets: box, Subsystems: s.subsystems(),
+		Compilers: map[string]live.Compiler{starlark.Ext: s.Starlark}, Secrets: box, Subsystems: s.subsystems(),
 	})
 	if err != nil {
 		return err

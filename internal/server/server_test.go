@@ -18,7 +18,7 @@ import (
 
 	"github.com/plexushq/plexus/internal/channel/rest"
 	"github.com/plexushq/plexus/internal/envdir"
-	"github.com/plexushq/plexus/internal/runtime"
+	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/server"
 	"github.com/plexushq/plexus/internal/servertest"
 	"github.com/plexushq/plexus/internal/testenv"
@@ -302,11 +302,11 @@ func BenchmarkChangeOne10k(b *testing.B) {
 
 // channels returns a change creating n REST channels, each on its own
 // path with a parameter.
-func channels(n int) runtime.Changeset {
-	cs := runtime.Changeset{Source: "bench"}
+func channels(n int) live.Changeset {
+	cs := live.Changeset{Source: "bench"}
 	for i := range n {
 		name := fmt.Sprintf("ch%05d", i)
-		cs.Objects = append(cs.Objects, runtime.Change{Kind: rest.Kind, Name: name, Object: &rest.Channel{
+		cs.Objects = append(cs.Objects, live.Change{Kind: rest.Kind, Name: name, Object: &rest.Channel{
 			Name: name, IsActive: true, Service: "plexus.ping", URLPath: fmt.Sprintf("/api/v1/res%d/{id}", i),
 			DataFormat: "json", MergeURLParamsReq: true, URLParamsPri: "qs-over-path"}})
 	}

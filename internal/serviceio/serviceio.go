@@ -12,8 +12,8 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/registry"
-	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/sio"
 	"github.com/plexushq/plexus/internal/store"
 )
@@ -64,9 +64,9 @@ type table struct {
 
 // Lookup returns the source of every service's switches for the typed I/O
 // stage: the service_io object of the configuration current at each call.
-func Lookup(rt *runtime.Runtime) func(service string) (sio.Switches, bool) {
+func Lookup(rt *live.Runtime) func(service string) (sio.Switches, bool) {
 	return func(service string) (sio.Switches, bool) {
-		t := runtime.Assembled[*table](rt.State(), Kind)
+		t := live.Assembled[*table](rt.State(), Kind)
 		if t == nil {
 			return sio.Switches{}, false
 		}
@@ -82,7 +82,7 @@ const LegacySetting = "sio.switches"
 // Upgrade turns switches kept by earlier versions in the store's settings
 // into service_io objects, through the one change path, and removes the
 // setting. It does nothing when there is no such setting.
-func Upgrade(ctx context.Context, st *store.Store, rt *runtime.Runtime, log *slog.Logger) error {
+func Upgrade(ctx context.Context, st *store.Store, rt *live.Runtime, log *slog.Logger) error {
 	v, ok, err := st.Setting(ctx, LegacySetting)
 	if err != nil || !ok {
 		return err
@@ -91,12 +91,12 @@ func Upgrade(ctx context.Context, st *store.Store, rt *runtime.Runtime, log *slo
 	if err := json.Unmarshal([]byte(v), &old); err != nil {
 		return fmt.Errorf("reading the services' I/O switches: %w", err)
 	}
-	cs := runtime.Changeset{Source: "upgrade", Summary: "services' I/O switches become service_io objects"}
+	cs := live.Changeset{Source: "upgrade", Summary: "services' I/O switches become service_io objects"}
 	for name, sw := range old {
 		if _, exists := rt.State().Object(Kind, name); exists {
 			continue
 		}
-		cs.Objects = append(cs.Objects, runtime.Change{Kind: Kind, Name: name,
+		cs.Objects = append(cs.Objects, live.Change{Kind: Kind, Name: name,
 			Object: &Config{Name: name, ValidateSchema: sw.ValidateSchema, DetailedErrors: sw.DetailedErrors}})
 	}
 	if len(cs.Objects) > 0 {

@@ -51,7 +51,7 @@ type Key struct {
 type Code struct {
 	File   string
 	Source []byte
-	// Origin says where the file was deployed from (see runtime.CodeChange).
+	// Origin says where the file was deployed from (see live.CodeChange).
 	Origin string
 }
 

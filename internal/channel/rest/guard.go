@@ -8,11 +8,11 @@ import (
 	"time"
 
 	"github.com/plexushq/plexus/internal/config"
+	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/ratelimit"
 	"github.com/plexushq/plexus/internal/redact"
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/reply"
-	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/security"
 	"github.com/plexushq/plexus/sdk/service"
 )
@@ -69,7 +69,7 @@ func provision(_ *registry.Env, obj registry.Object) (any, error) {
 // address), authentication, and the identity's rate limits. It answers a
 // refused request itself and returns false; otherwise it returns the
 // identity the request authenticated as.
-func (h *Handler) guard(w http.ResponseWriter, r *http.Request, x *exchange, st *runtime.State, rt *route) (service.Security, bool) {
+func (h *Handler) guard(w http.ResponseWriter, r *http.Request, x *exchange, st *live.State, rt *route) (service.Security, bool) {
 	if !rt.guarded {
 		return service.Security{}, true
 	}
@@ -126,7 +126,7 @@ func (h *Handler) admitDecision(w http.ResponseWriter, x *exchange, rt *route, d
 // without its credentials being checked; a failure is counted against the
 // address and, past auth_failures.slow_after, answered only after a delay,
 // waited for without holding any lock.
-func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, x *exchange, st *runtime.State, rt *route, g *Guard, addr netip.Addr, now time.Time) (security.Outcome, bool) {
+func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, x *exchange, st *live.State, rt *route, g *Guard, addr netip.Addr, now time.Time) (security.Outcome, bool) {
 	if locked, left := g.Failures.Locked(addr, now); locked {
 		w.Header().Set("Retry-After", ratelimit.RetryAfter(left))
 		h.refuse(w, x, rt, http.StatusTooManyRequests, detailsTooMany, "address locked out after failed authentications", addr)

@@ -12,16 +12,16 @@ import (
 	"github.com/plexushq/plexus/internal/cid"
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/invoke"
+	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/logging"
 	"github.com/plexushq/plexus/internal/reply"
-	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/sdk/service"
 )
 
 // Handler serves the API listener: it matches each request to a channel
 // and runs the channel's service. It is safe for concurrent use.
 type Handler struct {
-	Runtime  *runtime.Runtime
+	Runtime  *live.Runtime
 	Invoker  *invoke.Invoker
 	Logger   *slog.Logger
 	Settings *config.Settings
@@ -58,7 +58,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.serveJWT(w, r, &x, st)
 		return
 	}
-	tab := runtime.Assembled[*Table](st, Kind)
+	tab := live.Assembled[*Table](st, Kind)
 	if tab == nil {
 		x.status = http.StatusNotFound
 		reply.Envelope(w, x.status, x.cid, "URL not found")

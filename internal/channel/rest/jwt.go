@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/ratelimit"
 	"github.com/plexushq/plexus/internal/reply"
-	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/security"
 	"github.com/plexushq/plexus/sdk/service"
 )
@@ -27,7 +27,7 @@ const (
 const maxLogInBody = 64 << 10
 
 // serveJWT answers the log-in and log-out paths.
-func (h *Handler) serveJWT(w http.ResponseWriter, r *http.Request, x *exchange, st *runtime.State) {
+func (h *Handler) serveJWT(w http.ResponseWriter, r *http.Request, x *exchange, st *live.State) {
 	if r.Method != http.MethodPost {
 		x.status = http.StatusMethodNotAllowed
 		w.Header().Set("Allow", http.MethodPost)
@@ -47,7 +47,7 @@ func (h *Handler) serveJWT(w http.ResponseWriter, r *http.Request, x *exchange, 
 // {"username", "password"} or a form, for a session token, answered as
 // {"token", "expires"} and in the Authorization header. Every failure is
 // the same 401; failures count towards the address's lock-out.
-func (h *Handler) logIn(w http.ResponseWriter, r *http.Request, x *exchange, st *runtime.State) {
+func (h *Handler) logIn(w http.ResponseWriter, r *http.Request, x *exchange, st *live.State) {
 	g := h.Guard
 	if g == nil || g.Sessions == nil {
 		x.status = http.StatusNotFound

@@ -1,10 +1,10 @@
-// Package runtime holds a server's running configuration and the one path
+// Package live holds a server's live configuration and the one path
 // every change takes: Apply validates a changeset against the whole
 // configuration, builds the new running objects, commits the change to the
 // store in one transaction, publishes the new State atomically and closes
 // what the old one used and the new one does not. If any step fails nothing
 // changes and the old State keeps serving.
-package runtime
+package live
 
 import (
 	"sort"

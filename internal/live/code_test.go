@@ -1,4 +1,4 @@
-package runtime_test
+package live_test
 
 import (
 	"context"
@@ -11,8 +11,8 @@ import (
 
 	"github.com/plexushq/plexus/internal/catalog"
 	"github.com/plexushq/plexus/internal/config"
+	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/registry"
-	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/store"
 	"github.com/plexushq/plexus/sdk/service"
 )
@@ -32,14 +32,14 @@ func (names) Compile(file string, src []byte) ([]*catalog.Service, []string, err
 
 // codeRuntime returns a runtime of the test language, loaded from st (a
 // new store when nil), and its store.
-func codeRuntime(t *testing.T, st *store.Store) (*runtime.Runtime, *store.Store) {
+func codeRuntime(t *testing.T, st *store.Store) (*live.Runtime, *store.Store) {
 	t.Helper()
 	if st == nil {
 		_, st, _ = newRuntime(t)
 	}
 	goSvc, _ := catalog.New("go.svc", "", catalog.Go, "main.Svc", func(*service.Context) error { return nil }, nil)
-	rt, err := runtime.New(runtime.Options{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Settings: config.Default(),
-		Builtins: []*catalog.Service{goSvc}, Compilers: map[string]runtime.Compiler{".n": names{}}})
+	rt, err := live.New(live.Options{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Settings: config.Default(),
+		Builtins: []*catalog.Service{goSvc}, Compilers: map[string]live.Compiler{".n": names{}}})
 	if err == nil {
 		err = rt.Load(context.Background())
 	}
@@ -51,10 +51,10 @@ func codeRuntime(t *testing.T, st *store.Store) (*runtime.Runtime, *store.Store)
 
 // code makes a changeset from file, origin, content triples; a content of
 // "-" removes the file.
-func code(force bool, triples ...string) runtime.Changeset {
-	cs := runtime.Changeset{Source: "test", Force: force}
+func code(force bool, triples ...string) live.Changeset {
+	cs := live.Changeset{Source: "test", Force: force}
 	for i := 0; i < len(triples); i += 3 {
-		cc := runtime.CodeChange{File: triples[i], Origin: triples[i+1]}
+		cc := live.CodeChange{File: triples[i], Origin: triples[i+1]}
 		if triples[i+2] != "-" {
 			cc.Source = []byte(triples[i+2])
 		}
@@ -64,7 +64,7 @@ func code(force bool, triples ...string) runtime.Changeset {
 }
 
 // provider returns the file each service comes from.
-func providers(rt *runtime.Runtime) map[string]string {
+func providers(rt *live.Runtime) map[string]string {
 	out := map[string]string{}
 	set := rt.State().Services
 	for _, n := range set.Names() {
@@ -73,7 +73,7 @@ func providers(rt *runtime.Runtime) map[string]string {
 	return out
 }
 
-func mustApply(t *testing.T, rt *runtime.Runtime, cs runtime.Changeset) *runtime.Result {
+func mustApply(t *testing.T, rt *live.Runtime, cs live.Changeset) *live.Result {
 	t.Helper()
 	res, err := rt.Apply(context.Background(), cs)
 	if err != nil {
@@ -101,7 +101,7 @@ func TestCodeOrder(t *testing.T) {
 				t.Fatalf("after moving a name: %v", p)
 			}
 			_, err := rt.Apply(context.Background(), code(false, order[0], "/src/"+order[0], "z", order[1], "/src/"+order[1], "z"))
-			r, ok := runtime.IsRefused(err)
+			r, ok := live.IsRefused(err)
 			if !ok || len(r.Problems) != 2 {
 				t.Fatalf("clash: %v", err)
 			}
@@ -132,12 +132,12 @@ func TestCodeIdentity(t *testing.T) {
 		}
 	}
 	// So is the same service from another origin: it would replace it.
-	_, err = rt.Apply(ctx, code(false, "orders.n", runtime.OriginPickup, "crm.orders"))
+	_, err = rt.Apply(ctx, code(false, "orders.n", live.OriginPickup, "crm.orders"))
 	if err == nil || !strings.Contains(err.Error(), `deploying it from the pickup directory (service "crm.orders") would replace it`) {
 		t.Errorf("same service, other origin: %v", err)
 	}
 	// And a removal from another origin.
-	_, err = rt.Apply(ctx, code(false, "orders.n", runtime.OriginPickup, "-"))
+	_, err = rt.Apply(ctx, code(false, "orders.n", live.OriginPickup, "-"))
 	if err == nil || !strings.Contains(err.Error(), "not from the pickup directory; it stays deployed") {
 		t.Errorf("removal from another origin: %v", err)
 	}
@@ -182,14 +182,14 @@ func TestPartialChange(t *testing.T) {
 	rt, _ := codeRuntime(t, nil)
 	mustApply(t, rt, code(false, "a.n", "", "x"))
 	// A broken file is left out with its problem; the valid ones deploy.
-	res := mustApply(t, rt, runtime.Changeset{Partial: true, Code: code(false, "good.n", "", "good", "bad.n", "", "error").Code})
+	res := mustApply(t, rt, live.Changeset{Partial: true, Code: code(false, "good.n", "", "good", "bad.n", "", "error").Code})
 	if fmt.Sprint(res.Services) != "map[good.n:[good]]" || len(res.LeftOut) != 1 || res.LeftOut[0].Name != "bad.n" ||
 		res.LeftOut[0].Problems[0].Error() != "bad.n:1:1: does not load" || len(res.LeftOut[0].Because) != 0 {
 		t.Fatalf("partial: %+v %+v", res, res.LeftOut)
 	}
 	// A file that needs a left-out one is held back because of it: b.n
 	// takes x, which a.n gives up in a version that does not load.
-	res = mustApply(t, rt, runtime.Changeset{Partial: true, Code: code(false, "a.n", "", "error", "b.n", "", "x").Code})
+	res = mustApply(t, rt, live.Changeset{Partial: true, Code: code(false, "a.n", "", "error", "b.n", "", "x").Code})
 	if len(res.Services) != 0 || len(res.LeftOut) != 2 || res.LeftOut[1].Name != "b.n" || fmt.Sprint(res.LeftOut[1].Because) != "[a.n]" ||
 		!strings.Contains(res.LeftOut[1].Problems[0].Error(), `service "x" is already deployed from a.n`) {
 		t.Fatalf("held back: %+v", res.LeftOut)
@@ -199,15 +199,15 @@ func TestPartialChange(t *testing.T) {
 	}
 	// The same when a.n is left out for clashing with another file.
 	_, err := rt.Apply(context.Background(), code(false, "a.n", "", "z", "c.n", "", "z", "b.n", "", "x"))
-	if r, ok := runtime.IsRefused(err); !ok || len(r.Problems) != 2 {
+	if r, ok := live.IsRefused(err); !ok || len(r.Problems) != 2 {
 		t.Errorf("a clash and a file waiting for it: %v", err)
 	}
-	res = mustApply(t, rt, runtime.Changeset{Partial: true, Code: code(false, "a.n", "", "z", "c.n", "", "z", "b.n", "", "x").Code})
+	res = mustApply(t, rt, live.Changeset{Partial: true, Code: code(false, "a.n", "", "z", "c.n", "", "z", "b.n", "", "x").Code})
 	if len(res.LeftOut) != 3 || res.LeftOut[2].Name != "b.n" || fmt.Sprint(res.LeftOut[2].Because) != "[a.n]" {
 		t.Fatalf("held back by a clash: %+v", res.LeftOut)
 	}
 	// Both deploy once a.n is fixed.
-	mustApply(t, rt, runtime.Changeset{Partial: true, Code: code(false, "a.n", "", "y", "b.n", "", "x").Code})
+	mustApply(t, rt, live.Changeset{Partial: true, Code: code(false, "a.n", "", "y", "b.n", "", "x").Code})
 	if p := providers(rt); p["x"] != "b.n" || p["y"] != "a.n" {
 		t.Fatalf("after the fix: %v", p)
 	}

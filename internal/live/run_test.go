@@ -1,4 +1,4 @@
-package runtime_test
+package live_test
 
 import (
 	"bytes"
@@ -15,9 +15,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/plexushq/plexus/internal/config"
+	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/registry"
-	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/secret"
 	"github.com/plexushq/plexus/internal/store"
 )
@@ -147,7 +147,7 @@ func init() {
 	registerConnKind("test_handover", registry.Handover)
 }
 
-func newRunRuntime(t *testing.T) (*runtime.Runtime, *metrics.Metrics) {
+func newRunRuntime(t *testing.T) (*live.Runtime, *metrics.Metrics) {
 	t.Helper()
 	runLog.reset()
 	st, err := store.Open(context.Background(), "", t.TempDir())
@@ -156,7 +156,7 @@ func newRunRuntime(t *testing.T) (*runtime.Runtime, *metrics.Metrics) {
 	}
 	box, _ := secret.New(bytes.Repeat([]byte{7}, 32))
 	m := metrics.New()
-	rt, err := runtime.New(runtime.Options{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Settings: config.Default(), Secrets: box, Metrics: m})
+	rt, err := live.New(live.Options{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Settings: config.Default(), Secrets: box, Metrics: m})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,11 +167,11 @@ func newRunRuntime(t *testing.T) (*runtime.Runtime, *metrics.Metrics) {
 	return rt, m
 }
 
-func putConn(kind string, c *conn) runtime.Changeset {
-	return runtime.Changeset{Source: "test", Objects: []runtime.Change{{Kind: kind, Name: c.Name, Object: c}}}
+func putConn(kind string, c *conn) live.Changeset {
+	return live.Changeset{Source: "test", Objects: []live.Change{{Kind: kind, Name: c.Name, Object: c}}}
 }
 
-func apply(t *testing.T, rt *runtime.Runtime, cs runtime.Changeset) {
+func apply(t *testing.T, rt *live.Runtime, cs live.Changeset) {
 	t.Helper()
 	if _, err := rt.Apply(context.Background(), cs); err != nil {
 		t.Fatal(err)
@@ -204,7 +204,7 @@ plexus_object_up{kind="test_overlap",name="b"} 1
 	}
 	// Deleting the object stops its Run, closes it after, and removes its
 	// series.
-	apply(t, rt, runtime.Changeset{Objects: []runtime.Change{{Kind: "test_overlap", Name: "b"}}})
+	apply(t, rt, live.Changeset{Objects: []live.Change{{Kind: "test_overlap", Name: "b"}}})
 	events := runLog.wait(t, "test_overlap/b/v0 closed")
 	if runLog.index("test_overlap/b/v0 stopped") > runLog.index("test_overlap/b/v0 closed") {
 		t.Fatalf("closed before its Run returned: %v", events)

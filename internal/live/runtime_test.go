@@ -1,4 +1,4 @@
-package runtime_test
+package live_test
 
 import (
 	"bytes"
@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/plexushq/plexus/internal/config"
+	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/registry"
-	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/secret"
 	"github.com/plexushq/plexus/internal/store"
 )
@@ -54,7 +54,7 @@ func init() {
 	})
 }
 
-func newRuntime(t *testing.T) (*runtime.Runtime, *store.Store, *secret.Box) {
+func newRuntime(t *testing.T) (*live.Runtime, *store.Store, *secret.Box) {
 	t.Helper()
 	st, err := store.Open(context.Background(), "", t.TempDir())
 	if err != nil {
@@ -62,17 +62,17 @@ func newRuntime(t *testing.T) (*runtime.Runtime, *store.Store, *secret.Box) {
 	}
 	t.Cleanup(func() { st.Close() })
 	box, _ := secret.New(bytes.Repeat([]byte{7}, 32))
-	rt, err := runtime.New(runtime.Options{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Settings: config.Default(), Secrets: box})
+	rt, err := live.New(live.Options{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Settings: config.Default(), Secrets: box})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return rt, st, box
 }
 
-func put(objs ...*thing) runtime.Changeset {
-	cs := runtime.Changeset{Source: "test"}
+func put(objs ...*thing) live.Changeset {
+	cs := live.Changeset{Source: "test"}
 	for _, o := range objs {
-		cs.Objects = append(cs.Objects, runtime.Change{Kind: "test_thing", Name: o.Name, Object: o})
+		cs.Objects = append(cs.Objects, live.Change{Kind: "test_thing", Name: o.Name, Object: o})
 	}
 	return cs
 }
@@ -81,7 +81,7 @@ func TestApply(t *testing.T) {
 	rt, st, _ := newRuntime(t)
 	ctx := context.Background()
 	var seen []int64
-	rt.Watch(func(old, new *runtime.State) { seen = append(seen, new.Rev) })
+	rt.Watch(func(old, new *live.State) { seen = append(seen, new.Rev) })
 	res, err := rt.Apply(ctx, put(&thing{Name: "a", Password: "hunter2"}, &thing{Name: "b", Peer: "a"}))
 	if err != nil || res.Rev != 1 {
 		t.Fatalf("apply: %v %v", res, err)
@@ -121,7 +121,7 @@ func TestRefused(t *testing.T) {
 	rt.Apply(ctx, put(&thing{Name: "a"}))
 	before := rt.State()
 	_, err := rt.Apply(ctx, put(&thing{Name: "bad name", Peer: "nope"}, &thing{Name: "c", Peer: "missing"}))
-	r, ok := runtime.IsRefused(err)
+	r, ok := live.IsRefused(err)
 	if !ok || len(r.Problems) != 3 {
 		t.Fatalf("refused: %v", err)
 	}
@@ -138,22 +138,22 @@ func TestRefused(t *testing.T) {
 	// every object that uses it; deleting those along with it is not.
 	rt.Apply(ctx, put(&thing{Name: "b", Peer: "a"}, &thing{Name: "c", Peer: "a"}))
 	before = rt.State()
-	del := func(names ...string) runtime.Changeset {
-		var cs runtime.Changeset
+	del := func(names ...string) live.Changeset {
+		var cs live.Changeset
 		for _, n := range names {
-			cs.Objects = append(cs.Objects, runtime.Change{Kind: "test_thing", Name: n})
+			cs.Objects = append(cs.Objects, live.Change{Kind: "test_thing", Name: n})
 		}
 		return cs
 	}
 	_, err = rt.Apply(ctx, del("a"))
-	if r, ok := runtime.IsRefused(err); !ok || len(r.Problems) != 1 ||
+	if r, ok := live.IsRefused(err); !ok || len(r.Problems) != 1 ||
 		r.Problems[0].Error() != `test_thing "a": still used by test_thing "b", test_thing "c"; change or delete those first` {
 		t.Fatalf("delete of a referenced object: %v", err)
 	}
 	if _, err := rt.Apply(ctx, del("a", "b")); err == nil || !strings.HasSuffix(err.Error(), `test_thing "a": still used by test_thing "c"; change or delete those first`) {
 		t.Fatalf("delete of a referenced object and one user: %v", err)
 	}
-	if _, err := rt.Apply(ctx, runtime.Changeset{DryRun: true, Objects: del("a", "b", "c").Objects}); err != nil {
+	if _, err := rt.Apply(ctx, live.Changeset{DryRun: true, Objects: del("a", "b", "c").Objects}); err != nil {
 		t.Fatalf("delete of an object with all its users: %v", err)
 	}
 	// A failure to start is refused, and what was started is closed.
@@ -167,7 +167,7 @@ func TestRefused(t *testing.T) {
 	if snap.Rev != 2 {
 		t.Errorf("a refused change reached the store: rev %d", snap.Rev)
 	}
-	if _, err := rt.Apply(ctx, runtime.Changeset{DryRun: true, Objects: []runtime.Change{{Kind: "test_thing", Name: "f", Object: &thing{Name: "f"}}}}); err != nil {
+	if _, err := rt.Apply(ctx, live.Changeset{DryRun: true, Objects: []live.Change{{Kind: "test_thing", Name: "f", Object: &thing{Name: "f"}}}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := rt.State().Object("test_thing", "f"); ok {
@@ -193,7 +193,7 @@ func TestSecrets(t *testing.T) {
 		t.Fatalf("placeholder replaced the secret: %q", obj.(*thing).Password)
 	}
 	// A new runtime on the same store opens the secret.
-	rt2, _ := runtime.New(runtime.Options{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Settings: config.Default(), Secrets: box})
+	rt2, _ := live.New(live.Options{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Settings: config.Default(), Secrets: box})
 	if err := rt2.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func TestSecrets(t *testing.T) {
 	// with garbage.
 	other, _ := secret.New(bytes.Repeat([]byte{9}, 32))
 	var logs bytes.Buffer
-	rt3, _ := runtime.New(runtime.Options{Store: st, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Settings: config.Default(), Secrets: other})
+	rt3, _ := live.New(live.Options{Store: st, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Settings: config.Default(), Secrets: other})
 	rt3.Load(ctx)
 	if _, ok := rt3.State().Object("test_thing", "a"); ok || !strings.Contains(logs.String(), "another server key") {
 		t.Errorf("wrong key: loaded=%v log=%s", ok, logs.String())
