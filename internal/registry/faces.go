@@ -187,12 +187,11 @@ func (k *Kind) Action(name string) (*Action, bool) {
 // services: a kind's Out.Resolve, or a Resources entry of a kind. It
 // returns nil when no kind declares one.
 func Resolver(id string) func(st State, name string) (any, error) {
-	mu.RLock()
-	defer mu.RUnlock()
-	if k, ok := kinds[id]; ok && k.Out != nil {
+	t := registered()
+	if k, ok := t.kinds[id]; ok && k.Out != nil {
 		return k.Out.Resolve
 	}
-	return resources[id]
+	return t.resources[id]
 }
 
 // Subsystem returns the server's subsystem of type T (the scheduler, the

@@ -35,14 +35,16 @@
 package registry
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"reflect"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -202,12 +204,27 @@ type Env struct {
 	Collectors func(kind string) []prometheus.Collector
 }
 
+// table is what is registered. Register replaces it whole, so that
+// lookups, which requests make, take no lock.
+type table struct {
+	kinds     map[string]*Kind
+	alias     map[string]string
+	resources map[string]func(st State, name string) (any, error)
+	// sorted is every kind in dependency order (then by id).
+	sorted []*Kind
+}
+
 var (
-	mu        sync.RWMutex
-	kinds     = map[string]*Kind{}
-	alias     = map[string]string{}
-	resources = map[string]func(st State, name string) (any, error){}
+	mu      sync.Mutex // serialises Register
+	current atomic.Pointer[table]
 )
+
+func registered() *table {
+	if t := current.Load(); t != nil {
+		return t
+	}
+	return &table{}
+}
 
 // Register adds a kind. It panics when the declaration is malformed or the
 // id is taken, so mistakes show at start-up.
@@ -255,63 +272,57 @@ func Register(k Kind) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
+	old := registered()
 	for _, id := range append([]string{k.ID}, k.Aliases...) {
-		if _, dup := kinds[id]; dup {
+		if _, dup := old.kinds[id]; dup {
 			panic(fmt.Sprintf("registry: kind %q registered twice", id))
 		}
-		if _, dup := alias[id]; dup {
+		if _, dup := old.alias[id]; dup {
 			panic(fmt.Sprintf("registry: kind alias %q registered twice", id))
 		}
-		if _, dup := resources[id]; dup {
+		if _, dup := old.resources[id]; dup {
 			panic(fmt.Sprintf("registry: kind %q is the id of a resource", id))
 		}
 	}
 	for id := range k.Resources {
-		if _, dup := kinds[id]; dup || id == k.ID {
+		if _, dup := old.kinds[id]; dup || id == k.ID {
 			panic(fmt.Sprintf("registry: kind %q: resource %q is the id of a kind", k.ID, id))
 		}
-		if _, dup := resources[id]; dup {
+		if _, dup := old.resources[id]; dup {
 			panic(fmt.Sprintf("registry: kind %q: resource %q registered twice", k.ID, id))
 		}
 	}
-	kinds[k.ID] = &k
+	next := &table{kinds: maps.Clone(old.kinds), alias: maps.Clone(old.alias), resources: maps.Clone(old.resources)}
+	if next.kinds == nil {
+		next.kinds, next.alias, next.resources = map[string]*Kind{}, map[string]string{}, map[string]func(State, string) (any, error){}
+	}
+	next.kinds[k.ID] = &k
 	for _, a := range k.Aliases {
-		alias[a] = k.ID
+		next.alias[a] = k.ID
 	}
 	for id, r := range k.Resources {
-		resources[id] = r
+		next.resources[id] = r
 	}
+	next.sorted = slices.SortedFunc(maps.Values(next.kinds), func(a, b *Kind) int {
+		return cmp.Or(cmp.Compare(a.Order, b.Order), cmp.Compare(a.ID, b.ID))
+	})
+	current.Store(next)
 }
 
 // Lookup returns the kind with an id or alias.
 func Lookup(id string) (*Kind, bool) {
-	mu.RLock()
-	defer mu.RUnlock()
-	if k, ok := kinds[id]; ok {
+	t := registered()
+	if k, ok := t.kinds[id]; ok {
 		return k, true
 	}
-	if real, ok := alias[id]; ok {
-		return kinds[real], true
+	if real, ok := t.alias[id]; ok {
+		return t.kinds[real], true
 	}
 	return nil, false
 }
 
 // All returns every kind, in dependency order (then by id).
-func All() []*Kind {
-	mu.RLock()
-	defer mu.RUnlock()
-	out := make([]*Kind, 0, len(kinds))
-	for _, k := range kinds {
-		out = append(out, k)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Order != out[j].Order {
-			return out[i].Order < out[j].Order
-		}
-		return out[i].ID < out[j].ID
-	})
-	return out
-}
+func All() []*Kind { return slices.Clone(registered().sorted) }
 
 // IDs returns every kind id, in dependency order.
 func IDs() []string {
