@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"net/textproto"
 	"strconv"
 	"time"
 
@@ -137,7 +138,10 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, x *exchan
 		h.refuse(w, x, rt, http.StatusTooManyRequests, detailsTooMany, "address locked out after failed authentications", addr)
 		return security.Outcome{}, false
 	}
-	in := &security.Inbound{Request: r, Sessions: g.Sessions, Now: now, Ctx: r.Context()}
+	in := &security.Inbound{Presented: security.ParseAuthorization(r.Header.Get("Authorization")), Headers: textproto.MIMEHeader(r.Header), Sessions: g.Sessions, Now: now, Ctx: r.Context()}
+	if r.TLS != nil {
+		in.Certificates, in.Verified = r.TLS.PeerCertificates, len(r.TLS.VerifiedChains) > 0
+	}
 	out := security.Check(st, rt.Security, rt.Groups, in)
 	if out.Result == security.Passed {
 		return out, true
