@@ -261,9 +261,9 @@ func TestMetrics(t *testing.T) {
 	s.Call("POST", "/m", `{bad`, nil)
 	body := string(s.AdminCall("GET", "/metrics", "").Body)
 	for _, want := range []string{
-		`plexus_channel_requests_total{channel="m.echo"} 2`,
-		`plexus_channel_errors_total{channel="m.echo",status="400"} 1`,
-		`plexus_channel_request_duration_seconds_count{channel="m.echo"} 2`,
+		`plexus_channel_requests_total{channel="m.echo",kind="channel_rest"} 2`,
+		`plexus_channel_errors_total{channel="m.echo",kind="channel_rest",status="400"} 1`,
+		`plexus_channel_request_duration_seconds_count{channel="m.echo",kind="channel_rest"} 2`,
 		`go_goroutines`,
 	} {
 		if !strings.Contains(body, want) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/plexushq/plexus/internal/config"
+	"github.com/plexushq/plexus/internal/dispatch"
 	"github.com/plexushq/plexus/internal/invoke"
 	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/runtime"
@@ -176,7 +177,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		t.Fatal(err)
 	}
 	inv := invoke.New(ctx, h.rt, logger)
-	h.s.Attach(st, h.rt, inv)
+	h.s.Attach(st, h.rt, dispatch.New(dispatch.Options{Runtime: h.rt, Invoker: inv, Logger: logger, Metrics: h.m}))
 	if err := h.rt.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
