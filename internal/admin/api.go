@@ -59,12 +59,17 @@ type API struct {
 
 	auth *auth
 	mux  *http.ServeMux
+	// invokeCh is the channel the invoke call runs services on: JSON
+	// payloads, and the text of any error in a 500, since its callers are
+	// administrators.
+	invokeCh *dispatch.Channel
 }
 
 // Handler returns the admin listener's handler.
 func (a *API) Handler() http.Handler {
 	a.auth = &auth{store: a.Store, cliToken: a.CLIToken, failures: a.Failures, verifier: a.Passwords, verified: map[[32]byte]string{}}
 	a.mux = http.NewServeMux()
+	a.invokeCh = &dispatch.Channel{Type: service.ChannelAdmin, DataFormat: dispatch.FormatJSON, Detailed: true}
 	a.mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		reply.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -389,11 +394,6 @@ func (a *API) getService(w http.ResponseWriter, r *http.Request) {
 // access log and the metrics.
 const InvokeKind = "admin"
 
-// invokeChannel is the channel the admin API's invoke runs services on:
-// JSON payloads, and the text of any error in a 500, since its callers
-// are administrators.
-var invokeChannel = dispatch.Channel{Type: service.ChannelAdmin, DataFormat: dispatch.FormatJSON, Detailed: true}
-
 // invokeExchange is one call of the admin API's invoke.
 type invokeExchange struct {
 	dispatch.Exchange
@@ -411,7 +411,7 @@ func (a *API) invoke(w http.ResponseWriter, r *http.Request) {
 		a.Pipeline.Fail(&x.Exchange, service.NotFound("No service named %s is deployed", strconv.Quote(x.Service)))
 		return
 	}
-	x.Channel = &invokeChannel
+	x.Channel = a.invokeCh
 	a.Pipeline.Serve(&x.Exchange)
 }
 

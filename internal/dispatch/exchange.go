@@ -34,8 +34,9 @@ const (
 
 // Channel is a channel as the pipeline sees it: who it is and how its
 // requests are checked and decoded. An adapter builds one when a
-// channel's configuration changes, not per request; it is not changed
-// afterwards, and is safe for concurrent use.
+// channel's configuration changes, not per request, for one Pipeline
+// (it keeps that pipeline's metric series); it is not changed afterwards,
+// and is safe for concurrent use.
 type Channel struct {
 	// Type is the channel's type as services see it
 	// (self.channel.type): service.ChannelREST, ChannelScheduler, ….

@@ -1,8 +1,9 @@
 // Package invoke runs services: it builds their contexts, recovers their
 // panics, and implements what a service can ask of the platform (Invoke,
-// InvokeAsync, its logger, named resources). Every channel runs services
-// through an Invoker, so Go and Starlark services, HTTP and non-HTTP
-// channels all behave the same.
+// InvokeAsync, its logger, named resources). The request pipeline
+// (package dispatch) runs every channel's services through an Invoker, so
+// Go and Starlark services, HTTP and non-HTTP channels all behave the
+// same.
 package invoke
 
 import (
@@ -248,12 +249,6 @@ func SetPayload(req *service.Request, payload any) {
 			req.Input[k] = v
 		}
 	}
-}
-
-// IsPanic reports whether err is a recovered panic.
-func IsPanic(err error) bool {
-	var p *reply.PanicError
-	return errors.As(err, &p)
 }
 
 // DecodeJSON parses one JSON value, keeping numbers exact as json.Number,

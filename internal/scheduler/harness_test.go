@@ -11,6 +11,7 @@ import (
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/dispatch"
 	"github.com/plexushq/plexus/internal/invoke"
+	"github.com/plexushq/plexus/internal/logging"
 	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/services"
@@ -177,7 +178,8 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		t.Fatal(err)
 	}
 	inv := invoke.New(ctx, h.rt, logger)
-	h.s.Attach(st, h.rt, dispatch.New(dispatch.Options{Runtime: h.rt, Invoker: inv, Logger: logger, Metrics: h.m}))
+	h.s.Attach(st, h.rt, dispatch.New(dispatch.Options{Runtime: h.rt, Invoker: inv, Logger: logger, Metrics: h.m,
+		Access: logging.NewAccess(h.log, config.Default().Log)}))
 	if err := h.rt.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
