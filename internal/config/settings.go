@@ -59,7 +59,7 @@ type AuthFailures struct {
 type Log struct {
 	Format string `yaml:"format" doc:"Log format: text or json."`
 	Level  string `yaml:"level" doc:"Lowest level logged: debug, info, warn or error."`
-	Access bool   `yaml:"access" doc:"Log one line per API request with its cid, channel, status and duration."`
+	Access bool   `yaml:"access" doc:"Log one line per request with its cid, channel kind, channel, status and duration: every API request, admin API invoke and scheduler job run."`
 }
 
 // Limits bound what one request may take.
