@@ -61,21 +61,6 @@ func EnvelopeBytes(cid, details string) []byte {
 	return append(b, '}')
 }
 
-// Error writes the envelope for an error returned by a service or the
-// platform, as Details says, with the headers of a *service.Error. It
-// returns the status written.
-func Error(w http.ResponseWriter, cid string, err error, dev bool) int {
-	var se *service.Error
-	if errors.As(err, &se) {
-		for k, vs := range se.Header {
-			w.Header()[k] = vs
-		}
-	}
-	status, details := Details(err, dev)
-	Envelope(w, status, cid, details)
-	return status
-}
-
 // Details returns the status and the envelope's details of an error: a
 // *service.Error's status and message; for any other error 500 and a
 // generic message, or the error's text in development mode.
