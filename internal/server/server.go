@@ -389,6 +389,10 @@ func (s *Server) warnExposure() {
 	}
 }
 
+// FlushLogs writes the log lines still buffered (they are otherwise
+// written within logging.FlushInterval).
+func (s *Server) FlushLogs() error { return s.logOut.Flush() }
+
 // APIHandler returns the API listener's handler (for in-process
 // benchmarks).
 func (s *Server) APIHandler() http.Handler { return s.api.Handler }
