@@ -208,7 +208,3 @@ func (x *Exchange) serviceName() string {
 	}
 	return x.Service
 }
-
-// Ctx returns the exchange's context: cancelled when the caller goes
-// away.
-func (x *Exchange) Ctx() context.Context { return x.reqCtx }
