@@ -531,9 +531,14 @@ type jobRun struct {
 	extra string
 }
 
-func (r *jobRun) Payload(int64) ([]byte, error)                   { return []byte(r.extra), nil }
+// Payload returns the job's extra.
+func (r *jobRun) Payload(int64) ([]byte, error) { return []byte(r.extra), nil }
+
+// Fill adds nothing: a run has no transport details.
 func (r *jobRun) Fill(*dispatch.Exchange, *service.Request) error { return nil }
-func (r *jobRun) Send(*dispatch.Reply) (int, error)               { return 0, nil }
+
+// Send sends nothing: invoke reads the reply once the pipeline is done.
+func (r *jobRun) Send(*dispatch.Reply) (int, error) { return 0, nil }
 
 // invoke runs the job's service through the pipeline, with the job's
 // extra as the payload and raw request, and the service's generic
