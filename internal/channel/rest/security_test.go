@@ -308,7 +308,7 @@ func TestJWTSessions(t *testing.T) {
 // its ttl.
 func TestJWTSlidingExpiry(t *testing.T) {
 	s := servertest.Start(t, servertest.Options{Services: []any{whoami}, Settings: noFailures})
-	s.Put("security", "app", map[string]any{"type": "jwt", "username": "u", "password": "pw-123", "ttl": "1s"})
+	s.Put("security", "app", map[string]any{"type": "jwt", "username": "u", "password": "pw-123", "ttl": "2s"})
 	s.Channel("who", "test.whoami", "", "/who", map[string]any{"security": "app"})
 	logIn := func() string {
 		r := s.Call("POST", "/plexus/jwt/log-in", `{"username": "u", "password": "pw-123"}`, nil)
@@ -316,13 +316,15 @@ func TestJWTSlidingExpiry(t *testing.T) {
 		return tok
 	}
 	used, idle := logIn(), logIn()
+	// Each use extends the used token by 2 s; the margins leave a busy
+	// machine over a second per request.
 	for range 4 {
-		time.Sleep(400 * time.Millisecond)
+		time.Sleep(700 * time.Millisecond)
 		identity(t, s.Call("GET", "/who", "", bearer(used)))
 	}
-	// 1.6 s after log-in: the used token lives on, the idle one has ended.
+	// 2.8 s after log-in: the used token lives on, the idle one has ended.
 	refused(t, s.Call("GET", "/who", "", bearer(idle)), 401, "Unauthorized")
-	time.Sleep(1100 * time.Millisecond)
+	time.Sleep(2100 * time.Millisecond)
 	refused(t, s.Call("GET", "/who", "", bearer(used)), 401, "Unauthorized")
 }
 
