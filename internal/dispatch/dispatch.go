@@ -120,7 +120,7 @@ func (p *Pipeline) Serve(x *Exchange) {
 		}
 	}
 	switch {
-	case errors.Is(err, errGone):
+	case err == errGone:
 	case err != nil:
 		if !x.logged {
 			p.logRefusal(x, err)
