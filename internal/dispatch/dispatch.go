@@ -191,6 +191,10 @@ func (p *Pipeline) finish(x *Exchange) {
 		x.release()
 		x.release = nil
 	}
+	if x.releaseBody != nil {
+		x.releaseBody()
+		x.releaseBody = nil
+	}
 	end := time.Now()
 	elapsed := end.Sub(x.Start)
 	name := ""

@@ -20,6 +20,7 @@ import (
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/dispatch"
 	"github.com/plexushq/plexus/internal/invoke"
+	"github.com/plexushq/plexus/internal/jsonlimit"
 	"github.com/plexushq/plexus/internal/logging"
 	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/ratelimit"
@@ -42,6 +43,7 @@ const kind = "test_queue"
 type rig struct {
 	t      *testing.T
 	rt     *runtime.Runtime
+	inv    *invoke.Invoker
 	p      *dispatch.Pipeline
 	m      *metrics.Metrics
 	log    *testenv.Buffer
@@ -119,7 +121,8 @@ func newRig(t *testing.T, settings *config.Settings, guard *dispatch.Guard) *rig
 	if r.rt, err = runtime.New(runtime.Options{Store: st, Logger: logger, Settings: settings, Metrics: r.m, Builtins: svcs, Secrets: box}); err != nil {
 		t.Fatal(err)
 	}
-	r.p = dispatch.New(dispatch.Options{Runtime: r.rt, Invoker: invoke.New(ctx, r.rt, logger), Logger: logger, Settings: settings,
+	r.inv = invoke.New(ctx, r.rt, logger)
+	r.p = dispatch.New(dispatch.Options{Runtime: r.rt, Invoker: r.inv, Logger: logger, Settings: settings,
 		Metrics: r.m, Access: logging.NewAccess(r.access, settings.Log), Guard: guard})
 	if err := r.rt.Load(ctx); err != nil {
 		t.Fatal(err)
@@ -362,7 +365,7 @@ func TestRefusals(t *testing.T) {
 	envelope(t, m, ev, 413, "Request body is larger than 8 bytes", "payload", "send")
 	settings.Limits.MaxBodySize = config.Default().Limits.MaxBodySize
 	m, ev = r.serve(ctx, channel("t.echo", nil), `{"a":`, nil)
-	envelope(t, m, ev, 400, "Invalid JSON: unexpected EOF", "payload", "send")
+	envelope(t, m, ev, 400, "Invalid JSON: unexpected end of JSON input", "payload", "send")
 	m, ev = r.serve(ctx, channel("t.echo", func(c *dispatch.Channel) { c.DataFormat = dispatch.FormatForm }), `a=%zz`,
 		func(m *message) { m.Headers.Set("Content-Type", "application/x-www-form-urlencoded") })
 	envelope(t, m, ev, 400, `Malformed form: parsing form: invalid URL escape "%zz"`, "payload", "send")
@@ -401,6 +404,33 @@ func TestRefusals(t *testing.T) {
 	for _, status := range []string{"400", "401", "403", "409", "413", "429", "500", "503"} {
 		if testutil.ToFloat64(r.m.Errors.WithLabelValues(kind, "c", status)) == 0 {
 			t.Errorf("no error counted with status %s", status)
+		}
+	}
+}
+
+// JSON payloads are decoded within the invoker's limits and decode
+// budget whatever carries them, and each request gives its share of the
+// budget back once answered.
+func TestJSONLimits(t *testing.T) {
+	r := newRig(t, nil, nil)
+	lim := jsonlimit.Limits{MaxDepth: 3, MaxValues: 100}
+	// Each of these bodies takes more than half of the budget: without
+	// their shares given back, the second would wait and be refused.
+	body := `{"a": [` + strings.Repeat(`"0123456789",`, 40) + `"x"]}`
+	cost, err := jsonlimit.GoCost([]byte(body), lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.inv.JSON = &jsonlimit.Decoder{Limits: lim, Budget: jsonlimit.NewBudget(cost*3/2, "limits.json.decode_budget")}
+	ch := &dispatch.Channel{Type: "queue", Name: "c", Service: "t.echo", DataFormat: dispatch.FormatJSON}
+	ctx := context.Background()
+	m, ev := r.serve(ctx, ch, `{"a": [[[1]]]}`, nil)
+	envelope(t, m, ev, 400, "Invalid JSON: nested too deeply", "payload", "send")
+	m, ev = r.serve(ctx, ch, "["+strings.Repeat("1,", 100)+"1]", nil)
+	envelope(t, m, ev, 413, "Request body has more than 100 JSON values", "payload", "send")
+	for i := range 3 {
+		if m, _ := r.serve(ctx, ch, body, nil); m.sent.Status != 200 {
+			t.Fatalf("request %d: %d %s", i, m.sent.Status, m.sent.Body)
 		}
 	}
 }

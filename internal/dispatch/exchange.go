@@ -183,7 +183,9 @@ type Exchange struct {
 	payload   []byte
 	bytes     int
 	logged    bool
-	release   func()
+	// release gives back the encoded reply's buffer, releaseBody the
+	// decode budget the payload's values hold.
+	release, releaseBody func()
 }
 
 // Begin starts an exchange on a transport: it gets a new CID (unless the

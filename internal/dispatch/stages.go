@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/plexushq/plexus/internal/invoke"
 	"github.com/plexushq/plexus/internal/ratelimit"
 	"github.com/plexushq/plexus/internal/reply"
 	"github.com/plexushq/plexus/internal/security"
@@ -154,8 +153,11 @@ func (p *Pipeline) read(x *Exchange) error {
 
 // decode is the stage that turns the payload into the service's
 // request.payload per the channel's data format, and the input its
-// members give. As in Zato, form fields are read where the channel takes
-// the payload as a form: a form channel, or a raw one receiving a form.
+// members give. JSON is decoded within limits.json and the decode budget
+// (a service that decodes its own gets it checked, as a jsonlimit.Raw);
+// the budget is given back once the request is answered. As in Zato, form
+// fields are read where the channel takes the payload as a form: a form
+// channel, or a raw one receiving a form.
 func (p *Pipeline) decode(x *Exchange) error {
 	req, body, format := x.sc.Request, x.payload, x.Channel.DataFormat
 	req.RawRequest = body
@@ -171,16 +173,19 @@ func (p *Pipeline) decode(x *Exchange) error {
 		}
 	}
 	var members map[string]any
+	var err error
 	switch {
 	case len(body) == 0:
 		req.Payload = ""
-	case format == FormatJSON:
-		v, err := invoke.DecodeJSON(body)
-		if err != nil {
-			return service.BadRequest("Invalid JSON: %v", err)
+	case format == FormatJSON && x.svc.RawJSON:
+		if req.Payload, members, x.releaseBody, err = p.Invoker.JSON.Raw(x.reqCtx, body); err != nil {
+			return err
 		}
-		req.Payload = v
-		members, _ = v.(map[string]any)
+	case format == FormatJSON:
+		if req.Payload, x.releaseBody, err = p.Invoker.JSON.Decode(x.reqCtx, body); err != nil {
+			return err
+		}
+		members, _ = req.Payload.(map[string]any)
 	case format == FormatForm && isForm:
 		members = valuesToMap(x.Form)
 		req.Payload = members

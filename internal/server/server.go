@@ -27,6 +27,7 @@ import (
 	"github.com/plexushq/plexus/internal/enmasse"
 	"github.com/plexushq/plexus/internal/envdir"
 	"github.com/plexushq/plexus/internal/invoke"
+	"github.com/plexushq/plexus/internal/jsonlimit"
 	"github.com/plexushq/plexus/internal/logging"
 	"github.com/plexushq/plexus/internal/metrics"
 	outrest "github.com/plexushq/plexus/internal/outconn/rest"
@@ -188,7 +189,7 @@ func (s *Server) open(ctx context.Context, user []any) error {
 	if s.Sessions, err = security.NewSessions(s.Store.DB(), s.Store.Rebind, key, s.Logger); err != nil {
 		return err
 	}
-	s.Starlark = NewStarlark(s.Settings.Starlark.MaxSteps, s.Logger)
+	s.Starlark = NewStarlark(s.Settings.Starlark, s.Logger)
 	s.Runtime, err = runtime.New(runtime.Options{
 		Dir: s.Env.Dir, Store: s.Store, Logger: s.Logger, Settings: s.Settings, Metrics: s.Metrics, Builtins: svcs,
 		Compilers: map[string]runtime.Compiler{starlark.Ext: s.Starlark}, Secrets: box,
@@ -199,6 +200,11 @@ func (s *Server) open(ctx context.Context, user []any) error {
 	s.base, s.cancel = context.WithCancel(context.Background())
 	s.Invoker = invoke.New(s.base, s.Runtime, s.Logger)
 	s.Invoker.MaxAsync = s.Settings.Limits.MaxAsyncInvocations
+	js := s.Settings.Limits.JSON
+	s.Invoker.JSON = &jsonlimit.Decoder{
+		Limits: jsonlimit.Limits{MaxDepth: js.MaxDepth, MaxValues: js.MaxValues},
+		Budget: jsonlimit.NewBudget(int64(js.DecodeBudget), "limits.json.decode_budget"),
+	}
 	s.Invoker.Resolve(outrest.Kind, outrest.Resolve)
 	s.Invoker.Resolve(service.KindJWT, security.JWTResolver(s.Sessions))
 	if err := s.openTypedIO(ctx); err != nil {
@@ -227,8 +233,8 @@ func (s *Server) open(ctx context.Context, user []any) error {
 // NewStarlark returns the compiler of Starlark services, with the self
 // attributes every subsystem provides: the server's, and plexus deploy
 // --check's when it checks files without a server.
-func NewStarlark(maxSteps uint64, log *slog.Logger) *starlark.Compiler {
-	comp := starlark.New(maxSteps, log)
+func NewStarlark(limits config.Starlark, log *slog.Logger) *starlark.Compiler {
+	comp := starlark.New(limits, log)
 	outrest.ProvideStarlark(comp)
 	security.ProvideStarlark(comp)
 	return comp
