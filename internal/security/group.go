@@ -2,7 +2,6 @@ package security
 
 import (
 	"github.com/plexushq/plexus/internal/ratelimit"
-	"github.com/plexushq/plexus/internal/redact"
 	"github.com/plexushq/plexus/internal/registry"
 )
 
@@ -34,15 +33,7 @@ func init() {
 
 // Validate checks the group's rules and refuses a member listed twice.
 func (g *Group) Validate() []error {
-	errs := validateRules(g.RateLimiting)
-	seen := map[string]bool{}
-	for _, m := range g.Members {
-		if seen[m] {
-			errs = append(errs, registry.FieldProblem("members", "%s is listed twice", redact.Quote(m)))
-		}
-		seen[m] = true
-	}
-	return errs
+	return append(ValidateRules(g.RateLimiting), registry.ListedTwice("members", g.Members)...)
 }
 
 // GroupRunning is a group's running form: its members, by name (looked up

@@ -299,7 +299,7 @@ func init() {
 
 // Validate checks the fields the definition's type uses, and its rules.
 func (d *Definition) Validate() []error {
-	errs := validateRules(d.RateLimiting)
+	errs := ValidateRules(d.RateLimiting)
 	spec, ok := types[d.Type]
 	if !ok {
 		return errs // the type is reported by the enum check
@@ -307,8 +307,9 @@ func (d *Definition) Validate() []error {
 	return append(errs, spec.validate(d)...)
 }
 
-// validateRules checks rate-limiting rules.
-func validateRules(rules []ratelimit.Rule) []error {
+// ValidateRules checks the rate-limiting rules of a definition, group or
+// channel, as problems with its rate_limiting field.
+func ValidateRules(rules []ratelimit.Rule) []error {
 	var errs []error
 	for i, r := range rules {
 		if err := r.Validate(); err != nil {

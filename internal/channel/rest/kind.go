@@ -11,6 +11,7 @@ import (
 	"github.com/plexushq/plexus/internal/redact"
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/router"
+	"github.com/plexushq/plexus/internal/security"
 	"github.com/plexushq/plexus/sdk/service"
 )
 
@@ -100,20 +101,7 @@ func init() {
 
 // validateGuard checks a channel's rate-limiting rules and groups.
 func validateGuard(c *Channel) []error {
-	var errs []error
-	for i, r := range c.RateLimiting {
-		if err := r.Validate(); err != nil {
-			errs = append(errs, registry.FieldProblem("rate_limiting", "rule %d: %v", i+1, err))
-		}
-	}
-	seen := map[string]bool{}
-	for _, g := range c.Groups {
-		if seen[g] {
-			errs = append(errs, registry.FieldProblem("groups", "%s is listed twice", redact.Quote(g)))
-		}
-		seen[g] = true
-	}
-	return errs
+	return append(security.ValidateRules(c.RateLimiting), registry.ListedTwice("groups", c.Groups)...)
 }
 
 // provision builds a channel's running form: its rate limiter, which
