@@ -6,9 +6,10 @@
 // self.response.status_code, self.invoke(...)); subsystems add attributes
 // (self.out.rest, self.kvdb, …) with Provide, without touching this package.
 //
-// Scripts are sandboxed: they reach no file, network, environment variable
-// or clock except through the platform's objects, and every invocation is
-// stopped after a number of execution steps.
+// Scripts are sandboxed: they reach no file, network or environment
+// variable except through the platform's objects, and every invocation is
+// stopped after a number of execution steps. Python's everyday modules
+// (time, re, hashlib, …) and catch come from package stdlib, predeclared.
 package starlark
 
 import (
@@ -29,6 +30,7 @@ import (
 
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/services"
+	"github.com/plexushq/plexus/internal/starlark/stdlib"
 	"github.com/plexushq/plexus/sdk/service"
 )
 
@@ -118,6 +120,9 @@ var predeclared = func() sl.StringDict {
 		"math":   math.Module,
 		"struct": sl.NewBuiltin("struct", starlarkstruct.Make),
 	}
+	for name, v := range stdlib.Predeclared() {
+		d[name] = v
+	}
 	for name, status := range map[string]int{
 		"bad_request": 400, "unauthorized": 401, "forbidden": 403, "not_found": 404,
 		"conflict": 409, "too_many_requests": 429, "service_unavailable": 503,
@@ -153,6 +158,7 @@ func (comp *Compiler) Compile(file string, src []byte) ([]*services.Service, []s
 	}
 	thread := &sl.Thread{Name: "load " + file, Print: func(_ *sl.Thread, msg string) { comp.log.Info(msg, "file", file) }}
 	thread.SetMaxExecutionSteps(comp.maxSteps)
+	stdlib.Attach(thread, stdlib.Limits{MaxSteps: comp.maxSteps})
 	globals, err := prog.Init(thread, predeclared)
 	if err != nil {
 		return nil, nil, positioned(file, nil, err)
@@ -309,6 +315,7 @@ func (comp *Compiler) handler(name string, fn *sl.Function, deepInput bool) serv
 	return func(c *service.Context) error {
 		thread := &sl.Thread{Name: name, Print: func(_ *sl.Thread, msg string) { c.Logger().Info(msg) }}
 		thread.SetMaxExecutionSteps(comp.maxSteps)
+		stdlib.Attach(thread, stdlib.Limits{MaxSteps: comp.maxSteps})
 		if c.Context != nil && c.Done() != nil {
 			stop := context.AfterFunc(c, func() { thread.Cancel("the request was cancelled") })
 			defer stop()

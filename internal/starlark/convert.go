@@ -16,6 +16,7 @@ import (
 	sl "go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
 
+	"github.com/plexushq/plexus/internal/starlark/stdlib"
 	"github.com/plexushq/plexus/sdk/service"
 )
 
@@ -228,6 +229,8 @@ func fromStarlark(v sl.Value, depth int) (any, error) {
 		return x.export(depth)
 	case *modelInstance:
 		return x.toGo(depth)
+	case stdlib.Exporter:
+		return x.Export(), nil
 	case *starlarkstruct.Struct:
 		d := sl.NewDict(len(x.AttrNames()))
 		for _, name := range x.AttrNames() {
