@@ -136,6 +136,10 @@ var predeclared = func() sl.StringDict {
 	return d
 }()
 
+// IsPredeclared reports whether every script sees name without defining
+// it: Plexus's builtins and modules (Starlark's own builtins aside).
+func IsPredeclared(name string) bool { return predeclared.Has(name) }
+
 // errorBuiltin returns a function that stops the service with a typed
 // error: not_found("No such customer") answers 404 with that message.
 func errorBuiltin(name string, status int) *sl.Builtin {
