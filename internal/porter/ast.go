@@ -37,9 +37,9 @@ type (
 	}
 	// sliceExpr is lo:hi:step inside brackets.
 	sliceExpr struct {
-		line           int
-		lo, hi, step   expr
-		hasStep        bool
+		line         int
+		lo, hi, step expr
+		hasStep      bool
 	}
 	// callExpr is fn(args).
 	callExpr struct {
@@ -70,8 +70,8 @@ type (
 	}
 	// condExpr is then if cond else els.
 	condExpr struct {
-		line             int
-		cond, then, els  expr
+		line            int
+		cond, then, els expr
 	}
 	// lambdaExpr is lambda params: body.
 	lambdaExpr struct {
@@ -99,12 +99,12 @@ type (
 	}
 	// compExpr is a comprehension or generator expression.
 	compExpr struct {
-		line     int
-		kind     byte // '[', '{' (set), 'd' (dict), '(' (generator)
-		elt      expr // key for dicts
-		val      expr // value for dicts
-		clauses  []compClause
-		bare     bool // a generator that is a call's only argument, without its own parentheses
+		line    int
+		kind    byte // '[', '{' (set), 'd' (dict), '(' (generator)
+		elt     expr // key for dicts
+		val     expr // value for dicts
+		clauses []compClause
+		bare    bool // a generator that is a call's only argument, without its own parentheses
 	}
 	// parenExpr is (x) as written.
 	parenExpr struct {
@@ -150,11 +150,11 @@ type arg struct {
 
 // param is a function parameter.
 type param struct {
-	name    string
-	star    string // "", "*", "**"; a bare * has no name
-	def     expr
-	annot   expr
-	slash   bool // the / of positional-only parameters
+	name  string
+	star  string // "", "*", "**"; a bare * has no name
+	def   expr
+	annot expr
+	slash bool // the / of positional-only parameters
 }
 
 type dictEntry struct {
@@ -308,10 +308,10 @@ type importName struct {
 }
 
 type handler struct {
-	line  int
-	typ   expr // nil for a bare except
-	name  string
-	body  []stmt
+	line int
+	typ  expr // nil for a bare except
+	name string
+	body []stmt
 }
 
 type withItem struct {

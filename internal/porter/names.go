@@ -38,12 +38,12 @@ var stdNames = map[string]string{
 	"zato.common.json_internal.dumps": "json.encode", "zato.common.json_internal.loads": "json.decode",
 	"uuid.uuid4": "uuid.uuid4", "uuid.uuid1": "uuid.uuid7", "uuid.uuid3": "uuid.uuid3", "uuid.uuid5": "uuid.uuid5", "uuid.uuid7": "uuid.uuid7",
 	"uuid.UUID": "uuid.UUID", "uuid.NAMESPACE_DNS": "uuid.NAMESPACE_DNS", "uuid.NAMESPACE_URL": "uuid.NAMESPACE_URL",
-	"decimal.Decimal": "decimal.Decimal",
+	"decimal.Decimal":     "decimal.Decimal",
 	"hmac.compare_digest": "hmac.compare_digest", "hmac.new": "hmac.new", "secrets.compare_digest": "hmac.compare_digest",
 	"http.HTTPStatus": "HTTPStatus", "http.client.responses": "", "time.time": "time.time",
 	"zato.common.util.fs_safe_now": "time.fs_safe_now", "zato.common.util.api.fs_safe_now": "time.fs_safe_now",
 	"zato.common.util.file_system.fs_safe_now": "time.fs_safe_now",
-	"datetime.timedelta": "time.timedelta", "datetime.timezone.utc": `"UTC"`,
+	"datetime.timedelta":                       "time.timedelta", "datetime.timezone.utc": `"UTC"`,
 	"xml.etree.ElementTree.fromstring": "xml.fromstring", "xml.etree.ElementTree.tostring": "xml.tostring",
 	"xml.etree.ElementTree.Element": "xml.Element", "xml.etree.ElementTree.SubElement": "xml.SubElement",
 	"xmltodict.parse": "xml.to_dict", "xmltodict.unparse": "_xml_unparse",
@@ -75,7 +75,7 @@ var zatoErrors = map[string]struct {
 	"BadRequest": {"bad_request", 400}, "Unauthorized": {"unauthorized", 401}, "Forbidden": {"forbidden", 403},
 	"NotFound": {"not_found", 404}, "Conflict": {"conflict", 409}, "TooManyRequests": {"too_many_requests", 429},
 	"ServiceUnavailable": {"service_unavailable", 503},
-	"MethodNotAllowed": {"", 405}, "InternalServerError": {"", 500}, "Reportable": {"", 500},
+	"MethodNotAllowed":   {"", 405}, "InternalServerError": {"", 500}, "Reportable": {"", 500},
 }
 
 // droppedModules are modules whose names the porter drops: typing,

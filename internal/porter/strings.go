@@ -388,9 +388,9 @@ func (sc *scope) printf(line int, body string, args []expr) (string, []expr, boo
 // with the values computed in the arguments.
 func (sc *scope) formatFields(line int, body string, c *callExpr) (string, []arg, bool) {
 	type field struct {
-		start, end      int
+		start, end       int
 		name, conv, spec string
-		access          string // .attr or [key] after the name
+		access           string // .attr or [key] after the name
 	}
 	var fields []field
 	needed := false
