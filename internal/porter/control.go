@@ -35,8 +35,14 @@ func (sc *scope) stmt(s stmt) []stmt {
 			}
 			return []stmt{sc.flowExit(s.line, "return", v)}
 		}
+		if sc.finally != nil {
+			return append(append([]stmt{}, sc.finally...), s)
+		}
 		return []stmt{s}
 	case *raiseStmt:
+		if sc.finally != nil {
+			return append(append([]stmt{}, sc.finally...), sc.raise(s))
+		}
 		return []stmt{sc.raise(s)}
 	case *globalStmt:
 		sc.note(s.line, s.keyword, "Starlark has no "+s.keyword+": module-level values are frozen after load; return values instead")
@@ -304,6 +310,7 @@ func (sc *scope) def(s *defStmt) *defStmt {
 	inner.origBody = s.body
 	inner.loop = false
 	inner.flow = nil
+	inner.finally = nil
 	s.body = orPass(inner.block(s.body), s.line)
 	return s
 }

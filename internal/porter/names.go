@@ -29,7 +29,7 @@ var stdModules = map[string]string{
 	"json": "json", "re": "re", "math": "math", "hashlib": "hashlib", "hmac": "hmac", "base64": "base64",
 	"uuid": "uuid", "random": "random", "secrets": "secrets", "decimal": "decimal", "csv": "csv",
 	"xml.etree.ElementTree": "xml", "xml.etree.cElementTree": "xml", "lxml.etree": "xml",
-	"zato.common.json_internal": "json", "simplejson": "json", "ujson": "json", "orjson": "json",
+	"zato.common.json_internal": "json", "simplejson": "json", "ujson": "json", "orjson": "json", "io": "io",
 }
 
 // stdNames map the names imported from Python modules to Starlark.
@@ -55,7 +55,7 @@ var stdNames = map[string]string{
 // Starlark module (from hashlib import sha256 → hashlib.sha256).
 var stdPrefixes = map[string]string{
 	"hashlib": "hashlib", "base64": "base64", "random": "random", "secrets": "secrets", "re": "re", "math": "math",
-	"decimal": "decimal", "csv": "csv", "hmac": "hmac", "uuid": "uuid",
+	"decimal": "decimal", "csv": "csv", "hmac": "hmac", "uuid": "uuid", "io": "io",
 }
 
 // zatoElements are SimpleIO's typed elements, as Plexus names them.

@@ -22,6 +22,9 @@ type scope struct {
 	// origBody is the function's body as written, for what a try's body
 	// shares with the rest.
 	origBody []stmt
+	// finally is the converted finally block around an except or else
+	// block: a return there runs it first.
+	finally []stmt
 }
 
 func (sc *scope) note(line int, what, advice string) { sc.c.note(line, what, advice) }
@@ -51,12 +54,30 @@ func dotted(e expr) string {
 	switch x := e.(type) {
 	case *nameExpr:
 		return x.id
+	case *rawExpr:
+		if isDottedName(x.text) {
+			return x.text
+		}
 	case *attrExpr:
 		if d := dotted(x.x); d != "" {
 			return d + "." + x.name
 		}
 	}
 	return ""
+}
+
+func isDottedName(s string) bool {
+	for _, part := range strings.Split(s, ".") {
+		if part == "" || !isIdentStart(part[0]) {
+			return false
+		}
+		for _, r := range part {
+			if !isIdentChar(r) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // exprs converts a list of expressions.
@@ -257,7 +278,7 @@ func (sc *scope) attr(x *attrExpr) expr {
 	}
 	d := dotted(x)
 	// Constants of imported Zato modules: SCHEDULER.JOB_TYPE.INTERVAL_BASED.
-	if b, ok := sc.c.bindings[rootName(x)]; ok && !sc.isLocal(rootName(x)) {
+	if b, ok := sc.c.bindings[rootName(x)]; ok && d != "" && !sc.isLocal(rootName(x)) {
 		if e, ok := sc.importedAttr(x, b, d); ok {
 			return e
 		}
@@ -551,6 +572,11 @@ func (sc *scope) percent(x *binaryExpr, s *strExpr) expr {
 		return x
 	}
 	s.parts[0].body = body
+	if body == "%s" && len(out) == 1 {
+		if c, ok := out[0].(*callExpr); ok && (dotted(c.fn) == "format" || dotted(c.fn) == "str") {
+			return c // '%.2f' % x is format(x, ".2f")
+		}
+	}
 	if isTuple && tuple.kind == '(' {
 		tuple.elems = out
 		return x
@@ -630,6 +656,9 @@ func (sc *scope) call(x *callExpr) expr {
 	fn := dotted(x.fn)
 	if r, ok := x.fn.(*rawExpr); ok {
 		fn = r.text
+	}
+	if a, ok := x.fn.(*attrExpr); ok && fn == "" {
+		fn = "." + a.name // a method of a value that is not a name
 	}
 	switch {
 	case fn == "json.encode":

@@ -253,6 +253,7 @@ func (c *converter) serviceFile(cls *classStmt, namespace string) (*File, error)
 // Zato's free-form payload start with it as a dict.
 func (c *converter) method(svc *serviceInfo, def *defStmt, tmp *int) stmt {
 	sc := &scope{c: c, svc: svc, fn: def, origBody: def.body, tmp: tmp}
+	reindentDoc(def.body, 1)
 	sc.params(def.params, def.line)
 	def.body = orPass(sc.block(def.body), def.line)
 	def.name = svc.rename[def.name]
@@ -393,6 +394,7 @@ func (c *converter) globalStmt(g *global, tmp *int) []stmt {
 		c.note(s.line, "class "+s.name, "Starlark has no classes: use a dict, or model(...) for data; the class is left out")
 		return nil
 	case *defStmt:
+		reindentDoc(s.body, 1)
 		d := sc.def(s)
 		d.blank = true
 		return []stmt{d}
@@ -532,4 +534,27 @@ func cleanDoc(s *strExpr) *strExpr {
 		p.body = strings.TrimRight(p.body, " \t")
 	}
 	return &strExpr{line: s.line, parts: []strPart{p}}
+}
+
+// reindentDoc indents the later lines of a function's docstring for the
+// function's new depth.
+func reindentDoc(body []stmt, depth int) {
+	if len(body) == 0 {
+		return
+	}
+	e, ok := body[0].(*exprStmt)
+	if !ok {
+		return
+	}
+	s, ok := e.x.(*strExpr)
+	if !ok {
+		return
+	}
+	clean := cleanDoc(s)
+	if len(clean.parts) != 1 || len(clean.parts[0].quote) != 3 {
+		return
+	}
+	p := &clean.parts[0]
+	p.body = strings.ReplaceAll(p.body, "\n", "\n"+strings.Repeat("    ", depth))
+	e.x = clean
 }

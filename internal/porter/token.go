@@ -51,6 +51,13 @@ type SyntaxError struct {
 
 func (e *SyntaxError) Error() string { return fmt.Sprintf("%d:%d: %s", e.Line, e.Col, e.Msg) }
 
+// isSeparator reports whether a comment only draws a line (# ####…),
+// which the porter leaves out: it separated what the conversion moves.
+func isSeparator(text string) bool {
+	body := strings.TrimPrefix(text, "#")
+	return len(body) >= 3 && strings.Trim(body, " #=*-~_") == ""
+}
+
 // maxDepth bounds the nesting of brackets, blocks and expressions.
 const maxDepth = 200
 
@@ -122,7 +129,9 @@ func (lx *lexer) run() error {
 			}
 			own := len(lx.toks) == 0 || lx.toks[len(lx.toks)-1].line != lx.line || lx.toks[len(lx.toks)-1].kind == tNewline ||
 				lx.toks[len(lx.toks)-1].kind == tIndent || lx.toks[len(lx.toks)-1].kind == tDedent
-			lx.comments = append(lx.comments, comment{line: lx.line, text: strings.TrimRight(lx.src[start:lx.pos], " \t\r"), own: own})
+			if text := strings.TrimRight(lx.src[start:lx.pos], " \t\r"); !isSeparator(text) {
+				lx.comments = append(lx.comments, comment{line: lx.line, text: text, own: own})
+			}
 		case c == '\\':
 			if lx.pos+1 < len(lx.src) && (lx.src[lx.pos+1] == '\n' || lx.src[lx.pos+1] == '\r') {
 				lx.pos++
@@ -199,7 +208,9 @@ measured:
 			for lx.pos < len(lx.src) && lx.src[lx.pos] != '\n' {
 				lx.pos++
 			}
-			lx.comments = append(lx.comments, comment{line: lx.line, text: strings.TrimRight(lx.src[start:lx.pos], " \t\r"), own: true})
+			if text := strings.TrimRight(lx.src[start:lx.pos], " \t\r"); !isSeparator(text) {
+				lx.comments = append(lx.comments, comment{line: lx.line, text: text, own: true})
+			}
 		}
 		for lx.pos < len(lx.src) && lx.src[lx.pos] == '\r' {
 			lx.pos++

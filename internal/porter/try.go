@@ -7,20 +7,13 @@ import (
 )
 
 // tryFlow is set while the body of a try is converted into a function for
-// catch: return, break and continue leave that function with a tuple
-// saying what to do, and the values of the variables it set.
-type tryFlow struct {
-	vars []string
-}
+// catch: return, break and continue leave that function with a pair
+// saying what to do, and the value returned.
+type tryFlow struct{}
 
-// flowExit returns the statements that leave a try body: a return with
-// the flow, the value and the variables.
+// flowExit returns the statement that leaves a try body.
 func (sc *scope) flowExit(line int, flow string, value expr) stmt {
-	elems := []expr{str(flow), value}
-	for _, v := range sc.flow.vars {
-		elems = append(elems, name(v))
-	}
-	return &returnStmt{span: span{line: line, end: line}, x: &seqExpr{kind: '(', paren: true, elems: elems}}
+	return &returnStmt{span: span{line: line, end: line}, x: &seqExpr{kind: '(', paren: true, elems: []expr{str(flow), value}}}
 }
 
 // leave returns a statement that does flow (return value, break,
@@ -66,7 +59,10 @@ func exits(ss []stmt, inLoop bool) (ret, brk, cont bool) {
 }
 
 // try converts try/except/else/finally into catch: the body becomes a
-// function, catch calls it, and the handlers run when it failed.
+// function, catch calls it, and the handlers run when it failed. The
+// variables the body shares with the rest of the function live in a dict
+// while it runs, so that what it set before failing is kept, as in
+// Python.
 func (sc *scope) try(s *tryStmt) []stmt {
 	if sc.fn == nil {
 		sc.note(s.line, "try at the top level", "kept as its body: a module's top level runs once, at deploy time")
@@ -74,7 +70,7 @@ func (sc *scope) try(s *tryStmt) []stmt {
 	}
 	*sc.tmp++
 	k := *sc.tmp
-	fnName, res := fmt.Sprintf("_try%d", k), fmt.Sprintf("_result%d", k)
+	fnName, res, state := fmt.Sprintf("_try%d", k), fmt.Sprintf("_result%d", k), fmt.Sprintf("_state%d", k)
 	flowVar, valueVar := fmt.Sprintf("_flow%d", k), fmt.Sprintf("_value%d", k)
 
 	// Which variables the body sets that the rest of the function knows.
@@ -85,76 +81,69 @@ func (sc *scope) try(s *tryStmt) []stmt {
 		outsideBound[p.name] = true
 	}
 	sc.outside(sc.origBody, s, outsideBound, outsideUsed)
-	var passed, returned []string
+	before := definedBefore(sc.fn, sc.origBody, s)
+	var shared []string
 	for n := range inBody {
-		if outsideBound[n] {
-			passed = append(passed, n)
-		}
 		if outsideBound[n] || outsideUsed[n] {
-			returned = append(returned, n)
+			shared = append(shared, n)
 		}
 	}
-	sort.Strings(passed)
-	sort.Strings(returned)
+	sort.Strings(shared)
 	ret, brk, cont := exits(s.body, false)
 	flow := ret || (brk || cont) && sc.loop
 	if (brk || cont) && !sc.loop && sc.flow == nil {
 		sc.note(s.line, "break or continue in try", "outside a loop: rewrite the control flow")
 	}
 
-	// The body, as a function.
-	fnDef := &defStmt{span: span{line: s.line, end: s.line, blank: s.blank, prevEnd: s.prevEnd}, name: fnName}
-	for _, p := range passed {
-		fnDef.params = append(fnDef.params, param{name: p})
+	var out []stmt
+	if len(shared) > 0 {
+		isShared := map[string]bool{}
+		d := &dictExpr{}
+		for _, v := range shared {
+			isShared[v] = true
+			var init expr = name("None")
+			if before[v] {
+				init = name(v)
+			}
+			d.entries = append(d.entries, dictEntry{key: str(v), val: init})
+		}
+		out = append(out, &assignStmt{span: span{line: s.line, end: s.line, blank: s.blank, prevEnd: s.prevEnd}, op: "=", targets: []expr{name(state)}, value: d})
+		mapStmtNames(s.body, func(n *nameExpr) expr {
+			if isShared[n.id] {
+				return &indexExpr{line: n.line, x: name(state), index: str(n.id)}
+			}
+			return nil
+		})
 	}
+
+	// The body, as a function.
+	fnDef := &defStmt{span: span{line: s.line, end: s.line, blank: s.blank && len(shared) == 0, prevEnd: s.prevEnd}, name: fnName}
 	inner := *sc
 	inner.fn = fnDef
 	inner.origBody = s.body
 	inner.loop = false
 	inner.flow = nil
+	inner.finally = nil
 	if flow {
-		inner.flow = &tryFlow{vars: returned}
+		inner.flow = &tryFlow{}
 	}
-	var body []stmt
-	for _, v := range returned {
-		if !contains(passed, v) {
-			body = append(body, &assignStmt{span: span{line: s.line, end: s.line}, op: "=", targets: []expr{name(v)}, value: name("None")})
-		}
-	}
-	body = append(body, inner.block(s.body)...)
-	switch {
-	case flow:
+	body := inner.block(s.body)
+	if flow {
 		body = append(body, inner.flowExit(s.line, "", name("None")))
-	case len(returned) == 1:
-		body = append(body, &returnStmt{span: span{line: s.line, end: s.line}, x: name(returned[0])})
-	case len(returned) > 1:
-		var elems []expr
-		for _, v := range returned {
-			elems = append(elems, name(v))
-		}
-		body = append(body, &returnStmt{span: span{line: s.line, end: s.line}, x: &seqExpr{kind: '(', paren: true, elems: elems}})
 	}
 	fnDef.body = orPass(body, s.line)
-
-	caught := call(name("catch"), name(fnName))
-	for _, p := range passed {
-		caught.args = append(caught.args, arg{x: name(p)})
+	out = append(out, fnDef, &assignStmt{span: span{blank: true}, op: "=", targets: []expr{name(res)}, value: call(name("catch"), name(fnName))})
+	for _, v := range shared {
+		out = append(out, &assignStmt{op: "=", targets: []expr{name(v)}, value: &indexExpr{x: name(state), index: str(v)}})
 	}
-	out := []stmt{fnDef, &assignStmt{span: span{blank: true}, op: "=", targets: []expr{name(res)}, value: caught}}
 
 	finally := sc.block(s.finally)
 	withFinally := func(ss ...stmt) []stmt { return append(append([]stmt{}, finally...), ss...) }
 
-	// When it worked: the variables, where the body left to, the else.
+	// When it worked: where the body left to, then the else.
 	var ok []stmt
-	value := &rawExpr{text: res + ".value"}
-	switch {
-	case flow:
-		targets := []expr{name(flowVar), name(valueVar)}
-		for _, v := range returned {
-			targets = append(targets, name(v))
-		}
-		ok = append(ok, &assignStmt{span: span{line: s.line, end: s.line}, op: "=", targets: []expr{&seqExpr{kind: '(', elems: targets}}, value: value})
+	if flow {
+		ok = append(ok, &assignStmt{op: "=", targets: []expr{&seqExpr{kind: '(', elems: []expr{name(flowVar), name(valueVar)}}}, value: &rawExpr{text: res + ".value"}})
 		for _, f := range []struct {
 			on   bool
 			flow string
@@ -166,32 +155,71 @@ func (sc *scope) try(s *tryStmt) []stmt {
 			if f.flow == "return" {
 				v = name(valueVar)
 			}
-			ok = append(ok, &ifStmt{span: span{line: s.line, end: s.line},
-				test: &compareExpr{x: name(flowVar), ops: []string{"=="}, ys: []expr{str(f.flow)}},
+			ok = append(ok, &ifStmt{test: &compareExpr{x: name(flowVar), ops: []string{"=="}, ys: []expr{str(f.flow)}},
 				body: withFinally(sc.leave(s.line, f.flow, v))})
 		}
-	case len(returned) == 1:
-		ok = append(ok, &assignStmt{span: span{line: s.line, end: s.line}, op: "=", targets: []expr{name(returned[0])}, value: value})
-	case len(returned) > 1:
-		var targets []expr
-		for _, v := range returned {
-			targets = append(targets, name(v))
-		}
-		ok = append(ok, &assignStmt{span: span{line: s.line, end: s.line}, op: "=", targets: []expr{&seqExpr{kind: '(', elems: targets}}, value: value})
 	}
-	ok = append(ok, sc.block(s.els)...)
+	guarded := *sc
+	if len(finally) > 0 {
+		guarded.finally = finally
+	}
+	ok = append(ok, guarded.block(s.els)...)
 
 	// When it failed: the handlers, by status for Zato's typed errors.
-	failed := sc.handlers(s, res, withFinally)
+	failed := guarded.handlers(s, res, withFinally)
 
 	okTest := &rawExpr{text: res + ".ok"}
 	switch {
 	case len(ok) == 0:
-		out = append(out, &ifStmt{span: span{line: s.line, end: s.line}, test: &unaryExpr{op: "not", x: okTest}, body: failed})
+		out = append(out, &ifStmt{test: &unaryExpr{op: "not", x: okTest}, body: failed})
 	default:
-		out = append(out, &ifStmt{span: span{line: s.line, end: s.line}, test: okTest, body: ok, els: failed})
+		out = append(out, &ifStmt{test: okTest, body: ok, els: failed})
 	}
 	return append(out, finally...)
+}
+
+// definedBefore returns the names surely bound when the try starts: the
+// function's parameters and what the statements before it, on the way
+// down to it, assign.
+func definedBefore(fn *defStmt, body []stmt, t *tryStmt) map[string]bool {
+	out := map[string]bool{}
+	for _, p := range fn.params {
+		out[p.name] = true
+	}
+	var walk func(ss []stmt) bool
+	walk = func(ss []stmt) bool {
+		for _, s := range ss {
+			if s == stmt(t) {
+				return true
+			}
+			if containsStmt(s, t) {
+				if f, ok := s.(*forStmt); ok {
+					for _, n := range assignedNames(f.vars) {
+						out[n] = true
+					}
+				}
+				for _, b := range children(s) {
+					if walk(b) {
+						return true
+					}
+				}
+				return true
+			}
+			if a, ok := s.(*assignStmt); ok {
+				for _, tg := range a.targets {
+					for _, n := range assignedNames(tg) {
+						out[n] = true
+					}
+				}
+			}
+			if d, ok := s.(*defStmt); ok {
+				out[d.name] = true
+			}
+		}
+		return false
+	}
+	walk(body)
+	return out
 }
 
 // outside collects the names a function binds and reads outside one try

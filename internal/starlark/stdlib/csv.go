@@ -462,10 +462,12 @@ func sequenceValues(fn string, v sl.Value) ([]sl.Value, error) {
 	return out, nil
 }
 
-// csvOut is the text a writer has written so far.
+// csvOut is the text a writer has written so far; with a file (an
+// io.StringIO), each row is written to it too.
 type csvOut struct {
 	d          dialect
 	b          strings.Builder
+	file       *StringIO
 	fieldnames []sl.Value // DictWriter
 	restval    sl.Value
 	ignore     bool // extrasaction="ignore"
@@ -511,6 +513,9 @@ func (w *csvOut) row(thread *sl.Thread, fn string, v sl.Value) error {
 	if err := spendBytes(thread, n, fn); err != nil {
 		return err
 	}
+	if w.file != nil {
+		return w.file.write(thread, fn, w.b.String()[before:])
+	}
 	return charge(thread, int64(n), fn)
 }
 
@@ -541,10 +546,15 @@ func csvWriter(thread *sl.Thread, b *sl.Builtin, args sl.Tuple, kwargs []sl.Tupl
 	if err != nil {
 		return nil, err
 	}
-	if err := sl.UnpackArgs(b.Name(), args, rest); err != nil {
-		return nil, fmt.Errorf("%w (a writer collects its text: call getvalue() on it, there is no file to pass)", err)
+	var file sl.Value = sl.None
+	if err := sl.UnpackArgs(b.Name(), args, rest, "f?", &file); err != nil {
+		return nil, err
 	}
-	return &CSVWriter{out: &csvOut{d: d}}, nil
+	out := &csvOut{d: d}
+	if err := out.setFile(b.Name(), file); err != nil {
+		return nil, err
+	}
+	return &CSVWriter{out: out}, nil
 }
 
 func csvDictWriter(thread *sl.Thread, b *sl.Builtin, args sl.Tuple, kwargs []sl.Tuple) (sl.Value, error) {
@@ -554,8 +564,14 @@ func csvDictWriter(thread *sl.Thread, b *sl.Builtin, args sl.Tuple, kwargs []sl.
 	}
 	var fieldnames sl.Value
 	var restval sl.Value = sl.String("")
+	var file sl.Value = sl.None
 	extras := "raise"
-	if err := sl.UnpackArgs(b.Name(), args, rest, "fieldnames", &fieldnames, "restval?", &restval, "extrasaction?", &extras); err != nil {
+	if len(args) > 0 {
+		if _, isFile := args[0].(*StringIO); isFile {
+			file, args = args[0], args[1:]
+		}
+	}
+	if err := sl.UnpackArgs(b.Name(), args, rest, "fieldnames", &fieldnames, "restval?", &restval, "extrasaction?", &extras, "f?", &file); err != nil {
 		return nil, err
 	}
 	names, err := stringList(b.Name(), "fieldnames", fieldnames)
@@ -568,7 +584,23 @@ func csvDictWriter(thread *sl.Thread, b *sl.Builtin, args sl.Tuple, kwargs []sl.
 	if names == nil {
 		names = []sl.Value{}
 	}
-	return &CSVWriter{out: &csvOut{d: d, fieldnames: names, restval: restval, ignore: extras == "ignore"}}, nil
+	out := &csvOut{d: d, fieldnames: names, restval: restval, ignore: extras == "ignore"}
+	if err := out.setFile(b.Name(), file); err != nil {
+		return nil, err
+	}
+	return &CSVWriter{out: out}, nil
+}
+
+// setFile makes a writer write to an io.StringIO too.
+func (w *csvOut) setFile(fn string, f sl.Value) error {
+	switch x := f.(type) {
+	case sl.NoneType:
+	case *StringIO:
+		w.file = x
+	default:
+		return fmt.Errorf("%s: got %s, want an io.StringIO to write to (or nothing, and getvalue() on the writer)", fn, f.Type())
+	}
+	return nil
 }
 
 // csvFormat is csv.format(rows, …): the text of rows.
@@ -680,11 +712,18 @@ func (w *CSVWriter) Attr(name string) (sl.Value, error) {
 		if w.out.fieldnames == nil {
 			return nil, nil
 		}
-		f = func(_ *sl.Thread, fn string, args sl.Tuple, kwargs []sl.Tuple) (sl.Value, error) {
+		f = func(thread *sl.Thread, fn string, args sl.Tuple, kwargs []sl.Tuple) (sl.Value, error) {
 			if err := sl.UnpackArgs(fn, args, kwargs); err != nil {
 				return nil, err
 			}
-			return sl.None, writeRow(&w.out.b, fn, w.out.d, w.out.fieldnames)
+			before := w.out.b.Len()
+			if err := writeRow(&w.out.b, fn, w.out.d, w.out.fieldnames); err != nil {
+				return nil, err
+			}
+			if w.out.file != nil {
+				return sl.None, w.out.file.write(thread, fn, w.out.b.String()[before:])
+			}
+			return sl.None, nil
 		}
 	case "fieldnames":
 		if w.out.fieldnames == nil {

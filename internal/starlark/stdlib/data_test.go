@@ -113,3 +113,30 @@ func TestXMLDicts(t *testing.T) {
 		{`xml.from_dict({"a": [1, 2]})`, `error: xml.from_dict: the root element "a" cannot be a list: a document has one root`},
 	})
 }
+
+// csv and io.StringIO used as Python code uses them.
+func TestCSVWithStringIO(t *testing.T) {
+	_, err := exec(t, Limits{}, `
+out = io.StringIO()
+w = csv.writer(out)
+w.writerow(["sku", "qty"])
+w.writerows([["A1", 2], ["B,2", 1]])
+if out.getvalue() != 'sku,qty\r\nA1,2\r\n"B,2",1\r\n':
+    fail(repr(out.getvalue()))
+d = io.StringIO()
+dw = csv.DictWriter(d, fieldnames = ["sku", "qty"])
+dw.writeheader()
+dw.writerow({"sku": "A1", "qty": 2})
+if d.getvalue() != "sku,qty\r\nA1,2\r\n":
+    fail(repr(d.getvalue()))
+rows = [r for r in csv.DictReader(io.StringIO("sku,qty\nA1,2\nB2,3\n"))]
+if rows != [{"sku": "A1", "qty": "2"}, {"sku": "B2", "qty": "3"}]:
+    fail(repr(rows))
+f = io.StringIO("a\nb")
+if f.readline() != "a\n" or f.read() != "b" or f.read() != "":
+    fail("read")
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+}

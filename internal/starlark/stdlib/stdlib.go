@@ -1,6 +1,6 @@
 // Package stdlib is the standard library of Starlark services: modules
 // named and shaped as Python's — time, re, hashlib, hmac, base64, uuid,
-// random, secrets, decimal, csv, xml, http_status — and catch, Starlark's
+// random, secrets, decimal, csv, xml, io, http_status — and catch, Starlark's
 // try/except. They are predeclared, so a service uses them without an
 // import, as a Python module uses its imports.
 //
@@ -177,12 +177,14 @@ var predeclared = sync.OnceValue(func() sl.StringDict {
 		"http_status": httpStatusModule(),
 		"csv":         csvModule(),
 		"xml":         xmlModule(),
+		"io":          ioModule(),
 		"catch":       sl.NewBuiltin("catch", catch),
 		"int":         sl.NewBuiltin("int", convertInt),
 		"float":       sl.NewBuiltin("float", convertFloat),
 		"abs":         sl.NewBuiltin("abs", absolute),
 		"round":       sl.NewBuiltin("round", round),
 		"sum":         sl.NewBuiltin("sum", sum),
+		"format":      sl.NewBuiltin("format", format),
 	}
 	d["HTTPStatus"] = d["http_status"]
 	d.Freeze()
@@ -190,8 +192,8 @@ var predeclared = sync.OnceValue(func() sl.StringDict {
 })
 
 // Predeclared returns the library's names, for every script to see: its
-// modules, catch, Python's round and sum, and int, float and abs, which
-// also take decimals. The
+// modules, catch, Python's round, sum and format, and int, float and abs,
+// which also take decimals. The
 // values are frozen and safe for concurrent use.
 func Predeclared() sl.StringDict { return predeclared() }
 
