@@ -155,17 +155,16 @@ func (sc *scope) assign(s *assignStmt) []stmt {
 	}
 	s.annot = nil
 	s.value = sc.expr(s.value)
+	for _, t := range s.targets {
+		if hasStar(t) {
+			sc.note(s.line, "starred assignment (a, *b = …)", "Starlark has none: slice instead (a, b = x[0], x[1:])")
+			return []stmt{sc.kept(s.span, "starred assignment")}
+		}
+	}
 	for i, t := range s.targets {
 		if a, ok := t.(*attrExpr); ok && dotted(a.x) == "self" && sc.svc != nil && !strings.HasPrefix(dotted(a), "self.response.") {
 			if _, isAttr := sc.svc.attrs[a.name]; !isAttr {
 				sc.note(s.line, "self."+a.name+" = …", "Plexus services keep no state on self: use a local variable, or pass the value to the functions that need it")
-			}
-		}
-		if seq, ok := t.(*seqExpr); ok {
-			for _, e := range seq.elems {
-				if _, star := e.(*starExpr); star {
-					sc.note(s.line, "starred assignment (a, *b = …)", "Starlark has none: slice instead (a, b = x[0], x[1:])")
-				}
 			}
 		}
 		s.targets[i] = sc.expr(t)
@@ -304,6 +303,9 @@ func (sc *scope) def(s *defStmt) *defStmt {
 		sc.note(s.line, "decorator @"+decoratorName(d), "Starlark has no decorators: the function is kept undecorated")
 	}
 	s.decorators = nil
+	if s.name == "load" {
+		s.name = "load_"
+	}
 	sc.params(s.params, s.line)
 	inner := *sc
 	inner.fn = s
@@ -608,4 +610,21 @@ func identifiers(text string) []string {
 		}
 	}
 	return out
+}
+
+// hasStar reports whether an assignment target unpacks with *.
+func hasStar(t expr) bool {
+	switch x := t.(type) {
+	case *starExpr:
+		return true
+	case *seqExpr:
+		for _, e := range x.elems {
+			if hasStar(e) {
+				return true
+			}
+		}
+	case *parenExpr:
+		return hasStar(x.x)
+	}
+	return false
 }

@@ -47,6 +47,9 @@ func (c *converter) model(s *classStmt, sc *scope) stmt {
 				v = &callExpr{fn: name("optional"), args: []arg{{x: typ}}}
 			case def != nil:
 				builtin := typedDefault[dotted(typ)]
+				if c, ok := typ.(*callExpr); ok && dotted(c.fn) == "list_of" {
+					builtin = "List"
+				}
 				if builtin == "" {
 					if inner, ok := optionalOf(typ); ok {
 						builtin = typedDefault[dotted(inner)]

@@ -399,7 +399,7 @@ func (p *parser) atLineEnd() bool {
 
 func (p *parser) name() string {
 	t := p.peek()
-	if t.kind != tName {
+	if t.kind != tName || keywords[t.text] {
 		p.failf(t, "expected a name, found %q", t.text)
 	}
 	return p.next().text

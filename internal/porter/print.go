@@ -242,7 +242,11 @@ func (pr *printer) exprText(e expr) string {
 		for _, p := range e.parts {
 			parts = append(parts, p.prefix+p.quote+p.body+p.quote)
 		}
-		return strings.Join(parts, " ")
+		if len(parts) == 1 {
+			return parts[0]
+		}
+		// Starlark does not join adjacent literals.
+		return "(" + strings.Join(parts, " + ") + ")"
 	case *rawExpr:
 		return e.text
 	case *attrExpr:
@@ -394,7 +398,7 @@ func (pr *printer) seq(e *seqExpr) string {
 		return "set([" + pr.items(e.elems, e.multiline, e.trailing, e.endLine) + "])"
 	}
 	inner := pr.items(e.elems, e.multiline, e.trailing || len(e.elems) == 1, e.endLine)
-	if e.paren || len(e.elems) == 0 {
+	if e.paren || len(e.elems) <= 1 || e.trailing {
 		return "(" + inner + ")"
 	}
 	return inner

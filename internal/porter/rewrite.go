@@ -2,6 +2,8 @@ package porter
 
 import (
 	"fmt"
+	"math/big"
+	"strconv"
 	"strings"
 )
 
@@ -169,15 +171,58 @@ func (sc *scope) number(x *numExpr) expr {
 		return &unsupportedExpr{line: x.line, what: "complex number", text: x.text}
 	case strings.HasSuffix(lower, "l") && !strings.HasPrefix(lower, "0x"):
 		t = t[:len(t)-1]
-	case strings.HasPrefix(t, "."):
-		t = "0" + t
-	case strings.HasSuffix(t, ".") && !strings.HasPrefix(lower, "0x"):
-		t += "0"
-	case len(t) > 1 && t[0] == '0' && t[1] >= '0' && t[1] <= '9' && !strings.ContainsAny(t, ".eE"):
-		t = "0o" + strings.TrimLeft(t, "0")
 	}
-	x.text = t
-	return x
+	if strings.Trim(t, "0") == "" && t != "" {
+		t = "0"
+	}
+	if n, ok := starlarkNumber(t); ok {
+		x.text = n
+		return x
+	}
+	sc.note(x.line, "number "+x.text, "not a number Starlark reads")
+	return &unsupportedExpr{line: x.line, what: "number", text: x.text}
+}
+
+// starlarkNumber writes a Python number literal as Starlark reads it.
+func starlarkNumber(t string) (string, bool) {
+	lower := strings.ToLower(t)
+	if strings.HasPrefix(lower, "0x") || strings.HasPrefix(lower, "0o") || strings.HasPrefix(lower, "0b") {
+		if _, ok := new(big.Int).SetString(lower, 0); ok {
+			return lower, true
+		}
+		return "", false
+	}
+	if !strings.ContainsAny(lower, ".e") {
+		if len(t) > 1 && t[0] == '0' { // Python 2's octal
+			t = "0o" + strings.TrimLeft(t, "0")
+			if _, ok := new(big.Int).SetString(t, 0); ok {
+				return t, true
+			}
+			return "", false
+		}
+		if _, ok := new(big.Int).SetString(t, 10); ok {
+			return t, true
+		}
+		return "", false
+	}
+	if _, err := strconv.ParseFloat(t, 64); err != nil && !strings.Contains(err.Error(), "range") {
+		return "", false
+	}
+	mant, exp, hasExp := strings.Cut(lower, "e")
+	if strings.HasPrefix(mant, ".") {
+		mant = "0" + mant
+	}
+	if strings.HasSuffix(mant, ".") {
+		mant += "0"
+	}
+	mant = strings.TrimLeft(mant, "0")
+	if mant == "" || mant[0] == '.' {
+		mant = "0" + mant
+	}
+	if hasExp {
+		return mant + "e" + exp, true
+	}
+	return mant, true
 }
 
 func (sc *scope) str(x *strExpr) expr {
@@ -211,6 +256,9 @@ func (sc *scope) str(x *strExpr) expr {
 
 // nameRef converts a name: imported names become what they map to.
 func (sc *scope) nameRef(x *nameExpr) expr {
+	if x.id == "load" { // a keyword of Starlark
+		x.id = "load_"
+	}
 	if sc.isLocal(x.id) {
 		return x
 	}
@@ -284,6 +332,9 @@ func (sc *scope) attr(x *attrExpr) expr {
 		}
 	}
 	x.x = sc.expr(x.x)
+	if x.name == "load" { // a keyword of Starlark
+		return call(name("getattr"), x.x, str("load"))
+	}
 	// self.outgoing.plain_http["ERP"].post(…): Zato 2's connection
 	// wrapper; the verbs are on .conn.
 	if ix, ok := x.x.(*indexExpr); ok {
@@ -975,6 +1026,9 @@ func (sc *scope) isinstance(x *callExpr) expr {
 
 func (sc *scope) params(ps []param, line int) {
 	for i := range ps {
+		if ps[i].name == "load" {
+			ps[i].name = "load_"
+		}
 		ps[i].def = sc.expr(ps[i].def)
 		ps[i].annot = nil
 		if ps[i].slash {

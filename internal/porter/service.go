@@ -419,6 +419,7 @@ func (c *converter) stub(local string, b *binding) {
 // print writes the statements as Starlark, adds stubs for the names that
 // are not defined, and checks that the result compiles.
 func (c *converter) print(all []stmt) (string, error) {
+	all = c.parseable(all)
 	src := c.render(all)
 	missing := undefinedNames(src)
 	if len(missing) == 0 {
@@ -444,6 +445,39 @@ func (c *converter) print(all []stmt) (string, error) {
 	}
 	withStubs := append(append(append([]stmt{}, all[:i]...), stubs...), all[i:]...)
 	return c.render(withStubs), nil
+}
+
+// parseable replaces each definition whose Starlark the porter could not
+// write validly with one that fails when called, keeping the Python in a
+// comment; the report names it.
+func (c *converter) parseable(all []stmt) []stmt {
+	opts := &syntax.FileOptions{Set: true, While: true, TopLevelControl: true, GlobalReassign: true, Recursion: true}
+	out := make([]stmt, len(all))
+	for i, s := range all {
+		out[i] = s
+		src := newPrinter(nil)
+		src.stmt(s)
+		if _, err := opts.Parse("x.star", src.b.String(), 0); err == nil {
+			continue
+		}
+		sp := *s.lines()
+		c.note(sp.line, "code the porter could not convert", "kept as a comment, and it fails when run: rewrite it by hand")
+		kept := (&scope{c: c}).kept(sp, "a construct the porter does not handle")
+		if d, ok := s.(*defStmt); ok {
+			var params []string
+			for _, p := range d.params {
+				if p.name != "" {
+					params = append(params, p.star+p.name)
+				}
+			}
+			body := strings.ReplaceAll(kept.(*rawStmt).text, "\n", "\n    ")
+			out[i] = &rawStmt{span: span{blank: true}, text: "def " + d.name + "(" + strings.Join(params, ", ") + "):\n    " + body}
+			continue
+		}
+		text := kept.(*rawStmt).text
+		out[i] = &rawStmt{span: span{blank: sp.blank}, text: text[:strings.LastIndex(text, "\nfail(")]}
+	}
+	return out
 }
 
 func firstUse(m *module, n string) int {
@@ -493,7 +527,12 @@ func undefinedNames(src string) []string {
 	if list, ok := err.(resolve.ErrorList); ok {
 		for _, e := range list {
 			if n, ok := strings.CutPrefix(e.Msg, "undefined: "); ok {
-				missing[n] = true
+				if i := strings.IndexFunc(n, func(r rune) bool { return !isIdentChar(r) }); i >= 0 {
+					n = n[:i]
+				}
+				if n != "" {
+					missing[n] = true
+				}
 			}
 		}
 	}

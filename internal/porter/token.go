@@ -51,6 +51,17 @@ type SyntaxError struct {
 
 func (e *SyntaxError) Error() string { return fmt.Sprintf("%d:%d: %s", e.Line, e.Col, e.Msg) }
 
+// cleanComment keeps a comment's text printable, so that it is written
+// as the same comment.
+func cleanComment(text string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\t' || r >= 0x20 && r != 0x7f && r != utf8.RuneError {
+			return r
+		}
+		return '?'
+	}, text)
+}
+
 // isSeparator reports whether a comment only draws a line (# ####…),
 // which the porter leaves out: it separated what the conversion moves.
 func isSeparator(text string) bool {
@@ -129,7 +140,7 @@ func (lx *lexer) run() error {
 			}
 			own := len(lx.toks) == 0 || lx.toks[len(lx.toks)-1].line != lx.line || lx.toks[len(lx.toks)-1].kind == tNewline ||
 				lx.toks[len(lx.toks)-1].kind == tIndent || lx.toks[len(lx.toks)-1].kind == tDedent
-			if text := strings.TrimRight(lx.src[start:lx.pos], " \t\r"); !isSeparator(text) {
+			if text := cleanComment(strings.TrimRight(lx.src[start:lx.pos], " \t\r")); !isSeparator(text) {
 				lx.comments = append(lx.comments, comment{line: lx.line, text: text, own: own})
 			}
 		case c == '\\':
@@ -208,7 +219,7 @@ measured:
 			for lx.pos < len(lx.src) && lx.src[lx.pos] != '\n' {
 				lx.pos++
 			}
-			if text := strings.TrimRight(lx.src[start:lx.pos], " \t\r"); !isSeparator(text) {
+			if text := cleanComment(strings.TrimRight(lx.src[start:lx.pos], " \t\r")); !isSeparator(text) {
 				lx.comments = append(lx.comments, comment{line: lx.line, text: text, own: true})
 			}
 		}
