@@ -43,5 +43,7 @@ func (nopPlatform) Invoke(*service.Context, string, any, service.InvokeOptions) 
 func (nopPlatform) InvokeAsync(*service.Context, string, any, service.InvokeOptions) (string, error) {
 	return "", nil
 }
-func (nopPlatform) Logger(*service.Context) *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func (nopPlatform) Logger(*service.Context) *slog.Logger {
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
 func (nopPlatform) Resource(*service.Context, string, string) (any, error) { return nil, nil }

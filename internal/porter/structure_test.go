@@ -271,11 +271,11 @@ class PlaceOrder(Service):
 // Bad input is a syntax error with its line, never a panic.
 func TestSyntaxErrors(t *testing.T) {
 	for src, want := range map[string]string{
-		"class X(Service:\n    pass\n":       "1:",
-		"def f():\nreturn 1\n":                "2:1: expected an indented block",
-		"x = 'unterminated\n":                 "1:5: unterminated string literal",
-		"if x:\n        a\n    b\n":          "3:",
-		"x = (1,\n":                           "unexpected end of file",
+		"class X(Service:\n    pass\n":           "1:",
+		"def f():\nreturn 1\n":                   "2:1: expected an indented block",
+		"x = 'unterminated\n":                    "1:5: unterminated string literal",
+		"if x:\n        a\n    b\n":              "3:",
+		"x = (1,\n":                              "unexpected end of file",
 		"\"\"\" Logs input data.\ndef f(): pass": "unterminated string literal",
 	} {
 		_, err := Port("x.py", []byte(src))
