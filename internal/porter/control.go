@@ -309,12 +309,24 @@ func (sc *scope) def(s *defStmt) *defStmt {
 	sc.params(s.params, s.line)
 	inner := *sc
 	inner.fn = s
-	inner.origBody = s.body
 	inner.loop = false
 	inner.flow = nil
 	inner.finally = nil
+	inner.shared = shadow(sc.shared, localNames(s))
+	sc.c.analyseTries(s, s.body)
 	s.body = orPass(inner.block(s.body), s.line)
 	return s
+}
+
+// shadow drops the shared variables a nested function binds itself.
+func shadow(shared map[string]string, locals map[string]bool) map[string]string {
+	out := map[string]string{}
+	for k, v := range shared {
+		if !locals[k] {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // loop converts a for or while body, and its else: the else runs when the
@@ -572,7 +584,38 @@ func walkExpr(e expr, f func(expr)) {
 			f(&nameExpr{id: id})
 		}
 	case *strExpr:
+		for _, p := range x.parts {
+			if strings.Contains(p.prefix, "f") {
+				for _, field := range fstringFields(p) {
+					walkExpr(field, f)
+				}
+			}
+		}
 	}
+}
+
+// fstringFields parses the expressions of an f-string's fields.
+func fstringFields(p strPart) []expr {
+	var out []expr
+	body := p.body
+	for i := 0; i < len(body); i++ {
+		switch {
+		case strings.HasPrefix(body[i:], "{{"), strings.HasPrefix(body[i:], "}}"):
+			i++
+		case body[i] == '{':
+			end := fieldEnd(body, i+1)
+			if end < 0 {
+				return out
+			}
+			text, _, _ := splitField(body[i+1 : end])
+			text = strings.TrimSuffix(strings.TrimRight(text, " "), "=")
+			if x, err := parseExprText(text, p.line); err == nil {
+				out = append(out, x)
+			}
+			i = end
+		}
+	}
+	return out
 }
 
 // identifiers returns the names that start dotted chains in Starlark text

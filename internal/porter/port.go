@@ -67,7 +67,8 @@ func Port(file string, src []byte) (*Result, error) {
 		return nil, err
 	}
 	stem := strings.TrimSuffix(path.Base(strings.ReplaceAll(file, "\\", "/")), path.Ext(file))
-	c := &converter{mod: m, stem: stem, bindings: map[string]*binding{}, globals: map[string]*global{}, classes: map[string]*classStmt{}}
+	c := &converter{mod: m, stem: stem, bindings: map[string]*binding{}, globals: map[string]*global{}, classes: map[string]*classStmt{},
+		tries: map[*tryStmt]*tryInfo{}}
 	return c.run()
 }
 
@@ -83,6 +84,8 @@ type converter struct {
 	notes   []Note
 	// service is the service being written, for notes.
 	service string
+	// tries are the analyses of the try statements.
+	tries map[*tryStmt]*tryInfo
 }
 
 // global is a module-level name and what defines it.

@@ -21,12 +21,12 @@ type scope struct {
 	tmp  *int
 	// flow is set in the body of a try, which becomes a function.
 	flow *tryFlow
-	// origBody is the function's body as written, for what a try's body
-	// shares with the rest.
-	origBody []stmt
 	// finally is the converted finally block around an except or else
 	// block: a return there runs it first.
 	finally []stmt
+	// shared maps the variables a try body shares with its function to
+	// the dict that holds them while the body runs.
+	shared map[string]string
 }
 
 func (sc *scope) note(line int, what, advice string) { sc.c.note(line, what, advice) }
@@ -258,6 +258,9 @@ func (sc *scope) str(x *strExpr) expr {
 func (sc *scope) nameRef(x *nameExpr) expr {
 	if x.id == "load" { // a keyword of Starlark
 		x.id = "load_"
+	}
+	if state, ok := sc.shared[x.id]; ok {
+		return &indexExpr{line: x.line, x: name(state), index: str(x.id)}
 	}
 	if sc.isLocal(x.id) {
 		return x

@@ -252,7 +252,8 @@ func (c *converter) serviceFile(cls *classStmt, namespace string) (*File, error)
 // method writes a method as a module-level function; handlers that use
 // Zato's free-form payload start with it as a dict.
 func (c *converter) method(svc *serviceInfo, def *defStmt, tmp *int) stmt {
-	sc := &scope{c: c, svc: svc, fn: def, origBody: def.body, tmp: tmp}
+	sc := &scope{c: c, svc: svc, fn: def, tmp: tmp}
+	c.analyseTries(def, def.body)
 	reindentDoc(def.body, 1)
 	sc.params(def.params, def.line)
 	def.body = orPass(sc.block(def.body), def.line)

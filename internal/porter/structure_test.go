@@ -284,3 +284,32 @@ func TestSyntaxErrors(t *testing.T) {
 		}
 	}
 }
+
+// A variable a try body sets is seen by what follows, in f-strings too,
+// and keeps the value it had when the body failed.
+func TestTrySharedVariables(t *testing.T) {
+	f, _ := portOne(t, `
+from zato.server.service import Service
+
+class Counter(Service):
+    def handle(self):
+        count = 0
+        label = 'start'
+        try:
+            count += 1
+            label = f'step {count}'
+            try:
+                count += 1
+                raise ValueError(f'failed at {label}')
+            finally:
+                count += 100
+        except Exception as e:
+            error = str(e)
+        self.response.payload = {'count': count, 'label': f'{label}!', 'error': error}
+`)
+	compiles(t, f)
+	got := run(t, f)
+	if got["count"] != "102" || got["label"] != `"step 1!"` || got["error"] != `"failed at step 1"` {
+		t.Errorf("payload: %v\n%s", got, f.Source)
+	}
+}

@@ -73,22 +73,11 @@ func (sc *scope) try(s *tryStmt) []stmt {
 	fnName, res, state := fmt.Sprintf("_try%d", k), fmt.Sprintf("_result%d", k), fmt.Sprintf("_state%d", k)
 	flowVar, valueVar := fmt.Sprintf("_flow%d", k), fmt.Sprintf("_value%d", k)
 
-	// Which variables the body sets that the rest of the function knows.
-	inBody := map[string]bool{}
-	bound(s.body, inBody)
-	outsideBound, outsideUsed := map[string]bool{}, map[string]bool{}
-	for _, p := range sc.fn.params {
-		outsideBound[p.name] = true
+	info := sc.c.tries[s]
+	if info == nil { // not analysed with its function: only the body's own names
+		info = &tryInfo{before: map[string]bool{}}
 	}
-	sc.outside(sc.origBody, s, outsideBound, outsideUsed)
-	before := definedBefore(sc.fn, sc.origBody, s)
-	var shared []string
-	for n := range inBody {
-		if outsideBound[n] || outsideUsed[n] {
-			shared = append(shared, n)
-		}
-	}
-	sort.Strings(shared)
+	shared, before := info.shared, info.before
 	ret, brk, cont := exits(s.body, false)
 	flow := ret || (brk || cont) && sc.loop
 	if (brk || cont) && !sc.loop && sc.flow == nil {
@@ -97,35 +86,35 @@ func (sc *scope) try(s *tryStmt) []stmt {
 
 	var out []stmt
 	if len(shared) > 0 {
-		isShared := map[string]bool{}
 		d := &dictExpr{}
 		for _, v := range shared {
-			isShared[v] = true
 			var init expr = name("None")
 			if before[v] {
-				init = name(v)
+				init = sc.expr(name(v))
 			}
 			d.entries = append(d.entries, dictEntry{key: str(v), val: init})
 		}
 		out = append(out, &assignStmt{span: span{line: s.line, end: s.line, blank: s.blank, prevEnd: s.prevEnd}, op: "=", targets: []expr{name(state)}, value: d})
-		mapStmtNames(s.body, func(n *nameExpr) expr {
-			if isShared[n.id] {
-				return &indexExpr{line: n.line, x: name(state), index: str(n.id)}
-			}
-			return nil
-		})
 	}
 
 	// The body, as a function.
 	fnDef := &defStmt{span: span{line: s.line, end: s.line, blank: s.blank && len(shared) == 0, prevEnd: s.prevEnd}, name: fnName}
 	inner := *sc
+	fnDef.body = s.body // for the names it binds, while it is converted
+	sc.c.analyseTries(fnDef, s.body)
 	inner.fn = fnDef
-	inner.origBody = s.body
 	inner.loop = false
 	inner.flow = nil
 	inner.finally = nil
 	if flow {
 		inner.flow = &tryFlow{}
+	}
+	inner.shared = map[string]string{}
+	for k, v := range sc.shared {
+		inner.shared[k] = v
+	}
+	for _, v := range shared {
+		inner.shared[v] = state
 	}
 	body := inner.block(s.body)
 	if flow {
@@ -134,7 +123,7 @@ func (sc *scope) try(s *tryStmt) []stmt {
 	fnDef.body = orPass(body, s.line)
 	out = append(out, fnDef, &assignStmt{span: span{blank: true}, op: "=", targets: []expr{name(res)}, value: call(name("catch"), name(fnName))})
 	for _, v := range shared {
-		out = append(out, &assignStmt{op: "=", targets: []expr{name(v)}, value: &indexExpr{x: name(state), index: str(v)}})
+		out = append(out, &assignStmt{op: "=", targets: []expr{sc.expr(name(v))}, value: &indexExpr{x: name(state), index: str(v)}})
 	}
 
 	finally := sc.block(s.finally)
@@ -176,6 +165,57 @@ func (sc *scope) try(s *tryStmt) []stmt {
 		out = append(out, &ifStmt{test: okTest, body: ok, els: failed})
 	}
 	return append(out, finally...)
+}
+
+// tryInfo is what a try shares with its function, found before the
+// function is converted (converting changes the names it reads).
+type tryInfo struct {
+	// shared are the variables the body sets that the rest of the
+	// function knows.
+	shared []string
+	// before are the names surely bound when the try starts.
+	before map[string]bool
+}
+
+// analyseTries finds what each try of a function's body shares with it,
+// before the body is converted; a try inside another try's body belongs
+// to the function the outer body becomes, and is analysed with it.
+func (c *converter) analyseTries(fn *defStmt, body []stmt) {
+	var visit func(ss []stmt)
+	visit = func(ss []stmt) {
+		for _, s := range ss {
+			switch x := s.(type) {
+			case *defStmt, *classStmt:
+				continue
+			case *tryStmt:
+				inBody := map[string]bool{}
+				bound(x.body, inBody)
+				outsideBound, outsideUsed := map[string]bool{}, map[string]bool{}
+				for _, p := range fn.params {
+					outsideBound[p.name] = true
+				}
+				outside(body, x, outsideBound, outsideUsed)
+				info := &tryInfo{before: definedBefore(fn, body, x)}
+				for n := range inBody {
+					if outsideBound[n] || outsideUsed[n] {
+						info.shared = append(info.shared, n)
+					}
+				}
+				sort.Strings(info.shared)
+				c.tries[x] = info
+				for _, h := range x.handlers {
+					visit(h.body)
+				}
+				visit(x.els)
+				visit(x.finally)
+				continue
+			}
+			for _, b := range children(s) {
+				visit(b)
+			}
+		}
+	}
+	visit(body)
 }
 
 // definedBefore returns the names surely bound when the try starts: the
@@ -224,7 +264,7 @@ func definedBefore(fn *defStmt, body []stmt, t *tryStmt) map[string]bool {
 
 // outside collects the names a function binds and reads outside one try
 // body.
-func (sc *scope) outside(ss []stmt, skip *tryStmt, b, u map[string]bool) {
+func outside(ss []stmt, skip *tryStmt, b, u map[string]bool) {
 	for _, s := range ss {
 		if t, ok := s.(*tryStmt); ok && t == skip {
 			for _, h := range t.handlers {
@@ -250,7 +290,7 @@ func (sc *scope) outside(ss []stmt, skip *tryStmt, b, u map[string]bool) {
 				}
 			}
 			for _, blk := range children(s) {
-				sc.outside(blk, skip, b, u)
+				outside(blk, skip, b, u)
 			}
 			continue
 		}
