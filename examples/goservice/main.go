@@ -8,6 +8,9 @@
 //	curl -u admin:change-me-now -X PUT localhost:11224/admin/api/v1/objects/channel_rest/hello \
 //	     -d '{"service": "example.greet", "url_path": "/api/hello/{name}"}'
 //	curl localhost:11223/api/hello/world
+//
+// main_test.go tests the services with package plexustest, as a test in
+// your own module would.
 package main
 
 import (

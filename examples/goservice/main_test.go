@@ -1,92 +1,61 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
-	"fmt"
-	"io"
-	"net/http"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 
-	"github.com/plexushq/plexus/internal/testenv"
+	"github.com/plexushq/plexus/plexustest"
 )
 
-// The example builds, starts with quickstart, and serves its own services.
-func TestExample(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the example")
-	}
-	bin := filepath.Join(t.TempDir(), "goservice")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("building: %v\n%s", err, out)
-	}
-	api, adm := testenv.FreeAddr(t), testenv.FreeAddr(t)
-	cmd := exec.Command(bin, "quickstart", filepath.Join(t.TempDir(), "env"), "--listen", api, "--admin-listen", adm)
-	cmd.Env = append(cmd.Environ(), "PLEXUS_ADMIN_PASSWORD=change-me-now")
-	stderr, _ := cmd.StderrPipe()
-	cmd.Stdout = io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	started := make(chan struct{})
-	logs := make(chan string, 1000)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "server started") {
-				close(started)
-			}
-			select {
-			case logs <- sc.Text():
-			default:
-			}
-		}
-	}()
-	select {
-	case <-started:
-	case <-time.After(20 * time.Second):
-		t.Fatal("the example did not start")
-	}
-	put := func(name, body string) {
-		req, _ := http.NewRequest("PUT", fmt.Sprintf("http://%s/admin/api/v1/objects/channel_rest/%s", adm, name), strings.NewReader(body))
-		req.SetBasicAuth("admin", "change-me-now")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil || resp.StatusCode != 201 {
-			t.Fatalf("creating channel %s: %v %v", name, resp, err)
-		}
-	}
-	put("hello", `{"service": "example.greet", "url_path": "/api/hello/{name}"}`)
-	put("customers", `{"service": "example.customers", "url_path": "/api/customers/{id}"}`)
+// TestServices tests the program's services on a real server, as a test
+// in a user's own module would: only public packages.
+func TestServices(t *testing.T) {
+	s := plexustest.Start(t, plexustest.Options{Services: []any{Greet{}, Customers{}}})
+	s.Channel("hello", "example.greet", "", "/api/hello/{name}", nil)
+	s.Channel("customers", "example.customers", "", "/api/customers/{id}", nil)
 
-	call := func(method, path, body string) (int, map[string]any) {
-		req, _ := http.NewRequest(method, "http://"+api+path, strings.NewReader(body))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var m map[string]any
-		json.NewDecoder(resp.Body).Decode(&m)
-		return resp.StatusCode, m
-	}
-	if status, m := call("GET", "/api/hello/world", ""); status != 200 || m["greeting"] != "Hello, world!" {
-		t.Errorf("greet: %d %v", status, m)
-	}
-	if status, m := call("GET", "/api/customers/7", ""); status != 200 || m["name"] != "Jane Doe" {
-		t.Errorf("customer: %d %v", status, m)
-	}
-	if status, m := call("GET", "/api/customers/404", ""); status != 404 || m["details"] != "No customer 404" {
-		t.Errorf("missing customer: %d %v", status, m)
-	}
-	if status, m := call("POST", "/api/customers/new", `{"name":"Ann"}`); status != 201 || m["greeting"].(map[string]any)["greeting"] != "Hello, Ann!" {
-		t.Errorf("create customer: %d %v", status, m)
-	}
-	if status, _ := call("DELETE", "/api/customers/7", ""); status != 405 {
-		t.Errorf("DELETE: %d", status)
+	for _, sc := range []plexustest.Scenario{{
+		Name:     "greet",
+		URL:      "/api/hello/world",
+		WantBody: plexustest.JSONSubset(`{"greeting": "Hello, world!"}`),
+		WantLog:  []plexustest.LogLine{{"msg=greeting", "name=world", "service=example.greet"}},
+		Check: func(t testing.TB, r *plexustest.Response) {
+			if got := r.JSON(t)["cid"]; got != r.CID() {
+				t.Errorf("the greeting's cid is %v, the request's %s", got, r.CID())
+			}
+		},
+	}, {
+		Name:     "greet, invoked without a channel",
+		Service:  "example.greet",
+		Body:     `{"name": "Ann"}`,
+		WantBody: plexustest.JSONSubset(`{"greeting": "Hello, Ann!"}`),
+	}, {
+		Name:       "greet nobody",
+		Service:    "example.greet",
+		WantStatus: 400,
+		WantBody:   plexustest.Envelope("Element missing: name"),
+	}, {
+		Name:     "a customer",
+		URL:      "/api/customers/7",
+		WantBody: plexustest.JSON(`{"id": "7", "name": "Jane Doe"}`),
+	}, {
+		Name:       "no such customer",
+		URL:        "/api/customers/404",
+		WantStatus: 404,
+		WantBody:   plexustest.Envelope("No customer 404"),
+	}, {
+		Name:       "a new customer, greeted by the other service",
+		URL:        "/api/customers/new",
+		Body:       `{"name": "Ann"}`,
+		WantStatus: 201,
+		WantBody:   plexustest.JSONSubset(`{"created": "ann", "greeting": {"greeting": "Hello, Ann!"}}`),
+		WantLog:    []plexustest.LogLine{{"msg=greeting", "name=Ann", "service=example.greet"}},
+	}, {
+		Name:       "customers answer GET and POST only",
+		Method:     "DELETE",
+		URL:        "/api/customers/7",
+		WantStatus: 405,
+		WantHeader: map[string]string{"Allow": "GET, POST"},
+	}} {
+		sc.Run(t, s)
 	}
 }

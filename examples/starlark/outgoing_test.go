@@ -1,107 +1,28 @@
 package examples_test
 
 import (
-	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 
-	"github.com/plexushq/plexus/internal/admin"
-	"github.com/plexushq/plexus/internal/servertest"
+	"github.com/plexushq/plexus/plexustest"
 )
 
-// externalAPI is the remote API the seeds' examples call: a real local
-// HTTP server that answers with what it received.
-type externalAPI struct {
-	*httptest.Server
-	mu   sync.Mutex
-	got  []string // "METHOD URI"
-	mode atomic.Value
-}
-
-func newExternalAPI(t *testing.T) *externalAPI {
-	api := &externalAPI{}
-	api.mode.Store("ok")
-	api.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		api.mu.Lock()
-		api.got = append(api.got, r.Method+" "+r.RequestURI)
-		api.mu.Unlock()
-		answer := map[string]any{"method": r.Method, "path": r.URL.EscapedPath(), "query": r.URL.RawQuery}
-		if len(body) > 0 {
-			var payload any
-			json.Unmarshal(body, &payload)
-			answer["payload"] = payload
-		}
-		headers := map[string]string{}
-		for _, h := range []string{"X-App-Name", "X-Environment", "X-Request-ID", "X-Client-Version", "Accept-Language", "Content-Type", "X-Plexus-CID", "Authorization"} {
-			if v := r.Header.Get(h); v != "" {
-				headers[h] = v
-			}
-		}
-		answer["headers"] = headers
-		switch {
-		case r.URL.Path == "/api/customer":
-			answer = map[string]any{"cust_id": "39175", "name": "Jane Doe", "cid": r.Header.Get("X-Plexus-CID")}
-		case r.URL.Path == "/api/external" && api.mode.Load() == "missing":
-			w.WriteHeader(http.StatusNotFound)
-		case r.URL.Path == "/api/external" && api.mode.Load() == "broken":
-			w.WriteHeader(http.StatusInternalServerError)
-		}
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(answer)
-	}))
-	t.Cleanup(api.Close)
-	return api
-}
-
-func (api *externalAPI) calls() []string {
-	api.mu.Lock()
-	defer api.mu.Unlock()
-	out := api.got
-	api.got = nil
-	return out
-}
-
-func putObject(t *testing.T, s *servertest.Server, kind, name string, obj map[string]any) {
-	t.Helper()
-	data, _ := json.Marshal(obj)
-	r := s.AdminCall("PUT", admin.Prefix+"/objects/"+kind+"/"+url.PathEscape(name), string(data))
-	if r.StatusCode != 200 && r.StatusCode != 201 {
-		t.Fatalf("PUT %s %s: %d %s", kind, name, r.StatusCode, r.Body)
-	}
-}
-
-func decode(t *testing.T, r *servertest.Response) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(r.Body, &m); err != nil {
-		t.Fatalf("%d %s", r.StatusCode, r.Body)
-	}
-	return m
-}
-
-// The seeds' examples of outgoing REST connections, against a real
-// remote API, through real channels.
+// The seeds' examples of outgoing REST connections: each remote API is a
+// recording backend, and each scenario checks what the service sent it
+// and what it made of the answer.
 func TestSeedOutgoingExamples(t *testing.T) {
 	s := deployExamples(t)
-	api := newExternalAPI(t)
-	putObject(t, s, "security", "billing.creds", map[string]any{"type": "basic_auth", "username": "billing", "password": "s3cr3t"})
-	for name, conn := range map[string]map[string]any{
-		"Billing":       {"url_path": "/api/billing/{phone_no}", "security": "billing.creds"},
-		"REST Endpoint": {"url_path": "/api/endpoint"},
-		"Customer API":  {"url_path": "/api/customer"},
-		"Orders API":    {"url_path": "/api/orders"},
-		"External API":  {"url_path": "/api/external"},
-	} {
-		conn["host"] = api.URL
-		putObject(t, s, "outgoing_rest", name, conn)
-	}
+	s.Put("security", "billing.creds", map[string]any{"type": "basic_auth", "username": "billing", "password": "s3cr3t"})
+	billing := s.Backend("Billing", map[string]any{"url_path": "/api/billing/{phone_no}", "security": "billing.creds"})
+	billing.Handle("POST /api/billing/{phone_no}", plexustest.Reply(200, `{"status": "updated"}`))
+	endpoint := s.Backend("REST Endpoint", map[string]any{"url_path": "/api/endpoint"})
+	customers := s.Backend("Customer API", map[string]any{"url_path": "/api/customer"})
+	customers.Handle("GET /api/customer", plexustest.Reply(200, `{"cust_id": "39175", "name": "Jane Doe"}`))
+	orders := s.Backend("Orders API", map[string]any{"url_path": "/api/orders"})
+	orders.Handle("/", func(w http.ResponseWriter, r *http.Request) {
+		plexustest.Reply(200, `{"order": "`+r.Method+` `+r.URL.Path+`"}`)(w, r)
+	})
+	external := s.Backend("External API", map[string]any{"url_path": "/api/external"})
 	for _, c := range []struct{ name, service, method, path string }{
 		{"billing", "demo.star.set-billing-info", "", "/api/billing"},
 		{"multi-verb-caller", "demo.star.multi-verb-caller", "", "/api/multi-verb-caller"},
@@ -114,76 +35,94 @@ func TestSeedOutgoingExamples(t *testing.T) {
 		s.Channel(c.name, c.service, c.method, c.path, nil)
 	}
 
-	// SetBillingInfo: phone_no fills /api/billing/{phone_no}, the other
-	// params are the query string, the headers and the payload arrive, and
-	// the answer comes back parsed.
-	r := s.Call("POST", "/api/billing", "", nil)
-	m := decode(t, r)
-	if m["method"] != "POST" || m["path"] != "/api/billing/271637517" || m["query"] != "cust_id=39175&priority=normal" {
-		t.Errorf("set-billing-info: %v", m)
+	for _, sc := range []plexustest.Scenario{{
+		// SetBillingInfo: phone_no fills /api/billing/{phone_no}, the other
+		// params are the query string; the headers, the credentials and the
+		// cid go with the payload, and the answer comes back parsed.
+		Name:     "set-billing-info",
+		Method:   "POST",
+		URL:      "/api/billing",
+		WantBody: plexustest.JSON(`{"status": "updated"}`),
+		WantCalls: []plexustest.Call{{
+			Backend: billing, Method: "POST", Path: "/api/billing/271637517?cust_id=39175&priority=normal",
+			Header: map[string]string{
+				"X-App-Name": "Zato", "X-Environment": "Production", "Content-Type": "application/json",
+				"Authorization": "Basic YmlsbGluZzpzM2NyM3Q=",
+			},
+			Body: plexustest.JSON(`{"billing": "395.7", "currency": "EUR"}`),
+		}},
+	}, {
+		// MultiVerbCaller: one connection, four verbs; GET and DELETE carry
+		// the dict as the query string.
+		Name:     "multi-verb-caller",
+		URL:      "/api/multi-verb-caller",
+		WantBody: plexustest.Text(`{"status_code":200}`),
+		WantCalls: []plexustest.Call{
+			{Backend: endpoint, Method: "POST", Path: "/api/endpoint", Body: plexustest.JSON(`{"user_id": "123"}`)},
+			{Backend: endpoint, Method: "GET", Path: "/api/endpoint?user_id=123", Body: plexustest.Text("")},
+			{Backend: endpoint, Method: "DELETE", Path: "/api/endpoint?user_id=123", Body: plexustest.Text("")},
+			{Backend: endpoint, Method: "POST", Path: "/api/endpoint", Body: plexustest.JSON(`{"user_id": "123"}`)},
+		},
+	}, {
+		// GetCustomer: curl http://localhost:11223/api/customer
+		Name:      "get-customer",
+		URL:       "/api/customer",
+		WantBody:  plexustest.JSON(`{"cust_id": "39175", "name": "Jane Doe"}`),
+		WantCalls: []plexustest.Call{{Backend: customers, Method: "GET", Path: "/api/customer"}},
+	}, {
+		// CreateOrder: curl -X POST http://localhost:11223/api/orders -d '{…}'
+		Name:     "create-order",
+		URL:      "/api/orders",
+		Body:     `{"customer_id": "12345", "items": [{"sku": "ABC-001", "quantity": 2}]}`,
+		WantBody: plexustest.JSON(`{"order": "POST /api/orders"}`),
+		WantCalls: []plexustest.Call{{
+			Backend: orders, Method: "POST", Path: "/api/orders",
+			Body: plexustest.JSONSubset(`{"customer_id": "12345", "items": [{"sku": "ABC-001"}, {"sku": "XYZ-999", "quantity": 1}]}`),
+		}},
+	}, {
+		// GetCustomerOrders: the Orders API's path takes the customer; the
+		// connection is changed while the server runs.
+		Name: "get-customer-orders",
+		Before: func(t testing.TB, s *plexustest.Server) {
+			s.Put("outgoing_rest", "Orders API", map[string]any{"host": orders.URL, "url_path": "/api/customers/{customer_id}/orders"})
+		},
+		URL:       "/api/customers/12345/orders?status=pending",
+		WantBody:  plexustest.JSON(`{"order": "GET /api/customers/12345/orders"}`),
+		WantCalls: []plexustest.Call{{Backend: orders, Method: "GET", Path: "/api/customers/12345/orders?status=pending"}},
+	}, {
+		// CallWithHeaders: the custom headers arrive, X-Request-ID is the cid.
+		Name: "call-with-headers",
+		URL:  "/api/call-with-headers",
+		WantCalls: []plexustest.Call{{
+			Backend: external, Method: "GET", Path: "/api/external",
+			Header: map[string]string{"X-Client-Version": "2.0", "Accept-Language": "en-US"},
+		}},
+		Check: func(t testing.TB, r *plexustest.Response) {
+			calls := external.Requests()
+			if got := calls[len(calls)-1].Header.Get("X-Request-ID"); got != r.CID() {
+				t.Errorf("X-Request-ID %q, want the cid %s", got, r.CID())
+			}
+		},
+	}, {
+		// CheckResponseStatus: 200 passes the data on, 404 answers 404, and
+		// anything else fails the service with 500.
+		Name:     "check-status 200",
+		URL:      "/api/check-status",
+		WantBody: plexustest.JSON(`{}`),
+	}, {
+		Name:       "check-status 404",
+		Before:     func(testing.TB, *plexustest.Server) { external.Handle("/", plexustest.Reply(404, `{}`)) },
+		URL:        "/api/check-status",
+		WantStatus: 404,
+		WantBody:   plexustest.Text(`{"error":"Not found"}`),
+	}, {
+		Name:       "check-status 500",
+		Before:     func(testing.TB, *plexustest.Server) { external.Handle("/", plexustest.Reply(500, `{}`)) },
+		URL:        "/api/check-status",
+		WantStatus: 500,
+		WantBody:   plexustest.Envelope("Internal server error"),
+		WantLog:    []plexustest.LogLine{{"API error: 500"}},
+	}} {
+		sc.Run(t, s)
 	}
-	if p := m["payload"].(map[string]any); p["billing"] != "395.7" || p["currency"] != "EUR" {
-		t.Errorf("set-billing-info payload: %v", p)
-	}
-	h := m["headers"].(map[string]any)
-	if h["X-App-Name"] != "Zato" || h["X-Environment"] != "Production" || h["Content-Type"] != "application/json" || h["X-Plexus-CID"] != r.Header.Get("X-Plexus-CID") ||
-		h["Authorization"] != "Basic YmlsbGluZzpzM2NyM3Q=" {
-		t.Errorf("set-billing-info headers: %v", h)
-	}
-
-	// MultiVerbCaller: one connection, four verbs; GET and DELETE carry the
-	// dict as the query string.
-	api.calls()
-	if r := s.Call("GET", "/api/multi-verb-caller", "", nil); r.StatusCode != 200 || string(r.Body) != `{"status_code":200}` {
-		t.Errorf("multi-verb-caller: %d %s", r.StatusCode, r.Body)
-	}
-	if got := strings.Join(api.calls(), ", "); got != "POST /api/endpoint, GET /api/endpoint?user_id=123, DELETE /api/endpoint?user_id=123, POST /api/endpoint" {
-		t.Errorf("multi-verb-caller sent: %s", got)
-	}
-
-	// GetCustomer: curl http://localhost:11223/api/customer
-	r = s.Call("GET", "/api/customer", "", nil)
-	if m := decode(t, r); m["name"] != "Jane Doe" || m["cid"] != r.Header.Get("X-Plexus-CID") {
-		t.Errorf("get-customer: %v", m)
-	}
-
-	// CreateOrder: curl -X POST http://localhost:11223/api/orders -d '{…}'
-	m = decode(t, s.Call("POST", "/api/orders", `{"customer_id": "12345", "items": [{"sku": "ABC-001", "quantity": 2}]}`, nil))
-	if m["method"] != "POST" || m["path"] != "/api/orders" {
-		t.Errorf("create-order: %v", m)
-	}
-	if items := m["payload"].(map[string]any)["items"].([]any); len(items) != 2 || items[1].(map[string]any)["sku"] != "XYZ-999" {
-		t.Errorf("create-order payload: %v", m["payload"])
-	}
-
-	// GetCustomerOrders: the Orders API's path takes the customer; the
-	// connection is changed while the server runs.
-	putObject(t, s, "outgoing_rest", "Orders API", map[string]any{"host": api.URL, "url_path": "/api/customers/{customer_id}/orders"})
-	m = decode(t, s.Call("GET", "/api/customers/12345/orders?status=pending", "", nil))
-	if m["method"] != "GET" || m["path"] != "/api/customers/12345/orders" || m["query"] != "status=pending" {
-		t.Errorf("get-customer-orders: %v", m)
-	}
-
-	// CallWithHeaders: the custom headers arrive, X-Request-ID is the cid.
-	r = s.Call("GET", "/api/call-with-headers", "", nil)
-	h = decode(t, r)["headers"].(map[string]any)
-	if h["X-Request-ID"] != r.Header.Get("X-Plexus-CID") || h["X-Client-Version"] != "2.0" || h["Accept-Language"] != "en-US" {
-		t.Errorf("call-with-headers: %v", h)
-	}
-
-	// CheckResponseStatus: 200 passes the data on, 404 answers 404, and
-	// anything else fails the service with 500.
-	if r := s.Call("GET", "/api/check-status", "", nil); r.StatusCode != 200 || decode(t, r)["path"] != "/api/external" {
-		t.Errorf("check-status 200: %d %s", r.StatusCode, r.Body)
-	}
-	api.mode.Store("missing")
-	if r := s.Call("GET", "/api/check-status", "", nil); r.StatusCode != 404 || string(r.Body) != `{"error":"Not found"}` {
-		t.Errorf("check-status 404: %d %s", r.StatusCode, r.Body)
-	}
-	api.mode.Store("broken")
-	r = s.Call("GET", "/api/check-status", "", nil)
-	if r.StatusCode != 500 || decode(t, r)["details"] != "Internal server error" {
-		t.Errorf("check-status 500: %d %s", r.StatusCode, r.Body)
-	}
-	s.Log.WaitFor(t, r.Header.Get("X-Plexus-CID"), "API error: 500")
 }

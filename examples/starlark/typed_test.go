@@ -1,37 +1,24 @@
 package examples_test
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/plexushq/plexus/internal/admin"
-	"github.com/plexushq/plexus/internal/servertest"
+	"github.com/plexushq/plexus/plexustest"
 )
 
-func deployTyped(t *testing.T, s *servertest.Server) {
+func deployTyped(t *testing.T, s *plexustest.Server) {
 	t.Helper()
-	var req admin.DeployRequest
-	for _, f := range []string{"get_client.star", "simpleio_get_customer.star", "typed_create_order.star", "schema_check.star"} {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Files = append(req.Files, admin.SourceFile{File: f, Source: string(src)})
-	}
-	body, _ := json.Marshal(req)
-	r := s.AdminCall("POST", admin.Prefix+"/deploy", string(body))
-	if r.StatusCode != 200 || strings.Contains(string(r.Body), `"warnings": [
-`) {
-		t.Fatalf("deploy: %d %s", r.StatusCode, r.Body)
+	if w := s.DeployFiles("get_client.star", "simpleio_get_customer.star", "typed_create_order.star", "schema_check.star"); len(w) > 0 {
+		t.Fatalf("deploy warnings: %v", w)
 	}
 }
 
 func TestTypedExamples(t *testing.T) {
-	s := servertest.Start(t, servertest.Options{})
+	s := plexustest.Start(t, plexustest.Options{})
 	deployTyped(t, s)
 	s.Channel("client", "client.get-client", "", "/api/v1/client", nil)
 	s.Channel("order", "orders.create-order", "POST", "/api/v1/orders", nil)
@@ -75,7 +62,7 @@ func TestTypedExamples(t *testing.T) {
 // TestSchemaExample is seed 003: a service with schema = "myschema.json",
 // the runtime switches of the admin API, and a schema file edited live.
 func TestSchemaExample(t *testing.T) {
-	s := servertest.Start(t, servertest.Options{})
+	s := plexustest.Start(t, plexustest.Options{})
 	schemaFile := filepath.Join(s.Dir, "schema", "json", "myschema.json")
 	data, _ := os.ReadFile("schema/myschema.json")
 	if err := os.WriteFile(schemaFile, data, 0o644); err != nil {
@@ -95,7 +82,7 @@ func TestSchemaExample(t *testing.T) {
 	s.Log.WaitFor(t, "My request:", "The Garden of Cyrus")
 
 	// Detailed messages on, without a redeploy.
-	r = s.AdminCall("PUT", admin.Prefix+"/services/schema.check/io", `{"detailed_errors": true}`)
+	r = s.AdminCall("PUT", "/admin/api/v1/services/schema.check/io", `{"detailed_errors": true}`)
 	if r.StatusCode != 200 || !strings.Contains(string(r.Body), `"detailed_errors": true`) {
 		t.Fatalf("switch: %d %s", r.StatusCode, r.Body)
 	}
@@ -119,7 +106,7 @@ func TestSchemaExample(t *testing.T) {
 	}
 
 	// Validation off; the switches survive a restart.
-	r = s.AdminCall("PUT", admin.Prefix+"/services/schema.check/io", `{"validate_schema": false}`)
+	r = s.AdminCall("PUT", "/admin/api/v1/services/schema.check/io", `{"validate_schema": false}`)
 	if r.StatusCode != 200 {
 		t.Fatalf("switch: %d %s", r.StatusCode, r.Body)
 	}
@@ -128,15 +115,15 @@ func TestSchemaExample(t *testing.T) {
 	if r.StatusCode != 200 {
 		t.Fatalf("validation off after restart: %d %s", r.StatusCode, r.Body)
 	}
-	r = s.AdminCall("GET", admin.Prefix+"/services/schema.check/io", "")
+	r = s.AdminCall("GET", "/admin/api/v1/services/schema.check/io", "")
 	if !strings.Contains(string(r.Body), `"validate_schema": false`) || !strings.Contains(string(r.Body), `"detailed_errors": true`) {
 		t.Fatalf("switches after restart: %s", r.Body)
 	}
-	r = s.AdminCall("PUT", admin.Prefix+"/services/schema.check/io", `{"validate_schem": false}`)
+	r = s.AdminCall("PUT", "/admin/api/v1/services/schema.check/io", `{"validate_schem": false}`)
 	if r.StatusCode != 400 {
 		t.Fatalf("unknown switch: %d %s", r.StatusCode, r.Body)
 	}
-	r = s.AdminCall("GET", admin.Prefix+"/services/nope/io", "")
+	r = s.AdminCall("GET", "/admin/api/v1/services/nope/io", "")
 	if r.StatusCode != 404 {
 		t.Fatalf("unknown service: %d %s", r.StatusCode, r.Body)
 	}

@@ -6,11 +6,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/plexushq/plexus/internal/servertest"
+	"github.com/plexushq/plexus/plexustest"
 )
 
-func start(t *testing.T) *servertest.Server {
-	s := servertest.Start(t, servertest.Options{Services: Services()})
+func start(t *testing.T) *plexustest.Server {
+	s := plexustest.Start(t, plexustest.Options{Services: Services()})
 	s.Channel("client", "client.get-client", "", "/api/v1/client", nil)
 	s.Channel("order", "orders.create-order", "POST", "/api/v1/orders", nil)
 	s.Channel("customer", "customer.get-customer", "GET", "/api/v1/customers/{cust_id}", nil)

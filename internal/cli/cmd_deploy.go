@@ -230,7 +230,7 @@ func (a *App) checkLocally(ctx context.Context, root string, rels []string, opts
 	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
 	settings := config.Default()
 	rt, err := runtime.New(runtime.Options{Logger: discard, Settings: settings,
-		Compilers: map[string]runtime.Compiler{starlark.Ext: server.NewStarlark(settings.Starlark.MaxSteps, discard)}})
+		Compilers: map[string]runtime.Compiler{starlark.Ext: server.NewStarlark(settings.Starlark, discard)}})
 	if err != nil {
 		return err
 	}

@@ -108,7 +108,7 @@ func (a *App) port(files []string, output string, force, asJSON bool) error {
 		return fmt.Errorf("these files exist and were left as they are: %s; pass --force to overwrite them, or --output to write elsewhere", strings.Join(exists, ", "))
 	}
 	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
-	comp := server.NewStarlark(config.Default().Starlark.MaxSteps, discard)
+	comp := server.NewStarlark(config.Default().Starlark, discard)
 	var reports []portReport
 	notes := 0
 	for _, j := range jobs {

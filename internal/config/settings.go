@@ -78,6 +78,15 @@ type Limits struct {
 	PasswordCheckWait Duration `yaml:"password_check_wait" doc:"How long a log-in waits for a password check to free up before it is answered 429 with Retry-After."`
 	// MaxOutgoingResponseSize caps what one outgoing call may read.
 	MaxOutgoingResponseSize Size `yaml:"max_outgoing_response_size" doc:"Largest response body an outgoing REST call reads, whatever the connection's max_response_size says (its 0 means this); a larger one, announced or streamed, fails the call with 502."`
+	JSON                    JSON `yaml:"json" doc:"Limits on JSON request bodies, whatever channel carries them."`
+}
+
+// JSON bounds the JSON bodies of requests and the memory decoding them
+// takes.
+type JSON struct {
+	MaxDepth     int  `yaml:"max_depth" doc:"Deepest nesting of arrays and objects accepted in a JSON body; a deeper body is answered 400 \"Invalid JSON: nested too deeply\"."`
+	MaxValues    int  `yaml:"max_values" doc:"Most values (objects, arrays, strings, numbers, booleans and nulls) one JSON body may hold; a body with more is answered 413."`
+	DecodeBudget Size `yaml:"decode_budget" doc:"Memory the decoded JSON bodies of all requests being served may take at once, estimated before a body is decoded. A request that does not fit waits up to 100 ms for room, then is answered 503 with Retry-After; one larger than the whole budget is answered 413."`
 }
 
 // Metrics configures the /metrics endpoint.
@@ -87,7 +96,10 @@ type Metrics struct {
 
 // Starlark configures Starlark services.
 type Starlark struct {
-	MaxSteps uint64 `yaml:"max_steps" doc:"Most Starlark execution steps one invocation may take before it is stopped and answered 500."`
+	MaxSteps  uint64 `yaml:"max_steps" doc:"Most Starlark execution steps one invocation may take before it is stopped and answered 500."`
+	MaxMemory Size   `yaml:"max_memory" doc:"Memory one invocation may allocate, counting every value it makes (strings, lists, dicts, the request payload it reads, responses of outgoing calls) and its call stack, including the services it invokes; past it the invocation is stopped and answered 500. Module-level values count against it when a file is deployed."`
+	// MaxPatternSize bounds the regular expressions of the re module.
+	MaxPatternSize Size `yaml:"max_pattern_size" doc:"Longest regular expression the re module compiles; a longer pattern fails with an error naming this setting, and the service is stopped."`
 }
 
 // Default returns the default settings.
@@ -110,8 +122,9 @@ func Default() *Settings {
 			PasswordCheckWait:   Duration(2 * time.Second),
 
 			MaxOutgoingResponseSize: 1 << 30,
+			JSON:                    JSON{MaxDepth: 1000, MaxValues: 1_000_000, DecodeBudget: 512 << 20},
 		},
-		Starlark:       Starlark{MaxSteps: 10_000_000},
+		Starlark:       Starlark{MaxSteps: 10_000_000, MaxMemory: 64 << 20, MaxPatternSize: 16 << 10},
 		TLS:            TLS{ClientAuth: "request"},
 		TrustedProxies: []string{},
 		AuthFailures: AuthFailures{
@@ -180,6 +193,15 @@ func (s *Settings) Validate() error {
 	if s.Limits.MaxBodySize <= 0 {
 		errs = append(errs, errors.New("limits.max_body_size: must be positive"))
 	}
+	if s.Limits.JSON.MaxDepth <= 0 {
+		errs = append(errs, errors.New("limits.json.max_depth: must be positive"))
+	}
+	if s.Limits.JSON.MaxValues <= 0 {
+		errs = append(errs, errors.New("limits.json.max_values: must be positive"))
+	}
+	if s.Limits.JSON.DecodeBudget <= 0 {
+		errs = append(errs, errors.New("limits.json.decode_budget: must be positive"))
+	}
 	if s.Limits.MaxOutgoingResponseSize <= 0 {
 		errs = append(errs, errors.New("limits.max_outgoing_response_size: must be positive"))
 	}
@@ -191,6 +213,12 @@ func (s *Settings) Validate() error {
 	}
 	if s.Starlark.MaxSteps == 0 {
 		errs = append(errs, errors.New("starlark.max_steps: must be positive"))
+	}
+	if s.Starlark.MaxMemory <= 0 {
+		errs = append(errs, errors.New("starlark.max_memory: must be positive"))
+	}
+	if s.Starlark.MaxPatternSize <= 0 {
+		errs = append(errs, errors.New("starlark.max_pattern_size: must be positive"))
 	}
 	if (s.TLS.CertFile == "") != (s.TLS.KeyFile == "") {
 		errs = append(errs, errors.New("tls: cert_file and key_file go together"))

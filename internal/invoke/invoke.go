@@ -6,12 +6,10 @@
 package invoke
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/plexushq/plexus/internal/cid"
 	"github.com/plexushq/plexus/internal/config"
+	"github.com/plexushq/plexus/internal/jsonlimit"
 	"github.com/plexushq/plexus/internal/reply"
 	"github.com/plexushq/plexus/internal/runtime"
 	"github.com/plexushq/plexus/internal/services"
@@ -41,6 +40,9 @@ type Invoker struct {
 	// IO is the typed I/O stage every invocation goes through: input
 	// validation and conversion before the handler, output filtering after.
 	IO *sio.Stage
+	// JSON decodes the JSON bodies channels receive, within the server's
+	// limits and decode budget.
+	JSON *jsonlimit.Decoder
 
 	// MaxAsync is the most background invocations (InvokeAsync) running
 	// at once, server-wide; past it InvokeAsync returns an error. New sets
@@ -68,7 +70,7 @@ const asyncClosed = 1 << 62
 // New returns an invoker. base bounds background invocations: Shutdown
 // waits for them, then cancel base to stop those still running.
 func New(base context.Context, rt *runtime.Runtime, log *slog.Logger) *Invoker {
-	return &Invoker{IO: sio.NewStage(nil), MaxAsync: config.Default().Limits.MaxAsyncInvocations,
+	return &Invoker{IO: sio.NewStage(nil), JSON: &jsonlimit.Decoder{}, MaxAsync: config.Default().Limits.MaxAsyncInvocations,
 		rt: rt, log: log, base: base, idle: make(chan struct{}), resolvers: map[string]Resolver{}}
 }
 
@@ -256,20 +258,8 @@ func IsPanic(err error) bool {
 	return errors.As(err, &p)
 }
 
-// DecodeJSON parses one JSON value, keeping numbers exact as json.Number,
-// and refuses trailing data.
+// DecodeJSON parses one JSON value within the default limits, keeping
+// numbers exact as json.Number, and refuses trailing data.
 func DecodeJSON(body []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	if dec.More() {
-		return nil, errors.New("unexpected data after the JSON value")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("unexpected data after the JSON value")
-	}
-	return v, nil
+	return jsonlimit.Decode(body, jsonlimit.Limits{})
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/server"
 )
 
@@ -13,7 +14,7 @@ import (
 // deploy warnings but those listed.
 func compiles(t *testing.T, f File, allowed ...string) {
 	t.Helper()
-	comp := server.NewStarlark(1_000_000, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	comp := server.NewStarlark(config.Default().Starlark, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	_, warnings, err := comp.Compile(f.Name, []byte(f.Source))
 	if err != nil {
 		t.Fatalf("%s does not load: %v\n%s", f.Name, err, f.Source)

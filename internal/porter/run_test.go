@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/server"
 	"github.com/plexushq/plexus/sdk/service"
 )
@@ -15,7 +16,7 @@ import (
 // its payload, each key's value as JSON.
 func run(t *testing.T, f File) map[string]string {
 	t.Helper()
-	comp := server.NewStarlark(10_000_000, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	comp := server.NewStarlark(config.Default().Starlark, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	svcs, _, err := comp.Compile(f.Name, []byte(f.Source))
 	if err != nil {
 		t.Fatal(err)

@@ -109,7 +109,7 @@ func TestSeedExamplesPortAndDeploy(t *testing.T) {
 		"Billing": "/api/billing/{phone_no}", "REST Endpoint": "/api/endpoint", "Customer API": "/api/customer",
 		"Orders API": "/api/orders", "External API": "/api/external", "ERP": "/api/erp",
 	} {
-		s.Put("outgoing_rest", strings.ReplaceAll(name, " ", "%20"), map[string]any{"host": api.URL, "url_path": path})
+		s.Put("outgoing_rest", name, map[string]any{"host": api.URL, "url_path": path})
 	}
 	body, _ := json.Marshal(req)
 	r := s.AdminCall("POST", admin.Prefix+"/deploy", string(body))

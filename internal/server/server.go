@@ -26,6 +26,7 @@ import (
 	"github.com/plexushq/plexus/internal/enmasse"
 	"github.com/plexushq/plexus/internal/envdir"
 	"github.com/plexushq/plexus/internal/invoke"
+	"github.com/plexushq/plexus/internal/jsonlimit"
 	"github.com/plexushq/plexus/internal/logging"
 	"github.com/plexushq/plexus/internal/metrics"
 	outrest "github.com/plexushq/plexus/internal/outconn/rest"
@@ -185,7 +186,7 @@ func (s *Server) open(ctx context.Context, user []any) error {
 	if s.Sessions, err = security.NewSessions(s.Store.DB(), s.Store.Rebind, key, s.Logger); err != nil {
 		return err
 	}
-	s.Starlark = NewStarlark(s.Settings.Starlark.MaxSteps, s.Logger)
+	s.Starlark = NewStarlark(s.Settings.Starlark, s.Logger)
 	s.Runtime, err = runtime.New(runtime.Options{
 		Dir: s.Env.Dir, Store: s.Store, Logger: s.Logger, Settings: s.Settings, Metrics: s.Metrics, Builtins: svcs,
 		Compilers: map[string]runtime.Compiler{starlark.Ext: s.Starlark}, Secrets: box,
@@ -196,6 +197,11 @@ func (s *Server) open(ctx context.Context, user []any) error {
 	s.base, s.cancel = context.WithCancel(context.Background())
 	s.Invoker = invoke.New(s.base, s.Runtime, s.Logger)
 	s.Invoker.MaxAsync = s.Settings.Limits.MaxAsyncInvocations
+	js := s.Settings.Limits.JSON
+	s.Invoker.JSON = &jsonlimit.Decoder{
+		Limits: jsonlimit.Limits{MaxDepth: js.MaxDepth, MaxValues: js.MaxValues},
+		Budget: jsonlimit.NewBudget(int64(js.DecodeBudget), "limits.json.decode_budget"),
+	}
 	s.Invoker.Resolve(outrest.Kind, outrest.Resolve)
 	s.Invoker.Resolve(service.KindJWT, security.JWTResolver(s.Sessions))
 	if err := s.openTypedIO(ctx); err != nil {
@@ -218,8 +224,8 @@ func (s *Server) open(ctx context.Context, user []any) error {
 // NewStarlark returns the compiler of Starlark services, with the self
 // attributes every subsystem provides: the server's, and plexus deploy
 // --check's when it checks files without a server.
-func NewStarlark(maxSteps uint64, log *slog.Logger) *starlark.Compiler {
-	comp := starlark.New(maxSteps, log)
+func NewStarlark(limits config.Starlark, log *slog.Logger) *starlark.Compiler {
+	comp := starlark.New(limits, log)
 	outrest.ProvideStarlark(comp)
 	security.ProvideStarlark(comp)
 	return comp
@@ -383,6 +389,10 @@ func (s *Server) warnExposure() {
 		s.Logger.Warn("development mode is on: 500 responses carry error details and Starlark tracebacks to callers; set development: false in production")
 	}
 }
+
+// FlushLogs writes the log lines still buffered (they are otherwise
+// written within logging.FlushInterval).
+func (s *Server) FlushLogs() error { return s.logOut.Flush() }
 
 // APIHandler returns the API listener's handler (for in-process
 // benchmarks).

@@ -41,6 +41,10 @@ type Service struct {
 	// IO is the service's typed I/O declaration, read once when it is
 	// registered or deployed; nil when it declares none.
 	IO *sio.IO
+	// RawJSON says the service makes its own values from a JSON body, as
+	// far as it reads them: channels give it the checked body as a
+	// jsonlimit.Raw payload, and its input's values as jsonlimit.Raw too.
+	RawJSON bool
 
 	handle HandlerFunc
 	verbs  map[string]HandlerFunc

@@ -8,12 +8,13 @@
 //
 // Scripts are sandboxed: they reach no file, network or environment
 // variable except through the platform's objects, and every invocation is
-// stopped after a number of execution steps. Python's everyday modules
-// (time, re, hashlib, …) and catch come from package stdlib, predeclared.
+// stopped after a number of execution steps or once it has allocated its
+// memory allowance (see package memlimit), loading a file included.
+// Python's everyday modules (time, re, hashlib, …) and catch come from
+// package stdlib, predeclared.
 package starlark
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -28,8 +29,10 @@ import (
 	"go.starlark.net/starlarkstruct"
 	"go.starlark.net/syntax"
 
+	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/services"
+	"github.com/plexushq/plexus/internal/starlark/memlimit"
 	"github.com/plexushq/plexus/internal/starlark/stdlib"
 	"github.com/plexushq/plexus/sdk/service"
 )
@@ -43,15 +46,28 @@ type AttrFunc func(c *service.Context) (sl.Value, error)
 // Compiler loads .star files into services. Provide every attribute before
 // the first Compile; after that a Compiler is safe for concurrent use.
 type Compiler struct {
-	maxSteps uint64
-	log      *slog.Logger
-	attrs    *namespace
+	maxSteps  uint64
+	maxMemory int64
+	log       *slog.Logger
+	attrs     *namespace
+	// lib are the limits of the standard library's functions.
+	lib stdlib.Limits
 }
 
-// New returns a compiler whose invocations may take at most maxSteps
-// Starlark execution steps.
-func New(maxSteps uint64, log *slog.Logger) *Compiler {
-	return &Compiler{maxSteps: maxSteps, log: log, attrs: &namespace{}}
+// New returns a compiler whose invocations (and file loads) may take at
+// most the execution steps and allocate at most the memory of limits.
+func New(limits config.Starlark, log *slog.Logger) *Compiler {
+	return &Compiler{maxSteps: limits.MaxSteps, maxMemory: int64(limits.MaxMemory), log: log, attrs: &namespace{},
+		lib: stdlib.Limits{MaxSteps: limits.MaxSteps, MaxPattern: int(limits.MaxPatternSize)}}
+}
+
+// newThread returns a thread bounded by the compiler's limits, charging a.
+func (comp *Compiler) newThread(name string, a *memlimit.Allowance, print func(*sl.Thread, string)) *sl.Thread {
+	thread := &sl.Thread{Name: name, Print: print}
+	memlimit.Attach(thread, a)
+	a.Watch(thread, comp.maxSteps)
+	stdlib.Attach(thread, comp.lib)
+	return thread
 }
 
 // Provide adds an attribute to every service's self: "kvdb" for
@@ -113,15 +129,13 @@ var verbs = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
 
 var fileOptions = &syntax.FileOptions{Set: true, While: true, TopLevelControl: true, GlobalReassign: true, Recursion: true}
 
-// predeclared are the names every script sees besides Starlark's builtins.
+// predeclared are the names every script sees besides Starlark's builtins,
+// which memlimit's checked ones replace where they make values.
 var predeclared = func() sl.StringDict {
 	d := sl.StringDict{
 		"json":   json.Module,
 		"math":   math.Module,
 		"struct": sl.NewBuiltin("struct", starlarkstruct.Make),
-	}
-	for name, v := range stdlib.Predeclared() {
-		d[name] = v
 	}
 	for name, status := range map[string]int{
 		"bad_request": 400, "unauthorized": 401, "forbidden": 403, "not_found": 404,
@@ -131,6 +145,14 @@ var predeclared = func() sl.StringDict {
 	}
 	for name, b := range ioBuiltins() {
 		d[name] = b
+	}
+	for name, b := range memlimit.Predeclared() {
+		d[name] = b
+	}
+	// After memlimit's: the library's int and abs also take decimals, and
+	// call memlimit's for the rest.
+	for name, v := range stdlib.Predeclared() {
+		d[name] = v
 	}
 	d.Freeze()
 	return d
@@ -156,13 +178,16 @@ func errorBuiltin(name string, status int) *sl.Builtin {
 // misspellings of metadata and handler names; its error carries the file,
 // line and column.
 func (comp *Compiler) Compile(file string, src []byte) ([]*services.Service, []string, error) {
-	f, prog, err := sl.SourceProgramOptions(fileOptions, file, src, predeclared.Has)
+	f, err := fileOptions.Parse(file, src, 0)
 	if err != nil {
 		return nil, nil, positioned(file, src, err)
 	}
-	thread := &sl.Thread{Name: "load " + file, Print: func(_ *sl.Thread, msg string) { comp.log.Info(msg, "file", file) }}
-	thread.SetMaxExecutionSteps(comp.maxSteps)
-	stdlib.Attach(thread, stdlib.Limits{MaxSteps: comp.maxSteps})
+	memlimit.Rewrite(f)
+	prog, err := sl.FileProgram(f, predeclared.Has)
+	if err != nil {
+		return nil, nil, positioned(file, src, err)
+	}
+	thread := comp.newThread("load "+file, memlimit.New(comp.maxMemory), func(_ *sl.Thread, msg string) { comp.log.Info(msg, "file", file) })
 	globals, err := prog.Init(thread, predeclared)
 	if err != nil {
 		return nil, nil, positioned(file, nil, err)
@@ -206,7 +231,7 @@ func (comp *Compiler) Compile(file string, src []byte) ([]*services.Service, []s
 	if err != nil {
 		return nil, nil, &registry.Problem{Pos: file + ":1:1", Message: "no handler: define handle(self), or handle_GET(self) and other verbs"}
 	}
-	svc.Impl, svc.IO = mod, io
+	svc.Impl, svc.IO, svc.RawJSON = mod, io, io == nil
 	ws := warnings(file, f, globals)
 	for _, w := range ioWarnings {
 		ws = append(ws, file+":1:1: "+w)
@@ -309,27 +334,37 @@ func positioned(file string, src []byte, err error) error {
 				break
 			}
 		}
-		return &registry.Problem{Pos: pos, Message: ee.Msg}
+		return &registry.Problem{Pos: pos, Message: bounded(ee.Msg)}
 	}
 	return &registry.Problem{Pos: file + ":1:1", Message: err.Error()}
 }
 
-// handler returns the Go handler that runs a Starlark function.
+// handler returns the Go handler that runs a Starlark function. An
+// invocation made by another Starlark invocation shares its memory
+// allowance.
 func (comp *Compiler) handler(name string, fn *sl.Function, deepInput bool) services.HandlerFunc {
 	return func(c *service.Context) error {
-		thread := &sl.Thread{Name: name, Print: func(_ *sl.Thread, msg string) { c.Logger().Info(msg) }}
-		thread.SetMaxExecutionSteps(comp.maxSteps)
-		stdlib.Attach(thread, stdlib.Limits{MaxSteps: comp.maxSteps})
+		var a *memlimit.Allowance
+		if c.Context != nil {
+			a = memlimit.FromContext(c.Context)
+		}
+		if a == nil {
+			a = memlimit.New(comp.maxMemory)
+			if c.Context != nil {
+				c.Context = memlimit.WithAllowance(c.Context, a)
+			}
+		}
+		thread := comp.newThread(name, a, func(_ *sl.Thread, msg string) { c.Logger().Info(msg) })
 		if c.Context != nil && c.Done() != nil {
 			stop := context.AfterFunc(c, func() { thread.Cancel("the request was cancelled") })
 			defer stop()
 		}
-		self := &selfValue{comp: comp, c: c, response: newResponse(), deepInput: deepInput}
+		self := &selfValue{comp: comp, c: c, mem: a, response: newResponse(), deepInput: deepInput}
 		_, err := sl.Call(thread, fn, sl.Tuple{self}, nil)
 		if err != nil {
 			return runError(err)
 		}
-		return self.response.fill(c.Response)
+		return self.response.fill(a, c.Response)
 	}
 }
 
@@ -343,9 +378,49 @@ func runError(err error) error {
 	}
 	var ee *sl.EvalError
 	if errors.As(err, &ee) {
-		return errors.New(ee.Backtrace())
+		return errors.New(backtrace(ee))
 	}
 	return err
 }
 
-func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
+// Bounds of a backtrace: the outermost and innermost calls it shows, and
+// the length of its message.
+const (
+	backtraceCalls   = 10
+	backtraceMessage = 4 << 10
+)
+
+// backtrace is ee.Backtrace() bounded, so that deep recursion or a huge
+// message logs a short record: the calls in the middle of a deep stack are
+// counted instead of listed, and a long message is cut.
+func backtrace(ee *sl.EvalError) string {
+	stack := ee.CallStack
+	suffix := ""
+	if last := len(stack) - 1; last >= 0 && stack[last].Pos.Filename() == "<builtin>" {
+		suffix = " in " + stack[last].Name
+		stack = stack[:last]
+	}
+	var b strings.Builder
+	if len(stack) > 0 {
+		b.WriteString("Traceback (most recent call last):\n")
+	}
+	for i, fr := range stack {
+		if len(stack) > 2*backtraceCalls && i == backtraceCalls {
+			fmt.Fprintf(&b, "  … %d more calls …\n", len(stack)-2*backtraceCalls)
+		}
+		if len(stack) > 2*backtraceCalls && i >= backtraceCalls && i < len(stack)-backtraceCalls {
+			continue
+		}
+		fmt.Fprintf(&b, "  %s: in %s\n", fr.Pos, fr.Name)
+	}
+	fmt.Fprintf(&b, "Error%s: %s", suffix, bounded(ee.Msg))
+	return b.String()
+}
+
+// bounded cuts an error message longer than backtraceMessage bytes.
+func bounded(msg string) string {
+	if len(msg) <= backtraceMessage {
+		return msg
+	}
+	return fmt.Sprintf("%s… (%d more bytes)", strings.ToValidUTF8(msg[:backtraceMessage], ""), len(msg)-backtraceMessage)
+}

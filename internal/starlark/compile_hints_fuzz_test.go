@@ -9,6 +9,7 @@ import (
 
 	sl "go.starlark.net/starlark"
 
+	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/registry"
 )
 
@@ -26,7 +27,7 @@ func FuzzDiagnostics(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
-	comp := New(1000, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	comp := New(config.Starlark{MaxSteps: 1000, MaxMemory: 1 << 20}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	f.Fuzz(func(t *testing.T, src string) {
 		_, _, err := sl.SourceProgramOptions(fileOptions, "f.star", src, predeclared.Has)
 		if err != nil {

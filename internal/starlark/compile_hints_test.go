@@ -7,12 +7,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/server"
 	"github.com/plexushq/plexus/internal/starlark"
 )
 
 func compiler() *starlark.Compiler {
-	return server.NewStarlark(1_000_000, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return server.NewStarlark(config.Default().Starlark, slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
 // Python syntax that Starlark lacks is refused with what to write instead

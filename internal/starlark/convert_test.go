@@ -1,15 +1,21 @@
 package starlark
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"math"
 	"math/big"
 	"reflect"
+	"strings"
 	"testing"
 
 	sl "go.starlark.net/starlark"
 
 	"github.com/plexushq/plexus/internal/invoke"
+	"github.com/plexushq/plexus/internal/jsonlimit"
+	"github.com/plexushq/plexus/internal/starlark/memlimit"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -19,11 +25,11 @@ func TestRoundTrip(t *testing.T) {
 		"list": []any{int64(1), "two", []any{}}, "map": map[string]any{"k": map[string]any{}},
 		"bytes": []byte{0, 1},
 	}
-	sv, err := ToStarlark(in)
+	sv, err := ToStarlark(nil, in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := FromStarlark(sv)
+	out, err := FromStarlark(nil, sv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,20 +44,20 @@ func TestFromStarlarkErrors(t *testing.T) {
 	d := sl.NewDict(1)
 	d.SetKey(sl.MakeInt(1), sl.None)
 	for _, v := range []sl.Value{l, d, sl.Float(math.Inf(1)), sl.NewBuiltin("f", nil)} {
-		if _, err := FromStarlark(v); err == nil {
+		if _, err := FromStarlark(nil, v); err == nil {
 			t.Errorf("FromStarlark(%s) succeeded", v.Type())
 		}
 	}
 }
 
 func TestStructsGoThroughJSON(t *testing.T) {
-	v, err := ToStarlark(struct {
+	v, err := ToStarlark(nil, struct {
 		Name string `json:"name"`
 	}{"Jane"})
 	if err != nil || v.String() != `{"name": "Jane"}` {
 		t.Errorf("struct: %v %v", v, err)
 	}
-	if _, err := ToStarlark(make(chan int)); err == nil {
+	if _, err := ToStarlark(nil, make(chan int)); err == nil {
 		t.Error("a channel converted")
 	}
 }
@@ -67,11 +73,11 @@ func FuzzConvert(f *testing.F) {
 		if err != nil {
 			return
 		}
-		sv, err := ToStarlark(v)
+		sv, err := ToStarlark(nil, v)
 		if err != nil {
 			return // e.g. a number that is neither an int nor a float
 		}
-		back, err := FromStarlark(sv)
+		back, err := FromStarlark(nil, sv)
 		if err != nil {
 			return // e.g. an infinity, which JSON cannot carry back
 		}
@@ -85,6 +91,77 @@ func FuzzConvert(f *testing.F) {
 		json.Unmarshal(b, &y)
 		if !reflect.DeepEqual(x, y) {
 			t.Fatalf("%s became %s", a, b)
+		}
+	})
+}
+
+// FuzzRawPayload checks that a request body a Starlark service reads as it
+// arrived (undecoded, then made into Starlark values directly) gives the
+// values decoding it into Go values first gives, and that a small
+// allowance stops it with the allowance exceeded.
+func FuzzRawPayload(f *testing.F) {
+	for _, s := range []string{`{"b":1,"a":[1,"x",null,true,2.5]}`, `[{},{},{}]`, `{"n":12345678901234567890123}`, `"s"`,
+		`{"a":{"b":[{"c":[]}]}}`, `{"k":1,"k":2}`, `"\u00e9"`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		d := &jsonlimit.Decoder{Limits: jsonlimit.Limits{MaxDepth: 100, MaxValues: 10_000}}
+		raw, _, release, err := d.Raw(context.Background(), []byte(src))
+		if err != nil {
+			return
+		}
+		defer release()
+		v, err := jsonlimit.Decode([]byte(src), d.Limits)
+		if err != nil {
+			t.Fatalf("%q: checked, then not decoded: %v", src, err)
+		}
+		want, wantErr := ToStarlark(nil, v)
+		got, err := ToStarlark(nil, raw)
+		if (err == nil) != (wantErr == nil) || err == nil && got.String() != want.String() {
+			t.Fatalf("%q: raw %v %v, decoded %v %v", src, got, err, want, wantErr)
+		}
+		if _, err := ToStarlark(memlimit.New(256), raw); err != nil {
+			var ee *memlimit.ExceededError
+			if wantErr == nil && !errors.As(err, &ee) {
+				t.Fatalf("%q: with a small allowance: %v", src, err)
+			}
+		}
+	})
+}
+
+// BenchmarkPayloadToStarlark compares making Starlark values from a ~10 KB
+// JSON body directly with decoding it into Go values first.
+func BenchmarkPayloadToStarlark(b *testing.B) {
+	var order strings.Builder
+	order.WriteString(`{"order_id":"ORD-1","lines":[`)
+	for i := range 60 {
+		if i > 0 {
+			order.WriteByte(',')
+		}
+		fmt.Fprintf(&order, `{"sku":"SKU-%05d","name":"Item number %d","qty":%d,"price":%d.99,"tags":["a","b"]}`, i, i, i%5+1, i)
+	}
+	order.WriteString(`]}`)
+	body := []byte(order.String())
+	b.Run("direct", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := ToStarlark(memlimit.New(64<<20), jsonlimit.Raw(body)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("through-go-values", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			v, err := invoke.DecodeJSON(body)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := ToStarlark(memlimit.New(64<<20), v); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }

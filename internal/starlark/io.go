@@ -8,6 +8,7 @@ import (
 	sl "go.starlark.net/starlark"
 
 	"github.com/plexushq/plexus/internal/sio"
+	"github.com/plexushq/plexus/internal/starlark/memlimit"
 	"github.com/plexushq/plexus/sdk/service"
 )
 
@@ -151,7 +152,7 @@ func (e *elemValue) toSIO(required bool) (*sio.Elem, error) {
 		out.Items = item
 	}
 	if e.def != nil {
-		g, err := FromStarlark(e.def)
+		g, err := FromStarlark(nil, e.def)
 		if err != nil {
 			return nil, fmt.Errorf("default of %s: %w", e.name, err)
 		}
@@ -275,8 +276,15 @@ func (i *modelInstance) SetField(name string, v sl.Value) error {
 	return i.fields.SetKey(sl.String(name), v)
 }
 
-// toGo converts the instance for the response: its fields as a dict.
-func (i *modelInstance) toGo(depth int) (any, error) { return fromStarlark(i.fields, depth) }
+// ReprValues returns the fields' values, for estimating the size of the
+// instance's text.
+func (i *modelInstance) ReprValues() []sl.Value {
+	var out []sl.Value
+	for _, item := range i.fields.Items() {
+		out = append(out, item[1])
+	}
+	return out
+}
 
 // declaration reads a module's typed I/O: input_required, input_optional,
 // output_required, output_optional, input, output (lists, or a model),
@@ -312,7 +320,7 @@ func declaration(globals sl.StringDict) (io *sio.IO, warnings []string, global s
 		*g.dst = elems
 	}
 	if v, ok := globals["default_value"]; ok {
-		g, err := FromStarlark(v)
+		g, err := FromStarlark(nil, v)
 		if err != nil {
 			return nil, nil, "default_value", err
 		}
@@ -411,7 +419,7 @@ func elemList(v sl.Value) ([]service.Elem, error) {
 			}
 			e := service.Elem{Name: x.name, Type: x.typ}
 			if x.def != nil {
-				g, err := FromStarlark(x.def)
+				g, err := FromStarlark(nil, x.def)
 				if err != nil {
 					return nil, fmt.Errorf("default of %s: %w", x.name, err)
 				}
@@ -446,16 +454,16 @@ func stringList(v sl.Value) ([]string, error) {
 
 // deepInput wraps the dicts of a model's input so that nested fields are
 // attributes too: self.request.input.address.street.
-func deepInput(v sl.Value) sl.Value {
+func deepInput(a *memlimit.Allowance, v sl.Value) sl.Value {
 	switch x := v.(type) {
 	case *sl.Dict:
 		for _, item := range x.Items() {
-			x.SetKey(item[0], deepInput(item[1]))
+			x.SetKey(item[0], deepInput(a, item[1]))
 		}
-		return &inputValue{dict: x, fieldsFirst: true}
+		return &inputValue{dict: x, mem: a, fieldsFirst: true}
 	case *sl.List:
 		for i := range x.Len() {
-			x.SetIndex(i, deepInput(x.Index(i)))
+			x.SetIndex(i, deepInput(a, x.Index(i)))
 		}
 	}
 	return v

@@ -1,14 +1,16 @@
 package starlark
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
 	"strings"
 
 	sl "go.starlark.net/starlark"
-	"go.starlark.net/syntax"
 
+	"github.com/plexushq/plexus/internal/jsonlimit"
+	"github.com/plexushq/plexus/internal/starlark/memlimit"
 	"github.com/plexushq/plexus/sdk/service"
 )
 
@@ -59,8 +61,8 @@ func value(v sl.Value) func() (sl.Value, error) {
 	return func() (sl.Value, error) { return v, nil }
 }
 
-func converted(v any) func() (sl.Value, error) {
-	return func() (sl.Value, error) { return ToStarlark(v) }
+func converted(a *memlimit.Allowance, v any) func() (sl.Value, error) {
+	return func() (sl.Value, error) { return ToStarlark(a, v) }
 }
 
 func builtin(name string, fn func(thread *sl.Thread, args sl.Tuple, kwargs []sl.Tuple) (sl.Value, error)) func() (sl.Value, error) {
@@ -75,6 +77,7 @@ func builtin(name string, fn func(thread *sl.Thread, args sl.Tuple, kwargs []sl.
 type selfValue struct {
 	comp     *Compiler
 	c        *service.Context
+	mem      *memlimit.Allowance
 	response *responseValue
 	request  *requestValue
 	cache    map[string]sl.Value
@@ -107,7 +110,7 @@ func (s *selfValue) Attr(name string) (sl.Value, error) {
 		return sl.String(s.c.Name), nil
 	case "request":
 		if s.request == nil {
-			s.request = &requestValue{r: s.c.Request, deep: s.deepInput}
+			s.request = &requestValue{r: s.c.Request, mem: s.mem, deep: s.deepInput}
 		}
 		return s.request, nil
 	case "response":
@@ -119,13 +122,17 @@ func (s *selfValue) Attr(name string) (sl.Value, error) {
 	var mk func() (sl.Value, error)
 	switch name {
 	case "channel":
-		mk = func() (sl.Value, error) { return newChannel(s.c.Channel), nil }
+		mk = func() (sl.Value, error) { return newChannel(s.mem, s.c.Channel), nil }
 	case "logger":
-		mk = func() (sl.Value, error) { return newLogger(s.c), nil }
+		mk = func() (sl.Value, error) { return newLogger(s.mem, s.c), nil }
 	case "invoke":
-		mk = builtin("invoke", func(th *sl.Thread, args sl.Tuple, kw []sl.Tuple) (sl.Value, error) { return callInvoke(s.c, args, kw) })
+		mk = builtin("invoke", func(th *sl.Thread, args sl.Tuple, kw []sl.Tuple) (sl.Value, error) {
+			return callInvoke(s.c, th, args, kw)
+		})
 	case "invoke_async":
-		mk = builtin("invoke_async", func(th *sl.Thread, args sl.Tuple, kw []sl.Tuple) (sl.Value, error) { return invokeAsync(s.c, args, kw) })
+		mk = builtin("invoke_async", func(th *sl.Thread, args sl.Tuple, kw []sl.Tuple) (sl.Value, error) {
+			return invokeAsync(s.c, memlimit.Of(th), args, kw)
+		})
 	default:
 		ns, ok := s.comp.attrs.children[name]
 		if !ok {
@@ -145,9 +152,10 @@ func (s *selfValue) Attr(name string) (sl.Value, error) {
 }
 
 // requestValue is self.request; payload and input are converted on first
-// use.
+// use, and charged to the invocation's allowance.
 type requestValue struct {
 	r       *service.Request
+	mem     *memlimit.Allowance
 	deep    bool // see selfValue.deepInput
 	payload sl.Value
 	input   sl.Value
@@ -168,42 +176,42 @@ func (rv *requestValue) Attr(name string) (sl.Value, error) {
 	switch name {
 	case "payload":
 		if rv.payload == nil {
-			rv.payload, err = ToStarlark(rv.r.Payload)
+			rv.payload, err = ToStarlark(rv.mem, rv.r.Payload)
 		}
 		return rv.payload, err
 	case "raw_request", "raw":
-		return sl.Bytes(rv.r.RawRequest), nil
+		return sl.Bytes(rv.r.RawRequest), rv.mem.Charge(memlimit.StringCost(int64(len(rv.r.RawRequest))), "self.request.raw_request")
 	case "text":
-		return sl.String(rv.r.RawRequest), nil
+		return sl.String(rv.r.RawRequest), rv.mem.Charge(memlimit.StringCost(int64(len(rv.r.RawRequest))), "self.request.text")
 	case "input":
 		if rv.input == nil {
 			if !rv.deep {
-				rv.input = &inputValue{orig: rv.r.Input}
+				rv.input = &inputValue{orig: rv.r.Input, mem: rv.mem}
 				return rv.input, nil
 			}
-			d, err := ToStarlark(map[string]any(rv.r.Input))
+			d, err := ToStarlark(rv.mem, map[string]any(rv.r.Input))
 			if err != nil {
 				return nil, err
 			}
-			rv.input = deepInput(d)
+			rv.input = deepInput(rv.mem, d)
 		}
 		return rv.input, nil
 	case "http":
 		if rv.http == nil {
-			rv.http = newHTTP(&rv.r.HTTP)
+			rv.http = newHTTP(rv.mem, &rv.r.HTTP)
 		}
 		return rv.http, nil
 	}
 	return nil, nil
 }
 
-func newHTTP(h *service.HTTP) *object {
+func newHTTP(a *memlimit.Allowance, h *service.HTTP) *object {
 	return newObject("http", map[string]func() (sl.Value, error){
 		"method":     value(sl.String(h.Method)),
 		"path":       value(sl.String(h.Path)),
-		"params":     converted(h.Params),
-		"GET":        converted(h.GET),
-		"POST":       converted(h.POST),
+		"params":     converted(a, h.Params),
+		"GET":        converted(a, h.GET),
+		"POST":       converted(a, h.POST),
 		"headers":    value(&headerValue{h: h.Headers}),
 		"user_agent": value(sl.String(h.Headers.Get("User-Agent"))),
 		"get_form_data": builtin("get_form_data", func(_ *sl.Thread, args sl.Tuple, kw []sl.Tuple) (sl.Value, error) {
@@ -211,10 +219,16 @@ func newHTTP(h *service.HTTP) *object {
 			if err != nil {
 				return sl.NewDict(0), nil
 			}
-			d := multiDict(form.Values)
+			d, err := multiDict(a, form.Values)
+			if err != nil {
+				return nil, err
+			}
 			for _, field := range sortedKeys(form.Files) {
 				var files []sl.Value
 				for _, f := range form.Files[field] {
+					if err := a.Charge(memlimit.DictCost(3)+memlimit.StringCost(int64(len(f.Data))), "get_form_data"); err != nil {
+						return nil, err
+					}
 					fd := sl.NewDict(3)
 					fd.SetKey(sl.String("filename"), sl.String(f.Filename))
 					fd.SetKey(sl.String("content_type"), sl.String(f.ContentType))
@@ -232,14 +246,14 @@ func newHTTP(h *service.HTTP) *object {
 	})
 }
 
-func newChannel(ch service.Channel) *object {
+func newChannel(a *memlimit.Allowance, ch service.Channel) *object {
 	sec := ch.Security
 	security := newObject("security", map[string]func() (sl.Value, error){
 		"name":     value(sl.String(sec.Name)),
 		"type":     value(sl.String(sec.Type)),
 		"username": value(sl.String(sec.Username)),
 		"to_dict": builtin("to_dict", func(*sl.Thread, sl.Tuple, []sl.Tuple) (sl.Value, error) {
-			return ToStarlark(map[string]any{"name": sec.Name, "type": sec.Type, "username": sec.Username})
+			return ToStarlark(a, map[string]any{"name": sec.Name, "type": sec.Type, "username": sec.Username})
 		}),
 	})
 	return newObject("channel", map[string]func() (sl.Value, error){
@@ -250,10 +264,10 @@ func newChannel(ch service.Channel) *object {
 	})
 }
 
-func newLogger(c *service.Context) *object {
+func newLogger(a *memlimit.Allowance, c *service.Context) *object {
 	level := func(name string, log func(string)) func() (sl.Value, error) {
 		return builtin(name, func(_ *sl.Thread, args sl.Tuple, kw []sl.Tuple) (sl.Value, error) {
-			msg, err := format(name, args)
+			msg, err := format(a, name, args)
 			if err != nil {
 				return nil, err
 			}
@@ -272,28 +286,33 @@ func newLogger(c *service.Context) *object {
 	})
 }
 
-// format applies Python's %-formatting: logger.info("uid:%s", uid).
-func format(name string, args sl.Tuple) (string, error) {
+// format applies Python's %-formatting: logger.info("uid:%s", uid). The
+// message is charged to the allowance before it is made.
+func format(a *memlimit.Allowance, name string, args sl.Tuple) (string, error) {
 	if len(args) == 0 {
 		return "", fmt.Errorf("%s: missing message", name)
 	}
 	msg, ok := args[0].(sl.String)
 	if !ok {
-		return args[0].String(), nil
+		return memlimit.Repr(a, args[0])
 	}
 	if len(args) == 1 {
 		return string(msg), nil
 	}
-	out, err := sl.Binary(syntax.PERCENT, msg, args[1:])
+	out, err := memlimit.Format(a, string(msg), args[1:])
 	if err != nil {
+		var ee *memlimit.ExceededError
+		if errors.As(err, &ee) {
+			return "", err
+		}
 		return "", fmt.Errorf("%s: formatting %q: %w", name, string(msg), err)
 	}
-	return string(out.(sl.String)), nil
+	return out, nil
 }
 
 // invokeArgs reads (name, payload=None, verb=None, **kwargs); keyword
 // arguments other than verb become the payload when none is given.
-func invokeArgs(fn string, args sl.Tuple, kwargs []sl.Tuple) (name string, payload any, opts service.InvokeOptions, err error) {
+func invokeArgs(a *memlimit.Allowance, fn string, args sl.Tuple, kwargs []sl.Tuple) (name string, payload any, opts service.InvokeOptions, err error) {
 	if len(args) < 1 || len(args) > 2 {
 		return "", nil, opts, fmt.Errorf("%s: want the service name and an optional payload", fn)
 	}
@@ -322,27 +341,35 @@ func invokeArgs(fn string, args sl.Tuple, kwargs []sl.Tuple) (name string, paylo
 	if pv == sl.None && extra.Len() > 0 {
 		pv = extra
 	}
-	payload, err = FromStarlark(pv)
+	payload, err = FromStarlark(a, pv)
 	if err != nil {
 		return "", nil, opts, fmt.Errorf("%s: payload: %w", fn, err)
 	}
 	return string(n), payload, opts, nil
 }
 
-func callInvoke(c *service.Context, args sl.Tuple, kwargs []sl.Tuple) (sl.Value, error) {
-	name, payload, opts, err := invokeArgs("invoke", args, kwargs)
+// callInvoke runs self.invoke. The caller's call stack stays charged to
+// the allowance the callee shares while it runs.
+func callInvoke(c *service.Context, thread *sl.Thread, args sl.Tuple, kwargs []sl.Tuple) (sl.Value, error) {
+	a := memlimit.Of(thread)
+	name, payload, opts, err := invokeArgs(a, "invoke", args, kwargs)
+	if err != nil {
+		return nil, err
+	}
+	done, err := a.Nest(thread)
 	if err != nil {
 		return nil, err
 	}
 	out, err := c.InvokeWith(name, payload, opts)
+	done()
 	if err != nil {
 		return nil, err
 	}
-	return ToStarlark(out)
+	return ToStarlark(a, out)
 }
 
-func invokeAsync(c *service.Context, args sl.Tuple, kwargs []sl.Tuple) (sl.Value, error) {
-	name, payload, _, err := invokeArgs("invoke_async", args, kwargs)
+func invokeAsync(c *service.Context, a *memlimit.Allowance, args sl.Tuple, kwargs []sl.Tuple) (sl.Value, error) {
+	name, payload, _, err := invokeArgs(a, "invoke_async", args, kwargs)
 	if err != nil {
 		return nil, err
 	}
@@ -419,9 +446,9 @@ func (r *responseValue) SetField(name string, v sl.Value) error {
 }
 
 // fill copies the response into the service's response.
-func (r *responseValue) fill(resp *service.Response) error {
+func (r *responseValue) fill(a *memlimit.Allowance, resp *service.Response) error {
 	var err error
-	if resp.Payload, err = FromStarlark(r.payload); err != nil {
+	if resp.Payload, err = FromStarlark(a, r.payload); err != nil {
 		return fmt.Errorf("self.response.payload: %w", err)
 	}
 	if r.statusCode != sl.None {
@@ -472,6 +499,7 @@ func (r *responseValue) fill(resp *service.Response) error {
 // input on (self.response.payload = self.request.input) converts nothing.
 type inputValue struct {
 	orig  map[string]any      // the Go input, never changed
+	mem   *memlimit.Allowance // charged for what is converted
 	cache map[string]sl.Value // elements converted so far
 	dict  *sl.Dict            // the whole input, once needed
 	// fieldsFirst lets a model's fields named like dict methods (items,
@@ -491,7 +519,7 @@ func (in *inputValue) whole() (*sl.Dict, error) {
 		v, ok := in.cache[k]
 		if !ok {
 			var err error
-			if v, err = ToStarlark(in.orig[k]); err != nil {
+			if v, err = ToStarlark(in.mem, in.orig[k]); err != nil {
 				return nil, err
 			}
 		}
@@ -523,7 +551,7 @@ func (in *inputValue) elem(name string) (sl.Value, bool, error) {
 	if !ok {
 		return nil, false, nil
 	}
-	v, err := ToStarlark(g)
+	v, err := ToStarlark(in.mem, g)
 	if err != nil {
 		return nil, false, err
 	}
@@ -535,24 +563,40 @@ func (in *inputValue) elem(name string) (sl.Value, bool, error) {
 }
 
 // export returns the input as Go values: the original map when the script
-// changed nothing it could reach.
-func (in *inputValue) export(depth int) (any, error) {
+// changed nothing it could reach and it holds no undecoded JSON.
+func (in *inputValue) export(e *exporter, depth int) (any, error) {
 	if in.dict != nil {
-		return fromStarlark(in.dict, depth)
+		return e.value(in.dict, depth)
 	}
-	if len(in.cache) == 0 {
+	raw := false
+	for _, v := range in.orig {
+		if _, raw = v.(jsonlimit.Raw); raw {
+			break
+		}
+	}
+	if len(in.cache) == 0 && !raw {
 		return in.orig, nil
+	}
+	if err := e.charge(jsonlimit.MapCost(len(in.orig))); err != nil {
+		return nil, err
 	}
 	out := make(map[string]any, len(in.orig))
 	for k, v := range in.orig {
-		out[k] = v
-	}
-	for k, v := range in.cache { // read, so perhaps changed in place
-		g, err := fromStarlark(v, depth+1)
-		if err != nil {
-			return nil, err
+		if sv, ok := in.cache[k]; ok { // read, so perhaps changed in place
+			v, err := e.value(sv, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = v
+			continue
 		}
-		out[k] = g
+		if r, ok := v.(jsonlimit.Raw); ok {
+			var err error
+			if v, err = e.raw(r); err != nil {
+				return nil, err
+			}
+		}
+		out[k] = v
 	}
 	return out, nil
 }

@@ -93,3 +93,53 @@ def handle(self):
 	}
 	s.Log.WaitFor(t, "starlark.max_steps", "cid="+r.Header.Get("X-Plexus-CID"))
 }
+
+// The standard library charges what it makes to starlark.max_memory:
+// past it the service answers 500, caught or not, and the log names the
+// setting.
+func TestStandardLibraryWithinMemory(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{Settings: "starlark:\n  max_memory: 1MiB\n"})
+	mustDeploy(t, s, "mem.star", `
+def handle(self):
+    text = "ab," * 100000
+    r = catch(re.findall, "[ab]", text)
+    self.response.payload = {"ok": r.ok}
+`)
+	s.Channel("mem", "mem", "", "/mem", nil)
+	r := s.Call("GET", "/mem", "", nil)
+	if r.StatusCode != 500 {
+		t.Fatalf("%d %s", r.StatusCode, r.Body)
+	}
+	s.Log.WaitFor(t, "starlark.max_memory (1MiB) exceeded", "re.findall", "cid="+r.Header.Get("X-Plexus-CID"))
+}
+
+// catch reports the status of a failed outgoing call: 502 when the
+// remote system cannot be reached.
+func TestCatchOutgoingFailure(t *testing.T) {
+	s := start(t)
+	s.Put("outgoing_rest", "Down", map[string]any{"host": "http://127.0.0.1:1", "url_path": "/x"})
+	mustDeploy(t, s, "down.star", `
+def handle(self):
+    r = catch(self.out.rest["Down"].conn.get, self.cid)
+    self.response.payload = {"ok": r.ok, "status": r.status}
+`)
+	s.Channel("down", "down", "", "/down", nil)
+	if r := s.Call("GET", "/down", "", nil); string(r.Body) != `{"ok":false,"status":502}` {
+		t.Fatalf("%d %s", r.StatusCode, r.Body)
+	}
+}
+
+// starlark.max_pattern_size bounds the patterns of re.
+func TestPatternSizeSetting(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{Settings: "starlark:\n  max_pattern_size: 10\n"})
+	mustDeploy(t, s, "pat.star", `
+def handle(self):
+    self.response.payload = {"short": re.match("a{3}", "aaa") != None, "long": catch(re.compile, "a" * 11).ok}
+`)
+	s.Channel("pat", "pat", "", "/pat", nil)
+	r := s.Call("GET", "/pat", "", nil)
+	if r.StatusCode != 500 {
+		t.Fatalf("%d %s", r.StatusCode, r.Body)
+	}
+	s.Log.WaitFor(t, "starlark.max_pattern_size exceeded: re.compile: the pattern is 11 bytes long, longer than 10", "cid="+r.Header.Get("X-Plexus-CID"))
+}

@@ -31,7 +31,14 @@ func Value(t testing.TB, name, what string) string {
 // PLEXUS_TEST_POSTGRES names; the schema is dropped when the test ends.
 func Postgres(t testing.TB) string {
 	t.Helper()
-	base := Value(t, "PLEXUS_TEST_POSTGRES", "a PostgreSQL URL such as postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
+	return Schema(t, Value(t, "PLEXUS_TEST_POSTGRES", "a PostgreSQL URL such as postgres://postgres@127.0.0.1:5432/test?sslmode=disable"))
+}
+
+// Schema creates a new, empty schema in the PostgreSQL database base
+// names and returns base with search_path set to it; the schema is
+// dropped when the test ends.
+func Schema(t testing.TB, base string) string {
+	t.Helper()
 	db, err := sql.Open("pgx", base)
 	if err != nil {
 		t.Fatal(err)

@@ -227,7 +227,7 @@ func (r *RESTResponse) Data() (any, error) {
 	default:
 		v, err := decodeJSON(r.Body)
 		if err != nil {
-			r.dataErr = &Error{Status: http.StatusBadGateway, Message: fmt.Sprintf("Could not parse the JSON response of outgoing REST connection %q", r.Connection), Cause: err}
+			r.dataErr = r.ParseError(err)
 		}
 		r.data = v
 	}
@@ -237,9 +237,15 @@ func (r *RESTResponse) Data() (any, error) {
 // Decode parses a JSON body into v, such as a pointer to a struct.
 func (r *RESTResponse) Decode(v any) error {
 	if err := json.Unmarshal(r.Body, v); err != nil {
-		return &Error{Status: http.StatusBadGateway, Message: fmt.Sprintf("Could not parse the JSON response of outgoing REST connection %q", r.Connection), Cause: err}
+		return r.ParseError(err)
 	}
 	return nil
+}
+
+// ParseError is the error of a body that could not be parsed as JSON: a
+// 502 naming the connection, with err as its cause.
+func (r *RESTResponse) ParseError(err error) *Error {
+	return &Error{Status: http.StatusBadGateway, Message: fmt.Sprintf("Could not parse the JSON response of outgoing REST connection %q", r.Connection), Cause: err}
 }
 
 // IsJSON reports whether a Content-Type names JSON: application/json or a

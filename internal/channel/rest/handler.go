@@ -106,11 +106,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := h.Invoker.NewContext(r.Context(), x.cid, svc.Name, service.Channel{Name: rt.Name, Type: service.ChannelREST, DataFormat: rt.DataFormat, Security: sec})
-	if err := fillRequest(c.Request, r, rt, m.Params, body); err != nil {
+	release, err := h.fillRequest(c.Request, r, rt, m.Params, body, svc.RawJSON)
+	if err != nil {
 		x.status = reply.Error(w, x.cid, err, false)
 		c.Logger().Info("request refused", "channel", rt.Name, "status", x.status, "error", err.Error())
 		return
 	}
+	defer release()
 	if err := h.Invoker.Run(c, svc, r.Method); err != nil {
 		if r.Context().Err() != nil {
 			// The client closed its connection, which cancelled the
@@ -191,8 +193,11 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 	return buf, nil
 }
 
-// fillRequest sets the payload, input and HTTP details of a request.
-func fillRequest(req *service.Request, r *http.Request, rt *route, params []string, body []byte) error {
+// fillRequest sets the payload, input and HTTP details of a request. A
+// JSON body is decoded within the limits and decode budget (a service that
+// decodes its own gets it checked, as a jsonlimit.Raw); release gives its
+// memory back once the request is answered.
+func (h *Handler) fillRequest(req *service.Request, r *http.Request, rt *route, params []string, body []byte, rawJSON bool) (release func(), err error) {
 	req.RawRequest = body
 	req.HTTP = service.HTTP{
 		Method:  r.Method,
@@ -215,32 +220,37 @@ func fillRequest(req *service.Request, r *http.Request, rt *route, params []stri
 	if isForm && len(body) > 0 {
 		form, err := req.HTTP.GetFormData()
 		if err != nil {
-			return service.BadRequest("Malformed form: %v", err)
+			return nil, service.BadRequest("Malformed form: %v", err)
 		}
 		req.HTTP.POST = form.Values
 	}
+	release = func() {}
+	var members map[string]any
 	switch {
 	case len(body) == 0:
 		req.Payload = ""
-	case rt.DataFormat == "json":
-		p, err := invoke.DecodeJSON(body)
-		if err != nil {
-			return service.BadRequest("Invalid JSON: %v", err)
+	case rt.DataFormat == "json" && rawJSON:
+		if req.Payload, members, release, err = h.Invoker.JSON.Raw(r.Context(), body); err != nil {
+			return nil, err
 		}
-		req.Payload = p
+	case rt.DataFormat == "json":
+		if req.Payload, release, err = h.Invoker.JSON.Decode(r.Context(), body); err != nil {
+			return nil, err
+		}
+		members, _ = req.Payload.(map[string]any)
 	case rt.DataFormat == "form" && isForm:
-		req.Payload = valuesToMap(req.HTTP.POST)
+		members = valuesToMap(req.HTTP.POST)
+		req.Payload = members
 	default:
 		req.Payload = string(body)
 	}
-	req.Input = input(req, rt)
-	return nil
+	req.Input = input(req, rt, members)
+	return release, nil
 }
 
-// input merges the payload with the URL parameters, which win over body
-// keys of the same name.
-func input(req *service.Request, rt *route) service.Input {
-	m, _ := req.Payload.(map[string]any)
+// input merges the payload's members with the URL parameters, which win
+// over body keys of the same name.
+func input(req *service.Request, rt *route, m map[string]any) service.Input {
 	urlParams := rt.MergeURLParamsReq && (len(req.HTTP.Params) > 0 || len(req.HTTP.GET) > 0)
 	if !urlParams {
 		if m == nil {

@@ -2,7 +2,6 @@ package rest_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/plexushq/plexus/internal/cid"
 	"github.com/plexushq/plexus/internal/servertest"
+	"github.com/plexushq/plexus/plexustest"
 	"github.com/plexushq/plexus/sdk/service"
 )
 
@@ -249,55 +249,33 @@ func TestMultipart(t *testing.T) {
 
 func TestErrorEnvelopes(t *testing.T) {
 	s := start(t)
-	assertEnvelope(t, s.Call("GET", "/no/such/path", "", nil), 404, "URL not found")
-	assertEnvelope(t, s.Call("POST", "/api/reflect", `{"a":`, nil), 400, "Invalid JSON")
-	assertEnvelope(t, s.Call("POST", "/api/reflect", `{"a":1} trailing`, nil), 400, "Invalid JSON")
-	r := s.Call("DELETE", "/api/verbs", "", nil)
-	assertEnvelope(t, r, 405, "Method DELETE not allowed")
-	if r.Header.Get("Allow") != "GET, POST" {
-		t.Errorf("Allow = %q", r.Header.Get("Allow"))
-	}
-	r = s.Call("POST", "/api/fail", "", nil)
-	assertEnvelope(t, r, 500, "Internal server error")
-	if strings.Contains(string(r.Body), "hunter2") {
-		t.Errorf("500 leaks the cause: %s", r.Body)
-	}
-	if r.Header.Get("X-Before-Error") != "kept" {
-		t.Errorf("headers set before the error are lost")
-	}
-	s.Log.WaitFor(t, r.Header.Get("X-Plexus-CID"), "service failed", "service=test.fail")
-
-	r = s.Call("GET", "/api/panic", "", nil)
-	assertEnvelope(t, r, 500, "Internal server error")
-	line := s.Log.WaitFor(t, r.Header.Get("X-Plexus-CID"), "service panicked")
-	if !strings.Contains(line, "boom") || !strings.Contains(line, "goroutine") {
-		t.Errorf("panic log line lacks the value or stack: %s", line)
-	}
-	// The server keeps serving after a panic.
-	if r := s.Call("GET", "/api/verbs", "", nil); r.StatusCode != 200 || string(r.Body) != "got GET" {
-		t.Fatalf("after panic: %d %s", r.StatusCode, r.Body)
-	}
-	for kind, want := range map[string]struct {
-		status int
-		msg    string
-	}{
-		"bad": {400, "Element missing: user_id"}, "unauth": {401, "No"}, "forbidden": {403, "Not yours"},
-		"notfound": {404, "No such customer"}, "conflict": {409, "Exists"}, "slow": {429, "Slow down"}, "down": {503, "Maintenance"},
+	for _, sc := range []plexustest.Scenario{
+		{URL: "/no/such/path", WantStatus: 404, WantBody: plexustest.Envelope("URL not found"), WantHeader: map[string]string{"Content-Type": "application/json"}},
+		{URL: "/api/reflect", Body: `{"a":`, WantStatus: 400, WantBody: plexustest.Contains(`"details":"Invalid JSON: `)},
+		{URL: "/api/reflect", Body: `{"a":1} trailing`, WantStatus: 400, WantBody: plexustest.Contains(`"details":"Invalid JSON: `)},
+		{Method: "DELETE", URL: "/api/verbs", WantStatus: 405, WantBody: plexustest.Envelope("Method DELETE not allowed"), WantHeader: map[string]string{"Allow": "GET, POST"}},
+		{
+			Name: "an error's cause stays in the log", URL: "/api/fail", Method: "POST", WantStatus: 500, WantBody: plexustest.Envelope("Internal server error"),
+			WantHeader: map[string]string{"X-Before-Error": "kept"},
+			WantLog:    []plexustest.LogLine{{"service failed", "service=test.fail", "hunter2"}},
+		},
+		{
+			Name: "a panic", URL: "/api/panic", WantStatus: 500, WantBody: plexustest.Envelope("Internal server error"),
+			WantLog: []plexustest.LogLine{{"service panicked", "boom", "goroutine"}},
+		},
+		{Name: "the server keeps serving after a panic", URL: "/api/verbs", WantBody: plexustest.Text("got GET")},
+		{URL: "/api/typed?kind=bad", WantStatus: 400, WantBody: plexustest.Envelope("Element missing: user_id")},
+		{URL: "/api/typed?kind=unauth", WantStatus: 401, WantBody: plexustest.Envelope("No"), WantHeader: map[string]string{"WWW-Authenticate": `Basic realm="x"`}},
+		{URL: "/api/typed?kind=forbidden", WantStatus: 403, WantBody: plexustest.Envelope("Not yours")},
+		{URL: "/api/typed?kind=notfound", WantStatus: 404, WantBody: plexustest.Envelope("No such customer")},
+		{URL: "/api/typed?kind=conflict", WantStatus: 409, WantBody: plexustest.Envelope("Exists")},
+		{URL: "/api/typed?kind=slow", WantStatus: 429, WantBody: plexustest.Envelope("Slow down"), WantHeader: map[string]string{"Retry-After": "3"}},
+		{URL: "/api/typed?kind=down", WantStatus: 503, WantBody: plexustest.Envelope("Maintenance")},
+		{Name: "a status the service set", URL: "/api/typed", WantStatus: 404, WantBody: plexustest.Text(`{"error":"Not found"}`)},
+		{URL: "/api/response?kind=unencodable", WantStatus: 500, WantBody: plexustest.Envelope("Internal server error")},
 	} {
-		r := s.Call("GET", "/api/typed?kind="+kind, "", nil)
-		assertEnvelope(t, r, want.status, want.msg)
+		sc.Run(t, s.Harness)
 	}
-	if r := s.Call("GET", "/api/typed?kind=unauth", "", nil); r.Header.Get("WWW-Authenticate") != `Basic realm="x"` {
-		t.Errorf("WWW-Authenticate = %q", r.Header.Get("WWW-Authenticate"))
-	}
-	if r := s.Call("GET", "/api/typed?kind=slow", "", nil); r.Header.Get("Retry-After") != "3" {
-		t.Errorf("Retry-After = %q", r.Header.Get("Retry-After"))
-	}
-	r = s.Call("GET", "/api/typed", "", nil)
-	if r.StatusCode != 404 || string(r.Body) != `{"error":"Not found"}` {
-		t.Errorf("status set by the service: %d %s", r.StatusCode, r.Body)
-	}
-	assertEnvelope(t, s.Call("GET", "/api/response?kind=unencodable", "", nil), 500, "Internal server error")
 }
 
 func TestBodyLimit(t *testing.T) {
@@ -324,48 +302,34 @@ func TestBodyLimit(t *testing.T) {
 
 func TestResponses(t *testing.T) {
 	s := start(t)
-	r := s.Call("GET", "/api/response?kind=csv", "", nil)
-	if r.Header.Get("Content-Type") != "text/csv" || string(r.Body) != "1,2,3\n4,5,6" {
-		t.Errorf("csv: %q %q", r.Header.Get("Content-Type"), r.Body)
-	}
-	r = s.Call("GET", "/api/response?kind=bytes", "", nil)
-	if !bytes.Equal(r.Body, []byte{0, 1, 2}) || r.Header.Get("Content-Type") != "application/octet-stream" {
-		t.Errorf("bytes: %q %q", r.Header.Get("Content-Type"), r.Body)
-	}
-	r = s.Call("GET", "/api/response?kind=attachment", "", nil)
-	if r.Header.Get("Content-Disposition") != "attachment; filename=hello.txt" || string(r.Body) != "Hello, this is an attachment" {
-		t.Errorf("attachment: %v %q", r.Header, r.Body)
-	}
-	r = s.Call("GET", "/api/response?kind=struct", "", nil)
-	if string(r.Body) != `{"name":"Jane","count":3}` || r.Header.Get("Content-Type") != "application/json" {
-		t.Errorf("struct: %q %q", r.Header.Get("Content-Type"), r.Body)
-	}
-	if r := s.Call("GET", "/api/response?kind=list", "", nil); string(r.Body) != `[1,"two"]` {
-		t.Errorf("list: %s", r.Body)
-	}
-	if r := s.Call("GET", "/api/response?kind=created", "", nil); r.StatusCode != 201 {
-		t.Errorf("created: %d", r.StatusCode)
-	}
-	r = s.Call("GET", "/api/response?kind=nothing", "", nil)
-	if r.StatusCode != 200 || len(r.Body) != 0 {
-		t.Errorf("empty: %d %q", r.StatusCode, r.Body)
-	}
-	// gzip compresses for clients that accept it, and only for them.
-	r = s.Call("GET", "/api/response?kind=gzip", "", http.Header{"Accept-Encoding": {"gzip"}})
-	if r.Header.Get("Content-Encoding") != "gzip" {
-		t.Fatalf("Content-Encoding %q", r.Header.Get("Content-Encoding"))
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(r.Body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	plain, _ := io.ReadAll(zr)
-	if !bytes.HasPrefix(plain, []byte(`{"big":"xxx`)) || len(r.Body) >= len(plain) {
-		t.Errorf("gzip body: %d compressed, %d plain", len(r.Body), len(plain))
-	}
-	r = s.Call("GET", "/api/response?kind=gzip", "", http.Header{"Accept-Encoding": {"identity"}})
-	if r.Header.Get("Content-Encoding") != "" || !bytes.HasPrefix(r.Body, []byte(`{"big"`)) {
-		t.Errorf("identity client got %q", r.Header.Get("Content-Encoding"))
+	json := map[string]string{"Content-Type": "application/json"}
+	for _, sc := range []plexustest.Scenario{
+		{URL: "/api/response?kind=csv", WantBody: plexustest.Text("1,2,3\n4,5,6"), WantHeader: map[string]string{"Content-Type": "text/csv"}},
+		{URL: "/api/response?kind=bytes", WantBody: plexustest.Text("\x00\x01\x02"), WantHeader: map[string]string{"Content-Type": "application/octet-stream"}},
+		{
+			URL: "/api/response?kind=attachment", WantBody: plexustest.Text("Hello, this is an attachment"),
+			WantHeader: map[string]string{"Content-Disposition": "attachment; filename=hello.txt"},
+		},
+		{URL: "/api/response?kind=struct", WantBody: plexustest.Text(`{"name":"Jane","count":3}`), WantHeader: json},
+		{URL: "/api/response?kind=list", WantBody: plexustest.Text(`[1,"two"]`), WantHeader: json},
+		{URL: "/api/response?kind=created", WantStatus: 201, WantBody: plexustest.JSON(`{"id": 1}`)},
+		{Name: "nothing assigned: an empty 200", URL: "/api/response?kind=nothing", WantBody: plexustest.Text(""), WantHeader: map[string]string{"Content-Type": ""}},
+		// gzip compresses for clients that accept it, and only for them.
+		{
+			Name: "gzip", URL: "/api/response?kind=gzip", Header: map[string]string{"Accept-Encoding": "gzip"},
+			WantHeader: map[string]string{"Content-Encoding": "gzip"}, WantBody: plexustest.Gunzip(plexustest.Contains(`{"big":"xxx`)),
+			Check: func(t testing.TB, r *plexustest.Response) {
+				if len(r.Body) > 100 {
+					t.Errorf("%d bytes gzip-compressed", len(r.Body))
+				}
+			},
+		},
+		{
+			Name: "gzip refused", URL: "/api/response?kind=gzip", Header: map[string]string{"Accept-Encoding": "identity"},
+			WantHeader: map[string]string{"Content-Encoding": ""}, WantBody: plexustest.JSONSubset(`{}`),
+		},
+	} {
+		sc.Run(t, s.Harness)
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/plexushq/plexus/internal/security"
 	"github.com/plexushq/plexus/internal/servertest"
 	"github.com/plexushq/plexus/internal/testenv"
+	"github.com/plexushq/plexus/plexustest"
 	"github.com/plexushq/plexus/sdk/service"
 )
 
@@ -74,50 +75,64 @@ func TestBasicAuth(t *testing.T) {
 	s.Put("security", "billing", map[string]any{"type": "basic_auth", "username": "billing", "password": "s3cret-b!", "realm": "Billing API"})
 	s.Channel("who", "test.whoami", "GET", "/who", map[string]any{"security": "billing"})
 
-	if id := identity(t, s.Call("GET", "/who", "", basic("billing", "s3cret-b!"))); id != (service.Security{Name: "billing", Type: "basic_auth", Username: "billing"}) {
-		t.Errorf("identity %+v", id)
+	refusal := func(name string, auth plexustest.Credentials) plexustest.Scenario {
+		return plexustest.Scenario{
+			Name: name, URL: "/who", Auth: auth,
+			WantStatus: 401,
+			WantBody:   plexustest.Envelope("Unauthorized"),
+			WantHeader: map[string]string{"WWW-Authenticate": `Basic realm="Billing API"`},
+			WantLog:    []plexustest.LogLine{{"request refused", "status=401"}},
+		}
 	}
-	for name, h := range map[string]http.Header{
-		"wrong password": basic("billing", "s3cret-b?"),
-		"wrong user":     basic("billin", "s3cret-b!"),
-		"empty password": basic("billing", ""),
-		"no header":      nil,
-		"other scheme":   bearer("s3cret-b!"),
-		"malformed":      {"Authorization": {"Basic !!!"}},
+	for _, sc := range []plexustest.Scenario{
+		{
+			Name: "right password", URL: "/who", Auth: plexustest.Basic("billing", "s3cret-b!"),
+			WantBody: plexustest.JSON(`{"name": "billing", "type": "basic_auth", "username": "billing"}`),
+		},
+		refusal("wrong password", plexustest.Basic("billing", "s3cret-b?")),
+		refusal("wrong user", plexustest.Basic("billin", "s3cret-b!")),
+		refusal("empty password", plexustest.Basic("billing", "")),
+		refusal("no header", nil),
+		refusal("other scheme", plexustest.Bearer("s3cret-b!")),
+		refusal("malformed", func(r *http.Request) { r.Header.Set("Authorization", "Basic !!!") }),
+		{
+			// An inactive definition refuses everyone; a change takes
+			// effect on the next request.
+			Name: "inactive definition",
+			Before: func(t testing.TB, s *plexustest.Server) {
+				s.Put("security", "billing", map[string]any{"type": "basic_auth", "username": "billing", "password": "******", "is_active": false})
+			},
+			URL: "/who", Auth: plexustest.Basic("billing", "s3cret-b!"),
+			WantStatus: 401, WantBody: plexustest.Envelope("Unauthorized"),
+		},
 	} {
-		t.Run(name, func(t *testing.T) {
-			r := s.Call("GET", "/who", "", h)
-			refused(t, r, 401, "Unauthorized")
-			if got := r.Header.Get("WWW-Authenticate"); got != `Basic realm="Billing API"` {
-				t.Errorf("WWW-Authenticate %q", got)
-			}
-		})
+		sc.Run(t, s.Harness)
 	}
-	line := s.Log.WaitFor(t, "request refused", "status=401")
 	if strings.Contains(s.Log.String(), "s3cret") {
-		t.Errorf("the log shows a password: %s", line)
+		t.Errorf("the log shows a password:\n%s", s.Log)
 	}
-
-	// An inactive definition refuses everyone; a change takes effect on
-	// the next request.
-	s.Put("security", "billing", map[string]any{"type": "basic_auth", "username": "billing", "password": "******", "is_active": false})
-	refused(t, s.Call("GET", "/who", "", basic("billing", "s3cret-b!")), 401, "Unauthorized")
 }
 
 func TestAPIKey(t *testing.T) {
 	s := servertest.Start(t, servertest.Options{Services: []any{whoami}, Settings: noFailures})
 	s.Put("security", "crm", map[string]any{"type": "apikey", "password": "k-123456", "header": "X-CRM-Key"})
 	s.Channel("who", "test.whoami", "", "/who", map[string]any{"security": "crm"})
-	if id := identity(t, s.Call("GET", "/who", "", http.Header{"X-Crm-Key": {"k-123456"}})); id.Name != "crm" || id.Type != "apikey" {
-		t.Errorf("identity %+v", id)
-	}
-	for _, h := range []http.Header{{"X-Crm-Key": {"k-12345"}}, {"X-Crm-Key": {"k-1234567"}}, {"X-API-Key": {"k-123456"}}, nil,
-		{"X-Crm-Key": {"k-123456", "k-123456"}}} {
-		r := s.Call("GET", "/who", "", h)
-		refused(t, r, 401, "Unauthorized")
-		if r.Header.Get("WWW-Authenticate") != "" {
-			t.Errorf("an API key refusal has a challenge: %q", r.Header.Get("WWW-Authenticate"))
+	refusal := func(name string, auth plexustest.Credentials) plexustest.Scenario {
+		return plexustest.Scenario{
+			Name: name, URL: "/who", Auth: auth,
+			WantStatus: 401, WantBody: plexustest.Envelope("Unauthorized"),
+			WantHeader: map[string]string{"WWW-Authenticate": ""}, // an API key has no challenge
 		}
+	}
+	for _, sc := range []plexustest.Scenario{
+		{Name: "the key", URL: "/who", Auth: plexustest.APIKey("X-CRM-Key", "k-123456"), WantBody: plexustest.JSONSubset(`{"name": "crm", "type": "apikey"}`)},
+		refusal("a shorter key", plexustest.APIKey("X-Crm-Key", "k-12345")),
+		refusal("a longer key", plexustest.APIKey("X-Crm-Key", "k-1234567")),
+		refusal("another header", plexustest.APIKey("X-API-Key", "k-123456")),
+		refusal("no key", nil),
+		refusal("the key twice", func(r *http.Request) { r.Header["X-Crm-Key"] = []string{"k-123456", "k-123456"} }),
+	} {
+		sc.Run(t, s.Harness)
 	}
 }
 
@@ -293,7 +308,7 @@ func TestJWTSessions(t *testing.T) {
 // its ttl.
 func TestJWTSlidingExpiry(t *testing.T) {
 	s := servertest.Start(t, servertest.Options{Services: []any{whoami}, Settings: noFailures})
-	s.Put("security", "app", map[string]any{"type": "jwt", "username": "u", "password": "pw-123", "ttl": "1s"})
+	s.Put("security", "app", map[string]any{"type": "jwt", "username": "u", "password": "pw-123", "ttl": "2s"})
 	s.Channel("who", "test.whoami", "", "/who", map[string]any{"security": "app"})
 	logIn := func() string {
 		r := s.Call("POST", "/plexus/jwt/log-in", `{"username": "u", "password": "pw-123"}`, nil)
@@ -301,13 +316,15 @@ func TestJWTSlidingExpiry(t *testing.T) {
 		return tok
 	}
 	used, idle := logIn(), logIn()
+	// Each use extends the used token by 2 s; the margins leave a busy
+	// machine over a second per request.
 	for range 4 {
-		time.Sleep(400 * time.Millisecond)
+		time.Sleep(700 * time.Millisecond)
 		identity(t, s.Call("GET", "/who", "", bearer(used)))
 	}
-	// 1.6 s after log-in: the used token lives on, the idle one has ended.
+	// 2.8 s after log-in: the used token lives on, the idle one has ended.
 	refused(t, s.Call("GET", "/who", "", bearer(idle)), 401, "Unauthorized")
-	time.Sleep(1100 * time.Millisecond)
+	time.Sleep(2100 * time.Millisecond)
 	refused(t, s.Call("GET", "/who", "", bearer(used)), 401, "Unauthorized")
 }
 

@@ -15,14 +15,17 @@ import (
 
 	"github.com/plexushq/plexus/internal/admin"
 	"github.com/plexushq/plexus/internal/servertest"
+	"github.com/plexushq/plexus/plexustest"
 )
 
+// Every verb sends what the service gave it, with the caller's cid.
 func TestEveryVerb(t *testing.T) {
 	s := start(t)
-	b := newBackend(t)
-	putConn(t, s, "Billing", map[string]any{"host": b.URL, "url_path": "/api/billing/{phone_no}"})
+	b := s.Backend("Billing", map[string]any{"url_path": "/api/billing/{phone_no}"})
+	b.Handle("/", func(w http.ResponseWriter, r *http.Request) {
+		plexustest.Reply(200, `{"method": "`+r.Method+`"}`)(w, r)
+	})
 	params := map[string]any{"cust_id": "39175", "phone_no": "271637517", "priority": "normal"}
-	const uri = "/api/billing/271637517?cust_id=39175&priority=normal"
 	for _, c := range []struct {
 		method, wire string
 		data         any
@@ -38,30 +41,23 @@ func TestEveryVerb(t *testing.T) {
 		{"PATCH", "PATCH", map[string]any{"n": json.RawMessage("12345678901234567890")}, `{"n":12345678901234567890}`},
 		{"PROPFIND", "PROPFIND", "x", "x"},
 	} {
-		status, m, r := call(t, s, map[string]any{"conn": "Billing", "method": c.method, "params": params, "data": c.data})
-		if status != 200 || m["status"] != 200.0 {
-			t.Errorf("%s: %d %v", c.method, status, m)
-			continue
+		in, _ := json.Marshal(map[string]any{"conn": "Billing", "method": c.method, "params": params, "data": c.data})
+		answer := `{"status": 200, "data": {"method": "` + c.wire + `"}}`
+		if c.wire == "HEAD" {
+			answer = `{"status": 200, "data": ""}`
 		}
-		got := b.last(t)
-		if got.Method != c.wire || got.RequestURI != uri || got.Body != c.body {
-			t.Errorf("%s: backend got %s %s %q, want %s %s %q", c.method, got.Method, got.RequestURI, got.Body, c.wire, uri, c.body)
-		}
-		if cid := r.Header.Get("X-Plexus-CID"); got.Header.Get("X-Plexus-CID") != cid || cid == "" {
-			t.Errorf("%s: X-Plexus-CID %q, want the caller's %q", c.method, got.Header.Get("X-Plexus-CID"), cid)
-		}
-		wantType := ""
+		contentType := ""
 		if c.body != "" {
-			wantType = "application/json"
+			contentType = "application/json"
 		}
-		if ct := got.Header.Get("Content-Type"); ct != wantType {
-			t.Errorf("%s: Content-Type %q, want %q", c.method, ct, wantType)
-		}
-		if c.wire != "HEAD" {
-			if d, _ := m["data"].(map[string]any); d["method"] != c.wire {
-				t.Errorf("%s: response data %v", c.method, m["data"])
-			}
-		}
+		plexustest.Scenario{
+			Name: c.method, URL: "/call", Body: string(in),
+			WantBody: plexustest.JSONSubset(answer),
+			WantCalls: []plexustest.Call{{
+				Backend: b, Method: c.wire, Path: "/api/billing/271637517?cust_id=39175&priority=normal",
+				Header: map[string]string{"Content-Type": contentType}, Body: plexustest.Text(c.body),
+			}},
+		}.Run(t, s.Harness)
 	}
 }
 

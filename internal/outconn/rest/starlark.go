@@ -1,13 +1,18 @@
 package rest
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"sort"
 
 	sl "go.starlark.net/starlark"
 
+	"github.com/plexushq/plexus/internal/jsonlimit"
 	"github.com/plexushq/plexus/internal/starlark"
+	"github.com/plexushq/plexus/internal/starlark/memlimit"
 	"github.com/plexushq/plexus/sdk/service"
 )
 
@@ -125,15 +130,16 @@ func (cv *connValue) Attr(name string) (sl.Value, error) {
 	if !ok {
 		return nil, nil
 	}
-	return sl.NewBuiltin(name, func(_ *sl.Thread, b *sl.Builtin, args sl.Tuple, kwargs []sl.Tuple) (sl.Value, error) {
-		return cv.call(b.Name(), m.verb, m.withData, args, kwargs)
+	return sl.NewBuiltin(name, func(thread *sl.Thread, b *sl.Builtin, args sl.Tuple, kwargs []sl.Tuple) (sl.Value, error) {
+		return cv.call(memlimit.Of(thread), b.Name(), m.verb, m.withData, args, kwargs)
 	}), nil
 }
 
 // call runs one verb: get(cid, params=None, headers=None, data=None) for
 // the verbs without a body in Zato's seeds, post(cid, data=None,
-// params=None, headers=None) for the others.
-func (cv *connValue) call(fn, verb string, withData bool, args sl.Tuple, kwargs []sl.Tuple) (sl.Value, error) {
+// params=None, headers=None) for the others. What it converts is charged
+// to the invocation's allowance.
+func (cv *connValue) call(a *memlimit.Allowance, fn, verb string, withData bool, args sl.Tuple, kwargs []sl.Tuple) (sl.Value, error) {
 	var cid, data, params, headers sl.Value = sl.None, sl.None, sl.None, sl.None
 	var err error
 	if withData {
@@ -148,7 +154,7 @@ func (cv *connValue) call(fn, verb string, withData bool, args sl.Tuple, kwargs 
 	if err != nil {
 		return nil, err
 	}
-	p, err := paramsArg(params)
+	p, err := paramsArg(a, params)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +162,7 @@ func (cv *connValue) call(fn, verb string, withData bool, args sl.Tuple, kwargs 
 	if err != nil {
 		return nil, err
 	}
-	d, err := starlark.FromStarlark(data)
+	d, err := starlark.FromStarlark(a, data)
 	if err != nil {
 		return nil, fmt.Errorf("data: %w", err)
 	}
@@ -164,11 +170,11 @@ func (cv *connValue) call(fn, verb string, withData bool, args sl.Tuple, kwargs 
 	if err != nil {
 		return nil, err
 	}
-	return &responseValue{r: resp}, nil
+	return &responseValue{r: resp, mem: a}, nil
 }
 
 // ping runs ping(cid=None).
-func (cv *connValue) ping(_ *sl.Thread, b *sl.Builtin, args sl.Tuple, kwargs []sl.Tuple) (sl.Value, error) {
+func (cv *connValue) ping(thread *sl.Thread, b *sl.Builtin, args sl.Tuple, kwargs []sl.Tuple) (sl.Value, error) {
 	var cid sl.Value = sl.None
 	if err := sl.UnpackArgs(b.Name(), args, kwargs, "cid?", &cid); err != nil {
 		return nil, err
@@ -181,7 +187,7 @@ func (cv *connValue) ping(_ *sl.Thread, b *sl.Builtin, args sl.Tuple, kwargs []s
 	if err != nil {
 		return nil, err
 	}
-	return &responseValue{r: resp}, nil
+	return &responseValue{r: resp, mem: memlimit.Of(thread)}, nil
 }
 
 func cidArg(v sl.Value) (string, error) {
@@ -194,14 +200,14 @@ func cidArg(v sl.Value) (string, error) {
 	return "", fmt.Errorf("cid must be a string such as self.cid, not %s", v.Type())
 }
 
-func paramsArg(v sl.Value) (map[string]any, error) {
+func paramsArg(a *memlimit.Allowance, v sl.Value) (map[string]any, error) {
 	if v == sl.None {
 		return nil, nil
 	}
 	if _, ok := v.(sl.IterableMapping); !ok {
 		return nil, fmt.Errorf("params must be a dict, not %s", v.Type())
 	}
-	g, err := starlark.FromStarlark(v)
+	g, err := starlark.FromStarlark(a, v)
 	if err != nil {
 		return nil, fmt.Errorf("params: %w", err)
 	}
@@ -243,8 +249,11 @@ func headersArg(v sl.Value) (map[string]string, error) {
 // responseValue is what a call returns: status_code, headers (case-
 // insensitive), text, data (parsed JSON when the connection's data format
 // is json or the Content-Type says JSON, else the text), ok and time_ms.
+// text and data are charged to the invocation's allowance; data is made
+// from the body directly, as far as the allowance goes.
 type responseValue struct {
 	r    *service.RESTResponse
+	mem  *memlimit.Allowance
 	data sl.Value
 }
 
@@ -266,22 +275,38 @@ func (rv *responseValue) Attr(name string) (sl.Value, error) {
 	case "headers":
 		return starlark.NewHeaders(rv.r.Header), nil
 	case "text":
-		return sl.String(rv.r.Body), nil
+		return sl.String(rv.r.Body), rv.mem.Charge(memlimit.StringCost(int64(len(rv.r.Body))), "the text of a response")
 	case "ok":
 		return sl.Bool(rv.r.OK()), nil
 	case "time_ms":
 		return sl.Float(float64(rv.r.Elapsed.Microseconds()) / 1000), nil
 	case "data":
 		if rv.data == nil {
-			d, err := rv.r.Data()
+			d, err := rv.decode()
 			if err != nil {
 				return nil, err
 			}
-			if rv.data, err = starlark.ToStarlark(d); err != nil {
-				return nil, err
-			}
+			rv.data = d
 		}
 		return rv.data, nil
 	}
 	return nil, nil
+}
+
+// decode makes data as service.RESTResponse.Data decides it: the JSON
+// body's value, "" for an empty one, the text of a body that is not JSON.
+func (rv *responseValue) decode() (sl.Value, error) {
+	r := rv.r
+	switch {
+	case !r.JSON:
+		return sl.String(r.Body), rv.mem.Charge(memlimit.StringCost(int64(len(r.Body))), "the data of a response")
+	case len(bytes.TrimSpace(r.Body)) == 0:
+		return sl.String(""), nil
+	}
+	v, err := memlimit.DecodeJSON(rv.mem, string(r.Body), jsonlimit.Limits{MaxValues: math.MaxInt}, true)
+	var ee *memlimit.ExceededError
+	if err != nil && !errors.As(err, &ee) {
+		return nil, r.ParseError(err)
+	}
+	return v, err
 }

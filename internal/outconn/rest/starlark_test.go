@@ -155,3 +155,40 @@ func TestStarlarkErrors(t *testing.T) {
 		}
 	}
 }
+
+// What a Starlark service makes of a response counts against its memory
+// allowance: data is made from the body as far as the allowance goes.
+func TestStarlarkResponseCharged(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{Settings: "starlark:\n  max_memory: 4MiB\n"})
+	b := newBackend(t)
+	b.handle(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/small":
+			w.Write([]byte(`{"b":[1,2],"a":"x"}`))
+		case "/objects": // 300 KB: 100,000 dicts
+			w.Write([]byte("[" + strings.Repeat("{},", 99_999) + "{}]"))
+		case "/long": // 5 MB of one string
+			w.Write([]byte(`"` + strings.Repeat("x", 5<<20) + `"`))
+		}
+	})
+	for _, name := range []string{"small", "objects", "long"} {
+		putConn(t, s, name, map[string]any{"host": b.URL, "url_path": "/" + name})
+	}
+	deployStar(t, s, "out.star", "def handle(self):\n    r = self.out.rest[self.request.input.conn].conn.get(self.cid)\n"+
+		"    self.response.payload = {\"n\": len(getattr(r, self.request.input.attr))}\n")
+	s.Channel("out", "out", "", "/out", nil)
+	if r := s.Call("POST", "/out", `{"conn":"small","attr":"data"}`, nil); string(r.Body) != `{"n":2}` {
+		t.Errorf("small: %d %s", r.StatusCode, r.Body)
+	}
+	for _, c := range []struct{ conn, attr, log string }{
+		{"objects", "data", "starlark.max_memory (4MiB) exceeded: decoding JSON"},
+		{"long", "text", "starlark.max_memory (4MiB) exceeded: the text of a response"},
+	} {
+		r := s.Call("POST", "/out", `{"conn":"`+c.conn+`","attr":"`+c.attr+`"}`, nil)
+		if r.StatusCode != 500 {
+			t.Errorf("%s.%s: %d %.200s", c.conn, c.attr, r.StatusCode, r.Body)
+		}
+		s.Log.WaitFor(t, r.Header.Get("X-Plexus-CID"), c.log)
+	}
+}

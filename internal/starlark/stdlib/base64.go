@@ -53,7 +53,7 @@ func coded(thread *sl.Thread, fn string, in, out int) error {
 	if err := spendBytes(thread, in, fn); err != nil {
 		return err
 	}
-	return charge(thread, stringCost+int64(out), fn)
+	return charge(thread, textBytes(out), fn)
 }
 
 // b64decoder decodes as Python does without validate=True: characters

@@ -5,9 +5,12 @@ import (
 	"math"
 	"math/big"
 	"strconv"
+	"sync"
 
 	sl "go.starlark.net/starlark"
 	"go.starlark.net/syntax"
+
+	"github.com/plexushq/plexus/internal/starlark/memlimit"
 )
 
 // Exporter is a library value that has a JSON form: a decimal is a
@@ -17,9 +20,17 @@ type Exporter interface {
 	Export() any
 }
 
-// universe calls Starlark's own builtin name.
+// checked are memlimit's builtins, which charge what they make.
+var checked = sync.OnceValue(memlimit.Predeclared)
+
+// universe calls the builtin name the library's replaces: memlimit's
+// checked one, or Starlark's own.
 func universe(thread *sl.Thread, name string, args sl.Tuple, kwargs []sl.Tuple) (sl.Value, error) {
-	return sl.Call(thread, sl.Universe[name], args, kwargs)
+	fn, ok := checked()[name]
+	if !ok {
+		fn = sl.Universe[name]
+	}
+	return sl.Call(thread, fn, args, kwargs)
 }
 
 // convertInt is int, which also truncates decimals toward zero.

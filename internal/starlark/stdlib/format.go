@@ -105,7 +105,7 @@ func format(thread *sl.Thread, b *sl.Builtin, args sl.Tuple, kwargs []sl.Tuple) 
 	if err != nil {
 		return nil, fmt.Errorf("format: %w", err)
 	}
-	return sl.String(s), charge(thread, stringCost+int64(len(s)), "format")
+	return sl.String(s), charge(thread, textBytes(len(s)), "format")
 }
 
 func formatValue(v sl.Value, spec string) (string, error) {

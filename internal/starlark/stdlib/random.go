@@ -257,7 +257,7 @@ func tokenSize(thread *sl.Thread, b *sl.Builtin, args sl.Tuple, kwargs []sl.Tupl
 	if n < 0 || n > maxToken {
 		return nil, fmt.Errorf("%s: nbytes must be in 0..%d", b.Name(), maxToken)
 	}
-	if err := charge(thread, stringCost+int64(2*n), b.Name()); err != nil {
+	if err := charge(thread, textBytes(2*n), b.Name()); err != nil {
 		return nil, err
 	}
 	buf := make([]byte, n)

@@ -285,7 +285,7 @@ func reEscape(thread *sl.Thread, b *sl.Builtin, args sl.Tuple, kwargs []sl.Tuple
 	if err := spendBytes(thread, len(s), b.Name()); err != nil {
 		return nil, err
 	}
-	if err := charge(thread, stringCost+int64(2*len(s)), b.Name()); err != nil {
+	if err := charge(thread, textBytes(2*len(s)), b.Name()); err != nil {
 		return nil, err
 	}
 	return sl.String(regexp.QuoteMeta(s)), nil
@@ -539,7 +539,7 @@ func reSub(thread *sl.Thread, fn string, p *Pattern, args sl.Tuple, kwargs []sl.
 		last = loc[1]
 	}
 	b.WriteString(s[last:])
-	if err := charge(thread, stringCost+int64(len(s)-last), fn); err != nil {
+	if err := charge(thread, textBytes(len(s)-last), fn); err != nil {
 		return nil, err
 	}
 	if withCount {

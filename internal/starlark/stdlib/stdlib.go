@@ -20,6 +20,8 @@ import (
 
 	sl "go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
+
+	"github.com/plexushq/plexus/internal/starlark/memlimit"
 )
 
 // Limits bound what the library does for one invocation.
@@ -81,7 +83,8 @@ func (e *LimitError) Error() string { return e.Setting + " exceeded: " + e.Msg }
 // limit of the invocation, or its cancellation.
 func IsLimit(err error) bool {
 	var le *LimitError
-	if errors.As(err, &le) {
+	var me *memlimit.ExceededError
+	if errors.As(err, &le) || errors.As(err, &me) {
 		return true
 	}
 	return isFatal(err)
@@ -114,30 +117,27 @@ func spendBytes(thread *sl.Thread, n int, what string) error {
 }
 
 // charge counts n bytes about to be allocated for what against the
-// invocation's memory.
+// invocation's memory allowance (starlark.max_memory), refusing them past
+// it.
 func charge(thread *sl.Thread, n int64, what string) error {
-	_, _, _ = thread, n, what
-	return nil
+	if thread == nil {
+		return nil
+	}
+	return memlimit.Of(thread).Charge(n, what)
 }
 
-// Cost estimates of values the library makes, for charge.
+// Cost estimates of values the library makes, for charge: memlimit's for
+// Starlark's own values, and objectCost for the library's (a match, an
+// element, a time).
 const (
-	stringCost = 16
-	listCost   = 32
+	stringCost = 16 // memlimit.StringCost(0)
 	slotCost   = 16
-	dictCost   = 512
-	entryCost  = 112
 	objectCost = 64
 )
 
-func listBytes(n int) int64 { return listCost + slotCost*int64(n) }
-
-func dictBytes(n int) int64 {
-	if n <= 8 {
-		return dictCost
-	}
-	return dictCost + entryCost*int64(n)
-}
+func textBytes(n int) int64 { return memlimit.StringCost(int64(n)) }
+func listBytes(n int) int64 { return memlimit.ListCost(int64(n)) }
+func dictBytes(n int) int64 { return memlimit.DictCost(int64(n)) }
 
 // module returns a frozen module of builtins named name.function.
 func module(name string, members sl.StringDict) *starlarkstruct.Module {

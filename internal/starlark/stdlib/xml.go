@@ -432,7 +432,7 @@ func fromString(thread *sl.Thread, fn, src string) (*Element, error) {
 				}
 				continue
 			}
-			if err := charge(thread, int64(len(t))+stringCost, fn); err != nil {
+			if err := charge(thread, textBytes(len(t)), fn); err != nil {
 				return nil, err
 			}
 			cur := stack[len(stack)-1]
@@ -636,7 +636,7 @@ func xmlToString(thread *sl.Thread, b *sl.Builtin, args sl.Tuple, kwargs []sl.Tu
 	if err := spendBytes(thread, w.b.Len(), b.Name()); err != nil {
 		return nil, err
 	}
-	if err := charge(thread, stringCost+int64(w.b.Len()), b.Name()); err != nil {
+	if err := charge(thread, textBytes(w.b.Len()), b.Name()); err != nil {
 		return nil, err
 	}
 	return sl.String(w.b.String()), nil
