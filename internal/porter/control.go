@@ -597,22 +597,12 @@ func walkExpr(e expr, f func(expr)) {
 // fstringFields parses the expressions of an f-string's fields.
 func fstringFields(p strPart) []expr {
 	var out []expr
-	body := p.body
-	for i := 0; i < len(body); i++ {
-		switch {
-		case strings.HasPrefix(body[i:], "{{"), strings.HasPrefix(body[i:], "}}"):
-			i++
-		case body[i] == '{':
-			end := fieldEnd(body, i+1)
-			if end < 0 {
-				return out
-			}
-			text, _, _ := splitField(body[i+1 : end])
-			text = strings.TrimSuffix(strings.TrimRight(text, " "), "=")
-			if x, err := parseExprText(text, p.line); err == nil {
-				out = append(out, x)
-			}
-			i = end
+	spans, _ := replacementFields(p.body)
+	for _, fs := range spans {
+		text, _, _ := splitField(fs.field)
+		text = strings.TrimSuffix(strings.TrimRight(text, " "), "=")
+		if x, err := parseExprText(text, p.line); err == nil {
+			out = append(out, x)
 		}
 	}
 	return out

@@ -479,28 +479,37 @@ func (p *parser) forStmt() stmt {
 
 // targetList reads the targets of a for: a, b or (a, b).
 func (p *parser) targetList() expr {
-	first := p.bitorStar()
+	return p.tupleRest(p.bitorStar(), func() bool { return p.is("in") }, p.bitorStar)
+}
+
+// tupleRest reads the rest of a tuple written without parentheses: after
+// first, elements separated by commas, up to a trailing comma before what
+// end recognises.
+func (p *parser) tupleRest(first expr, end func() bool, elem func() expr) expr {
 	if !p.is(",") {
 		return first
 	}
 	tuple := &seqExpr{line: first.pos(), kind: '(', elems: []expr{first}}
 	for p.accept(",") {
-		if p.is("in") {
+		if end() {
 			tuple.trailing = true
 			break
 		}
-		tuple.elems = append(tuple.elems, p.bitorStar())
+		tuple.elems = append(tuple.elems, elem())
 	}
 	return tuple
 }
 
-func (p *parser) bitorStar() expr {
+// starred reads *x, or what elem reads.
+func (p *parser) starred(elem func() expr) expr {
 	if p.is("*") {
 		t := p.next()
 		return &starExpr{line: t.line, x: p.bitor()}
 	}
-	return p.bitor()
+	return elem()
 }
+
+func (p *parser) bitorStar() expr { return p.starred(p.bitor) }
 
 func (p *parser) whileStmt() stmt {
 	t := p.next()
@@ -661,28 +670,13 @@ func (p *parser) classStmt(decorators []expr) stmt {
 // starExprs reads expressions separated by commas, a tuple without
 // parentheses when there is a comma.
 func (p *parser) starExprs() expr {
-	first := p.starOrNamed()
-	if !p.is(",") {
-		return first
-	}
-	tuple := &seqExpr{line: first.pos(), kind: '(', elems: []expr{first}}
-	for p.accept(",") {
-		if p.atLineEnd() || p.is("=") || p.is(")") || p.is(":") || p.peek().kind == tOp && strings.HasSuffix(p.peek().text, "=") && p.peek().text != "==" {
-			tuple.trailing = true
-			break
-		}
-		tuple.elems = append(tuple.elems, p.starOrNamed())
-	}
-	return tuple
+	return p.tupleRest(p.starOrNamed(), func() bool {
+		t := p.peek()
+		return p.atLineEnd() || p.is("=") || p.is(")") || p.is(":") || t.kind == tOp && strings.HasSuffix(t.text, "=") && t.text != "=="
+	}, p.starOrNamed)
 }
 
-func (p *parser) starOrNamed() expr {
-	if p.is("*") {
-		t := p.next()
-		return &starExpr{line: t.line, x: p.bitor()}
-	}
-	return p.namedExpr()
-}
+func (p *parser) starOrNamed() expr { return p.starred(p.namedExpr) }
 
 // namedExpr reads an expression that may be name := value.
 func (p *parser) namedExpr() expr {

@@ -56,62 +56,50 @@ func (sc *scope) fstring(p strPart) expr {
 	var lit strings.Builder
 	var args []arg
 	body := p.body
-	for i := 0; i < len(body); i++ {
-		c := body[i]
-		switch {
-		case c == '{' && i+1 < len(body) && body[i+1] == '{':
-			lit.WriteString("{{")
-			i++
-		case c == '}' && i+1 < len(body) && body[i+1] == '}':
-			lit.WriteString("}}")
-			i++
-		case c == '{':
-			end := fieldEnd(body, i+1)
-			if end < 0 {
-				sc.note(p.line, "f-string", "a { is not closed; the string is kept as text")
-				lit.WriteString("{{")
-				continue
-			}
-			field := body[i+1 : end]
-			text, conv, spec := splitField(field)
-			debug := ""
-			if t := strings.TrimRight(text, " "); strings.HasSuffix(t, "=") && !strings.HasSuffix(t, "==") && !strings.HasSuffix(t, "!=") && !strings.HasSuffix(t, "<=") && !strings.HasSuffix(t, ">=") {
-				debug, text = text, strings.TrimSuffix(t, "=")
-				if conv == "" && spec == "" {
-					conv = "r"
-				}
-			}
-			x, err := parseExprText(text, p.line)
-			if err != nil {
-				sc.note(p.line, "f-string field {"+field+"}", "the expression could not be read ("+err.Error()+"); rewrite it with .format()")
-				x = &rawExpr{line: p.line, text: quote("{" + field + "}")}
-			} else {
-				x = sc.expr(x)
-			}
-			if spec != "" {
-				if strings.Contains(spec, "{") {
-					sc.note(p.line, "f-string field {"+field+"}", "a format spec with nested fields is not converted; compute the spec first")
-				}
-				if conv != "" {
-					x = &callExpr{line: p.line, fn: &nameExpr{id: map[string]string{"r": "repr", "s": "str", "a": "repr"}[conv]}, args: []arg{{x: x}}}
-				}
-				x = &callExpr{line: p.line, fn: &nameExpr{id: "format"}, args: []arg{{x: x}, {x: &strExpr{line: p.line, parts: []strPart{{quote: `"`, body: escapeBody(spec)}}}}}}
-				conv = ""
-			}
-			if debug != "" {
-				lit.WriteString(strings.NewReplacer("{", "{{", "}", "}}").Replace(debug))
-			}
-			lit.WriteString("{")
-			if conv == "r" || conv == "a" {
-				lit.WriteString("!r")
-			}
-			lit.WriteString("}")
-			args = append(args, arg{x: x})
-			i = end
-		default:
-			lit.WriteByte(c)
-		}
+	fields, ok := replacementFields(body)
+	if !ok {
+		sc.note(p.line, "f-string", "a { is not closed; the string is kept as text")
+		fields = nil
+		body = strings.NewReplacer("{", "{{", "}", "}}").Replace(strings.NewReplacer("{{", "{", "}}", "}").Replace(body))
 	}
+	last := 0
+	for _, fs := range fields {
+		lit.WriteString(body[last:fs.start])
+		last = fs.end
+		field := fs.field
+		text, conv, spec := splitField(field)
+		debug := ""
+		if t := strings.TrimRight(text, " "); strings.HasSuffix(t, "=") && !strings.HasSuffix(t, "==") && !strings.HasSuffix(t, "!=") && !strings.HasSuffix(t, "<=") && !strings.HasSuffix(t, ">=") {
+			debug, text = text, strings.TrimSuffix(t, "=")
+			if conv == "" && spec == "" {
+				conv = "r"
+			}
+		}
+		x, err := parseExprText(text, p.line)
+		if err != nil {
+			sc.note(p.line, "f-string field {"+field+"}", "the expression could not be read ("+err.Error()+"); rewrite it with .format()")
+			x = &rawExpr{line: p.line, text: quote("{" + field + "}")}
+		} else {
+			x = sc.expr(x)
+		}
+		if spec != "" {
+			if strings.Contains(spec, "{") {
+				sc.note(p.line, "f-string field {"+field+"}", "a format spec with nested fields is not converted; compute the spec first")
+			}
+			x = formatCall(p.line, x, conv, spec)
+			conv = ""
+		}
+		if debug != "" {
+			lit.WriteString(strings.NewReplacer("{", "{{", "}", "}}").Replace(debug))
+		}
+		lit.WriteString("{")
+		if conv == "r" || conv == "a" {
+			lit.WriteString("!r")
+		}
+		lit.WriteString("}")
+		args = append(args, arg{x: x})
+	}
+	lit.WriteString(body[last:])
 	text := lit.String()
 	if len(args) == 0 {
 		text = strings.NewReplacer("{{", "{", "}}", "}").Replace(text)
@@ -127,9 +115,44 @@ func (sc *scope) fstring(p strPart) expr {
 	return &callExpr{line: p.line, fn: &attrExpr{line: p.line, x: s, name: "format"}, args: args}
 }
 
-// fieldEnd finds the } closing a replacement field that starts at i,
-// past brackets and strings inside it.
-func fieldEnd(s string, i int) int {
+// formatCall is format(x, spec), of repr(x) or str(x) for a !r or !s
+// conversion.
+func formatCall(line int, x expr, conv, spec string) expr {
+	if conv != "" {
+		x = &callExpr{line: line, fn: &nameExpr{id: map[string]string{"r": "repr", "s": "str", "a": "repr"}[conv]}, args: []arg{{x: x}}}
+	}
+	return &callExpr{line: line, fn: &nameExpr{id: "format"}, args: []arg{{x: x}, {x: &strExpr{line: line, parts: []strPart{{quote: `"`, body: escapeBody(spec)}}}}}}
+}
+
+// fieldSpan is a replacement field of a format string: body[start:end]
+// is {field}.
+type fieldSpan struct {
+	start, end int
+	field      string
+}
+
+// replacementFields lists the fields of an f-string or format string
+// ({{ and }} are literal braces); ok is false when a { is not closed.
+func replacementFields(body string) (out []fieldSpan, ok bool) {
+	for i := 0; i < len(body); i++ {
+		switch {
+		case strings.HasPrefix(body[i:], "{{"), strings.HasPrefix(body[i:], "}}"):
+			i++
+		case body[i] == '{':
+			end := fieldEnd(body, i+1)
+			if end < 0 {
+				return out, false
+			}
+			out = append(out, fieldSpan{start: i, end: end + 1, field: body[i+1 : end]})
+			i = end
+		}
+	}
+	return out, true
+}
+
+// scanTop walks s from i, past strings and brackets, and returns the
+// first index at the top level where stop says so, or -1.
+func scanTop(s string, i int, stop func(j int) bool) int {
 	depth := 0
 	var q byte
 	for j := i; j < len(s); j++ {
@@ -143,44 +166,29 @@ func fieldEnd(s string, i int) int {
 			q = c
 		case c == '(' || c == '[' || c == '{':
 			depth++
-		case c == ')' || c == ']':
+		case (c == ')' || c == ']' || c == '}') && depth > 0:
 			depth--
-		case c == '}':
-			if depth == 0 {
-				return j
-			}
-			depth--
+		case depth == 0 && stop(j):
+			return j
 		}
 	}
 	return -1
 }
 
+// fieldEnd finds the } closing a replacement field that starts at i.
+func fieldEnd(s string, i int) int { return scanTop(s, i, func(j int) bool { return s[j] == '}' }) }
+
 // splitField splits expr!conv:spec at the top level of a field.
 func splitField(f string) (text, conv, spec string) {
-	depth := 0
-	var q byte
-	for j := 0; j < len(f); j++ {
-		c := f[j]
-		switch {
-		case q != 0:
-			if c == q {
-				q = 0
-			}
-		case c == '\'' || c == '"':
-			q = c
-		case c == '(' || c == '[' || c == '{':
-			depth++
-		case c == ')' || c == ']' || c == '}':
-			depth--
-		case depth == 0 && c == '!' && j+1 < len(f) && f[j+1] != '=':
-			text, rest := f[:j], f[j+1:]
-			conv, spec, _ = strings.Cut(rest, ":")
-			return text, conv, spec
-		case depth == 0 && c == ':':
-			return f[:j], "", f[j+1:]
-		}
+	j := scanTop(f, 0, func(j int) bool { return f[j] == ':' || f[j] == '!' && (j+1 >= len(f) || f[j+1] != '=') })
+	switch {
+	case j < 0:
+		return f, "", ""
+	case f[j] == ':':
+		return f[:j], "", f[j+1:]
 	}
-	return f, "", ""
+	conv, spec, _ = strings.Cut(f[j+1:], ":")
+	return f[:j], conv, spec
 }
 
 // escapeBody writes s as the body of a "…" literal.
@@ -374,7 +382,7 @@ func (sc *scope) printf(line int, body string, args []expr) (string, []expr, boo
 			x = &callExpr{line: line, fn: &nameExpr{id: through}, args: []arg{{x: x}}}
 		}
 		if spec != "" {
-			x = &callExpr{line: line, fn: &nameExpr{id: "format"}, args: []arg{{x: x}, {x: &strExpr{line: line, parts: []strPart{{quote: `"`, body: escapeBody(spec)}}}}}}
+			x = formatCall(line, x, "", spec)
 		}
 		out[i] = x
 		b.WriteString("%s")
@@ -394,29 +402,23 @@ func (sc *scope) formatFields(line int, body string, c *callExpr) (string, []arg
 	}
 	var fields []field
 	needed := false
-	for i := 0; i < len(body); i++ {
-		switch {
-		case strings.HasPrefix(body[i:], "{{"), strings.HasPrefix(body[i:], "}}"):
-			i++
-		case body[i] == '{':
-			end := fieldEnd(body, i+1)
-			if end < 0 {
-				return body, c.args, false
-			}
-			text, conv, spec := splitField(body[i+1 : end])
-			f := field{start: i, end: end + 1, conv: conv, spec: spec}
-			j := strings.IndexAny(text, ".[")
-			if j >= 0 {
-				f.name, f.access = text[:j], text[j:]
-			} else {
-				f.name = text
-			}
-			if spec != "" || f.access != "" {
-				needed = true
-			}
-			fields = append(fields, f)
-			i = end
+	spans, ok := replacementFields(body)
+	if !ok {
+		return body, c.args, false
+	}
+	for _, fs := range spans {
+		text, conv, spec := splitField(fs.field)
+		f := field{start: fs.start, end: fs.end, conv: conv, spec: spec}
+		j := strings.IndexAny(text, ".[")
+		if j >= 0 {
+			f.name, f.access = text[:j], text[j:]
+		} else {
+			f.name = text
 		}
+		if spec != "" || f.access != "" {
+			needed = true
+		}
+		fields = append(fields, f)
 	}
 	if !needed {
 		return body, c.args, true
@@ -468,10 +470,7 @@ func (sc *scope) formatFields(line int, body string, c *callExpr) (string, []arg
 			x = replaceName(acc, "_v", x)
 		}
 		if f.spec != "" {
-			if f.conv != "" {
-				x = &callExpr{line: line, fn: &nameExpr{id: map[string]string{"r": "repr", "s": "str", "a": "repr"}[f.conv]}, args: []arg{{x: x}}}
-			}
-			x = &callExpr{line: line, fn: &nameExpr{id: "format"}, args: []arg{{x: x}, {x: &strExpr{line: line, parts: []strPart{{quote: `"`, body: escapeBody(f.spec)}}}}}}
+			x = formatCall(line, x, f.conv, f.spec)
 			b.WriteString("{}")
 		} else if f.conv == "r" || f.conv == "a" {
 			b.WriteString("{!r}")

@@ -61,16 +61,8 @@ func coded(thread *sl.Thread, fn string, in, out int) error {
 // error. Padding is required, as in Python.
 func b64decoder(enc *base64.Encoding, extra string) builtinFunc {
 	return func(thread *sl.Thread, b *sl.Builtin, args sl.Tuple, kwargs []sl.Tuple) (sl.Value, error) {
-		var v sl.Value
-		validate := false
-		if err := sl.UnpackArgs(b.Name(), args, kwargs, "s", &v, "validate?", &validate); err != nil {
-			return nil, err
-		}
-		s, err := text(b.Name(), v)
+		s, validate, err := decoderArgs(thread, b, args, kwargs, "validate?")
 		if err != nil {
-			return nil, err
-		}
-		if err := coded(thread, b.Name(), len(s), len(s)); err != nil {
 			return nil, err
 		}
 		in := alphabetOnly(s, extra)
@@ -86,6 +78,20 @@ func b64decoder(enc *base64.Encoding, extra string) builtinFunc {
 		}
 		return sl.Bytes(out), nil
 	}
+}
+
+// decoderArgs reads (s, flag=False) of a decoder and counts the work.
+func decoderArgs(thread *sl.Thread, b *sl.Builtin, args sl.Tuple, kwargs []sl.Tuple, flagName string) (string, bool, error) {
+	var v sl.Value
+	flag := false
+	if err := sl.UnpackArgs(b.Name(), args, kwargs, "s", &v, flagName, &flag); err != nil {
+		return "", false, err
+	}
+	s, err := text(b.Name(), v)
+	if err != nil {
+		return "", false, err
+	}
+	return s, flag, coded(thread, b.Name(), len(s), len(s))
 }
 
 // alphabetOnly keeps the characters of base64 (with extra as its last
@@ -110,16 +116,8 @@ func alphabetOnly(s, extra string) string {
 
 func b32decoder(enc *base32.Encoding) builtinFunc {
 	return func(thread *sl.Thread, b *sl.Builtin, args sl.Tuple, kwargs []sl.Tuple) (sl.Value, error) {
-		var v sl.Value
-		casefold := false
-		if err := sl.UnpackArgs(b.Name(), args, kwargs, "s", &v, "casefold?", &casefold); err != nil {
-			return nil, err
-		}
-		s, err := text(b.Name(), v)
+		s, casefold, err := decoderArgs(thread, b, args, kwargs, "casefold?")
 		if err != nil {
-			return nil, err
-		}
-		if err := coded(thread, b.Name(), len(s), len(s)); err != nil {
 			return nil, err
 		}
 		if casefold {
@@ -134,16 +132,8 @@ func b32decoder(enc *base32.Encoding) builtinFunc {
 }
 
 func b16decode(thread *sl.Thread, b *sl.Builtin, args sl.Tuple, kwargs []sl.Tuple) (sl.Value, error) {
-	var v sl.Value
-	casefold := false
-	if err := sl.UnpackArgs(b.Name(), args, kwargs, "s", &v, "casefold?", &casefold); err != nil {
-		return nil, err
-	}
-	s, err := text(b.Name(), v)
+	s, casefold, err := decoderArgs(thread, b, args, kwargs, "casefold?")
 	if err != nil {
-		return nil, err
-	}
-	if err := coded(thread, b.Name(), len(s), len(s)/2); err != nil {
 		return nil, err
 	}
 	if casefold {

@@ -126,6 +126,15 @@ func csvText(fn string, v sl.Value) (string, error) {
 	return "", fmt.Errorf("%s: got %s, want the CSV text, or a list of its lines", fn, v.Type())
 }
 
+// readRecords reads the records of a reader's input.
+func readRecords(thread *sl.Thread, fn string, src sl.Value, d dialect) ([][]string, error) {
+	s, err := csvText(fn, src)
+	if err != nil {
+		return nil, err
+	}
+	return parseCSV(thread, fn, s, d)
+}
+
 // parseCSV splits text into records as Python's csv.reader does.
 func parseCSV(thread *sl.Thread, fn, text string, d dialect) ([][]string, error) {
 	if err := spendBytes(thread, len(text)*2, fn); err != nil {
@@ -283,11 +292,7 @@ func csvReader(thread *sl.Thread, b *sl.Builtin, args sl.Tuple, kwargs []sl.Tupl
 	if err := sl.UnpackArgs(b.Name(), args, rest, "text", &src); err != nil {
 		return nil, err
 	}
-	s, err := csvText(b.Name(), src)
-	if err != nil {
-		return nil, err
-	}
-	records, err := parseCSV(thread, b.Name(), s, d)
+	records, err := readRecords(thread, b.Name(), src, d)
 	if err != nil {
 		return nil, err
 	}
@@ -307,11 +312,7 @@ func csvDictReader(thread *sl.Thread, b *sl.Builtin, args sl.Tuple, kwargs []sl.
 	if err := sl.UnpackArgs(b.Name(), args, rest, "text", &src, "fieldnames?", &fieldnames, "restkey?", &restkey, "restval?", &restval); err != nil {
 		return nil, err
 	}
-	s, err := csvText(b.Name(), src)
-	if err != nil {
-		return nil, err
-	}
-	records, err := parseCSV(thread, b.Name(), s, d)
+	records, err := readRecords(thread, b.Name(), src, d)
 	if err != nil {
 		return nil, err
 	}

@@ -395,12 +395,18 @@ func (p *Pattern) all(thread *sl.Thread, fn, s string, n int) ([][]int, error) {
 	return locs, nil
 }
 
-func reFindall(thread *sl.Thread, fn string, p *Pattern, args sl.Tuple, kwargs []sl.Tuple) (sl.Value, error) {
+// allOf reads (string) and returns every match in it.
+func (p *Pattern) allOf(thread *sl.Thread, fn string, args sl.Tuple, kwargs []sl.Tuple) (string, [][]int, error) {
 	var s string
 	if err := sl.UnpackArgs(fn, args, kwargs, "string", &s); err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	locs, err := p.all(thread, fn, s, -1)
+	return s, locs, err
+}
+
+func reFindall(thread *sl.Thread, fn string, p *Pattern, args sl.Tuple, kwargs []sl.Tuple) (sl.Value, error) {
+	s, locs, err := p.allOf(thread, fn, args, kwargs)
 	if err != nil {
 		return nil, err
 	}
@@ -431,11 +437,7 @@ func reFindall(thread *sl.Thread, fn string, p *Pattern, args sl.Tuple, kwargs [
 }
 
 func reFinditer(thread *sl.Thread, fn string, p *Pattern, args sl.Tuple, kwargs []sl.Tuple) (sl.Value, error) {
-	var s string
-	if err := sl.UnpackArgs(fn, args, kwargs, "string", &s); err != nil {
-		return nil, err
-	}
-	locs, err := p.all(thread, fn, s, -1)
+	s, locs, err := p.allOf(thread, fn, args, kwargs)
 	if err != nil {
 		return nil, err
 	}
