@@ -147,3 +147,18 @@ func FuzzTimeParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFormat formats values with any spec: no panic.
+func FuzzFormat(f *testing.F) {
+	for _, s := range []string{".2f", ",", ">10", "#x", "*^9", "+08.3e", ".1%", "_b", "0=10d", "z.0f"} {
+		f.Add(s, 1234.5678, int64(-42), "text")
+	}
+	f.Fuzz(func(t *testing.T, spec string, fl float64, n int64, s string) {
+		for _, v := range []sl.Value{sl.Float(fl), sl.MakeInt64(n), sl.String(s), sl.Bool(n%2 == 0), sl.None} {
+			formatValue(v, spec)
+		}
+		if d, err := parseDecimal("d", s); err == nil {
+			formatValue(d, spec)
+		}
+	})
+}

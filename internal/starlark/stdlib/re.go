@@ -6,6 +6,7 @@ import (
 	"regexp/syntax"
 	"strconv"
 	"strings"
+	"sync"
 
 	sl "go.starlark.net/starlark"
 )
@@ -46,10 +47,22 @@ type Pattern struct {
 	source string
 	flags  int
 	re     *regexp.Regexp
-	// anchored and full match at the start and the whole of the input.
+	goSrc  string
+	// anchored and full match at the start and the whole of the input,
+	// compiled on first use.
+	once           sync.Once
 	anchored, full *regexp.Regexp
 	// cost is the steps per byte of input of one scan.
 	cost uint64
+}
+
+// anchoredForms returns the patterns of match and fullmatch.
+func (p *Pattern) anchoredForms() (anchored, full *regexp.Regexp) {
+	p.once.Do(func() {
+		p.anchored = regexp.MustCompile(`\A(?:` + p.goSrc + `)`)
+		p.full = regexp.MustCompile(`\A(?:` + p.goSrc + `)\z`)
+	})
+	return p.anchored, p.full
 }
 
 // compilePattern translates a Python pattern and compiles it.
@@ -99,12 +112,10 @@ func compilePattern(thread *sl.Thread, fn, pattern string, flags int) (*Pattern,
 	if err := charge(thread, int64(len(prog.Inst))*64*3, fn); err != nil {
 		return nil, err
 	}
-	p := &Pattern{source: pattern, flags: flags, cost: uint64(len(prog.Inst))/8 + 1}
+	p := &Pattern{source: pattern, flags: flags, goSrc: goSrc, cost: uint64(len(prog.Inst))/8 + 1}
 	if p.re, err = regexp.Compile(goSrc); err != nil {
 		return nil, fmt.Errorf("%s: %s", fn, explainSyntax(err))
 	}
-	p.anchored = regexp.MustCompile(`\A(?:` + goSrc + `)`)
-	p.full = regexp.MustCompile(`\A(?:` + goSrc + `)\z`)
 	return p, nil
 }
 
@@ -344,10 +355,12 @@ var reOps map[string]reOp
 func init() {
 	reOps = map[string]reOp{
 		"match": func(th *sl.Thread, fn string, p *Pattern, a sl.Tuple, kw []sl.Tuple) (sl.Value, error) {
-			return reMatch(th, fn, p, p.anchored, a, kw)
+			anchored, _ := p.anchoredForms()
+			return reMatch(th, fn, p, anchored, a, kw)
 		},
 		"fullmatch": func(th *sl.Thread, fn string, p *Pattern, a sl.Tuple, kw []sl.Tuple) (sl.Value, error) {
-			return reMatch(th, fn, p, p.full, a, kw)
+			_, full := p.anchoredForms()
+			return reMatch(th, fn, p, full, a, kw)
 		},
 		"search": func(th *sl.Thread, fn string, p *Pattern, a sl.Tuple, kw []sl.Tuple) (sl.Value, error) {
 			return reMatch(th, fn, p, p.re, a, kw)
