@@ -6,10 +6,12 @@
 // self.response.status_code, self.invoke(...)); subsystems add attributes
 // (self.out.rest, self.kvdb, …) with Provide, without touching this package.
 //
-// Scripts are sandboxed: they reach no file, network, environment variable
-// or clock except through the platform's objects, and every invocation is
+// Scripts are sandboxed: they reach no file, network or environment
+// variable except through the platform's objects, and every invocation is
 // stopped after a number of execution steps or once it has allocated its
 // memory allowance (see package memlimit), loading a file included.
+// Python's everyday modules (time, re, hashlib, …) and catch come from
+// package stdlib, predeclared.
 package starlark
 
 import (
@@ -31,6 +33,7 @@ import (
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/services"
 	"github.com/plexushq/plexus/internal/starlark/memlimit"
+	"github.com/plexushq/plexus/internal/starlark/stdlib"
 	"github.com/plexushq/plexus/sdk/service"
 )
 
@@ -47,12 +50,15 @@ type Compiler struct {
 	maxMemory int64
 	log       *slog.Logger
 	attrs     *namespace
+	// lib are the limits of the standard library's functions.
+	lib stdlib.Limits
 }
 
 // New returns a compiler whose invocations (and file loads) may take at
 // most the execution steps and allocate at most the memory of limits.
 func New(limits config.Starlark, log *slog.Logger) *Compiler {
-	return &Compiler{maxSteps: limits.MaxSteps, maxMemory: int64(limits.MaxMemory), log: log, attrs: &namespace{}}
+	return &Compiler{maxSteps: limits.MaxSteps, maxMemory: int64(limits.MaxMemory), log: log, attrs: &namespace{},
+		lib: stdlib.Limits{MaxSteps: limits.MaxSteps, MaxPattern: int(limits.MaxPatternSize)}}
 }
 
 // newThread returns a thread bounded by the compiler's limits, charging a.
@@ -60,6 +66,7 @@ func (comp *Compiler) newThread(name string, a *memlimit.Allowance, print func(*
 	thread := &sl.Thread{Name: name, Print: print}
 	memlimit.Attach(thread, a)
 	a.Watch(thread, comp.maxSteps)
+	stdlib.Attach(thread, comp.lib)
 	return thread
 }
 
@@ -142,9 +149,18 @@ var predeclared = func() sl.StringDict {
 	for name, b := range memlimit.Predeclared() {
 		d[name] = b
 	}
+	// After memlimit's: the library's int and abs also take decimals, and
+	// call memlimit's for the rest.
+	for name, v := range stdlib.Predeclared() {
+		d[name] = v
+	}
 	d.Freeze()
 	return d
 }()
+
+// IsPredeclared reports whether every script sees name without defining
+// it: Plexus's builtins and modules (Starlark's own builtins aside).
+func IsPredeclared(name string) bool { return predeclared.Has(name) }
 
 // errorBuiltin returns a function that stops the service with a typed
 // error: not_found("No such customer") answers 404 with that message.
