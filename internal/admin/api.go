@@ -15,10 +15,11 @@ import (
 	"time"
 
 	"github.com/plexushq/plexus/internal/catalog"
+	"github.com/plexushq/plexus/internal/channel/rest"
 	"github.com/plexushq/plexus/internal/cid"
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/deploy"
-	"github.com/plexushq/plexus/internal/invoke"
+	"github.com/plexushq/plexus/internal/dispatch"
 	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/password"
@@ -36,9 +37,10 @@ const Prefix = "/admin/api/v1"
 
 // API is the admin listener's handler.
 type API struct {
-	Runtime  *live.Runtime
-	Invoker  *invoke.Invoker
-	Store    *store.Store
+	Runtime *live.Runtime
+	Store   *store.Store
+	// Pipeline runs the services of POST /services/{name}/invoke.
+	Pipeline *dispatch.Pipeline
 	Logger   *slog.Logger
 	Settings *config.Settings
 	Metrics  *metrics.Metrics
@@ -58,12 +60,17 @@ type API struct {
 
 	auth *auth
 	mux  *http.ServeMux
+	// invokeCh is the channel the invoke call runs services on: JSON
+	// payloads, and the text of any error in a 500, since its callers are
+	// administrators.
+	invokeCh *dispatch.Channel
 }
 
 // Handler returns the admin listener's handler.
 func (a *API) Handler() http.Handler {
 	a.auth = &auth{store: a.Store, cliToken: a.CLIToken, failures: a.Failures, verifier: a.Passwords, verified: map[[32]byte]string{}}
 	a.mux = http.NewServeMux()
+	a.invokeCh = &dispatch.Channel{Type: service.ChannelAdmin, DataFormat: dispatch.FormatJSON, Detailed: true}
 	a.mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		reply.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -410,42 +417,29 @@ func (a *API) getService(w http.ResponseWriter, r *http.Request) {
 	reply.JSON(w, http.StatusOK, a.serviceInfo(st, svc))
 }
 
-// invoke runs a service with the request body as its payload and answers
-// what the service answered. ?verb=POST picks a verb handler.
+// InvokeKind is the channel kind of the admin API's invoke, in the
+// access log and the metrics.
+const InvokeKind = "admin"
+
+// invokeExchange is one call of the admin API's invoke.
+type invokeExchange struct {
+	dispatch.Exchange
+	rest.Transport
+}
+
+// invoke runs a service through the pipeline with the request body as its
+// JSON payload and answers what the service answered. ?verb=POST picks a
+// verb handler.
 func (a *API) invoke(w http.ResponseWriter, r *http.Request) {
-	svc := a.Runtime.State().Services.Get(r.PathValue("name"))
-	if svc == nil {
-		fail(w, http.StatusNotFound, "No service named "+strconv.Quote(r.PathValue("name"))+" is deployed")
+	x := &invokeExchange{Transport: rest.Transport{W: w, R: r}}
+	x.Open(&x.Exchange, InvokeKind, x)
+	x.Verb, x.Service = r.URL.Query().Get("verb"), r.PathValue("name")
+	if a.Runtime.State().Services.Get(x.Service) == nil {
+		a.Pipeline.Fail(&x.Exchange, service.NotFound("No service named %s is deployed", strconv.Quote(x.Service)))
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(a.Settings.Limits.MaxBodySize)))
-	if err != nil {
-		fail(w, http.StatusRequestEntityTooLarge, "Request body is too large")
-		return
-	}
-	id := cid.New()
-	w.Header().Set(reply.CIDHeader, id)
-	c := a.Invoker.NewContext(r.Context(), id, svc.Name, service.Channel{Type: service.ChannelAdmin, DataFormat: "json"})
-	var payload any = string(body)
-	if len(body) == 0 {
-		payload = nil
-	} else if p, err := invoke.DecodeJSON(body); err == nil {
-		payload = p
-	}
-	invoke.SetPayload(c.Request, payload)
-	c.Request.RawRequest = body
-	if err := a.Invoker.Run(c, svc, r.URL.Query().Get("verb")); err != nil {
-		reply.LogError(c.Logger(), err)
-		for k, vs := range c.Response.Headers {
-			w.Header()[k] = vs
-		}
-		reply.Error(w, id, err, true)
-		return
-	}
-	if _, _, err := reply.Response(w, c.Response, "", r.Header.Get("Accept-Encoding")); err != nil {
-		c.Logger().Error("writing response", "error", err.Error())
-		reply.Error(w, id, err, true)
-	}
+	x.Channel = a.invokeCh
+	a.Pipeline.Serve(&x.Exchange)
 }
 
 // SourceFile is one service file sent to POST /deploy.

@@ -302,13 +302,82 @@ func TestMetrics(t *testing.T) {
 	s.Call("POST", "/m", `{bad`, nil)
 	body := string(s.AdminCall("GET", "/metrics", "").Body)
 	for _, want := range []string{
-		`plexus_channel_requests_total{channel="m.echo"} 2`,
-		`plexus_channel_errors_total{channel="m.echo",status="400"} 1`,
-		`plexus_channel_request_duration_seconds_count{channel="m.echo"} 2`,
+		`plexus_channel_requests_total{channel="m.echo",kind="channel_rest"} 2`,
+		`plexus_channel_errors_total{channel="m.echo",kind="channel_rest",status="400"} 1`,
+		`plexus_channel_request_duration_seconds_count{channel="m.echo",kind="channel_rest"} 2`,
 		`go_goroutines`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+// The series of a channel go when the channel is deleted; those of the
+// others stay.
+func TestMetricsOfDeletedChannels(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	s.Channel("m.keep", "plexus.helpers.echo", "", "/keep", nil)
+	s.Channel("m.gone", "plexus.helpers.echo", "", "/gone", nil)
+	for _, path := range []string{"/keep", "/gone"} {
+		s.Call("POST", path, `{}`, nil)
+		s.Call("POST", path, `{bad`, nil)
+	}
+	series := func() string { return string(s.AdminCall("GET", "/metrics", "").Body) }
+	if body := series(); !strings.Contains(body, `channel="m.gone"`) || !strings.Contains(body, `channel="m.keep"`) {
+		t.Fatalf("metrics before the delete:\n%s", body)
+	}
+	if r := s.AdminCall("DELETE", prefix+"/objects/channel_rest/m.gone", ""); r.StatusCode != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", r.StatusCode, r.Body)
+	}
+	body := series()
+	if strings.Contains(body, `channel="m.gone"`) {
+		t.Errorf("series of the deleted channel remain:\n%s", body)
+	}
+	for _, want := range []string{
+		`plexus_channel_requests_total{channel="m.keep",kind="channel_rest"} 2`,
+		`plexus_channel_errors_total{channel="m.keep",kind="channel_rest",status="400"} 1`,
+		`plexus_channel_request_duration_seconds_count{channel="m.keep",kind="channel_rest"} 2`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	// A channel made again under the name starts from nothing.
+	s.Channel("m.gone", "plexus.helpers.echo", "", "/gone", nil)
+	s.Call("POST", "/gone", `{}`, nil)
+	if body := series(); !strings.Contains(body, `plexus_channel_requests_total{channel="m.gone",kind="channel_rest"} 1`) {
+		t.Errorf("metrics of the channel made again:\n%s", body)
+	}
+}
+
+// The admin API's invoke runs services through the request pipeline: its
+// calls have access log lines and metrics of kind admin, and a body that
+// is not JSON is refused as channels refuse it.
+func TestInvokeThroughThePipeline(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	r := s.AdminCall("POST", prefix+"/services/plexus.helpers.echo/invoke", `{"a": 1}`)
+	if r.StatusCode != 200 || string(r.Body) != `{"a":1}` {
+		t.Fatalf("invoke: %d %s", r.StatusCode, r.Body)
+	}
+	line := s.Log.WaitFor(t, "msg=request", "cid="+r.Header.Get("X-Plexus-CID"))
+	for _, want := range []string{"kind=admin", "service=plexus.helpers.echo", "status=200", "path=" + prefix + "/services/plexus.helpers.echo/invoke"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("access log line lacks %q: %s", want, line)
+		}
+	}
+	r = s.AdminCall("POST", prefix+"/services/plexus.helpers.echo/invoke", `{"a":`)
+	if r.StatusCode != 400 || !strings.Contains(string(r.Body), "Invalid JSON") {
+		t.Errorf("malformed JSON: %d %s", r.StatusCode, r.Body)
+	}
+	s.Log.WaitFor(t, "request refused", "kind=admin", "cid="+r.Header.Get("X-Plexus-CID"), "status=400")
+	body := string(s.AdminCall("GET", "/metrics", "").Body)
+	for _, want := range []string{
+		`plexus_channel_requests_total{channel="",kind="admin"} 2`,
+		`plexus_channel_errors_total{channel="",kind="admin",status="400"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q in\n%s", want, body)
 		}
 	}
 }

@@ -92,6 +92,7 @@ Start with:
 		a.startCmd(),
 		a.invokeCmd(),
 		a.deployCmd(),
+		a.portCmd(),
 		a.enmasseCmd(),
 		a.schedulerCmd(),
 		a.adminCmd(),

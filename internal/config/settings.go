@@ -59,7 +59,7 @@ type AuthFailures struct {
 type Log struct {
 	Format string `yaml:"format" doc:"Log format: text or json."`
 	Level  string `yaml:"level" doc:"Lowest level logged: debug, info, warn or error."`
-	Access bool   `yaml:"access" doc:"Log one line per API request with its cid, channel, status and duration."`
+	Access bool   `yaml:"access" doc:"Log one line per request with its cid, channel kind, channel, status and duration: every API request, admin API invoke and scheduler job run."`
 }
 
 // Limits bound what one request may take.
@@ -98,6 +98,8 @@ type Metrics struct {
 type Starlark struct {
 	MaxSteps  uint64 `yaml:"max_steps" doc:"Most Starlark execution steps one invocation may take before it is stopped and answered 500."`
 	MaxMemory Size   `yaml:"max_memory" doc:"Memory one invocation may allocate, counting every value it makes (strings, lists, dicts, the request payload it reads, responses of outgoing calls) and its call stack, including the services it invokes; past it the invocation is stopped and answered 500. Module-level values count against it when a file is deployed."`
+	// MaxPatternSize bounds the regular expressions of the re module.
+	MaxPatternSize Size `yaml:"max_pattern_size" doc:"Longest regular expression the re module compiles; a longer pattern fails with an error naming this setting, and the service is stopped."`
 }
 
 // Default returns the default settings.
@@ -122,7 +124,7 @@ func Default() *Settings {
 			MaxOutgoingResponseSize: 1 << 30,
 			JSON:                    JSON{MaxDepth: 1000, MaxValues: 1_000_000, DecodeBudget: 512 << 20},
 		},
-		Starlark:       Starlark{MaxSteps: 10_000_000, MaxMemory: 64 << 20},
+		Starlark:       Starlark{MaxSteps: 10_000_000, MaxMemory: 64 << 20, MaxPatternSize: 16 << 10},
 		TLS:            TLS{ClientAuth: "request"},
 		TrustedProxies: []string{},
 		AuthFailures: AuthFailures{
@@ -214,6 +216,9 @@ func (s *Settings) Validate() error {
 	}
 	if s.Starlark.MaxMemory <= 0 {
 		errs = append(errs, errors.New("starlark.max_memory: must be positive"))
+	}
+	if s.Starlark.MaxPatternSize <= 0 {
+		errs = append(errs, errors.New("starlark.max_pattern_size: must be positive"))
 	}
 	if (s.TLS.CertFile == "") != (s.TLS.KeyFile == "") {
 		errs = append(errs, errors.New("tls: cert_file and key_file go together"))

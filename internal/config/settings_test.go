@@ -41,6 +41,7 @@ func TestLoadErrors(t *testing.T) {
 		"limits:\n  read_timeout: soon\n":          "expected a duration",
 		"starlark:\n  max_steps: 0\n":              "max_steps",
 		"starlark:\n  max_memory: 0\n":             "starlark.max_memory: must be positive",
+		"starlark:\n  max_pattern_size: 0\n":       "starlark.max_pattern_size: must be positive",
 		"limits:\n  json:\n    max_depth: 0\n":     "limits.json.max_depth",
 		"limits:\n  json:\n    max_values: -1\n":   "limits.json.max_values",
 		"limits:\n  json:\n    decode_budget: 0\n": "limits.json.decode_budget",

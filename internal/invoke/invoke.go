@@ -1,8 +1,9 @@
 // Package invoke runs services: it builds their contexts, recovers their
 // panics, and implements what a service can ask of the platform (Invoke,
-// InvokeAsync, its logger, named resources). Every channel runs services
-// through an Invoker, so Go and Starlark services, HTTP and non-HTTP
-// channels all behave the same.
+// InvokeAsync, its logger, named resources). The request pipeline
+// (package dispatch) runs every channel's services through an Invoker, so
+// Go and Starlark services, HTTP and non-HTTP channels all behave the
+// same.
 package invoke
 
 import (

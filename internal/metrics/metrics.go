@@ -15,9 +15,10 @@ import (
 type Metrics struct {
 	Registry *prometheus.Registry
 
-	// Requests counts requests served by each channel.
+	// Requests counts requests served by each channel, labelled by the
+	// channel's kind and name.
 	Requests *prometheus.CounterVec
-	// Errors counts responses with a status of 400 or more, per channel and
+	// Errors counts replies with a status of 400 or more, per channel and
 	// status.
 	Errors *prometheus.CounterVec
 	// Duration is the time each channel takes to answer.
@@ -52,17 +53,17 @@ func New() *Metrics {
 		Registry: prometheus.NewRegistry(),
 		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "plexus_channel_requests_total",
-			Help: "Requests served, per channel.",
-		}, []string{"channel"}),
+			Help: "Requests served, per channel: kind is the channel's kind (channel_rest, scheduler, admin), channel its name.",
+		}, []string{"kind", "channel"}),
 		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "plexus_channel_errors_total",
-			Help: "Responses with a status of 400 or more, per channel and status.",
-		}, []string{"channel", "status"}),
+			Help: "Replies with a status of 400 or more, per channel and status.",
+		}, []string{"kind", "channel", "status"}),
 		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "plexus_channel_request_duration_seconds",
 			Help:    "Time taken to answer a request, per channel.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
-		}, []string{"channel"}),
+		}, []string{"kind", "channel"}),
 		OutRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "plexus_outgoing_requests_total",
 			Help: "Requests sent through outgoing connections, one per attempt.",

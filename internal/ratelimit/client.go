@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/textproto"
 	"strings"
 )
 
@@ -29,14 +30,21 @@ func within(a netip.Addr, prefixes []netip.Prefix) bool {
 	return false
 }
 
-// ClientAddr returns the address of the client that sent a request: the
-// socket's peer, unless the peer is a trusted proxy; then the right-most
-// X-Forwarded-For address that is not itself a trusted proxy. Addresses
-// left of that one could be written by anyone, so they are never used.
+// ClientAddr returns the address of the client that sent an HTTP
+// request, as PeerClient does.
 func ClientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	return PeerClient(r.RemoteAddr, textproto.MIMEHeader(r.Header), trusted)
+}
+
+// PeerClient returns the address of the client that sent a request from
+// remoteAddr (host:port, or a host) with headers h: the peer, unless the
+// peer is a trusted proxy; then the right-most X-Forwarded-For address
+// that is not itself a trusted proxy. Addresses left of that one could be
+// written by anyone, so they are never used.
+func PeerClient(remoteAddr string, h textproto.MIMEHeader, trusted []netip.Prefix) netip.Addr {
+	host, _, err := net.SplitHostPort(remoteAddr)
 	if err != nil {
-		host = r.RemoteAddr
+		host = remoteAddr
 	}
 	peer, err := netip.ParseAddr(host)
 	if err != nil {
@@ -46,7 +54,7 @@ func ClientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
 	if len(trusted) == 0 || !within(peer, trusted) {
 		return peer
 	}
-	hops := r.Header.Values("X-Forwarded-For")
+	hops := h.Values("X-Forwarded-For")
 	client := peer
 	for i := len(hops) - 1; i >= 0; i-- {
 		parts := strings.Split(hops[i], ",")

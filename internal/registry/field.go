@@ -232,6 +232,20 @@ func FieldProblem(field, format string, args ...any) error {
 	return &Problem{Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
+// ListedTwice returns a problem with a list field for each name it holds
+// more than once.
+func ListedTwice(field string, names []string) []error {
+	var errs []error
+	seen := make(map[string]bool, len(names))
+	for _, n := range names {
+		if seen[n] {
+			errs = append(errs, FieldProblem(field, "%s is listed twice", redact.Quote(n)))
+		}
+		seen[n] = true
+	}
+	return errs
+}
+
 // Locate fills in the kind and name of problems that lack them and returns
 // them as *Problem values.
 func Locate(kind, name string, errs []error) []*Problem {

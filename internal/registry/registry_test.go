@@ -257,3 +257,18 @@ func TestBounds(t *testing.T) {
 		}
 	}
 }
+
+func TestListedTwice(t *testing.T) {
+	errs := registry.ListedTwice("members", []string{"a", "b", "a", "c", "b", "a"})
+	var got []string
+	for _, err := range errs {
+		got = append(got, err.Error())
+	}
+	want := []string{`members: "a" is listed twice`, `members: "b" is listed twice`, `members: "a" is listed twice`}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("%q, want %q", got, want)
+	}
+	if errs := registry.ListedTwice("groups", []string{"x", "y"}); errs != nil {
+		t.Errorf("no repeats: %v", errs)
+	}
+}

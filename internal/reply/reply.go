@@ -1,5 +1,6 @@
-// Package reply writes HTTP responses: a service's response, and the error
-// envelope every caller sees, {"result": "Error", "cid": …, "details": …}.
+// Package reply makes and writes replies: a service's response payload
+// as bytes, the error envelope every caller sees, {"result": "Error",
+// "cid": …, "details": …}, and both written as HTTP responses.
 package reply
 
 import (
@@ -60,25 +61,18 @@ func EnvelopeBytes(cid, details string) []byte {
 	return append(b, '}')
 }
 
-// Error writes the envelope for an error returned by a service or the
-// platform: a *service.Error with its status, message and headers; any
-// other error as 500 with a generic message, or with the error's text in
-// development mode. It returns the status written.
-func Error(w http.ResponseWriter, cid string, err error, dev bool) int {
+// Details returns the status and the envelope's details of an error: a
+// *service.Error's status and message; for any other error 500 and a
+// generic message, or the error's text in development mode.
+func Details(err error, dev bool) (status int, details string) {
 	var se *service.Error
 	if errors.As(err, &se) {
-		for k, vs := range se.Header {
-			w.Header()[k] = vs
-		}
-		Envelope(w, se.Status, cid, se.Message)
-		return se.Status
+		return se.Status, se.Message
 	}
-	details := GenericError
 	if dev {
-		details = err.Error()
+		return http.StatusInternalServerError, err.Error()
 	}
-	Envelope(w, http.StatusInternalServerError, cid, details)
-	return http.StatusInternalServerError
+	return http.StatusInternalServerError, GenericError
 }
 
 // LogError logs a failed invocation: client errors (4xx) at info level,
@@ -118,12 +112,12 @@ var jsonBuffers = sync.Pool{New: func() any {
 	return j
 }}
 
-// encode returns the bytes and default content type of a response
+// Encode returns the bytes and default content type of a response
 // payload: nil is empty; a string or []byte is verbatim text;
 // json.RawMessage is verbatim JSON; anything else is encoded as JSON,
-// in a pooled buffer that lives until release (non-nil only then) is
+// into a pooled buffer that lives until release (non-nil only then) is
 // called.
-func encode(payload any) (body []byte, contentType string, release func(), err error) {
+func Encode(payload any) (body []byte, contentType string, release func(), err error) {
 	switch p := payload.(type) {
 	case nil:
 		return nil, "", nil, nil
@@ -149,47 +143,28 @@ func encode(payload any) (body []byte, contentType string, release func(), err e
 	return b[:len(b)-1], "application/json", release, nil
 }
 
-// Response writes a service's response. defaultType is the channel's
-// content type, used when the service sets none. acceptEncoding is the
-// request's Accept-Encoding, which decides whether a gzip response is
-// compressed. It returns the status and the number of body bytes written.
-func Response(w http.ResponseWriter, resp *service.Response, defaultType, acceptEncoding string) (status, n int, err error) {
-	body, ctype, release, err := encode(resp.Payload)
-	if err != nil {
-		return 0, 0, err
-	}
-	if release != nil {
-		defer release()
-	}
+// Write writes a reply: its status, its body with its content type
+// (when the body is not empty) and Content-Length, and its content
+// encoding: gzip compresses the body for a client whose Accept-Encoding
+// takes it (acceptEncoding is the request's), any other is sent as the
+// header with the body as it is. The headers the reply carries besides
+// are in w's already. It returns the number of body bytes written.
+func Write(w http.ResponseWriter, status int, body []byte, contentType, contentEncoding, acceptEncoding string) (int, error) {
 	h := w.Header()
-	for k, vs := range resp.Headers {
-		h[k] = vs
+	if contentType != "" && len(body) > 0 {
+		h.Set("Content-Type", contentType)
 	}
-	switch {
-	case resp.ContentType != "":
-		ctype = resp.ContentType
-	case defaultType != "":
-		ctype = defaultType
-	}
-	if ctype != "" && len(body) > 0 {
-		h.Set("Content-Type", ctype)
-	}
-	switch enc := strings.ToLower(resp.ContentEncoding); {
+	switch enc := strings.ToLower(contentEncoding); {
 	case enc == "gzip" && acceptsGzip(acceptEncoding):
 		body = gzipBytes(body)
 		h.Set("Content-Encoding", "gzip")
 		h.Add("Vary", "Accept-Encoding")
 	case enc != "" && enc != "gzip":
-		h.Set("Content-Encoding", resp.ContentEncoding)
-	}
-	status = resp.StatusCode
-	if status == 0 {
-		status = http.StatusOK
+		h.Set("Content-Encoding", contentEncoding)
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	n, err = w.Write(body)
-	return status, n, err
+	return w.Write(body)
 }
 
 // acceptsGzip reports whether a client takes gzip: its Accept-Encoding

@@ -16,6 +16,7 @@ import (
 
 	"github.com/plexushq/plexus/internal/catalog"
 	"github.com/plexushq/plexus/internal/config"
+	"github.com/plexushq/plexus/internal/dispatch"
 	"github.com/plexushq/plexus/internal/invoke"
 	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/metrics"
@@ -118,7 +119,7 @@ func runLatenessBench(b *testing.B, jobs int, spread time.Duration, interval str
 	if err != nil {
 		b.Fatal(err)
 	}
-	s.Attach(st, rt, invoke.New(ctx, rt, logger))
+	s.Attach(st, rt, dispatch.New(dispatch.Options{Runtime: rt, Invoker: invoke.New(ctx, rt, logger), Logger: logger, Metrics: m}))
 	if err := rt.Load(ctx); err != nil {
 		b.Fatal(err)
 	}

@@ -431,6 +431,41 @@ func TestFailedRuns(t *testing.T) {
 	}
 }
 
+// Runs go through the request pipeline: each has an access log line with
+// kind scheduler and the job's name, and the channel metrics count them
+// under the kind alone, not per job.
+func TestRunsThroughThePipeline(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.put(&Job{Name: "ok", IsActive: true, Service: "t.record", JobType: IntervalBased, Seconds: 1})
+	h.put(&Job{Name: "fails", IsActive: true, Service: "t.fail", JobType: IntervalBased, Seconds: 1})
+	h.step(time.Second, time.Second)
+	calls := h.waitCalls(2)
+	h.idle()
+	for _, c := range calls {
+		line := ""
+		for l := range strings.SplitSeq(h.log.String(), "\n") {
+			if strings.Contains(l, "msg=request") && strings.Contains(l, "cid="+c.cid) {
+				line = l
+			}
+		}
+		status := map[string]string{"ok": "status=200", "fails": "status=400"}[c.job]
+		for _, want := range []string{"kind=scheduler", "channel=" + c.job, "service=" + c.service, status} {
+			if !strings.Contains(line, want) {
+				t.Errorf("access log line of %s lacks %q: %q", c.job, want, line)
+			}
+		}
+	}
+	if got := testutil.ToFloat64(h.m.Requests.WithLabelValues(Kind, "")); got != 2 {
+		t.Errorf("requests of kind scheduler: %v", got)
+	}
+	if got := testutil.ToFloat64(h.m.Errors.WithLabelValues(Kind, "", "400")); got != 1 {
+		t.Errorf("errors of kind scheduler: %v", got)
+	}
+	if n, _ := testutil.GatherAndCount(h.m.Registry, "plexus_channel_requests_total"); n != 1 {
+		t.Errorf("%d series of plexus_channel_requests_total, want the kind's one", n)
+	}
+}
+
 // Jitter delays each run by a random amount below jitter_ms.
 func TestJitter(t *testing.T) {
 	h := newHarness(t, harnessOptions{})

@@ -10,9 +10,11 @@ import (
 
 	"github.com/plexushq/plexus/internal/catalog"
 	"github.com/plexushq/plexus/internal/config"
+	"github.com/plexushq/plexus/internal/dispatch"
 	"github.com/plexushq/plexus/internal/invoke"
 	"github.com/plexushq/plexus/internal/leader"
 	"github.com/plexushq/plexus/internal/live"
+	"github.com/plexushq/plexus/internal/logging"
 	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/store"
 	"github.com/plexushq/plexus/internal/testenv"
@@ -177,7 +179,8 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		t.Fatal(err)
 	}
 	inv := invoke.New(ctx, h.rt, logger)
-	h.s.Attach(st, h.rt, inv)
+	h.s.Attach(st, h.rt, dispatch.New(dispatch.Options{Runtime: h.rt, Invoker: inv, Logger: logger, Metrics: h.m,
+		Access: logging.NewAccess(h.log, config.Default().Log)}))
 	if err := h.rt.Load(ctx); err != nil {
 		t.Fatal(err)
 	}

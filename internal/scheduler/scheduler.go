@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/plexushq/plexus/internal/cid"
-	"github.com/plexushq/plexus/internal/invoke"
+	"github.com/plexushq/plexus/internal/dispatch"
 	"github.com/plexushq/plexus/internal/leader"
 	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/metrics"
@@ -33,6 +33,10 @@ var (
 	ErrRunning = errors.New("the job's previous run is still going")
 	// ErrStopped is returned once the scheduler is shutting down.
 	ErrStopped = errors.New("the scheduler is not running")
+
+	// errStopping is why runs still going when the scheduler closes are
+	// cancelled.
+	errStopping = errors.New("the server is stopping")
 )
 
 // LeaderElection is the name of the election of the node that fires jobs.
@@ -82,7 +86,7 @@ type Scheduler struct {
 	leader leader.Leader
 
 	rt    *live.Runtime
-	inv   *invoke.Invoker
+	pipe  *dispatch.Pipeline
 	st    *store.Store
 	state *stateStore
 
@@ -115,14 +119,15 @@ type Scheduler struct {
 	closeOnce  sync.Once
 	runs       sync.WaitGroup
 	runCtx     context.Context
-	cancelRuns context.CancelFunc
+	cancelRuns context.CancelCauseFunc
 }
 
 // job is a scheduler job as the engine holds it.
 type job struct {
 	name string
 	cfg  *Job
-	plan *plan // nil if the configuration does not parse (never after Apply)
+	ch   *dispatch.Channel // the job as the pipeline runs it
+	plan *plan             // nil if the configuration does not parse (never after Apply)
 	st   runState
 
 	next   time.Time // the planned run: a grid or cron time; zero when none
@@ -138,6 +143,7 @@ type job struct {
 type runTask struct {
 	j                  *job
 	cfg                *Job
+	ch                 *dispatch.Channel
 	planned            time.Time
 	via, id            string
 	durable, completes bool
@@ -179,16 +185,16 @@ func New(opts Options) *Scheduler {
 		deactDone:  make(chan struct{}),
 	}
 	s.workers = newPool(s.run)
-	s.runCtx, s.cancelRuns = context.WithCancel(context.Background())
+	s.runCtx, s.cancelRuns = context.WithCancelCause(context.Background())
 	s.m = newCollectors(s, opts.Metrics)
 	return s
 }
 
 // Attach connects the scheduler to the server: it follows every change of
-// rt from here on (call it before rt.Load), runs services with inv and
-// keeps run state in st.
-func (s *Scheduler) Attach(st *store.Store, rt *live.Runtime, inv *invoke.Invoker) {
-	s.st, s.rt, s.inv = st, rt, inv
+// rt from here on (call it before rt.Load), runs services through the
+// pipeline p and keeps run state in st.
+func (s *Scheduler) Attach(st *store.Store, rt *live.Runtime, p *dispatch.Pipeline) {
+	s.st, s.rt, s.pipe = st, rt, p
 	s.state = newStateStore(st, s.log)
 	if s.opts.Leader == nil {
 		s.opts.Leader = leader.For(st.Dialect(), st.DB(), LeaderElection, s.log)
@@ -317,7 +323,7 @@ func (s *Scheduler) updateLocked(j *job, cfg *Job, now time.Time) {
 		s.jobs[cfg.Name] = j
 	}
 	old := j.cfg
-	j.cfg, j.plan = cfg, p
+	j.cfg, j.plan, j.ch = cfg, p, jobChannel(cfg)
 	fingerprint := ""
 	if p != nil {
 		fingerprint = p.fingerprint
@@ -453,7 +459,7 @@ func (s *Scheduler) newRunLocked(j *job, planned time.Time, via string, durable,
 	if durable {
 		s.state.put(j.name, j.st, nil, false)
 	}
-	return runTask{j: j, cfg: j.cfg, planned: planned, via: via, durable: durable, completes: completes}
+	return runTask{j: j, cfg: j.cfg, ch: j.ch, planned: planned, via: via, durable: durable, completes: completes}
 }
 
 // run runs a job's service through the invocation pipeline and records
@@ -484,7 +490,7 @@ func (s *Scheduler) run(t runTask) {
 	if t.via == viaSchedule {
 		s.m.lateness.Observe(started.Sub(t.planned).Seconds())
 	}
-	err := s.invoke(t.cfg, t.id)
+	err := s.invoke(t)
 	r := Run{CID: t.id, Via: t.via, Planned: planned, Started: started.UTC().Truncate(time.Microsecond), DurationMS: float64(s.clock.Now().Sub(started).Microseconds()) / 1000, Outcome: OutcomeOK}
 	if err != nil {
 		r.Outcome, r.Details = OutcomeError, details(err)
@@ -508,38 +514,59 @@ func (s *Scheduler) complete(j *job, r Run) {
 	}
 }
 
-// invoke runs the job's service with channel type scheduler, its extra as
-// the payload and raw request, and the service's generic handler.
-func (s *Scheduler) invoke(cfg *Job, id string) error {
-	svc := s.rt.State().Services.Get(cfg.Service)
-	if svc == nil {
-		s.log.Error("scheduler job's service is not deployed", "job", cfg.Name, "cid", id, "service", cfg.Service)
-		return fmt.Errorf("no service named %q is deployed", cfg.Service)
-	}
-	c := s.inv.NewContext(s.runCtx, id, svc.Name, service.Channel{Name: cfg.Name, Type: service.ChannelScheduler, DataFormat: "raw"})
-	c.Request.Payload = cfg.Extra
-	c.Request.RawRequest = []byte(cfg.Extra)
-	c.Request.Input = service.Input{}
-	err := s.inv.Run(c, svc, "")
-	if err == nil && c.Response.StatusCode >= 400 {
-		err = service.NewError(c.Response.StatusCode, "The service answered %d", c.Response.StatusCode)
-	}
-	if err != nil {
-		reply.LogError(c.Logger().With("job", cfg.Name), err)
+// jobChannel returns a job as the pipeline runs it: a raw channel of
+// type scheduler, whose requests are counted under the kind alone, so
+// 10,000 jobs do not make 10,000 series.
+func jobChannel(cfg *Job) *dispatch.Channel {
+	return &dispatch.Channel{Type: service.ChannelScheduler, Name: cfg.Name, Service: cfg.Service, DataFormat: dispatch.FormatRaw, KindSeries: true}
+}
+
+// jobRun is one run of a job through the pipeline, as its transport: the
+// payload is the job's extra, and the reply is the run's outcome.
+type jobRun struct {
+	dispatch.Exchange
+	extra string
+}
+
+// Payload returns the job's extra.
+func (r *jobRun) Payload(int64) ([]byte, error) { return []byte(r.extra), nil }
+
+// Fill adds nothing: a run has no transport details.
+func (r *jobRun) Fill(*dispatch.Exchange, *service.Request) error { return nil }
+
+// Send sends nothing: invoke reads the reply once the pipeline is done.
+func (r *jobRun) Send(*dispatch.Reply) (int, error) { return 0, nil }
+
+// invoke runs the job's service through the pipeline, with the job's
+// extra as the payload and raw request, and the service's generic
+// handler. A reply of 400 or more fails the run.
+func (s *Scheduler) invoke(t runTask) error {
+	x := &jobRun{extra: t.cfg.Extra}
+	x.CID = t.id
+	x.Begin(s.runCtx, x)
+	x.Kind, x.Channel = Kind, t.ch
+	s.pipe.Serve(&x.Exchange)
+	if err := x.Reply.Err; err != nil {
 		return err
 	}
-	if s.log.Enabled(c, slog.LevelDebug) {
-		c.Logger().Debug("scheduler job ran", "job", cfg.Name)
+	if x.Reply.Status >= 400 {
+		err := service.NewError(x.Reply.Status, "The service answered %d", x.Reply.Status)
+		reply.LogError(s.log.With("cid", x.CID, "service", t.cfg.Service, "job", t.cfg.Name), err)
+		return err
+	}
+	if s.log.Enabled(s.runCtx, slog.LevelDebug) {
+		s.log.Debug("scheduler job ran", "cid", x.CID, "service", t.cfg.Service, "job", t.cfg.Name)
 	}
 	return nil
 }
 
-// details says why a run failed, briefly.
+// details says why a run failed, briefly: the status, message and cause
+// of a *service.Error.
 func details(err error) string {
 	var se *service.Error
 	msg := err.Error()
 	if errors.As(err, &se) {
-		msg = fmt.Sprintf("%d %s", se.Status, se.Message)
+		msg = se.Error()
 	}
 	if len(msg) > 1000 {
 		msg = msg[:1000] + "…"
@@ -793,7 +820,7 @@ func (s *Scheduler) Close() error {
 	s.stopLoop()
 	var err error
 	s.closeOnce.Do(func() {
-		s.cancelRuns()
+		s.cancelRuns(errStopping)
 		s.workers.close()
 		s.mu.Lock()
 		started := s.started

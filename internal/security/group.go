@@ -2,7 +2,6 @@ package security
 
 import (
 	"github.com/plexushq/plexus/internal/ratelimit"
-	"github.com/plexushq/plexus/internal/redact"
 	"github.com/plexushq/plexus/internal/registry"
 )
 
@@ -34,15 +33,7 @@ func init() {
 
 // Validate refuses a member listed twice.
 func (g *Group) Validate() []error {
-	var errs []error
-	seen := map[string]bool{}
-	for _, m := range g.Members {
-		if seen[m] {
-			errs = append(errs, registry.FieldProblem("members", "%s is listed twice", redact.Quote(m)))
-		}
-		seen[m] = true
-	}
-	return errs
+	return registry.ListedTwice("members", g.Members)
 }
 
 // GroupRunning is a group's running form: its members, by name (looked up

@@ -7,7 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"net/http"
+	"net/textproto"
 	"strconv"
 	"strings"
 	"time"
@@ -28,11 +28,16 @@ const (
 	Passed
 )
 
-// Inbound is an incoming request being authenticated.
+// Inbound is a request being authenticated: the credentials its channel
+// adapter found, whatever carried them, and its headers or properties.
+// Checks read only these, never the transport's own request, so every
+// channel kind is authenticated the same way.
 type Inbound struct {
-	// Request is the HTTP request; only its headers and TLS state are
-	// read, never its body.
-	Request *http.Request
+	// Presented is what the request presented to prove who sent it.
+	Presented
+	// Headers are the request's headers or properties; an apikey
+	// definition reads its key from the one it names.
+	Headers textproto.MIMEHeader
 	// Sessions checks Plexus-issued JWT session tokens; nil refuses them.
 	Sessions *Sessions
 	// Now is the time of the check.
@@ -40,9 +45,6 @@ type Inbound struct {
 	// Ctx bounds the lookups a check may make (a session read, a JWKS
 	// fetch).
 	Ctx context.Context
-
-	bearer    string
-	bearerSet bool
 }
 
 // Identity is who a request authenticated as: the definition that
@@ -86,26 +88,22 @@ func basicChallenge(realm string) string {
 }
 
 func basicInbound(c *Credentials, in *Inbound) (string, Result) {
-	user, password, ok := in.Request.BasicAuth()
-	if !ok {
-		if in.Request.Header.Get("Authorization") != "" && !hasScheme(in.Request.Header.Get("Authorization"), "Basic") {
-			return "", Missing // another scheme: not this definition's business
-		}
-		if in.Request.Header.Get("Authorization") != "" {
-			return "", Failed // Basic, but malformed
-		}
-		return "", Missing
+	switch {
+	case in.BadBasic:
+		return "", Failed // Basic, but malformed
+	case !in.Basic:
+		return "", Missing // none, or another scheme: not this definition's business
 	}
 	// Both halves are always compared, so the time taken does not tell
 	// whether the username was right.
-	if equalDigest(user, c.userDigest)&equalDigest(password, c.secretDigest) == 1 && !c.def.lacksPassword() {
-		return user, Passed
+	if equalDigest(in.Username, c.userDigest)&equalDigest(in.Password, c.secretDigest) == 1 && !c.def.lacksPassword() {
+		return in.Username, Passed
 	}
 	return "", Failed
 }
 
 func apiKeyInbound(c *Credentials, in *Inbound) (string, Result) {
-	vals := in.Request.Header.Values(c.def.apiKeyHeader())
+	vals := in.Headers.Values(c.def.apiKeyHeader())
 	if len(vals) == 0 {
 		return "", Missing
 	}
@@ -115,27 +113,9 @@ func apiKeyInbound(c *Credentials, in *Inbound) (string, Result) {
 	return "", Failed
 }
 
-// bearerToken returns the token of an Authorization: Bearer header (the
-// scheme's case ignored).
-func (in *Inbound) bearerToken() (string, bool) {
-	if !in.bearerSet {
-		in.bearerSet = true
-		h := in.Request.Header.Get("Authorization")
-		if hasScheme(h, "Bearer") {
-			in.bearer = strings.TrimSpace(h[len("Bearer"):])
-		}
-	}
-	return in.bearer, in.bearer != ""
-}
-
-// hasScheme reports whether an Authorization value uses a scheme.
-func hasScheme(h, scheme string) bool {
-	return len(h) > len(scheme) && strings.EqualFold(h[:len(scheme)], scheme) && h[len(scheme)] == ' '
-}
-
 func bearerInbound(c *Credentials, in *Inbound) (string, Result) {
-	token, ok := in.bearerToken()
-	if !ok {
+	token := in.Token
+	if token == "" {
 		return "", Missing
 	}
 	if c.def.StaticToken != "" && equalDigest(token, c.secretDigest) == 1 {
@@ -152,8 +132,8 @@ func bearerInbound(c *Credentials, in *Inbound) (string, Result) {
 }
 
 func sessionInbound(c *Credentials, in *Inbound) (string, Result) {
-	token, ok := in.bearerToken()
-	if !ok {
+	token := in.Token
+	if token == "" {
 		return "", Missing
 	}
 	if in.Sessions == nil {
@@ -166,16 +146,15 @@ func sessionInbound(c *Credentials, in *Inbound) (string, Result) {
 }
 
 func mtlsInbound(c *Credentials, in *Inbound) (string, Result) {
-	st := in.Request.TLS
-	if st == nil || len(st.PeerCertificates) == 0 {
+	if len(in.Certificates) == 0 {
 		return "", Missing
 	}
 	// Only a certificate the listener verified against its client CA
-	// counts: VerifiedChains is empty for one it was not asked to verify.
-	if len(st.VerifiedChains) == 0 {
+	// counts.
+	if !in.Verified {
 		return "", Failed
 	}
-	cert := st.PeerCertificates[0]
+	cert := in.Certificates[0]
 	ok := 1
 	if c.fingerprint != nil {
 		sum := sha256.Sum256(cert.Raw)

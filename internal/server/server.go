@@ -24,6 +24,7 @@ import (
 	"github.com/plexushq/plexus/internal/channel/rest"
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/deploy"
+	"github.com/plexushq/plexus/internal/dispatch"
 	"github.com/plexushq/plexus/internal/enmasse"
 	"github.com/plexushq/plexus/internal/envdir"
 	"github.com/plexushq/plexus/internal/invoke"
@@ -92,6 +93,8 @@ type Server struct {
 	Metrics  *metrics.Metrics
 	Runtime  *live.Runtime
 	Invoker  *invoke.Invoker
+	// Pipeline runs the requests of every channel kind.
+	Pipeline *dispatch.Pipeline
 	Admin    *admin.API
 	// Starlark compiles .star services; subsystems add self attributes to
 	// it with Provide before Start.
@@ -202,9 +205,15 @@ func (s *Server) open(ctx context.Context, user []any) error {
 		Budget: jsonlimit.NewBudget(int64(js.DecodeBudget), "limits.json.decode_budget"),
 	}
 	s.openTypedIO()
+	guard, err := dispatch.NewGuard(s.Settings, s.Sessions)
+	if err != nil {
+		return err
+	}
+	s.Pipeline = dispatch.New(dispatch.Options{Runtime: s.Runtime, Invoker: s.Invoker, Logger: s.Logger, Settings: s.Settings,
+		Metrics: s.Metrics, Access: logging.NewAccess(s.logOut, s.Settings.Log), Guard: guard})
 	s.Pickup = &deploy.Pickup{Dir: s.Env.Path(envdir.ServicesDir), Exts: []string{starlark.Ext}, Runtime: s.Runtime, Logger: s.Logger,
 		Hooks: []deploy.Hook{{Match: enmasse.IsEnmasseFile, Handle: s.importPickedUp}}}
-	s.Scheduler.Attach(s.Store, s.Runtime, s.Invoker)
+	s.Scheduler.Attach(s.Store, s.Runtime, s.Pipeline)
 	if err := s.Runtime.Load(ctx); err != nil {
 		return err
 	}
@@ -303,12 +312,9 @@ func (s *Server) Start() (err error) {
 	s.apiLn, s.adminLn = lns.API, lns.Admin
 	token := envdir.RandomToken(32)
 	lim := s.Settings.Limits
-	guard, err := rest.NewGuard(s.Settings, s.Sessions)
-	if err != nil {
-		return err
-	}
+	guard := s.Pipeline.Guard
 	s.Admin = &admin.API{
-		Runtime: s.Runtime, Invoker: s.Invoker, Store: s.Store, Logger: s.Logger,
+		Runtime: s.Runtime, Pipeline: s.Pipeline, Store: s.Store, Logger: s.Logger,
 		Settings: s.Settings, Metrics: s.Metrics, CLIToken: token,
 		Failures: guard.Failures, Trusted: guard.Trusted, Subsystems: s.subsystems(),
 		Passwords: password.NewVerifier(lim.MaxPasswordChecks, lim.PasswordCheckWait.D()),
@@ -324,8 +330,7 @@ func (s *Server) Start() (err error) {
 			ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
 		}
 	}
-	s.api = newServer(&rest.Handler{Runtime: s.Runtime, Invoker: s.Invoker, Logger: s.Logger, Settings: s.Settings,
-		Access: logging.NewAccess(s.logOut, s.Settings.Log), Guard: guard})
+	s.api = newServer(&rest.Handler{Pipeline: s.Pipeline})
 	s.adminSrv = newServer(s.Admin.Handler())
 	if err := s.Scheduler.Start(context.Background()); err != nil {
 		return err

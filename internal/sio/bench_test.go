@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/plexushq/plexus/internal/channel/rest"
 	"github.com/plexushq/plexus/internal/servertest"
 	"github.com/plexushq/plexus/sdk/service"
 )
@@ -43,7 +42,7 @@ func BenchmarkEcho(b *testing.B) {
 	s := servertest.Start(b, servertest.Options{Services: []any{typedEcho{}}, Settings: "log:\n  level: warn\n  access: false\n"})
 	s.Channel("untyped", "plexus.helpers.echo", "POST", "/echo", nil)
 	s.Channel("typed", "bench.typed-echo", "POST", "/typed-echo", nil)
-	h := &rest.Handler{Runtime: s.Runtime, Invoker: s.Invoker, Logger: s.Logger, Settings: s.Settings}
+	h := s.Server.APIHandler()
 	call := func(path string) {
 		req := httptest.NewRequest("POST", path, strings.NewReader(echoBody))
 		w := httptest.NewRecorder()

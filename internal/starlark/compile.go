@@ -7,10 +7,12 @@
 // (self.out.rest, self.security.jwt, …) from their declarations, and tests
 // more with Provide, without touching this package.
 //
-// Scripts are sandboxed: they reach no file, network, environment variable
-// or clock except through the platform's objects, and every invocation is
+// Scripts are sandboxed: they reach no file, network or environment
+// variable except through the platform's objects, and every invocation is
 // stopped after a number of execution steps or once it has allocated its
 // memory allowance (see package memlimit), loading a file included.
+// Python's everyday modules (time, re, hashlib, …) and catch come from
+// package stdlib, predeclared.
 package starlark
 
 import (
@@ -32,6 +34,7 @@ import (
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/starlark/memlimit"
+	"github.com/plexushq/plexus/internal/starlark/stdlib"
 	"github.com/plexushq/plexus/sdk/service"
 )
 
@@ -48,6 +51,8 @@ type Compiler struct {
 	maxMemory int64
 	log       *slog.Logger
 	attrs     *namespace
+	// lib are the limits of the standard library's functions.
+	lib stdlib.Limits
 }
 
 // New returns a compiler whose invocations (and file loads) may take at
@@ -55,7 +60,8 @@ type Compiler struct {
 // the self attributes the registered kinds declare (self.out.rest,
 // self.security.jwt, …).
 func New(limits config.Starlark, log *slog.Logger) *Compiler {
-	comp := &Compiler{maxSteps: limits.MaxSteps, maxMemory: int64(limits.MaxMemory), log: log, attrs: &namespace{}}
+	comp := &Compiler{maxSteps: limits.MaxSteps, maxMemory: int64(limits.MaxMemory), log: log, attrs: &namespace{},
+		lib: stdlib.Limits{MaxSteps: limits.MaxSteps, MaxPattern: int(limits.MaxPatternSize)}}
 	comp.provideKinds()
 	return comp
 }
@@ -65,6 +71,7 @@ func (comp *Compiler) newThread(name string, a *memlimit.Allowance, print func(*
 	thread := &sl.Thread{Name: name, Print: print}
 	memlimit.Attach(thread, a)
 	a.Watch(thread, comp.maxSteps)
+	stdlib.Attach(thread, comp.lib)
 	return thread
 }
 
@@ -147,9 +154,18 @@ var predeclared = func() sl.StringDict {
 	for name, b := range memlimit.Predeclared() {
 		d[name] = b
 	}
+	// After memlimit's: the library's int and abs also take decimals, and
+	// call memlimit's for the rest.
+	for name, v := range stdlib.Predeclared() {
+		d[name] = v
+	}
 	d.Freeze()
 	return d
 }()
+
+// IsPredeclared reports whether every script sees name without defining
+// it: Plexus's builtins and modules (Starlark's own builtins aside).
+func IsPredeclared(name string) bool { return predeclared.Has(name) }
 
 // errorBuiltin returns a function that stops the service with a typed
 // error: not_found("No such customer") answers 404 with that message.

@@ -25,8 +25,8 @@ const PortingDoc = "docs/starlark.md#porting-from-pythonzato"
 // pythonOnly says, for Python syntax that Starlark does not have, what to
 // write instead. Keys are the parser's tokens.
 var pythonOnly = func() map[string]string {
-	noImport := "Starlark has no import: json, math and struct are built in, and everything else (connections, other services) comes through self"
-	noExceptions := "Starlark has no exceptions: check results instead of catching them, and answer with bad_request(msg), not_found(msg), … or fail(msg)"
+	noImport := "Starlark has no import: Python's everyday modules (json, time, re, hashlib, hmac, base64, uuid, random, decimal, csv, xml, math) are built in under their names, and everything else (connections, other services) comes through self; plexus port converts a Zato module's imports"
+	noExceptions := "Starlark has no exceptions: catch(fn, *args) calls fn and returns a result with ok, value, error and status instead of stopping; answer with bad_request(msg), not_found(msg), … or fail(msg)"
 	noGenerators := "Starlark has no generators or coroutines: build and return a list"
 	noGlobal := "Starlark has no global: module-level values are frozen after load, so keep state in local variables"
 	return map[string]string{
@@ -41,7 +41,7 @@ var pythonOnly = func() map[string]string {
 		"is":     "Starlark has no is: compare with == and != (x == None)",
 		"@":      "Starlark has no decorators",
 		"assert": "Starlark has no assert: use if not cond: fail(msg)",
-		"f":      `Starlark has no f-strings: use "%s" % x or "{}".format(x)`,
+		"f":      `Starlark has no f-strings: use "%s" % x or "{}".format(x), and format(x, ".2f") for a spec; plexus port converts them`,
 	}
 }()
 
@@ -80,7 +80,7 @@ var pythonNames = map[string]string{
 	"isinstance": `use type(x) == "dict" (or "list", "string", "int", …)`,
 	"open":       "services reach no files: read data through self.out or the request",
 	"Service":    "a service is the file itself: put def handle(self) at the top level",
-	"Exception":  "Starlark has no exceptions: answer with bad_request(msg), not_found(msg), … or fail(msg)",
+	"Exception":  "Starlark has no exceptions: answer with bad_request(msg), not_found(msg), … or fail(msg), and catch errors with catch(fn, *args)",
 }
 
 // namesHint returns what to do about an undefined Python name, or "".
@@ -110,7 +110,7 @@ var selfInstead = map[string]string{
 	"self.environ":        "self keeps nothing between requests: use local variables",
 	"self.user_config":    "put settings in module-level constants",
 	"self.config":         "put settings in module-level constants",
-	"self.time":           "services have no clock: take times from the request",
+	"self.time":           "use the time module: time.now(), time.utcnow(), time.parse(s, fmt)",
 }
 
 // selfWarnings reports the self attributes a file uses that self does

@@ -16,6 +16,7 @@ import (
 
 	"github.com/plexushq/plexus/internal/jsonlimit"
 	"github.com/plexushq/plexus/internal/starlark/memlimit"
+	"github.com/plexushq/plexus/internal/starlark/stdlib"
 	"github.com/plexushq/plexus/sdk/service"
 )
 
@@ -276,6 +277,8 @@ func (e *exporter) value(v sl.Value, depth int) (any, error) {
 		return x.export(e, depth)
 	case *modelInstance:
 		return e.value(x.fields, depth)
+	case stdlib.Exporter:
+		return x.Export(), nil
 	case *starlarkstruct.Struct:
 		d := sl.NewDict(len(x.AttrNames()))
 		for _, name := range x.AttrNames() {

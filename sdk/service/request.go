@@ -103,19 +103,25 @@ func (h *HTTP) SetBody(body []byte) { h.body = body }
 
 // GetFormData parses the request body as a URL-encoded or multipart form.
 func (h *HTTP) GetFormData() (*Form, error) {
-	mediaType, params, err := mime.ParseMediaType(h.Headers.Get("Content-Type"))
+	return ParseForm(h.Headers.Get("Content-Type"), h.body)
+}
+
+// ParseForm parses a body of a content type as a URL-encoded or
+// multipart form; any other content type is ErrNotForm.
+func ParseForm(contentType string, body []byte) (*Form, error) {
+	mediaType, params, err := mime.ParseMediaType(contentType)
 	if err != nil {
 		return nil, ErrNotForm
 	}
 	switch mediaType {
 	case "application/x-www-form-urlencoded":
-		vals, err := url.ParseQuery(string(h.body))
+		vals, err := url.ParseQuery(string(body))
 		if err != nil {
 			return nil, fmt.Errorf("parsing form: %w", err)
 		}
 		return &Form{Values: vals, Files: map[string][]*File{}}, nil
 	case "multipart/form-data":
-		return parseMultipart(h.body, params["boundary"])
+		return parseMultipart(body, params["boundary"])
 	}
 	return nil, ErrNotForm
 }

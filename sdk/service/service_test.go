@@ -152,3 +152,31 @@ func TestInput(t *testing.T) {
 		t.Error("Input.Has")
 	}
 }
+
+// FuzzParseForm checks that any body and content type parse as a form or
+// fail with an error, and that a URL-encoded form keeps its fields.
+func FuzzParseForm(f *testing.F) {
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mw.WriteField("name", "Jane")
+	fw, _ := mw.CreateFormFile("doc", "a.txt")
+	fw.Write([]byte("file body"))
+	mw.Close()
+	f.Add(mw.FormDataContentType(), buf.String())
+	f.Add("application/x-www-form-urlencoded", "a=1&b=2&b=3")
+	f.Add("application/x-www-form-urlencoded; charset=utf-8", "a=%zz")
+	f.Add("multipart/form-data", "--x\r\n")
+	f.Add("text/plain", "a=1")
+	f.Fuzz(func(t *testing.T, contentType, body string) {
+		form, err := service.ParseForm(contentType, []byte(body))
+		if err != nil {
+			return
+		}
+		if form.Values == nil || form.Files == nil {
+			t.Fatalf("%q %q: a form without its maps", contentType, body)
+		}
+		if !service.IsForm(contentType) {
+			t.Fatalf("%q parsed as a form", contentType)
+		}
+	})
+}

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/plexushq/plexus/internal/dispatch"
 	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/ratelimit"
-	"github.com/plexushq/plexus/internal/reply"
 	"github.com/plexushq/plexus/internal/security"
 	"github.com/plexushq/plexus/sdk/service"
 )
@@ -27,66 +27,68 @@ const (
 const maxLogInBody = 64 << 10
 
 // serveJWT answers the log-in and log-out paths.
-func (h *Handler) serveJWT(w http.ResponseWriter, r *http.Request, x *exchange, st *live.State) {
-	if r.Method != http.MethodPost {
-		x.status = http.StatusMethodNotAllowed
-		w.Header().Set("Allow", http.MethodPost)
-		reply.Envelope(w, x.status, x.cid, "Method "+r.Method+" not allowed")
+func (h *Handler) serveJWT(x *exchange, st *live.State) {
+	p := h.Pipeline
+	if x.R.Method != http.MethodPost {
+		p.Fail(&x.Exchange, service.NewError(http.StatusMethodNotAllowed, "Method %s not allowed", x.R.Method).WithHeader("Allow", http.MethodPost))
 		return
 	}
-	x.service = "plexus.security.jwt.log-out"
-	if r.URL.Path == LogInPath {
-		x.service = "plexus.security.jwt.log-in"
-		h.logIn(w, r, x, st)
+	if x.R.URL.Path == LogInPath {
+		x.Service = "plexus.security.jwt.log-in"
+		h.logIn(x, st)
 		return
 	}
-	h.logOut(w, r, x)
+	x.Service = "plexus.security.jwt.log-out"
+	h.logOut(x)
 }
 
 // logIn exchanges a jwt definition's username and password, as JSON
 // {"username", "password"} or a form, for a session token, answered as
 // {"token", "expires"} and in the Authorization header. Every failure is
 // the same 401; failures count towards the address's lock-out.
-func (h *Handler) logIn(w http.ResponseWriter, r *http.Request, x *exchange, st *live.State) {
-	g := h.Guard
-	if g == nil || g.Sessions == nil {
-		x.status = http.StatusNotFound
-		reply.Envelope(w, x.status, x.cid, "URL not found")
+func (h *Handler) logIn(x *exchange, st *live.State) {
+	p, r := h.Pipeline, x.R
+	g := p.Guard
+	if g.Sessions == nil {
+		p.Fail(&x.Exchange, notFound())
 		return
 	}
 	now := time.Now()
 	addr := ratelimit.ClientAddr(r, g.Trusted)
 	if locked, left := g.Failures.Locked(addr, now); locked {
-		w.Header().Set("Retry-After", ratelimit.RetryAfter(left))
-		h.refuse(w, x, nil, http.StatusTooManyRequests, detailsTooMany, "address locked out after failed authentications", addr)
+		p.Refuse(&x.Exchange, dispatch.Refusal(http.StatusTooManyRequests, dispatch.DetailsTooMany, dispatch.ErrLockedOut).
+			WithHeader("Retry-After", ratelimit.RetryAfter(left)))
 		return
 	}
 	user, password, ok := logInCredentials(r)
 	if !ok {
-		x.status = http.StatusBadRequest
-		reply.Envelope(w, x.status, x.cid, `Expected {"username": …, "password": …}`)
+		p.Fail(&x.Exchange, service.BadRequest(`Expected {"username": …, "password": …}`))
 		return
 	}
 	token, expires, ok, err := security.LogIn(r.Context(), st, g.Sessions, user, password)
 	if err != nil {
-		h.Logger.Error("creating session", "cid", x.cid, "error", err.Error())
-		x.status = reply.Error(w, x.cid, err, false)
+		p.Logger.Error("creating session", "cid", x.CID, "error", err.Error())
+		p.Fail(&x.Exchange, err)
 		return
 	}
 	if !ok {
 		ratelimit.Wait(r.Context(), g.Failures.Fail(addr, now))
-		w.Header().Set("WWW-Authenticate", "Bearer")
-		h.refuse(w, x, nil, http.StatusUnauthorized, detailsUnauthorized, "log-in failed", addr)
+		p.Refuse(&x.Exchange, dispatch.Refusal(http.StatusUnauthorized, dispatch.DetailsUnauthorized, errLogInFailed).WithHeader("WWW-Authenticate", "Bearer"))
 		return
 	}
-	h.Logger.Info("session created", "cid", x.cid, "username", user, "expires", expires.UTC().Format(time.RFC3339))
-	w.Header().Set("Authorization", "Bearer "+token)
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Type", "application/json")
-	x.status = http.StatusOK
+	p.Logger.Info("session created", "cid", x.CID, "username", user, "expires", expires.UTC().Format(time.RFC3339))
+	hd := x.W.Header()
+	hd.Set("Authorization", "Bearer "+token)
+	hd.Set("Cache-Control", "no-store")
 	body, _ := json.Marshal(map[string]any{"token": token, "expires": expires.UTC().Format(time.RFC3339)})
-	x.bytes, _ = w.Write(body)
+	p.Answer(&x.Exchange, http.StatusOK, "application/json", body)
 }
+
+// Why the session paths refuse requests: logged, never shown.
+var (
+	errLogInFailed = errors.New("log-in failed")
+	errLogOutToken = errors.New("log-out with an invalid token")
+)
 
 // logInCredentials reads the username and password of a log-in, from a
 // JSON object or a form. A body that is a JSON object is read as JSON
@@ -118,37 +120,28 @@ func logInCredentials(r *http.Request) (user, password string, ok bool) {
 // logOut revokes the session of the Authorization: Bearer token: 200
 // {"result": "OK"} for a token of this server (revoked now or before), 400
 // without a token and 401 for anything else.
-func (h *Handler) logOut(w http.ResponseWriter, r *http.Request, x *exchange) {
-	g := h.Guard
-	auth := r.Header.Get("Authorization")
-	token := ""
-	if len(auth) > 7 && strings.EqualFold(auth[:7], "Bearer ") {
-		token = strings.TrimSpace(auth[7:])
-	}
+func (h *Handler) logOut(x *exchange) {
+	p := h.Pipeline
+	g := p.Guard
+	token := x.Presented().Token
 	if token == "" {
-		x.status = http.StatusBadRequest
-		reply.Envelope(w, x.status, x.cid, "No JWT found")
+		p.Fail(&x.Exchange, service.BadRequest("No JWT found"))
 		return
 	}
-	if g == nil || g.Sessions == nil {
-		x.status = http.StatusUnauthorized
-		reply.Envelope(w, x.status, x.cid, detailsUnauthorized)
+	if g.Sessions == nil {
+		p.Fail(&x.Exchange, service.Unauthorized(dispatch.DetailsUnauthorized))
 		return
 	}
-	_, err := g.Sessions.Revoke(r.Context(), token)
+	_, err := g.Sessions.Revoke(x.R.Context(), token)
 	if err != nil && !errors.Is(err, security.ErrBadToken) {
-		h.Logger.Error("revoking session", "cid", x.cid, "error", err.Error())
-		x.status = reply.Error(w, x.cid, err, false)
+		p.Logger.Error("revoking session", "cid", x.CID, "error", err.Error())
+		p.Fail(&x.Exchange, err)
 		return
 	}
 	if err != nil {
-		addr := ratelimit.ClientAddr(r, g.Trusted)
-		w.Header().Set("WWW-Authenticate", "Bearer")
-		h.refuse(w, x, nil, http.StatusUnauthorized, detailsUnauthorized, "log-out with an invalid token", addr)
+		p.Refuse(&x.Exchange, dispatch.Refusal(http.StatusUnauthorized, dispatch.DetailsUnauthorized, errLogOutToken).WithHeader("WWW-Authenticate", "Bearer"))
 		return
 	}
-	h.Logger.Info("session revoked", "cid", x.cid)
-	w.Header().Set("Content-Type", "application/json")
-	x.status = http.StatusOK
-	x.bytes, _ = w.Write([]byte(`{"result":"OK"}`))
+	p.Logger.Info("session revoked", "cid", x.CID)
+	p.Answer(&x.Exchange, http.StatusOK, "application/json", []byte(`{"result":"OK"}`))
 }

@@ -5,17 +5,13 @@ package rest
 
 import (
 	"fmt"
-	"strconv"
-	"sync"
-	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/plexushq/plexus/internal/metrics"
+	"github.com/plexushq/plexus/internal/dispatch"
 	"github.com/plexushq/plexus/internal/ratelimit"
 	"github.com/plexushq/plexus/internal/redact"
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/router"
+	"github.com/plexushq/plexus/sdk/service"
 )
 
 // Kind is the kind id of REST channels.
@@ -102,9 +98,21 @@ func init() {
 	})
 }
 
-// Validate checks the URL path and the rate-limiting rules.
+// provision builds a channel's running form: its rate limiter, which
+// keeps the usage of each client address while the channel is unchanged
+// and starts afresh when the channel changes.
+func provision(_ *registry.Env, obj registry.Object) (any, error) {
+	l, err := ratelimit.New(obj.(*Channel).RateLimiting)
+	if err != nil {
+		return nil, registry.FieldProblem("rate_limiting", "%v", err)
+	}
+	return l, nil
+}
+
+// Validate checks the URL path and refuses a group listed twice; the
+// rate-limiting rules check themselves.
 func (c *Channel) Validate() []error {
-	errs := validateGuard(c)
+	errs := registry.ListedTwice("groups", c.Groups)
 	if c.URLPath == "" {
 		return errs // reported as required
 	}
@@ -150,39 +158,21 @@ func conflict(existing, added *Channel) error {
 		Message: fmt.Sprintf("%s with %s is already served by channel %s (%s)", redact.Quote(added.URLPath), method, redact.Quote(existing.Name), redact.Quote(existing.URLPath))}
 }
 
-// route is a channel as the handler sees it.
+// route is a channel as the handler sees it: its configuration, the
+// names of its path parameters, and the channel the pipeline runs.
 type route struct {
 	*Channel
 	params []string
-	m      *metrics.Metrics
-	// limiter is the channel's running form: its rate limits by client
-	// address, kept while the channel is unchanged.
-	limiter *ratelimit.Limiter
-	// guarded marks a channel with any of the security stages to run.
-	guarded bool
-
-	once     sync.Once
-	requests prometheus.Counter
-	duration prometheus.Observer
-	errors   *prometheus.CounterVec
+	ch     dispatch.Channel
 }
 
-// observe records a served request in the channel's metrics, which are
-// looked up on first use rather than for every channel at each change.
-func (r *route) observe(status int, elapsed time.Duration) {
-	if r.m == nil {
-		return
-	}
-	r.once.Do(func() {
-		r.requests = r.m.Requests.WithLabelValues(r.Name)
-		r.duration = r.m.Duration.WithLabelValues(r.Name)
-		r.errors = r.m.Errors.MustCurryWith(prometheus.Labels{"channel": r.Name})
-	})
-	r.requests.Inc()
-	r.duration.Observe(elapsed.Seconds())
-	if status >= 400 {
-		r.errors.WithLabelValues(strconv.Itoa(status)).Inc()
-	}
+// newRoute returns the route of a channel; lim is its running form, its
+// rate limits by client address, kept while the channel is unchanged.
+func newRoute(c *Channel, tpl *router.Template, lim *ratelimit.Limiter) *route {
+	return &route{Channel: c, params: tpl.Params, ch: dispatch.Channel{
+		Type: service.ChannelREST, Name: c.Name, Service: c.Service, DataFormat: c.DataFormat, ContentType: c.ContentType,
+		Security: c.Security, Groups: c.Groups, Limiter: lim,
+	}}
 }
 
 // Table is the assembled routing table of all REST channels.
@@ -201,8 +191,7 @@ func assemble(env *registry.Env, entries []registry.Entry) (any, error) {
 			return nil, fmt.Errorf("channel %q: url_path: %w", c.Name, err)
 		}
 		lim, _ := e.Running.(*ratelimit.Limiter)
-		r := &router.Route{Template: tpl, Method: c.Method, Value: &route{Channel: c, params: tpl.Params, m: env.Metrics, limiter: lim,
-			guarded: c.Security != "" || len(c.Groups) > 0 || !lim.Empty()}}
+		r := &router.Route{Template: tpl, Method: c.Method, Value: newRoute(c, tpl, lim)}
 		if e.Changed {
 			added = append(added, r)
 		} else {

@@ -40,6 +40,9 @@ type backend struct {
 	// not closed yet.
 	accepted, open atomic.Int64
 	active         sync.Map // net.Conn that carried a request
+	// busy counts the connections that carried a request and are still
+	// open; peak is the most there were at once.
+	busy, peak atomic.Int64
 }
 
 func newBackend(t *testing.T) *backend {
@@ -59,10 +62,15 @@ func (b *backend) connState(c net.Conn, st http.ConnState) {
 	case http.StateActive:
 		if _, seen := b.active.LoadOrStore(c, true); !seen {
 			b.accepted.Add(1)
+			n := b.busy.Add(1)
+			for p := b.peak.Load(); n > p && !b.peak.CompareAndSwap(p, n); p = b.peak.Load() {
+			}
 		}
 	case http.StateClosed, http.StateHijacked:
 		b.open.Add(-1)
-		b.active.Delete(c)
+		if _, was := b.active.LoadAndDelete(c); was {
+			b.busy.Add(-1)
+		}
 	}
 }
 
