@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"fmt"
 	"reflect"
 	"slices"
 	"strconv"
@@ -89,50 +88,17 @@ func mapSecrets(v reflect.Value, fields []Field, path string, fn func(path, valu
 // mapStrings applies fn to a secret field: a string, or the strings of a
 // list or map.
 func mapStrings(v reflect.Value, path string, fn func(path, value string) (string, error)) error {
-	one := func(p, s string) (string, error) {
-		if s == "" {
-			return s, nil
-		}
-		out, err := fn(p, s)
-		if err != nil {
-			return "", &Problem{Field: p, Message: err.Error()}
-		}
-		return out, nil
+	if v.Kind() == reflect.Slice || v.Kind() == reflect.Map {
+		return eachItem(v, path, func(item reflect.Value, p string) error { return mapStrings(item, p, fn) })
 	}
-	switch v.Kind() {
-	case reflect.String:
-		s, err := one(path, v.String())
-		if err != nil {
-			return err
-		}
-		v.SetString(s)
-	case reflect.Slice:
-		if v.IsNil() {
-			return nil
-		}
-		cp := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
-		for i := range v.Len() {
-			s, err := one(path+"["+strconv.Itoa(i)+"]", v.Index(i).String())
-			if err != nil {
-				return err
-			}
-			cp.Index(i).SetString(s)
-		}
-		v.Set(cp)
-	case reflect.Map:
-		if v.IsNil() {
-			return nil
-		}
-		cp := reflect.MakeMapWithSize(v.Type(), v.Len())
-		for _, k := range sortedKeys(v) {
-			s, err := one(path+"["+k.String()+"]", v.MapIndex(k).String())
-			if err != nil {
-				return err
-			}
-			cp.SetMapIndex(k, reflect.ValueOf(s).Convert(v.Type().Elem()))
-		}
-		v.Set(cp)
+	if v.Kind() != reflect.String || v.String() == "" {
+		return nil
 	}
+	out, err := fn(path, v.String())
+	if err != nil {
+		return &Problem{Field: path, Message: err.Error()}
+	}
+	v.SetString(out)
 	return nil
 }
 
@@ -152,33 +118,40 @@ func mapNested(v reflect.Value, sub []Field, path string, fn func(path, value st
 			return err
 		}
 		v.Set(cp)
-	case reflect.Slice:
-		if v.IsNil() {
-			return nil
-		}
+	case reflect.Slice, reflect.Map:
+		return eachItem(v, path, func(item reflect.Value, p string) error { return mapNested(item, sub, p, fn) })
+	}
+	return nil
+}
+
+// eachItem replaces the list or map v by a copy whose items fn has
+// changed: fn gets each item, settable, with its path (path[0],
+// path[key]); map keys are visited in order.
+func eachItem(v reflect.Value, path string, fn func(item reflect.Value, path string) error) error {
+	if v.IsNil() {
+		return nil
+	}
+	if v.Kind() == reflect.Slice {
 		cp := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
 		reflect.Copy(cp, v)
 		for i := range cp.Len() {
-			if err := mapNested(cp.Index(i), sub, fmt.Sprintf("%s[%d]", path, i), fn); err != nil {
+			if err := fn(cp.Index(i), path+"["+strconv.Itoa(i)+"]"); err != nil {
 				return err
 			}
 		}
 		v.Set(cp)
-	case reflect.Map:
-		if v.IsNil() {
-			return nil
-		}
-		cp := reflect.MakeMapWithSize(v.Type(), v.Len())
-		for _, k := range sortedKeys(v) {
-			e := reflect.New(v.Type().Elem()).Elem()
-			e.Set(v.MapIndex(k))
-			if err := mapNested(e, sub, path+"["+k.String()+"]", fn); err != nil {
-				return err
-			}
-			cp.SetMapIndex(k, e)
-		}
-		v.Set(cp)
+		return nil
 	}
+	cp := reflect.MakeMapWithSize(v.Type(), v.Len())
+	for _, k := range sortedKeys(v) {
+		item := reflect.New(v.Type().Elem()).Elem()
+		item.Set(v.MapIndex(k))
+		if err := fn(item, path+"["+k.String()+"]"); err != nil {
+			return err
+		}
+		cp.SetMapIndex(k, item)
+	}
+	v.Set(cp)
 	return nil
 }
 
