@@ -96,8 +96,8 @@ type Server struct {
 	// Pipeline runs the requests of every channel kind.
 	Pipeline *dispatch.Pipeline
 	Admin    *admin.API
-	// Starlark compiles .star services; subsystems add self attributes to
-	// it with Provide before Start.
+	// Starlark compiles .star services, with the self attributes the
+	// kinds declare.
 	Starlark *starlark.Compiler
 	// Pickup watches the pickup directory; subsystems add hooks to it
 	// before Start.
