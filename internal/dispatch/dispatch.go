@@ -74,7 +74,9 @@ type Pipeline struct {
 }
 
 // New returns a pipeline. It follows the runtime's changes, to delete the
-// metric series of channels that no longer exist.
+// metric series of channels that no longer exist. Options without a
+// Runtime and an Invoker make a pipeline that serves nothing until
+// Attach gives it them.
 func New(opts Options) *Pipeline {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -86,10 +88,22 @@ func New(opts Options) *Pipeline {
 		opts.Guard = &Guard{}
 	}
 	p := &Pipeline{Options: opts, series: map[seriesKey]bool{}}
-	if opts.Metrics != nil {
-		opts.Runtime.Watch(p.forget)
+	if opts.Runtime != nil {
+		p.Attach(opts.Runtime, opts.Invoker)
 	}
 	return p
+}
+
+// Attach gives a pipeline made without them its runtime and invoker,
+// before it serves any request. A server makes its pipeline first, so
+// that it is one of the subsystems the runtime gives kinds (the channels
+// of message brokers find it with registry.Subsystem), and attaches it
+// once the runtime and the invoker exist.
+func (p *Pipeline) Attach(rt *live.Runtime, iv *invoke.Invoker) {
+	p.Runtime, p.Invoker = rt, iv
+	if p.Metrics != nil {
+		rt.Watch(p.forget)
+	}
 }
 
 // stage is one step of the pipeline.

@@ -51,6 +51,7 @@ type rig struct {
 
 	mu     sync.Mutex
 	events []string
+	last   *service.Context // of t.last
 }
 
 func (r *rig) event(e string) {
@@ -100,6 +101,7 @@ func newRig(t *testing.T, settings *config.Settings, guard *dispatch.Guard) *rig
 			r.event("service")
 			return service.Conflict("Exists").WithHeader("X-Why", "duplicate")
 		}),
+		service.Func("t.last", "", func(c *service.Context) error { r.last = c; return nil }),
 		service.Func("t.panic", "", func(c *service.Context) error { r.event("service"); panic("boom") }),
 		service.Func("t.cancelled", "", func(c *service.Context) error { r.event("service"); return c.Err() }),
 		service.Func("t.unencodable", "", func(c *service.Context) error {
@@ -504,4 +506,46 @@ func logged(t *testing.T, log *testenv.Buffer, parts ...string) {
 		}
 	}
 	t.Errorf("no log line holds %q:\n%s", parts, log)
+}
+
+// TestBrokerFormats: the data formats of brokers' channels hand the
+// payload on as text or bytes, never read as a form whatever the
+// Content-Type, and the message's details reach the service.
+func TestBrokerFormats(t *testing.T) {
+	r := newRig(t, nil, nil)
+	msg := &service.Message{ID: "m-1", Topic: "orders.new", DeliveryCount: 2, Details: map[string]any{"queue": "orders"}}
+	for _, tc := range []struct {
+		format string
+		want   any
+	}{
+		{dispatch.FormatText, "a=1&b=2"},
+		{dispatch.FormatBytes, []byte("a=1&b=2")},
+	} {
+		ch := &dispatch.Channel{Type: "amqp", Name: "q", Service: "t.last", DataFormat: tc.format}
+		m, _ := r.serve(context.Background(), ch, "a=1&b=2", func(m *message) {
+			m.Headers.Set("Content-Type", "application/x-www-form-urlencoded")
+			m.Message = msg
+		})
+		got := r.last
+		if m.sent.Status != 200 || got == nil {
+			t.Fatalf("%s: status %d, %s", tc.format, m.sent.Status, m.sent.Body)
+		}
+		if p := got.Request.Payload; !equalPayload(p, tc.want) {
+			t.Errorf("%s: payload %#v, want %#v", tc.format, p, tc.want)
+		}
+		if len(got.Request.Input) != 0 {
+			t.Errorf("%s: input %v, want none: the payload is not a form", tc.format, got.Request.Input)
+		}
+		if got.Channel.Message != msg || got.Channel.DataFormat != tc.format {
+			t.Errorf("%s: channel %+v", tc.format, got.Channel)
+		}
+	}
+}
+
+func equalPayload(a, b any) bool {
+	if ab, ok := a.([]byte); ok {
+		bb, ok := b.([]byte)
+		return ok && bytes.Equal(ab, bb)
+	}
+	return a == b
 }

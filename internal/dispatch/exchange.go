@@ -28,8 +28,15 @@ const (
 	// Content-Type header or property) into its fields; any other payload
 	// is text.
 	FormatForm = "form"
-	// FormatRaw passes the payload on as text.
+	// FormatRaw passes the payload on as text, or as a form's fields
+	// when the Content-Type header says it is one.
 	FormatRaw = "raw"
+	// FormatText passes the payload on as text: the data format of
+	// message brokers' channels that take text.
+	FormatText = "text"
+	// FormatBytes passes the payload on as bytes, unread: the data format
+	// of message brokers' channels that take binary payloads.
+	FormatBytes = "bytes"
 )
 
 // Channel is a channel as the pipeline sees it: who it is and how its
@@ -45,7 +52,8 @@ type Channel struct {
 	Name string
 	// Service is the name of the service the channel runs.
 	Service string
-	// DataFormat is FormatJSON, FormatForm or FormatRaw.
+	// DataFormat is FormatJSON, FormatForm, FormatRaw, FormatText or
+	// FormatBytes.
 	DataFormat string
 	// ContentType is the content type of replies whose service sets none;
 	// empty picks application/json for JSON and text/plain for text.
@@ -105,6 +113,10 @@ type Request struct {
 	// the adapter found them; the security stage checks them whatever
 	// carried them.
 	Credentials security.Presented
+	// Message describes the broker's message that carried the request,
+	// for the channels of message brokers: the service reads it as
+	// self.channel.message. Nil for other transports.
+	Message *service.Message
 }
 
 // Reply is what the pipeline answers: the service's response as bytes,

@@ -132,7 +132,7 @@ func (p *Pipeline) resolve(x *Exchange) error {
 		sec = service.Security{Name: id.Name, Type: id.Type, Username: id.Username}
 	}
 	x.sc = p.Invoker.NewContext(x.reqCtx, x.CID, x.svc.Name,
-		service.Channel{Name: ch.Name, Type: ch.Type, DataFormat: ch.DataFormat, Security: sec})
+		service.Channel{Name: ch.Name, Type: ch.Type, DataFormat: ch.DataFormat, Security: sec, Message: x.Message})
 	return nil
 }
 
@@ -153,7 +153,8 @@ func (p *Pipeline) read(x *Exchange) error {
 
 // decode is the stage that turns the payload into the service's
 // request.payload per the channel's data format, and the input its
-// members give. JSON is decoded within limits.json and the decode budget
+// members give: JSON decoded, a form's fields, bytes as they are,
+// anything else as text. JSON is decoded within limits.json and the decode budget
 // (a service that decodes its own gets it checked, as a jsonlimit.Raw);
 // the budget is given back once the request is answered. As in Zato, form
 // fields are read where the channel takes the payload as a form: a form
@@ -162,7 +163,7 @@ func (p *Pipeline) decode(x *Exchange) error {
 	req, body, format := x.sc.Request, x.payload, x.Channel.DataFormat
 	req.RawRequest = body
 	isForm := false
-	if format != FormatJSON && len(body) > 0 {
+	if (format == FormatForm || format == FormatRaw) && len(body) > 0 {
 		ctype := x.Headers.Get("Content-Type")
 		if isForm = service.IsForm(ctype); isForm {
 			form, err := service.ParseForm(ctype, body)
@@ -189,6 +190,8 @@ func (p *Pipeline) decode(x *Exchange) error {
 	case format == FormatForm && isForm:
 		members = valuesToMap(x.Form)
 		req.Payload = members
+	case format == FormatBytes:
+		req.Payload = body
 	default:
 		req.Payload = string(body)
 	}

@@ -189,6 +189,14 @@ func (s *Server) open(ctx context.Context, user []any) error {
 		return err
 	}
 	s.Starlark = starlark.New(s.Settings.Starlark, s.Logger)
+	guard, err := dispatch.NewGuard(s.Settings, s.Sessions)
+	if err != nil {
+		return err
+	}
+	// The pipeline is one of the subsystems the runtime gives kinds, and
+	// serves once attached to the runtime and the invoker.
+	s.Pipeline = dispatch.New(dispatch.Options{Logger: s.Logger, Settings: s.Settings,
+		Metrics: s.Metrics, Access: logging.NewAccess(s.logOut, s.Settings.Log), Guard: guard})
 	s.Runtime, err = live.New(live.Options{
 		Dir: s.Env.Dir, Store: s.Store, Logger: s.Logger, Settings: s.Settings, Metrics: s.Metrics, Builtins: svcs,
 		Compilers: map[string]live.Compiler{starlark.Ext: s.Starlark}, Secrets: box, Subsystems: s.subsystems(),
@@ -205,12 +213,7 @@ func (s *Server) open(ctx context.Context, user []any) error {
 		Budget: jsonlimit.NewBudget(int64(js.DecodeBudget), "limits.json.decode_budget"),
 	}
 	s.openTypedIO()
-	guard, err := dispatch.NewGuard(s.Settings, s.Sessions)
-	if err != nil {
-		return err
-	}
-	s.Pipeline = dispatch.New(dispatch.Options{Runtime: s.Runtime, Invoker: s.Invoker, Logger: s.Logger, Settings: s.Settings,
-		Metrics: s.Metrics, Access: logging.NewAccess(s.logOut, s.Settings.Log), Guard: guard})
+	s.Pipeline.Attach(s.Runtime, s.Invoker)
 	s.Pickup = &deploy.Pickup{Dir: s.Env.Path(envdir.ServicesDir), Exts: []string{starlark.Ext}, Runtime: s.Runtime, Logger: s.Logger,
 		Hooks: []deploy.Hook{{Match: enmasse.IsEnmasseFile, Handle: s.importPickedUp}}}
 	s.Scheduler.Attach(s.Store, s.Runtime, s.Pipeline)
@@ -230,8 +233,10 @@ func (s *Server) open(ctx context.Context, user []any) error {
 
 // subsystems are the server's shared parts that kinds' running forms,
 // resolvers and actions use (registry.Subsystem), and that may add admin
-// API calls of their own (admin.RouteSource).
-func (s *Server) subsystems() []any { return []any{s.Scheduler, s.Sessions} }
+// API calls of their own (admin.RouteSource): the scheduler, the JWT
+// sessions, and the request pipeline the channels of message brokers
+// hand their messages to.
+func (s *Server) subsystems() []any { return []any{s.Scheduler, s.Sessions, s.Pipeline} }
 
 // importPickedUp imports an enmasse file saved in the pickup directory.
 func (s *Server) importPickedUp(ctx context.Context, path string) error {

@@ -261,7 +261,25 @@ func newChannel(a *memlimit.Allowance, ch service.Channel) *object {
 		"type":        value(sl.String(ch.Type)),
 		"data_format": value(sl.String(ch.DataFormat)),
 		"security":    value(security),
+		"message":     func() (sl.Value, error) { return newMessage(a, ch.Message), nil },
 	})
+}
+
+// newMessage is self.channel.message: the broker's message that carried
+// the invocation, its details as attributes too, or None.
+func newMessage(a *memlimit.Allowance, m *service.Message) sl.Value {
+	if m == nil {
+		return sl.None
+	}
+	attrs := make(map[string]func() (sl.Value, error), len(m.Details)+4)
+	for k, v := range m.Details {
+		attrs[k] = converted(a, v)
+	}
+	attrs["id"] = value(sl.String(m.ID))
+	attrs["topic"] = value(sl.String(m.Topic))
+	attrs["delivery_count"] = value(sl.MakeInt(m.DeliveryCount))
+	attrs["headers"] = converted(a, m.Headers)
+	return newObject("message", attrs)
 }
 
 func newLogger(a *memlimit.Allowance, c *service.Context) *object {

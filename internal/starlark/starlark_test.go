@@ -220,6 +220,7 @@ def handle(self):
     self.response.payload = {
         "out": out, "kw": kw, "async": async_cid, "name": self.name,
         "channel": self.channel.name, "type": self.channel.type,
+        "message": str(self.channel.message),
         "header": self.request.http.headers["x-test"],
         "header_get": self.request.http.headers.get("X-Missing", "default"),
         "keys": sorted(inp.keys()),
@@ -246,7 +247,7 @@ def handle(self):
 	if got["kw"].(map[string]any)["got"] == nil {
 		t.Errorf("invoke with keywords: %v", got["kw"])
 	}
-	for k, want := range map[string]any{"name": "t.api", "channel": "api", "type": "rest", "header": "hdr", "header_get": "default", "json": `{"k":[1,2]}`} {
+	for k, want := range map[string]any{"name": "t.api", "channel": "api", "type": "rest", "message": "None", "header": "hdr", "header_get": "default", "json": `{"k":[1,2]}`} {
 		if got[k] != want {
 			t.Errorf("%s = %v, want %v", k, got[k], want)
 		}

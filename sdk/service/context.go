@@ -125,12 +125,41 @@ func (c *Context) InvokeAsync(name string, payload any) (string, error) {
 type Channel struct {
 	// Name is the channel's configured name (empty for direct invocations).
 	Name string
-	// Type is one of "rest", "invoke", "invoke-async", "admin", "scheduler".
+	// Type is one of "rest", "invoke", "invoke-async", "admin",
+	// "scheduler", or the type of a message broker's channel: "amqp",
+	// "mqtt", ….
 	Type string
-	// DataFormat is the channel's data format: "json", "form" or "raw".
+	// DataFormat is the channel's data format: "json", "form" or "raw"
+	// (HTTP), "json", "text" or "bytes" (message brokers).
 	DataFormat string
 	// Security is the identity that passed the channel's security check.
 	Security Security
+	// Message describes the message that carried the invocation, for the
+	// channels of message brokers; it is nil for the others.
+	Message *Message
+}
+
+// Message describes a message a broker delivered to a channel: what every
+// broker has, and in Details what is its own (documented with each
+// channel kind, such as AMQP's exchange and routing_key). Starlark
+// services read the same as self.channel.message: id, topic, headers,
+// delivery_count, and each detail by its name.
+type Message struct {
+	// ID is the message's id as its publisher or the broker gave it; ""
+	// when it has none.
+	ID string
+	// Topic is where the message was published: an AMQP routing key, an
+	// MQTT topic, a NATS subject, a Kafka topic.
+	Topic string
+	// Headers are the message's headers (AMQP headers, MQTT 5 user
+	// properties, …), their values as JSON decodes them: strings,
+	// numbers, booleans, lists and maps.
+	Headers map[string]any
+	// DeliveryCount is how many times the message has been delivered,
+	// this delivery included: 1 the first time.
+	DeliveryCount int
+	// Details are what the broker tells besides, by name.
+	Details map[string]any
 }
 
 // Channel types.
@@ -140,6 +169,8 @@ const (
 	ChannelInvokeAsync = "invoke-async"
 	ChannelAdmin       = "admin"
 	ChannelScheduler   = "scheduler"
+	ChannelAMQP        = "amqp"
+	ChannelMQTT        = "mqtt"
 )
 
 // Security is the authenticated identity of a request: which definition
