@@ -3,6 +3,7 @@ package server
 // The kinds a server runs: each package declares its kinds and registers
 // them from its init, and one line here links it into the server.
 import (
+	_ "github.com/plexushq/plexus/internal/amqp"
 	_ "github.com/plexushq/plexus/internal/channel/rest"
 	_ "github.com/plexushq/plexus/internal/outconn/rest"
 	_ "github.com/plexushq/plexus/internal/scheduler"

@@ -1,0 +1,124 @@
+package amqp_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rabbitmq/amqp091-go"
+
+	"github.com/plexushq/plexus/internal/amqp"
+	"github.com/plexushq/plexus/internal/cid"
+	"github.com/plexushq/plexus/internal/registry"
+	"github.com/plexushq/plexus/plexustest"
+	"github.com/plexushq/plexus/sdk/service"
+)
+
+// The declarations have everything the admin API, forms and docs need.
+func TestDeclarations(t *testing.T) {
+	for _, id := range []string{amqp.ChannelKind, amqp.OutgoingKind} {
+		k, ok := registry.Lookup(id)
+		if !ok {
+			t.Fatalf("%s is not registered", id)
+		}
+		for _, err := range k.Lint() {
+			t.Error(err)
+		}
+	}
+}
+
+// forward is a Starlark service that sends what it received on, through
+// the outgoing connection its channel's message names in a header, with
+// what self.channel.message says of it.
+const forward = `
+def handle(self):
+    m = self.channel.message
+    self.out.amqp["out"].send({
+        "payload": self.request.payload,
+        "id": m.id, "topic": m.topic, "delivery_count": m.delivery_count,
+        "queue": m.queue, "exchange": m.exchange, "routing_key": m.routing_key,
+        "header": m.headers.get("x-order"), "type": self.channel.type, "channel": self.channel.name,
+        "data_format": self.channel.data_format,
+    }, routing_key=m.headers["x-reply-queue"], headers={"x-from": "starlark"}, properties={"priority": 7})
+`
+
+// goForward does what forward does, from Go.
+type goForward struct{}
+
+func (goForward) Name() string { return "t.go-forward" }
+
+func (goForward) Handle(c *service.Context) error {
+	m := c.Channel.Message
+	return c.Out().AMQP("out").Send(map[string]any{"payload": c.Request.Payload, "routing_key": m.Topic},
+		service.SendOptions{RoutingKey: m.Headers["x-reply-queue"].(string), Headers: map[string]any{"x-from": "go"}})
+}
+
+// A message on a channel's queue invokes its service through the
+// pipeline, which reads the message's details and sends a message back
+// out through an outgoing connection; the cid travels in X-Plexus-CID.
+func TestRoundTrip(t *testing.T) {
+	r := newRabbit(t)
+	in, out := r.name("in"), r.queue("out", nil)
+	t.Cleanup(func() { r.cleanup(func(ch *amqp091.Channel) { ch.QueueDelete(in, false, false, false) }) })
+	s := plexustest.Start(t, plexustest.Options{Services: []any{goForward{}}})
+	s.Deploy("forward.star", forward)
+	s.Put(amqp.OutgoingKind, "out", r.object(nil))
+	s.Put(amqp.ChannelKind, "in", r.object(map[string]any{"queue": in, "declare_queue": true, "service": "forward"}))
+	waitState(t, s, amqp.OutgoingKind, "out", "running")
+	waitState(t, s, amqp.ChannelKind, "in", "running")
+
+	id := cid.New()
+	r.publish(in, amqp091.Publishing{Body: []byte(`{"order": 42}`), MessageId: "m-1",
+		Headers: amqp091.Table{"X-Plexus-CID": id, "x-order": "o-42", "x-reply-queue": out}})
+	d := r.must(out)
+	var got map[string]any
+	if err := json.Unmarshal(d.Body, &got); err != nil {
+		t.Fatalf("%v: %s\n%s", err, d.Body, s.Log)
+	}
+	want := map[string]any{"payload": map[string]any{"order": float64(42)}, "id": "m-1", "topic": in, "delivery_count": float64(1),
+		"queue": in, "exchange": "", "routing_key": in, "header": "o-42", "type": "amqp", "channel": "in", "data_format": "json"}
+	for k, v := range want {
+		if fmt.Sprint(got[k]) != fmt.Sprint(v) {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+	if d.Headers["X-Plexus-CID"] != id || d.Headers["x-from"] != "starlark" || d.Priority != 7 ||
+		d.DeliveryMode != amqp091.Persistent || d.ContentType != "application/json" {
+		t.Errorf("the message sent: headers %v, priority %d, mode %d, type %q", d.Headers, d.Priority, d.DeliveryMode, d.ContentType)
+	}
+	s.Log.WaitFor(t, "kind=channel_amqp", "channel=in", "cid="+id)
+
+	// The same from a Go service, on a text channel, and a message with
+	// no cid gets a new one.
+	s.Put(amqp.ChannelKind, "in", r.object(map[string]any{"queue": in, "service": "t.go-forward", "data_format": "text"}))
+	r.publish(in, amqp091.Publishing{Body: []byte("plain"), Headers: amqp091.Table{"x-reply-queue": out}})
+	d = r.must(out)
+	if string(d.Body) != fmt.Sprintf(`{"payload":"plain","routing_key":%q}`, in) || d.Headers["x-from"] != "go" {
+		t.Errorf("from Go: %s %v", d.Body, d.Headers)
+	}
+	if c, _ := d.Headers["X-Plexus-CID"].(string); !cid.Valid(c) || c == id {
+		t.Errorf("a new cid: %q", c)
+	}
+	metrics := string(s.AdminCall("GET", "/metrics", "").Body)
+	if !strings.Contains(metrics, `plexus_amqp_messages_total{name="in",outcome="acked"} 2`) ||
+		!strings.Contains(metrics, `plexus_channel_requests_total{channel="in",kind="channel_amqp"} 2`) {
+		t.Errorf("metrics:\n%s", grep(metrics, "in"))
+	}
+}
+
+// grep returns the lines of s that hold part.
+func grep(s, part string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, part) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+var _ = errors.New
+var _ = time.Second

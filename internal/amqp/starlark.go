@@ -1,0 +1,77 @@
+package amqp
+
+import (
+	"fmt"
+
+	sl "go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
+
+	"github.com/plexushq/plexus/internal/starlark"
+	"github.com/plexushq/plexus/internal/starlark/memlimit"
+	"github.com/plexushq/plexus/sdk/service"
+)
+
+// starlarkOutgoing is self.out.amqp["Name"] of a Starlark service:
+// send(data, exchange=None, routing_key=None, headers=None,
+// properties=None, cid=None) publishes and returns None once the broker
+// confirmed the message, as Zato's self.out.amqp.send does.
+func starlarkOutgoing(c *service.Context, name string, resource any) (sl.Value, error) {
+	p := resource.(*publisher)
+	send := sl.NewBuiltin("send", func(th *sl.Thread, b *sl.Builtin, args sl.Tuple, kwargs []sl.Tuple) (sl.Value, error) {
+		var data sl.Value
+		var exchange, key, id string
+		var headers, props *sl.Dict
+		if err := sl.UnpackArgs(b.Name(), args, kwargs, "data", &data, "exchange?", &exchange, "routing_key?", &key,
+			"headers?", &headers, "properties?", &props, "cid?", &id); err != nil {
+			return nil, err
+		}
+		m := &service.OutMessage{SendOptions: service.SendOptions{Exchange: exchange, RoutingKey: key, CID: id}}
+		if m.CID == "" {
+			m.CID = c.CID
+		}
+		a := memlimit.Of(th)
+		var err error
+		if m.Data, err = starlarkData(a, data); err != nil {
+			return nil, fmt.Errorf("%s: data: %w", b.Name(), err)
+		}
+		if m.Headers, err = starlarkDict(a, headers); err != nil {
+			return nil, fmt.Errorf("%s: headers: %w", b.Name(), err)
+		}
+		if m.Properties, err = starlarkDict(a, props); err != nil {
+			return nil, fmt.Errorf("%s: properties: %w", b.Name(), err)
+		}
+		if err := p.SendMessage(c, m); err != nil {
+			return nil, err
+		}
+		return sl.None, nil
+	})
+	return starlarkstruct.FromStringDict(sl.String("amqp"), sl.StringDict{"name": sl.String(name), "send": send}), nil
+}
+
+// starlarkData converts what a Starlark service sends: bytes and strings
+// as they are, anything else to Go values sent as JSON.
+func starlarkData(a *memlimit.Allowance, v sl.Value) (any, error) {
+	switch x := v.(type) {
+	case sl.Bytes:
+		return []byte(x), nil
+	case sl.String:
+		return string(x), nil
+	}
+	return starlark.FromStarlark(a, v)
+}
+
+// starlarkDict converts an optional dict of headers or properties.
+func starlarkDict(a *memlimit.Allowance, d *sl.Dict) (map[string]any, error) {
+	if d == nil {
+		return nil, nil
+	}
+	v, err := starlark.FromStarlark(a, d)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("want a dict with string keys")
+	}
+	return m, nil
+}
