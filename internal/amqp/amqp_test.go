@@ -120,5 +120,91 @@ func grep(s, part string) string {
 	return strings.Join(out, "\n")
 }
 
-var _ = errors.New
+// failing fails as often as the message's header x-fail says, counting
+// its calls.
+type failing struct{ calls chan string }
+
+func (failing) Name() string { return "t.failing" }
+
+func (f failing) Handle(c *service.Context) error {
+	f.calls <- fmt.Sprint(c.Channel.Message.DeliveryCount)
+	if c.Channel.Message.DeliveryCount <= int(c.Channel.Message.Headers["x-fail"].(int64)) {
+		return errors.New("the database is down")
+	}
+	return nil
+}
+
+// A failed message is put back on the queue up to max_redeliveries
+// times, then dead-lettered with why; with on_error dead_letter, or when
+// it can never succeed, at once; without a dead-letter exchange it is
+// rejected to the broker, which dead-letters it as the queue says.
+func TestFailures(t *testing.T) {
+	r := newRabbit(t)
+	dlx, dead := r.exchange("dead")
+	brokerDLX, brokerDead := r.exchange("broker-dead")
+	in := r.queue("in", amqp091.Table{"x-dead-letter-exchange": brokerDLX})
+	f := failing{calls: make(chan string, 100)}
+	s := plexustest.Start(t, plexustest.Options{Services: []any{f}})
+	s.Put(amqp.ChannelKind, "in", r.object(map[string]any{"queue": in, "service": "t.failing", "max_redeliveries": 2, "dead_letter_exchange": dlx}))
+	waitState(t, s, amqp.ChannelKind, "in", "running")
+
+	// Fails twice, succeeds on the third delivery: never dead-lettered.
+	r.publish(in, amqp091.Publishing{Body: []byte(`{}`), Headers: amqp091.Table{"x-fail": int64(2)}})
+	for _, want := range []string{"1", "2", "3"} {
+		if got := <-f.calls; got != want {
+			t.Fatalf("delivery %s, want %s", got, want)
+		}
+	}
+	// Always fails: delivered 1 + max_redeliveries times, then
+	// dead-lettered with the error, its status and the cid.
+	id := cid.New()
+	r.publish(in, amqp091.Publishing{Body: []byte(`{"n": 1}`), MessageId: "doomed", Headers: amqp091.Table{"x-fail": int64(99), "X-Plexus-CID": id}})
+	d := r.must(dead)
+	if string(d.Body) != `{"n": 1}` || d.MessageId != "doomed" || d.Headers["x-plexus-error"] != "Internal server error" ||
+		d.Headers["x-plexus-status"] != int32(500) || d.Headers["x-plexus-queue"] != in || d.Headers["X-Plexus-CID"] != id ||
+		d.Headers["x-plexus-redeliveries"] != int32(2) {
+		t.Errorf("dead letter: %s %s %v", d.Body, d.MessageId, d.Headers)
+	}
+	if n := len(f.calls); n != 3 {
+		t.Errorf("the doomed message was handled %d times, want 3", n)
+	}
+	s.Log.WaitFor(t, "the database is down", "cid="+id)
+	drain(f.calls)
+
+	// Malformed JSON never succeeds: dead-lettered at once.
+	r.publish(in, amqp091.Publishing{Body: []byte(`{not json`), Headers: amqp091.Table{"x-fail": int64(0)}})
+	if d := r.must(dead); !strings.HasPrefix(d.Headers["x-plexus-error"].(string), "Invalid JSON") || d.Headers["x-plexus-status"] != int32(400) {
+		t.Errorf("malformed: %v", d.Headers)
+	}
+	if len(f.calls) != 0 {
+		t.Error("the service ran for a malformed message")
+	}
+
+	// on_error dead_letter, with no exchange of Plexus's own: rejected
+	// at once, to the queue's x-dead-letter-exchange.
+	s.Put(amqp.ChannelKind, "in", r.object(map[string]any{"queue": in, "service": "t.failing", "on_error": "dead_letter"}))
+	r.publish(in, amqp091.Publishing{Body: []byte(`{}`), Headers: amqp091.Table{"x-fail": int64(1)}})
+	if d := r.must(brokerDead); d.Headers["x-death"] == nil {
+		t.Errorf("the broker's dead letter: %v", d.Headers)
+	}
+	if n := len(f.calls); n != 1 {
+		t.Errorf("handled %d times, want 1", n)
+	}
+	if c := r.count(dead); c != 0 {
+		t.Errorf("%d messages on the channel's dead-letter exchange", c)
+	}
+	metrics := string(s.AdminCall("GET", "/metrics", "").Body)
+	for _, want := range []string{`outcome="acked"} 1`, `outcome="requeued"} 4`, `outcome="dead_lettered"} 2`, `outcome="rejected"} 1`} {
+		if !strings.Contains(metrics, `plexus_amqp_messages_total{name="in",`+want) {
+			t.Errorf("metrics lack %s:\n%s", want, grep(metrics, "plexus_amqp"))
+		}
+	}
+}
+
+func drain(c chan string) {
+	for len(c) > 0 {
+		<-c
+	}
+}
+
 var _ = time.Second
