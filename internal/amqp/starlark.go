@@ -6,7 +6,7 @@ import (
 	sl "go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
 
-	"github.com/plexushq/plexus/internal/starlark"
+	"github.com/plexushq/plexus/internal/broker"
 	"github.com/plexushq/plexus/internal/starlark/memlimit"
 	"github.com/plexushq/plexus/sdk/service"
 )
@@ -31,13 +31,13 @@ func starlarkOutgoing(c *service.Context, name string, resource any) (sl.Value, 
 		}
 		a := memlimit.Of(th)
 		var err error
-		if m.Data, err = starlarkData(a, data); err != nil {
+		if m.Data, err = broker.StarlarkData(a, data); err != nil {
 			return nil, fmt.Errorf("%s: data: %w", b.Name(), err)
 		}
-		if m.Headers, err = starlarkDict(a, headers); err != nil {
+		if m.Headers, err = broker.StarlarkDict(a, headers); err != nil {
 			return nil, fmt.Errorf("%s: headers: %w", b.Name(), err)
 		}
-		if m.Properties, err = starlarkDict(a, props); err != nil {
+		if m.Properties, err = broker.StarlarkDict(a, props); err != nil {
 			return nil, fmt.Errorf("%s: properties: %w", b.Name(), err)
 		}
 		if err := p.SendMessage(c, m); err != nil {
@@ -46,32 +46,4 @@ func starlarkOutgoing(c *service.Context, name string, resource any) (sl.Value, 
 		return sl.None, nil
 	})
 	return starlarkstruct.FromStringDict(sl.String("amqp"), sl.StringDict{"name": sl.String(name), "send": send}), nil
-}
-
-// starlarkData converts what a Starlark service sends: bytes and strings
-// as they are, anything else to Go values sent as JSON.
-func starlarkData(a *memlimit.Allowance, v sl.Value) (any, error) {
-	switch x := v.(type) {
-	case sl.Bytes:
-		return []byte(x), nil
-	case sl.String:
-		return string(x), nil
-	}
-	return starlark.FromStarlark(a, v)
-}
-
-// starlarkDict converts an optional dict of headers or properties.
-func starlarkDict(a *memlimit.Allowance, d *sl.Dict) (map[string]any, error) {
-	if d == nil {
-		return nil, nil
-	}
-	v, err := starlark.FromStarlark(a, d)
-	if err != nil {
-		return nil, err
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("want a dict with string keys")
-	}
-	return m, nil
 }

@@ -1,0 +1,258 @@
+package mqtt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/eclipse/paho.golang/paho"
+	sl "go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
+
+	"github.com/plexushq/plexus/internal/broker"
+	"github.com/plexushq/plexus/internal/registry"
+	"github.com/plexushq/plexus/internal/starlark/memlimit"
+	"github.com/plexushq/plexus/sdk/service"
+)
+
+// publisher is the running form of an outgoing MQTT connection: its Run
+// keeps a client connected, which sends publish on. It is safe for
+// concurrent use.
+type publisher struct {
+	cfg *Outgoing
+	e   endpoint
+
+	mu      sync.Mutex
+	client  *paho.Client
+	ready   chan struct{} // closed when client is set
+	lastErr error
+}
+
+func provisionOutgoing(_ *registry.Env, obj registry.Object) (any, error) {
+	cfg := obj.(*Outgoing)
+	id := cfg.ClientID
+	if id == "" {
+		id = "plexus-out-" + cfg.Name
+	}
+	return &publisher{cfg: cfg, ready: make(chan struct{}),
+		e: endpoint{address: cfg.Address, username: cfg.Username, password: cfg.Password, clientID: id, keepAlive: cfg.KeepAlive.D()}}, nil
+}
+
+// Run keeps the client connected until ctx ends; it returns the error
+// that lost the connection, and the runtime connects again after a
+// back-off.
+func (p *publisher) Run(ctx context.Context, st *registry.Status) error {
+	if !p.cfg.IsActive {
+		return nil
+	}
+	c, err := p.e.connect(ctx, session{cleanStart: true})
+	if err != nil {
+		p.mu.Lock()
+		p.lastErr = err
+		p.mu.Unlock()
+		return err
+	}
+	p.mu.Lock()
+	p.client, p.lastErr = c, nil
+	close(p.ready)
+	p.mu.Unlock()
+	st.Running()
+	select {
+	case <-ctx.Done():
+		err = nil
+	case <-c.Done():
+		err = errors.New("the connection to the broker was lost")
+	}
+	p.mu.Lock()
+	p.client, p.ready, p.lastErr = nil, make(chan struct{}), err
+	p.mu.Unlock()
+	if err == nil {
+		disconnect(c)
+	}
+	return err
+}
+
+// connected returns the client, waiting for it until ctx ends.
+func (p *publisher) connected(ctx context.Context) (*paho.Client, error) {
+	for {
+		p.mu.Lock()
+		c, ready, last := p.client, p.ready, p.lastErr
+		p.mu.Unlock()
+		if c != nil {
+			select {
+			case <-c.Done():
+				ready = nil // lost, and Run not told yet
+			default:
+				return c, nil
+			}
+		}
+		select {
+		case <-ready:
+		case <-time.After(50 * time.Millisecond):
+		case <-ctx.Done():
+			msg := "the broker could not be reached in time"
+			if last != nil {
+				msg += ": " + last.Error()
+			}
+			return nil, service.NewError(http.StatusGatewayTimeout, "outgoing MQTT connection %q: %s", p.cfg.Name, msg)
+		}
+	}
+}
+
+// SendMessage publishes a message and returns once the broker
+// acknowledged it as its QoS says, within the connection's timeout. A
+// message of QoS 1 or 2 the connection lost before the broker
+// acknowledged it is sent again once it is back, so it may reach the
+// broker twice, never none.
+func (p *publisher) SendMessage(ctx context.Context, m *service.OutMessage) error {
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout.D())
+	defer cancel()
+	pub := &paho.Publish{Topic: p.cfg.Topic, QoS: byte(p.cfg.QoS), Retain: p.cfg.Retain, Properties: &paho.PublishProperties{}}
+	if m.Topic != "" {
+		pub.Topic = m.Topic
+	}
+	if pub.Topic == "" {
+		return service.BadRequest("outgoing MQTT connection %q has no topic: name one in send", p.cfg.Name)
+	}
+	if m.QoS != nil {
+		if *m.QoS < 0 || *m.QoS > 2 {
+			return service.BadRequest("QoS %d: use 0, 1 or 2", *m.QoS)
+		}
+		pub.QoS = byte(*m.QoS)
+	}
+	if m.Retain != nil {
+		pub.Retain = *m.Retain
+	}
+	var err error
+	if pub.Payload, pub.Properties.ContentType, err = broker.Payload(m.Data); err != nil {
+		return service.BadRequest("%v", err)
+	}
+	for _, k := range slices.Sorted(maps.Keys(m.Headers)) {
+		pub.Properties.User = append(pub.Properties.User, paho.UserProperty{Key: k, Value: fmt.Sprint(m.Headers[k])})
+	}
+	if m.CID != "" {
+		pub.Properties.User = append(pub.Properties.User, paho.UserProperty{Key: broker.CIDHeader, Value: m.CID})
+	}
+	for {
+		c, err := p.connected(ctx)
+		if err != nil {
+			return err
+		}
+		resp, err := c.Publish(ctx, pub)
+		switch {
+		case err == nil:
+			return nil
+		case resp != nil && resp.ReasonCode >= 0x80:
+			return service.NewError(http.StatusBadGateway, "outgoing MQTT connection %q: the broker refused the message (reason %d %s)", p.cfg.Name, resp.ReasonCode, resp.Properties.ReasonString)
+		case ctx.Err() != nil:
+			return service.NewError(http.StatusGatewayTimeout, "outgoing MQTT connection %q: the broker did not acknowledge the message within %s", p.cfg.Name, p.cfg.Timeout.D())
+		case pub.QoS == 0:
+			return service.NewError(http.StatusBadGateway, "outgoing MQTT connection %q: %v", p.cfg.Name, err)
+		}
+		select { // the connection was lost: send again once it is back
+		case <-c.Done():
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Close disconnects the client, if Run left it connected.
+func (p *publisher) Close() error {
+	p.mu.Lock()
+	c := p.client
+	p.mu.Unlock()
+	if c != nil {
+		disconnect(c)
+	}
+	return nil
+}
+
+// resolveOutgoing gives services the publisher with a name.
+func resolveOutgoing(st registry.State, name string) (any, error) {
+	v, ok := st.Running(OutgoingKind, name)
+	if !ok {
+		msg := fmt.Sprintf("no outgoing MQTT connection named %q", name)
+		if s := registry.Suggest(name, st.Names(OutgoingKind)); s != "" {
+			msg += fmt.Sprintf("; did you mean %q?", s)
+		}
+		return nil, errors.New(msg)
+	}
+	p := v.(*publisher)
+	if !p.cfg.IsActive {
+		return nil, service.ServiceUnavailable("outgoing MQTT connection %q is inactive", name)
+	}
+	return p, nil
+}
+
+// starlarkOutgoing is self.out.mqtt["Name"] of a Starlark service:
+// send(data, topic=None, qos=None, retain=None, headers=None, cid=None)
+// publishes and returns None once the broker acknowledged the message.
+func starlarkOutgoing(c *service.Context, name string, resource any) (sl.Value, error) {
+	p := resource.(*publisher)
+	send := sl.NewBuiltin("send", func(th *sl.Thread, b *sl.Builtin, args sl.Tuple, kwargs []sl.Tuple) (sl.Value, error) {
+		var data, qos, retain sl.Value = nil, sl.None, sl.None
+		var topic, id string
+		var headers *sl.Dict
+		if err := sl.UnpackArgs(b.Name(), args, kwargs, "data", &data, "topic?", &topic, "qos?", &qos, "retain?", &retain,
+			"headers?", &headers, "cid?", &id); err != nil {
+			return nil, err
+		}
+		m := &service.OutMessage{SendOptions: service.SendOptions{Topic: topic, CID: id}}
+		if m.CID == "" {
+			m.CID = c.CID
+		}
+		if qos != sl.None {
+			n, err := sl.AsInt32(qos)
+			if err != nil {
+				return nil, fmt.Errorf("%s: qos: %w", b.Name(), err)
+			}
+			q := int(n)
+			m.QoS = &q
+		}
+		if retain != sl.None {
+			r := bool(retain.Truth())
+			m.Retain = &r
+		}
+		a := memlimit.Of(th)
+		var err error
+		if m.Data, err = broker.StarlarkData(a, data); err != nil {
+			return nil, fmt.Errorf("%s: data: %w", b.Name(), err)
+		}
+		if m.Headers, err = broker.StarlarkDict(a, headers); err != nil {
+			return nil, fmt.Errorf("%s: headers: %w", b.Name(), err)
+		}
+		if err := p.SendMessage(c, m); err != nil {
+			return nil, err
+		}
+		return sl.None, nil
+	})
+	return starlarkstruct.FromStringDict(sl.String("mqtt"), sl.StringDict{"name": sl.String(name), "send": send}), nil
+}
+
+// pingAction connects to the broker anew and says whether it answered.
+var pingAction = registry.Action{
+	Name: "ping",
+	Doc:  `Connects to the broker, as the connection does, and answers {"name", "cid", "target", "ok", "status", "time_ms", "error"}.`,
+	Run: func(ctx context.Context, call *registry.Call) (any, error) {
+		p := call.Running.(*publisher)
+		start := time.Now()
+		res := registry.PingResult{Name: call.Name, CID: call.CID, Target: p.cfg.Address}
+		e := p.e
+		e.clientID += "-ping"
+		c, err := e.connect(ctx, session{cleanStart: true})
+		if err == nil {
+			disconnect(c)
+			res.OK = true
+		} else {
+			res.Error = err.Error()
+		}
+		res.TimeMS = float64(time.Since(start).Microseconds()) / 1000
+		return res, nil
+	},
+}
