@@ -116,6 +116,7 @@ func check(in Input, opts Options) *checked {
 		p.parseFile(root, nil)
 		progress(Progress{Phase: PhaseRead, Done: i + 1, Total: len(in.Roots)})
 	}
+	p.foldAMQPDefinitions()
 	p.flushWarnings()
 	objs, index := p.decodeAll(progress)
 	return &checked{p: p, objs: objs, index: index, dryRun: opts.DryRun, progress: progress}

@@ -110,6 +110,10 @@ type parser struct {
 	// expansion allowance.
 	nodes, bytes int
 	exhausted    bool
+	// amqpDefs are Zato 3.2's AMQP definitions by name, and amqpRefs the
+	// objects that name one (see foldAMQPDefinitions).
+	amqpDefs map[string][]keyValue
+	amqpRefs []amqpDefRef
 }
 
 func newParser(in Input, lookup func(string) (string, bool)) *parser {
@@ -296,6 +300,10 @@ func (p *parser) section(file string, key, val *yaml.Node) {
 	if val == nil || isNull(val) || (val.Kind == yaml.SequenceNode && len(val.Content) == 0) {
 		return // empty sections are ignored, as Zato does
 	}
+	if sec == amqpDefSection && val.Kind == yaml.SequenceNode {
+		p.amqpDefinitions(file, val)
+		return
+	}
 	kind, known := registry.Lookup(sec)
 	if sec == "http_soap" {
 		kind, known = nil, true // each object names its section
@@ -381,6 +389,10 @@ func (p *parser) object(file, sec string, kind *registry.Kind, secKey, n *yaml.N
 		}
 		if _, ok := kind.Field(k); ok {
 			p.addField(obj, k, e, "")
+			continue
+		}
+		if v := deref(e.value); k == "def_name" && foldsAMQPDefinition(kind.ID) && v != nil && v.Kind == yaml.ScalarNode {
+			p.amqpRefs = append(p.amqpRefs, amqpDefRef{obj: obj, node: v})
 			continue
 		}
 		target, ok := kind.ZatoFields[k]
