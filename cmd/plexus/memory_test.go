@@ -204,9 +204,9 @@ func startCapped(t *testing.T) *capped {
 	if err := os.WriteFile(filepath.Join(dir, envdir.EnmasseDir, "channels.yaml"), []byte(hostileChannels), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s := &capped{dir: dir, api: testenv.FreeAddr(t), client: &http.Client{Timeout: 2 * time.Minute}}
-	s.cmd = exec.Command("sh", "-c", `ulimit -v "$1" && exec "$2" start "$3" --listen "$4" --admin-listen "$5"`,
-		"sh", strconv.Itoa(addressSpaceKB), bin, dir, s.api, testenv.FreeAddr(t))
+	s := &capped{dir: dir, client: &http.Client{Timeout: 2 * time.Minute}}
+	s.cmd = exec.Command("sh", "-c", `ulimit -v "$1" && exec "$2" start "$3" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0`,
+		"sh", strconv.Itoa(addressSpaceKB), bin, dir)
 	s.cmd.Env = append(os.Environ(), "GOMEMLIMIT="+goMemLimit)
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
@@ -222,8 +222,8 @@ func startCapped(t *testing.T) *capped {
 		once := sync.Once{}
 		for sc.Scan() {
 			s.out.Write(append(sc.Bytes(), '\n'))
-			if strings.Contains(sc.Text(), "server started") {
-				once.Do(func() { close(started) })
+			if api, _, ok := testenv.StartedAddrs(sc.Text()); ok {
+				once.Do(func() { s.api = api; close(started) })
 			}
 		}
 	}()

@@ -25,8 +25,7 @@ func TestExample(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("building: %v\n%s", err, out)
 	}
-	api, adm := testenv.FreeAddr(t), testenv.FreeAddr(t)
-	cmd := exec.Command(bin, "quickstart", filepath.Join(t.TempDir(), "env"), "--listen", api, "--admin-listen", adm)
+	cmd := exec.Command(bin, "quickstart", filepath.Join(t.TempDir(), "env"), "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0")
 	cmd.Env = append(cmd.Environ(), "PLEXUS_ADMIN_PASSWORD=change-me-now")
 	stderr, _ := cmd.StderrPipe()
 	cmd.Stdout = io.Discard
@@ -36,10 +35,12 @@ func TestExample(t *testing.T) {
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
 	started := make(chan struct{})
 	logs := make(chan string, 1000)
+	var api, adm string
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
-			if strings.Contains(sc.Text(), "server started") {
+			if a, b, ok := testenv.StartedAddrs(sc.Text()); ok {
+				api, adm = a, b
 				close(started)
 			}
 			select {

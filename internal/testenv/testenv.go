@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/plexushq/plexus/internal/envdir"
@@ -83,6 +84,10 @@ func sanitize(s string) string {
 
 // FreeAddr returns a loopback address nothing listens on at the time of
 // the call, for a server a test starts with a fixed address.
+//
+// A port found free may be taken by another process before the server
+// binds it: where the test does not need to know the port in advance,
+// listen on 127.0.0.1:0 and read the addresses with StartedAddrs.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -91,4 +96,20 @@ func FreeAddr(t testing.TB) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// StartedAddrs reads the API and admin addresses from a server's "server
+// started" log line (text format), for servers started on port 0.
+func StartedAddrs(line string) (api, admin string, ok bool) {
+	if !strings.Contains(line, `msg="server started"`) {
+		return "", "", false
+	}
+	for _, f := range strings.Fields(line) {
+		if v, found := strings.CutPrefix(f, "api="); found {
+			api = v
+		} else if v, found := strings.CutPrefix(f, "admin="); found {
+			admin = v
+		}
+	}
+	return api, admin, api != "" && admin != ""
 }
