@@ -208,20 +208,7 @@ type workers struct {
 // drain their services' context is cancelled.
 func (w *workers) stop(drain time.Duration, cancel context.CancelFunc) {
 	close(w.work)
-	done := make(chan struct{})
-	go func() {
-		w.wg.Wait()
-		close(done)
-	}()
-	t := time.NewTimer(drain)
-	defer t.Stop()
-	select {
-	case <-done:
-		return
-	case <-t.C:
-	}
-	cancel()
-	<-done
+	broker.WaitDrained(&w.wg, drain, cancel)
 }
 
 func (w *workers) run() {

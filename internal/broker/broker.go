@@ -17,6 +17,8 @@ import (
 	"net/http"
 	"net/textproto"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/plexushq/plexus/internal/cid"
 	"github.com/plexushq/plexus/internal/dispatch"
@@ -198,4 +200,24 @@ func Payload(data any) ([]byte, string, error) {
 		release()
 	}
 	return out, ctype, nil
+}
+
+// WaitDrained waits for a channel's workers to finish the messages in
+// flight; after drain it cancels their services' context and waits for
+// them to return.
+func WaitDrained(wg *sync.WaitGroup, drain time.Duration, cancel context.CancelFunc) {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(drain)
+	defer t.Stop()
+	select {
+	case <-done:
+		return
+	case <-t.C:
+	}
+	cancel()
+	<-done
 }

@@ -162,34 +162,15 @@ func (c *consumer) Run(ctx context.Context, st *registry.Status) error {
 	select {
 	case <-ctx.Done():
 		stop()
-		waitDrained(&wg, c.drain, cancelSvc)
+		broker.WaitDrained(&wg, c.drain, cancelSvc)
 		time.Sleep(50 * time.Millisecond) // the acks go out in batches
 		disconnect(client)
 		return nil
 	case <-client.Done():
 		stop()
-		waitDrained(&wg, 0, cancelSvc)
+		broker.WaitDrained(&wg, 0, cancelSvc)
 		return errors.New("the connection to the broker was lost")
 	}
-}
-
-// waitDrained waits for the workers, cancelling their services after
-// drain.
-func waitDrained(wg *sync.WaitGroup, drain time.Duration, cancel context.CancelFunc) {
-	done := make(chan struct{})
-	go func() {
-		wg.Wait()
-		close(done)
-	}()
-	t := time.NewTimer(drain)
-	defer t.Stop()
-	select {
-	case <-done:
-		return
-	case <-t.C:
-	}
-	cancel()
-	<-done
 }
 
 // handle runs one message through the pipeline, again after failures as
