@@ -140,11 +140,11 @@ func (c *consumer) Run(ctx context.Context, st *registry.Status) error {
 			return err
 		}
 	}
-	for range c.cfg.PoolSize {
-		w.wg.Add(1)
-		go w.run()
-	}
 	if c.cfg.Stream == "" {
+		for range c.cfg.PoolSize {
+			w.wg.Add(1)
+			go w.run()
+		}
 		err = c.runCore(ctx, st, w)
 	} else {
 		err = c.runJetStream(ctx, st, w)
@@ -241,37 +241,32 @@ func (c *consumer) runJetStream(ctx context.Context, st *registry.Status, w *wor
 		return fmt.Errorf("consuming through %q: %w", cfg.durable(), err)
 	}
 	st.Running()
-	// The reader hands messages to the workers; once draining, it
-	// returns the messages the client holds to the server at once, for
-	// the next consumer to have them without waiting for ack_wait.
-	var draining atomic.Bool
-	readErr := make(chan error, 1)
+	// The workers pull from the iterator themselves; once draining, they
+	// hand the messages the client still holds back to the server at
+	// once, for the next consumer to have them without waiting for
+	// ack_wait.
+	w.it = it
+	w.inFlight = make([]atomic.Pointer[jsInFlight], cfg.PoolSize)
+	for i := range cfg.PoolSize {
+		w.wg.Add(1)
+		w.pulling.Add(1)
+		go func() {
+			defer w.wg.Done()
+			w.pull(&w.inFlight[i])
+		}()
+	}
+	pulled := make(chan error, 1)
 	go func() {
-		for {
-			m, err := it.Next()
-			if err != nil {
-				readErr <- err
-				return
-			}
-			if draining.Load() {
-				m.Nak()
-				c.count(outcomeReturned, 1)
-				continue
-			}
-			select {
-			case w.work <- job{js: m}:
-			case <-ctx.Done():
-				m.Nak()
-				c.count(outcomeReturned, 1)
-			}
-		}
+		w.pulling.Wait()
+		pulled <- nil
 	}()
+	go w.keepInProgress(ctx, cfg.AckWait.D()/2)
 	select {
 	case <-ctx.Done():
-		draining.Store(true)
+		w.draining.Store(true)
 		it.Drain()
 		select {
-		case <-readErr:
+		case <-pulled:
 		case <-w.conn.closed:
 		case <-time.After(dialTimeout):
 		}
@@ -279,22 +274,78 @@ func (c *consumer) runJetStream(ctx context.Context, st *registry.Status, w *wor
 	case <-w.conn.closed:
 		it.Stop()
 		return w.conn.err()
-	case err := <-readErr:
-		it.Stop()
+	case <-pulled:
+		// The iterator ended by itself: the consumer was deleted, or
+		// the connection is going.
 		select {
 		case <-w.conn.closed:
 			return w.conn.err()
-		default:
+		case <-time.After(100 * time.Millisecond):
 		}
-		return fmt.Errorf("consuming through %q: %w", cfg.durable(), err)
+		return fmt.Errorf("consuming through %q: %w", cfg.durable(), w.pullErr())
 	}
 }
 
-// job is one message for a worker: a core NATS message or a JetStream
-// one.
+// pull is a worker's loop on JetStream: it takes the next message from
+// the iterator and handles it, until the iterator ends.
+func (w *workers) pull(slot *atomic.Pointer[jsInFlight]) {
+	defer w.pulling.Done()
+	for {
+		m, err := w.it.Next()
+		if err != nil {
+			w.errOnce.Do(func() { w.err = err })
+			return
+		}
+		if w.draining.Load() {
+			m.Nak()
+			w.c.count(outcomeReturned, 1)
+			continue
+		}
+		slot.Store(&jsInFlight{m: m, since: time.Now()})
+		w.handleJetStream(m)
+		slot.Store(nil)
+	}
+}
+
+// pullErr is the error that ended the iterator.
+func (w *workers) pullErr() error {
+	if w.err == nil {
+		return errors.New("the iterator ended")
+	}
+	return w.err
+}
+
+// jsInFlight is a JetStream message a worker handles, since when.
+type jsInFlight struct {
+	m     jetstream.Msg
+	since time.Time
+}
+
+// keepInProgress tells the server, every half of ack_wait, that the
+// messages handled for longer than that are in progress, so a long
+// service keeps its message.
+func (w *workers) keepInProgress(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.conn.closed:
+			return
+		case now := <-t.C:
+			for i := range w.inFlight {
+				if f := w.inFlight[i].Load(); f != nil && now.Sub(f.since) >= every {
+					f.m.InProgress()
+				}
+			}
+		}
+	}
+}
+
+// job is one core NATS message for a worker.
 type job struct {
 	core *natsio.Msg
-	js   jetstream.Msg
 }
 
 // workers handle a channel's messages, pool_size at once.
@@ -303,25 +354,32 @@ type workers struct {
 	conn *connection
 	js   jetstream.JetStream
 	ctx  context.Context
-	work chan job
+	work chan job // core NATS
 	wg   sync.WaitGroup
+
+	// JetStream
+	it       jetstream.MessagesContext
+	inFlight []atomic.Pointer[jsInFlight] // one slot per worker
+	draining atomic.Bool
+	pulling  sync.WaitGroup
+	errOnce  sync.Once
+	err      error
 }
 
 // stop ends the workers once the messages in flight are finished; after
 // drain their services' context is cancelled.
 func (w *workers) stop(drain time.Duration, cancel context.CancelFunc) {
 	close(w.work)
+	if w.it != nil {
+		w.it.Stop()
+	}
 	broker.WaitDrained(&w.wg, drain, cancel)
 }
 
 func (w *workers) run() {
 	defer w.wg.Done()
 	for j := range w.work {
-		if j.js != nil {
-			w.handleJetStream(j.js)
-		} else {
-			w.handleCore(j.core)
-		}
+		w.handleCore(j.core)
 	}
 }
 
@@ -331,7 +389,7 @@ func (w *workers) handleCore(m *natsio.Msg) {
 	c := w.c
 	h := c.handling.Load()
 	res := broker.Serve(w.ctx, c.pipe, ChannelKind, h.ch, coreDelivery(m, h.cfg.QueueGroup))
-	log := c.log.With("cid", res.CID, "kind", ChannelKind, "channel", c.cfg.Name, "subject", m.Subject)
+	log := c.logFor(res, m.Subject)
 	if m.Reply != "" {
 		r := &natsio.Msg{Subject: m.Reply, Data: res.Body, Header: natsio.Header{}}
 		r.Header.Set(broker.CIDHeader, res.CID)
@@ -359,28 +417,17 @@ func (w *workers) handleJetStream(m jetstream.Msg) {
 	c := w.c
 	h := c.handling.Load()
 	d, meta := jsDelivery(m)
-	// A long service keeps the message: the server is told it is in
-	// progress every half of ack_wait.
-	stop := make(chan struct{})
-	go func() {
-		t := time.NewTicker(h.cfg.AckWait.D() / 2)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				m.InProgress()
-			case <-stop:
-				return
-			}
-		}
-	}()
 	res := broker.Serve(w.ctx, c.pipe, ChannelKind, h.ch, d)
-	close(stop)
-	log := c.log.With("cid", res.CID, "kind", ChannelKind, "channel", c.cfg.Name, "subject", m.Subject())
-	switch res.Outcome {
-	case broker.Ack:
-		w.settle(log, m.Ack(), outcomeAcked)
+	if res.Outcome == broker.Ack {
+		if err := m.Ack(); err != nil {
+			w.settle(c.logFor(res, m.Subject()), err, outcomeAcked)
+			return
+		}
+		c.count(outcomeAcked, 1)
 		return
+	}
+	log := c.logFor(res, m.Subject())
+	switch res.Outcome {
 	case broker.Retry:
 		if res.Status == reply.StatusClientClosed {
 			// The server is stopping: the service did not fail.
@@ -409,6 +456,11 @@ func (w *workers) handleJetStream(m jetstream.Msg) {
 	if err := m.Term(); err != nil {
 		log.Warn("terminating the dead-lettered message failed; it may be delivered again", "error", err.Error())
 	}
+}
+
+// logFor returns the logger of a message's lines.
+func (c *consumer) logFor(res broker.Result, subject string) *slog.Logger {
+	return c.log.With("cid", res.CID, "kind", ChannelKind, "channel", c.cfg.Name, "subject", subject)
 }
 
 // deliveries returns how many times a message has been delivered.
