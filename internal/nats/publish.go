@@ -70,7 +70,10 @@ func (p *publisher) Run(ctx context.Context, st *registry.Status) error {
 	st.Running()
 	select {
 	case <-ctx.Done():
-		err = nil
+		// The connection stays open for the sends of channels still
+		// finishing their messages (the server stopping lets them):
+		// Close closes it once they are done.
+		return nil
 	case <-conn.closed:
 		err = conn.err()
 	}
@@ -78,10 +81,6 @@ func (p *publisher) Run(ctx context.Context, st *registry.Status) error {
 	p.sess, p.ready = nil, make(chan struct{})
 	p.lastErr = err
 	p.mu.Unlock()
-	// Sends under way finish, within the connection's timeout, before it
-	// closes.
-	conn.nc.FlushTimeout(p.cfg.Timeout.D())
-	conn.nc.Close()
 	return err
 }
 
@@ -207,12 +206,16 @@ func (p *publisher) message(m *service.OutMessage) (*natsio.Msg, error) {
 	return &natsio.Msg{Subject: subject, Data: body, Header: h}, nil
 }
 
-// Close closes the connection, if Run left it open.
+// Close closes the connection Run left open, once what was sent on it
+// reached the server (within the connection's timeout).
 func (p *publisher) Close() error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.sess != nil {
-		p.sess.conn.nc.Close()
+	sess := p.sess
+	p.sess = nil
+	p.mu.Unlock()
+	if sess != nil {
+		sess.conn.nc.FlushTimeout(p.cfg.Timeout.D())
+		sess.conn.nc.Close()
 	}
 	return nil
 }

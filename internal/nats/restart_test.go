@@ -135,3 +135,64 @@ func TestLiveEdit(t *testing.T) {
 		t.Errorf("%d messages handled twice", dups)
 	}
 }
+
+// gated relays a message once the test opens its gate, telling the test
+// when it has started one.
+type gated struct {
+	out     string
+	started chan struct{}
+	gate    chan struct{}
+}
+
+func (gated) Name() string { return "t.gated" }
+
+func (g gated) Handle(c *service.Context) error {
+	g.started <- struct{}{}
+	<-g.gate
+	return c.Out().NATS("out").Send(c.Request.RawRequest, service.SendOptions{Subject: g.out})
+}
+
+// A server stopping (SIGTERM) stops pulling, lets the messages in flight
+// finish — their services still send through the outgoing connection —
+// acknowledges them and exits; the messages not started are handled by
+// the next start, none twice.
+func TestStopFinishesInFlight(t *testing.T) {
+	n := newServer(t)
+	stream := n.stream()
+	in, out := n.subject("in"), n.subject("out")
+	g := gated{out: out, started: make(chan struct{}, 100), gate: make(chan struct{})}
+	s := plexustest.Start(t, plexustest.Options{Services: []any{g}, Timeout: 30 * time.Second})
+	s.Put(nats.OutgoingKind, "out", n.object(map[string]any{"jetstream": true}))
+	s.Put(nats.ChannelKind, "in", n.object(map[string]any{"subject": in, "stream": stream, "service": "t.gated",
+		"data_format": "bytes", "pool_size": 2, "max_ack_pending": 4}))
+	waitState(t, s, nats.ChannelKind, "in", "running")
+	const total = 10
+	for i := range total {
+		n.publish(in, []byte(fmt.Sprint(i)), nil)
+	}
+	<-g.started
+	<-g.started
+	stopped := make(chan struct{})
+	go func() { s.Stop(); close(stopped) }()
+	s.Log.WaitFor(t, "shutting down")
+	close(g.gate)
+	<-stopped
+
+	relayed := len(n.storedBodies(stream, out))
+	if relayed < 2 {
+		t.Errorf("%d messages relayed: the two in flight were not finished", relayed)
+	}
+	cons, err := n.js.Consumer(t.Context(), stream, "plexus-in")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci, _ := cons.Info(t.Context())
+	if ci.AckFloor.Stream < 2 { // the first two, in flight at the stop, acknowledged
+		t.Errorf("acknowledged up to stream sequence %d, want the two in flight at the stop", ci.AckFloor.Stream)
+	}
+	s = s.Restart()
+	if dups := waitRelayed(t, n, s, stream, out, total); dups != 0 {
+		t.Errorf("%d messages handled twice", dups)
+	}
+	t.Logf("%d relayed before the stop, the rest after the restart", relayed)
+}
