@@ -232,7 +232,28 @@ func TestFailures(t *testing.T) {
 	if len(f.calls) != 0 {
 		t.Error("the service ran again, or for a malformed message")
 	}
+	// On core NATS a failed message is not delivered again: it is
+	// dead-lettered, when the channel has a dead-letter subject.
+	core, coreDead := n.coreSubject("in"), n.coreSubject("dead")
+	coreDeadGot := n.collect(coreDead)
+	s.Put(nats.ChannelKind, "core", n.object(map[string]any{"subject": core, "service": "t.failing", "dead_letter_subject": coreDead}))
+	waitState(t, s, nats.ChannelKind, "core", "running")
+	h = natsio.Header{}
+	h.Set("x-fail", "1")
+	if err := n.nc.PublishMsg(&natsio.Msg{Subject: core, Data: []byte(`{"core": true}`), Header: h}); err != nil {
+		t.Fatal(err)
+	}
+	if d := coreDeadGot.must(t); string(d.Data) != `{"core": true}` || d.Header.Get(nats.StatusHeader) != "500" || d.Header.Get(nats.SubjectHeader) != core {
+		t.Errorf("core dead letter: %s %v", d.Data, d.Header)
+	}
+	if got := <-f.calls; got != 1 || len(f.calls) != 0 {
+		t.Errorf("core: handled with delivery count %d, %d more times", got, len(f.calls))
+	}
+
 	metrics := string(s.AdminCall("GET", "/metrics", "").Body)
+	if !strings.Contains(metrics, `plexus_nats_messages_total{name="core",outcome="dead_lettered"} 1`) {
+		t.Errorf("metrics lack the core dead letter:\n%s", grep(metrics, "plexus_nats"))
+	}
 	for _, want := range []string{`outcome="acked"} 1`, `outcome="retried"} 4`, `outcome="dead_lettered"} 2`} {
 		if !strings.Contains(metrics, `plexus_nats_messages_total{name="in",`+want) {
 			t.Errorf("metrics lack %s:\n%s", want, grep(metrics, "plexus_nats"))

@@ -172,6 +172,15 @@ func TestStopFinishesInFlight(t *testing.T) {
 	}
 	<-g.started
 	<-g.started
+	// A slow service holds the rest in the stream: the server delivers
+	// max_ack_pending messages at most.
+	cons, err := n.js.Consumer(t.Context(), stream, "plexus-in")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ci, _ := cons.Info(t.Context()); ci.NumAckPending > 4 || ci.NumPending < total-4 {
+		t.Errorf("back-pressure: %d delivered unacknowledged, %d left in the stream", ci.NumAckPending, ci.NumPending)
+	}
 	stopped := make(chan struct{})
 	go func() { s.Stop(); close(stopped) }()
 	s.Log.WaitFor(t, "shutting down")
@@ -181,10 +190,6 @@ func TestStopFinishesInFlight(t *testing.T) {
 	relayed := len(n.storedBodies(stream, out))
 	if relayed < 2 {
 		t.Errorf("%d messages relayed: the two in flight were not finished", relayed)
-	}
-	cons, err := n.js.Consumer(t.Context(), stream, "plexus-in")
-	if err != nil {
-		t.Fatal(err)
 	}
 	ci, _ := cons.Info(t.Context())
 	if ci.AckFloor.Stream < 2 { // the first two, in flight at the stop, acknowledged
