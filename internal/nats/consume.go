@@ -133,7 +133,7 @@ func (c *consumer) Run(ctx context.Context, st *registry.Status) error {
 	// the messages in flight finish.
 	svcCtx, cancelSvc := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelSvc()
-	w := &workers{c: c, conn: conn, ctx: svcCtx, work: make(chan job)}
+	w := &workers{c: c, conn: conn, ctx: svcCtx, work: make(chan job), stopped: make(chan struct{})}
 	if c.cfg.Stream != "" {
 		w.js, err = jetstream.New(conn.nc)
 		if err != nil {
@@ -260,7 +260,7 @@ func (c *consumer) runJetStream(ctx context.Context, st *registry.Status, w *wor
 		w.pulling.Wait()
 		pulled <- nil
 	}()
-	go w.keepInProgress(ctx, cfg.AckWait.D()/2)
+	go w.keepInProgress(cfg.AckWait.D() / 2)
 	select {
 	case <-ctx.Done():
 		w.draining.Store(true)
@@ -323,13 +323,13 @@ type jsInFlight struct {
 
 // keepInProgress tells the server, every half of ack_wait, that the
 // messages handled for longer than that are in progress, so a long
-// service keeps its message.
-func (w *workers) keepInProgress(ctx context.Context, every time.Duration) {
+// service keeps its message, while the channel drains too.
+func (w *workers) keepInProgress(every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
-		case <-ctx.Done():
+		case <-w.stopped:
 			return
 		case <-w.conn.closed:
 			return
@@ -362,6 +362,7 @@ type workers struct {
 	inFlight []atomic.Pointer[jsInFlight] // one slot per worker
 	draining atomic.Bool
 	pulling  sync.WaitGroup
+	stopped  chan struct{} // closed once the workers have returned
 	errOnce  sync.Once
 	err      error
 }
@@ -374,6 +375,7 @@ func (w *workers) stop(drain time.Duration, cancel context.CancelFunc) {
 		w.it.Stop()
 	}
 	broker.WaitDrained(&w.wg, drain, cancel)
+	close(w.stopped)
 }
 
 func (w *workers) run() {
