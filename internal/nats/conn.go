@@ -4,8 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -219,12 +220,7 @@ func headersOf(h natsio.Header) map[string]any {
 // cannot carry is a 400.
 func natsHeaders(h map[string]any) (natsio.Header, error) {
 	out := make(natsio.Header, len(h)+1)
-	keys := make([]string, 0, len(h))
-	for k := range h {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(h)) {
 		if k == "" || strings.ContainsAny(k, ": \t\r\n\x00") || !isASCII(k) {
 			return nil, service.BadRequest("header %q: a NATS header name is printable ASCII without spaces or colons", k)
 		}
