@@ -270,9 +270,16 @@ func TestFailures(t *testing.T) {
 	}
 }
 
-// Bad configurations are refused by field name.
+// Bad configurations are refused by field name; passwords and tokens
+// are never shown.
 func TestValidation(t *testing.T) {
 	s := plexustest.Start(t, plexustest.Options{})
+	s.Put(nats.OutgoingKind, "secret", map[string]any{"address": "nats://127.0.0.1:1", "token": "tok-s3cret", "username": "u", "password": "pw-s3cret"})
+	for _, path := range []string{"/admin/api/v1/objects/outgoing_nats/secret", "/admin/api/v1/enmasse/export"} {
+		if b := string(s.AdminCall("GET", path, "").Body); strings.Contains(b, "s3cret") || !strings.Contains(b, "secret") {
+			t.Errorf("%s shows a secret, or not the object:\n%s", path, b)
+		}
+	}
 	for _, c := range []struct {
 		kind  string
 		obj   string
