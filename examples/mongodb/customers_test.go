@@ -28,7 +28,9 @@ func TestCustomers(t *testing.T) {
 		t.Fatal(err)
 	}
 	coll := cl.Database("crm").Collection("customers")
-	clean := func() { coll.DeleteMany(context.Background(), bson.D{{Key: "name", Value: bson.D{{Key: "$in", Value: bson.A{"Ann", "Bob"}}}}}) }
+	clean := func() {
+		coll.DeleteMany(context.Background(), bson.D{{Key: "name", Value: bson.D{{Key: "$in", Value: bson.A{"Ann", "Bob"}}}}})
+	}
 	clean()
 	t.Cleanup(func() { clean(); cl.Disconnect(context.Background()) })
 

@@ -52,7 +52,9 @@ func (m *mongoServer) object(fields map[string]any) map[string]any {
 	return obj
 }
 
-func (m *mongoServer) coll(name string) *mongo.Collection { return m.client.Database(m.db).Collection(name) }
+func (m *mongoServer) coll(name string) *mongo.Collection {
+	return m.client.Database(m.db).Collection(name)
+}
 
 // waitState waits until an object's status is state and returns it.
 func waitState(t testing.TB, s *plexustest.Server, kind, name, state string) map[string]any {
