@@ -39,6 +39,7 @@ import (
 	"github.com/plexushq/plexus/internal/serviceio"
 	"github.com/plexushq/plexus/internal/starlark"
 	"github.com/plexushq/plexus/internal/store"
+	"github.com/plexushq/plexus/internal/wsx"
 )
 
 // Options configure a server. Empty fields take the environment's
@@ -335,7 +336,7 @@ func (s *Server) Start() (err error) {
 			ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
 		}
 	}
-	s.api = newServer(&rest.Handler{Pipeline: s.Pipeline})
+	s.api = newServer(&wsx.Handler{Pipeline: s.Pipeline, Next: &rest.Handler{Pipeline: s.Pipeline}})
 	s.adminSrv = newServer(s.Admin.Handler())
 	if err := s.Scheduler.Start(context.Background()); err != nil {
 		return err
