@@ -102,6 +102,7 @@ func (c *client) close(code int, reason string) {
 	if !first {
 		return
 	}
+	c.hub.Load().remove(c)
 	if conn == nil {
 		c.cancel()
 		return
