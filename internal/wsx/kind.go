@@ -70,6 +70,12 @@ const (
 	defaultSendQueue      = 256
 )
 
+// Durations of the outgoing connection's defaults.
+const (
+	config45s = config.Duration(defaultPingInterval)
+	config60s = config.Duration(60 * time.Second)
+)
+
 // path returns the path clients connect to: url_path, else the path of
 // Zato's address.
 func (c *Channel) path() string {

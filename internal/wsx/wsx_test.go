@@ -19,7 +19,7 @@ import (
 )
 
 func TestDeclarations(t *testing.T) {
-	for _, id := range []string{wsx.ChannelKind} {
+	for _, id := range []string{wsx.ChannelKind, wsx.OutgoingKind} {
 		k, ok := registry.Lookup(id)
 		if !ok {
 			t.Fatalf("%s is not registered", id)
@@ -57,6 +57,17 @@ def handle(self):
         self.wsx.channel[p["channel"]].broadcast(p["data"])
     self.response.payload = {"ok": True}
 `
+	relaySvc = `name = "test.relay"
+
+def handle(self):
+    self.wsx.channel["watch"].broadcast({"relayed": self.request.payload, "event": self.channel.message.event})
+    self.response.payload = {"answer": "from the relay"}
+`
+	sendSvc = `name = "test.send"
+
+def handle(self):
+    self.out.wsx["zout"].conn.send(self.request.payload)
+`
 	askSvc = `name = "test.ask"
 
 def handle(self):
@@ -69,12 +80,13 @@ func start(t *testing.T) *servertest.Server {
 	t.Helper()
 	s := servertest.Start(t, servertest.Options{})
 	for file, src := range map[string]string{"echo.star": echoSvc, "echo2.star": echo2Svc, "token.star": tokenSvc,
-		"notify.star": notifySvc, "ask.star": askSvc} {
+		"notify.star": notifySvc, "ask.star": askSvc, "relay.star": relaySvc, "send.star": sendSvc} {
 		s.Deploy(file, src)
 	}
 	s.Channel("notify", "test.notify", "POST", "/notify", nil)
 	s.Channel("ask", "test.ask", "POST", "/ask", nil)
 	s.Channel("token", "test.token", "POST", "/token", nil)
+	s.Channel("send", "test.send", "POST", "/send", nil)
 	return s
 }
 
@@ -426,5 +438,50 @@ func TestEditKeepsClients(t *testing.T) {
 	}
 	if lines := s.Log.Lines("WebSocket client disconnected"); len(lines) > 0 {
 		t.Errorf("%d clients were disconnected: %s", len(lines), lines[0])
+	}
+}
+
+// An outgoing connection to a Zato-protocol channel (here, one of the same
+// server): it creates its session, sends what services send as
+// invoke-service, hands the replies and the channel's requests to its
+// on-message service (whose response answers a request), and connects
+// again once it is disconnected.
+func TestOutgoingZato(t *testing.T) {
+	s := start(t)
+	s.Put("security", "zb", map[string]any{"type": "basic_auth", "username": "peer", "password": "peer-pass-1"})
+	s.Put(wsx.ChannelKind, "zin", map[string]any{"url_path": "/ws/zin", "service": "test.echo", "security": "zb"})
+	s.Put(wsx.ChannelKind, "watch", map[string]any{"url_path": "/ws/watch", "service": "test.echo", "protocol": "json"})
+	watch := mustDial(t, s, "/ws/watch", nil)
+	s.Put(wsx.OutgoingKind, "zout", map[string]any{"address": "ws" + strings.TrimPrefix(s.API, "http") + "/ws/zin", "is_zato": true,
+		"security": "zb", "on_connect_service": "test.relay", "on_message_service": "test.relay", "on_close_service": "test.relay"})
+	if m := recv(t, watch); m["event"] != "connect" {
+		t.Errorf("on connect: %v", m)
+	}
+	if r := s.Call("POST", "/send", `{"n": 1}`, nil); r.StatusCode != 200 {
+		t.Fatalf("send: %d %s", r.StatusCode, r.Body)
+	}
+	m := recv(t, watch)
+	relayed, _ := m["relayed"].(map[string]any)
+	if m["event"] != "message" || relayed["user"] != "peer" || str(relayed["got"]) != "map[n:1]" {
+		t.Errorf("on message: %v", m)
+	}
+	list := s.AdminCall("POST", "/admin/api/v1/objects/channel_websocket/zin/clients", "").JSON(t)["clients"].([]any)
+	if len(list) != 1 {
+		t.Fatalf("clients of zin: %v", list)
+	}
+	id := list[0].(map[string]any)["id"].(string)
+	r := s.Call("POST", "/ask", `{"channel": "zin", "client": "`+id+`", "data": {"q": 2}}`, nil)
+	if r.StatusCode != 200 || !strings.Contains(string(r.Body), `"reply":{"answer":"from the relay"}`) {
+		t.Errorf("ask: %d %s", r.StatusCode, r.Body)
+	}
+	if m := recv(t, watch); str(m["relayed"]) != "map[q:2]" {
+		t.Errorf("request relayed: %v", m)
+	}
+	s.AdminCall("POST", "/admin/api/v1/objects/channel_websocket/zin/disconnect", `{"client_id": "`+id+`"}`)
+	if m := recv(t, watch); m["event"] != "close" || str(m["relayed"].(map[string]any)["code"]) != "1008" {
+		t.Errorf("on close: %v", m)
+	}
+	if m := recv(t, watch); m["event"] != "connect" {
+		t.Errorf("after reconnecting: %v", m)
 	}
 }
