@@ -86,6 +86,26 @@ func (c *client) enqueue(msg []byte) bool {
 	return false
 }
 
+// reply sends the answer to the client's own message: written at once by
+// the reading goroutine when nothing is queued before it (saving the
+// hand-over to the writer), else queued behind what is. A client slow to
+// take its answers only holds up its own next message.
+func (c *client) reply(msg []byte) {
+	if len(c.queue) > 0 || c.ending.Load() {
+		c.enqueue(msg)
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, writeTimeout)
+	err := c.conn.Write(ctx, websocket.MessageText, msg)
+	cancel()
+	if err != nil {
+		c.close(closeGoingAway, "write failed")
+		return
+	}
+	c.out.Add(1)
+	c.hub.Load().msgOut.Inc()
+}
+
 // close ends the connection with a code and reason, once: the close
 // frame is sent in the background (a slow client's may take a while),
 // then what waits on the client stops.
@@ -223,7 +243,7 @@ func (c *client) touch(ttl time.Duration) {
 func (c *client) plain(h *Hub, hd *handling, _ websocket.MessageType, msg []byte) {
 	x := c.serve(h, hd, msg)
 	if len(x.body) > 0 {
-		c.enqueue(x.body)
+		c.reply(x.body)
 	}
 	if denied(x.Reply.Status) {
 		c.closeAfter(closePolicy, "not authorized")
@@ -268,7 +288,7 @@ func (c *client) zato(h *Hub, hd *handling, msg []byte) {
 			}
 			return
 		}
-		c.enqueue(zatoFrame(m, x.body))
+		c.reply(zatoFrame(m, x.body))
 	case actionClientResponse:
 		c.mu.Lock()
 		ch := c.pending[r.InReplyTo]

@@ -67,7 +67,7 @@ const (
 	defaultPingsMissed    = 2
 	defaultMaxMessageSize = 1 << 20
 	defaultMaxClients     = 100_000
-	defaultSendQueue      = 256
+	defaultSendQueue      = 64
 )
 
 // Durations of the outgoing connection's defaults.

@@ -31,7 +31,7 @@ func init() {
 		ZatoFields: map[string]string{
 			"on_connect_service_name": "on_connect_service", "on_message_service_name": "on_message_service",
 			"on_close_service_name": "on_close_service", "security_def": "security", "sec_def": "security",
-			"socket_read_timeout":    "", "on_subscribe_service_name": "", "subscription_list": "", "id": "", "type_": "",
+			"socket_read_timeout": "", "on_subscribe_service_name": "", "subscription_list": "", "id": "", "type_": "",
 			"is_internal": "", "is_channel": "", "is_outconn": "", "pool_size": "", "sec_use_rbac": "", "security_id": registry.ZatoRefused,
 		},
 		Order: 45,
