@@ -115,7 +115,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 			return err
 		}
 	}
-	admin := func(method, path string, body any) error { return call(method, "http://"+adminAddr+path, password, body) }
+	admin := func(method, path string, body any) error {
+		return call(method, "http://"+adminAddr+path, password, body)
+	}
 	steps := []error{
 		admin("POST", "/admin/api/v1/deploy", map[string]any{"file": "broadcast.star", "source": broadcastSvc}),
 		admin("PUT", "/admin/api/v1/objects/channel_websocket/bench", map[string]any{"url_path": "/ws/bench",
