@@ -485,3 +485,37 @@ func TestOutgoingZato(t *testing.T) {
 		t.Errorf("after reconnecting: %v", m)
 	}
 }
+
+// Zato's web_socket section is imported: its address's path becomes the
+// channel's url_path, service_name its service.
+func TestZatoImport(t *testing.T) {
+	s := start(t)
+	s.Import(`web_socket:
+  - name: My WSX API Channel
+    is_active: true
+    address: ws://0.0.0.0:48902/my/channel
+    service_name: test.echo
+    sec_def: zato-no-security
+    data_format: json
+    new_token_wait_time: 5
+    token_ttl: 3600
+    ping_interval: 45
+    pings_missed_threshold: 2
+    is_internal: false
+`)
+	c := mustDial(t, s, "/my/channel", nil)
+	send(t, c, map[string]any{"meta": map[string]any{"action": "create-session", "id": "1"}})
+	m := recv(t, c)
+	token, _ := m["data"].(map[string]any)["token"].(string)
+	send(t, c, map[string]any{"meta": map[string]any{"action": "invoke-service", "id": "2", "token": token}, "data": "hi"})
+	m = recv(t, c)
+	if m["data"].(map[string]any)["channel"] != "My WSX API Channel" || m["data"].(map[string]any)["got"] != "hi" {
+		t.Errorf("reply: %v", m)
+	}
+	if r := s.Call("POST", "/notify", `{"channel": "My WSX API Channel", "data": "Hello from Zato"}`, nil); r.StatusCode != 200 {
+		t.Fatalf("notify: %d %s", r.StatusCode, r.Body)
+	}
+	if m := recv(t, c); m["data"] != "Hello from Zato" || m["meta"].(map[string]any)["msg_type"] != "zwsx.rqc" {
+		t.Errorf("broadcast: %v", m)
+	}
+}
