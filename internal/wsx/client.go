@@ -95,10 +95,10 @@ func (c *client) reply(msg []byte) {
 		c.enqueue(msg)
 		return
 	}
-	ctx, cancel := context.WithTimeout(c.ctx, writeTimeout)
-	err := c.conn.Write(ctx, websocket.MessageText, msg)
-	cancel()
-	if err != nil {
+	// No deadline of its own: a write stuck on a client that stopped
+	// reading ends when the missed pings or the session's expiry close
+	// the connection.
+	if err := c.conn.Write(c.ctx, websocket.MessageText, msg); err != nil {
 		c.close(closeGoingAway, "write failed")
 		return
 	}
