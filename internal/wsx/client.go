@@ -59,6 +59,8 @@ type client struct {
 
 	in, out atomic.Int64
 	ending  atomic.Bool // closing once the queue is sent
+	open    atomic.Bool // conn is set: the queue may be written
+	writing atomic.Bool // a drain is running
 }
 
 // info describes the client for the admin API.
@@ -75,6 +77,7 @@ func (c *client) info() ClientInfo {
 func (c *client) enqueue(msg []byte) bool {
 	select {
 	case c.queue <- msg:
+		c.kick()
 		return true
 	case <-c.ctx.Done():
 		return false
@@ -91,7 +94,7 @@ func (c *client) enqueue(msg []byte) bool {
 // hand-over to the writer), else queued behind what is. A client slow to
 // take its answers only holds up its own next message.
 func (c *client) reply(msg []byte) {
-	if len(c.queue) > 0 || c.ending.Load() {
+	if len(c.queue) > 0 || c.writing.Load() || c.ending.Load() {
 		c.enqueue(msg)
 		return
 	}
@@ -151,20 +154,24 @@ func (c *client) closed() (int, string) {
 	return c.code, c.reason
 }
 
-// writeLoop sends the queue's messages and pings the client until the
-// connection ends.
-func (c *client) writeLoop(interval time.Duration, missedMax int) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	var missed atomic.Int32
-	var pinging atomic.Bool
+// kick starts a writer for the queue unless one is running or the
+// connection is not open yet. The writer runs only while there is
+// something to send, so an idle client holds no goroutine for it.
+func (c *client) kick() {
+	if c.open.Load() && c.writing.CompareAndSwap(false, true) {
+		go c.drain()
+	}
+}
+
+// drain sends the queue's messages until it is empty; a nil message
+// closes the connection.
+func (c *client) drain() {
 	for {
 		select {
-		case <-c.ctx.Done():
-			return
 		case msg := <-c.queue:
 			if msg == nil {
 				c.close(closePolicy, "not authorized")
+				c.writing.Store(false)
 				return
 			}
 			ctx, cancel := context.WithTimeout(c.ctx, writeTimeout)
@@ -172,28 +179,49 @@ func (c *client) writeLoop(interval time.Duration, missedMax int) {
 			cancel()
 			if err != nil {
 				c.close(closeGoingAway, "write failed")
+				c.writing.Store(false)
 				return
 			}
 			c.out.Add(1)
 			c.hub.Load().msgOut.Inc()
-		case <-t.C:
-			if !pinging.CompareAndSwap(false, true) {
-				continue
+		default:
+			c.writing.Store(false)
+			// A message queued after the queue was found empty and before
+			// writing was cleared would otherwise wait for the next one.
+			if len(c.queue) == 0 || !c.writing.CompareAndSwap(false, true) {
+				return
 			}
-			go func() {
-				defer pinging.Store(false)
-				ctx, cancel := context.WithTimeout(c.ctx, interval)
-				defer cancel()
-				if c.conn.Ping(ctx) == nil {
-					missed.Store(0)
-					return
-				}
-				if c.ctx.Err() == nil && int(missed.Add(1)) >= missedMax {
-					c.close(closePolicy, "pings not answered")
-				}
-			}()
 		}
 	}
+}
+
+// startPings pings the client every interval from a timer (no goroutine
+// between pings), closing the connection after missedMax unanswered pings
+// in a row.
+func (c *client) startPings(interval time.Duration, missedMax int) {
+	var missed int
+	var t *time.Timer
+	t = time.AfterFunc(interval, func() {
+		if c.ctx.Err() != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(c.ctx, interval)
+		err := c.conn.Ping(ctx)
+		cancel()
+		switch {
+		case c.ctx.Err() != nil:
+			return
+		case err == nil:
+			missed = 0
+		default:
+			if missed++; missed >= missedMax {
+				c.close(closePolicy, "pings not answered")
+				return
+			}
+		}
+		t.Reset(interval)
+	})
+	context.AfterFunc(c.ctx, func() { t.Stop() })
 }
 
 // readLoop reads messages until the connection ends, handing each to the

@@ -132,7 +132,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, name string) {
 		defer wait.Stop()
 	}
 	c.touch(cfg.TokenTTL.D())
-	go c.writeLoop(cfg.PingInterval.D(), cfg.PingsMissedThreshold)
+	c.open.Store(true)
+	c.kick()
+	c.startPings(cfg.PingInterval.D(), cfg.PingsMissedThreshold)
 	c.readLoop()
 	c.mu.Lock()
 	if c.idle != nil {

@@ -519,3 +519,28 @@ func TestZatoImport(t *testing.T) {
 		t.Errorf("broadcast: %v", m)
 	}
 }
+
+// A client that answers no pings, one that sends nothing for token_ttl,
+// and a Zato client that creates no session in time are disconnected,
+// each with its reason.
+func TestTimeouts(t *testing.T) {
+	s := start(t)
+	s.Put(wsx.ChannelKind, "pings", map[string]any{"url_path": "/ws/pings", "service": "test.echo", "protocol": "json",
+		"ping_interval": "200ms", "pings_missed_threshold": 1})
+	s.Put(wsx.ChannelKind, "idle", map[string]any{"url_path": "/ws/idle", "service": "test.echo", "protocol": "json", "token_ttl": "1s"})
+	s.Put(wsx.ChannelKind, "nosession", map[string]any{"url_path": "/ws/nosession", "service": "test.echo", "new_token_wait_time": "300ms"})
+
+	mustDial(t, s, "/ws/pings", nil) // never reads, so never answers a ping
+	s.Log.WaitFor(t, "WebSocket client disconnected", "channel=pings", "pings not answered")
+
+	c := mustDial(t, s, "/ws/idle", nil)
+	send(t, c, 1)
+	recv(t, c)
+	if code, reason := closedWith(t, c); code != websocket.StatusPolicyViolation || reason != "session expired" {
+		t.Errorf("idle client closed with %d %q", code, reason)
+	}
+	c = mustDial(t, s, "/ws/nosession", nil)
+	if code, reason := closedWith(t, c); code != websocket.StatusPolicyViolation || reason != "no session created in time" {
+		t.Errorf("client without a session closed with %d %q", code, reason)
+	}
+}
