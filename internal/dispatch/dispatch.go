@@ -1,6 +1,6 @@
 // Package dispatch is the request pipeline of every channel kind. A
 // channel adapter (the REST channel, the admin API's invoke, the
-// scheduler; later WebSocket, AMQP, pub/sub push, …) turns what arrived
+// scheduler, WebSocket, AMQP, MQTT, …) turns what arrived
 // into a transport-neutral Request on an Exchange and calls Serve, which
 // runs the stages in this order, each a small function with one job:
 //
