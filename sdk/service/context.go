@@ -188,6 +188,7 @@ const (
 	ChannelScheduler   = "scheduler"
 	ChannelAMQP        = "amqp"
 	ChannelMQTT        = "mqtt"
+	ChannelNATS        = "nats"
 	ChannelWebSocket   = "web-socket"
 )
 
