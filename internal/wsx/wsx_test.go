@@ -544,3 +544,38 @@ func TestTimeouts(t *testing.T) {
 		t.Errorf("client without a session closed with %d %q", code, reason)
 	}
 }
+
+// A channel takes max_clients clients and refuses more with 503; a
+// message larger than max_message_size closes its connection with 1009.
+func TestLimits(t *testing.T) {
+	s := start(t)
+	s.Put(wsx.ChannelKind, "small", map[string]any{"url_path": "/ws/small", "service": "test.echo", "protocol": "json",
+		"max_clients": 1, "max_message_size": 100})
+	c := mustDial(t, s, "/ws/small", nil)
+	if _, resp, err := dial(t, s, "/ws/small", nil); err == nil || resp == nil || resp.StatusCode != 503 {
+		t.Errorf("a second client: %v %v", err, resp)
+	}
+	send(t, c, strings.Repeat("x", 200))
+	if code, _ := closedWith(t, c); code != websocket.StatusMessageTooBig {
+		t.Errorf("a large message closed the connection with %d", code)
+	}
+}
+
+// An outgoing connection to a plain JSON peer sends what services send
+// as it is, and hands each message to its on-message service.
+func TestOutgoingPlain(t *testing.T) {
+	s := start(t)
+	s.Put(wsx.ChannelKind, "peer", map[string]any{"url_path": "/ws/peer", "service": "test.echo2", "protocol": "json"})
+	s.Put(wsx.ChannelKind, "watch", map[string]any{"url_path": "/ws/watch", "service": "test.echo", "protocol": "json"})
+	watch := mustDial(t, s, "/ws/watch", nil)
+	s.Put(wsx.OutgoingKind, "zout", map[string]any{"address": "ws" + strings.TrimPrefix(s.API, "http") + "/ws/peer",
+		"on_message_service": "test.relay"})
+	if r := s.Call("POST", "/send", `{"n": 7}`, nil); r.StatusCode != 200 {
+		t.Fatalf("send: %d %s", r.StatusCode, r.Body)
+	}
+	m := recv(t, watch)
+	relayed, _ := m["relayed"].(map[string]any)
+	if m["event"] != "message" || str(relayed["version"]) != "2" || str(relayed["got"]) != "map[n:7]" {
+		t.Errorf("on message: %v", m)
+	}
+}
