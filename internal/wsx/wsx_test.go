@@ -16,6 +16,7 @@ import (
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/servertest"
 	"github.com/plexushq/plexus/internal/wsx"
+	"github.com/plexushq/plexus/sdk/service"
 )
 
 func TestDeclarations(t *testing.T) {
@@ -577,5 +578,33 @@ func TestOutgoingPlain(t *testing.T) {
 	relayed, _ := m["relayed"].(map[string]any)
 	if m["event"] != "message" || str(relayed["version"]) != "2" || str(relayed["got"]) != "map[n:7]" {
 		t.Errorf("on message: %v", m)
+	}
+}
+
+// goBroadcast is a Go service that broadcasts its input to channel live.
+type goBroadcast struct{}
+
+func (goBroadcast) Name() string { return "test.go-broadcast" }
+
+func (goBroadcast) Handle(s *service.Context) error {
+	h, err := service.Resource[*wsx.Hub](s, wsx.ChannelKind, "live")
+	if err != nil {
+		return err
+	}
+	return h.Broadcast(map[string]any(s.Request.Input))
+}
+
+// Go services reach a channel as a *wsx.Hub.
+func TestGoService(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{Services: []any{goBroadcast{}}})
+	s.Deploy("echo.star", echoSvc)
+	s.Put(wsx.ChannelKind, "live", map[string]any{"url_path": "/ws/live", "service": "test.echo", "protocol": "json"})
+	s.Channel("go", "test.go-broadcast", "POST", "/go", nil)
+	c := mustDial(t, s, "/ws/live", nil)
+	if r := s.Call("POST", "/go", `{"from": "go"}`, nil); r.StatusCode != 200 {
+		t.Fatalf("go: %d %s", r.StatusCode, r.Body)
+	}
+	if m := recv(t, c); m["from"] != "go" {
+		t.Errorf("broadcast: %v", m)
 	}
 }
