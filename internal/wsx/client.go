@@ -3,10 +3,8 @@ package wsx
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/textproto"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -494,8 +492,3 @@ func (x *exchange) Send(r *dispatch.Reply) (int, error) {
 	x.body = append([]byte(nil), r.Body...)
 	return len(r.Body), nil
 }
-
-// errClosed is a client's context cause once it is closed.
-var errClosed = errors.New("connection closed")
-
-var _ = strings.TrimSpace

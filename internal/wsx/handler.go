@@ -12,7 +12,6 @@ import (
 	"github.com/plexushq/plexus/internal/dispatch"
 	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/registry"
-	"github.com/plexushq/plexus/internal/security"
 	"github.com/plexushq/plexus/sdk/service"
 )
 
@@ -146,5 +145,3 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, name string) {
 	p.Logger.Info("WebSocket client disconnected", "channel", name, "client", c.id, "code", code, "reason", reason,
 		"messages_in", c.in.Load(), "messages_out", c.out.Load())
 }
-
-var _ = security.Presented{}

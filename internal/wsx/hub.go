@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -358,5 +357,3 @@ func newID(prefix string) string {
 	rand.Read(b[:])
 	return prefix + "." + hex.EncodeToString(b[:])
 }
-
-var _ = http.StatusOK
