@@ -107,6 +107,11 @@ func toDecimal(thread *sl.Thread, fn string, v sl.Value) (Decimal, error) {
 	return Decimal{}, fmt.Errorf("%s: got %s, want a str such as \"12.50\", an int or a decimal", fn, v.Type())
 }
 
+// ParseDecimal returns the decimal a text such as "12.50" or "-1E+3"
+// holds, as decimal.Decimal(s) does: for values read from outside, such
+// as a database's NUMERIC columns.
+func ParseDecimal(s string) (Decimal, error) { return parseDecimal("decimal", s) }
+
 // parseDecimal reads Python's decimal syntax: a sign, digits with an
 // optional point, an optional exponent; spaces around and _ between
 // digits are allowed.
