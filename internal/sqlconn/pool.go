@@ -198,6 +198,7 @@ func openSQLite(dir string, cfg *Config) (*sql.DB, string, error) {
 	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(5000)")
+	q.Set("_time_format", "sqlite")
 	extras, _ := cfg.extras()
 	for _, kv := range extras {
 		q.Add(kv[0], kv[1])

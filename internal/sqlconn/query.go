@@ -233,8 +233,10 @@ func decode(c class, v any) (any, error) {
 // become JSON, exact numbers their text.
 func goArg(v any) (any, error) {
 	switch x := v.(type) {
-	case nil, bool, int64, float64, string, []byte, time.Time:
+	case nil, bool, int64, float64, string, []byte:
 		return x, nil
+	case time.Time:
+		return x.UTC(), nil
 	case int:
 		return int64(x), nil
 	case int32:
