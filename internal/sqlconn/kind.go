@@ -122,9 +122,11 @@ func init() {
 		// The old pool is closed as soon as the change is published: its
 		// idle connections at once, the rest once the statements and
 		// transactions in progress on them finish. New calls use the
-		// new pool, which connects as they need: the two pools together
-		// hold no more connections than are in use.
-		Swap:       registry.StopThenStart,
+		// new pool, which connects as they need, so the two pools
+		// together hold no more connections than are in use; a service
+		// that got the old pool before the change runs its next
+		// statements on the new one (TakeOver).
+		Swap:       registry.Handover,
 		Out:        &registry.Out{Section: "sql", Resolve: resolve, Starlark: starlarkValue},
 		Actions:    []registry.Action{pingAction},
 		Collectors: collectors,

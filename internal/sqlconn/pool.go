@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -36,6 +37,18 @@ type Database struct {
 	cfg    atomic.Pointer[Config]
 	stats  *poolStats
 	counts *prometheus.CounterVec
+	// next is the pool that replaced this one, where statements that
+	// find this one closed run.
+	next atomic.Pointer[Database]
+}
+
+// TakeOver links the pool d replaces to d: a service that got the old
+// pool before the change, and runs a statement after it closed, runs it
+// on d.
+func (d *Database) TakeOver(old any) {
+	if o, ok := old.(*Database); ok {
+		o.next.Store(d)
+	}
 }
 
 // provision builds the pool without connecting: statements and Run
@@ -150,7 +163,7 @@ func openPostgres(dir string, cfg *Config) (*sql.DB, string, error) {
 	for _, kv := range extras {
 		q.Set(kv[0], kv[1])
 	}
-	u.RawQuery = q.Encode()
+	u.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20") // pgx reads + as itself
 	pc, err := pgx.ParseConfig(u.String())
 	if err != nil {
 		return nil, "", registry.FieldProblem("extra", "%v", errors.Unwrap(err))
@@ -243,7 +256,11 @@ func (d *Database) Run(ctx context.Context, st *registry.Status) error {
 func (d *Database) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.Load().ConnectTimeout.D())
 	defer cancel()
-	if err := d.db.PingContext(ctx); err != nil {
+	err := d.db.PingContext(ctx)
+	if n := d.successor(err); n != nil {
+		return n.Ping(ctx)
+	}
+	if err != nil {
 		return d.fail(ctx, err, 0)
 	}
 	return nil

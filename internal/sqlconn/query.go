@@ -71,11 +71,44 @@ type querier interface {
 
 // QuerySQL runs one statement on the pool.
 func (d *Database) QuerySQL(ctx context.Context, q *service.SQLQuery) (*service.SQLResult, error) {
-	r, err := d.query(ctx, d.db, q)
+	r, err := d.exec(ctx, q)
 	if err != nil {
 		return nil, err
 	}
 	return r.SQLResult, nil
+}
+
+// exec runs one statement on the pool, or on the pool that replaced it
+// when it was closed before the statement could start.
+func (d *Database) exec(ctx context.Context, q *service.SQLQuery) (*result, error) {
+	for {
+		r, err := d.query(ctx, d.db, q)
+		if n := d.successor(err); n != nil {
+			d = n
+			continue
+		}
+		return r, err
+	}
+}
+
+// successor returns the pool that replaced d when err says d is closed.
+func (d *Database) successor(err error) *Database {
+	if !poolClosed(err) {
+		return nil
+	}
+	return d.next.Load()
+}
+
+// poolClosed reports whether err is database/sql's refusal of a closed
+// pool, which it returns before using a connection.
+func poolClosed(err error) bool {
+	for err != nil {
+		if err.Error() == "sql: database is closed" {
+			return true
+		}
+		err = errors.Unwrap(err)
+	}
+	return false
 }
 
 // query runs one statement: rows for one that returns them, the count of
@@ -294,6 +327,12 @@ func (d *Database) fail(ctx context.Context, err error, timeout time.Duration) e
 			Message: fmt.Sprintf("SQL connection %q: the database did not answer in time", d.name), Cause: err}, "timeout")
 	case ctx.Err() != nil:
 		return d.count(err, "error")
+	case poolClosed(err):
+		if d.next.Load() != nil {
+			return err // the statement runs again on the new pool
+		}
+		return d.count(&service.Error{Status: http.StatusServiceUnavailable,
+			Message: fmt.Sprintf("SQL connection %q was deleted", d.name), Cause: err}, "unavailable")
 	case unreachable(err):
 		return d.count(&service.Error{Status: http.StatusServiceUnavailable,
 			Message: fmt.Sprintf("SQL connection %q: the database cannot be reached", d.name), Cause: err}, "unavailable")
@@ -327,6 +366,9 @@ func (d *Database) BeginSQL(ctx context.Context) (service.SQLTransaction, error)
 	defer cancel()
 	// The transaction lives as long as ctx: BeginTx's context ends it.
 	tx, err := d.db.BeginTx(ctx, nil)
+	if n := d.successor(err); n != nil {
+		return n.BeginSQL(ctx)
+	}
 	if err != nil {
 		return nil, d.fail(bctx, err, 0)
 	}

@@ -26,7 +26,7 @@ func starlarkValue(c *service.Context, name string, resource any) (sl.Value, err
 	if c.Context == nil {
 		ctx = context.Background()
 	}
-	run := func(th *sl.Thread, q *service.SQLQuery) (*result, error) { return d.query(ctx, d.db, q) }
+	run := func(th *sl.Thread, q *service.SQLQuery) (*result, error) { return d.exec(ctx, q) }
 	conn := statements("conn", run)
 	conn["transaction"] = sl.NewBuiltin("transaction", func(th *sl.Thread, b *sl.Builtin, args sl.Tuple, kwargs []sl.Tuple) (sl.Value, error) {
 		var fn sl.Callable
@@ -45,7 +45,7 @@ func starlarkValue(c *service.Context, name string, resource any) (sl.Value, err
 			}
 		}()
 		txv := starlarkstruct.FromStringDict(sl.String("sql_transaction"), statements("tx",
-			func(th *sl.Thread, q *service.SQLQuery) (*result, error) { return d.query(ctx, tx.tx, q) }))
+			func(th *sl.Thread, q *service.SQLQuery) (*result, error) { return tx.d.query(ctx, tx.tx, q) }))
 		v, err := sl.Call(th, fn, sl.Tuple{txv}, nil)
 		if err != nil {
 			return nil, err // rolled back
