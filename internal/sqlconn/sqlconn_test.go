@@ -413,3 +413,40 @@ func TestDown(t *testing.T) {
 	}
 	_ = errors.New
 }
+
+// Zato's enmasse sections sql and outconn_sql import, with Zato's field
+// names; the password is a secret.
+func TestZatoImport(t *testing.T) {
+	dir := t.TempDir()
+	s := plexustest.Start(t, plexustest.Options{})
+	s.Import(`
+sql:
+  - name: CRM
+    type: sqlite
+    db_name: ` + dir + `/crm.db
+    pool_size: 5
+    timeout: 7
+outconn_sql:
+  - name: Billing
+    is_active: true
+    engine: postgresql
+    host: 127.0.0.1
+    port: 1
+    db_name: billing
+    username: billing
+    password: very-secret
+`)
+	waitState(t, s, sqlconn.Kind, "CRM", "running")
+	crm := s.AdminCall("GET", "/admin/api/v1/objects/outgoing_sql/CRM", "").JSON(t)
+	if crm["engine"] != "sqlite" || fmt.Sprint(crm["query_timeout"]) != "7s" || fmt.Sprint(crm["pool_size"]) != "5" {
+		t.Errorf("CRM: %v", crm)
+	}
+	r := s.AdminCall("GET", "/admin/api/v1/objects/outgoing_sql/Billing", "")
+	if strings.Contains(string(r.Body), "very-secret") || !strings.Contains(string(r.Body), `"******"`) {
+		t.Errorf("Billing: %s", r.Body)
+	}
+	waitState(t, s, sqlconn.Kind, "Billing", "degraded")
+	if strings.Contains(s.Log.String(), "very-secret") {
+		t.Error("the password is in the log")
+	}
+}
