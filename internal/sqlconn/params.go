@@ -125,11 +125,11 @@ func parse(engine, query string) (*statement, error) {
 			for j < len(query) && isWord(query[j]) {
 				j++
 			}
-			word := strings.ToUpper(query[i:j])
+			word := query[i:j]
 			if first {
-				st.rows = rowVerbs[word]
+				st.rows = rowVerbs[strings.ToUpper(word)]
 				first = false
-			} else if word == "RETURNING" {
+			} else if len(word) == len("RETURNING") && strings.EqualFold(word, "RETURNING") {
 				st.rows = true
 			}
 			b.WriteString(query[i:j])

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -37,6 +38,10 @@ type Database struct {
 	cfg    atomic.Pointer[Config]
 	stats  *poolStats
 	counts *prometheus.CounterVec
+	// statements caches the translation of the queries it ran, at most
+	// maxStatements of them.
+	statements sync.Map
+	cached     atomic.Int32
 	// next is the pool that replaced this one, where statements that
 	// find this one closed run.
 	next atomic.Pointer[Database]

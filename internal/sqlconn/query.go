@@ -115,7 +115,7 @@ func poolClosed(err error) bool {
 // rows affected otherwise.
 func (d *Database) query(ctx context.Context, on querier, q *service.SQLQuery) (*result, error) {
 	cfg := d.cfg.Load()
-	st, err := parse(d.engine, q.Query)
+	st, err := d.statement(q.Query)
 	if err != nil {
 		return nil, d.count(service.BadRequest("SQL connection %q: %v", d.name, err), "refused")
 	}
@@ -156,6 +156,25 @@ func (d *Database) query(ctx context.Context, on querier, q *service.SQLQuery) (
 	}
 	d.count(nil, "ok")
 	return r, nil
+}
+
+// maxStatements is how many translated statements a pool keeps; past
+// it, statements are translated on every call.
+const maxStatements = 1000
+
+// statement returns a query translated for the pool's engine, from the
+// pool's cache when it was seen before.
+func (d *Database) statement(query string) (*statement, error) {
+	if st, ok := d.statements.Load(query); ok {
+		return st.(*statement), nil
+	}
+	st, err := parse(d.engine, query)
+	if err == nil && d.cached.Load() < maxStatements {
+		if _, loaded := d.statements.LoadOrStore(query, st); !loaded {
+			d.cached.Add(1)
+		}
+	}
+	return st, err
 }
 
 // TooManyRowsError is the error of a query that returned more rows than
