@@ -48,7 +48,7 @@ type Config struct {
 	TLS            string          `json:"tls" label:"TLS" group:"TLS" when:"engine=postgresql|mysql" enum:"disable|require|verify" enum_labels:"No TLS|TLS, certificate not checked|TLS, certificate checked" doc:"Whether the connection uses TLS: disable, require (encrypted, the server's certificate not checked) or verify (encrypted, the certificate checked against tls_ca_file or the system's roots, and the host name)."`
 	TLSCAFile      string          `json:"tls_ca_file" label:"CA file" group:"TLS" when:"tls=verify" widget:"file" placeholder:"certs/db-ca.pem" doc:"PEM file of the certificate authorities the server's certificate is checked against (relative to the environment directory); empty: the system's."`
 	TLSServerName  string          `json:"tls_server_name" label:"Server name" group:"TLS" when:"tls=verify" advanced:"true" placeholder:"db.example.com" doc:"The name the server's certificate must hold; empty: host."`
-	Extra          string          `json:"extra" label:"Extra options" group:"Advanced" advanced:"true" widget:"multiline" placeholder:"search_path=crm" doc:"The driver's further options, one key=value a line: PostgreSQL run-time parameters such as search_path, MySQL DSN parameters and system variables, SQLite URI parameters such as _pragma=foreign_keys(1)."`
+	Extra          []string        `json:"extra" label:"Extra options" group:"Advanced" advanced:"true" placeholder:"search_path=crm" doc:"The driver's further options, each key=value: PostgreSQL run-time parameters such as search_path, MySQL DSN parameters and system variables, SQLite URI parameters such as _pragma=foreign_keys(1)."`
 }
 
 // Validate checks the engine's fields and the extra options.
@@ -66,16 +66,18 @@ func (c *Config) Validate() []error {
 // extras returns the extra options as key and value pairs.
 func (c *Config) extras() ([][2]string, error) {
 	var out [][2]string
-	for n, line := range strings.Split(c.Extra, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
+	for _, item := range c.Extra {
+		for line := range strings.SplitSeq(item, "\n") {
+			line = strings.TrimSpace(line)
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			k, v, ok := strings.Cut(line, "=")
+			if !ok || strings.TrimSpace(k) == "" {
+				return nil, fmt.Errorf("%q is not key=value", line)
+			}
+			out = append(out, [2]string{strings.TrimSpace(k), strings.TrimSpace(v)})
 		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok || strings.TrimSpace(k) == "" {
-			return nil, fmt.Errorf("line %d: %q is not key=value", n+1, line)
-		}
-		out = append(out, [2]string{strings.TrimSpace(k), strings.TrimSpace(v)})
 	}
 	return out, nil
 }
@@ -87,6 +89,20 @@ const (
 	defaultQueryTimeout   = 30 * time.Second
 	defaultMaxRows        = 10000
 	defaultPingInterval   = 30 * time.Second
+)
+
+// zatoEngines are Zato's names of the engines Plexus supports, as
+// SQLAlchemy spells them, and zatoSkippedEngines the engines Plexus does
+// not support yet.
+var (
+	zatoEngines = map[string]string{
+		"mysql+pymysql": EngineMySQL, "mysql+mysqldb": EngineMySQL,
+		"postgresql+pg8000": EnginePostgreSQL, "postgresql+psycopg2": EnginePostgreSQL,
+	}
+	zatoSkippedEngines = map[string]string{
+		"oracle": "Oracle connections", "mssql": "Microsoft SQL Server connections", "mssql+pymssql": "Microsoft SQL Server connections",
+		"snowflake": "Snowflake connections", "redshift": "Amazon Redshift connections",
+	}
 )
 
 // zatoFields are the fields of Zato's sql sections that Plexus spells
@@ -101,12 +117,14 @@ var zatoFields = map[string]string{
 
 func init() {
 	registry.Register(registry.Kind{
-		ID:         Kind,
-		Title:      "Outgoing SQL connection",
-		Summary:    "A pool of connections to a SQL database (PostgreSQL, MySQL or MariaDB, SQLite) that services query with named parameters.",
-		Aliases:    []string{"sql", "outconn_sql"},
-		ZatoFields: zatoFields,
-		Order:      40,
+		ID:          Kind,
+		Title:       "Outgoing SQL connection",
+		Summary:     "A pool of connections to a SQL database (PostgreSQL, MySQL or MariaDB, SQLite) that services query with named parameters.",
+		Aliases:     []string{"sql", "outconn_sql"},
+		ZatoFields:  zatoFields,
+		ZatoValues:  map[string]map[string]string{"engine": zatoEngines},
+		ZatoSkipped: map[string]map[string]string{"engine": zatoSkippedEngines},
+		Order:       40,
 		New: func() registry.Object {
 			return &Config{IsActive: true, PoolSize: defaultPoolSize, ConnectTimeout: config.Duration(defaultConnectTimeout),
 				QueryTimeout: config.Duration(defaultQueryTimeout), MaxRows: defaultMaxRows,
@@ -115,7 +133,7 @@ func init() {
 		Examples: []string{
 			`{"name": "CRM", "engine": "postgresql", "host": "db.example.com", "db_name": "crm", "username": "crm", "password": "${CRM_DB_PASSWORD}"}`,
 			`{"name": "Billing", "engine": "mysql", "host": "10.0.0.7", "port": 3306, "db_name": "billing", "username": "billing", "pool_size": 20, "query_timeout": "5s", "tls": "verify", "tls_ca_file": "certs/billing-ca.pem"}`,
-			`{"name": "Local", "engine": "sqlite", "db_name": "data/local.db", "extra": "_pragma=foreign_keys(1)"}`,
+			`{"name": "Local", "engine": "sqlite", "db_name": "data/local.db", "extra": ["_pragma=foreign_keys(1)"]}`,
 		},
 		Provision: provision,
 		Update:    update,

@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -99,13 +101,14 @@ func (d *Database) size(cfg *Config) {
 // pool.
 func update(_ *registry.Env, running any, old, obj registry.Object) func() {
 	o, n := *old.(*Config), *obj.(*Config)
-	if o.IsActive != n.IsActive {
+	if o.IsActive != n.IsActive || !slices.Equal(o.Extra, n.Extra) {
 		return nil
 	}
+	o.Extra, n.Extra = nil, nil
 	for _, c := range []*Config{&o, &n} {
 		c.PoolSize, c.QueryTimeout, c.MaxRows, c.PingInterval = 0, 0, 0, 0
 	}
-	if o != n {
+	if !reflect.DeepEqual(o, n) {
 		return nil
 	}
 	d, cfg := running.(*Database), obj.(*Config)
@@ -185,9 +188,14 @@ func openPostgres(dir string, cfg *Config) (*sql.DB, string, error) {
 func openMySQL(dir string, cfg *Config) (*sql.DB, string, error) {
 	addr := hostPort(cfg, 3306)
 	mc := mysql.NewConfig()
-	mc.Net, mc.Addr, mc.DBName = "tcp", addr, cfg.DBName
+	// Zato 3.2 gives MySQL's options after the name: t1?charset=utf8.
+	name, params, _ := strings.Cut(cfg.DBName, "?")
+	mc.Net, mc.Addr, mc.DBName = "tcp", addr, name
 	mc.ParseTime, mc.Loc = true, time.UTC
 	dsn := mc.FormatDSN()
+	if params != "" {
+		dsn += "&" + params
+	}
 	extras, _ := cfg.extras()
 	for _, kv := range extras {
 		dsn += "&" + url.QueryEscape(kv[0]) + "=" + url.QueryEscape(kv[1])
@@ -206,7 +214,7 @@ func openMySQL(dir string, cfg *Config) (*sql.DB, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	return sql.OpenDB(conn), EngineMySQL + " " + addr + "/" + cfg.DBName, nil
+	return sql.OpenDB(conn), EngineMySQL + " " + addr + "/" + name, nil
 }
 
 func openSQLite(dir string, cfg *Config) (*sql.DB, string, error) {

@@ -435,13 +435,28 @@ outconn_sql:
     db_name: billing
     username: billing
     password: very-secret
+  - name: Orders
+    engine: mysql+pymysql
+    host: 127.0.0.1
+    port: 1
+    db_name: orders?charset=utf8mb4
+    extra:
+      - loc=UTC
 `)
+	orders := s.AdminCall("GET", "/admin/api/v1/objects/outgoing_sql/Orders", "").JSON(t)
+	if orders["engine"] != "mysql" {
+		t.Errorf("Orders: %v", orders)
+	}
+	r := s.AdminCall("POST", "/admin/api/v1/objects/outgoing_sql/Orders/ping", "")
+	if !strings.Contains(string(r.Body), `"target": "mysql 127.0.0.1:1/orders"`) {
+		t.Errorf("Orders ping: %s", r.Body)
+	}
 	waitState(t, s, sqlconn.Kind, "CRM", "running")
 	crm := s.AdminCall("GET", "/admin/api/v1/objects/outgoing_sql/CRM", "").JSON(t)
 	if crm["engine"] != "sqlite" || fmt.Sprint(crm["query_timeout"]) != "7s" || fmt.Sprint(crm["pool_size"]) != "5" {
 		t.Errorf("CRM: %v", crm)
 	}
-	r := s.AdminCall("GET", "/admin/api/v1/objects/outgoing_sql/Billing", "")
+	r = s.AdminCall("GET", "/admin/api/v1/objects/outgoing_sql/Billing", "")
 	if strings.Contains(string(r.Body), "very-secret") || !strings.Contains(string(r.Body), `"******"`) {
 		t.Errorf("Billing: %s", r.Body)
 	}
