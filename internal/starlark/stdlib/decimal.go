@@ -107,13 +107,7 @@ func toDecimal(thread *sl.Thread, fn string, v sl.Value) (Decimal, error) {
 	return Decimal{}, fmt.Errorf("%s: got %s, want a str such as \"12.50\", an int or a decimal", fn, v.Type())
 }
 
-<<<<<<< HEAD
-// ParseDecimal returns the decimal a text such as "12.50" or "-1E+3"
-// holds, as decimal.Decimal(s) does: for values read from outside, such
-// as a database's NUMERIC columns.
-=======
 // ParseDecimal reads a decimal from its text, such as "12.50".
->>>>>>> main
 func ParseDecimal(s string) (Decimal, error) { return parseDecimal("decimal", s) }
 
 // parseDecimal reads Python's decimal syntax: a sign, digits with an
