@@ -23,6 +23,7 @@ import (
 	"github.com/plexushq/plexus/internal/catalog"
 	"github.com/plexushq/plexus/internal/channel/rest"
 	"github.com/plexushq/plexus/internal/config"
+	"github.com/plexushq/plexus/internal/dashboard"
 	"github.com/plexushq/plexus/internal/deploy"
 	"github.com/plexushq/plexus/internal/dispatch"
 	"github.com/plexushq/plexus/internal/enmasse"
@@ -336,7 +337,7 @@ func (s *Server) Start() (err error) {
 		}
 	}
 	s.api = newServer(&rest.Handler{Pipeline: s.Pipeline})
-	s.adminSrv = newServer(s.Admin.Handler())
+	s.adminSrv = newServer((&dashboard.Dashboard{API: s.Admin, Admin: s.Admin.Handler(), Logger: s.Logger}).Handler())
 	if err := s.Scheduler.Start(context.Background()); err != nil {
 		return err
 	}
