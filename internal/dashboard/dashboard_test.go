@@ -117,6 +117,7 @@ func start(t *testing.T) (*servertest.Server, *browser) {
 	if p := b.login(servertest.Password); p.Status != http.StatusSeeOther {
 		t.Fatalf("login: %d\n%s", p.Status, p.Body)
 	}
+	b.get("/")
 	return s, b
 }
 
