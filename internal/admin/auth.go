@@ -144,4 +144,3 @@ func (a *API) Login(r *http.Request, pw string) (ok, refused bool, wait time.Dur
 	}
 	return false, false, d
 }
-

@@ -23,6 +23,8 @@ import (
 	"github.com/plexushq/plexus/internal/admin"
 	"github.com/plexushq/plexus/internal/cid"
 	"github.com/plexushq/plexus/internal/live"
+	"github.com/plexushq/plexus/internal/logging"
+	"github.com/plexushq/plexus/internal/reply"
 )
 
 //go:embed static templates
@@ -52,6 +54,10 @@ type Dashboard struct {
 	IdleTimeout time.Duration
 	MaxAge      time.Duration
 	MaxSessions int
+	// Logs has the last lines of the log, shown by cid after an invocation
+	// (FlushLogs, when set, writes those still buffered first).
+	Logs      *logging.Recent
+	FlushLogs func() error
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 
@@ -96,6 +102,13 @@ func (d *Dashboard) routes() {
 		"POST /kinds/{kind}/objects/{name}":                  d.save,
 		"POST /kinds/{kind}/objects/{name}/delete":           d.delete,
 		"POST /kinds/{kind}/objects/{name}/actions/{action}": d.action,
+		"GET /services":                                      d.servicesPage,
+		"GET /services/{name}":                               d.servicePage,
+		"POST /services/{name}/invoke":                       d.invoke,
+		"POST /services/{name}/io":                           d.setSwitches,
+		"GET /deploy":                                        d.deployPage,
+		"POST /deploy":                                       d.deploy,
+		"POST /undeploy":                                     d.undeploy,
 	} {
 		d.mux.HandleFunc(pattern, d.require(h))
 	}
@@ -180,6 +193,16 @@ func (d *Dashboard) call(r *http.Request, method, path string, body []byte, cont
 		rec.status = http.StatusOK
 	}
 	return &answer{Status: rec.status, Header: rec.header, Body: rec.body.Bytes()}
+}
+
+// cid returns the correlation id an answer carries.
+func (a *answer) cid() string {
+	for k, v := range a.Header {
+		if strings.EqualFold(k, reply.CIDHeader) && len(v) > 0 {
+			return v[0]
+		}
+	}
+	return ""
 }
 
 // state returns the live state.

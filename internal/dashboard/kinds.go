@@ -13,7 +13,6 @@ import (
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/registry"
-	"github.com/plexushq/plexus/internal/reply"
 )
 
 // PageSize is the number of objects a list shows at once.
@@ -280,6 +279,13 @@ func (d *Dashboard) newPage(w http.ResponseWriter, r *http.Request, s *session) 
 		}
 	}
 	vals, _ := valuesOf(k, obj)
+	// Other parameters fill in fields: a service's page links to a new
+	// channel with ?service=NAME.
+	for key, v := range r.URL.Query() {
+		if f, ok := k.Field(key); ok && key != "name" && !f.Secret {
+			vals[key] = v
+		}
+	}
 	d.showForm(w, r, s, http.StatusOK, k, "", vals, nil, nil, "")
 }
 
@@ -508,7 +514,7 @@ func (d *Dashboard) action(w http.ResponseWriter, r *http.Request, s *session) {
 		obj = obj2
 	}
 	vals, set := valuesOf(k, obj)
-	aa := &actionAnswer{Action: act, Status: ans.Status, Body: prettyJSON(ans.Body), CID: ans.Header.Get(reply.CIDHeader)}
+	aa := &actionAnswer{Action: act, Status: ans.Status, Body: prettyJSON(ans.Body), CID: ans.cid()}
 	d.renderForm(w, r, s, http.StatusOK, k, name, vals, set, nil, &formData{Answer: aa})
 }
 

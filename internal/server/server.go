@@ -108,6 +108,9 @@ type Server struct {
 	Scheduler *scheduler.Scheduler
 	// Sessions keeps the sessions of jwt security definitions.
 	Sessions *security.Sessions
+	// Logs keeps the last lines of the log, which the Dashboard shows by
+	// correlation id.
+	Logs *logging.Recent
 
 	logOut   *logging.Output
 	lns      *Listeners // bound but not served yet
@@ -149,7 +152,8 @@ func Open(ctx context.Context, opts Options) (_ *Server, err error) {
 	if w == nil {
 		w = os.Stderr
 	}
-	s := &Server{Env: env, Settings: settings, Metrics: metrics.New(), logOut: logging.NewOutput(w), tls: tlsConfig}
+	logs := &logging.Recent{}
+	s := &Server{Env: env, Settings: settings, Metrics: metrics.New(), logOut: logging.NewOutput(io.MultiWriter(w, logs)), tls: tlsConfig, Logs: logs}
 	if err := s.open(ctx, opts.Services); err != nil {
 		s.Close()
 		return nil, err
@@ -337,7 +341,7 @@ func (s *Server) Start() (err error) {
 		}
 	}
 	s.api = newServer(&rest.Handler{Pipeline: s.Pipeline})
-	s.adminSrv = newServer((&dashboard.Dashboard{API: s.Admin, Admin: s.Admin.Handler(), Logger: s.Logger}).Handler())
+	s.adminSrv = newServer((&dashboard.Dashboard{API: s.Admin, Admin: s.Admin.Handler(), Logger: s.Logger, Logs: s.Logs, FlushLogs: s.FlushLogs}).Handler())
 	if err := s.Scheduler.Start(context.Background()); err != nil {
 		return err
 	}
