@@ -11,6 +11,7 @@ package dashboard
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"html/template"
 	"io"
@@ -24,6 +25,7 @@ import (
 	"github.com/plexushq/plexus/internal/cid"
 	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/logging"
+	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/reply"
 )
 
@@ -58,10 +60,13 @@ type Dashboard struct {
 	// (FlushLogs, when set, writes those still buffered first).
 	Logs      *logging.Recent
 	FlushLogs func() error
+	// Metrics are the server's metrics, which the overview charts.
+	Metrics *metrics.Metrics
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 
 	sessions *sessions
+	samples  *sampler
 	pages    map[string]*template.Template
 	mux      *http.ServeMux
 }
@@ -74,6 +79,7 @@ func (d *Dashboard) Handler() http.Handler {
 	}
 	d.sessions = newSessions(cmpOr(d.IdleTimeout, DefaultIdleTimeout), cmpOr(d.MaxAge, DefaultMaxAge), cmpOr(d.MaxSessions, DefaultMaxSessions), d.Now)
 	d.pages = parsePages()
+	d.samples = &sampler{m: d.Metrics}
 	d.mux = http.NewServeMux()
 	d.mux.Handle(admin.Prefix+"/", d.Admin)
 	d.mux.Handle("/metrics", d.Admin)
@@ -88,6 +94,14 @@ func (d *Dashboard) Handler() http.Handler {
 		d.notFound(w, r, s, "No such page.")
 	}))
 	return headers(d.mux)
+}
+
+// Run samples the metrics the overview charts, every SampleEvery until
+// ctx is done. Handler must have been called.
+func (d *Dashboard) Run(ctx context.Context) {
+	if d.Metrics != nil {
+		d.samples.run(ctx)
+	}
 }
 
 // routes mounts the pages behind the login.
@@ -109,6 +123,12 @@ func (d *Dashboard) routes() {
 		"GET /deploy":                                        d.deployPage,
 		"POST /deploy":                                       d.deploy,
 		"POST /undeploy":                                     d.undeploy,
+		"GET /scheduler":                                     d.schedulerPage,
+		"GET /scheduler/{name}":                              d.jobPage,
+		"POST /scheduler/{name}/{action}":                    d.jobAction,
+		"GET /enmasse":                                       d.enmassePage,
+		"GET /enmasse/export":                                d.enmasseExport,
+		"POST /enmasse/import":                               d.enmasseImport,
 	} {
 		d.mux.HandleFunc(pattern, d.require(h))
 	}

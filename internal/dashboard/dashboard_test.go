@@ -62,6 +62,12 @@ func (b *browser) do(method, path string, form url.Values, header http.Header) *
 	for k, v := range header {
 		req.Header[k] = v
 	}
+	return b.send(req)
+}
+
+// send sends a request with the browser's cookies.
+func (b *browser) send(req *http.Request) *page {
+	b.t.Helper()
 	b.mu.Lock()
 	for _, c := range b.cookies {
 		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})

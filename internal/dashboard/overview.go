@@ -14,6 +14,7 @@ type overviewData struct {
 	Running, Background int
 	NotRunning          []live.ObjectStatus
 	Kinds               []navKind
+	Charts              []chart
 }
 
 // overview shows the state of the platform: the objects that are not
@@ -28,6 +29,9 @@ func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request, s *session)
 		} else {
 			o.NotRunning = append(o.NotRunning, os)
 		}
+	}
+	if d.Metrics != nil {
+		o.Charts = d.samples.charts()
 	}
 	p := d.page(r, s, "Overview", o)
 	o.Kinds = p.Kinds

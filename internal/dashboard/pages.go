@@ -6,13 +6,14 @@ import (
 )
 
 // pageNames are the pages, each a template of its own over the layout.
-var pageNames = []string{"message", "login", "overview", "list", "form", "help", "services", "service", "deploy"}
+var pageNames = []string{"message", "login", "overview", "list", "form", "help", "services", "service", "deploy", "scheduler", "enmasse"}
 
 // funcs are the functions the templates use.
 var funcs = template.FuncMap{
-	"add":   func(a, b int) int { return a + b },
-	"lines": func(ss []string) string { return strings.Join(ss, "\n") },
-	"verbs": func() []string { return []string{"GET", "POST", "PUT", "PATCH", "DELETE"} },
+	"add":     func(a, b int) int { return a + b },
+	"lines":   func(ss []string) string { return strings.Join(ss, "\n") },
+	"actions": func() []string { return []string{"execute", "pause", "resume"} },
+	"verbs":   func() []string { return []string{"GET", "POST", "PUT", "PATCH", "DELETE"} },
 	"fieldCtx": func(fd *formData, f fieldView) fieldCtx {
 		return fieldCtx{fieldView: f, Kind: fd.Kind.ID, Readonly: fd.Name != ""}
 	},

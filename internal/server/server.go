@@ -341,7 +341,9 @@ func (s *Server) Start() (err error) {
 		}
 	}
 	s.api = newServer(&rest.Handler{Pipeline: s.Pipeline})
-	s.adminSrv = newServer((&dashboard.Dashboard{API: s.Admin, Admin: s.Admin.Handler(), Logger: s.Logger, Logs: s.Logs, FlushLogs: s.FlushLogs}).Handler())
+	dash := &dashboard.Dashboard{API: s.Admin, Admin: s.Admin.Handler(), Logger: s.Logger, Logs: s.Logs, FlushLogs: s.FlushLogs, Metrics: s.Metrics}
+	s.adminSrv = newServer(dash.Handler())
+	go dash.Run(s.base)
 	if err := s.Scheduler.Start(context.Background()); err != nil {
 		return err
 	}
