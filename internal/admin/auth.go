@@ -144,3 +144,13 @@ func (a *API) Login(r *http.Request, pw string) (ok, refused bool, wait time.Dur
 	}
 	return false, false, d
 }
+
+// TOTPSetting is the store setting holding the admin's TOTP secret,
+// sealed with the server key, once enrolled from the Dashboard.
+const TOTPSetting = "admin_totp_secret"
+
+// ResetTOTP removes the admin's second factor: the Dashboard then asks
+// for the password alone, until a new one is enrolled.
+func ResetTOTP(ctx context.Context, st *store.Store) error {
+	return st.DeleteSetting(ctx, TOTPSetting)
+}

@@ -66,13 +66,18 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 		d.showLogin(w, r, http.StatusUnauthorized, "Wrong password.", false)
 		return
 	}
-	if secret, enrolled := d.totpSecret(r); enrolled && !d.totpValid(r, secret, r.PostFormValue("code")) {
-		d.Logger.Warn("Dashboard login failed: wrong TOTP code", "client", r.RemoteAddr)
-		status, msg := http.StatusUnauthorized, "Wrong or missing code from your authenticator app."
-		if r.PostFormValue("code") == "" {
-			status, msg = http.StatusOK, ""
-		}
-		d.showLogin(w, r, status, msg, true)
+	_, enrolled, err := d.totpSecret(r)
+	if err != nil {
+		d.Logger.Error("reading the admin's TOTP secret; the second factor is asked for anyway", "error", err.Error())
+		enrolled = true
+	}
+	if enrolled {
+		// The password is right: a pending session opens only the step
+		// that asks for the code.
+		id, s := d.sessions.start(true)
+		setCookie(w, SessionCookie, id, pendingFor)
+		setCookie(w, loginCookie, "", -1)
+		d.showTOTP(w, r, s, http.StatusOK, "")
 		return
 	}
 	id, _ := d.sessions.start(false)
@@ -100,7 +105,7 @@ func (d *Dashboard) require(h func(http.ResponseWriter, *http.Request, *session)
 		if c, err := r.Cookie(SessionCookie); err == nil {
 			s, _ = d.sessions.get(c.Value)
 		}
-		if s == nil {
+		if s == nil || s.pending {
 			to := "/login?next=" + url.QueryEscape(r.URL.RequestURI())
 			if r.Method != http.MethodGet {
 				to = "/login"

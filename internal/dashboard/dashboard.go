@@ -27,6 +27,7 @@ import (
 	"github.com/plexushq/plexus/internal/logging"
 	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/reply"
+	"github.com/plexushq/plexus/internal/secret"
 )
 
 //go:embed static templates
@@ -60,6 +61,8 @@ type Dashboard struct {
 	// (FlushLogs, when set, writes those still buffered first).
 	Logs      *logging.Recent
 	FlushLogs func() error
+	// Secrets seals the TOTP secret in the store (nil stores it as it is).
+	Secrets *secret.Box
 	// Metrics are the server's metrics, which the overview charts.
 	Metrics *metrics.Metrics
 	// Now is the clock (default time.Now).
@@ -88,6 +91,7 @@ func (d *Dashboard) Handler() http.Handler {
 	d.mux.Handle("GET /static/", http.StripPrefix("/static/", staticFiles(http.FileServerFS(static))))
 	d.mux.HandleFunc("GET /login", d.loginPage)
 	d.mux.HandleFunc("POST /login", d.login)
+	d.mux.HandleFunc("POST /login/totp", d.loginTOTP)
 	d.mux.HandleFunc("POST /logout", d.require(d.logout))
 	d.routes()
 	d.mux.HandleFunc("/", d.require(func(w http.ResponseWriter, r *http.Request, s *session) {
@@ -129,6 +133,10 @@ func (d *Dashboard) routes() {
 		"GET /enmasse":                                       d.enmassePage,
 		"GET /enmasse/export":                                d.enmasseExport,
 		"POST /enmasse/import":                               d.enmasseImport,
+		"GET /account":                                       d.accountPage,
+		"POST /account/totp/start":                           d.totpStart,
+		"POST /account/totp/confirm":                         d.totpConfirm,
+		"POST /account/totp/remove":                          d.totpRemove,
 	} {
 		d.mux.HandleFunc(pattern, d.require(h))
 	}

@@ -32,6 +32,22 @@ type session struct {
 	// pending marks a session that has the password right and waits for
 	// the TOTP code: it opens only the TOTP step of the login.
 	pending bool
+
+	mu sync.Mutex
+	// enrol is the TOTP key being enrolled, until a code confirms it.
+	enrol string
+}
+
+func (s *session) setEnrol(key string) {
+	s.mu.Lock()
+	s.enrol = key
+	s.mu.Unlock()
+}
+
+func (s *session) enrolling() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.enrol
 }
 
 // sessions holds the server-side sessions, by the SHA-256 of their ids,

@@ -113,6 +113,7 @@ type Server struct {
 	Logs *logging.Recent
 
 	logOut   *logging.Output
+	box      *secret.Box // seals secrets with the server key
 	lns      *Listeners // bound but not served yet
 	tls      *tls.Config
 	base     context.Context
@@ -190,6 +191,7 @@ func (s *Server) open(ctx context.Context, user []any) error {
 	if err != nil {
 		return err
 	}
+	s.box = box
 	if s.Sessions, err = security.NewSessions(s.Store.DB(), s.Store.Rebind, key, s.Logger); err != nil {
 		return err
 	}
@@ -341,7 +343,7 @@ func (s *Server) Start() (err error) {
 		}
 	}
 	s.api = newServer(&rest.Handler{Pipeline: s.Pipeline})
-	dash := &dashboard.Dashboard{API: s.Admin, Admin: s.Admin.Handler(), Logger: s.Logger, Logs: s.Logs, FlushLogs: s.FlushLogs, Metrics: s.Metrics}
+	dash := &dashboard.Dashboard{API: s.Admin, Admin: s.Admin.Handler(), Logger: s.Logger, Logs: s.Logs, FlushLogs: s.FlushLogs, Metrics: s.Metrics, Secrets: s.box}
 	s.adminSrv = newServer(dash.Handler())
 	go dash.Run(s.base)
 	if err := s.Scheduler.Start(context.Background()); err != nil {
