@@ -114,7 +114,7 @@ type Server struct {
 
 	logOut   *logging.Output
 	box      *secret.Box // seals secrets with the server key
-	lns      *Listeners // bound but not served yet
+	lns      *Listeners  // bound but not served yet
 	tls      *tls.Config
 	base     context.Context
 	cancel   context.CancelFunc
