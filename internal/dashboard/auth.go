@@ -29,8 +29,13 @@ func (d *Dashboard) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *Dashboard) showLogin(w http.ResponseWriter, r *http.Request, status int, problem string, totp bool) {
+	// A login form open in another tab stays valid: the token is kept
+	// while its cookie lives.
 	csrf := token()
-	setCookie(w, loginCookie, csrf, 10*time.Minute)
+	if c, err := r.Cookie(loginCookie); err == nil && len(c.Value) == len(csrf) {
+		csrf = c.Value
+	}
+	setCookie(w, r, loginCookie, csrf, 10*time.Minute)
 	p := d.page(r, nil, "Log in", loginData{Next: safeNext(r.FormValue("next")), Problem: problem, TOTP: totp})
 	p.CSRF = csrf
 	d.render(w, r, status, "login", p)
@@ -75,14 +80,14 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 		// The password is right: a pending session opens only the step
 		// that asks for the code.
 		id, s := d.sessions.start(true)
-		setCookie(w, SessionCookie, id, pendingFor)
-		setCookie(w, loginCookie, "", -1)
+		setCookie(w, r, SessionCookie, id, pendingFor)
+		setCookie(w, r, loginCookie, "", -1)
 		d.showTOTP(w, r, s, http.StatusOK, "")
 		return
 	}
 	id, _ := d.sessions.start(false)
-	setCookie(w, SessionCookie, id, 0)
-	setCookie(w, loginCookie, "", -1)
+	setCookie(w, r, SessionCookie, id, 0)
+	setCookie(w, r, loginCookie, "", -1)
 	d.Logger.Info("Dashboard login", "client", r.RemoteAddr)
 	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
 }
@@ -92,7 +97,7 @@ func (d *Dashboard) logout(w http.ResponseWriter, r *http.Request, s *session) {
 	if c, err := r.Cookie(SessionCookie); err == nil {
 		d.sessions.end(c.Value)
 	}
-	setCookie(w, SessionCookie, "", -1)
+	setCookie(w, r, SessionCookie, "", -1)
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 

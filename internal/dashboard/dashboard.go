@@ -89,6 +89,9 @@ func (d *Dashboard) Handler() http.Handler {
 	d.mux.Handle("/health", d.Admin)
 	static, _ := fs.Sub(files, "static")
 	d.mux.Handle("GET /static/", http.StripPrefix("/static/", staticFiles(http.FileServerFS(static))))
+	d.mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/static/favicon.svg", http.StatusMovedPermanently)
+	})
 	d.mux.HandleFunc("GET /login", d.loginPage)
 	d.mux.HandleFunc("POST /login", d.login)
 	d.mux.HandleFunc("POST /login/totp", d.loginTOTP)

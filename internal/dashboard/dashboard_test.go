@@ -150,8 +150,15 @@ func TestLogin(t *testing.T) {
 			sc = c
 		}
 	}
-	if sc == nil || !sc.HttpOnly || !sc.Secure || sc.SameSite != http.SameSiteStrictMode || len(sc.Value) < 40 {
-		t.Fatalf("session cookie %+v", sc)
+	if sc == nil || !sc.HttpOnly || sc.Secure || sc.SameSite != http.SameSiteStrictMode || len(sc.Value) < 40 {
+		t.Fatalf("session cookie over HTTP %+v", sc)
+	}
+	// Behind a TLS proxy, the cookies are Secure.
+	tls := newBrowser(t, s.Admin)
+	tls.get("/login")
+	p = tls.do("POST", "/login", url.Values{"password": {servertest.Password}, "csrf": {tls.csrf}}, http.Header{"X-Forwarded-Proto": {"https"}})
+	if len(p.Cookies) == 0 || !p.Cookies[0].Secure {
+		t.Fatalf("session cookie over HTTPS %+v", p.Cookies)
 	}
 	if p := b.get("/kinds/security"); p.Status != 200 || !strings.Contains(p.Body, "Security definition") {
 		t.Fatalf("after login: %d\n%s", p.Status, p.Body)

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 )
@@ -138,12 +139,14 @@ func (s *sessions) endAll() {
 	s.mu.Unlock()
 }
 
-// setCookie sets a cookie the way every Dashboard cookie is set: Secure,
-// HttpOnly and SameSite=Strict, for the whole listener. Browsers keep
-// Secure cookies of http://127.0.0.1 and http://localhost; other plain
-// HTTP addresses need TLS in front (see docs/dashboard.md).
-func setCookie(w http.ResponseWriter, name, value string, maxAge time.Duration) {
-	c := &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode}
+// setCookie sets a cookie the way every Dashboard cookie is set: HttpOnly
+// and SameSite=Strict, for the whole listener, and Secure whenever the
+// browser reached the listener over HTTPS (directly, or through a proxy
+// that says so with X-Forwarded-Proto). Browsers drop Secure cookies
+// set over plain HTTP, which the default loopback admin listener uses.
+func setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge time.Duration) {
+	secure := r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+	c := &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, Secure: secure, SameSite: http.SameSiteStrictMode}
 	if maxAge < 0 {
 		c.MaxAge = -1
 	} else if maxAge > 0 {

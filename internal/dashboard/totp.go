@@ -72,7 +72,7 @@ func (d *Dashboard) loginTOTP(w http.ResponseWriter, r *http.Request) {
 	}
 	d.sessions.end(c.Value)
 	id, _ := d.sessions.start(false)
-	setCookie(w, SessionCookie, id, 0)
+	setCookie(w, r, SessionCookie, id, 0)
 	d.Logger.Info("Dashboard login", "client", r.RemoteAddr, "totp", true)
 	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
 }
