@@ -3,6 +3,7 @@ package dashboard
 import (
 	"cmp"
 	"encoding/json"
+	"math"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -72,8 +73,10 @@ type listData struct {
 
 // row is one object in a list.
 type row struct {
-	Name   string
-	Cells  []string
+	Name  string
+	Cells []string
+	// nums are the cells read as numbers (NaN for text), for sorting.
+	nums   []float64
 	Status registry.StatusInfo
 	// HasStatus is set for objects that run in the background.
 	HasStatus bool
@@ -112,9 +115,15 @@ func (l *listData) SortURL(col string) string {
 // rowOf builds the row of an object.
 func rowOf(st *live.State, k *registry.Kind, cols []registry.Field, name string) row {
 	obj, _ := st.Object(k.ID, name)
-	r := row{Name: name, Cells: make([]string, len(cols))}
+	r := row{Name: name, Cells: make([]string, len(cols)), nums: make([]float64, len(cols))}
 	for i, f := range cols {
 		r.Cells[i] = cell(f.Value(obj))
+		r.nums[i] = math.NaN()
+		if inputOf(f) == inNumber {
+			if n, err := strconv.ParseFloat(r.Cells[i], 64); err == nil {
+				r.nums[i] = n
+			}
+		}
 	}
 	r.Status, r.HasStatus = st.Status(k.ID, name)
 	return r
@@ -166,9 +175,15 @@ func (d *Dashboard) listPage(w http.ResponseWriter, r *http.Request, s *session)
 			rows = append(rows, rowOf(st, k, l.Columns, n))
 		}
 	} else {
+		// Without a search only the sorted column is read for every
+		// object; the page's rows are read whole after sorting.
+		cols, sortCol := l.Columns, col
+		if l.Q == "" && col >= 0 {
+			cols, sortCol = l.Columns[col:col+1], 0
+		}
 		needle := strings.ToLower(l.Q)
 		for _, n := range names {
-			rw := rowOf(st, k, l.Columns, n)
+			rw := rowOf(st, k, cols, n)
 			if needle != "" && !matches(rw, needle) {
 				continue
 			}
@@ -179,8 +194,8 @@ func (d *Dashboard) listPage(w http.ResponseWriter, r *http.Request, s *session)
 			switch {
 			case l.Sort == "status":
 				c = strings.Compare(a.Status.State, b.Status.State)
-			case col >= 0:
-				c = compareCells(a.Cells[col], b.Cells[col])
+			case sortCol >= 0:
+				c = compareCells(a, b, sortCol)
 			}
 			c = cmp.Or(c, strings.Compare(a.Name, b.Name))
 			if l.Desc {
@@ -191,6 +206,11 @@ func (d *Dashboard) listPage(w http.ResponseWriter, r *http.Request, s *session)
 		l.Total = len(rows)
 		from, to := l.window()
 		rows = rows[from:to]
+		if len(cols) != len(l.Columns) {
+			for i := range rows {
+				rows[i] = rowOf(st, k, l.Columns, rows[i].Name)
+			}
+		}
 	}
 	l.Rows = rows
 	for _, rw := range rows {
@@ -221,14 +241,13 @@ func matches(rw row, needle string) bool {
 	return false
 }
 
-// compareCells orders numbers as numbers and the rest as text.
-func compareCells(a, b string) int {
-	x, err1 := strconv.ParseFloat(a, 64)
-	y, err2 := strconv.ParseFloat(b, 64)
-	if err1 == nil && err2 == nil {
+// compareCells orders the cells of a column: numbers as numbers, the
+// rest as text.
+func compareCells(a, b row, col int) int {
+	if x, y := a.nums[col], b.nums[col]; !math.IsNaN(x) && !math.IsNaN(y) {
 		return cmp.Compare(x, y)
 	}
-	return strings.Compare(a, b)
+	return strings.Compare(a.Cells[col], b.Cells[col])
 }
 
 // formData is the body of an object's page and of the new object form.

@@ -39,11 +39,28 @@ func users(st *live.State) map[string][]registry.Ref {
 	return out
 }
 
+// Users of a service shown in the list, and on its page; the others are
+// counted.
+const (
+	listUsers = 5
+	pageUsers = 50
+)
+
 // serviceRow is a service in the list.
 type serviceRow struct {
 	*catalog.Service
 	Summary string
 	Users   []registry.Ref
+	// More counts the users not shown.
+	More int
+}
+
+// firstUsers returns the first n users, and how many are left out.
+func firstUsers(users []registry.Ref, n int) ([]registry.Ref, int) {
+	if len(users) <= n {
+		return users, 0
+	}
+	return users[:n], len(users) - n
 }
 
 // servicesData is the body of the list of services.
@@ -76,7 +93,9 @@ func (d *Dashboard) servicesPage(w http.ResponseWriter, r *http.Request, s *sess
 		if needle != "" && !strings.Contains(strings.ToLower(n+" "+svc.Doc), needle) {
 			continue
 		}
-		sd.Rows = append(sd.Rows, serviceRow{Service: svc, Summary: summary(svc.Doc), Users: used[n]})
+		row := serviceRow{Service: svc, Summary: summary(svc.Doc)}
+		row.Users, row.More = firstUsers(used[n], listUsers)
+		sd.Rows = append(sd.Rows, row)
 	}
 	d.render(w, r, http.StatusOK, "services", d.page(r, s, "Services", sd))
 }
@@ -86,6 +105,7 @@ type serviceData struct {
 	*catalog.Service
 	IO       *sio.Info
 	Users    []registry.Ref
+	More     int
 	Source   template.HTML
 	Switches sio.Switches
 	// Payload, Verb and Answer are the invoke form and what it answered.
@@ -122,7 +142,8 @@ func (d *Dashboard) showService(w http.ResponseWriter, r *http.Request, s *sessi
 		d.notFound(w, r, s, "No service named "+strconv.Quote(name)+" is deployed.")
 		return
 	}
-	sd.Service, sd.IO, sd.Users = svc, sio.Describe(svc.IO), users(st)[name]
+	sd.Service, sd.IO = svc, sio.Describe(svc.IO)
+	sd.Users, sd.More = firstUsers(users(st)[name], pageUsers)
 	if f, ok := st.Code()[svc.Source]; ok {
 		sd.Source = highlight(string(f.Source))
 	}
