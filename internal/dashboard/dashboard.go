@@ -45,7 +45,8 @@ const (
 type Dashboard struct {
 	// API is the admin API the Dashboard makes its changes through, and
 	// whose password check and lock-out its login uses; API.Handler must
-	// have been called.
+	// have been called, and API.CLIToken be set (the Dashboard's calls
+	// carry it).
 	API *admin.API
 	// Admin is API's handler: the admin API, /metrics and /health.
 	Admin  http.Handler
@@ -79,6 +80,9 @@ type Dashboard struct {
 func (d *Dashboard) Handler() http.Handler {
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.API.CLIToken == "" {
+		panic("dashboard: the admin API has no CLI token for the Dashboard's calls")
 	}
 	d.sessions = newSessions(cmpOr(d.IdleTimeout, DefaultIdleTimeout), cmpOr(d.MaxAge, DefaultMaxAge), cmpOr(d.MaxSessions, DefaultMaxSessions), d.Now)
 	d.pages = parsePages()
