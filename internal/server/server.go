@@ -27,6 +27,7 @@ import (
 	"github.com/plexushq/plexus/internal/dispatch"
 	"github.com/plexushq/plexus/internal/enmasse"
 	"github.com/plexushq/plexus/internal/envdir"
+	"github.com/plexushq/plexus/internal/feed"
 	"github.com/plexushq/plexus/internal/invoke"
 	"github.com/plexushq/plexus/internal/jsonlimit"
 	"github.com/plexushq/plexus/internal/live"
@@ -107,6 +108,12 @@ type Server struct {
 	Scheduler *scheduler.Scheduler
 	// Sessions keeps the sessions of jwt security definitions.
 	Sessions *security.Sessions
+	// NodeID identifies this server among the nodes sharing its store; a
+	// new one is drawn at each start.
+	NodeID string
+	// Feed applies the changes other nodes commit to a shared PostgreSQL
+	// store; it runs from Start.
+	Feed *feed.Feed
 
 	logOut   *logging.Output
 	lns      *Listeners // bound but not served yet
@@ -148,7 +155,8 @@ func Open(ctx context.Context, opts Options) (_ *Server, err error) {
 	if w == nil {
 		w = os.Stderr
 	}
-	s := &Server{Env: env, Settings: settings, Metrics: metrics.New(), logOut: logging.NewOutput(w), tls: tlsConfig}
+	s := &Server{Env: env, Settings: settings, Metrics: metrics.New(), logOut: logging.NewOutput(w), tls: tlsConfig,
+		NodeID: envdir.RandomToken(9)}
 	if err := s.open(ctx, opts.Services); err != nil {
 		s.Close()
 		return nil, err
@@ -344,6 +352,7 @@ func (s *Server) Start() (err error) {
 		return fmt.Errorf("writing %s: %w", envdir.CLIFile, err)
 	}
 	s.served = make(chan error, 2)
+	s.Feed = feed.Start(feed.Options{Store: s.Store, Runtime: s.Runtime, Logger: s.Logger, Name: "plexus feed " + s.NodeID})
 	s.startTypedIO()
 	s.Sessions.Start()
 	s.pickupWG.Add(1)
@@ -487,6 +496,9 @@ func (s *Server) stop(ctx context.Context) error {
 		if err := s.Scheduler.Close(); err != nil {
 			s.Logger.Warn("closing the scheduler", "error", err.Error())
 		}
+	}
+	if s.Feed != nil {
+		s.Feed.Close()
 	}
 	if s.cancel != nil {
 		s.cancel()
