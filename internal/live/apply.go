@@ -31,6 +31,33 @@ type Change struct {
 	Name string
 	// Object is the new object; nil deletes.
 	Object registry.Object
+	// IfRev, when not zero, applies the change only if the object exists
+	// and was last written by this revision (IfAny: exists at all);
+	// otherwise Apply fails with a *Conflict and changes nothing.
+	IfRev int64
+}
+
+// IfAny is the Change.IfRev of a change that needs the object to exist,
+// whatever its revision.
+const IfAny = -1
+
+// Conflict is the error of a change whose object is not at the revision
+// the change expects (Change.IfRev): another change came first.
+type Conflict struct {
+	Kind, Name string
+	// Want is the revision the change expected; Have the object's, 0 when
+	// it does not exist.
+	Want, Have int64
+}
+
+func (e *Conflict) Error() string {
+	if e.Have == 0 {
+		return fmt.Sprintf("%s %q does not exist (any more)", e.Kind, e.Name)
+	}
+	if e.Want == IfAny {
+		return fmt.Sprintf("%s %q exists", e.Kind, e.Name)
+	}
+	return fmt.Sprintf("%s %q was changed by revision %d since revision %d", e.Kind, e.Name, e.Have, e.Want)
 }
 
 // CodeChange deploys or removes one source file.
@@ -242,12 +269,21 @@ func (c *candidate) problem(kind, name, field, format string, args ...any) {
 // Apply validates and applies a changeset. It returns a *Refused error
 // listing every problem when the change is not valid.
 //
-// The change is made against the store's latest revision: changes other
-// nodes committed are applied first (see Sync), and if one is committed
-// while this one is prepared, this one is prepared again on top of it.
+// The change is made against the store's latest revision, holding the
+// store's change lock (store.Store.LockChanges): changes other nodes
+// committed are applied first (see Sync); should one be committed while
+// this one is prepared anyway (by a node that does not take the lock),
+// this one is prepared again on top of it.
 func (rt *Runtime) Apply(ctx context.Context, cs Changeset) (*Result, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
+	if !cs.DryRun {
+		unlock, err := rt.opts.Store.LockChanges(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+	}
 	for attempt := 1; ; attempt++ {
 		if _, err := rt.sync(ctx, "store", false); err != nil {
 			return nil, err
@@ -263,11 +299,24 @@ func (rt *Runtime) Apply(ctx context.Context, cs Changeset) (*Result, error) {
 
 // maxStaleRetries bounds how often Apply prepares a change again because
 // another node committed first.
-const maxStaleRetries = 5
+const maxStaleRetries = 10
 
 // apply applies a changeset to the current state; rt.mu is held.
 func (rt *Runtime) apply(ctx context.Context, cs Changeset) (*Result, error) {
 	old := rt.cur.Load()
+	for _, ch := range cs.Objects {
+		if ch.IfRev == 0 {
+			continue
+		}
+		kind := ch.Kind
+		if k, ok := registry.Lookup(ch.Kind); ok {
+			kind = k.ID
+		}
+		have, _ := old.ObjectRev(kind, ch.Name)
+		if have == 0 || ch.IfRev != IfAny && have != ch.IfRev {
+			return nil, &Conflict{Kind: kind, Name: ch.Name, Want: ch.IfRev, Have: have}
+		}
+	}
 	var c *candidate
 	if cs.Partial {
 		var left []LeftOut

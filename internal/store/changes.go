@@ -3,9 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"hash/fnv"
 	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -133,7 +135,38 @@ func (s *Store) setChannel(ctx context.Context) error {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%s\x00%s", db, schema)
 	s.channel = "plexus_changes_" + strconv.FormatUint(h.Sum64(), 36)
+	s.lockKey = int64(h.Sum64())
 	return nil
+}
+
+// LockChanges makes the nodes sharing a PostgreSQL store change the
+// configuration one at a time: it waits (until ctx ends) for the store's
+// change lock and returns the function that releases it. Holding it, a
+// node reads the latest revision, prepares its change against it and
+// commits without another node committing in between. On SQLite, where a
+// server is alone, it does nothing.
+func (s *Store) LockChanges(ctx context.Context) (unlock func(), err error) {
+	if s.dialect != "postgres" {
+		return func() {}, nil
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("taking the change lock: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", s.lockKey); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("taking the change lock: %w", err)
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_unlock($1)", s.lockKey); err != nil {
+			// Closing a connection that may still hold the lock: discard
+			// it, so that PostgreSQL releases the lock with the session.
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+		conn.Close()
+	}, nil
 }
 
 // Listen announces the commits of every node sharing a PostgreSQL store:

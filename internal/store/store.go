@@ -83,6 +83,7 @@ type Store struct {
 	dialect string // "sqlite" or "postgres"
 	dsn     string // PostgreSQL only, for the change feed's connection
 	channel string // PostgreSQL only: the NOTIFY channel of this store's commits
+	lockKey int64  // PostgreSQL only: the advisory lock of changes (LockChanges)
 }
 
 // Open opens the store and migrates it: its own tables, then those of
