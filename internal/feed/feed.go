@@ -41,6 +41,11 @@ type Options struct {
 	// Check is how often the store's revision is checked in case a
 	// notification was lost; default DefaultCheck.
 	Check time.Duration
+	// Self describes this node in the cluster's list of nodes.
+	Self Self
+	// Heartbeat is how often the node writes its heartbeat; default
+	// DefaultHeartbeat.
+	Heartbeat time.Duration
 }
 
 // Feed applies the changes other nodes commit to the store. It is safe
@@ -48,26 +53,47 @@ type Options struct {
 type Feed struct {
 	opts      Options
 	kick      chan struct{}
+	beatNow   chan struct{}
+	started   time.Time
+	version   string
 	connected atomic.Bool
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 }
 
-// Start starts following the store's changes in the background; on SQLite
-// it returns a Feed that does nothing.
+// Start registers the node in the store's list of nodes, heart-beats, and
+// follows the store's changes in the background (on PostgreSQL only: on
+// SQLite a server is alone).
 func Start(opts Options) *Feed {
 	if opts.Check <= 0 {
 		opts.Check = DefaultCheck
 	}
+	if opts.Heartbeat <= 0 {
+		opts.Heartbeat = DefaultHeartbeat
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	f := &Feed{opts: opts, kick: make(chan struct{}, 1)}
+	if opts.Name == "" {
+		opts.Name = "plexus feed " + opts.Self.ID
+	}
+	f := &Feed{opts: opts, kick: make(chan struct{}, 1), beatNow: make(chan struct{}, 1), started: time.Now(), version: version()}
+	ctx, cancel := context.WithCancel(context.Background())
+	f.cancel = cancel
+	opts.Runtime.Watch(func(_, _ *live.State) {
+		select {
+		case f.beatNow <- struct{}{}:
+		default:
+		}
+	})
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		f.heartbeat(ctx)
+	}()
 	if opts.Store.Dialect() != "postgres" {
 		return f
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	f.cancel = cancel
 	f.wg.Add(2)
 	go func() {
 		defer f.wg.Done()
@@ -83,11 +109,15 @@ func Start(opts Options) *Feed {
 // Connected reports whether the notification connection is listening.
 func (f *Feed) Connected() bool { return f.connected.Load() }
 
-// Close stops following the store's changes.
+// Close stops following the store's changes and removes the node from
+// the list of nodes.
 func (f *Feed) Close() {
-	if f.cancel != nil {
-		f.cancel()
-		f.wg.Wait()
+	f.cancel()
+	f.wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := f.leave(ctx); err != nil {
+		f.opts.Logger.Warn("cannot remove this node from the list of nodes", "error", err.Error())
 	}
 }
 

@@ -352,7 +352,10 @@ func (s *Server) Start() (err error) {
 		return fmt.Errorf("writing %s: %w", envdir.CLIFile, err)
 	}
 	s.served = make(chan error, 2)
-	s.Feed = feed.Start(feed.Options{Store: s.Store, Runtime: s.Runtime, Logger: s.Logger, Name: "plexus feed " + s.NodeID})
+	host, _ := os.Hostname()
+	s.Feed = feed.Start(feed.Options{Store: s.Store, Runtime: s.Runtime, Logger: s.Logger,
+		Self: feed.Self{ID: s.NodeID, Name: host, Address: s.APIAddr(), Leading: s.Scheduler.Leading}})
+	s.Admin.Handle("GET "+admin.Prefix+"/cluster", s.Feed.ServeHTTP)
 	s.startTypedIO()
 	s.Sessions.Start()
 	s.pickupWG.Add(1)

@@ -13,20 +13,7 @@ CREATE INDEX removals_rev ON removals (rev);
 CREATE INDEX objects_rev ON objects (rev);
 CREATE INDEX code_rev ON code (rev);
 
--- The nodes sharing the store: each registers itself at start and
--- heart-beats while it runs.
-CREATE TABLE nodes (
-    id          TEXT    PRIMARY KEY,
-    name        TEXT    NOT NULL,
-    address     TEXT    NOT NULL,
-    version     TEXT    NOT NULL,
-    rev         INTEGER  NOT NULL,
-    started_at  TEXT    NOT NULL,
-    heartbeat   TEXT    NOT NULL
-);
-
 -- +goose Down
-DROP TABLE nodes;
 DROP INDEX code_rev;
 DROP INDEX objects_rev;
 DROP TABLE removals;
