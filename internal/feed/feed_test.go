@@ -20,7 +20,7 @@ const prefix = admin.Prefix
 
 // cluster starts n servers on one new PostgreSQL schema, sharing one
 // server key, as nodes of a cluster are.
-func cluster(t *testing.T, n int) (db string, nodes []*servertest.Server) {
+func cluster(t *testing.T, n int, services ...any) (db string, nodes []*servertest.Server) {
 	t.Helper()
 	db = testenv.Postgres(t)
 	var key []byte
@@ -37,7 +37,7 @@ func cluster(t *testing.T, n int) (db string, nodes []*servertest.Server) {
 		} else if err := os.WriteFile(env.Path(envdir.ServerKey), key, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		nodes = append(nodes, servertest.Start(t, servertest.Options{Dir: dir, DB: db}))
+		nodes = append(nodes, servertest.Start(t, servertest.Options{Dir: dir, DB: db, Services: services}))
 	}
 	return db, nodes
 }
