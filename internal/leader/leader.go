@@ -90,8 +90,8 @@ type PostgresLeader struct {
 	changes chan struct{}
 	key     int64
 
-	mu     sync.Mutex
-	conn   *sql.Conn
+	mu   sync.Mutex
+	conn *sql.Conn
 	// leadAt is when a lock taken over from another node makes this one
 	// lead.
 	leadAt time.Time
