@@ -3,6 +3,8 @@ package feed_test
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +14,8 @@ import (
 
 	"github.com/plexushq/plexus/internal/admin"
 	"github.com/plexushq/plexus/internal/envdir"
+	"github.com/plexushq/plexus/internal/secret"
+	"github.com/plexushq/plexus/internal/server"
 	"github.com/plexushq/plexus/internal/servertest"
 	"github.com/plexushq/plexus/internal/testenv"
 )
@@ -151,4 +155,42 @@ func TestRestartedNodeCatchesUp(t *testing.T) {
 	}
 	b.Channel("greet2", "greet", "", "/greet2", nil)
 	eventually(t, "A sees the change of the restarted node", func() bool { return a.Call("GET", "/greet2", "", nil).StatusCode == 200 })
+}
+
+// A JWT session opened on one node works on every node, and a log-out on
+// one ends it there at once (on the others within 10 seconds).
+func TestSessionsOnEveryNode(t *testing.T) {
+	_, n := cluster(t, 2)
+	a, b := n[0], n[1]
+	a.Put("security", "app", map[string]any{"type": "jwt", "username": "frontend", "password": "fe-pass-1", "ttl": "1h"})
+	a.Channel("who", "plexus.ping", "", "/who", map[string]any{"security": "app"})
+	eventually(t, "B has the channel", func() bool { return b.Runtime.State().Count("channel_rest") == 1 })
+	r := b.Call("POST", "/plexus/jwt/log-in", `{"username": "frontend", "password": "fe-pass-1"}`, nil)
+	token, _ := r.JSON(t)["token"].(string)
+	if r.StatusCode != 200 || token == "" {
+		t.Fatalf("log-in on B: %d %s", r.StatusCode, r.Body)
+	}
+	bearer := http.Header{"Authorization": {"Bearer " + token}}
+	if r := a.Call("GET", "/who", "", bearer); r.StatusCode != 200 {
+		t.Fatalf("B's session on A: %d %s", r.StatusCode, r.Body)
+	}
+	if r := a.Call("POST", "/plexus/jwt/log-out", "", bearer); r.StatusCode != 200 {
+		t.Fatalf("log-out on A: %d %s", r.StatusCode, r.Body)
+	}
+	if r := a.Call("GET", "/who", "", bearer); r.StatusCode != 401 {
+		t.Fatalf("after log-out on A: %d", r.StatusCode)
+	}
+}
+
+// A node whose server key differs from the cluster's refuses to start.
+func TestOtherKeyRefused(t *testing.T) {
+	db, _ := cluster(t, 1)
+	dir := filepath.Join(t.TempDir(), "env")
+	if _, err := envdir.Create(dir); err != nil {
+		t.Fatal(err)
+	}
+	_, err := server.Open(context.Background(), server.Options{Dir: dir, DB: db, Listen: "127.0.0.1:0", AdminListen: "127.0.0.1:0", LogOutput: io.Discard})
+	if !errors.Is(err, secret.ErrOtherKey) {
+		t.Fatalf("a node with another key: %v", err)
+	}
 }

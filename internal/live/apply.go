@@ -387,6 +387,9 @@ func (rt *Runtime) Sync(ctx context.Context) (int64, error) {
 // held. The first sync builds the state even from an empty store.
 func (rt *Runtime) sync(ctx context.Context, source string, first bool) (int64, error) {
 	old := rt.cur.Load()
+	if rt.opts.Store == nil { // a runtime that only validates (dry runs)
+		return old.Rev, nil
+	}
 	d, err := rt.opts.Store.Changes(ctx, old.Rev)
 	if err != nil {
 		return old.Rev, err

@@ -193,6 +193,9 @@ func (s *Server) open(ctx context.Context, user []any) error {
 	if err != nil {
 		return err
 	}
+	if err := secret.VerifyKey(ctx, s.Store, box); err != nil {
+		return err
+	}
 	if s.Sessions, err = security.NewSessions(s.Store.DB(), s.Store.Rebind, key, s.Logger); err != nil {
 		return err
 	}

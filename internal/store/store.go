@@ -405,3 +405,14 @@ func (s *Store) DeleteSetting(ctx context.Context, key string) error {
 	}
 	return nil
 }
+
+// InitSetting stores a server setting unless it is set, and returns the
+// value the store holds: value, or the one set before (by another node
+// sharing the store, perhaps at the same moment).
+func (s *Store) InitSetting(ctx context.Context, key, value string) (string, error) {
+	if _, err := s.db.ExecContext(ctx, s.Rebind("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"), key, value); err != nil {
+		return "", fmt.Errorf("writing setting %s: %w", key, err)
+	}
+	v, _, err := s.Setting(ctx, key)
+	return v, err
+}
