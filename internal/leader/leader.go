@@ -81,7 +81,7 @@ type PostgresLeader struct {
 	DB *sql.DB
 	// Name names the election, such as plexus.scheduler.
 	Name string
-	// Retry is how often the election is retried (default 5s).
+	// Retry is how often the election is retried (default 3s).
 	Retry time.Duration
 	// Logger receives leadership changes.
 	Logger *slog.Logger
@@ -109,7 +109,7 @@ func (l *PostgresLeader) Changes() <-chan struct{} { return l.changes }
 // keeps trying in the background.
 func (l *PostgresLeader) Start(ctx context.Context) error {
 	if l.Retry <= 0 {
-		l.Retry = 5 * time.Second
+		l.Retry = 3 * time.Second
 	}
 	if l.Logger == nil {
 		l.Logger = slog.New(slog.DiscardHandler)
