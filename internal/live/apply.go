@@ -51,6 +51,9 @@ type Conflict struct {
 }
 
 func (e *Conflict) Error() string {
+	if e.Kind == "" {
+		return fmt.Sprintf("the configuration was changed by revision %d since revision %d", e.Have, e.Want)
+	}
 	if e.Have == 0 {
 		return fmt.Sprintf("%s %q does not exist (any more)", e.Kind, e.Name)
 	}
@@ -94,6 +97,10 @@ type Changeset struct {
 	// source deployed: a file that provided a service now deployed from
 	// another file is undeployed.
 	Force bool
+	// IfRev, when not zero, applies the change only if the store's latest
+	// revision is IfRev (nobody changed the configuration since it was
+	// read); otherwise Apply fails with a *Conflict and changes nothing.
+	IfRev int64
 	// Partial leaves out the objects and files that have problems, and
 	// those that fail because they are left out, and applies the rest;
 	// Result.LeftOut says what was left out and why. Problems that name
@@ -304,6 +311,9 @@ const maxStaleRetries = 10
 // apply applies a changeset to the current state; rt.mu is held.
 func (rt *Runtime) apply(ctx context.Context, cs Changeset) (*Result, error) {
 	old := rt.cur.Load()
+	if cs.IfRev != 0 && cs.IfRev != old.Rev {
+		return nil, &Conflict{Want: cs.IfRev, Have: old.Rev}
+	}
 	for _, ch := range cs.Objects {
 		if ch.IfRev == 0 {
 			continue
