@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -29,6 +31,8 @@ type clusterNode struct {
 	proc       *process
 	api, admin string
 	token      string
+	// start starts (or restarts) the node and waits until it answers.
+	start func() error
 }
 
 // runCluster measures a cluster of three nodes on loopback sharing one
@@ -95,25 +99,32 @@ func runCluster(ctx context.Context, o options, stdout io.Writer) error {
 		if n.admin, err = freeAddr(); err != nil {
 			return err
 		}
-		n.proc, err = startProcess(fmt.Sprintf("node%d", i), filepath.Join(tmp, fmt.Sprintf("node%d.log", i)),
-			[]string{"PLEXUS_DB=" + u.String(), "PLEXUS_ADMIN_PASSWORD=" + password},
-			bin, "start", dir, "--listen", n.api, "--admin-listen", n.admin)
-		if err != nil {
+		n.start = func() error {
+			var err error
+			n.proc, err = startProcess(fmt.Sprintf("node%d", i), filepath.Join(tmp, fmt.Sprintf("node%d-%d.log", i, time.Now().UnixNano())),
+				[]string{"PLEXUS_DB=" + u.String(), "PLEXUS_ADMIN_PASSWORD=" + password},
+				bin, "start", dir, "--listen", n.api, "--admin-listen", n.admin)
+			if err != nil {
+				return err
+			}
+			if err := waitReady(ctx, n.proc, "http://"+n.api+"/health", 30*time.Second); err != nil {
+				return err
+			}
+			var cli envdir.CLI
+			data, err := os.ReadFile(env.Path(envdir.CLIFile))
+			if err != nil {
+				return err
+			}
+			if err := json.Unmarshal(data, &cli); err != nil {
+				return err
+			}
+			n.token = cli.Token
+			return nil
+		}
+		if err := n.start(); err != nil {
 			return err
 		}
 		nodes = append(nodes, n)
-		if err := waitReady(ctx, n.proc, "http://"+n.api+"/health", 30*time.Second); err != nil {
-			return err
-		}
-		var cli envdir.CLI
-		data, err := os.ReadFile(env.Path(envdir.CLIFile))
-		if err != nil {
-			return err
-		}
-		if err := json.Unmarshal(data, &cli); err != nil {
-			return err
-		}
-		n.token = cli.Token
 	}
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16}}
 	fmt.Fprintf(stdout, "Plexus cluster benchmark: 3 nodes on loopback, one PostgreSQL schema\n")
@@ -174,6 +185,53 @@ func runCluster(ctx context.Context, o options, stdout io.Writer) error {
 		deploys = append(deploys, time.Since(began))
 	}
 	printPercentiles(stdout, fmt.Sprintf("deploy to visible on the 2 other nodes (%d deploys)", len(deploys)), deploys)
+
+	// Rolling restart: clients spread requests over the nodes (on a
+	// refused connection, a client tries the next node, as a load
+	// balancer does) while each node in turn stops gracefully and starts
+	// again.
+	var sent, failed atomic.Int64
+	stopLoad := make(chan struct{})
+	var wg sync.WaitGroup
+	for c := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil}}
+			for k := c; ; k++ {
+				select {
+				case <-stopLoad:
+					return
+				default:
+				}
+				sent.Add(1)
+				ok := false
+				for try := range len(nodes) {
+					status, _, err := get(ctx, lc, "http://"+nodes[(k+try)%len(nodes)].api+"/c0", "")
+					if err == nil {
+						ok = status == 200
+						break
+					}
+				}
+				if !ok {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	restartBegan := time.Now()
+	for _, n := range nodes {
+		if err := n.proc.stop(); err != nil {
+			return err
+		}
+		if err := n.start(); err != nil {
+			return err
+		}
+	}
+	close(stopLoad)
+	wg.Wait()
+	fmt.Fprintf(stdout, "rolling restart of the 3 nodes in %s under load: %d requests, %d failed\n",
+		round(time.Since(restartBegan)), sent.Load(), failed.Load())
 
 	// Leader takeover: a job runs every second; the leader is killed with
 	// SIGKILL; the time runs to the start of the first run on another node.
