@@ -2,9 +2,12 @@ package porter
 
 import (
 	"fmt"
+	"maps"
 	"math/big"
 	"strconv"
 	"strings"
+
+	"github.com/plexushq/plexus/internal/catalog"
 )
 
 // scope converts the statements and expressions of one function (or of
@@ -876,14 +879,13 @@ func atoi(s string) int {
 	return min(n, 16)
 }
 
-// builtinServices are Zato's services that Plexus has under its own name.
-var builtinServices = map[string]string{
-	"zato.ping": "plexus.ping", "demo.ping": "plexus.ping", "zato.helpers.echo": "plexus.helpers.echo",
-	"zato.helpers.input-logger": "plexus.helpers.input-logger",
-	"zato.scheduler.job.create": "plexus.scheduler.job.create", "zato.scheduler.job.edit": "plexus.scheduler.job.edit",
-	"zato.scheduler.job.delete": "plexus.scheduler.job.delete", "zato.scheduler.job.execute": "plexus.scheduler.job.execute",
-	"zato.scheduler.job.get-list": "plexus.scheduler.job.get-list", "zato.scheduler.job.get-by-name": "plexus.scheduler.job.get",
-}
+// builtinServices are Zato's services that Plexus has under its own name
+// (Plexus answers to Zato's too, but ported code says what runs).
+var builtinServices = func() map[string]string {
+	m := map[string]string{"demo.ping": "plexus.ping"}
+	maps.Copy(m, catalog.ZatoNames)
+	return m
+}()
 
 // invokeTarget converts the service a call invokes: a class of the module
 // becomes its name, a Zato built-in Plexus's.
