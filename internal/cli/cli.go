@@ -93,6 +93,7 @@ Start with:
 		a.invokeCmd(),
 		a.deployCmd(),
 		a.portCmd(),
+		a.replayCmd(),
 		a.enmasseCmd(),
 		a.schedulerCmd(),
 		a.adminCmd(),
