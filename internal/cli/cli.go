@@ -94,6 +94,7 @@ Start with:
 		a.deployCmd(),
 		a.portCmd(),
 		a.replayCmd(),
+		a.initVSCodeCmd(),
 		a.enmasseCmd(),
 		a.schedulerCmd(),
 		a.adminCmd(),
