@@ -119,3 +119,21 @@ func (a *auth) check(r *http.Request, addr netip.Addr, now time.Time) (verdict, 
 	a.mu.Unlock()
 	return admitted, 0
 }
+
+// Admit checks admin credentials that came another way than an HTTP
+// request (the debugger's attach): the admin user's password, or the CLI
+// token, from addr, with the same lock-out and slowing down as the admin
+// API. It needs Handler to have been called.
+func (a *API) Admit(ctx context.Context, addr netip.Addr, password string) bool {
+	r, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
+	r.SetBasicAuth(User, password)
+	now := time.Now()
+	if locked, _ := a.Failures.Locked(addr, now); locked {
+		return false
+	}
+	v, d := a.auth.check(r, addr, now)
+	if v == wrong {
+		ratelimit.Wait(ctx, d)
+	}
+	return v == admitted
+}

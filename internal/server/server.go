@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -23,6 +24,7 @@ import (
 	"github.com/plexushq/plexus/internal/catalog"
 	"github.com/plexushq/plexus/internal/channel/rest"
 	"github.com/plexushq/plexus/internal/config"
+	"github.com/plexushq/plexus/internal/debugger"
 	"github.com/plexushq/plexus/internal/deploy"
 	"github.com/plexushq/plexus/internal/dispatch"
 	"github.com/plexushq/plexus/internal/enmasse"
@@ -46,8 +48,9 @@ import (
 type Options struct {
 	// Dir is the environment directory; it must exist.
 	Dir string
-	// Listen, AdminListen and DB override plexus.yaml.
-	Listen, AdminListen, DB string
+	// Listen, AdminListen and DB override plexus.yaml, and Debug its
+	// debug_listen.
+	Listen, AdminListen, DB, Debug string
 	// Services are the user's Go services (values with Handle methods).
 	Services []any
 	// LogOutput receives the logs; default os.Stderr.
@@ -107,6 +110,9 @@ type Server struct {
 	Scheduler *scheduler.Scheduler
 	// Sessions keeps the sessions of jwt security definitions.
 	Sessions *security.Sessions
+	// Debugger serves the Debug Adapter Protocol for Starlark services
+	// when settings.debug_listen is set (development mode only).
+	Debugger *debugger.Debugger
 
 	logOut   *logging.Output
 	lns      *Listeners // bound but not served yet
@@ -118,7 +124,16 @@ type Server struct {
 	adminSrv *http.Server
 	apiLn    net.Listener
 	adminLn  net.Listener
+	debugLn  net.Listener
 	served   chan error
+}
+
+// DebugAddr returns the debugger's address, or "" when it runs none.
+func (s *Server) DebugAddr() string {
+	if s.debugLn == nil {
+		return ""
+	}
+	return s.debugLn.Addr().String()
 }
 
 // Open prepares a server: it reads the settings, opens and migrates the
@@ -140,6 +155,12 @@ func Open(ctx context.Context, opts Options) (_ *Server, err error) {
 		return nil, err
 	}
 	settings.Override(opts.Listen, opts.AdminListen, opts.DB)
+	if opts.Debug != "" {
+		settings.DebugListen = opts.Debug
+		if err := settings.Validate(); err != nil {
+			return nil, fmt.Errorf("--debug %s: %w", opts.Debug, err)
+		}
+	}
 	tlsConfig, err := apiTLS(env, settings.TLS)
 	if err != nil {
 		return nil, err
@@ -189,6 +210,12 @@ func (s *Server) open(ctx context.Context, user []any) error {
 		return err
 	}
 	s.Starlark = starlark.New(s.Settings.Starlark, s.Logger)
+	if s.Settings.DebugListen != "" {
+		s.Debugger = debugger.New(debugger.Options{Compiler: s.Starlark, Logger: s.Logger,
+			Admit: func(ctx context.Context, addr netip.Addr, password string) bool {
+				return s.Admin != nil && s.Admin.Admit(ctx, addr, password)
+			}})
+	}
 	guard, err := dispatch.NewGuard(s.Settings, s.Sessions)
 	if err != nil {
 		return err
@@ -337,6 +364,13 @@ func (s *Server) Start() (err error) {
 	}
 	s.api = newServer(&rest.Handler{Pipeline: s.Pipeline})
 	s.adminSrv = newServer(s.Admin.Handler())
+	if s.Debugger != nil {
+		if s.debugLn, err = net.Listen("tcp", s.Settings.DebugListen); err != nil {
+			return fmt.Errorf("listening on %s for the debugger (set another address with --debug): %w", s.Settings.DebugListen, err)
+		}
+		s.Logger.Warn("debugger listening: requests stop at its breakpoints", "address", s.debugLn.Addr().String())
+		go s.Debugger.Serve(s.debugLn)
+	}
 	if err := s.Scheduler.Start(context.Background()); err != nil {
 		return err
 	}
@@ -483,6 +517,9 @@ func (s *Server) Close() error {
 // built only in part. Background invocations that ignore the cancellation
 // are not waited for: Shutdown gave them their time.
 func (s *Server) stop(ctx context.Context) error {
+	if s.Debugger != nil {
+		s.Debugger.Close()
+	}
 	if s.Scheduler != nil {
 		if err := s.Scheduler.Close(); err != nil {
 			s.Logger.Warn("closing the scheduler", "error", err.Error())

@@ -53,6 +53,8 @@ type Compiler struct {
 	attrs     *namespace
 	// lib are the limits of the standard library's functions.
 	lib stdlib.Limits
+	// debug, when set, is called before each statement (see Debug).
+	debug Debugger
 }
 
 // New returns a compiler whose invocations (and file loads) may take at
@@ -72,7 +74,19 @@ func (comp *Compiler) newThread(name string, a *memlimit.Allowance, print func(*
 	memlimit.Attach(thread, a)
 	a.Watch(thread, comp.maxSteps)
 	stdlib.Attach(thread, comp.lib)
+	if comp.debug != nil {
+		thread.SetLocal(debuggerKey, comp.debug)
+	}
 	return thread
+}
+
+// allowanceOf returns the memory allowance a thread charges, or a new one
+// of max bytes.
+func allowanceOf(thread *sl.Thread, max int64) *memlimit.Allowance {
+	if a := memlimit.Of(thread); a != nil {
+		return a
+	}
+	return memlimit.New(max)
 }
 
 // Provide adds an attribute to every service's self: "kvdb" for
@@ -142,6 +156,7 @@ var predeclared = func() sl.StringDict {
 		"math":    math.Module,
 		"struct":  sl.NewBuiltin("struct", starlarkstruct.Make),
 		"service": sl.NewBuiltin("service", newService),
+		nameLine:  lineBuiltin,
 		// Zato's constants of scheduler jobs: SCHEDULER.JOB_TYPE.ONE_TIME.
 		"SCHEDULER": starlarkstruct.FromStringDict(sl.String("SCHEDULER"), sl.StringDict{
 			"JOB_TYPE": starlarkstruct.FromStringDict(sl.String("JOB_TYPE"), sl.StringDict{
@@ -195,6 +210,9 @@ func (comp *Compiler) Compile(file string, src []byte) ([]*catalog.Service, []st
 		return nil, nil, positioned(file, src, err)
 	}
 	memlimit.Rewrite(f)
+	if comp.debug != nil {
+		instrument(f)
+	}
 	prog, err := sl.FileProgram(f, predeclared.Has)
 	if err != nil {
 		return nil, nil, positioned(file, src, err)
@@ -420,6 +438,14 @@ func (comp *Compiler) handler(name string, fn *sl.Function, deepInput bool) cata
 			defer stop()
 		}
 		self := &selfValue{comp: comp, c: c, mem: a, response: newResponse(), deepInput: deepInput}
+		if comp.debug != nil {
+			ctx := c.Context
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			thread.SetLocal(invocationKey, &Invocation{Service: name, CID: c.CID, Context: ctx})
+			defer comp.debug.Done(thread)
+		}
 		_, err := sl.Call(thread, fn, sl.Tuple{self}, nil)
 		if err != nil {
 			return runError(err)
