@@ -26,6 +26,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/google/go-dap"
 	sl "go.starlark.net/starlark"
@@ -40,6 +41,11 @@ const (
 	MaxChildren = 100
 	// MaxValue is how many characters of a value are shown.
 	MaxValue = 1000
+	// MaxMessage bounds what a client may send before a message ends.
+	MaxMessage = 4<<20 + 4<<10
+	// AttachWithin is how long a client has to attach before it is
+	// disconnected.
+	AttachWithin = 30 * time.Second
 )
 
 // serverThread is the DAP thread that stands for the server.
@@ -327,9 +333,12 @@ func (d *Debugger) serveConn(conn net.Conn) {
 	if ap, err := netip.ParseAddrPort(conn.RemoteAddr().String()); err == nil {
 		addr = ap.Addr().Unmap()
 	}
-	s := &session{d: d, conn: conn, addr: addr, r: bufio.NewReader(conn)}
+	in := &budget{r: conn}
+	s := &session{d: d, conn: conn, addr: addr, r: bufio.NewReader(in)}
 	defer d.detach(s)
+	conn.SetReadDeadline(time.Now().Add(AttachWithin))
 	for {
+		in.left = MaxMessage
 		msg, err := dap.ReadProtocolMessage(s.r)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
@@ -345,6 +354,27 @@ func (d *Debugger) serveConn(conn net.Conn) {
 			return
 		}
 	}
+}
+
+// budget reads at most left bytes, so that a client cannot make the
+// server buffer an endless header.
+type budget struct {
+	r    io.Reader
+	left int64
+}
+
+var errTooLong = errors.New("message too long")
+
+func (b *budget) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, errTooLong
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	return n, err
 }
 
 // handle answers one request; false ends the session.
@@ -466,6 +496,7 @@ func (s *session) attach(req *dap.Request, raw json.RawMessage) bool {
 	}
 	d.attached.Store(true)
 	d.mu.Unlock()
+	s.conn.SetReadDeadline(time.Time{})
 	d.opts.Logger.Info("debugger client attached", "client", s.addr.String())
 	s.send(&dap.AttachResponse{Response: response(req)})
 	s.send(&dap.InitializedEvent{Event: event("initialized")})

@@ -164,6 +164,13 @@ func TestDebugSession(t *testing.T) {
 		t.Fatal("the session goes on after a wrong password")
 	}
 
+	// An endless header is cut off.
+	flood := dial(t, addr)
+	go flood.conn.Write([]byte(strings.Repeat("a", 5<<20)))
+	if _, err := dap.ReadProtocolMessage(flood.r); err == nil {
+		t.Fatal("the session goes on after an endless header")
+	}
+
 	c := dial(t, addr)
 	if r := c.attach(servertest.Password); !r.GetResponse().Success {
 		t.Fatalf("attach: %s", r.GetResponse().Message)
