@@ -60,8 +60,12 @@ var lineBuiltin = sl.NewBuiltin(nameLine, func(thread *sl.Thread, _ *sl.Builtin,
 func instrument(f *syntax.File) {
 	var stmts func(ss []syntax.Stmt, inFunc bool) []syntax.Stmt
 	stmts = func(ss []syntax.Stmt, inFunc bool) []syntax.Stmt {
+		if len(ss) == 0 {
+			return ss // nil stays nil: an if without else has False == nil
+		}
 		out := make([]syntax.Stmt, 0, 2*len(ss))
 		for _, s := range ss {
+			pos := stmtStart(s)
 			switch s := s.(type) {
 			case *syntax.DefStmt:
 				s.Body = stmts(s.Body, true)
@@ -74,7 +78,6 @@ func instrument(f *syntax.File) {
 				s.Body = stmts(s.Body, inFunc)
 			}
 			if inFunc {
-				pos, _ := s.Span()
 				out = append(out, &syntax.ExprStmt{X: &syntax.CallExpr{
 					Fn: &syntax.Ident{NamePos: pos, Name: nameLine}, Lparen: pos, Rparen: pos}})
 			}
@@ -83,6 +86,29 @@ func instrument(f *syntax.File) {
 		return out
 	}
 	f.Stmts = stmts(f.Stmts, false)
+}
+
+// stmtStart returns where a statement starts, without Span, which needs
+// the statement's blocks not to be empty.
+func stmtStart(s syntax.Stmt) syntax.Position {
+	switch s := s.(type) {
+	case *syntax.IfStmt:
+		return s.If
+	case *syntax.ForStmt:
+		return s.For
+	case *syntax.WhileStmt:
+		return s.While
+	case *syntax.DefStmt:
+		return s.Def
+	case *syntax.ReturnStmt:
+		return s.Return
+	case *syntax.BranchStmt:
+		return s.TokenPos
+	case *syntax.LoadStmt:
+		return s.Load
+	}
+	pos, _ := s.Span()
+	return pos
 }
 
 // Eval evaluates a Starlark expression in a frame of a stopped
