@@ -286,3 +286,66 @@ func TestDebugOnlyInDevelopment(t *testing.T) {
 		t.Fatal("a debugger without debug_listen")
 	}
 }
+
+// Pausing the server stops the next invocation at its first statement,
+// and a breakpoint in a branch stops only when the branch runs.
+func TestDebugPauseAndBranches(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{Settings: "development: true\ndebug_listen: 127.0.0.1:0\n"})
+	s.Deploy("branches.star", `def handle(self):
+    n = int(self.request.input.get("n", 0))
+    if n > 10:
+        kind = "big"
+    elif n > 5:
+        kind = "medium"
+    else:
+        kind = "small"
+    self.response.payload = {"kind": kind}
+`)
+	s.Channel("branches", "branches", "", "/branches", nil)
+	c := dial(t, s.DebugAddr())
+	if r := c.attach(servertest.Password); !r.GetResponse().Success {
+		t.Fatal(r.GetResponse().Message)
+	}
+	c.ok(&dap.SetBreakpointsRequest{Request: request("setBreakpoints"), Arguments: dap.SetBreakpointsArguments{
+		Source: dap.Source{Path: "/src/branches.star"}, Breakpoints: []dap.SourceBreakpoint{{Line: 6}}}})
+	c.ok(&dap.PauseRequest{Request: request("pause"), Arguments: dap.PauseArguments{ThreadId: 1}})
+
+	answered := make(chan string, 3)
+	call := func(n int) {
+		r := servertest.Do(t, "GET", fmt.Sprintf("%s/branches?n=%d", s.API, n), "", nil)
+		answered <- string(r.Body)
+	}
+	go call(20)
+	stop := c.stopped()
+	if fr := c.top(stop.ThreadId); stop.Reason != "pause" || fr.Line != 2 {
+		t.Fatalf("pause: %+v %+v", stop, fr)
+	}
+	c.ok(&dap.ContinueRequest{Request: request("continue"), Arguments: dap.ContinueArguments{ThreadId: stop.ThreadId}})
+	if a := <-answered; a != `{"kind":"big"}` {
+		t.Errorf("big: %s", a)
+	}
+	// The breakpoint's branch does not run for n = 1: no stop.
+	go call(1)
+	if a := <-answered; a != `{"kind":"small"}` {
+		t.Errorf("small: %s", a)
+	}
+	go call(7)
+	stop = c.stopped()
+	fr := c.top(stop.ThreadId)
+	if stop.Reason != "breakpoint" || fr.Line != 6 || c.eval(fr.Id, "n") != "7" {
+		t.Fatalf("medium: %+v %+v", stop, fr)
+	}
+	c.ok(&dap.NextRequest{Request: request("next"), Arguments: dap.NextArguments{ThreadId: stop.ThreadId}})
+	stop = c.stopped()
+	if fr := c.top(stop.ThreadId); fr.Line != 9 {
+		t.Fatalf("next after the branch: line %d", fr.Line)
+	}
+	resp := c.ok(&dap.ScopesRequest{Request: request("scopes"), Arguments: dap.ScopesArguments{FrameId: c.top(stop.ThreadId).Id}}).(*dap.ScopesResponse)
+	if v := c.vars(resp.Body.Scopes[0].VariablesReference); v["kind"].Value != `"medium"` {
+		t.Errorf("locals: %+v", v)
+	}
+	c.ok(&dap.ContinueRequest{Request: request("continue"), Arguments: dap.ContinueArguments{ThreadId: stop.ThreadId}})
+	if a := <-answered; a != `{"kind":"medium"}` {
+		t.Errorf("medium: %s", a)
+	}
+}
