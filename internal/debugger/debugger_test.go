@@ -349,3 +349,11 @@ func TestDebugPauseAndBranches(t *testing.T) {
 		t.Errorf("medium: %s", a)
 	}
 }
+
+// An address without a host is on the loopback interface.
+func TestDebugLoopbackByDefault(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{Settings: "development: true\ndebug_listen: \":0\"\n"})
+	if host, _, _ := net.SplitHostPort(s.DebugAddr()); host != "127.0.0.1" {
+		t.Errorf("the debugger listens on %s", s.DebugAddr())
+	}
+}

@@ -128,6 +128,20 @@ type Server struct {
 	served   chan error
 }
 
+// loopbackUnlessTold returns an address whose host is left out (":11225",
+// "11225") on the loopback interface: the debugger listens elsewhere only
+// when told to (0.0.0.0:11225).
+func loopbackUnlessTold(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		host, port = "", addr
+	}
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
 // DebugAddr returns the debugger's address, or "" when it runs none.
 func (s *Server) DebugAddr() string {
 	if s.debugLn == nil {
@@ -365,7 +379,7 @@ func (s *Server) Start() (err error) {
 	s.api = newServer(&rest.Handler{Pipeline: s.Pipeline})
 	s.adminSrv = newServer(s.Admin.Handler())
 	if s.Debugger != nil {
-		if s.debugLn, err = net.Listen("tcp", s.Settings.DebugListen); err != nil {
+		if s.debugLn, err = net.Listen("tcp", loopbackUnlessTold(s.Settings.DebugListen)); err != nil {
 			return fmt.Errorf("listening on %s for the debugger (set another address with --debug): %w", s.Settings.DebugListen, err)
 		}
 		s.Logger.Warn("debugger listening: requests stop at its breakpoints", "address", s.debugLn.Addr().String())
