@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/plexushq/plexus/internal/envdir"
 )
 
 // plexus init-vscode writes the stub and VS Code's settings, tasks and
@@ -68,4 +70,16 @@ func toStrings(v any) []string {
 		out = append(out, x.(string))
 	}
 	return out
+}
+
+// plexus start --debug needs development mode.
+func TestStartDebugNeedsDevelopment(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "env")
+	if _, err := envdir.Create(dir); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := runCLI(t, map[string]string{PasswordEnv: "a-long-password"}, "start", dir, "--debug", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0")
+	if code != 1 || !strings.Contains(stderr, "the debugger runs in development mode only") {
+		t.Errorf("%d %s", code, stderr)
+	}
 }
