@@ -5,6 +5,7 @@ package server
 import (
 	_ "github.com/plexushq/plexus/internal/amqp"
 	_ "github.com/plexushq/plexus/internal/channel/rest"
+	_ "github.com/plexushq/plexus/internal/mongodb"
 	_ "github.com/plexushq/plexus/internal/mqtt"
 	_ "github.com/plexushq/plexus/internal/nats"
 	_ "github.com/plexushq/plexus/internal/outconn/rest"
