@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/plexushq/plexus/internal/catalog"
+	"github.com/plexushq/plexus/internal/registry"
 )
 
 // scope converts the statements and expressions of one function (or of
@@ -454,7 +455,9 @@ func (sc *scope) selfAttr(x *attrExpr) (expr, bool) {
 			case "plain_http", "rest":
 				return sc.rebuild(x, "self.out.rest", 2, chain), true
 			default:
-				sc.note(x.line, "self."+first+"."+kind, "Plexus has no "+kind+" outgoing connections yet: "+connAdvice(kind))
+				if !hasOutSection(kind) {
+					sc.note(x.line, "self."+first+"."+kind, "Plexus has no "+kind+" outgoing connections yet: "+connAdvice(kind))
+				}
 				return sc.rebuild(x, "self.out."+kind, 2, chain), true
 			}
 		}
@@ -524,6 +527,17 @@ func (sc *scope) selfAttr(x *attrExpr) (expr, bool) {
 		sc.note(x.line, "self."+first, "Plexus services keep no state on self: use local variables, or pass values to functions as arguments")
 	}
 	return nil, false
+}
+
+// hasOutSection reports whether Plexus has outgoing connections of a
+// kind under Zato's name: self.out.amqp, self.out.mongodb, ….
+func hasOutSection(kind string) bool {
+	for _, k := range registry.All() {
+		if k.Out != nil && k.Out.Section == kind {
+			return true
+		}
+	}
+	return false
 }
 
 // connAdvice says what to use for an outgoing connection kind Plexus
