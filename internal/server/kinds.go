@@ -12,4 +12,5 @@ import (
 	_ "github.com/plexushq/plexus/internal/scheduler"
 	_ "github.com/plexushq/plexus/internal/security"
 	_ "github.com/plexushq/plexus/internal/serviceio"
+	_ "github.com/plexushq/plexus/internal/wsx"
 )

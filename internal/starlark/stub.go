@@ -64,6 +64,9 @@ var selfDocs = map[string]string{
 	"self.outgoing":                   "Zato's name of self.out.",
 	"self.out.plain_http":             "Zato's name of self.out.rest.",
 	"self.security":                   "Security helpers of the security kinds.",
+	"self.channel.client":             "The WebSocket client whose message invoked the service (id, name, user, remote_addr), or None (docs/websocket.md).",
+	"self.wsx":                        "WebSocket channels (docs/websocket.md).",
+	"self.wsx.channel":                "self.wsx.channel[\"Name\"]: a WebSocket channel, to broadcast to its clients or invoke one (docs/websocket.md).",
 	"self.security.jwt":               "self.security.jwt.create(definition) issues a JWT session token for a jwt security definition (docs/security.md).",
 }
 
