@@ -94,6 +94,8 @@ func (a *API) Handler() http.Handler {
 		"GET " + Prefix + "/services/{name}/io":       a.getIO,
 		"PUT " + Prefix + "/services/{name}/io":       a.putIO,
 		"POST " + Prefix + "/deploy":                  a.deploy,
+		"GET " + Prefix + "/replay":                   a.listReplay,
+		"POST " + Prefix + "/replay/{cid}":            a.replay,
 		"DELETE " + Prefix + "/deploy/{file...}":      a.undeploy,
 		"GET " + Prefix + "/enmasse/export":           a.enmasseExport,
 		"POST " + Prefix + "/enmasse/import":          a.enmasseImport,

@@ -93,6 +93,8 @@ Start with:
 		a.invokeCmd(),
 		a.deployCmd(),
 		a.portCmd(),
+		a.replayCmd(),
+		a.initVSCodeCmd(),
 		a.enmasseCmd(),
 		a.schedulerCmd(),
 		a.clusterCmd(),
