@@ -29,6 +29,7 @@ import (
 	"github.com/plexushq/plexus/internal/envdir"
 	"github.com/plexushq/plexus/internal/invoke"
 	"github.com/plexushq/plexus/internal/jsonlimit"
+	"github.com/plexushq/plexus/internal/kvdb"
 	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/logging"
 	"github.com/plexushq/plexus/internal/metrics"
@@ -107,6 +108,8 @@ type Server struct {
 	Scheduler *scheduler.Scheduler
 	// Sessions keeps the sessions of jwt security definitions.
 	Sessions *security.Sessions
+	// KV is the embedded key-value store of self.kvdb.conn.
+	KV *kvdb.Embedded
 
 	logOut   *logging.Output
 	lns      *Listeners // bound but not served yet
@@ -236,7 +239,12 @@ func (s *Server) open(ctx context.Context, user []any) error {
 // API calls of their own (admin.RouteSource): the scheduler, the JWT
 // sessions, and the request pipeline the channels of message brokers
 // hand their messages to.
-func (s *Server) subsystems() []any { return []any{s.Scheduler, s.Sessions, s.Pipeline} }
+func (s *Server) subsystems() []any {
+	if s.KV == nil {
+		s.KV = kvdb.NewEmbedded(s.Store)
+	}
+	return []any{s.Scheduler, s.Sessions, s.Pipeline, s.KV}
+}
 
 // importPickedUp imports an enmasse file saved in the pickup directory.
 func (s *Server) importPickedUp(ctx context.Context, path string) error {
