@@ -144,6 +144,9 @@ func (k *sqlKeyspace) lock(key string) error {
 }
 
 func (k *sqlKeyspace) load(key string) (*entry, error) {
+	if len(key) > MaxKeySize {
+		return nil, errKeyTooLong
+	}
 	if e, ok := k.seen[key]; ok {
 		return e, nil
 	}
@@ -175,6 +178,9 @@ func (k *sqlKeyspace) load(key string) (*entry, error) {
 }
 
 func (k *sqlKeyspace) save(key string, e *entry) error {
+	if len(key) > MaxKeySize {
+		return errKeyTooLong
+	}
 	if e == nil {
 		if _, err := k.q.ExecContext(k.ctx, k.e.rebind("DELETE FROM kvdb WHERE key = ?"), []byte(key)); err != nil {
 			return k.fail(err)

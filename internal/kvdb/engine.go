@@ -393,7 +393,7 @@ func ttl(ks keyspace, key string, unit int64) (any, error) {
 	case e.exp == 0:
 		return int64(-1), nil
 	}
-	return (e.exp - ks.now() + unit - 1) / unit, nil
+	return (e.exp - ks.now() + unit/2) / unit, nil // rounded, as Redis does
 }
 
 func cmdPersist(ks keyspace, a []string) (any, error) {

@@ -41,6 +41,9 @@ const (
 	// MaxValueSize is the largest value one key of the embedded store
 	// holds, a collection's members together; larger is an error.
 	MaxValueSize = 32 << 20
+	// MaxKeySize is the longest key the embedded store takes (PostgreSQL
+	// indexes no longer one); a longer key is an error.
+	MaxKeySize = 2048
 	// MaxScanCount is the most keys one SCAN looks at, whatever its COUNT.
 	MaxScanCount = 10000
 	// MaxScanIter is the most keys scan_iter returns; past it, it fails.
@@ -62,6 +65,7 @@ var (
 	errNotFloat   = ReplyError("ERR value is not a valid float")
 	errSyntax     = ReplyError("ERR syntax error")
 	errTooLarge   = ReplyError(fmt.Sprintf("ERR value is larger than the embedded store's limit of %d bytes", MaxValueSize))
+	errKeyTooLong = ReplyError(fmt.Sprintf("ERR key is longer than the embedded store's limit of %d bytes", MaxKeySize))
 )
 
 func errArity(cmd string) error {
