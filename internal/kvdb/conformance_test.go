@@ -8,8 +8,8 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
