@@ -21,6 +21,16 @@ import (
 	"github.com/plexushq/plexus/sdk/service"
 )
 
+func init() {
+	// go-redis logs pool failures itself; the connection's status and the
+	// calls' errors already say them.
+	goredis.SetLogger(discard{})
+}
+
+type discard struct{}
+
+func (discard) Printf(context.Context, string, ...any) {}
+
 // closeGrace is how long a replaced connection stays open for the
 // invocations that resolved it before the change, so that a live edit
 // fails none of them; commands sent to it after that fail with 503.
