@@ -25,6 +25,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -65,6 +66,7 @@ type options struct {
 	coldChannels int
 	accessLog    bool
 	keep         bool
+	redis        string
 }
 
 // parseOptions reads the flags; usage and flag errors go to stderr.
@@ -81,6 +83,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.jsonPath, "json", "", "also write the results as JSON to this file")
 	fs.IntVar(&o.coldChannels, "cold-channels", 10000, "channels loaded before the cold start measurement; 0 skips it")
 	fs.BoolVar(&o.accessLog, "access-log", true, "keep Plexus's access log on (the default setting); false writes log.access: false to plexus.yaml")
+	fs.StringVar(&o.redis, "redis", redisFromEnv(), "host:port of the Redis server of the kvdb-redis scenario (default: PLEXUS_TEST_REDIS's); empty leaves the scenario out")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (binaries, environment, server logs)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: go run ./bench [flags]\n\n"+
@@ -106,6 +109,18 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("parsing flags: -cold-channels must not be negative")
 	}
 	return o, nil
+}
+
+// redisFromEnv returns the host:port of PLEXUS_TEST_REDIS, or "".
+func redisFromEnv() string {
+	u, err := url.Parse(os.Getenv("PLEXUS_TEST_REDIS"))
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	if u.Port() == "" {
+		return u.Host + ":6379"
+	}
+	return u.Host
 }
 
 func scenarioNames() []string {
@@ -195,7 +210,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	selected, err := selectScenarios(opts.scenarios)
+	selected, err := selectScenarios(opts.scenarios, opts.redis != "")
 	if err != nil {
 		return err
 	}
@@ -404,16 +419,26 @@ func (b *bench) startServers(ctx context.Context) error {
 	if b.adminAddr, err = freeAddr(); err != nil {
 		return err
 	}
-	b.baseline, err = b.startProcess("baseline", "baseline.log", nil, b.baselineBin, "-listen", b.baselineAddr,
-		"-proxy", "http://"+b.backendAddr+"/hello")
+	baselineArgs := []string{"-listen", b.baselineAddr, "-proxy", "http://" + b.backendAddr + "/hello"}
+	if b.opts.redis != "" {
+		baselineArgs = append(baselineArgs, "-redis", b.opts.redis, "-redis-pool", strconv.Itoa(redisPool(b.opts.connections)))
+	}
+	b.baseline, err = b.startProcess("baseline", "baseline.log", nil, b.baselineBin, baselineArgs...)
 	if err != nil {
 		return err
 	}
+	var settings string
 	if !b.opts.accessLog {
+		settings += "log:\n  access: false\n"
+	}
+	if b.opts.redis != "" {
+		settings += "kvdb:\n  redis: " + kvdbRedisConn + "\n"
+	}
+	if settings != "" {
 		if err := os.MkdirAll(b.envDir, 0o755); err != nil {
 			return fmt.Errorf("writing plexus.yaml: %w", err)
 		}
-		if err := os.WriteFile(filepath.Join(b.envDir, "plexus.yaml"), []byte("log:\n  access: false\n"), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(b.envDir, "plexus.yaml"), []byte(settings), 0o644); err != nil {
 			return fmt.Errorf("writing plexus.yaml: %w", err)
 		}
 	}
@@ -458,7 +483,7 @@ func (b *bench) idleRSS() map[string]float64 {
 // baseline, and keeps the best round of each.
 func (b *bench) measure(ctx context.Context, lg Loadgen, s Scenario) (scenarioReport, error) {
 	sr := scenarioReport{Name: s.Name, Rounds: map[string][]float64{}}
-	if err := s.Setup(ctx, b.admin, setupEnv{Backend: "http://" + b.backendAddr, Connections: b.opts.connections}); err != nil {
+	if err := s.Setup(ctx, b.admin, setupEnv{Backend: "http://" + b.backendAddr, Connections: b.opts.connections, Redis: b.opts.redis}); err != nil {
 		return sr, fmt.Errorf("setting up scenario %s: %w", s.Name, err)
 	}
 	targets := []struct {

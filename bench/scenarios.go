@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -33,6 +35,9 @@ type Scenario struct {
 	// Check verifies one response body to the request's body, so a
 	// scenario cannot measure a fast wrong answer.
 	Check func(sent, got []byte) error
+	// NeedsRedis marks a scenario that runs only with a Redis server
+	// (-redis); "all" leaves it out without one.
+	NeedsRedis bool
 }
 
 // setupEnv is what a scenario's Setup may need to know about the run.
@@ -41,10 +46,21 @@ type setupEnv struct {
 	Backend string
 	// Connections is the load's concurrency, for connection pools.
 	Connections int
+	// Redis is the host:port of the Redis server of the kvdb scenario.
+	Redis string
 }
 
 // starEcho is the Starlark echo service of the starlark-echo scenario.
 const starEcho = "def handle(self):\n    self.response.payload = self.request.input\n"
+
+// starKVDB is the Starlark service of the kvdb-redis scenario: it sets a
+// key and reads it back through self.kvdb.conn.
+const starKVDB = "def handle(self):\n    inp = self.request.input\n    self.kvdb.conn.set(inp.key, inp.value)\n" +
+	"    self.response.payload = {\"value\": self.kvdb.conn.get(inp.key)}\n"
+
+// kvdbRedisConn is the outgoing Redis connection plexus.yaml's kvdb.redis
+// names in the benchmark's environment.
+const kvdbRedisConn = "bench.redis"
 
 // scenarios returns every scenario, in the order they run.
 func scenarios() []Scenario {
@@ -53,6 +69,7 @@ func scenarios() []Scenario {
 	large := Request{Method: http.MethodPost, Path: "/echo", Body: largePayload()}
 	auth := map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte(benchUser+":"+benchPassword))}
 	smallAuth := Request{Method: http.MethodPost, Path: "/echo-auth", Body: smallPayload(), Header: auth}
+	kv := Request{Method: http.MethodPost, Path: "/kvdb", Body: []byte(`{"key":"plexus-bench:kvdb","value":"a value of 32 bytes, more or less"}`)}
 	return []Scenario{
 		{
 			Name:     "hello",
@@ -124,7 +141,48 @@ func scenarios() []Scenario {
 			Baseline: Request{Method: http.MethodGet, Path: "/proxy"},
 			Check:    checkPing,
 		},
+		{
+			Name: "kvdb-redis",
+			About: "POST of a key and a value to a Starlark service that sets the key and reads it back with self.kvdb.conn on Redis " +
+				"(kvdb.redis), against a net/http handler doing SET and GET with go-redis, with the same pool size.",
+			Setup: func(ctx context.Context, a *adminClient, env setupEnv) error {
+				host, p, err := net.SplitHostPort(env.Redis)
+				port, perr := strconv.Atoi(p)
+				if err != nil || perr != nil {
+					return fmt.Errorf("-redis %q is not a host:port address", env.Redis)
+				}
+				if err := a.put(ctx, "outgoing_redis", kvdbRedisConn, map[string]any{"host": host, "port": port, "pool_size": redisPool(env.Connections)}); err != nil {
+					return err
+				}
+				if err := a.post(ctx, "/admin/api/v1/deploy", map[string]string{"file": "bench_kvdb.star", "source": starKVDB}); err != nil {
+					return err
+				}
+				return a.putChannel(ctx, "bench.kvdb", channel{Service: "bench-kvdb", URLPath: "/kvdb", Method: http.MethodPost})
+			},
+			Plexus:     kv,
+			Baseline:   kv,
+			Check:      checkKV,
+			NeedsRedis: true,
+		},
 	}
+}
+
+// redisPool is the pool size of both targets of the kvdb scenario.
+func redisPool(connections int) int { return max(connections, 20) }
+
+// checkKV verifies that the answer holds the value that was sent.
+func checkKV(sent, got []byte) error {
+	var in, out struct{ Value string }
+	if err := json.Unmarshal(sent, &in); err != nil {
+		return fmt.Errorf("decoding the request: %w", err)
+	}
+	if err := json.Unmarshal(got, &out); err != nil {
+		return fmt.Errorf("decoding the answer: %w", err)
+	}
+	if out.Value != in.Value {
+		return fmt.Errorf("the answer holds %q, not the value sent", out.Value)
+	}
+	return nil
 }
 
 // The Basic Auth credentials of the echo-auth scenario.
@@ -146,11 +204,12 @@ func setupEchoAuth(ctx context.Context, a *adminClient, _ setupEnv) error {
 }
 
 // selectScenarios returns the scenarios named in list, a comma-separated
-// list; empty or "all" selects every one.
-func selectScenarios(list string) ([]Scenario, error) {
+// list; empty or "all" selects every one (those that need Redis only when
+// redis is true).
+func selectScenarios(list string, redis bool) ([]Scenario, error) {
 	all := scenarios()
 	if list == "" || list == "all" {
-		return all, nil
+		return slices.DeleteFunc(all, func(s Scenario) bool { return s.NeedsRedis && !redis }), nil
 	}
 	var out []Scenario
 	for name := range strings.SplitSeq(list, ",") {
@@ -162,6 +221,9 @@ func selectScenarios(list string) ([]Scenario, error) {
 				names[j] = s.Name
 			}
 			return nil, fmt.Errorf("selecting scenarios: no scenario named %q; there are %s", name, strings.Join(names, ", "))
+		}
+		if all[i].NeedsRedis && !redis {
+			return nil, fmt.Errorf("selecting scenarios: %s needs a Redis server: give -redis host:port", name)
 		}
 		out = append(out, all[i])
 	}

@@ -11,9 +11,14 @@
 // httputil.ReverseProxy: the bare equivalent of a channel whose service
 // calls an outgoing REST connection.
 //
+// With -redis ADDR it also answers POST /kvdb {"key", "value"} by setting
+// the key and reading it back with go-redis (a pool of -redis-pool
+// connections), answering {"value": ...}: the bare equivalent of a
+// Starlark service using self.kvdb.conn on Redis.
+//
 // Usage:
 //
-//	baseline -listen 127.0.0.1:8080 [-proxy http://127.0.0.1:9090/hello]
+//	baseline -listen 127.0.0.1:8080 [-proxy http://127.0.0.1:9090/hello] [-redis 127.0.0.1:6379 -redis-pool 64]
 //
 // It stops gracefully on SIGINT or SIGTERM.
 package main
@@ -37,6 +42,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // maxBody is the largest request body accepted, Plexus's default
@@ -46,10 +53,17 @@ const maxBody = 10 << 20
 func main() {
 	listen := flag.String("listen", "127.0.0.1:8080", "address to listen on")
 	proxy := flag.String("proxy", "", "URL GET /proxy forwards to through an httputil.ReverseProxy (the proxy scenario)")
+	redisAddr := flag.String("redis", "", "host:port of the Redis server POST /kvdb uses (the kvdb-redis scenario)")
+	redisPool := flag.Int("redis-pool", 20, "connections of the Redis pool")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := serve(ctx, *listen, *proxy); err != nil {
+	var rdb *redis.Client
+	if *redisAddr != "" {
+		rdb = redis.NewClient(&redis.Options{Addr: *redisAddr, PoolSize: *redisPool, Protocol: 2})
+		defer rdb.Close()
+	}
+	if err := serve(ctx, *listen, *proxy, rdb); err != nil {
 		fmt.Fprintf(os.Stderr, "baseline: %v\n", err)
 		os.Exit(1)
 	}
@@ -57,8 +71,11 @@ func main() {
 
 // serve listens on addr and serves until ctx is done, then drains the
 // requests in flight. Its timeouts are Plexus's defaults.
-func serve(ctx context.Context, addr, proxy string) error {
+func serve(ctx context.Context, addr, proxy string, rdb *redis.Client) error {
 	mux := newMux()
+	if rdb != nil {
+		mux.Handle("POST /kvdb", kvdb(rdb))
+	}
 	if proxy != "" {
 		target, err := url.Parse(proxy)
 		if err != nil {
@@ -170,6 +187,28 @@ func echoAuth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	echo(w, r)
+}
+
+// kvdb sets the body's key to its value and reads it back.
+func kvdb(rdb *redis.Client) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Plexus-CID", newCID())
+		var in struct{ Key, Value string }
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody)).Decode(&in); err != nil {
+			http.Error(w, "invalid JSON: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		if err := rdb.Set(r.Context(), in.Key, in.Value, 0).Err(); err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		v, err := rdb.Get(r.Context(), in.Key).Result()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		writeJSON(w, map[string]any{"value": v})
+	}
 }
 
 // writeJSON writes v as JSON with a Content-Length, without HTML escaping.

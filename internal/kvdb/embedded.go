@@ -77,6 +77,15 @@ func (e *Embedded) Do(ctx context.Context, cmds ...[]string) ([]Result, error) {
 		}
 		defer tx.Rollback()
 		ks.q, ks.tx = tx, true
+		if e.postgres {
+			// Like Redis's default (appendfsync everysec), a write is
+			// acknowledged before it is flushed to disk: a crash of the
+			// database loses at most its last fraction of a second, and
+			// never corrupts it.
+			if _, err := tx.ExecContext(ctx, "SET LOCAL synchronous_commit TO OFF"); err != nil {
+				return nil, unreachable("embedded key-value store", err)
+			}
+		}
 	}
 	for i, c := range run {
 		if c.run == nil {

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	sl "go.starlark.net/starlark"
-	"go.starlark.net/starlarkstruct"
 
 	"github.com/plexushq/plexus/internal/starlark/memlimit"
 )
@@ -487,76 +486,113 @@ func NewStarlarkConn(ctx context.Context, conn Conn, what string) sl.Value {
 	return newStarlarkConn(ctx, conn, what)
 }
 
-func newStarlarkConn(ctx context.Context, conn Conn, what string) *starlarkstruct.Struct {
-	fields := make(sl.StringDict, len(starlarkMethods)+3)
-	for name, m := range starlarkMethods {
-		fields[name] = sl.NewBuiltin(name, func(th *sl.Thread, b *sl.Builtin, args sl.Tuple, kw []sl.Tuple) (sl.Value, error) {
-			cmd, sh, err := m(args, kw)
-			if err != nil {
-				return nil, err
-			}
-			res, err := conn.Do(ctx, cmd)
-			if err != nil {
-				return nil, err
-			}
-			if res[0].Err != nil {
-				return nil, fmt.Errorf("%s: %s: %w", what, name, res[0].Err)
-			}
-			return toValue(memlimit.Of(th), res[0].Val, sh)
-		})
+func newStarlarkConn(ctx context.Context, conn Conn, what string) *starConn {
+	return &starConn{ctx: ctx, conn: conn, what: what}
+}
+
+// starConn is a connection in Starlark; its methods are made when a
+// service first reads them.
+type starConn struct {
+	ctx  context.Context
+	conn Conn
+	what string
+}
+
+var _ sl.HasAttrs = (*starConn)(nil)
+
+func (c *starConn) String() string        { return "<" + c.what + ">" }
+func (c *starConn) Type() string          { return "kvdb.conn" }
+func (c *starConn) Freeze()               {}
+func (c *starConn) Truth() sl.Bool        { return sl.True }
+func (c *starConn) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: kvdb.conn") }
+
+func (c *starConn) AttrNames() []string {
+	names := []string{"backend", "pipeline", "scan_iter"}
+	for n := range starlarkMethods {
+		names = append(names, n)
 	}
-	fields["scan_iter"] = sl.NewBuiltin("scan_iter", func(th *sl.Thread, b *sl.Builtin, args sl.Tuple, kw []sl.Tuple) (sl.Value, error) {
-		var match sl.Value = sl.None
-		count := 100
-		if err := sl.UnpackArgs(b.Name(), args, kw, "match?", &match, "count?", &count); err != nil {
+	sort.Strings(names)
+	return names
+}
+
+func (c *starConn) Attr(name string) (sl.Value, error) {
+	switch name {
+	case "backend":
+		return sl.String(c.conn.Backend()), nil
+	case "pipeline":
+		return sl.NewBuiltin(name, func(th *sl.Thread, b *sl.Builtin, args sl.Tuple, kw []sl.Tuple) (sl.Value, error) {
+			if err := sl.UnpackArgs(b.Name(), args, kw, "transaction?", new(bool)); err != nil {
+				return nil, err
+			}
+			return &pipeline{ctx: c.ctx, conn: c.conn, what: c.what}, nil
+		}), nil
+	case "scan_iter":
+		return sl.NewBuiltin(name, c.scanIter), nil
+	}
+	m, ok := starlarkMethods[name]
+	if !ok {
+		return nil, nil
+	}
+	return sl.NewBuiltin(name, func(th *sl.Thread, b *sl.Builtin, args sl.Tuple, kw []sl.Tuple) (sl.Value, error) {
+		cmd, sh, err := m(args, kw)
+		if err != nil {
 			return nil, err
 		}
-		var keys []sl.Value
-		seen := map[string]bool{}
-		cursor := 0
-		for {
-			cmd, _, err := mScan(sl.Tuple{sl.MakeInt(cursor), match, sl.MakeInt(count)}, nil)
-			if err != nil {
-				return nil, err
-			}
-			res, err := conn.Do(ctx, cmd)
-			if err != nil {
-				return nil, err
-			}
-			if res[0].Err != nil {
-				return nil, fmt.Errorf("%s: scan_iter: %w", what, res[0].Err)
-			}
-			v, err := toValue(memlimit.Of(th), res[0].Val, asScan)
-			if err != nil {
-				return nil, err
-			}
-			t := v.(sl.Tuple)
-			for _, k := range items(t[1].(*sl.List)) {
-				if s := string(k.(sl.String)); !seen[s] {
-					seen[s] = true
-					keys = append(keys, k)
-				}
-			}
-			if len(keys) > MaxScanIter {
-				return nil, fmt.Errorf("%s: scan_iter: more than %d keys match; use scan with a cursor", what, MaxScanIter)
-			}
-			next, _ := sl.AsInt32(t[0])
-			if next == 0 {
-				break
-			}
-			cursor = next
-		}
-		sort.Slice(keys, func(i, j int) bool { return keys[i].(sl.String) < keys[j].(sl.String) })
-		return sl.NewList(keys), nil
-	})
-	fields["pipeline"] = sl.NewBuiltin("pipeline", func(th *sl.Thread, b *sl.Builtin, args sl.Tuple, kw []sl.Tuple) (sl.Value, error) {
-		if err := sl.UnpackArgs(b.Name(), args, kw, "transaction?", new(bool)); err != nil {
+		res, err := c.conn.Do(c.ctx, cmd)
+		if err != nil {
 			return nil, err
 		}
-		return newPipeline(ctx, conn, what), nil
-	})
-	fields["backend"] = sl.String(conn.Backend())
-	return starlarkstruct.FromStringDict(sl.String("kvdb.conn"), fields)
+		if res[0].Err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", c.what, name, res[0].Err)
+		}
+		return toValue(memlimit.Of(th), res[0].Val, sh)
+	}), nil
+}
+
+// scanIter returns every key matching, scanning with a cursor.
+func (c *starConn) scanIter(th *sl.Thread, b *sl.Builtin, args sl.Tuple, kw []sl.Tuple) (sl.Value, error) {
+	var match sl.Value = sl.None
+	count := 100
+	if err := sl.UnpackArgs(b.Name(), args, kw, "match?", &match, "count?", &count); err != nil {
+		return nil, err
+	}
+	var keys []sl.Value
+	seen := map[string]bool{}
+	cursor := 0
+	for {
+		cmd, _, err := mScan(sl.Tuple{sl.MakeInt(cursor), match, sl.MakeInt(count)}, nil)
+		if err != nil {
+			return nil, err
+		}
+		res, err := c.conn.Do(c.ctx, cmd)
+		if err != nil {
+			return nil, err
+		}
+		if res[0].Err != nil {
+			return nil, fmt.Errorf("%s: scan_iter: %w", c.what, res[0].Err)
+		}
+		v, err := toValue(memlimit.Of(th), res[0].Val, asScan)
+		if err != nil {
+			return nil, err
+		}
+		t := v.(sl.Tuple)
+		for _, k := range items(t[1].(*sl.List)) {
+			if s := string(k.(sl.String)); !seen[s] {
+				seen[s] = true
+				keys = append(keys, k)
+			}
+		}
+		if len(keys) > MaxScanIter {
+			return nil, fmt.Errorf("%s: scan_iter: more than %d keys match; use scan with a cursor", c.what, MaxScanIter)
+		}
+		next, _ := sl.AsInt32(t[0])
+		if next == 0 {
+			break
+		}
+		cursor = next
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].(sl.String) < keys[j].(sl.String) })
+	return sl.NewList(keys), nil
 }
 
 // pipeline queues commands; execute runs them in one round trip and
@@ -568,10 +604,6 @@ type pipeline struct {
 	what   string
 	cmds   [][]string
 	shapes []shape
-}
-
-func newPipeline(ctx context.Context, conn Conn, what string) *pipeline {
-	return &pipeline{ctx: ctx, conn: conn, what: what}
 }
 
 var _ sl.HasAttrs = (*pipeline)(nil)
