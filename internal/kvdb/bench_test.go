@@ -28,11 +28,12 @@ func BenchmarkEmbedded(b *testing.B) {
 			cmd func(i int) []string
 		}{
 			{"get", func(i int) []string { return []string{"GET", "k" + strconv.Itoa(i%1000)} }},
-			{"set", func(i int) []string { return []string{"SET", "k" + strconv.Itoa(i%1000), "a value of 32 bytes, more or less"} }},
+			{"set", func(i int) []string {
+				return []string{"SET", "k" + strconv.Itoa(i%1000), "a value of 32 bytes, more or less"}
+			}},
 			{"incr", func(i int) []string { return []string{"INCR", "n" + strconv.Itoa(i%1000)} }},
 		} {
 			b.Run(name+"/"+c.op, func(b *testing.B) {
-				var n int64
 				b.RunParallel(func(pb *testing.PB) {
 					i := 0
 					for pb.Next() {
@@ -42,7 +43,6 @@ func BenchmarkEmbedded(b *testing.B) {
 							return
 						}
 					}
-					_ = n
 				})
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 			})
