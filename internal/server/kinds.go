@@ -4,6 +4,7 @@ package server
 // them from its init, and one line here links it into the server.
 import (
 	_ "github.com/plexushq/plexus/internal/amqp"
+	_ "github.com/plexushq/plexus/internal/cache"
 	_ "github.com/plexushq/plexus/internal/channel/rest"
 	_ "github.com/plexushq/plexus/internal/mqtt"
 	_ "github.com/plexushq/plexus/internal/outconn/rest"

@@ -20,6 +20,7 @@ import (
 
 	"github.com/plexushq/plexus/internal/admin"
 	"github.com/plexushq/plexus/internal/builtin"
+	"github.com/plexushq/plexus/internal/cache"
 	"github.com/plexushq/plexus/internal/catalog"
 	"github.com/plexushq/plexus/internal/channel/rest"
 	"github.com/plexushq/plexus/internal/config"
@@ -110,6 +111,8 @@ type Server struct {
 	Sessions *security.Sessions
 	// KV is the embedded key-value store of self.kvdb.conn.
 	KV *kvdb.Embedded
+	// Cache is the default cache while no cache_builtin is the default.
+	Cache *cache.Builtin
 
 	logOut   *logging.Output
 	lns      *Listeners // bound but not served yet
@@ -241,9 +244,9 @@ func (s *Server) open(ctx context.Context, user []any) error {
 // hand their messages to.
 func (s *Server) subsystems() []any {
 	if s.KV == nil {
-		s.KV = kvdb.NewEmbedded(s.Store)
+		s.KV, s.Cache = kvdb.NewEmbedded(s.Store), cache.NewBuiltin()
 	}
-	return []any{s.Scheduler, s.Sessions, s.Pipeline, s.KV}
+	return []any{s.Scheduler, s.Sessions, s.Pipeline, s.KV, s.Cache}
 }
 
 // importPickedUp imports an enmasse file saved in the pickup directory.

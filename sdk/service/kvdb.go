@@ -17,6 +17,9 @@ const (
 	KindKVDB = "kvdb"
 	// KindOutgoingRedis is the kind of outgoing Redis connections.
 	KindOutgoingRedis = "outgoing_redis"
+	// KindCache is the kind of built-in caches; the name "" is the
+	// default cache.
+	KindCache = "cache_builtin"
 )
 
 // KVResult is the reply to one command: Val is nil (a missing value), a
