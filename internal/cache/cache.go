@@ -343,6 +343,21 @@ func (c *Cache) DeleteMatching(m Matcher) int {
 	return len(keys)
 }
 
+// DeletePrefix deletes the keys starting with prefix, here and on the
+// other servers, and returns how many were here.
+func (c *Cache) DeletePrefix(prefix string) int {
+	keys := c.Keys(Prefix(prefix))
+	c.mu.Lock()
+	for _, k := range keys {
+		if el, ok := c.entries[k]; ok {
+			c.remove(el)
+		}
+	}
+	c.mu.Unlock()
+	c.broadcast(Invalidation{Cache: c.name, Prefix: prefix})
+	return len(keys)
+}
+
 // ExpireMatching makes the keys m selects expire after d and returns how
 // many.
 func (c *Cache) ExpireMatching(m Matcher, d time.Duration) int {

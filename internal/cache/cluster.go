@@ -1,6 +1,9 @@
 package cache
 
-import "container/list"
+import (
+	"container/list"
+	"strings"
+)
 
 // Invalidation is a change of one cache that the other servers of a
 // cluster must apply to their copies: the keys set, deleted or expired
@@ -9,7 +12,9 @@ import "container/list"
 type Invalidation struct {
 	Cache string
 	Keys  []string
-	All   bool
+	// Prefix drops every key starting with it (delete_by_prefix).
+	Prefix string
+	All    bool
 }
 
 // Broadcaster sends a server's invalidations to the other servers of its
@@ -41,6 +46,13 @@ func (c *Cache) Apply(inv Invalidation) {
 	for _, k := range inv.Keys {
 		if el, ok := c.entries[k]; ok {
 			c.remove(el)
+		}
+	}
+	if inv.Prefix != "" {
+		for k, el := range c.entries {
+			if strings.HasPrefix(k, inv.Prefix) {
+				c.remove(el)
+			}
 		}
 	}
 }

@@ -108,6 +108,9 @@ func init() {
 		cacheMethods["get"+suffix] = matching(m, getMatching)
 		cacheMethods["set"+suffix] = matching(m, setMatching)
 		cacheMethods["delete"+suffix] = matching(m, deleteMatching)
+		if suffix == "_by_prefix" {
+			cacheMethods["delete"+suffix] = deleteByPrefix
+		}
 		cacheMethods["expire"+suffix] = matching(m, expireMatching)
 	}
 }
@@ -377,6 +380,14 @@ func deleteMatching(_ *sl.Thread, c *Cache, name string, m Matcher, rest sl.Tupl
 		return nil, err
 	}
 	return sl.MakeInt(c.DeleteMatching(m)), nil
+}
+
+func deleteByPrefix(_ *sl.Thread, c *Cache, name string, args sl.Tuple, kw []sl.Tuple) (sl.Value, error) {
+	var prefix string
+	if err := sl.UnpackArgs(name, args, kw, "prefix", &prefix); err != nil {
+		return nil, err
+	}
+	return sl.MakeInt(c.DeletePrefix(prefix)), nil
 }
 
 func expireMatching(_ *sl.Thread, c *Cache, name string, m Matcher, rest sl.Tuple, kw []sl.Tuple) (sl.Value, error) {
