@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -92,17 +93,22 @@ func check(objs []registry.Object) []error {
 	return nil
 }
 
-// running is a cache's running form: the cache and its configuration.
+// running is a cache's running form: the cache and its configuration,
+// which update replaces while requests read it.
 type running struct {
-	cfg *Config
-	c   *Cache
+	config atomic.Pointer[Config]
+	c      *Cache
 }
+
+func (r *running) cfg() *Config { return r.config.Load() }
 
 func provision(env *registry.Env, obj registry.Object) (any, error) {
 	cfg := obj.(*Config)
 	c := New(cfg.Name, cfg)
 	wire(env, c)
-	return &running{cfg: cfg, c: c}, nil
+	rn := &running{c: c}
+	rn.config.Store(cfg)
+	return rn, nil
 }
 
 // wire gives a cache the server's metrics and cluster feed.
@@ -128,7 +134,7 @@ func update(_ *registry.Env, r any, _, obj registry.Object) func() {
 		return nil
 	}
 	return func() {
-		rn.cfg = cfg
+		rn.config.Store(cfg)
 		rn.c.setLimits(cfg.limits())
 	}
 }
@@ -162,7 +168,7 @@ func resolve(st registry.State, name string) (any, error) {
 		return nil, errors.New(msg)
 	}
 	rn := v.(*running)
-	if !rn.cfg.IsActive {
+	if !rn.cfg().IsActive {
 		return nil, service.ServiceUnavailable("cache %q is inactive", name)
 	}
 	return rn.c, nil
@@ -175,7 +181,7 @@ func defaultCache(st registry.State) (*Cache, error) {
 	for _, n := range st.Names(Kind) {
 		v, _ := st.Running(Kind, n)
 		rn := v.(*running)
-		if rn.cfg.IsDefault {
+		if rn.cfg().IsDefault {
 			named = rn
 			break
 		}
@@ -184,8 +190,8 @@ func defaultCache(st registry.State) (*Cache, error) {
 		}
 	}
 	if named != nil {
-		if !named.cfg.IsActive {
-			return nil, service.ServiceUnavailable("cache %q is inactive", named.cfg.Name)
+		if !named.cfg().IsActive {
+			return nil, service.ServiceUnavailable("cache %q is inactive", named.cfg().Name)
 		}
 		return named.c, nil
 	}
