@@ -7,6 +7,7 @@ import (
 	_ "github.com/plexushq/plexus/internal/cache"
 	_ "github.com/plexushq/plexus/internal/channel/rest"
 	_ "github.com/plexushq/plexus/internal/mqtt"
+	_ "github.com/plexushq/plexus/internal/nats"
 	_ "github.com/plexushq/plexus/internal/outconn/rest"
 	_ "github.com/plexushq/plexus/internal/redis"
 	_ "github.com/plexushq/plexus/internal/scheduler"

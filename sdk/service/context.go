@@ -171,6 +171,7 @@ const (
 	ChannelScheduler   = "scheduler"
 	ChannelAMQP        = "amqp"
 	ChannelMQTT        = "mqtt"
+	ChannelNATS        = "nats"
 )
 
 // Security is the authenticated identity of a request: which definition
