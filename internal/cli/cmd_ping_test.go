@@ -41,7 +41,7 @@ func TestPing(t *testing.T) {
 		t.Errorf("ping missing: %d %q", code, stderr)
 	}
 	_, stderr, code = runCLI(t, nil, "ping", "sql", "db", s.Dir)
-	if code != 1 || !strings.Contains(stderr, "the kinds that can be pinged are outgoing_amqp, outgoing_mqtt, outgoing_nats, outgoing_rest") || !strings.Contains(stderr, "--help") {
+	if code != 1 || !strings.Contains(stderr, "the kinds that can be pinged are outgoing_amqp, outgoing_mqtt, outgoing_nats, outgoing_redis, outgoing_rest") || !strings.Contains(stderr, "--help") {
 		t.Errorf("ping another kind: %d %q", code, stderr)
 	}
 	backend.Close()

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -124,9 +125,7 @@ func (c *Conn) Run(ctx context.Context, st *registry.Status) error {
 	t := time.NewTicker(c.cfg.HealthInterval.D())
 	defer t.Stop()
 	for {
-		pctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout.D())
-		err := c.client.Ping(pctx).Err()
-		cancel()
+		err := c.ping(ctx)
 		switch {
 		case ctx.Err() != nil:
 			return nil
@@ -141,6 +140,24 @@ func (c *Conn) Run(ctx context.Context, st *registry.Status) error {
 		case <-t.C:
 		}
 	}
+}
+
+// ping sends PING through the pool, within timeout. The pool sends it
+// again while the server refuses connections, so a server that does so
+// at once is told by connecting to it first.
+func (c *Conn) ping(ctx context.Context) error {
+	pctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout.D())
+	defer cancel()
+	err := c.client.Ping(pctx).Err()
+	if err == nil || c.cfg.Mode != ModeStandalone || ctx.Err() != nil {
+		return err
+	}
+	conn, derr := (&net.Dialer{Timeout: c.cfg.Timeout.D()}).DialContext(ctx, "tcp", c.cfg.addrs()[0])
+	if derr != nil {
+		return derr
+	}
+	conn.Close()
+	return err
 }
 
 // Close closes the pool once the invocations that may still hold the
@@ -270,10 +287,8 @@ var pingAction = registry.Action{
 			res.Error = "the connection is inactive"
 			return res, nil
 		}
-		ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout.D())
-		defer cancel()
 		start := time.Now()
-		if err := c.client.Ping(ctx).Err(); err != nil {
+		if err := c.ping(ctx); err != nil {
 			res.Error = err.Error()
 		} else {
 			res.OK = true
