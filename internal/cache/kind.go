@@ -59,10 +59,12 @@ func init() {
 	registry.Register(registry.Kind{
 		ID:      Kind,
 		Title:   "Built-in cache",
+		Aliases: []string{"zato_cache_builtin"},
 		Summary: "A named in-memory cache, bounded by entries and bytes with least-recently-used eviction and a default expiry, for services (self.cache) and REST channels' responses.",
 		ZatoFields: map[string]string{
 			"max_size": "max_entries", "extend_expiry_on_set": registry.ZatoUnsupported,
 			"sync_method": registry.ZatoUnsupported, "persistent_storage": registry.ZatoUnsupported, "cache_type": registry.ZatoUnsupported,
+			"cache_id": registry.ZatoUnsupported, "id": registry.ZatoUnsupported, "current_size": registry.ZatoUnsupported, "opaque": registry.ZatoUnsupported,
 		},
 		Order: 20,
 		New:   func() registry.Object { return newConfig() },

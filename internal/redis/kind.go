@@ -102,7 +102,9 @@ func init() {
 		Summary: "A pooled connection to a Redis server, Sentinel or Cluster, for services' commands: strings, counters, expiry, hashes, lists, sets, sorted sets, scan, pipelines and publish.",
 		Aliases: []string{"outconn_redis"},
 		ZatoFields: map[string]string{
-			"redis_sentinels": "nodes", "redis_sentinels_master": "sentinel_master", "use_redis_sentinels": registry.ZatoUnsupported,
+			// Zato's redis_sentinels is one string of addresses: give them
+			// in nodes, with mode sentinel.
+			"redis_sentinels": registry.ZatoUnsupported, "redis_sentinels_master": "sentinel_master", "use_redis_sentinels": registry.ZatoUnsupported,
 			"ssl": "tls", "ssl_ca_certs": "tls_ca_file", "unix_socket_path": registry.ZatoUnsupported,
 		},
 		Order: 40,
