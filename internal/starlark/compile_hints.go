@@ -104,8 +104,7 @@ func namesHint(msg string) string {
 var selfInstead = map[string]string{
 	"self.outgoing":       `use self.out.rest["Name"].conn for outgoing REST connections`,
 	"self.out.plain_http": `use self.out.rest["Name"].conn`,
-	"self.kvdb":           "this server gives services no key-value store: keep data in a system reached through self.out.rest, or in a service called with self.invoke",
-	"self.cache":          "this server gives services no cache: keep data in a system reached through self.out.rest, or in a service called with self.invoke",
+	"self.redis":          "use self.kvdb.conn: the same commands, on the embedded store or Redis",
 	"self.server":         "services have no server object: use self.invoke and self.invoke_async for other services, self.out for connections, self.channel for the channel and self.name for the service's name",
 	"self.environ":        "self keeps nothing between requests: use local variables",
 	"self.user_config":    "put settings in module-level constants",
