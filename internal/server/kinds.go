@@ -6,6 +6,7 @@ import (
 	_ "github.com/plexushq/plexus/internal/amqp"
 	_ "github.com/plexushq/plexus/internal/cache"
 	_ "github.com/plexushq/plexus/internal/channel/rest"
+	_ "github.com/plexushq/plexus/internal/mongodb"
 	_ "github.com/plexushq/plexus/internal/mqtt"
 	_ "github.com/plexushq/plexus/internal/nats"
 	_ "github.com/plexushq/plexus/internal/outconn/rest"
@@ -13,4 +14,5 @@ import (
 	_ "github.com/plexushq/plexus/internal/scheduler"
 	_ "github.com/plexushq/plexus/internal/security"
 	_ "github.com/plexushq/plexus/internal/serviceio"
+	_ "github.com/plexushq/plexus/internal/wsx"
 )
