@@ -3,16 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to create the sql-select table
 )
 
 // Scenario is one workload, measured against Plexus and against the
@@ -35,8 +39,11 @@ type Scenario struct {
 	// Check verifies one response body to the request's body, so a
 	// scenario cannot measure a fast wrong answer.
 	Check func(sent, got []byte) error
-	// NeedsRedis marks a scenario that runs only with a Redis server
-	// (-redis); "all" leaves it out without one.
+	// NeedsPostgres marks a scenario that queries PostgreSQL: it is
+	// skipped when the run has none (-postgres).
+	NeedsPostgres bool
+	// NeedsRedis marks a scenario that uses Redis: it is skipped when
+	// the run has none (-redis).
 	NeedsRedis bool
 }
 
@@ -46,9 +53,26 @@ type setupEnv struct {
 	Backend string
 	// Connections is the load's concurrency, for connection pools.
 	Connections int
-	// Redis is the host:port of the Redis server of the kvdb scenario.
+	// Postgres is the PostgreSQL URL of the sql-select scenario, and
+	// SQLTable its table, of this run's own.
+	Postgres, SQLTable string
+	// Redis is the host:port of the Redis server of the kvdb-redis
+	// scenario.
 	Redis string
 }
+
+// sqlPool is the pool size of both targets of the sql-select scenario.
+const sqlPool = 16
+
+// sqlRows is how many rows the sql-select scenario's table holds.
+const sqlRows = 1000
+
+// starSelect is the Starlark service of the sql-select scenario; %s is
+// the table.
+const starSelect = `def handle(self):
+    self.response.payload = self.out.sql["bench"].conn.one(
+        "SELECT id, name, balance FROM %s WHERE id = :id", {"id": int(self.request.input.id)})
+`
 
 // starEcho is the Starlark echo service of the starlark-echo scenario.
 const starEcho = "def handle(self):\n    self.response.payload = self.request.input\n"
@@ -62,6 +86,9 @@ const starKVDB = "def handle(self):\n    inp = self.request.input\n    self.kvdb
 // names in the benchmark's environment.
 const kvdbRedisConn = "bench.redis"
 
+// kvRequest is the request of the kvdb-redis scenario.
+var kvRequest = Request{Method: http.MethodPost, Path: "/kvdb", Body: []byte(`{"key":"plexus-bench:kvdb","value":"a value of 32 bytes, more or less"}`)}
+
 // scenarios returns every scenario, in the order they run.
 func scenarios() []Scenario {
 	hello := Request{Method: http.MethodGet, Path: "/hello"}
@@ -69,7 +96,6 @@ func scenarios() []Scenario {
 	large := Request{Method: http.MethodPost, Path: "/echo", Body: largePayload()}
 	auth := map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte(benchUser+":"+benchPassword))}
 	smallAuth := Request{Method: http.MethodPost, Path: "/echo-auth", Body: smallPayload(), Header: auth}
-	kv := Request{Method: http.MethodPost, Path: "/kvdb", Body: []byte(`{"key":"plexus-bench:kvdb","value":"a value of 32 bytes, more or less"}`)}
 	return []Scenario{
 		{
 			Name:     "hello",
@@ -142,45 +168,82 @@ func scenarios() []Scenario {
 			Check:    checkPing,
 		},
 		{
+			Name: "sql-select",
+			About: "GET through a channel whose Starlark service selects one row by primary key through an outgoing SQL connection " +
+				"to PostgreSQL, against a net/http handler running the same query through a pgxpool of the same size.",
+			Setup:         setupSQL,
+			Plexus:        Request{Method: http.MethodGet, Path: "/sql/42"},
+			Baseline:      Request{Method: http.MethodGet, Path: "/sql/42"},
+			Check:         checkSQL,
+			NeedsPostgres: true,
+		},
+		{
 			Name: "kvdb-redis",
 			About: "POST of a key and a value to a Starlark service that sets the key and reads it back with self.kvdb.conn on Redis " +
 				"(kvdb.redis), against a net/http handler doing SET and GET with go-redis, with the same pool size.",
-			Setup: func(ctx context.Context, a *adminClient, env setupEnv) error {
-				host, p, err := net.SplitHostPort(env.Redis)
-				port, perr := strconv.Atoi(p)
-				if err != nil || perr != nil {
-					return fmt.Errorf("-redis %q is not a host:port address", env.Redis)
-				}
-				if err := a.put(ctx, "outgoing_redis", kvdbRedisConn, map[string]any{"host": host, "port": port, "pool_size": redisPool(env.Connections)}); err != nil {
-					return err
-				}
-				if err := a.post(ctx, "/admin/api/v1/deploy", map[string]string{"file": "bench_kvdb.star", "source": starKVDB}); err != nil {
-					return err
-				}
-				return a.putChannel(ctx, "bench.kvdb", channel{Service: "bench-kvdb", URLPath: "/kvdb", Method: http.MethodPost})
-			},
-			Plexus:     kv,
-			Baseline:   kv,
+			Setup:      setupKVDB,
+			Plexus:     kvRequest,
+			Baseline:   kvRequest,
 			Check:      checkKV,
 			NeedsRedis: true,
 		},
 	}
 }
 
-// redisPool is the pool size of both targets of the kvdb scenario.
-func redisPool(connections int) int { return max(connections, 20) }
+// setupSQL creates the sql-select scenario's table, its outgoing SQL
+// connection, service and channel.
+func setupSQL(ctx context.Context, a *adminClient, env setupEnv) error {
+	if err := createSQLTable(ctx, env.Postgres, env.SQLTable); err != nil {
+		return err
+	}
+	u, err := url.Parse(env.Postgres)
+	if err != nil {
+		return fmt.Errorf("parsing -postgres: %w", err)
+	}
+	port, _ := strconv.Atoi(u.Port())
+	pw, _ := u.User.Password()
+	if err := a.put(ctx, "outgoing_sql", "bench", map[string]any{"engine": "postgresql", "host": u.Hostname(), "port": port,
+		"db_name": strings.TrimPrefix(u.Path, "/"), "username": u.User.Username(), "password": pw, "pool_size": sqlPool}); err != nil {
+		return err
+	}
+	if err := a.post(ctx, "/admin/api/v1/deploy", map[string]string{"file": "bench_select.star", "source": fmt.Sprintf(starSelect, env.SQLTable)}); err != nil {
+		return err
+	}
+	return a.putChannel(ctx, "bench.sql", channel{Service: "bench-select", URLPath: "/sql/{id}", Method: http.MethodGet})
+}
 
-// checkKV verifies that the answer holds the value that was sent.
-func checkKV(sent, got []byte) error {
-	var in, out struct{ Value string }
-	if err := json.Unmarshal(sent, &in); err != nil {
-		return fmt.Errorf("decoding the request: %w", err)
+// createSQLTable creates the table of customers both targets select
+// from, unless it exists.
+func createSQLTable(ctx context.Context, dsn, table string) error {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return err
 	}
-	if err := json.Unmarshal(got, &out); err != nil {
-		return fmt.Errorf("decoding the answer: %w", err)
+	defer db.Close()
+	_, err = db.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %[1]s (id int PRIMARY KEY, name text NOT NULL, balance numeric(12,2) NOT NULL);
+INSERT INTO %[1]s SELECT i, 'customer ' || i, i + 0.5 FROM generate_series(1, %[2]d) AS i ON CONFLICT DO NOTHING`, table, sqlRows))
+	if err != nil {
+		return fmt.Errorf("creating the sql-select table: %w", err)
 	}
-	if out.Value != in.Value {
-		return fmt.Errorf("the answer holds %q, not the value sent", out.Value)
+	return nil
+}
+
+// dropSQLTable drops the table at the end of the run.
+func dropSQLTable(dsn, table string) {
+	if db, err := sql.Open("pgx", dsn); err == nil {
+		db.Exec("DROP TABLE IF EXISTS " + table)
+		db.Close()
+	}
+}
+
+// checkSQL checks the row of customer 42, its balance exact.
+func checkSQL(_, got []byte) error {
+	var row map[string]any
+	dec := json.NewDecoder(bytes.NewReader(got))
+	dec.UseNumber()
+	if err := dec.Decode(&row); err != nil || len(row) != 3 || row["id"] != json.Number("42") ||
+		row["name"] != "customer 42" || row["balance"] != json.Number("42.50") {
+		return fmt.Errorf("got %s, want the row of customer 42: id, name and balance 42.50", got)
 	}
 	return nil
 }
@@ -204,12 +267,11 @@ func setupEchoAuth(ctx context.Context, a *adminClient, _ setupEnv) error {
 }
 
 // selectScenarios returns the scenarios named in list, a comma-separated
-// list; empty or "all" selects every one (those that need Redis only when
-// redis is true).
-func selectScenarios(list string, redis bool) ([]Scenario, error) {
+// list; empty or "all" selects every one.
+func selectScenarios(list string) ([]Scenario, error) {
 	all := scenarios()
 	if list == "" || list == "all" {
-		return slices.DeleteFunc(all, func(s Scenario) bool { return s.NeedsRedis && !redis }), nil
+		return all, nil
 	}
 	var out []Scenario
 	for name := range strings.SplitSeq(list, ",") {
@@ -221,9 +283,6 @@ func selectScenarios(list string, redis bool) ([]Scenario, error) {
 				names[j] = s.Name
 			}
 			return nil, fmt.Errorf("selecting scenarios: no scenario named %q; there are %s", name, strings.Join(names, ", "))
-		}
-		if all[i].NeedsRedis && !redis {
-			return nil, fmt.Errorf("selecting scenarios: %s needs a Redis server: give -redis host:port", name)
 		}
 		out = append(out, all[i])
 	}
@@ -391,4 +450,39 @@ func validCID(s string) bool {
 		}
 	}
 	return true
+}
+
+// setupKVDB creates the kvdb-redis scenario's Redis connection, service
+// and channel.
+func setupKVDB(ctx context.Context, a *adminClient, env setupEnv) error {
+	host, p, err := net.SplitHostPort(env.Redis)
+	port, perr := strconv.Atoi(p)
+	if err != nil || perr != nil {
+		return fmt.Errorf("-redis %q is not a host:port address", env.Redis)
+	}
+	if err := a.put(ctx, "outgoing_redis", kvdbRedisConn, map[string]any{"host": host, "port": port, "pool_size": redisPool(env.Connections)}); err != nil {
+		return err
+	}
+	if err := a.post(ctx, "/admin/api/v1/deploy", map[string]string{"file": "bench_kvdb.star", "source": starKVDB}); err != nil {
+		return err
+	}
+	return a.putChannel(ctx, "bench.kvdb", channel{Service: "bench-kvdb", URLPath: "/kvdb", Method: http.MethodPost})
+}
+
+// redisPool is the pool size of both targets of the kvdb-redis scenario.
+func redisPool(connections int) int { return max(connections, 20) }
+
+// checkKV verifies that the answer holds the value that was sent.
+func checkKV(sent, got []byte) error {
+	var in, out struct{ Value string }
+	if err := json.Unmarshal(sent, &in); err != nil {
+		return fmt.Errorf("decoding the request: %w", err)
+	}
+	if err := json.Unmarshal(got, &out); err != nil {
+		return fmt.Errorf("decoding the answer: %w", err)
+	}
+	if out.Value != in.Value {
+		return fmt.Errorf("the answer holds %q, not the value sent", out.Value)
+	}
+	return nil
 }

@@ -35,15 +35,15 @@ func TestPayloadSizes(t *testing.T) {
 }
 
 func TestSelectScenarios(t *testing.T) {
-	all, err := selectScenarios("all", true)
+	all, err := selectScenarios("all")
 	if err != nil || len(all) != len(scenarios()) {
 		t.Fatalf("selectScenarios(all) = %d scenarios, %v", len(all), err)
 	}
-	got, err := selectScenarios("echo-10kb, hello", false)
+	got, err := selectScenarios("echo-10kb, hello")
 	if err != nil || len(got) != 2 || got[0].Name != "echo-10kb" || got[1].Name != "hello" {
 		t.Errorf("selectScenarios(echo-10kb, hello) = %v, %v", got, err)
 	}
-	if _, err := selectScenarios("hello,nope", false); err == nil || !strings.Contains(err.Error(), `"nope"`) {
+	if _, err := selectScenarios("hello,nope"); err == nil || !strings.Contains(err.Error(), `"nope"`) {
 		t.Errorf("selectScenarios(hello,nope) error = %v; want one naming nope", err)
 	}
 }
