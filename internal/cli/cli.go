@@ -95,6 +95,7 @@ Start with:
 		a.portCmd(),
 		a.enmasseCmd(),
 		a.schedulerCmd(),
+		a.clusterCmd(),
 		a.adminCmd(),
 		a.pingCmd(),
 		a.actionCmd(),

@@ -29,6 +29,7 @@ import (
 	"github.com/plexushq/plexus/internal/dispatch"
 	"github.com/plexushq/plexus/internal/enmasse"
 	"github.com/plexushq/plexus/internal/envdir"
+	"github.com/plexushq/plexus/internal/feed"
 	"github.com/plexushq/plexus/internal/invoke"
 	"github.com/plexushq/plexus/internal/jsonlimit"
 	"github.com/plexushq/plexus/internal/kvdb"
@@ -116,6 +117,12 @@ type Server struct {
 	KV *kvdb.Embedded
 	// Cache is the default cache while no cache_builtin is the default.
 	Cache *cache.Builtin
+	// NodeID identifies this server among the nodes sharing its store; a
+	// new one is drawn at each start.
+	NodeID string
+	// Feed applies the changes other nodes commit to a shared PostgreSQL
+	// store; it runs from Start.
+	Feed *feed.Feed
 	// WSXBus carries WebSocket broadcasts between the servers sharing a
 	// PostgreSQL store; nil with SQLite.
 	WSXBus *wsx.PGBus
@@ -165,7 +172,8 @@ func Open(ctx context.Context, opts Options) (_ *Server, err error) {
 		w = os.Stderr
 	}
 	logs := &logging.Recent{}
-	s := &Server{Env: env, Settings: settings, Metrics: metrics.New(), logOut: logging.NewOutput(io.MultiWriter(w, logs)), tls: tlsConfig, Logs: logs}
+	s := &Server{Env: env, Settings: settings, Metrics: metrics.New(), logOut: logging.NewOutput(io.MultiWriter(w, logs)), tls: tlsConfig, Logs: logs,
+		NodeID: envdir.RandomToken(9)}
 	if err := s.open(ctx, opts.Services); err != nil {
 		s.Close()
 		return nil, err
@@ -203,6 +211,9 @@ func (s *Server) open(ctx context.Context, user []any) error {
 		return err
 	}
 	s.box = box
+	if err := secret.VerifyKey(ctx, s.Store, box); err != nil {
+		return err
+	}
 	if s.Sessions, err = security.NewSessions(s.Store.DB(), s.Store.Rebind, key, s.Logger); err != nil {
 		return err
 	}
@@ -381,6 +392,10 @@ func (s *Server) Start() (err error) {
 		return fmt.Errorf("writing %s: %w", envdir.CLIFile, err)
 	}
 	s.served = make(chan error, 2)
+	host, _ := os.Hostname()
+	s.Feed = feed.Start(feed.Options{Store: s.Store, Runtime: s.Runtime, Logger: s.Logger,
+		Self: feed.Self{ID: s.NodeID, Name: host, Address: s.APIAddr(), Leading: s.Scheduler.Leading}})
+	s.Admin.Handle("GET "+admin.Prefix+"/cluster", s.Feed.ServeHTTP)
 	s.startTypedIO()
 	s.Sessions.Start()
 	s.pickupWG.Add(1)
@@ -524,6 +539,9 @@ func (s *Server) stop(ctx context.Context) error {
 		if err := s.Scheduler.Close(); err != nil {
 			s.Logger.Warn("closing the scheduler", "error", err.Error())
 		}
+	}
+	if s.Feed != nil {
+		s.Feed.Close()
 	}
 	if s.cancel != nil {
 		s.cancel()
