@@ -26,6 +26,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -67,6 +68,7 @@ type options struct {
 	accessLog    bool
 	keep         bool
 	postgres     string
+	redis        string
 	// cluster, a PostgreSQL URL, runs the cluster measurement instead.
 	cluster        string
 	clusterChanges int
@@ -89,6 +91,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.cluster, "cluster", "", "a PostgreSQL URL: measure a cluster of 3 nodes on it instead (change and deploy to visible, leader takeover; see docs/cluster.md)")
 	fs.IntVar(&o.clusterChanges, "cluster-changes", 1000, "changes measured by -cluster (deploys: a tenth as many)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (binaries, environment, server logs)")
+	fs.StringVar(&o.redis, "redis", redisFromEnv(), "host:port of the Redis server of the kvdb-redis scenario (default: PLEXUS_TEST_REDIS's); empty skips it")
 	fs.StringVar(&o.postgres, "postgres", os.Getenv("PLEXUS_TEST_POSTGRES"), "PostgreSQL URL of the sql-select scenario (default $PLEXUS_TEST_POSTGRES); empty skips it")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: go run ./bench [flags]\n\n"+
@@ -116,6 +119,18 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("parsing flags: -cold-channels must not be negative")
 	}
 	return o, nil
+}
+
+// redisFromEnv returns the host:port of PLEXUS_TEST_REDIS, or "".
+func redisFromEnv() string {
+	u, err := url.Parse(os.Getenv("PLEXUS_TEST_REDIS"))
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	if u.Port() == "" {
+		return u.Host + ":6379"
+	}
+	return u.Host
 }
 
 func scenarioNames() []string {
@@ -249,6 +264,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	rep.IdleRSSMB = b.idleRSS()
 	fmt.Fprintln(stdout)
 	for _, s := range selected {
+		if s.NeedsRedis && opts.redis == "" {
+			fmt.Fprintf(stdout, "Skipping %s: no Redis (-redis, or PLEXUS_TEST_REDIS)\n", s.Name)
+			continue
+		}
 		if s.NeedsPostgres && opts.postgres == "" {
 			fmt.Fprintf(stdout, "Skipping %s: no PostgreSQL (-postgres, or PLEXUS_TEST_POSTGRES)\n", s.Name)
 			continue
@@ -435,15 +454,25 @@ func (b *bench) startServers(ctx context.Context) error {
 		args = append(args, "-postgres", b.opts.postgres, "-sql-table", b.sqlTable, "-sql-pool", strconv.Itoa(sqlPool))
 		b.cleanups = append(b.cleanups, func() { dropSQLTable(b.opts.postgres, b.sqlTable) })
 	}
+	if b.opts.redis != "" {
+		args = append(args, "-redis", b.opts.redis, "-redis-pool", strconv.Itoa(redisPool(b.opts.connections)))
+	}
 	b.baseline, err = b.startProcess("baseline", "baseline.log", nil, b.baselineBin, args...)
 	if err != nil {
 		return err
 	}
+	var settings string
 	if !b.opts.accessLog {
+		settings += "log:\n  access: false\n"
+	}
+	if b.opts.redis != "" {
+		settings += "kvdb:\n  redis: " + kvdbRedisConn + "\n"
+	}
+	if settings != "" {
 		if err := os.MkdirAll(b.envDir, 0o755); err != nil {
 			return fmt.Errorf("writing plexus.yaml: %w", err)
 		}
-		if err := os.WriteFile(filepath.Join(b.envDir, "plexus.yaml"), []byte("log:\n  access: false\n"), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(b.envDir, "plexus.yaml"), []byte(settings), 0o644); err != nil {
 			return fmt.Errorf("writing plexus.yaml: %w", err)
 		}
 	}
@@ -489,7 +518,7 @@ func (b *bench) idleRSS() map[string]float64 {
 func (b *bench) measure(ctx context.Context, lg Loadgen, s Scenario) (scenarioReport, error) {
 	sr := scenarioReport{Name: s.Name, Rounds: map[string][]float64{}}
 	if err := s.Setup(ctx, b.admin, setupEnv{Backend: "http://" + b.backendAddr, Connections: b.opts.connections,
-		Postgres: b.opts.postgres, SQLTable: b.sqlTable}); err != nil {
+		Postgres: b.opts.postgres, SQLTable: b.sqlTable, Redis: b.opts.redis}); err != nil {
 		return sr, fmt.Errorf("setting up scenario %s: %w", s.Name, err)
 	}
 	targets := []struct {

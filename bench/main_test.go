@@ -58,7 +58,7 @@ func TestBenchmarkEndToEnd(t *testing.T) {
 	}
 	want := 0
 	for _, s := range scenarios() {
-		if !s.NeedsPostgres || os.Getenv("PLEXUS_TEST_POSTGRES") != "" {
+		if (!s.NeedsPostgres || os.Getenv("PLEXUS_TEST_POSTGRES") != "") && (!s.NeedsRedis || redisFromEnv() != "") {
 			want++
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -41,6 +42,9 @@ type Scenario struct {
 	// NeedsPostgres marks a scenario that queries PostgreSQL: it is
 	// skipped when the run has none (-postgres).
 	NeedsPostgres bool
+	// NeedsRedis marks a scenario that uses Redis: it is skipped when
+	// the run has none (-redis).
+	NeedsRedis bool
 }
 
 // setupEnv is what a scenario's Setup may need to know about the run.
@@ -52,6 +56,9 @@ type setupEnv struct {
 	// Postgres is the PostgreSQL URL of the sql-select scenario, and
 	// SQLTable its table, of this run's own.
 	Postgres, SQLTable string
+	// Redis is the host:port of the Redis server of the kvdb-redis
+	// scenario.
+	Redis string
 }
 
 // sqlPool is the pool size of both targets of the sql-select scenario.
@@ -69,6 +76,18 @@ const starSelect = `def handle(self):
 
 // starEcho is the Starlark echo service of the starlark-echo scenario.
 const starEcho = "def handle(self):\n    self.response.payload = self.request.input\n"
+
+// starKVDB is the Starlark service of the kvdb-redis scenario: it sets a
+// key and reads it back through self.kvdb.conn.
+const starKVDB = "def handle(self):\n    inp = self.request.input\n    self.kvdb.conn.set(inp.key, inp.value)\n" +
+	"    self.response.payload = {\"value\": self.kvdb.conn.get(inp.key)}\n"
+
+// kvdbRedisConn is the outgoing Redis connection plexus.yaml's kvdb.redis
+// names in the benchmark's environment.
+const kvdbRedisConn = "bench.redis"
+
+// kvRequest is the request of the kvdb-redis scenario.
+var kvRequest = Request{Method: http.MethodPost, Path: "/kvdb", Body: []byte(`{"key":"plexus-bench:kvdb","value":"a value of 32 bytes, more or less"}`)}
 
 // scenarios returns every scenario, in the order they run.
 func scenarios() []Scenario {
@@ -157,6 +176,16 @@ func scenarios() []Scenario {
 			Baseline:      Request{Method: http.MethodGet, Path: "/sql/42"},
 			Check:         checkSQL,
 			NeedsPostgres: true,
+		},
+		{
+			Name: "kvdb-redis",
+			About: "POST of a key and a value to a Starlark service that sets the key and reads it back with self.kvdb.conn on Redis " +
+				"(kvdb.redis), against a net/http handler doing SET and GET with go-redis, with the same pool size.",
+			Setup:      setupKVDB,
+			Plexus:     kvRequest,
+			Baseline:   kvRequest,
+			Check:      checkKV,
+			NeedsRedis: true,
 		},
 	}
 }
@@ -421,4 +450,39 @@ func validCID(s string) bool {
 		}
 	}
 	return true
+}
+
+// setupKVDB creates the kvdb-redis scenario's Redis connection, service
+// and channel.
+func setupKVDB(ctx context.Context, a *adminClient, env setupEnv) error {
+	host, p, err := net.SplitHostPort(env.Redis)
+	port, perr := strconv.Atoi(p)
+	if err != nil || perr != nil {
+		return fmt.Errorf("-redis %q is not a host:port address", env.Redis)
+	}
+	if err := a.put(ctx, "outgoing_redis", kvdbRedisConn, map[string]any{"host": host, "port": port, "pool_size": redisPool(env.Connections)}); err != nil {
+		return err
+	}
+	if err := a.post(ctx, "/admin/api/v1/deploy", map[string]string{"file": "bench_kvdb.star", "source": starKVDB}); err != nil {
+		return err
+	}
+	return a.putChannel(ctx, "bench.kvdb", channel{Service: "bench-kvdb", URLPath: "/kvdb", Method: http.MethodPost})
+}
+
+// redisPool is the pool size of both targets of the kvdb-redis scenario.
+func redisPool(connections int) int { return max(connections, 20) }
+
+// checkKV verifies that the answer holds the value that was sent.
+func checkKV(sent, got []byte) error {
+	var in, out struct{ Value string }
+	if err := json.Unmarshal(sent, &in); err != nil {
+		return fmt.Errorf("decoding the request: %w", err)
+	}
+	if err := json.Unmarshal(got, &out); err != nil {
+		return fmt.Errorf("decoding the answer: %w", err)
+	}
+	if out.Value != in.Value {
+		return fmt.Errorf("the answer holds %q, not the value sent", out.Value)
+	}
+	return nil
 }

@@ -16,7 +16,12 @@
 //
 // Usage:
 //
-//	baseline -listen 127.0.0.1:8080 [-proxy http://127.0.0.1:9090/hello] [-postgres URL -sql-table T -sql-pool 16]
+//	baseline -listen 127.0.0.1:8080 [-proxy http://127.0.0.1:9090/hello] [-postgres URL -sql-table T -sql-pool 16] [-redis 127.0.0.1:6379 -redis-pool 64]
+//
+// With -redis ADDR it also answers POST /kvdb {"key", "value"} by setting
+// the key and reading it back with go-redis (a pool of -redis-pool
+// connections), answering {"value": ...}: the bare equivalent of a
+// Starlark service using self.kvdb.conn on Redis.
 //
 // It stops gracefully on SIGINT or SIGTERM.
 package main
@@ -44,6 +49,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
 )
 
 // maxBody is the largest request body accepted, Plexus's default
@@ -56,6 +62,8 @@ func main() {
 	postgres := flag.String("postgres", "", "PostgreSQL URL GET /sql/{id} selects from (the sql-select scenario)")
 	table := flag.String("sql-table", "", "the table GET /sql/{id} selects from")
 	pool := flag.Int("sql-pool", 16, "the most connections to PostgreSQL")
+	redisAddr := flag.String("redis", "", "host:port of the Redis server POST /kvdb uses (the kvdb-redis scenario)")
+	redisPool := flag.Int("redis-pool", 20, "connections of the Redis pool")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -68,7 +76,12 @@ func main() {
 		}
 		defer sel.pool.Close()
 	}
-	if err := serve(ctx, *listen, *proxy, sel); err != nil {
+	var rdb *redis.Client
+	if *redisAddr != "" {
+		rdb = redis.NewClient(&redis.Options{Addr: *redisAddr, PoolSize: *redisPool, Protocol: 2})
+		defer rdb.Close()
+	}
+	if err := serve(ctx, *listen, *proxy, sel, rdb); err != nil {
 		fmt.Fprintf(os.Stderr, "baseline: %v\n", err)
 		os.Exit(1)
 	}
@@ -76,8 +89,11 @@ func main() {
 
 // serve listens on addr and serves until ctx is done, then drains the
 // requests in flight. Its timeouts are Plexus's defaults.
-func serve(ctx context.Context, addr, proxy string, sel *selector) error {
+func serve(ctx context.Context, addr, proxy string, sel *selector, rdb *redis.Client) error {
 	mux := newMux()
+	if rdb != nil {
+		mux.Handle("POST /kvdb", kvdb(rdb))
+	}
 	if sel != nil {
 		mux.Handle("GET /sql/{id}", sel)
 	}
@@ -192,6 +208,28 @@ func echoAuth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	echo(w, r)
+}
+
+// kvdb sets the body's key to its value and reads it back.
+func kvdb(rdb *redis.Client) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Plexus-CID", newCID())
+		var in struct{ Key, Value string }
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody)).Decode(&in); err != nil {
+			http.Error(w, "invalid JSON: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		if err := rdb.Set(r.Context(), in.Key, in.Value, 0).Err(); err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		v, err := rdb.Get(r.Context(), in.Key).Result()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		writeJSON(w, map[string]any{"value": v})
+	}
 }
 
 // writeJSON writes v as JSON with a Content-Length, without HTML escaping.

@@ -37,6 +37,12 @@ type Settings struct {
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
 	TrustedProxies []string     `yaml:"trusted_proxies" doc:"Address ranges of reverse proxies and load balancers in front of Plexus: only a request from one of them has its client address taken from X-Forwarded-For; every other request's client address is its socket's peer."`
 	AuthFailures   AuthFailures `yaml:"auth_failures" doc:"Slowing down and locking out addresses that keep failing to authenticate."`
+	KVDB           KVDB         `yaml:"kvdb" doc:"The key-value database services use as self.kvdb.conn."`
+}
+
+// KVDB configures the key-value database of services (self.kvdb.conn).
+type KVDB struct {
+	Redis string `yaml:"redis" doc:"Name of the outgoing_redis connection that self.kvdb.conn uses; empty uses the embedded store, in the configuration database (table kvdb)."`
 }
 
 // TLS configures HTTPS on the API listener.

@@ -120,12 +120,14 @@ var stages = [...]stage{
 	(*Pipeline).admit,
 	(*Pipeline).authenticate,
 	(*Pipeline).limitIdentity,
+	(*Pipeline).lookUp,
 	(*Pipeline).resolve,
 	(*Pipeline).read,
 	(*Pipeline).decode,
 	(*Pipeline).fill,
 	(*Pipeline).invoke,
 	(*Pipeline).encode,
+	(*Pipeline).remember,
 }
 
 // Serve runs a request through the stages, sends the reply through the
@@ -141,6 +143,8 @@ func (p *Pipeline) Serve(x *Exchange) {
 	}
 	switch {
 	case err == errGone:
+	case err == errCached:
+		p.send(x)
 	case err != nil:
 		if !x.logged {
 			p.logRefusal(x, err)

@@ -70,6 +70,8 @@ type Channel struct {
 	// development mode does: for the admin API, whose callers are
 	// administrators.
 	Detailed bool
+	// Cache keeps the channel's replies to GET and HEAD (nil: none).
+	Cache *ResponseCache
 	// KindSeries counts the channel's requests under its kind alone
 	// (channel=""), for kinds with very many channels, such as scheduler
 	// jobs, so they do not make a series each.
@@ -101,6 +103,9 @@ type Request struct {
 	// Path is what the request addressed, for the access log: the URL
 	// path of HTTP, the topic or queue of a broker.
 	Path string
+	// Query is the URL's query string, raw: part of the key of a cached
+	// reply.
+	Query string
 	// Headers are the request's headers or properties, a case-insensitive
 	// multi-map (canonical keys): an API key is read from them, a form
 	// payload is told by Content-Type, and X-Forwarded-For names the
@@ -202,6 +207,10 @@ type Exchange struct {
 	// transport's Fill added to it, kept for replay.
 	read     bool
 	urlInput map[string]any
+	// cacheKey and cacheStore are where the reply of a request its
+	// channel's cache missed is kept.
+	cacheKey   string
+	cacheStore ReplyStore
 	// release gives back the encoded reply's buffer, releaseBody the
 	// decode budget the payload's values hold.
 	release, releaseBody func()

@@ -484,8 +484,9 @@ func (sc *scope) selfAttr(x *attrExpr) (expr, bool) {
 			return &numExpr{line: x.line, text: "1"}, true
 		}
 		sc.note(x.line, "self."+path, "services have no server object in Plexus: use self.invoke, self.out and self.channel")
-	case first == "kvdb" || first == "cache" || first == "redis":
-		sc.note(x.line, "self."+first, "Plexus has no key-value store for services yet: keep the data in a system reached through self.out.rest, or in a service called with self.invoke")
+	case first == "redis":
+		// Zato's current self.redis is the client self.kvdb.conn is.
+		return sc.rebuild(x, "self.kvdb.conn", 1, chain), true
 	case first == "user_config" || first == "config":
 		sc.note(x.line, "self."+first, "put configuration in module-level constants of the file")
 	case first == "time":
@@ -495,7 +496,7 @@ func (sc *scope) selfAttr(x *attrExpr) (expr, bool) {
 	case first == "patterns":
 		sc.note(x.line, "self.patterns", "call the services one by one with self.invoke, or start them with self.invoke_async")
 	case first == "request" || first == "response" || first == "cid" || first == "name" || first == "channel" || first == "logger" ||
-		first == "invoke" || first == "invoke_async" || first == "publish" || first == "security" || first == "chan" || first == "wsx":
+		first == "invoke" || first == "invoke_async" || first == "publish" || first == "security" || first == "chan" || first == "wsx" || first == "kvdb" || first == "cache":
 		if first == "chan" {
 			return sc.rebuild(x, "self.channel", 1, chain), true
 		}

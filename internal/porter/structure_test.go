@@ -198,7 +198,7 @@ class Odd(Service):
             case 'x':
                 pass
         r = requests.get('https://example.com')
-        self.kvdb.conn.set('k', 'v')
+        self.environ.get('v')
         x = [y async for y in z]
 `
 	res, err := Port("odd.py", []byte(src))
@@ -206,7 +206,7 @@ class Odd(Service):
 		t.Fatal(err)
 	}
 	compiles(t, res.Files[0], "does not exist in Plexus")
-	want := map[int]string{6: "global", 7: "open()", 8: "match statement", 2: "requests", 12: "self.kvdb"}
+	want := map[int]string{6: "global", 7: "open()", 8: "match statement", 2: "requests", 12: "self.environ"}
 	for line, what := range want {
 		found := false
 		for _, n := range res.Notes {

@@ -4,11 +4,13 @@ package server
 // them from its init, and one line here links it into the server.
 import (
 	_ "github.com/plexushq/plexus/internal/amqp"
+	_ "github.com/plexushq/plexus/internal/cache"
 	_ "github.com/plexushq/plexus/internal/channel/rest"
 	_ "github.com/plexushq/plexus/internal/mongodb"
 	_ "github.com/plexushq/plexus/internal/mqtt"
 	_ "github.com/plexushq/plexus/internal/nats"
 	_ "github.com/plexushq/plexus/internal/outconn/rest"
+	_ "github.com/plexushq/plexus/internal/redis"
 	_ "github.com/plexushq/plexus/internal/scheduler"
 	_ "github.com/plexushq/plexus/internal/security"
 	_ "github.com/plexushq/plexus/internal/serviceio"

@@ -21,6 +21,7 @@ import (
 
 	"github.com/plexushq/plexus/internal/admin"
 	"github.com/plexushq/plexus/internal/builtin"
+	"github.com/plexushq/plexus/internal/cache"
 	"github.com/plexushq/plexus/internal/catalog"
 	"github.com/plexushq/plexus/internal/channel/rest"
 	"github.com/plexushq/plexus/internal/config"
@@ -33,6 +34,7 @@ import (
 	"github.com/plexushq/plexus/internal/feed"
 	"github.com/plexushq/plexus/internal/invoke"
 	"github.com/plexushq/plexus/internal/jsonlimit"
+	"github.com/plexushq/plexus/internal/kvdb"
 	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/logging"
 	"github.com/plexushq/plexus/internal/metrics"
@@ -114,6 +116,10 @@ type Server struct {
 	Scheduler *scheduler.Scheduler
 	// Sessions keeps the sessions of jwt security definitions.
 	Sessions *security.Sessions
+	// KV is the embedded key-value store of self.kvdb.conn.
+	KV *kvdb.Embedded
+	// Cache is the default cache while no cache_builtin is the default.
+	Cache *cache.Builtin
 	// NodeID identifies this server among the nodes sharing its store; a
 	// new one is drawn at each start.
 	NodeID string
@@ -305,10 +311,14 @@ func (s *Server) open(ctx context.Context, user []any) error {
 // resolvers and actions use (registry.Subsystem), and that may add admin
 // API calls of their own (admin.RouteSource): the scheduler, the JWT
 // sessions, the request pipeline the channels of message brokers
-// hand their messages to, and, with a PostgreSQL store, the bus that
-// carries WebSocket broadcasts to every server.
+// hand their messages to, the embedded key-value store and the default
+// cache, and, with a PostgreSQL store, the bus that carries WebSocket
+// broadcasts to every server.
 func (s *Server) subsystems() []any {
-	subs := []any{s.Scheduler, s.Sessions, s.Pipeline}
+	if s.KV == nil {
+		s.KV, s.Cache = kvdb.NewEmbedded(s.Store), cache.NewBuiltin()
+	}
+	subs := []any{s.Scheduler, s.Sessions, s.Pipeline, s.KV, s.Cache}
 	if s.WSXBus != nil {
 		subs = append(subs, s.WSXBus)
 	}

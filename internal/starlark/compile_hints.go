@@ -102,13 +102,12 @@ func namesHint(msg string) string {
 // selfInstead says what to use instead of self attributes that Zato
 // services use and Plexus does not have, by path.
 var selfInstead = map[string]string{
-	"self.kvdb":        "this server gives services no key-value store: keep data in a system reached through self.out.rest, or in a service called with self.invoke",
-	"self.cache":       "this server gives services no cache: keep data in a system reached through self.out.rest, or in a service called with self.invoke",
 	"self.server":      "services have no server object: use self.invoke and self.invoke_async for other services, self.out for connections, self.channel for the channel and self.name for the service's name",
 	"self.environ":     "self keeps nothing between requests: use local variables",
 	"self.user_config": "put settings in module-level constants",
 	"self.config":      "put settings in module-level constants",
 	"self.time":        "use the time module: time.now(), time.utcnow(), time.parse(s, fmt)",
+	"self.redis":       "use self.kvdb.conn: the same commands, on the embedded store or Redis",
 }
 
 // selfWarnings reports the self attributes a file uses that self does

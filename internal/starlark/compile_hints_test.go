@@ -51,7 +51,7 @@ func TestSelfWarnings(t *testing.T) {
 	svcs, ws, err := compiler().Compile("svc.star", []byte(`
 def handle(self):
     crm = self.outgoing.plain_http["CRM"].conn
-    self.kvdb.conn.set("a", "b")
+    self.redis.set("a", "b")
     home = self.server.fs_server_config
     billing = self.out.plain_http["Billing"]
     self.logger.critical("x")
@@ -71,7 +71,7 @@ def handle(self):
 	}
 	got := strings.Join(ws, "\n")
 	for _, want := range []string{
-		`svc.star:4:10: self.kvdb does not exist in Plexus; this server gives services no key-value store`,
+		`svc.star:4:10: self.redis does not exist in Plexus; use self.kvdb.conn`,
 		`svc.star:5:17: self.server does not exist in Plexus; services have no server object: use self.invoke`,
 		`svc.star:7:17: self.logger.critical does not exist in Plexus; self.logger has debug, error, exception, info, warn, warning`,
 		`svc.star:8:25: self.request.paylod does not exist in Plexus; did you mean self.request.payload?`,

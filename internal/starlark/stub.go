@@ -66,6 +66,9 @@ var selfDocs = map[string]string{
 	"self.security":                   "Security helpers of the security kinds.",
 	"self.channel.client":             "The WebSocket client whose message invoked the service (id, name, user, remote_addr), or None (docs/websocket.md).",
 	"self.wsx":                        "WebSocket channels (docs/websocket.md).",
+	"self.kvdb":                       "The server's key-value store, embedded or on Redis (docs/kvdb.md).",
+	"self.kvdb.conn":                  "self.kvdb.conn.set(key, value), .get(key) and Redis's other commands (docs/kvdb.md).",
+	"self.cache":                      "Built-in caches: self.cache.default, self.cache.get_cache(\"builtin\", name) (docs/cache.md).",
 	"self.wsx.channel":                "self.wsx.channel[\"Name\"]: a WebSocket channel, to broadcast to its clients or invoke one (docs/websocket.md).",
 	"self.security.jwt":               "self.security.jwt.create(definition) issues a JWT session token for a jwt security definition (docs/security.md).",
 }

@@ -6,6 +6,7 @@ package rest
 import (
 	"fmt"
 
+	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/dispatch"
 	"github.com/plexushq/plexus/internal/ratelimit"
 	"github.com/plexushq/plexus/internal/redact"
@@ -34,6 +35,10 @@ type Channel struct {
 
 	Security     string          `json:"security" label:"Security definition" group:"Security" ref:"security" doc:"Name of the security definition every request must pass (401 otherwise); the identity it admits reaches the service as self.channel.security. Empty: no definition."`
 	Groups       []string        `json:"groups" label:"Security groups" group:"Security" ref:"groups" doc:"Security groups whose members the channel admits: a request must pass one member of one group (as well as security, when set), and runs as that member."`
+	Cache        string          `json:"cache" label:"Response cache" group:"Caching" ref:"cache_builtin" doc:"Name of the built-in cache that keeps the channel's successful replies to GET and HEAD: a request with the same path, query string and cache_headers is answered from it, after the security checks, without running the service (X-Plexus-Cache: hit). Empty: no caching."`
+	CacheExpiry  config.Duration `json:"cache_expiry" label:"Keep replies for" group:"Caching" min:"0s" placeholder:"30s" doc:"How long a reply is kept in the cache; 0 takes the cache's default_expiry."`
+	CacheHeaders []string        `json:"cache_headers" label:"Headers in the key" group:"Caching" placeholder:"Accept-Language" doc:"Request headers whose values tell cached replies apart, besides the path and the query string, such as Accept or Accept-Language."`
+
 	RateLimiting ratelimit.Rules `json:"rate_limiting" label:"Rate limits by address" group:"Rate limits" doc:"Rate limits keyed by client address, checked before authentication: the first rule whose cidr holds the address applies, and an address no rule matches is refused (403), which makes the rules an IP allow-list. Empty: no limit."`
 
 	tpl *router.Template // parsed url_path, kept by Validate
@@ -71,7 +76,7 @@ func init() {
 			"is_rate_limit_active": "",
 
 			"sec_type": "", "is_internal": "", "params_pri": "", "match_slash": "", "timeout": "", "http_accept": "",
-			"cache_type": "", "cache_id": "", "cache_expiry": "", "response_cache": "", "content_encoding": "",
+			"cache_type": "", "cache_id": "", "response_cache": "", "content_encoding": "",
 			"gateway_service_list": "", "service_whitelist": "", "is_audit_log_active": "", "should_include_in_openapi": "",
 			"is_deprecated": "", "deprecation_since": "", "deprecation_sunset": "", "deprecation_successor": "",
 			"rate_limit_type": "", "rate_limit_check_parent_def": "",
@@ -80,7 +85,7 @@ func init() {
 			"max_bytes_per_message_sent": "", "max_bytes_per_message_received": "",
 			// Columns of 3.2's http_soap table that a full export writes
 			// for channels too, though only outgoing connections use them.
-			"id": "", "service_id": "", "cache_name": "", "data_encoding": "", "host": "", "ping_method": "", "pool_size": "",
+			"id": "", "service_id": "", "cache_name": "cache", "data_encoding": "", "host": "", "ping_method": "", "pool_size": "",
 			"is_audit_log_sent_active": "", "is_audit_log_received_active": "",
 			"should_parse_on_input": "", "should_return_errors": "", "should_validate": "",
 		},
@@ -169,10 +174,14 @@ type route struct {
 // newRoute returns the route of a channel; lim is its running form, its
 // rate limits by client address, kept while the channel is unchanged.
 func newRoute(c *Channel, tpl *router.Template, lim *ratelimit.Limiter) *route {
-	return &route{Channel: c, params: tpl.Params, ch: dispatch.Channel{
+	r := &route{Channel: c, params: tpl.Params, ch: dispatch.Channel{
 		Type: service.ChannelREST, Name: c.Name, Service: c.Service, DataFormat: c.DataFormat, ContentType: c.ContentType,
 		Security: c.Security, Groups: c.Groups, Limiter: lim,
 	}}
+	if c.Cache != "" {
+		r.ch.Cache = &dispatch.ResponseCache{Cache: c.Cache, Expiry: c.CacheExpiry.D(), Headers: c.CacheHeaders}
+	}
+	return r
 }
 
 // Table is the assembled routing table of all REST channels.

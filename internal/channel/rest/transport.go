@@ -28,7 +28,7 @@ func (t *Transport) Open(x *dispatch.Exchange, kind string, tr dispatch.Transpor
 	x.Begin(t.R.Context(), tr)
 	h := t.W.Header()
 	h[reply.CIDHeader] = []string{x.CID}
-	x.Kind, x.Verb, x.Path, x.RemoteAddr = kind, t.R.Method, t.R.URL.Path, t.R.RemoteAddr
+	x.Kind, x.Verb, x.Path, x.Query, x.RemoteAddr = kind, t.R.Method, t.R.URL.Path, t.R.URL.RawQuery, t.R.RemoteAddr
 	x.Headers, x.Reply.Headers = textproto.MIMEHeader(t.R.Header), textproto.MIMEHeader(h)
 }
 
