@@ -5,6 +5,7 @@ package server
 import (
 	_ "github.com/plexushq/plexus/internal/amqp"
 	_ "github.com/plexushq/plexus/internal/channel/rest"
+	_ "github.com/plexushq/plexus/internal/kafka"
 	_ "github.com/plexushq/plexus/internal/mqtt"
 	_ "github.com/plexushq/plexus/internal/outconn/rest"
 	_ "github.com/plexushq/plexus/internal/scheduler"

@@ -171,6 +171,7 @@ const (
 	ChannelScheduler   = "scheduler"
 	ChannelAMQP        = "amqp"
 	ChannelMQTT        = "mqtt"
+	ChannelKafka       = "kafka"
 )
 
 // Security is the authenticated identity of a request: which definition
