@@ -141,8 +141,14 @@ func steadyClient(t *testing.T, addr, id string, got chan<- *paho.Publish, filte
 // degraded; they reconnect and go on, and with QoS 1 and persistent
 // sessions every message the test published reaches the far topic: none
 // lost, duplicates only where at-least-once delivery allows them,
-// counted.
+// counted. So with MQTT 5 and with 3.1.1.
 func TestBrokerRestart(t *testing.T) {
+	for _, version := range []string{mqtt.Version5, mqtt.Version311} {
+		t.Run("MQTT "+version, func(t *testing.T) { brokerRestart(t, version) })
+	}
+}
+
+func brokerRestart(t *testing.T, version string) {
 	m := newMosquitto(t)
 	id := fmt.Sprint(time.Now().UnixNano())
 	in, out := "plexus-test/"+id+"/in", "plexus-test/"+id+"/out"
@@ -152,9 +158,10 @@ func TestBrokerRestart(t *testing.T) {
 
 	s := plexustest.Start(t, plexustest.Options{Timeout: 60 * time.Second})
 	s.Deploy("relay.star", "def handle(self):\n    self.out.mqtt[\"out\"].send(self.request.payload)\n")
-	s.Put(mqtt.OutgoingKind, "out", map[string]any{"address": m.addr, "topic": out, "client_id": "plexus-test-out-" + id, "timeout": "30s"})
+	s.Put(mqtt.OutgoingKind, "out", map[string]any{"address": m.addr, "topic": out, "client_id": "plexus-test-out-" + id, "timeout": "30s",
+		"protocol_version": version})
 	s.Put(mqtt.ChannelKind, "in", map[string]any{"address": m.addr, "topic": in, "service": "relay", "data_format": "text",
-		"client_id": "plexus-test-in-" + id, "clean_start": false, "pool_size": 4})
+		"client_id": "plexus-test-in-" + id, "clean_start": false, "pool_size": 4, "protocol_version": version})
 	waitState(t, s, mqtt.ChannelKind, "in", "running")
 	waitState(t, s, mqtt.OutgoingKind, "out", "running")
 
