@@ -46,12 +46,13 @@ type handling struct {
 }
 
 func handlingOf(cfg *Channel) *handling {
-	return &handling{cfg: cfg, ch: broker.Channel(service.ChannelKafka, cfg.Name, cfg.Service, cfg.DataFormat, cfg.Security, cfg.Groups)}
+	return &handling{cfg: cfg, ch: broker.Channel(service.ChannelKafka, cfg.Name, cfg.Service, cfg.DataFormat, "", nil)}
 }
 
 // consumer is the running form of a Kafka channel.
 type consumer struct {
 	cfg      *Channel
+	b        brokers
 	pipe     *dispatch.Pipeline
 	log      *slog.Logger
 	drain    time.Duration
@@ -61,7 +62,11 @@ type consumer struct {
 
 func provisionChannel(env *registry.Env, obj registry.Object) (any, error) {
 	cfg := obj.(*Channel)
-	c := &consumer{cfg: cfg, log: env.Logger, drain: env.Settings.Limits.ShutdownTimeout.D()}
+	b, err := cfg.brokers().login(env, cfg.Security)
+	if err != nil {
+		return nil, err
+	}
+	c := &consumer{cfg: cfg, b: b, log: env.Logger, drain: env.Settings.Limits.ShutdownTimeout.D()}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -78,7 +83,7 @@ func provisionChannel(env *registry.Env, obj registry.Object) (any, error) {
 func updateChannel(_ *registry.Env, running any, old, obj registry.Object) func() {
 	o, n := *old.(*Channel), *obj.(*Channel)
 	for _, c := range []*Channel{&o, &n} {
-		c.Service, c.DataFormat, c.Security, c.Groups = "", "", "", nil
+		c.Service, c.DataFormat = "", ""
 		c.MaxRetries, c.RetrySleepTime, c.DLQForwardTo = 0, 0, ""
 	}
 	if !reflect.DeepEqual(o, n) {
@@ -113,7 +118,7 @@ func (c *consumer) Run(ctx context.Context, st *registry.Status) error {
 	if c.pipe == nil {
 		return errors.New("the server has no request pipeline for Kafka channels")
 	}
-	opts := append(c.cfg.brokers().options("plexus-"+c.cfg.Name), kgo.ConsumerGroup(c.cfg.groupID()), kgo.ConsumeTopics(c.cfg.Topics...),
+	opts := append(c.b.options("plexus-"+c.cfg.Name), kgo.ConsumerGroup(c.cfg.groupID()), kgo.ConsumeTopics(c.cfg.Topics...),
 		kgo.DisableAutoCommit(), kgo.BlockRebalanceOnPoll(), kgo.FetchMaxWait(time.Second))
 	if c.cfg.TopicRegex {
 		opts = append(opts, kgo.ConsumeRegex())

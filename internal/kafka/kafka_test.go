@@ -10,6 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
 
 	"github.com/plexushq/plexus/internal/cid"
 	"github.com/plexushq/plexus/internal/kafka"
@@ -229,5 +230,42 @@ func TestRoundTrip(t *testing.T) {
 		if !strings.Contains(metrics, `plexus_kafka_records_total{name="in",`+want) {
 			t.Errorf("metrics lack %s", want)
 		}
+	}
+}
+
+// A channel and an outgoing connection log in with SASL as the basic_auth
+// security definition they name says, as Zato's security field does; a
+// definition of another type is refused by name.
+func TestSecurityDefinition(t *testing.T) {
+	k := newCluster(t, kfake.EnableSASL(), kfake.Superuser("PLAIN", "plexus", "s3cret"), kfake.SeedTopics(1, "orders", "replies"))
+	client := func(topics ...string) *kgo.Client {
+		opts := []kgo.Opt{kgo.SeedBrokers(k.addr), kgo.SASL(plain.Auth{User: "plexus", Pass: "s3cret"}.AsMechanism())}
+		if len(topics) > 0 {
+			opts = append(opts, kgo.ConsumeTopics(topics...), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+		}
+		cl, err := kgo.NewClient(opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(cl.Close)
+		return cl
+	}
+	producer, replies := client(), client("replies")
+	s := plexustest.Start(t, plexustest.Options{})
+	s.Deploy("relay.star", "def handle(self):\n    self.out.kafka[\"out\"].send(self.request.payload, topic=\"replies\")\n")
+	s.Put("security", "kafka.creds", map[string]any{"type": "basic_auth", "username": "plexus", "password": "s3cret"})
+	s.Put("security", "a.key", map[string]any{"type": "apikey", "password": "k"})
+	s.Put(kafka.OutgoingKind, "out", map[string]any{"address": k.addr, "security": "kafka.creds"})
+	s.Put(kafka.ChannelKind, "in", map[string]any{"address": k.addr, "topics": []string{"orders"}, "service": "relay",
+		"data_format": "text", "security": "kafka.creds"})
+	waitState(t, s, kafka.ChannelKind, "in", "running")
+	waitState(t, s, kafka.OutgoingKind, "out", "running")
+	produce(t, producer, &kgo.Record{Topic: "orders", Value: []byte("logged in")})
+	if r := must(t, replies); string(r.Value) != "logged in" {
+		t.Errorf("relayed %q", r.Value)
+	}
+	r := s.AdminCall("PUT", "/admin/api/v1/objects/outgoing_kafka/bad", fmt.Sprintf(`{"address": %q, "security": "a.key"}`, k.addr))
+	if r.StatusCode != 400 || !strings.Contains(string(r.Body), "a broker takes basic_auth") || strings.Contains(string(r.Body), `"k"`) {
+		t.Errorf("an apikey definition: %d %s", r.StatusCode, r.Body)
 	}
 }

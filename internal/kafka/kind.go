@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/plexushq/plexus/internal/broker"
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/sdk/service"
@@ -38,6 +39,7 @@ const (
 type brokers struct {
 	address, mechanism, username, password string
 	tls                                    bool
+	fromDefinition                         bool // the credentials are a security definition's
 }
 
 // check reports what is wrong with the brokers' fields.
@@ -48,7 +50,7 @@ func (b brokers) check() []error {
 			errs = append(errs, registry.FieldProblem("address", "%q is not host:port, such as kafka1:9092", a))
 		}
 	}
-	if b.mechanism != "" && b.username == "" {
+	if b.mechanism != "" && b.username == "" && !b.fromDefinition {
 		errs = append(errs, registry.FieldProblem("username", "sasl_mechanism %s needs a username", b.mechanism))
 	}
 	return errs
@@ -74,6 +76,7 @@ type Channel struct {
 	Username        string          `json:"username" label:"Username" group:"Broker" doc:"The SASL user."`
 	Password        string          `json:"password" label:"Password" group:"Broker" widget:"password" secret:"true" doc:"The SASL password, stored encrypted."`
 	SSL             bool            `json:"ssl" label:"TLS" group:"Broker" doc:"Whether the client connects with TLS, checking the brokers' certificates against the system's roots."`
+	Security        string          `json:"security" label:"Broker credentials" group:"Broker" ref:"security" doc:"Name of a basic_auth security definition whose username and password the client logs in with (SASL, PLAIN unless sasl_mechanism says otherwise), instead of username and password, as in Zato. A change of the definition applies when the object is next saved or the server restarts."`
 	Topics          []string        `json:"topics" required:"true" label:"Topics" group:"Consuming" placeholder:"orders" doc:"The topics the channel consumes; with topic_regex, regular expressions that topics' names must match in full."`
 	TopicRegex      bool            `json:"topic_regex" label:"Topics are patterns" group:"Consuming" doc:"Whether topics are regular expressions (orders\\..*): the channel consumes every topic whose name matches, those created later included."`
 	GroupID         string          `json:"group_id" label:"Consumer group" group:"Consuming" placeholder:"plexus-orders" doc:"The consumer group the channel joins: the group's members share the topics' partitions, and its committed offsets say where consuming resumes. Empty: plexus- and the channel's name."`
@@ -84,9 +87,6 @@ type Channel struct {
 	MaxRetries      int             `json:"max_retries" label:"Runs again at most" group:"Failures" min:"0" max:"100" doc:"How many times a record whose service failed or was unavailable (a 5xx, 408 or 429) runs again, after retry_sleep_time, doubling each time (at most 30 s), before it is dead-lettered. A record that can never succeed (malformed, too large, invalid input: a 4xx) is dead-lettered at once."`
 	RetrySleepTime  config.Duration `json:"retry_sleep_time" label:"First wait before running again" group:"Failures" min:"0s" max:"10m" placeholder:"1s" doc:"How long a failed record waits before it runs again the first time."`
 	DLQForwardTo    string          `json:"dlq_forward_to" label:"Dead-letter topic" group:"Failures" placeholder:"orders.dead" doc:"The topic a record is dead-lettered to, with its key and headers and x-plexus-error, x-plexus-status, x-plexus-topic, x-plexus-partition, x-plexus-offset and X-Plexus-CID; empty: it is dropped, with a log line. Either way its offset is then committed."`
-
-	Security string   `json:"security" label:"Security definition" group:"Security" ref:"security" doc:"Name of the security definition every record must pass, with credentials in its headers (Authorization: Basic or Bearer, or the API key header); a record that fails is dead-lettered. Empty: no definition."`
-	Groups   []string `json:"groups" label:"Security groups" group:"Security" ref:"groups" doc:"Security groups whose members the channel admits, as for REST channels."`
 }
 
 // Validate checks the brokers and the topics.
@@ -105,11 +105,25 @@ func (c *Channel) Validate() []error {
 }
 
 func (c *Channel) brokers() brokers {
-	return brokers{c.Address, c.SASLMechanism, c.Username, c.Password, c.SSL}
+	return brokers{c.Address, c.SASLMechanism, c.Username, c.Password, c.SSL, c.Security != ""}
 }
 
 func (o *Outgoing) brokers() brokers {
-	return brokers{o.Address, o.SASLMechanism, o.Username, o.Password, o.SSL}
+	return brokers{o.Address, o.SASLMechanism, o.Username, o.Password, o.SSL, o.Security != ""}
+}
+
+// login returns b with the credentials of the security definition it
+// names, if any.
+func (b brokers) login(env *registry.Env, def string) (brokers, error) {
+	user, pass, err := broker.Login(env, "security", def, b.username, b.password)
+	if err != nil {
+		return b, err
+	}
+	b.username, b.password = user, pass
+	if def != "" && b.mechanism == "" {
+		b.mechanism = "PLAIN"
+	}
+	return b, nil
 }
 
 func (c *Channel) groupID() string {
@@ -129,6 +143,7 @@ type Outgoing struct {
 	Username      string          `json:"username" label:"Username" group:"Broker" doc:"The SASL user."`
 	Password      string          `json:"password" label:"Password" group:"Broker" widget:"password" secret:"true" doc:"The SASL password, stored encrypted."`
 	SSL           bool            `json:"ssl" label:"TLS" group:"Broker" doc:"Whether the client connects with TLS, checking the brokers' certificates against the system's roots."`
+	Security      string          `json:"security" label:"Broker credentials" group:"Broker" ref:"security" doc:"Name of a basic_auth security definition whose username and password the client logs in with (SASL, PLAIN unless sasl_mechanism says otherwise), instead of username and password, as in Zato. A change of the definition applies when the object is next saved or the server restarts."`
 	Topic         string          `json:"topic" label:"Topic" group:"Producing" placeholder:"orders" doc:"The topic of records whose send names none."`
 	Compression   string          `json:"compression" label:"Compression" group:"Producing" advanced:"true" enum:"none|gzip|snappy|lz4|zstd" enum_labels:"None|gzip|Snappy|LZ4|Zstandard" doc:"How batches of records are compressed."`
 	SendTimeout   config.Duration `json:"send_timeout" label:"Timeout" group:"Producing" min:"1ms" max:"10m" placeholder:"10s" doc:"How long send waits for every in-sync replica to have the record, and for the brokers while they are away, before failing with 504."`

@@ -26,20 +26,26 @@ import (
 // concurrent use.
 type publisher struct {
 	cfg *Outgoing
+	b   brokers
 
 	mu     sync.Mutex
 	client *kgo.Client
 	ready  chan struct{} // closed when client is set
 }
 
-func provisionOutgoing(_ *registry.Env, obj registry.Object) (any, error) {
-	return &publisher{cfg: obj.(*Outgoing), ready: make(chan struct{})}, nil
+func provisionOutgoing(env *registry.Env, obj registry.Object) (any, error) {
+	cfg := obj.(*Outgoing)
+	b, err := cfg.brokers().login(env, cfg.Security)
+	if err != nil {
+		return nil, err
+	}
+	return &publisher{cfg: cfg, b: b, ready: make(chan struct{})}, nil
 }
 
 // options returns the producing client's options: idempotent (the
 // default), every in-sync replica acknowledging, records sent at once.
 func (p *publisher) options() []kgo.Opt {
-	opts := append(p.cfg.brokers().options("plexus-out-"+p.cfg.Name), kgo.RequiredAcks(kgo.AllISRAcks()),
+	opts := append(p.b.options("plexus-out-"+p.cfg.Name), kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerLinger(0), kgo.RecordDeliveryTimeout(p.cfg.SendTimeout.D()))
 	switch p.cfg.Compression {
 	case "gzip":
@@ -210,7 +216,7 @@ var pingAction = registry.Action{
 		p := call.Running.(*publisher)
 		start := time.Now()
 		res := registry.PingResult{Name: call.Name, CID: call.CID, Target: p.cfg.Address}
-		cl, err := kgo.NewClient(p.cfg.brokers().options("plexus-ping-" + p.cfg.Name)...)
+		cl, err := kgo.NewClient(p.b.options("plexus-ping-" + p.cfg.Name)...)
 		if err == nil {
 			err = ping(ctx, cl)
 			cl.Close()

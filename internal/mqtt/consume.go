@@ -69,7 +69,11 @@ type consumer struct {
 
 func provisionChannel(env *registry.Env, obj registry.Object) (any, error) {
 	cfg := obj.(*Channel)
-	c := &consumer{cfg: cfg, e: endpoint{address: cfg.Address, username: cfg.Username, password: cfg.Password,
+	user, pass, err := broker.Login(env, "broker_security", cfg.BrokerSecurity, cfg.Username, cfg.Password)
+	if err != nil {
+		return nil, err
+	}
+	c := &consumer{cfg: cfg, e: endpoint{address: cfg.Address, username: user, password: pass,
 		clientID: cfg.clientID(), keepAlive: cfg.KeepAlive.D()}, log: env.Logger, drain: env.Settings.Limits.ShutdownTimeout.D()}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)

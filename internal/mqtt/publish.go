@@ -35,14 +35,18 @@ type publisher struct {
 	lastErr error
 }
 
-func provisionOutgoing(_ *registry.Env, obj registry.Object) (any, error) {
+func provisionOutgoing(env *registry.Env, obj registry.Object) (any, error) {
 	cfg := obj.(*Outgoing)
 	id := cfg.ClientID
 	if id == "" {
 		id = "plexus-out-" + cfg.Name
 	}
+	user, pass, err := broker.Login(env, "security", cfg.Security, cfg.Username, cfg.Password)
+	if err != nil {
+		return nil, err
+	}
 	return &publisher{cfg: cfg, ready: make(chan struct{}),
-		e: endpoint{address: cfg.Address, username: cfg.Username, password: cfg.Password, clientID: id, keepAlive: cfg.KeepAlive.D()}}, nil
+		e: endpoint{address: cfg.Address, username: user, password: pass, clientID: id, keepAlive: cfg.KeepAlive.D()}}, nil
 }
 
 // Run keeps the client connected until ctx ends; it returns the error
