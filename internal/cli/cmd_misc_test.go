@@ -125,12 +125,12 @@ func TestCompletion(t *testing.T) {
 		want []string
 	}{
 		{[]string{"invoke", "plexus.pi"}, []string{"plexus.ping"}},
-		{[]string{"ping", ""}, []string{"outgoing_amqp", "outgoing_mqtt", "outgoing_rest"}},
+		{[]string{"ping", ""}, withAction("ping")},
 		{[]string{"ping", "outgoing_rest", ""}, []string{"Billing", "Orders API"}},
 		{[]string{"scheduler", "run", "crm."}, []string{"crm.nightly-sync"}},
 		{[]string{"scheduler", "pause", ""}, []string{"crm.nightly-sync"}},
 		{[]string{"security", "change-password", ""}, []string{"frontend"}},
-		{[]string{"action", ""}, []string{"security", "outgoing_amqp", "outgoing_mqtt", "outgoing_rest", "scheduler"}},
+		{[]string{"action", ""}, withAction("")},
 		{[]string{"action", "sch"}, []string{"scheduler"}},
 		{[]string{"action", "scheduler", ""}, []string{"crm.nightly-sync"}},
 		{[]string{"action", "scheduler", "crm.nightly-sync", "p"}, []string{"pause\tMakes the job inactive through the one change path: it is kept, with its run history, but does not run until it is resumed; a run going on is not stopped."}},

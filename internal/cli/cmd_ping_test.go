@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/plexushq/plexus/internal/admin"
+	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/servertest"
 )
 
@@ -40,8 +41,8 @@ func TestPing(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, `No outgoing REST connection named "Nope"`) {
 		t.Errorf("ping missing: %d %q", code, stderr)
 	}
-	_, stderr, code = runCLI(t, nil, "ping", "sql", "db", s.Dir)
-	if code != 1 || !strings.Contains(stderr, "the kinds that can be pinged are outgoing_amqp, outgoing_mqtt, outgoing_rest") || !strings.Contains(stderr, "--help") {
+	_, stderr, code = runCLI(t, nil, "ping", "nosuchkind", "db", s.Dir)
+	if code != 1 || !strings.Contains(stderr, "the kinds that can be pinged are "+strings.Join(withAction("ping"), ", ")) || !strings.Contains(stderr, "--help") {
 		t.Errorf("ping another kind: %d %q", code, stderr)
 	}
 	backend.Close()
@@ -86,4 +87,19 @@ func TestAction(t *testing.T) {
 	if stdout, _, code := runCLI(t, nil, "action", "--help"); code != 0 || !strings.Contains(stdout, "plexus action scheduler crm.nightly-sync execute") {
 		t.Errorf("--help: %d %q", code, stdout)
 	}
+}
+
+// withAction returns the registered kinds that have an action (any, for
+// ""), in the order the CLI lists them.
+func withAction(action string) []string {
+	var ids []string
+	for _, k := range registry.All() {
+		for _, a := range k.Actions {
+			if action == "" || a.Name == action {
+				ids = append(ids, k.ID)
+				break
+			}
+		}
+	}
+	return ids
 }

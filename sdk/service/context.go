@@ -172,6 +172,7 @@ const (
 	ChannelAMQP        = "amqp"
 	ChannelMQTT        = "mqtt"
 	ChannelKafka       = "kafka"
+	ChannelNATS        = "nats"
 )
 
 // Security is the authenticated identity of a request: which definition

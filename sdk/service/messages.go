@@ -8,6 +8,7 @@ const (
 	KindOutgoingAMQP  = "outgoing_amqp"
 	KindOutgoingMQTT  = "outgoing_mqtt"
 	KindOutgoingKafka = "outgoing_kafka"
+	KindOutgoingNATS  = "outgoing_nats"
 )
 
 // AMQP returns the outgoing AMQP connection with a name: s.Out().AMQP("Orders")
@@ -27,6 +28,11 @@ func (o Out) Kafka(name string) *MessageConn {
 	return &MessageConn{c: o.c, kind: KindOutgoingKafka, name: name}
 }
 
+// NATS returns the outgoing NATS connection with a name, as AMQP does.
+func (o Out) NATS(name string) *MessageConn {
+	return &MessageConn{c: o.c, kind: KindOutgoingNATS, name: name}
+}
+
 // MessageConn is an outgoing connection to a message broker as a service
 // sends through it.
 type MessageConn struct {
@@ -39,8 +45,9 @@ func (m *MessageConn) Name() string { return m.name }
 
 // Send publishes data: a []byte or string as it is, anything else as JSON
 // (with Content-Type application/json). It returns once the broker has
-// the message (an AMQP publisher confirm, an MQTT PUBACK or PUBCOMP; at
-// once for MQTT QoS 0), or an error: the broker refused it or could not
+// the message (an AMQP publisher confirm, an MQTT PUBACK or PUBCOMP, a
+// JetStream acknowledgement or a core NATS server's answer to a ping;
+// at once for MQTT QoS 0), or an error: the broker refused it or could not
 // be reached in time (*Error 502 or 504), or the connection is missing
 // or inactive (503). The message carries the service's cid in the
 // X-Plexus-CID header unless opts names another.
@@ -72,8 +79,10 @@ type SendOptions struct {
 	Topic string
 	// Key is the Kafka record's key, which picks its partition.
 	Key []byte
+	// Subject is the NATS subject.
+	Subject string
 	// Headers go with the message: AMQP headers, MQTT 5 user properties,
-	// Kafka record headers.
+	// Kafka record headers, NATS headers.
 	Headers map[string]any
 	// QoS is the MQTT quality of service (0, 1 or 2); nil is the
 	// connection's.

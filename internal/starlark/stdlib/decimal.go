@@ -107,6 +107,9 @@ func toDecimal(thread *sl.Thread, fn string, v sl.Value) (Decimal, error) {
 	return Decimal{}, fmt.Errorf("%s: got %s, want a str such as \"12.50\", an int or a decimal", fn, v.Type())
 }
 
+// ParseDecimal reads a decimal from its text, such as "12.50".
+func ParseDecimal(s string) (Decimal, error) { return parseDecimal("decimal", s) }
+
 // parseDecimal reads Python's decimal syntax: a sign, digits with an
 // optional point, an optional exponent; spaces around and _ between
 // digits are allowed.

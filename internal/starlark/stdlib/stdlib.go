@@ -178,6 +178,7 @@ var predeclared = sync.OnceValue(func() sl.StringDict {
 		"csv":         csvModule(),
 		"xml":         xmlModule(),
 		"io":          ioModule(),
+		"bson":        bsonModule(),
 		"catch":       sl.NewBuiltin("catch", catch),
 		"int":         sl.NewBuiltin("int", convertInt),
 		"float":       sl.NewBuiltin("float", convertFloat),
