@@ -18,6 +18,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -65,6 +66,7 @@ type options struct {
 	coldChannels int
 	accessLog    bool
 	keep         bool
+	postgres     string
 }
 
 // parseOptions reads the flags; usage and flag errors go to stderr.
@@ -82,6 +84,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.coldChannels, "cold-channels", 10000, "channels loaded before the cold start measurement; 0 skips it")
 	fs.BoolVar(&o.accessLog, "access-log", true, "keep Plexus's access log on (the default setting); false writes log.access: false to plexus.yaml")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (binaries, environment, server logs)")
+	fs.StringVar(&o.postgres, "postgres", os.Getenv("PLEXUS_TEST_POSTGRES"), "PostgreSQL URL of the sql-select scenario (default $PLEXUS_TEST_POSTGRES); empty skips it")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: go run ./bench [flags]\n\n"+
 			"Measures Plexus against a bare net/http baseline under the same load.\n"+
@@ -182,11 +185,14 @@ type bench struct {
 	apiAddr, adminAddr     string
 	baselineAddr           string
 	backendAddr            string // the proxy scenario's backend
+	sqlTable               string // the sql-select scenario's table
 	plexus, baseline       *process
 	admin                  *adminClient
 
 	mu    sync.Mutex
 	procs []*process // every process started, stopped on exit
+	// cleanups run when the run ends, after the processes stopped.
+	cleanups []func()
 }
 
 // run runs the benchmark with command-line args, printing to stdout.
@@ -233,6 +239,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	rep.IdleRSSMB = b.idleRSS()
 	fmt.Fprintln(stdout)
 	for _, s := range selected {
+		if s.NeedsPostgres && opts.postgres == "" {
+			fmt.Fprintf(stdout, "Skipping %s: no PostgreSQL (-postgres, or PLEXUS_TEST_POSTGRES)\n", s.Name)
+			continue
+		}
 		sr, err := b.measure(ctx, lg, s)
 		if err != nil {
 			return err
@@ -381,6 +391,9 @@ func (b *bench) stopAll() {
 		})
 	}
 	wg.Wait()
+	for _, f := range b.cleanups {
+		f()
+	}
 }
 
 // startServers starts the baseline and Plexus (with plexus quickstart)
@@ -404,8 +417,15 @@ func (b *bench) startServers(ctx context.Context) error {
 	if b.adminAddr, err = freeAddr(); err != nil {
 		return err
 	}
-	b.baseline, err = b.startProcess("baseline", "baseline.log", nil, b.baselineBin, "-listen", b.baselineAddr,
-		"-proxy", "http://"+b.backendAddr+"/hello")
+	args := []string{"-listen", b.baselineAddr, "-proxy", "http://" + b.backendAddr + "/hello"}
+	if b.opts.postgres != "" {
+		var r [4]byte
+		rand.Read(r[:])
+		b.sqlTable = "plexus_bench_" + hex.EncodeToString(r[:])
+		args = append(args, "-postgres", b.opts.postgres, "-sql-table", b.sqlTable, "-sql-pool", strconv.Itoa(sqlPool))
+		b.cleanups = append(b.cleanups, func() { dropSQLTable(b.opts.postgres, b.sqlTable) })
+	}
+	b.baseline, err = b.startProcess("baseline", "baseline.log", nil, b.baselineBin, args...)
 	if err != nil {
 		return err
 	}
@@ -458,7 +478,8 @@ func (b *bench) idleRSS() map[string]float64 {
 // baseline, and keeps the best round of each.
 func (b *bench) measure(ctx context.Context, lg Loadgen, s Scenario) (scenarioReport, error) {
 	sr := scenarioReport{Name: s.Name, Rounds: map[string][]float64{}}
-	if err := s.Setup(ctx, b.admin, setupEnv{Backend: "http://" + b.backendAddr, Connections: b.opts.connections}); err != nil {
+	if err := s.Setup(ctx, b.admin, setupEnv{Backend: "http://" + b.backendAddr, Connections: b.opts.connections,
+		Postgres: b.opts.postgres, SQLTable: b.sqlTable}); err != nil {
 		return sr, fmt.Errorf("setting up scenario %s: %w", s.Name, err)
 	}
 	targets := []struct {

@@ -3,14 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to create the sql-select table
 )
 
 // Scenario is one workload, measured against Plexus and against the
@@ -33,6 +38,9 @@ type Scenario struct {
 	// Check verifies one response body to the request's body, so a
 	// scenario cannot measure a fast wrong answer.
 	Check func(sent, got []byte) error
+	// NeedsPostgres marks a scenario that queries PostgreSQL: it is
+	// skipped when the run has none (-postgres).
+	NeedsPostgres bool
 }
 
 // setupEnv is what a scenario's Setup may need to know about the run.
@@ -41,7 +49,23 @@ type setupEnv struct {
 	Backend string
 	// Connections is the load's concurrency, for connection pools.
 	Connections int
+	// Postgres is the PostgreSQL URL of the sql-select scenario, and
+	// SQLTable its table, of this run's own.
+	Postgres, SQLTable string
 }
+
+// sqlPool is the pool size of both targets of the sql-select scenario.
+const sqlPool = 16
+
+// sqlRows is how many rows the sql-select scenario's table holds.
+const sqlRows = 1000
+
+// starSelect is the Starlark service of the sql-select scenario; %s is
+// the table.
+const starSelect = `def handle(self):
+    self.response.payload = self.out.sql["bench"].conn.one(
+        "SELECT id, name, balance FROM %s WHERE id = :id", {"id": int(self.request.input.id)})
+`
 
 // starEcho is the Starlark echo service of the starlark-echo scenario.
 const starEcho = "def handle(self):\n    self.response.payload = self.request.input\n"
@@ -124,7 +148,75 @@ func scenarios() []Scenario {
 			Baseline: Request{Method: http.MethodGet, Path: "/proxy"},
 			Check:    checkPing,
 		},
+		{
+			Name: "sql-select",
+			About: "GET through a channel whose Starlark service selects one row by primary key through an outgoing SQL connection " +
+				"to PostgreSQL, against a net/http handler running the same query through a pgxpool of the same size.",
+			Setup:         setupSQL,
+			Plexus:        Request{Method: http.MethodGet, Path: "/sql/42"},
+			Baseline:      Request{Method: http.MethodGet, Path: "/sql/42"},
+			Check:         checkSQL,
+			NeedsPostgres: true,
+		},
 	}
+}
+
+// setupSQL creates the sql-select scenario's table, its outgoing SQL
+// connection, service and channel.
+func setupSQL(ctx context.Context, a *adminClient, env setupEnv) error {
+	if err := createSQLTable(ctx, env.Postgres, env.SQLTable); err != nil {
+		return err
+	}
+	u, err := url.Parse(env.Postgres)
+	if err != nil {
+		return fmt.Errorf("parsing -postgres: %w", err)
+	}
+	port, _ := strconv.Atoi(u.Port())
+	pw, _ := u.User.Password()
+	if err := a.put(ctx, "outgoing_sql", "bench", map[string]any{"engine": "postgresql", "host": u.Hostname(), "port": port,
+		"db_name": strings.TrimPrefix(u.Path, "/"), "username": u.User.Username(), "password": pw, "pool_size": sqlPool}); err != nil {
+		return err
+	}
+	if err := a.post(ctx, "/admin/api/v1/deploy", map[string]string{"file": "bench_select.star", "source": fmt.Sprintf(starSelect, env.SQLTable)}); err != nil {
+		return err
+	}
+	return a.putChannel(ctx, "bench.sql", channel{Service: "bench-select", URLPath: "/sql/{id}", Method: http.MethodGet})
+}
+
+// createSQLTable creates the table of customers both targets select
+// from, unless it exists.
+func createSQLTable(ctx context.Context, dsn, table string) error {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %[1]s (id int PRIMARY KEY, name text NOT NULL, balance numeric(12,2) NOT NULL);
+INSERT INTO %[1]s SELECT i, 'customer ' || i, i + 0.5 FROM generate_series(1, %[2]d) AS i ON CONFLICT DO NOTHING`, table, sqlRows))
+	if err != nil {
+		return fmt.Errorf("creating the sql-select table: %w", err)
+	}
+	return nil
+}
+
+// dropSQLTable drops the table at the end of the run.
+func dropSQLTable(dsn, table string) {
+	if db, err := sql.Open("pgx", dsn); err == nil {
+		db.Exec("DROP TABLE IF EXISTS " + table)
+		db.Close()
+	}
+}
+
+// checkSQL checks the row of customer 42, its balance exact.
+func checkSQL(_, got []byte) error {
+	var row map[string]any
+	dec := json.NewDecoder(bytes.NewReader(got))
+	dec.UseNumber()
+	if err := dec.Decode(&row); err != nil || len(row) != 3 || row["id"] != json.Number("42") ||
+		row["name"] != "customer 42" || row["balance"] != json.Number("42.50") {
+		return fmt.Errorf("got %s, want the row of customer 42: id, name and balance 42.50", got)
+	}
+	return nil
 }
 
 // The Basic Auth credentials of the echo-auth scenario.

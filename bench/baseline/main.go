@@ -9,11 +9,14 @@
 //
 // With -proxy URL it also forwards GET /proxy to URL through an
 // httputil.ReverseProxy: the bare equivalent of a channel whose service
-// calls an outgoing REST connection.
+// calls an outgoing REST connection. With -postgres URL it answers
+// GET /sql/{id} with the row of -sql-table whose id is {id}, selected
+// through a pgxpool of -sql-pool connections: the bare equivalent of a
+// service querying an outgoing SQL connection.
 //
 // Usage:
 //
-//	baseline -listen 127.0.0.1:8080 [-proxy http://127.0.0.1:9090/hello]
+//	baseline -listen 127.0.0.1:8080 [-proxy http://127.0.0.1:9090/hello] [-postgres URL -sql-table T -sql-pool 16]
 //
 // It stops gracefully on SIGINT or SIGTERM.
 package main
@@ -37,6 +40,10 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // maxBody is the largest request body accepted, Plexus's default
@@ -46,10 +53,22 @@ const maxBody = 10 << 20
 func main() {
 	listen := flag.String("listen", "127.0.0.1:8080", "address to listen on")
 	proxy := flag.String("proxy", "", "URL GET /proxy forwards to through an httputil.ReverseProxy (the proxy scenario)")
+	postgres := flag.String("postgres", "", "PostgreSQL URL GET /sql/{id} selects from (the sql-select scenario)")
+	table := flag.String("sql-table", "", "the table GET /sql/{id} selects from")
+	pool := flag.Int("sql-pool", 16, "the most connections to PostgreSQL")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := serve(ctx, *listen, *proxy); err != nil {
+	var sel *selector
+	if *postgres != "" {
+		var err error
+		if sel, err = newSelector(ctx, *postgres, *table, *pool); err != nil {
+			fmt.Fprintf(os.Stderr, "baseline: %v\n", err)
+			os.Exit(1)
+		}
+		defer sel.pool.Close()
+	}
+	if err := serve(ctx, *listen, *proxy, sel); err != nil {
 		fmt.Fprintf(os.Stderr, "baseline: %v\n", err)
 		os.Exit(1)
 	}
@@ -57,8 +76,11 @@ func main() {
 
 // serve listens on addr and serves until ctx is done, then drains the
 // requests in flight. Its timeouts are Plexus's defaults.
-func serve(ctx context.Context, addr, proxy string) error {
+func serve(ctx context.Context, addr, proxy string, sel *selector) error {
 	mux := newMux()
+	if sel != nil {
+		mux.Handle("GET /sql/{id}", sel)
+	}
 	if proxy != "" {
 		target, err := url.Parse(proxy)
 		if err != nil {
@@ -185,4 +207,48 @@ func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.Write(body)
+}
+
+// selector answers GET /sql/{id} with one row selected by primary key.
+type selector struct {
+	pool  *pgxpool.Pool
+	query string
+}
+
+func newSelector(ctx context.Context, dsn, table string, size int) (*selector, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("parsing -postgres: %w", err)
+	}
+	cfg.MaxConns = int32(size)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &selector{pool: pool, query: "SELECT id, name, balance FROM " + table + " WHERE id = $1"}, nil
+}
+
+// ServeHTTP selects the row and answers it as JSON, the balance exact.
+func (s *selector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := newCID()
+	w.Header().Set("X-Plexus-CID", id)
+	key, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		http.Error(w, "bad id", http.StatusBadRequest)
+		return
+	}
+	var row struct {
+		ID      int64          `json:"id"`
+		Name    string         `json:"name"`
+		Balance pgtype.Numeric `json:"balance"`
+	}
+	err = s.pool.QueryRow(r.Context(), s.query, key).Scan(&row.ID, &row.Name, &row.Balance)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		http.Error(w, "no such row", http.StatusNotFound)
+	case err != nil:
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+	default:
+		writeJSON(w, row)
+	}
 }

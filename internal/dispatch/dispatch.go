@@ -1,6 +1,6 @@
 // Package dispatch is the request pipeline of every channel kind. A
 // channel adapter (the REST channel, the admin API's invoke, the
-// scheduler; later WebSocket, AMQP, pub/sub push, …) turns what arrived
+// scheduler, WebSocket, AMQP, MQTT, …) turns what arrived
 // into a transport-neutral Request on an Exchange and calls Serve, which
 // runs the stages in this order, each a small function with one job:
 //
@@ -43,6 +43,7 @@ import (
 	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/ratelimit"
 	"github.com/plexushq/plexus/internal/reply"
+	"github.com/plexushq/plexus/internal/security"
 	"github.com/plexushq/plexus/sdk/service"
 )
 
@@ -145,6 +146,26 @@ func (p *Pipeline) Serve(x *Exchange) {
 		p.send(x)
 	}
 	p.finish(x)
+}
+
+// Admit runs the security stages alone (admit, authenticate,
+// limitIdentity) for a transport that checks a connection before the
+// requests it carries, such as a WebSocket upgrade; each request is then
+// served with Serve as any other. It returns the refusal, which the
+// adapter answers with Refuse, and the identity admitted (empty for a
+// channel without security). x must have begun and have its Channel.
+func (p *Pipeline) Admit(x *Exchange) (service.Security, error) {
+	x.state = p.Runtime.State()
+	for _, s := range stages[:3] {
+		if err := s(p, x); err != nil {
+			return service.Security{}, err
+		}
+	}
+	if x.outcome.Result != security.Passed {
+		return service.Security{}, nil
+	}
+	id := x.outcome.Identity
+	return service.Security{Name: id.Name, Type: id.Type, Username: id.Username}, nil
 }
 
 // Fail answers, with the envelope, a request the adapter refused before

@@ -117,6 +117,9 @@ type Request struct {
 	// for the channels of message brokers: the service reads it as
 	// self.channel.message. Nil for other transports.
 	Message *service.Message
+	// Client is the WebSocket client that sent the request, read by the
+	// service as self.channel.client; nil for other transports.
+	Client *service.Client
 }
 
 // Reply is what the pipeline answers: the service's response as bytes,

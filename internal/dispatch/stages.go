@@ -132,7 +132,7 @@ func (p *Pipeline) resolve(x *Exchange) error {
 		sec = service.Security{Name: id.Name, Type: id.Type, Username: id.Username}
 	}
 	x.sc = p.Invoker.NewContext(x.reqCtx, x.CID, x.svc.Name,
-		service.Channel{Name: ch.Name, Type: ch.Type, DataFormat: ch.DataFormat, Security: sec, Message: x.Message})
+		service.Channel{Name: ch.Name, Type: ch.Type, DataFormat: ch.DataFormat, Security: sec, Message: x.Message, Client: x.Client})
 	return nil
 }
 

@@ -510,6 +510,13 @@ func (p *parser) addField(obj *object, name string, e keyValue, zato string) {
 		}
 		return
 	}
+	if v := deref(e.value); v != nil && v.Kind == yaml.ScalarNode {
+		if to, ok := obj.kind.ZatoValues[name][v.Value]; ok {
+			c := *v // the node may be an anchor others use
+			c.Value = to
+			e.value = &c
+		}
+	}
 	obj.fields[name] = &fieldNode{key: e.key, value: e.value, zato: zato}
 	obj.order = append(obj.order, name)
 }

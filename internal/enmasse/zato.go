@@ -20,7 +20,7 @@ func zatoSections() map[string]string {
 		"quota_tier": "quota tiers", "security": "security definitions", "groups": "security groups",
 		"channel_rest": "REST channels", "channel_soap": "SOAP channels", "channel_as4": "AS4 channels",
 		"outgoing_rest": "outgoing REST connections", "scheduler": "scheduler jobs", "ldap": "LDAP connections",
-		"llm": "LLM connections", "odata": "OData connections", "sap": "SAP connections", "sql": "SQL connections",
+		"llm": "LLM connections", "odata": "OData connections", "sap": "SAP connections",
 		"mongodb": "MongoDB connections", "outgoing_soap": "outgoing SOAP connections",
 		"outgoing_as2": "outgoing AS2 connections", "outgoing_as4": "outgoing AS4 connections",
 		"microsoft_cloud": "Microsoft 365 connections", "microsoft_fabric": "Microsoft Fabric connections",
@@ -47,7 +47,7 @@ func zatoSections() map[string]string {
 		// Zato 3.2.
 		"def_sec": "security definitions", "http_soap": "HTTP and SOAP channels and connections",
 		"channel_plain_http": "REST channels", "outconn_plain_http": "outgoing REST connections",
-		"outconn_soap": "outgoing SOAP connections", "outconn_sql": "SQL connections", "outconn_ftp": "FTP connections",
+		"outconn_soap": "outgoing SOAP connections", "outconn_ftp": "FTP connections",
 		"outconn_ldap": "LDAP connections", "outconn_mongodb": "MongoDB connections", "outconn_odoo": "Odoo connections",
 		"outconn_sap": "SAP connections", "outconn_redis": "Redis connections", "outconn_amqp": "outgoing AMQP connections",
 		"outconn_jms_wmq": "outgoing IBM MQ connections", "outconn_zmq": "outgoing ZeroMQ connections",

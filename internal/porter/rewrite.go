@@ -486,12 +486,10 @@ func (sc *scope) selfAttr(x *attrExpr) (expr, bool) {
 		sc.note(x.line, "self.time", "use the time module: time.utcnow(), time.now(\"Europe/Warsaw\"), t.isoformat()")
 	case first == "environ":
 		sc.note(x.line, "self.environ", "Plexus keeps nothing on self between calls: pass values as arguments")
-	case first == "wsx":
-		sc.note(x.line, "self.wsx", "Plexus has no WebSocket channels yet")
 	case first == "patterns":
 		sc.note(x.line, "self.patterns", "call the services one by one with self.invoke, or start them with self.invoke_async")
 	case first == "request" || first == "response" || first == "cid" || first == "name" || first == "channel" || first == "logger" ||
-		first == "invoke" || first == "invoke_async" || first == "publish" || first == "security" || first == "chan":
+		first == "invoke" || first == "invoke_async" || first == "publish" || first == "security" || first == "chan" || first == "wsx":
 		if first == "chan" {
 			return sc.rebuild(x, "self.channel", 1, chain), true
 		}

@@ -114,6 +114,10 @@ type Kind struct {
 	// does not support yet, each with what it means, such as security
 	// type ntlm: import skips an object holding one, with a warning.
 	ZatoSkipped map[string]map[string]string
+	// ZatoValues maps a field to the values Zato gives it that Plexus
+	// spells differently, each with Plexus's, for import only, such as
+	// Zato 3.2's SQL engine mysql+pymysql: mysql.
+	ZatoValues map[string]map[string]string
 	// Order places the kind among the others: kinds that others refer to
 	// come first (security before channels). Lower is earlier.
 	Order int
@@ -259,6 +263,17 @@ func Register(k Kind) {
 		for v := range values {
 			if slices.Contains(f.Enum, v) {
 				panic(fmt.Sprintf("registry: kind %q: Zato value %q of field %q is one Plexus supports", k.ID, v, field))
+			}
+		}
+	}
+	for field, values := range k.ZatoValues {
+		f, ok := k.Field(field)
+		if !ok {
+			panic(fmt.Sprintf("registry: kind %q: Zato values map values of unknown field %q", k.ID, field))
+		}
+		for _, v := range values {
+			if len(f.Enum) > 0 && !slices.Contains(f.Enum, v) {
+				panic(fmt.Sprintf("registry: kind %q: Zato values of field %q map to %q, which is not one of its values", k.ID, field, v))
 			}
 		}
 	}

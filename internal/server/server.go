@@ -33,12 +33,14 @@ import (
 	"github.com/plexushq/plexus/internal/logging"
 	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/password"
+	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/scheduler"
 	"github.com/plexushq/plexus/internal/secret"
 	"github.com/plexushq/plexus/internal/security"
 	"github.com/plexushq/plexus/internal/serviceio"
 	"github.com/plexushq/plexus/internal/starlark"
 	"github.com/plexushq/plexus/internal/store"
+	"github.com/plexushq/plexus/internal/wsx"
 )
 
 // Options configure a server. Empty fields take the environment's
@@ -107,6 +109,9 @@ type Server struct {
 	Scheduler *scheduler.Scheduler
 	// Sessions keeps the sessions of jwt security definitions.
 	Sessions *security.Sessions
+	// WSXBus carries WebSocket broadcasts between the servers sharing a
+	// PostgreSQL store; nil with SQLite.
+	WSXBus *wsx.PGBus
 
 	logOut   *logging.Output
 	lns      *Listeners // bound but not served yet
@@ -188,6 +193,9 @@ func (s *Server) open(ctx context.Context, user []any) error {
 	if s.Sessions, err = security.NewSessions(s.Store.DB(), s.Store.Rebind, key, s.Logger); err != nil {
 		return err
 	}
+	if s.Store.Dialect() == "postgres" {
+		s.WSXBus = wsx.NewPGBus(s.Store.DB(), func() registry.State { return s.Runtime.State() }, s.Logger)
+	}
 	s.Starlark = starlark.New(s.Settings.Starlark, s.Logger)
 	guard, err := dispatch.NewGuard(s.Settings, s.Sessions)
 	if err != nil {
@@ -205,6 +213,9 @@ func (s *Server) open(ctx context.Context, user []any) error {
 		return err
 	}
 	s.base, s.cancel = context.WithCancel(context.Background())
+	if s.WSXBus != nil {
+		go s.WSXBus.Run(s.base)
+	}
 	s.Invoker = invoke.New(s.base, s.Runtime, s.Logger)
 	s.Invoker.MaxAsync = s.Settings.Limits.MaxAsyncInvocations
 	js := s.Settings.Limits.JSON
@@ -234,9 +245,16 @@ func (s *Server) open(ctx context.Context, user []any) error {
 // subsystems are the server's shared parts that kinds' running forms,
 // resolvers and actions use (registry.Subsystem), and that may add admin
 // API calls of their own (admin.RouteSource): the scheduler, the JWT
-// sessions, and the request pipeline the channels of message brokers
-// hand their messages to.
-func (s *Server) subsystems() []any { return []any{s.Scheduler, s.Sessions, s.Pipeline} }
+// sessions, the request pipeline the channels of message brokers
+// hand their messages to, and, with a PostgreSQL store, the bus that
+// carries WebSocket broadcasts to every server.
+func (s *Server) subsystems() []any {
+	subs := []any{s.Scheduler, s.Sessions, s.Pipeline}
+	if s.WSXBus != nil {
+		subs = append(subs, s.WSXBus)
+	}
+	return subs
+}
 
 // importPickedUp imports an enmasse file saved in the pickup directory.
 func (s *Server) importPickedUp(ctx context.Context, path string) error {
@@ -335,7 +353,7 @@ func (s *Server) Start() (err error) {
 			ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
 		}
 	}
-	s.api = newServer(&rest.Handler{Pipeline: s.Pipeline})
+	s.api = newServer(&wsx.Handler{Pipeline: s.Pipeline, Next: &rest.Handler{Pipeline: s.Pipeline}})
 	s.adminSrv = newServer(s.Admin.Handler())
 	if err := s.Scheduler.Start(context.Background()); err != nil {
 		return err

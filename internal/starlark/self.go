@@ -262,6 +262,21 @@ func newChannel(a *memlimit.Allowance, ch service.Channel) *object {
 		"data_format": value(sl.String(ch.DataFormat)),
 		"security":    value(security),
 		"message":     func() (sl.Value, error) { return newMessage(a, ch.Message), nil },
+		"client":      value(newClient(ch.Client)),
+	})
+}
+
+// newClient is self.channel.client: the WebSocket client that sent the
+// message, or None.
+func newClient(cl *service.Client) sl.Value {
+	if cl == nil {
+		return sl.None
+	}
+	return newObject("client", map[string]func() (sl.Value, error){
+		"id":          value(sl.String(cl.ID)),
+		"name":        value(sl.String(cl.Name)),
+		"user":        value(sl.String(cl.User)),
+		"remote_addr": value(sl.String(cl.RemoteAddr)),
 	})
 }
 

@@ -137,6 +137,23 @@ type Channel struct {
 	// Message describes the message that carried the invocation, for the
 	// channels of message brokers; it is nil for the others.
 	Message *Message
+	// Client describes the WebSocket client whose message invoked the
+	// service; it is nil for the other channels.
+	Client *Client
+}
+
+// Client is a client connected to a WebSocket channel. Starlark services
+// read it as self.channel.client: id, name, user, remote_addr.
+type Client struct {
+	// ID identifies the client on its channel: the id a service passes to
+	// invoke, and the admin API lists and disconnects.
+	ID string
+	// Name is the client_name a Zato client gave in create-session, or "".
+	Name string
+	// User is the username the channel's security admitted, or "".
+	User string
+	// RemoteAddr is the client's address (host:port).
+	RemoteAddr string
 }
 
 // Message describes a message a broker delivered to a channel: what every
@@ -173,6 +190,7 @@ const (
 	ChannelMQTT        = "mqtt"
 	ChannelKafka       = "kafka"
 	ChannelNATS        = "nats"
+	ChannelWebSocket   = "web-socket"
 )
 
 // Security is the authenticated identity of a request: which definition
