@@ -409,6 +409,9 @@ func (p *parser) object(file, sec string, kind *registry.Kind, secKey, n *yaml.N
 				p.problem(at(file, e.key, kind.ID, obj.name, k,
 					"Zato field not supported by Plexus yet, and ignoring it would let in callers that Zato turns away; remove it to import this %s without it", kind.Title))
 			}
+		case deref(e.value) != nil && isNull(deref(e.value)):
+			// Zato's null under its own name: not set, so Plexus's
+			// default applies.
 		default:
 			p.addField(obj, target, oneEntryList(kind, target, e), k)
 		}

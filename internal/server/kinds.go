@@ -13,6 +13,6 @@ import (
 	_ "github.com/plexushq/plexus/internal/scheduler"
 	_ "github.com/plexushq/plexus/internal/security"
 	_ "github.com/plexushq/plexus/internal/serviceio"
-	_ "github.com/plexushq/plexus/internal/wsx"
 	_ "github.com/plexushq/plexus/internal/sqlconn"
+	_ "github.com/plexushq/plexus/internal/wsx"
 )

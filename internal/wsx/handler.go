@@ -21,10 +21,16 @@ type table struct {
 	paths map[string]string
 }
 
-func assemble(_ *registry.Env, entries []registry.Entry) (any, error) {
+func assemble(env *registry.Env, entries []registry.Entry) (any, error) {
 	t := &table{paths: make(map[string]string, len(entries))}
 	for _, e := range entries {
-		t.paths[e.Object.(*Channel).path()] = e.Name
+		p := e.Object.(*Channel).path()
+		if first, dup := t.paths[p]; dup {
+			env.Logger.Warn("WebSocket channel not served: another channel serves its path; give it a url_path of its own",
+				"channel", e.Name, "path", p, "served_by", first)
+			continue
+		}
+		t.paths[p] = e.Name
 	}
 	return t, nil
 }

@@ -106,14 +106,17 @@ func (c *Channel) Validate() []error {
 	return errs
 }
 
-// check refuses two channels on one path.
+// check refuses two channels on one url_path. A channel imported from
+// Zato, whose path comes from its address, may share its path with
+// another: Zato served each on a port of its own. The first by name is
+// served; the others are logged as not served until given a url_path.
 func check(objs []registry.Object) []error {
 	seen := map[string]string{}
 	var errs []error
 	for _, o := range objs {
 		c := o.(*Channel)
 		p := c.path()
-		if prev, dup := seen[p]; dup {
+		if prev, dup := seen[p]; dup && c.URLPath != "" {
 			errs = append(errs, &registry.Problem{Name: c.Name, Field: "url_path",
 				Message: redact.Quote(p) + " is already served by WebSocket channel " + redact.Quote(prev)})
 			continue
@@ -162,6 +165,8 @@ func init() {
 		Title:   "WebSocket channel",
 		Summary: "Serves a service to WebSocket clients on a URL path of the API listener, in plain JSON or Zato's WSX protocol; services broadcast to its clients or invoke one.",
 		Aliases: []string{"web_socket", "channel_web_socket"},
+		// Zato's 0 is its default size: Plexus's default.
+		ZatoValues: map[string]map[string]string{"max_message_size": {"0": "1048576"}},
 		ZatoFields: map[string]string{
 			"service_name": "service", "sec_def": "security", "security_name": "security",
 			"max_bytes_per_message_received": "max_message_size",
