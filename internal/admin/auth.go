@@ -119,3 +119,38 @@ func (a *auth) check(r *http.Request, addr netip.Addr, now time.Time) (verdict, 
 	a.mu.Unlock()
 	return admitted, 0
 }
+
+// Login checks the admin password a person typed into the Dashboard's
+// login form, with the same lock-out, delays and bounded verifier as the
+// admin API's credentials. It answers whether the password is right and,
+// when it is not, how long to wait: the delay before answering a wrong
+// password, or the Retry-After of a refusal (refused is true when the
+// address is locked out or no check was free in time). It must be called
+// after Handler.
+func (a *API) Login(r *http.Request, pw string) (ok, refused bool, wait time.Duration) {
+	addr, now := ratelimit.ClientAddr(r, a.Trusted), time.Now()
+	if locked, left := a.Failures.Locked(addr, now); locked {
+		return false, true, left
+	}
+	req := r.Clone(r.Context())
+	req.Header = r.Header.Clone()
+	req.SetBasicAuth(User, pw)
+	v, d := a.auth.check(req, addr, now)
+	switch v {
+	case admitted:
+		return true, false, 0
+	case locked, busy:
+		return false, true, d
+	}
+	return false, false, d
+}
+
+// TOTPSetting is the store setting holding the admin's TOTP secret,
+// sealed with the server key, once enrolled from the Dashboard.
+const TOTPSetting = "admin_totp_secret"
+
+// ResetTOTP removes the admin's second factor: the Dashboard then asks
+// for the password alone, until a new one is enrolled.
+func ResetTOTP(ctx context.Context, st *store.Store) error {
+	return st.DeleteSetting(ctx, TOTPSetting)
+}

@@ -90,6 +90,42 @@ printed. It takes effect at once, also on a running server.`,
 	reset.Flags().StringVar(&password, "password", "", "the new password (at least 8 characters)")
 	pw.AddCommand(reset)
 	c.AddCommand(pw)
+	c.AddCommand(a.totpCmd())
+	return c
+}
+
+// totpCmd is plexus admin totp: recovering the Dashboard's second factor.
+func (a *App) totpCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "totp",
+		Short: "Manage the admin's two-factor login",
+	}
+	c.AddCommand(&cobra.Command{
+		Use:   "reset [DIR]",
+		Short: "Turn off the Dashboard's two-factor login",
+		Long: `Remove the TOTP key enrolled from the Dashboard for the environment DIR
+(default ./plexus-env), when the authenticator app is lost: the Dashboard then
+asks for the admin password alone until a new key is enrolled. It takes effect
+at once, also on a running server.`,
+		Example: `  plexus admin totp reset /srv/plexus`,
+		Args:    maxArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			env, err := envdir.Open(dirArg(args, 0))
+			if err != nil {
+				return err
+			}
+			st, err := a.openStore(c.Context(), env, store.Open)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := admin.ResetTOTP(c.Context(), st); err != nil {
+				return err
+			}
+			fmt.Fprintln(a.Stdout, "Two-factor login turned off; enrol a new key from the Dashboard's Account page.")
+			return nil
+		},
+	})
 	return c
 }
 

@@ -220,6 +220,7 @@ func (a *App) banner(dir string, srv *server.Server, password string, shown, cre
 	w := a.Stdout
 	fmt.Fprintf(w, "\nPlexus is running from %s\n\n", dir)
 	fmt.Fprintf(w, "  API        %s://%s\n", srv.APIScheme(), api)
+	fmt.Fprintf(w, "  Dashboard  http://%s/   (log in with the admin password)\n", adm)
 	fmt.Fprintf(w, "  Admin API  http://%s/admin/api/v1   (/metrics on the same listener)\n", adm)
 	pw := "$" + PasswordEnv
 	switch {

@@ -23,6 +23,7 @@ import (
 	"github.com/plexushq/plexus/internal/catalog"
 	"github.com/plexushq/plexus/internal/channel/rest"
 	"github.com/plexushq/plexus/internal/config"
+	"github.com/plexushq/plexus/internal/dashboard"
 	"github.com/plexushq/plexus/internal/deploy"
 	"github.com/plexushq/plexus/internal/dispatch"
 	"github.com/plexushq/plexus/internal/enmasse"
@@ -112,9 +113,13 @@ type Server struct {
 	// WSXBus carries WebSocket broadcasts between the servers sharing a
 	// PostgreSQL store; nil with SQLite.
 	WSXBus *wsx.PGBus
+	// Logs keeps the last lines of the log, which the Dashboard shows by
+	// correlation id.
+	Logs *logging.Recent
 
 	logOut   *logging.Output
-	lns      *Listeners // bound but not served yet
+	box      *secret.Box // seals secrets with the server key
+	lns      *Listeners  // bound but not served yet
 	tls      *tls.Config
 	base     context.Context
 	cancel   context.CancelFunc
@@ -153,7 +158,8 @@ func Open(ctx context.Context, opts Options) (_ *Server, err error) {
 	if w == nil {
 		w = os.Stderr
 	}
-	s := &Server{Env: env, Settings: settings, Metrics: metrics.New(), logOut: logging.NewOutput(w), tls: tlsConfig}
+	logs := &logging.Recent{}
+	s := &Server{Env: env, Settings: settings, Metrics: metrics.New(), logOut: logging.NewOutput(io.MultiWriter(w, logs)), tls: tlsConfig, Logs: logs}
 	if err := s.open(ctx, opts.Services); err != nil {
 		s.Close()
 		return nil, err
@@ -190,6 +196,7 @@ func (s *Server) open(ctx context.Context, user []any) error {
 	if err != nil {
 		return err
 	}
+	s.box = box
 	if s.Sessions, err = security.NewSessions(s.Store.DB(), s.Store.Rebind, key, s.Logger); err != nil {
 		return err
 	}
@@ -354,7 +361,9 @@ func (s *Server) Start() (err error) {
 		}
 	}
 	s.api = newServer(&wsx.Handler{Pipeline: s.Pipeline, Next: &rest.Handler{Pipeline: s.Pipeline}})
-	s.adminSrv = newServer(s.Admin.Handler())
+	dash := &dashboard.Dashboard{API: s.Admin, Admin: s.Admin.Handler(), Logger: s.Logger, Logs: s.Logs, FlushLogs: s.FlushLogs, Metrics: s.Metrics, Secrets: s.box}
+	s.adminSrv = newServer(dash.Handler())
+	go dash.Run(s.base)
 	if err := s.Scheduler.Start(context.Background()); err != nil {
 		return err
 	}
