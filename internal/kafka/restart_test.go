@@ -66,7 +66,7 @@ func TestClusterRestart(t *testing.T) {
 
 	seen := map[string]int{}
 	for len(seen) < total {
-		r, ok := next(t, replies, 60*time.Second)
+		r, ok := next(t, replies, 2*time.Minute)
 		if !ok {
 			t.Fatalf("%d of %d records arrived\n%s", len(seen), total, s.Log.Lines("level=WARN"))
 		}
