@@ -67,6 +67,9 @@ type options struct {
 	accessLog    bool
 	keep         bool
 	postgres     string
+	// cluster, a PostgreSQL URL, runs the cluster measurement instead.
+	cluster        string
+	clusterChanges int
 }
 
 // parseOptions reads the flags; usage and flag errors go to stderr.
@@ -83,6 +86,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.jsonPath, "json", "", "also write the results as JSON to this file")
 	fs.IntVar(&o.coldChannels, "cold-channels", 10000, "channels loaded before the cold start measurement; 0 skips it")
 	fs.BoolVar(&o.accessLog, "access-log", true, "keep Plexus's access log on (the default setting); false writes log.access: false to plexus.yaml")
+	fs.StringVar(&o.cluster, "cluster", "", "a PostgreSQL URL: measure a cluster of 3 nodes on it instead (change and deploy to visible, leader takeover; see docs/cluster.md)")
+	fs.IntVar(&o.clusterChanges, "cluster-changes", 1000, "changes measured by -cluster (deploys: a tenth as many)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (binaries, environment, server logs)")
 	fs.StringVar(&o.postgres, "postgres", os.Getenv("PLEXUS_TEST_POSTGRES"), "PostgreSQL URL of the sql-select scenario (default $PLEXUS_TEST_POSTGRES); empty skips it")
 	fs.Usage = func() {
@@ -105,6 +110,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("parsing flags: -rounds must be at least 1")
 	case o.connections < 1:
 		return o, errors.New("parsing flags: -connections must be at least 1")
+	case o.clusterChanges < 10:
+		return o, errors.New("parsing flags: -cluster-changes must be at least 10")
 	case o.coldChannels < 0:
 		return o, errors.New("parsing flags: -cold-channels must not be negative")
 	}
@@ -200,6 +207,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	opts, err := parseOptions(args, stderr)
 	if err != nil {
 		return err
+	}
+	if opts.cluster != "" {
+		return runCluster(ctx, opts, stdout)
 	}
 	selected, err := selectScenarios(opts.scenarios)
 	if err != nil {

@@ -6,12 +6,14 @@ package admin
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/plexushq/plexus/internal/catalog"
@@ -92,6 +94,8 @@ func (a *API) Handler() http.Handler {
 		"GET " + Prefix + "/services/{name}/io":       a.getIO,
 		"PUT " + Prefix + "/services/{name}/io":       a.putIO,
 		"POST " + Prefix + "/deploy":                  a.deploy,
+		"GET " + Prefix + "/replay":                   a.listReplay,
+		"POST " + Prefix + "/replay/{cid}":            a.replay,
 		"DELETE " + Prefix + "/deploy/{file...}":      a.undeploy,
 		"GET " + Prefix + "/enmasse/export":           a.enmasseExport,
 		"POST " + Prefix + "/enmasse/import":          a.enmasseImport,
@@ -176,6 +180,18 @@ func (a *API) refused(w http.ResponseWriter, err error) {
 	w.Header().Set(reply.CIDHeader, id)
 	if r, ok := live.IsRefused(err); ok {
 		writeRefused(w, id, r)
+		return
+	}
+	var conflict *live.Conflict
+	if errors.As(err, &conflict) {
+		a.Logger.Warn("admin API change refused: If-Match", "cid", id, "error", conflict.Error())
+		reply.Envelope(w, http.StatusPreconditionFailed, id, "Precondition failed: "+conflict.Error()+"; read the object again (its ETag is its revision)")
+		return
+	}
+	var stale *store.StaleError
+	if errors.As(err, &stale) {
+		a.Logger.Warn("admin API change refused: the store kept changing", "cid", id, "error", err.Error())
+		reply.Envelope(w, http.StatusConflict, id, "Other changes kept coming in while this one was prepared; try again")
 		return
 	}
 	a.Logger.Error("admin API change failed", "cid", id, "error", err.Error())
@@ -302,6 +318,7 @@ func (a *API) getObject(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, "No "+k.Title+" named "+strconv.Quote(r.PathValue("name")))
 		return
 	}
+	setETag(w, st, k.ID, r.PathValue("name"))
 	reply.JSON(w, http.StatusOK, withStatus(st, k, obj))
 }
 
@@ -331,10 +348,14 @@ func (a *API) putObject(w http.ResponseWriter, r *http.Request) {
 		a.refused(w, &live.Refused{Problems: registry.Locate(k.ID, name, errs)})
 		return
 	}
+	ifRev, ok := a.ifMatch(w, r)
+	if !ok {
+		return
+	}
 	_, existed := a.Runtime.State().Object(k.ID, name)
 	res, err := a.Runtime.Apply(r.Context(), live.Changeset{
 		Source:  "admin",
-		Objects: []live.Change{{Kind: k.ID, Name: name, Object: obj}},
+		Objects: []live.Change{{Kind: k.ID, Name: name, Object: obj, IfRev: ifRev}},
 		DryRun:  r.URL.Query().Get("dry_run") == "true",
 	})
 	if err != nil {
@@ -342,6 +363,7 @@ func (a *API) putObject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("X-Plexus-Revision", strconv.FormatInt(res.Rev, 10))
+	setETag(w, a.Runtime.State(), k.ID, name)
 	status := http.StatusOK
 	if !existed {
 		status = http.StatusCreated
@@ -359,9 +381,13 @@ func (a *API) deleteObject(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, "No "+k.Title+" named "+strconv.Quote(name))
 		return
 	}
+	ifRev, ok := a.ifMatch(w, r)
+	if !ok {
+		return
+	}
 	res, err := a.Runtime.Apply(r.Context(), live.Changeset{
 		Source:  "admin",
-		Objects: []live.Change{{Kind: k.ID, Name: name}},
+		Objects: []live.Change{{Kind: k.ID, Name: name, IfRev: ifRev}},
 	})
 	if err != nil {
 		a.refused(w, err)
@@ -551,4 +577,30 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 		"running":     len(all) - len(notRunning),
 		"not_running": notRunning,
 	})
+}
+
+// setETag sets the ETag of an object: its revision, quoted.
+func setETag(w http.ResponseWriter, st *live.State, kind, name string) {
+	if rev, ok := st.ObjectRev(kind, name); ok && rev > 0 {
+		w.Header().Set("ETag", `"`+strconv.FormatInt(rev, 10)+`"`)
+	}
+}
+
+// ifMatch reads the If-Match header of a change to one object: an ETag
+// (the revision the client read, quoted) or *. A malformed header is
+// answered 400.
+func (a *API) ifMatch(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	h := strings.TrimSpace(r.Header.Get("If-Match"))
+	switch {
+	case h == "":
+		return 0, true
+	case h == "*":
+		return live.IfAny, true
+	}
+	rev, err := strconv.ParseInt(strings.Trim(strings.TrimPrefix(h, "W/"), `"`), 10, 64)
+	if err != nil || rev <= 0 {
+		a.Logger.Warn("admin API refused: malformed If-Match", "cid", fail(w, http.StatusBadRequest, `If-Match must be an ETag the admin API sent, such as "12", or *`))
+		return 0, false
+	}
+	return rev, true
 }

@@ -128,14 +128,9 @@ func (a *auth) check(r *http.Request, addr netip.Addr, now time.Time) (verdict, 
 // address is locked out or no check was free in time). It must be called
 // after Handler.
 func (a *API) Login(r *http.Request, pw string) (ok, refused bool, wait time.Duration) {
-	addr, now := ratelimit.ClientAddr(r, a.Trusted), time.Now()
-	if locked, left := a.Failures.Locked(addr, now); locked {
-		return false, true, left
-	}
 	req := r.Clone(r.Context())
 	req.Header = r.Header.Clone()
-	req.SetBasicAuth(User, pw)
-	v, d := a.auth.check(req, addr, now)
+	v, d := a.checkPassword(req, ratelimit.ClientAddr(r, a.Trusted), pw)
 	switch v {
 	case admitted:
 		return true, false, 0
@@ -143,6 +138,30 @@ func (a *API) Login(r *http.Request, pw string) (ok, refused bool, wait time.Dur
 		return false, true, d
 	}
 	return false, false, d
+}
+
+// Admit checks admin credentials that came another way than an HTTP
+// request (the debugger's attach): the admin user's password, or the CLI
+// token, from addr, with the same lock-out and slowing down as the admin
+// API. It needs Handler to have been called.
+func (a *API) Admit(ctx context.Context, addr netip.Addr, password string) bool {
+	r, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
+	v, d := a.checkPassword(r, addr, password)
+	if v == wrong {
+		ratelimit.Wait(ctx, d)
+	}
+	return v == admitted
+}
+
+// checkPassword checks the admin password (or the CLI token) from addr as
+// the admin API checks its credentials, r carrying it as Basic Auth.
+func (a *API) checkPassword(r *http.Request, addr netip.Addr, pw string) (verdict, time.Duration) {
+	now := time.Now()
+	if out, left := a.Failures.Locked(addr, now); out {
+		return locked, left
+	}
+	r.SetBasicAuth(User, pw)
+	return a.auth.check(r, addr, now)
 }
 
 // TOTPSetting is the store setting holding the admin's TOTP secret,

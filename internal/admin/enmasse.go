@@ -10,6 +10,7 @@ import (
 
 	"github.com/plexushq/plexus/internal/cid"
 	"github.com/plexushq/plexus/internal/enmasse"
+	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/reply"
 )
 
@@ -83,6 +84,14 @@ func (a *API) enmasseImport(w http.ResponseWriter, r *http.Request) {
 		ConfirmDelete: b.ConfirmDelete,
 		Lookup:        b.Lookup,
 		Source:        "enmasse",
+		IfRev:         b.IfRev,
+	}
+	if h := r.Header.Get("If-Match"); h != "" {
+		rev, ok := a.ifMatch(w, r)
+		if !ok {
+			return
+		}
+		opts.IfRev = max(rev, 0) // If-Match: * asks nothing of a whole import
 	}
 	stream := q.Get("progress") == "true"
 	var mu sync.Mutex
@@ -110,10 +119,16 @@ func (a *API) enmasseImport(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		id := cid.New()
-		a.Logger.Error("enmasse import failed", "cid", id, "error", err.Error())
+		details := reply.GenericError
+		if conflict := (*live.Conflict)(nil); errors.As(err, &conflict) {
+			details = "Precondition failed: " + conflict.Error()
+			a.Logger.Warn("enmasse import refused: If-Match", "cid", id, "error", err.Error())
+		} else {
+			a.Logger.Error("enmasse import failed", "cid", id, "error", err.Error())
+		}
 		mu.Lock()
 		defer mu.Unlock()
-		enc.Encode(ImportLine{ImportResponse: &ImportResponse{Result: "Error", CID: id, Details: reply.GenericError}})
+		enc.Encode(ImportLine{ImportResponse: &ImportResponse{Result: "Error", CID: id, Details: details}})
 		return
 	}
 	resp := &ImportResponse{Result: "OK", Report: rep}

@@ -32,12 +32,34 @@ func (s *Set) sortNames() {
 	sort.Strings(s.names)
 }
 
-// Get returns the service with a name, or nil.
+// ZatoNames are the names Zato gives the built-in services Plexus has,
+// each with Plexus's name: code written for Zato invokes them, and
+// channels and jobs name them, by either.
+var ZatoNames = map[string]string{
+	"zato.ping": "plexus.ping", "zato.helpers.echo": "plexus.helpers.echo",
+	"zato.helpers.input-logger":   "plexus.helpers.input-logger",
+	"zato.scheduler.job.create":   "plexus.scheduler.job.create",
+	"zato.scheduler.job.edit":     "plexus.scheduler.job.edit",
+	"zato.scheduler.job.delete":   "plexus.scheduler.job.delete",
+	"zato.scheduler.job.execute":  "plexus.scheduler.job.execute",
+	"zato.scheduler.job.get-list": "plexus.scheduler.job.get-list",
+	"zato.scheduler.job.get":      "plexus.scheduler.job.get",
+	// Zato's get-by-name is Plexus's get: jobs are known by name.
+	"zato.scheduler.job.get-by-name": "plexus.scheduler.job.get",
+}
+
+// Get returns the service with a name, or under one of ZatoNames, or nil.
 func (s *Set) Get(name string) *Service {
 	if s == nil {
 		return nil
 	}
-	return s.byName[name]
+	if svc, ok := s.byName[name]; ok {
+		return svc
+	}
+	if to, ok := ZatoNames[name]; ok {
+		return s.byName[to]
+	}
+	return nil
 }
 
 // Names returns every service name, sorted.

@@ -158,6 +158,8 @@ func (m objectMap) Objects(kind string) []registry.Object { return m[kind] }
 type importFlags struct {
 	server, envFile      string
 	dryRun, replace, yes bool
+	// ifRev imports only if the server runs this revision.
+	ifRev int64
 	// offline lints without a server; lint reports without changing.
 	offline, lint bool
 }
@@ -197,6 +199,7 @@ they are: fields Plexus does not support yet are warnings.`,
 	c.Flags().BoolVar(&f.dryRun, "dry-run", false, "check everything and say what would change, without changing anything")
 	c.Flags().BoolVar(&f.replace, "replace", false, "also delete every object the file does not hold (lists them; needs --yes)")
 	c.Flags().BoolVar(&f.yes, "yes", false, "confirm the deletions of --replace")
+	c.Flags().Int64Var(&f.ifRev, "if-rev", 0, "import only if the configuration is still at this revision (X-Plexus-Revision, plexus cluster status); else nothing changes")
 	c.Flags().StringVar(&f.envFile, "env-file", "", "file of NAME=value lines for ${VAR} references (wins over the environment)")
 	c.Flags().StringVar(&f.server, "server", "", "admin URL of a running server, e.g. http://127.0.0.1:11224")
 	return c
@@ -287,6 +290,7 @@ func (a *App) runImport(ctx context.Context, file, dir string, f importFlags) er
 		}
 		bundle.ConfirmDelete = resp.Deleted
 	}
+	bundle.IfRev = f.ifRev
 	resp, err := a.postImport(ctx, cl, bundle, f.dryRun, f.replace, true)
 	if err != nil {
 		return a.offlineHint(err, file, f)

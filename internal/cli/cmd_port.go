@@ -19,14 +19,16 @@ import (
 
 func (a *App) portCmd() *cobra.Command {
 	var output string
-	var force, asJSON bool
+	var force, asJSON, module bool
 	c := &cobra.Command{
 		Use:   "port FILE.py...",
 		Short: "Convert Zato services written in Python into Starlark services",
 		Long: `Convert the Zato services of Python modules into Starlark services that deploy
 to Plexus. Each service class becomes one file, DIR/<module>/<class>.star,
 named as Zato named it (its name attribute, or the module and the class name);
-plexus deploy DIR/<module> deploys them.
+plexus deploy DIR/<module> deploys them. With --module, a module with several
+service classes becomes one Starlark module, DIR/<module>.star, holding each
+as a service(...), as the Python module holds them.
 
 The mechanical differences are converted: imports (json, datetime, uuid,
 hashlib, re, csv, ElementTree, … become the built-in modules), the class, its
@@ -41,7 +43,8 @@ No Python is needed: the porter reads Python 3 itself. Existing files are not
 overwritten unless --force is given.`,
 		Example: `  plexus port my_services.py
   plexus port services/*.py --output plexus-env/services
-  plexus port billing.py --output ported --force --json`,
+  plexus port billing.py --output ported --force --json
+  plexus port customers.py --module --output ported`,
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageError{cmd: c.CommandPath(), err: errors.New("name the Python files to port")}
@@ -49,12 +52,13 @@ overwritten unless --force is given.`,
 			return nil
 		},
 		RunE: func(c *cobra.Command, args []string) error {
-			return a.port(args, output, force, asJSON)
+			return a.port(args, output, force, asJSON, porter.Options{Module: module})
 		},
 	}
 	c.Flags().StringVarP(&output, "output", "o", ".", "directory to write the Starlark files to, one subdirectory per module")
 	c.Flags().BoolVar(&force, "force", false, "overwrite files that exist")
 	c.Flags().BoolVar(&asJSON, "json", false, "print what was written and the notes as JSON")
+	c.Flags().BoolVar(&module, "module", false, "write a module's services into one Starlark module, each a service(...)")
 	return c
 }
 
@@ -72,7 +76,7 @@ type portedFile struct {
 	Class   string `json:"class"`
 }
 
-func (a *App) port(files []string, output string, force, asJSON bool) error {
+func (a *App) port(files []string, output string, force, asJSON bool, opts porter.Options) error {
 	type job struct {
 		src  string
 		res  *porter.Result
@@ -85,7 +89,7 @@ func (a *App) port(files []string, output string, force, asJSON bool) error {
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", f, err)
 		}
-		res, err := porter.Port(f, data)
+		res, err := porter.PortWith(f, data, opts)
 		if err != nil {
 			var se *porter.SyntaxError
 			if errors.As(err, &se) {
@@ -97,6 +101,9 @@ func (a *App) port(files []string, output string, force, asJSON bool) error {
 		j := job{src: f, res: res}
 		for _, out := range res.Files {
 			dest := filepath.Join(output, stem, out.Name)
+			if out.Module {
+				dest = filepath.Join(output, out.Name)
+			}
 			if _, err := os.Stat(dest); err == nil && !force {
 				exists = append(exists, dest)
 			}
@@ -116,7 +123,11 @@ func (a *App) port(files []string, output string, force, asJSON bool) error {
 		for i, out := range j.res.Files {
 			// Every file must load: a file that does not is the porter's
 			// fault, and is not written.
-			_, warnings, err := comp.Compile(filepath.ToSlash(filepath.Join(filepath.Base(filepath.Dir(j.dest[i])), out.Name)), []byte(out.Source))
+			name := filepath.ToSlash(filepath.Join(filepath.Base(filepath.Dir(j.dest[i])), out.Name))
+			if out.Module {
+				name = out.Name
+			}
+			_, warnings, err := comp.Compile(name, []byte(out.Source))
 			if err != nil {
 				return fmt.Errorf("the port of %s (class %s) does not load: %v; please report it", j.src, out.Class, err)
 			}

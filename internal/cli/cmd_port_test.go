@@ -93,3 +93,24 @@ func TestPortCommand(t *testing.T) {
 		t.Fatalf("no files: %d %q", code, stderr)
 	}
 }
+
+// plexus port --module writes a module's services into one Starlark
+// module, which deploys with both services.
+func TestPortModuleCommand(t *testing.T) {
+	work := t.TempDir()
+	src := filepath.Join(work, "greetings.py")
+	os.WriteFile(src, []byte(zatoModule), 0o644)
+	out := filepath.Join(work, "ported")
+	stdout, stderr, code := runCLI(t, nil, "port", src, "--output", out, "--module")
+	if code != 0 || !strings.Contains(stdout, "wrote "+filepath.Join(out, "greetings.star")+" → demo.greet, greetings.uptime") {
+		t.Fatalf("port --module: %d %s %s", code, stdout, stderr)
+	}
+	dir := filepath.Join(t.TempDir(), "env")
+	startCLI(t, nil, "quickstart", dir, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0")
+	if stdout, stderr, code := runCLI(t, nil, "deploy", out, "--env", dir); code != 0 || !strings.Contains(stdout, "demo.greet, greetings.uptime") {
+		t.Fatalf("deploy: %d %s %s", code, stdout, stderr)
+	}
+	if stdout, stderr, code := runCLI(t, nil, "invoke", "demo.greet", dir, "--payload", `{"user": "Jane"}`); code != 0 || !strings.Contains(stdout, "Hello, Jane!") {
+		t.Fatalf("invoke demo.greet: %d %s %s", code, stdout, stderr)
+	}
+}

@@ -30,6 +30,8 @@ const DBEnv = "PLEXUS_DB"
 
 type serverFlags struct {
 	listen, adminListen, db, dbFile string
+	// debug is the debugger's address (plexus start --debug).
+	debug string
 }
 
 func (f *serverFlags) add(c *cobra.Command) {
@@ -87,6 +89,7 @@ the reason.`,
 		},
 	}
 	f.add(c)
+	c.Flags().StringVar(&f.debug, "debug", "", "serve the debugger of Starlark services (Debug Adapter Protocol) on this address, e.g. 127.0.0.1:11225;\ndevelopment mode only, clients attach with the admin password (docs/debugging.md)")
 	return c
 }
 
@@ -130,7 +133,7 @@ func (a *App) serve(ctx context.Context, dir string, f serverFlags, create bool)
 	if err != nil {
 		return err
 	}
-	opts := server.Options{Dir: dir, Listen: f.listen, AdminListen: f.adminListen, DB: db, Services: a.Services, LogOutput: a.Stderr}
+	opts := server.Options{Dir: dir, Listen: f.listen, AdminListen: f.adminListen, DB: db, Debug: f.debug, Services: a.Services, LogOutput: a.Stderr}
 	var password string
 	var shown, running bool
 	if create {

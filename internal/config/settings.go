@@ -28,6 +28,7 @@ type Settings struct {
 	AdminListen string   `yaml:"admin_listen" doc:"Address of the admin listener: admin API and /metrics. Keep it on a loopback or private address."`
 	DB          string   `yaml:"db" doc:"Configuration store. Empty uses the embedded SQLite database in data/; a postgres:// URL uses PostgreSQL."`
 	Development bool     `yaml:"development" doc:"Development mode: error responses carry the cause of 500 errors. Never enable it in production."`
+	DebugListen string   `yaml:"debug_listen" doc:"Address of the debugger of Starlark services (the Debug Adapter Protocol), in development mode only; empty (the default) runs none. plexus start --debug ADDR sets it. Keep it on a loopback address."`
 	Log         Log      `yaml:"log" doc:"Logging."`
 	Limits      Limits   `yaml:"limits" doc:"Limits that protect the server from slow or oversized requests."`
 	Metrics     Metrics  `yaml:"metrics" doc:"Prometheus metrics on the admin listener."`
@@ -184,6 +185,9 @@ func (s *Settings) Override(listen, adminListen, db string) {
 // Validate checks values the types cannot.
 func (s *Settings) Validate() error {
 	var errs []error
+	if s.DebugListen != "" && !s.Development {
+		errs = append(errs, fmt.Errorf("debug_listen: the debugger runs in development mode only: set development: true"))
+	}
 	if s.Log.Format != "text" && s.Log.Format != "json" {
 		errs = append(errs, fmt.Errorf("log.format: %q is not one of text, json", s.Log.Format))
 	}

@@ -72,6 +72,8 @@ type Pipeline struct {
 	// so those of channels deleted from the configuration are deleted too.
 	mu     sync.Mutex
 	series map[seriesKey]bool
+	// recorder keeps requests for replay, in development mode only.
+	recorder *recorder
 }
 
 // New returns a pipeline. It follows the runtime's changes, to delete the
@@ -89,6 +91,9 @@ func New(opts Options) *Pipeline {
 		opts.Guard = &Guard{}
 	}
 	p := &Pipeline{Options: opts, series: map[seriesKey]bool{}}
+	if opts.Settings.Development {
+		p.recorder = newRecorder()
+	}
 	if opts.Runtime != nil {
 		p.Attach(opts.Runtime, opts.Invoker)
 	}
@@ -145,6 +150,7 @@ func (p *Pipeline) Serve(x *Exchange) {
 	default:
 		p.send(x)
 	}
+	p.record(x)
 	p.finish(x)
 }
 
@@ -222,14 +228,7 @@ func (p *Pipeline) send(x *Exchange) {
 // finish gives back what the request held and records it in the metrics
 // and the access log.
 func (p *Pipeline) finish(x *Exchange) {
-	if x.release != nil {
-		x.release()
-		x.release = nil
-	}
-	if x.releaseBody != nil {
-		x.releaseBody()
-		x.releaseBody = nil
-	}
+	p.release(x)
 	end := time.Now()
 	elapsed := end.Sub(x.Start)
 	name := ""
@@ -252,6 +251,19 @@ func (p *Pipeline) finish(x *Exchange) {
 		logging.Int("bytes", int64(x.bytes)),
 		logging.String("remote", x.RemoteAddr),
 	)
+}
+
+// release gives back what the request held: the encoded reply's buffer
+// and the decode budget of its payload.
+func (p *Pipeline) release(x *Exchange) {
+	if x.release != nil {
+		x.release()
+		x.release = nil
+	}
+	if x.releaseBody != nil {
+		x.releaseBody()
+		x.releaseBody = nil
+	}
 }
 
 // logRefusal logs a refused request with the cid the caller sees, the

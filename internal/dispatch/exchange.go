@@ -198,6 +198,10 @@ type Exchange struct {
 	payload   []byte
 	bytes     int
 	logged    bool
+	// read says the payload was read; urlInput is the input the
+	// transport's Fill added to it, kept for replay.
+	read     bool
+	urlInput map[string]any
 	// release gives back the encoded reply's buffer, releaseBody the
 	// decode budget the payload's values hold.
 	release, releaseBody func()

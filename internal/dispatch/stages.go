@@ -147,7 +147,7 @@ func (p *Pipeline) read(x *Exchange) error {
 	if int64(len(body)) > limit {
 		return TooLarge(limit)
 	}
-	x.payload = body
+	x.payload, x.read = body, true
 	return nil
 }
 
@@ -205,9 +205,11 @@ func (p *Pipeline) decode(x *Exchange) error {
 // service's request.
 func (p *Pipeline) fill(x *Exchange) error {
 	req := x.sc.Request
+	before := req.Input
 	if err := x.t.Fill(x, req); err != nil {
 		return err
 	}
+	p.noteURLInput(x, before)
 	if req.Input == nil {
 		req.Input = service.Input{}
 	}

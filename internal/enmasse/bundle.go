@@ -26,6 +26,8 @@ type Bundle struct {
 	Env map[string]string `json:"env,omitempty"`
 	// ConfirmDelete is Options.ConfirmDelete.
 	ConfirmDelete []registry.Ref `json:"confirm_delete,omitempty"`
+	// IfRev is Options.IfRev.
+	IfRev int64 `json:"if_rev,omitempty"`
 }
 
 // File is one file of a bundle. Error says why the client could not read

@@ -39,6 +39,10 @@ type Options struct {
 	// Source says where the change came from, for the revision history;
 	// default "enmasse".
 	Source string
+	// IfRev, when not zero, imports only if the store's latest revision
+	// is IfRev: nobody changed the configuration since it was exported or
+	// checked (see live.Changeset.IfRev).
+	IfRev int64
 }
 
 // Phases of an import, in Progress.Phase. Only an import that changed
@@ -168,6 +172,7 @@ func (c *checked) apply(ctx context.Context, rt *live.Runtime, opts Options) (*R
 	}
 	if len(cs.Objects) > 0 {
 		cs.DryRun = cs.DryRun || len(p.problems) > 0
+		cs.IfRev = opts.IfRev
 		cs.Summary = fmt.Sprintf("enmasse import of %s: %d created, %d updated, %d deleted", strings.Join(rep.Files, ", "), rep.Created, rep.Updated, len(rep.Deleted))
 		// The change path checks the changes in the same call that applies
 		// them: that is still checking, until they are applied.

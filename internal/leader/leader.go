@@ -69,13 +69,19 @@ func For(dialect string, db *sql.DB, name string, log *slog.Logger) Leader {
 // subsystems, and environments sharing a database server, do not compete.
 // A node that does not lead retries every Retry; the leader checks its
 // connection as often and steps down if it is lost (PostgreSQL then
-// releases the lock for another node). It is safe for concurrent use.
+// releases the lock for another node). A node that takes the lock over
+// from another leads only one Retry later, once the node that lost it has
+// checked its connection and stepped down: so two nodes never lead at
+// once, and a leader's loss is taken over within 2 × Retry (plus the time
+// PostgreSQL takes to notice the lost connection: at once for a process
+// that died). A node that finds the lock free when it starts leads at
+// once. It is safe for concurrent use.
 type PostgresLeader struct {
 	// DB is the store's database.
 	DB *sql.DB
 	// Name names the election, such as plexus.scheduler.
 	Name string
-	// Retry is how often the election is retried (default 5s).
+	// Retry is how often the election is retried (default 3s).
 	Retry time.Duration
 	// Logger receives leadership changes.
 	Logger *slog.Logger
@@ -84,8 +90,11 @@ type PostgresLeader struct {
 	changes chan struct{}
 	key     int64
 
-	mu     sync.Mutex
-	conn   *sql.Conn
+	mu   sync.Mutex
+	conn *sql.Conn
+	// leadAt is when a lock taken over from another node makes this one
+	// lead.
+	leadAt time.Time
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -100,7 +109,7 @@ func (l *PostgresLeader) Changes() <-chan struct{} { return l.changes }
 // keeps trying in the background.
 func (l *PostgresLeader) Start(ctx context.Context) error {
 	if l.Retry <= 0 {
-		l.Retry = 5 * time.Second
+		l.Retry = 3 * time.Second
 	}
 	if l.Logger == nil {
 		l.Logger = slog.New(slog.DiscardHandler)
@@ -113,7 +122,7 @@ func (l *PostgresLeader) Start(ctx context.Context) error {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%s\x00%s\x00%s", l.Name, db, schema)
 	l.key = int64(h.Sum64())
-	l.attempt(ctx)
+	l.attempt(ctx, true)
 	bg, cancel := context.WithCancel(context.Background())
 	l.cancel, l.done = cancel, make(chan struct{})
 	go l.run(bg)
@@ -122,21 +131,27 @@ func (l *PostgresLeader) Start(ctx context.Context) error {
 
 func (l *PostgresLeader) run(ctx context.Context) {
 	defer close(l.done)
-	t := time.NewTicker(l.Retry)
-	defer t.Stop()
 	for {
+		wait := l.Retry
+		l.mu.Lock()
+		if l.conn != nil && !l.leading.Load() {
+			wait = min(wait, max(time.Until(l.leadAt), 0))
+		}
+		l.mu.Unlock()
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
 		case <-t.C:
-			l.attempt(ctx)
+			l.attempt(ctx, false)
 		}
 	}
 }
 
-// attempt takes the lock when not leading, or checks the connection that
-// holds it.
-func (l *PostgresLeader) attempt(ctx context.Context) {
+// attempt takes the lock when not holding it, or checks the connection
+// that holds it; first is the attempt of Start.
+func (l *PostgresLeader) attempt(ctx context.Context, first bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, attemptTimeout)
@@ -144,6 +159,9 @@ func (l *PostgresLeader) attempt(ctx context.Context) {
 	if l.conn != nil {
 		err := l.conn.PingContext(ctx)
 		if err == nil {
+			if !l.leading.Load() && !time.Now().Before(l.leadAt) {
+				l.set(true)
+			}
 			return
 		}
 		l.Logger.Warn("leader lost its database connection; stepping down", "election", l.Name, "error", err.Error())
@@ -165,7 +183,14 @@ func (l *PostgresLeader) attempt(ctx context.Context) {
 		return
 	}
 	l.conn = conn
-	l.set(true)
+	if first {
+		l.set(true)
+		return
+	}
+	// The node that held the lock may still think it leads until its
+	// next check.
+	l.leadAt = time.Now().Add(l.Retry)
+	l.Logger.Info("this node took the leader lock; it leads once the previous leader has stepped down", "election", l.Name, "in", l.Retry.String())
 }
 
 func (l *PostgresLeader) set(leading bool) {
@@ -196,7 +221,12 @@ func (l *PostgresLeader) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err := l.conn.ExecContext(ctx, "SELECT pg_advisory_unlock($1)", l.key)
-	err = errors.Join(err, l.conn.Close())
+	if err != nil && l.conn.PingContext(ctx) != nil {
+		err = nil // the connection is gone, and the lock with it
+	}
+	if cerr := l.conn.Close(); !errors.Is(cerr, sql.ErrConnDone) {
+		err = errors.Join(err, cerr)
+	}
 	l.conn = nil
 	l.leading.Store(false)
 	if err != nil {

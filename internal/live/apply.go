@@ -31,6 +31,36 @@ type Change struct {
 	Name string
 	// Object is the new object; nil deletes.
 	Object registry.Object
+	// IfRev, when not zero, applies the change only if the object exists
+	// and was last written by this revision (IfAny: exists at all);
+	// otherwise Apply fails with a *Conflict and changes nothing.
+	IfRev int64
+}
+
+// IfAny is the Change.IfRev of a change that needs the object to exist,
+// whatever its revision.
+const IfAny = -1
+
+// Conflict is the error of a change whose object is not at the revision
+// the change expects (Change.IfRev): another change came first.
+type Conflict struct {
+	Kind, Name string
+	// Want is the revision the change expected; Have the object's, 0 when
+	// it does not exist.
+	Want, Have int64
+}
+
+func (e *Conflict) Error() string {
+	if e.Kind == "" {
+		return fmt.Sprintf("the configuration was changed by revision %d since revision %d", e.Have, e.Want)
+	}
+	if e.Have == 0 {
+		return fmt.Sprintf("%s %q does not exist (any more)", e.Kind, e.Name)
+	}
+	if e.Want == IfAny {
+		return fmt.Sprintf("%s %q exists", e.Kind, e.Name)
+	}
+	return fmt.Sprintf("%s %q was changed by revision %d since revision %d", e.Kind, e.Name, e.Have, e.Want)
 }
 
 // CodeChange deploys or removes one source file.
@@ -67,6 +97,10 @@ type Changeset struct {
 	// source deployed: a file that provided a service now deployed from
 	// another file is undeployed.
 	Force bool
+	// IfRev, when not zero, applies the change only if the store's latest
+	// revision is IfRev (nobody changed the configuration since it was
+	// read); otherwise Apply fails with a *Conflict and changes nothing.
+	IfRev int64
 	// Partial leaves out the objects and files that have problems, and
 	// those that fail because they are left out, and applies the rest;
 	// Result.LeftOut says what was left out and why. Problems that name
@@ -241,10 +275,58 @@ func (c *candidate) problem(kind, name, field, format string, args ...any) {
 
 // Apply validates and applies a changeset. It returns a *Refused error
 // listing every problem when the change is not valid.
+//
+// The change is made against the store's latest revision, holding the
+// store's change lock (store.Store.LockChanges): changes other nodes
+// committed are applied first (see Sync); should one be committed while
+// this one is prepared anyway (by a node that does not take the lock),
+// this one is prepared again on top of it.
 func (rt *Runtime) Apply(ctx context.Context, cs Changeset) (*Result, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
+	if !cs.DryRun {
+		unlock, err := rt.opts.Store.LockChanges(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+	}
+	for attempt := 1; ; attempt++ {
+		if _, err := rt.sync(ctx, "store", false); err != nil {
+			return nil, err
+		}
+		res, err := rt.apply(ctx, cs)
+		var stale *store.StaleError
+		if errors.As(err, &stale) && attempt < maxStaleRetries {
+			continue
+		}
+		return res, err
+	}
+}
+
+// maxStaleRetries bounds how often Apply prepares a change again because
+// another node committed first.
+const maxStaleRetries = 10
+
+// apply applies a changeset to the current state; rt.mu is held.
+func (rt *Runtime) apply(ctx context.Context, cs Changeset) (*Result, error) {
 	old := rt.cur.Load()
+	if cs.IfRev != 0 && cs.IfRev != old.Rev {
+		return nil, &Conflict{Want: cs.IfRev, Have: old.Rev}
+	}
+	for _, ch := range cs.Objects {
+		if ch.IfRev == 0 {
+			continue
+		}
+		kind := ch.Kind
+		if k, ok := registry.Lookup(ch.Kind); ok {
+			kind = k.ID
+		}
+		have, _ := old.ObjectRev(kind, ch.Name)
+		if have == 0 || ch.IfRev != IfAny && have != ch.IfRev {
+			return nil, &Conflict{Kind: kind, Name: ch.Name, Want: ch.IfRev, Have: have}
+		}
+	}
 	var c *candidate
 	if cs.Partial {
 		var left []LeftOut
@@ -274,12 +356,17 @@ func (rt *Runtime) Apply(ctx context.Context, cs Changeset) (*Result, error) {
 		rt.release(next, old, c.touched)
 		return nil, err
 	}
-	rev, err := rt.opts.Store.Commit(ctx, change)
+	rev, err := rt.opts.Store.CommitAt(ctx, old.Rev, change)
 	if err != nil {
 		rt.release(next, old, c.touched)
 		return nil, err
 	}
 	next.Rev, c.result.Rev = rev, rev
+	for kind, names := range c.changed {
+		for name := range names {
+			next.objects[kind][name].rev = rev
+		}
+	}
 	rt.publish(old, next, c)
 	rt.opts.Logger.Info("configuration changed", "rev", rev, "source", cs.Source, "summary", summary(cs))
 	return c.result, nil
@@ -291,13 +378,39 @@ func (rt *Runtime) Apply(ctx context.Context, cs Changeset) (*Result, error) {
 func (rt *Runtime) Load(ctx context.Context) error {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	snap, err := rt.opts.Store.Load(ctx)
-	if err != nil {
-		return err
-	}
+	_, err := rt.sync(ctx, "start-up", true)
+	return err
+}
+
+// Sync applies what was committed to the store since the current state's
+// revision, by other nodes sharing it, as one change: only the objects and
+// files that changed are rebuilt, as on the node that made the change. It
+// returns the revision the runtime now runs. What no longer validates is
+// logged and left out, as Load does.
+func (rt *Runtime) Sync(ctx context.Context) (int64, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.sync(ctx, "store", false)
+}
+
+// sync applies the store's changes since the current state; rt.mu is
+// held. The first sync builds the state even from an empty store.
+func (rt *Runtime) sync(ctx context.Context, source string, first bool) (int64, error) {
 	old := rt.cur.Load()
-	cs := Changeset{Source: "start-up"}
-	for _, r := range snap.Objects {
+	if rt.opts.Store == nil { // a runtime that only validates (dry runs)
+		return old.Rev, nil
+	}
+	d, err := rt.opts.Store.Changes(ctx, old.Rev)
+	if err != nil {
+		return old.Rev, err
+	}
+	if d.Rev <= old.Rev && !first {
+		return old.Rev, nil
+	}
+	// The store is the truth: its files replace whatever origin ran here.
+	cs := Changeset{Source: source, Force: true}
+	revs := map[string]map[string]int64{}
+	for _, r := range d.Objects {
 		kind, ok := registry.Lookup(r.Kind)
 		if !ok {
 			rt.opts.Logger.Warn("skipping stored object of unknown kind", "kind", r.Kind, "name", r.Name)
@@ -315,9 +428,23 @@ func (rt *Runtime) Load(ctx context.Context) error {
 			continue
 		}
 		cs.Objects = append(cs.Objects, Change{Kind: r.Kind, Name: r.Name, Object: obj})
+		if revs[kind.ID] == nil {
+			revs[kind.ID] = map[string]int64{}
+		}
+		revs[kind.ID][r.Name] = r.Rev
 	}
-	for _, code := range snap.Code {
+	for _, k := range d.Removed {
+		if _, ok := old.objects[k.Kind][k.Name]; ok {
+			cs.Objects = append(cs.Objects, Change{Kind: k.Kind, Name: k.Name})
+		}
+	}
+	for _, code := range d.Code {
 		cs.Code = append(cs.Code, CodeChange{File: code.File, Source: code.Source, Origin: code.Origin})
+	}
+	for _, f := range d.RemovedCode {
+		if _, ok := old.code[f]; ok {
+			cs.Code = append(cs.Code, CodeChange{File: f})
+		}
 	}
 	c, _, left := rt.prepareLeavingOut(old, cs, false)
 	for _, lo := range left {
@@ -329,12 +456,22 @@ func (rt *Runtime) Load(ctx context.Context) error {
 	}
 	next, err := rt.build(old, c)
 	if err != nil {
-		return err
+		return old.Rev, err
 	}
-	next.Rev = snap.Rev
-	c.touched = nil
+	next.Rev = d.Rev
+	for kind, names := range c.changed {
+		for name := range names {
+			next.objects[kind][name].rev = revs[kind][name]
+		}
+	}
+	if first {
+		c.touched = nil // every kind starts
+	}
 	rt.publish(old, next, c)
-	return nil
+	if !first {
+		rt.opts.Logger.Info("configuration changed in the store", "rev", d.Rev, "from", d.From)
+	}
+	return d.Rev, nil
 }
 
 // prepareLeavingOut prepares cs, then leaves out, round by round, the

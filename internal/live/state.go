@@ -39,6 +39,7 @@ var _ registry.State = (*State)(nil)
 type entry struct {
 	obj     registry.Object
 	body    []byte // canonical JSON, to tell changed objects from unchanged
+	rev     int64  // the store revision that last wrote the object
 	running any
 	// status is the running form's status when it is a registry.Runner.
 	status *registry.Status
@@ -51,6 +52,16 @@ func (s *State) Object(kind, name string) (registry.Object, bool) {
 		return nil, false
 	}
 	return e.obj, true
+}
+
+// ObjectRev returns the store revision that last wrote an object, and
+// whether the object exists.
+func (s *State) ObjectRev(kind, name string) (int64, bool) {
+	e, ok := s.objects[kind][name]
+	if !ok {
+		return 0, false
+	}
+	return e.rev, true
 }
 
 // Names returns the names of a kind's objects, sorted.

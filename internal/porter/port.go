@@ -44,6 +44,9 @@ type File struct {
 	// Class is the Python class it came from, and Line its line.
 	Class string `json:"class"`
 	Line  int    `json:"line"`
+	// Module says the file holds several services (Options.Module):
+	// Service lists their names, Class is the first class's.
+	Module bool `json:"module,omitempty"`
 }
 
 // Result is what Port makes of one Python module.
@@ -55,10 +58,21 @@ type Result struct {
 // MaxSource is the largest Python file Port reads.
 const MaxSource = 4 << 20
 
+// Options change what Port writes.
+type Options struct {
+	// Module writes the services of a module with several into one
+	// Starlark module, <module>.star, each declared with service(...), as
+	// the Python module holds them; without it, each is a file of its own.
+	Module bool
+}
+
 // Port converts the Zato services of one Python module (file is its path,
 // for the service names Zato derives) into Starlark files, one per
 // service.
-func Port(file string, src []byte) (*Result, error) {
+func Port(file string, src []byte) (*Result, error) { return PortWith(file, src, Options{}) }
+
+// PortWith is Port with options.
+func PortWith(file string, src []byte, opts Options) (*Result, error) {
 	if len(src) > MaxSource {
 		return nil, fmt.Errorf("%s is %d bytes; the porter reads files up to %d bytes", file, len(src), MaxSource)
 	}
@@ -68,7 +82,7 @@ func Port(file string, src []byte) (*Result, error) {
 	}
 	stem := strings.TrimSuffix(path.Base(strings.ReplaceAll(file, "\\", "/")), path.Ext(file))
 	c := &converter{mod: m, stem: stem, bindings: map[string]*binding{}, globals: map[string]*global{}, classes: map[string]*classStmt{},
-		tries: map[*tryStmt]*tryInfo{}}
+		tries: map[*tryStmt]*tryInfo{}, module: opts.Module}
 	return c.run()
 }
 
@@ -86,6 +100,8 @@ type converter struct {
 	service string
 	// tries are the analyses of the try statements.
 	tries map[*tryStmt]*tryInfo
+	// module writes several services into one module (Options.Module).
+	module bool
 }
 
 // global is a module-level name and what defines it.
@@ -184,6 +200,14 @@ func (c *converter) run() (*Result, error) {
 	}
 	if len(svcs) == 0 {
 		c.note(1, "no services", "the module has no class that subclasses Service; nothing was written")
+	}
+	if c.module && len(svcs) > 1 {
+		f, err := c.moduleFile(svcs, namespace)
+		if err != nil {
+			return nil, err
+		}
+		res.Files = append(res.Files, *f)
+		svcs = nil
 	}
 	names := map[string]bool{}
 	for _, s := range svcs {

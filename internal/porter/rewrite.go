@@ -2,9 +2,13 @@ package porter
 
 import (
 	"fmt"
+	"maps"
 	"math/big"
 	"strconv"
 	"strings"
+
+	"github.com/plexushq/plexus/internal/catalog"
+	"github.com/plexushq/plexus/internal/registry"
 )
 
 // scope converts the statements and expressions of one function (or of
@@ -451,7 +455,9 @@ func (sc *scope) selfAttr(x *attrExpr) (expr, bool) {
 			case "plain_http", "rest":
 				return sc.rebuild(x, "self.out.rest", 2, chain), true
 			default:
-				sc.note(x.line, "self."+first+"."+kind, "Plexus has no "+kind+" outgoing connections yet: "+connAdvice(kind))
+				if !hasOutSection(kind) {
+					sc.note(x.line, "self."+first+"."+kind, "Plexus has no "+kind+" outgoing connections yet: "+connAdvice(kind))
+				}
 				return sc.rebuild(x, "self.out."+kind, 2, chain), true
 			}
 		}
@@ -519,6 +525,17 @@ func (sc *scope) selfAttr(x *attrExpr) (expr, bool) {
 		sc.note(x.line, "self."+first, "Plexus services keep no state on self: use local variables, or pass values to functions as arguments")
 	}
 	return nil, false
+}
+
+// hasOutSection reports whether Plexus has outgoing connections of a
+// kind under Zato's name: self.out.amqp, self.out.mongodb, ….
+func hasOutSection(kind string) bool {
+	for _, k := range registry.All() {
+		if k.Out != nil && k.Out.Section == kind {
+			return true
+		}
+	}
+	return false
 }
 
 // connAdvice says what to use for an outgoing connection kind Plexus
@@ -874,14 +891,13 @@ func atoi(s string) int {
 	return min(n, 16)
 }
 
-// builtinServices are Zato's services that Plexus has under its own name.
-var builtinServices = map[string]string{
-	"zato.ping": "plexus.ping", "demo.ping": "plexus.ping", "zato.helpers.echo": "plexus.helpers.echo",
-	"zato.helpers.input-logger": "plexus.helpers.input-logger",
-	"zato.scheduler.job.create": "plexus.scheduler.job.create", "zato.scheduler.job.edit": "plexus.scheduler.job.edit",
-	"zato.scheduler.job.delete": "plexus.scheduler.job.delete", "zato.scheduler.job.execute": "plexus.scheduler.job.execute",
-	"zato.scheduler.job.get-list": "plexus.scheduler.job.get-list", "zato.scheduler.job.get-by-name": "plexus.scheduler.job.get",
-}
+// builtinServices are Zato's services that Plexus has under its own name
+// (Plexus answers to Zato's too, but ported code says what runs).
+var builtinServices = func() map[string]string {
+	m := map[string]string{"demo.ping": "plexus.ping"}
+	maps.Copy(m, catalog.ZatoNames)
+	return m
+}()
 
 // invokeTarget converts the service a call invokes: a class of the module
 // becomes its name, a Zato built-in Plexus's.

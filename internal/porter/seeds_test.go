@@ -124,8 +124,11 @@ func TestSeedExamplesPortAndDeploy(t *testing.T) {
 			t.Errorf("no deploy warning about %s:\n%s", w, warnings)
 		}
 	}
+	if strings.Contains(notesText(notes["mongodb_service"]), "self.out.mongodb") {
+		t.Errorf("mongodb_service: self.out.mongodb is noted, though Plexus has it: %v", notes["mongodb_service"])
+	}
 	for stem, want := range map[string]string{
-		"kvdb_service": "self.kvdb", "mongodb_service": "self.out.mongodb", "ftp_handler": "self.outgoing.ftp",
+		"kvdb_service": "self.kvdb", "ftp_handler": "self.outgoing.ftp",
 		"billing_handler": "self.outgoing.ftp", "ssh_invoker": "ssh (from sh.ssh)", "job_manager": "self.server.cluster_id",
 	} {
 		if !strings.Contains(notesText(notes[stem]), want) {

@@ -1,6 +1,7 @@
 package porter
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -59,9 +60,15 @@ type serviceInfo struct {
 	// payload (self.response.payload.x = …).
 	payloadAttrs bool
 	explicitName string
+	// prefix starts the module-level names of the service's methods and
+	// constants when several services share a module.
+	prefix string
 }
 
-func (svc *serviceInfo) attrName(n string) string { return n }
+func (svc *serviceInfo) attrName(n string) string { return svc.prefix + n }
+
+// isHandler reports whether a method is a handler: handle or handle_VERB.
+func isHandler(method string) bool { return method == "handle" || strings.HasPrefix(method, "handle_") }
 
 // collect reads a class and its bases (bases first, the class wins).
 func (c *converter) collect(s *classStmt, svc *serviceInfo, depth int) {
@@ -158,11 +165,23 @@ func (c *converter) classAssign(a *assignStmt, svc *serviceInfo, simpleIO bool) 
 	}
 }
 
-// serviceFile writes one service's Starlark file.
-func (c *converter) serviceFile(cls *classStmt, namespace string) (*File, error) {
+// serviceParts is a service class converted: what its file, or its
+// service(...) in a module, is made of.
+type serviceParts struct {
+	svc  *serviceInfo
+	name string
+	doc  *strExpr
+	// io are the I/O declarations, as assignments; body the constants and
+	// methods, as module-level definitions.
+	io, body []stmt
+}
+
+// convert converts one service class; prefix starts the module-level
+// names of its methods and constants ("" for a file of its own).
+func (c *converter) convert(cls *classStmt, prefix string, tmp *int) *serviceParts {
 	svcName, _ := c.serviceName(cls)
 	svc := &serviceInfo{cls: cls, methods: map[string]*defStmt{}, static: map[string]bool{}, props: map[string]bool{},
-		rename: map[string]string{}, attrs: map[string]*assignStmt{}}
+		rename: map[string]string{}, attrs: map[string]*assignStmt{}, prefix: prefix}
 	c.service = svcName
 	defer func() { c.service = "" }()
 	c.collect(cls, svc, 0)
@@ -178,54 +197,49 @@ func (c *converter) serviceFile(cls *classStmt, namespace string) (*File, error)
 		delete(svc.methods, "get_name")
 	}
 	for _, m := range svc.morder {
-		svc.rename[m] = m
-		if starlark.IsPredeclared(m) || m == "name" || m == "namespace" || ioNames[m] {
+		svc.rename[m] = prefix + m
+		if prefix == "" && (starlark.IsPredeclared(m) || m == "name" || m == "namespace" || ioNames[m]) {
 			svc.rename[m] = m + "_"
 		}
 	}
-
-	var tmp int
-	var top []stmt
-	doc := svc.doc
-	if doc == nil {
-		doc = moduleDoc(c.mod)
-	}
-	if doc != nil {
-		top = append(top, &exprStmt{x: (&scope{c: c, tmp: &tmp}).expr(cleanDoc(doc))})
-	}
-	top = append(top, &assignStmt{op: "=", targets: []expr{name("name")}, value: str(svcName)})
-	if namespace != "" {
-		top = append(top, &assignStmt{op: "=", targets: []expr{name("namespace")}, value: str(namespace)})
-	}
-	ms := &scope{c: c, tmp: &tmp}
-	var io []stmt
+	parts := &serviceParts{svc: svc, name: svcName, doc: svc.doc}
+	ms := &scope{c: c, tmp: tmp}
 	for _, a := range svc.io {
-		io = append(io, c.ioDecl(a, ms))
+		parts.io = append(parts.io, c.ioDecl(a, ms))
 	}
-	if len(io) > 0 {
-		io[0].lines().blank = true
-	}
-	// Constants of the class, then the module's definitions they need.
-	var body []stmt
 	for _, n := range svc.aorder {
 		a := svc.attrs[n]
 		a.value = ms.expr(a.value)
 		a.blank = false
-		body = append(body, a)
+		if prefix != "" {
+			a.targets = []expr{name(svc.attrName(n))}
+		}
+		parts.body = append(parts.body, a)
 	}
 	for _, m := range svc.morder {
 		def, ok := svc.methods[m]
 		if !ok {
 			continue
 		}
-		body = append(body, c.method(svc, def, &tmp))
+		parts.body = append(parts.body, c.method(svc, def, tmp))
 	}
-	needed := c.neededGlobals(append(append(append([]stmt{}, top...), io...), body...))
-	// Models and constants first (the declarations may name them), the
-	// module's functions before the service's.
-	var values, funcs []stmt
-	for _, g := range needed {
-		for _, s := range c.globalStmt(g, &tmp) {
+	if len(svc.methods) > 0 && (svc.methods["before_handle"] != nil || svc.methods["after_handle"] != nil || svc.methods["accept"] != nil) {
+		c.wireHooks(svc, parts.body)
+	}
+	for h := range hooks {
+		if m, ok := svc.methods[h]; ok && h != "before_handle" && h != "after_handle" && h != "accept" {
+			c.note(m.line, "hook "+h, "Plexus does not call "+h+": call it from handle if it is needed")
+		}
+	}
+	return parts
+}
+
+// globalsFor returns the module's definitions that statements need:
+// models and constants first (the declarations may name them), then
+// functions.
+func (c *converter) globalsFor(ss []stmt, tmp *int) (values, funcs []stmt) {
+	for _, g := range c.neededGlobals(ss) {
+		for _, s := range c.globalStmt(g, tmp) {
 			if _, isDef := s.(*defStmt); isDef {
 				funcs = append(funcs, s)
 			} else {
@@ -233,20 +247,101 @@ func (c *converter) serviceFile(cls *classStmt, namespace string) (*File, error)
 			}
 		}
 	}
-	if len(svc.methods) > 0 && (svc.methods["before_handle"] != nil || svc.methods["after_handle"] != nil || svc.methods["accept"] != nil) {
-		c.wireHooks(svc, body)
+	return values, funcs
+}
+
+// serviceFile writes one service's Starlark file.
+func (c *converter) serviceFile(cls *classStmt, namespace string) (*File, error) {
+	var tmp int
+	parts := c.convert(cls, "", &tmp)
+	var top []stmt
+	doc := parts.doc
+	if doc == nil {
+		doc = moduleDoc(c.mod)
 	}
-	for h := range hooks {
-		if m, ok := svc.methods[h]; ok && h != "before_handle" && h != "after_handle" && h != "accept" {
-			c.note(m.line, "hook "+h, "Plexus does not call "+h+": call it from handle if it is needed")
-		}
+	if doc != nil {
+		top = append(top, &exprStmt{x: (&scope{c: c, tmp: &tmp}).expr(cleanDoc(doc))})
 	}
-	all := append(append(append(append(top, values...), io...), funcs...), body...)
+	top = append(top, &assignStmt{op: "=", targets: []expr{name("name")}, value: str(parts.name)})
+	if namespace != "" {
+		top = append(top, &assignStmt{op: "=", targets: []expr{name("namespace")}, value: str(namespace)})
+	}
+	io := parts.io
+	if len(io) > 0 {
+		io[0].lines().blank = true
+	}
+	values, funcs := c.globalsFor(append(append(append([]stmt{}, top...), io...), parts.body...), &tmp)
+	c.service = parts.name
+	defer func() { c.service = "" }()
+	all := append(append(append(append(top, values...), io...), funcs...), parts.body...)
 	src, err := c.print(all)
 	if err != nil {
 		return nil, err
 	}
-	return &File{Name: fileName(cls.name), Service: svcName, Source: src, Class: cls.name, Line: cls.line}, nil
+	return &File{Name: fileName(cls.name), Service: parts.name, Source: src, Class: cls.name, Line: cls.line}, nil
+}
+
+// moduleFile writes the services of a module into one Starlark module,
+// as the Python module holds them: each class's methods and constants
+// become module-level names starting with the class's, and each class a
+// service(...) with its name, documentation, I/O and handlers.
+func (c *converter) moduleFile(classes []*classStmt, namespace string) (*File, error) {
+	var tmp int
+	var top []stmt
+	if doc := moduleDoc(c.mod); doc != nil {
+		top = append(top, &exprStmt{x: (&scope{c: c, tmp: &tmp}).expr(cleanDoc(doc))})
+	}
+	if namespace != "" {
+		top = append(top, &assignStmt{op: "=", targets: []expr{name("namespace")}, value: str(namespace)})
+	}
+	var convs []*serviceParts
+	var used []stmt
+	for _, cls := range classes {
+		p := c.convert(cls, "_"+strings.TrimSuffix(fileName(cls.name), ".star")+"_", &tmp)
+		convs = append(convs, p)
+		used = append(append(used, p.io...), p.body...)
+	}
+	values, funcs := c.globalsFor(append(append([]stmt{}, top...), used...), &tmp)
+	all := append(append(top, values...), funcs...)
+	var names []string
+	for i, p := range convs {
+		if len(p.body) > 0 {
+			p.body[0].lines().blank = true
+		}
+		all = append(all, p.body...)
+		all = append(all, &rawStmt{span: span{blank: true}, text: c.serviceCall(classes[i].name, p)})
+		names = append(names, p.name)
+	}
+	src, err := c.print(all)
+	if err != nil {
+		return nil, err
+	}
+	return &File{Name: strings.ReplaceAll(c.stem, "-", "_") + ".star", Service: strings.Join(names, ", "), Source: src,
+		Class: classes[0].name, Line: classes[0].line, Module: true}, nil
+}
+
+// serviceCall writes Class = service(name = …, doc = …, <I/O>, handle = …).
+func (c *converter) serviceCall(class string, p *serviceParts) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s = service(\n    name = %s,\n", class, quote(p.name))
+	if p.doc != nil {
+		pr := newPrinter(nil)
+		pr.stmt(&exprStmt{x: cleanDoc(p.doc)})
+		fmt.Fprintf(&b, "    doc = %s,\n", strings.TrimSpace(pr.b.String()))
+	}
+	for _, s := range p.io {
+		pr := newPrinter(nil)
+		pr.stmt(s)
+		text := strings.TrimSpace(pr.b.String())
+		fmt.Fprintf(&b, "    %s,\n", strings.ReplaceAll(strings.Replace(text, " = ", " = ", 1), "\n", "\n    "))
+	}
+	for _, m := range p.svc.morder {
+		if _, ok := p.svc.methods[m]; ok && isHandler(m) {
+			fmt.Fprintf(&b, "    %s = %s,\n", m, p.svc.rename[m])
+		}
+	}
+	b.WriteString(")")
+	return b.String()
 }
 
 // method writes a method as a module-level function; handlers that use
@@ -257,8 +352,9 @@ func (c *converter) method(svc *serviceInfo, def *defStmt, tmp *int) stmt {
 	reindentDoc(def.body, 1)
 	sc.params(def.params, def.line)
 	def.body = orPass(sc.block(def.body), def.line)
+	handler := isHandler(def.name)
 	def.name = svc.rename[def.name]
-	if svc.payloadAttrs && (def.name == "handle" || strings.HasPrefix(def.name, "handle_")) && !assignsPayload(def.body) {
+	if svc.payloadAttrs && handler && !assignsPayload(def.body) {
 		init := &assignStmt{op: "=", targets: []expr{&rawExpr{text: "self.response.payload"}}, value: &dictExpr{}}
 		def.body = insertAfterDoc(def.body, init)
 	}
@@ -298,7 +394,7 @@ func insertAfterDoc(ss []stmt, s stmt) []stmt {
 func (c *converter) wireHooks(svc *serviceInfo, body []stmt) {
 	for _, s := range body {
 		def, ok := s.(*defStmt)
-		if !ok || !(def.name == "handle" || strings.HasPrefix(def.name, "handle_")) {
+		if !ok || !isHandler(strings.TrimPrefix(def.name, svc.prefix)) {
 			continue
 		}
 		var pre []stmt

@@ -851,3 +851,7 @@ func (s *Scheduler) stopLoop() {
 		}
 	})
 }
+
+// Leading reports whether this node fires the jobs now: it leads the
+// election named LeaderElection.
+func (s *Scheduler) Leading() bool { return s.leader != nil && s.leader.Leading() }

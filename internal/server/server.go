@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -24,10 +25,12 @@ import (
 	"github.com/plexushq/plexus/internal/channel/rest"
 	"github.com/plexushq/plexus/internal/config"
 	"github.com/plexushq/plexus/internal/dashboard"
+	"github.com/plexushq/plexus/internal/debugger"
 	"github.com/plexushq/plexus/internal/deploy"
 	"github.com/plexushq/plexus/internal/dispatch"
 	"github.com/plexushq/plexus/internal/enmasse"
 	"github.com/plexushq/plexus/internal/envdir"
+	"github.com/plexushq/plexus/internal/feed"
 	"github.com/plexushq/plexus/internal/invoke"
 	"github.com/plexushq/plexus/internal/jsonlimit"
 	"github.com/plexushq/plexus/internal/live"
@@ -49,8 +52,9 @@ import (
 type Options struct {
 	// Dir is the environment directory; it must exist.
 	Dir string
-	// Listen, AdminListen and DB override plexus.yaml.
-	Listen, AdminListen, DB string
+	// Listen, AdminListen and DB override plexus.yaml, and Debug its
+	// debug_listen.
+	Listen, AdminListen, DB, Debug string
 	// Services are the user's Go services (values with Handle methods).
 	Services []any
 	// LogOutput receives the logs; default os.Stderr.
@@ -110,6 +114,15 @@ type Server struct {
 	Scheduler *scheduler.Scheduler
 	// Sessions keeps the sessions of jwt security definitions.
 	Sessions *security.Sessions
+	// NodeID identifies this server among the nodes sharing its store; a
+	// new one is drawn at each start.
+	NodeID string
+	// Feed applies the changes other nodes commit to a shared PostgreSQL
+	// store; it runs from Start.
+	Feed *feed.Feed
+	// Debugger serves the Debug Adapter Protocol for Starlark services
+	// when settings.debug_listen is set (development mode only).
+	Debugger *debugger.Debugger
 	// WSXBus carries WebSocket broadcasts between the servers sharing a
 	// PostgreSQL store; nil with SQLite.
 	WSXBus *wsx.PGBus
@@ -128,7 +141,30 @@ type Server struct {
 	adminSrv *http.Server
 	apiLn    net.Listener
 	adminLn  net.Listener
+	debugLn  net.Listener
 	served   chan error
+}
+
+// loopbackUnlessTold returns an address whose host is left out (":11225",
+// "11225") on the loopback interface: the debugger listens elsewhere only
+// when told to (0.0.0.0:11225).
+func loopbackUnlessTold(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		host, port = "", addr
+	}
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// DebugAddr returns the debugger's address, or "" when it runs none.
+func (s *Server) DebugAddr() string {
+	if s.debugLn == nil {
+		return ""
+	}
+	return s.debugLn.Addr().String()
 }
 
 // Open prepares a server: it reads the settings, opens and migrates the
@@ -150,6 +186,12 @@ func Open(ctx context.Context, opts Options) (_ *Server, err error) {
 		return nil, err
 	}
 	settings.Override(opts.Listen, opts.AdminListen, opts.DB)
+	if opts.Debug != "" {
+		settings.DebugListen = opts.Debug
+		if err := settings.Validate(); err != nil {
+			return nil, fmt.Errorf("--debug %s: %w", opts.Debug, err)
+		}
+	}
 	tlsConfig, err := apiTLS(env, settings.TLS)
 	if err != nil {
 		return nil, err
@@ -159,7 +201,8 @@ func Open(ctx context.Context, opts Options) (_ *Server, err error) {
 		w = os.Stderr
 	}
 	logs := &logging.Recent{}
-	s := &Server{Env: env, Settings: settings, Metrics: metrics.New(), logOut: logging.NewOutput(io.MultiWriter(w, logs)), tls: tlsConfig, Logs: logs}
+	s := &Server{Env: env, Settings: settings, Metrics: metrics.New(), logOut: logging.NewOutput(io.MultiWriter(w, logs)), tls: tlsConfig, Logs: logs,
+		NodeID: envdir.RandomToken(9)}
 	if err := s.open(ctx, opts.Services); err != nil {
 		s.Close()
 		return nil, err
@@ -197,6 +240,9 @@ func (s *Server) open(ctx context.Context, user []any) error {
 		return err
 	}
 	s.box = box
+	if err := secret.VerifyKey(ctx, s.Store, box); err != nil {
+		return err
+	}
 	if s.Sessions, err = security.NewSessions(s.Store.DB(), s.Store.Rebind, key, s.Logger); err != nil {
 		return err
 	}
@@ -204,6 +250,12 @@ func (s *Server) open(ctx context.Context, user []any) error {
 		s.WSXBus = wsx.NewPGBus(s.Store.DB(), func() registry.State { return s.Runtime.State() }, s.Logger)
 	}
 	s.Starlark = starlark.New(s.Settings.Starlark, s.Logger)
+	if s.Settings.DebugListen != "" {
+		s.Debugger = debugger.New(debugger.Options{Compiler: s.Starlark, Logger: s.Logger,
+			Admit: func(ctx context.Context, addr netip.Addr, password string) bool {
+				return s.Admin != nil && s.Admin.Admit(ctx, addr, password)
+			}})
+	}
 	guard, err := dispatch.NewGuard(s.Settings, s.Sessions)
 	if err != nil {
 		return err
@@ -364,6 +416,13 @@ func (s *Server) Start() (err error) {
 	dash := &dashboard.Dashboard{API: s.Admin, Admin: s.Admin.Handler(), Logger: s.Logger, Logs: s.Logs, FlushLogs: s.FlushLogs, Metrics: s.Metrics, Secrets: s.box}
 	s.adminSrv = newServer(dash.Handler())
 	go dash.Run(s.base)
+	if s.Debugger != nil {
+		if s.debugLn, err = net.Listen("tcp", loopbackUnlessTold(s.Settings.DebugListen)); err != nil {
+			return fmt.Errorf("listening on %s for the debugger (set another address with --debug): %w", s.Settings.DebugListen, err)
+		}
+		s.Logger.Warn("debugger listening: requests stop at its breakpoints", "address", s.debugLn.Addr().String())
+		go s.Debugger.Serve(s.debugLn)
+	}
 	if err := s.Scheduler.Start(context.Background()); err != nil {
 		return err
 	}
@@ -371,6 +430,10 @@ func (s *Server) Start() (err error) {
 		return fmt.Errorf("writing %s: %w", envdir.CLIFile, err)
 	}
 	s.served = make(chan error, 2)
+	host, _ := os.Hostname()
+	s.Feed = feed.Start(feed.Options{Store: s.Store, Runtime: s.Runtime, Logger: s.Logger,
+		Self: feed.Self{ID: s.NodeID, Name: host, Address: s.APIAddr(), Leading: s.Scheduler.Leading}})
+	s.Admin.Handle("GET "+admin.Prefix+"/cluster", s.Feed.ServeHTTP)
 	s.startTypedIO()
 	s.Sessions.Start()
 	s.pickupWG.Add(1)
@@ -510,10 +573,16 @@ func (s *Server) Close() error {
 // built only in part. Background invocations that ignore the cancellation
 // are not waited for: Shutdown gave them their time.
 func (s *Server) stop(ctx context.Context) error {
+	if s.Debugger != nil {
+		s.Debugger.Close()
+	}
 	if s.Scheduler != nil {
 		if err := s.Scheduler.Close(); err != nil {
 			s.Logger.Warn("closing the scheduler", "error", err.Error())
 		}
+	}
+	if s.Feed != nil {
+		s.Feed.Close()
 	}
 	if s.cancel != nil {
 		s.cancel()

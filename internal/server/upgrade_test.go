@@ -122,7 +122,7 @@ func checkUpgraded(t *testing.T, s *servertest.Server, db *sql.DB) {
 			t.Errorf("%s: %d rows, %v", table, n, err)
 		}
 	}
-	for table, want := range map[string]string{"goose_db_version": "0 1 2 3 4", "goose_scheduler_version": "0 1", "goose_jwt_sessions_version": "0 1"} {
+	for table, want := range map[string]string{"goose_db_version": "0 1 2 3 4 14", "goose_scheduler_version": "0 1", "goose_jwt_sessions_version": "0 1"} {
 		rows, err := db.Query("SELECT version_id FROM " + table + " ORDER BY version_id")
 		if err != nil {
 			t.Fatalf("%s: %v", table, err)

@@ -53,6 +53,8 @@ type Compiler struct {
 	attrs     *namespace
 	// lib are the limits of the standard library's functions.
 	lib stdlib.Limits
+	// debug, when set, is called before each statement (see Debug).
+	debug Debugger
 }
 
 // New returns a compiler whose invocations (and file loads) may take at
@@ -72,7 +74,19 @@ func (comp *Compiler) newThread(name string, a *memlimit.Allowance, print func(*
 	memlimit.Attach(thread, a)
 	a.Watch(thread, comp.maxSteps)
 	stdlib.Attach(thread, comp.lib)
+	if comp.debug != nil {
+		thread.SetLocal(debuggerKey, comp.debug)
+	}
 	return thread
+}
+
+// allowanceOf returns the memory allowance a thread charges, or a new one
+// of max bytes.
+func allowanceOf(thread *sl.Thread, max int64) *memlimit.Allowance {
+	if a := memlimit.Of(thread); a != nil {
+		return a
+	}
+	return memlimit.New(max)
 }
 
 // Provide adds an attribute to every service's self: "kvdb" for
@@ -138,9 +152,17 @@ var fileOptions = &syntax.FileOptions{Set: true, While: true, TopLevelControl: t
 // which memlimit's checked ones replace where they make values.
 var predeclared = func() sl.StringDict {
 	d := sl.StringDict{
-		"json":   json.Module,
-		"math":   math.Module,
-		"struct": sl.NewBuiltin("struct", starlarkstruct.Make),
+		"json":    json.Module,
+		"math":    math.Module,
+		"struct":  sl.NewBuiltin("struct", starlarkstruct.Make),
+		"service": sl.NewBuiltin("service", newService),
+		nameLine:  lineBuiltin,
+		// Zato's constants of scheduler jobs: SCHEDULER.JOB_TYPE.ONE_TIME.
+		"SCHEDULER": starlarkstruct.FromStringDict(sl.String("SCHEDULER"), sl.StringDict{
+			"JOB_TYPE": starlarkstruct.FromStringDict(sl.String("JOB_TYPE"), sl.StringDict{
+				"ONE_TIME": sl.String("one_time"), "INTERVAL_BASED": sl.String("interval_based"), "CRON_STYLE": sl.String("cron_style"),
+			}),
+		}),
 	}
 	for name, status := range map[string]int{
 		"bad_request": 400, "unauthorized": 401, "forbidden": 403, "not_found": 404,
@@ -188,6 +210,9 @@ func (comp *Compiler) Compile(file string, src []byte) ([]*catalog.Service, []st
 		return nil, nil, positioned(file, src, err)
 	}
 	memlimit.Rewrite(f)
+	if comp.debug != nil {
+		instrument(f)
+	}
 	prog, err := sl.FileProgram(f, predeclared.Has)
 	if err != nil {
 		return nil, nil, positioned(file, src, err)
@@ -201,6 +226,45 @@ func (comp *Compiler) Compile(file string, src []byte) ([]*catalog.Service, []st
 	doc, docWarnings := docstring(f)
 	mod := &Module{File: file, Doc: doc, Globals: globals}
 
+	declared, err := comp.declared(file, f, mod)
+	if err != nil {
+		return nil, nil, err
+	}
+	ws := warnings(file, f, globals)
+	ws = append(ws, docWarnings...)
+	ws = append(ws, comp.selfWarnings(f)...)
+	own, ioWarnings, err := comp.moduleService(file, f, mod, len(declared) > 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, w := range ioWarnings {
+		ws = append(ws, file+":1:1: "+w)
+	}
+	if own != nil {
+		declared = append([]*catalog.Service{own}, declared...)
+	}
+	return declared, ws, nil
+}
+
+// moduleService returns the service of the module's top-level names (name,
+// the I/O declarations, handle), or nil when it has no top-level handler
+// and others declares services with service(...).
+func (comp *Compiler) moduleService(file string, f *syntax.File, mod *Module, others bool) (*catalog.Service, []string, error) {
+	globals := mod.Globals
+	hasHandler := false
+	for gname := range globals {
+		if _, ok := handlerVerb(gname); ok {
+			hasHandler = true
+		}
+	}
+	if !hasHandler && others {
+		for _, g := range append([]string{"name"}, moduleIO...) {
+			if _, ok := globals[g]; ok {
+				return nil, nil, atGlobal(file, f, g, g+" is set at the top level, where it belongs to the file's own service, which has no handle(self): pass it to service(...) instead")
+			}
+		}
+		return nil, nil, nil
+	}
 	name := DeriveName(file)
 	if v, ok := globals["name"]; ok {
 		s, ok := v.(sl.String)
@@ -234,16 +298,10 @@ func (comp *Compiler) Compile(file string, src []byte) ([]*catalog.Service, []st
 	}
 	svc, err := catalog.New(name, mod.Doc, catalog.Starlark, file, handle, handlers)
 	if err != nil {
-		return nil, nil, problemAtStart(file, "no handler: define handle(self), or handle_GET(self) and other verbs")
+		return nil, nil, problemAtStart(file, "no handler: define handle(self), or handle_GET(self) and other verbs, or services with service(...)")
 	}
 	svc.Impl, svc.IO, svc.RawJSON = mod, io, io == nil
-	ws := warnings(file, f, globals)
-	for _, w := range ioWarnings {
-		ws = append(ws, file+":1:1: "+w)
-	}
-	ws = append(ws, docWarnings...)
-	ws = append(ws, comp.selfWarnings(f)...)
-	return []*catalog.Service{svc}, ws, nil
+	return svc, ioWarnings, nil
 }
 
 // DeriveName derives a service name from a file path as Zato derives a
@@ -380,6 +438,14 @@ func (comp *Compiler) handler(name string, fn *sl.Function, deepInput bool) cata
 			defer stop()
 		}
 		self := &selfValue{comp: comp, c: c, mem: a, response: newResponse(), deepInput: deepInput}
+		if comp.debug != nil {
+			ctx := c.Context
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			thread.SetLocal(invocationKey, &Invocation{Service: name, CID: c.CID, Context: ctx})
+			defer comp.debug.Done(thread)
+		}
 		_, err := sl.Call(thread, fn, sl.Tuple{self}, nil)
 		if err != nil {
 			return runError(err)

@@ -102,15 +102,13 @@ func namesHint(msg string) string {
 // selfInstead says what to use instead of self attributes that Zato
 // services use and Plexus does not have, by path.
 var selfInstead = map[string]string{
-	"self.outgoing":       `use self.out.rest["Name"].conn for outgoing REST connections`,
-	"self.out.plain_http": `use self.out.rest["Name"].conn`,
-	"self.kvdb":           "this server gives services no key-value store: keep data in a system reached through self.out.rest, or in a service called with self.invoke",
-	"self.cache":          "this server gives services no cache: keep data in a system reached through self.out.rest, or in a service called with self.invoke",
-	"self.server":         "services have no server object: use self.invoke and self.invoke_async for other services, self.out for connections, self.channel for the channel and self.name for the service's name",
-	"self.environ":        "self keeps nothing between requests: use local variables",
-	"self.user_config":    "put settings in module-level constants",
-	"self.config":         "put settings in module-level constants",
-	"self.time":           "use the time module: time.now(), time.utcnow(), time.parse(s, fmt)",
+	"self.kvdb":        "this server gives services no key-value store: keep data in a system reached through self.out.rest, or in a service called with self.invoke",
+	"self.cache":       "this server gives services no cache: keep data in a system reached through self.out.rest, or in a service called with self.invoke",
+	"self.server":      "services have no server object: use self.invoke and self.invoke_async for other services, self.out for connections, self.channel for the channel and self.name for the service's name",
+	"self.environ":     "self keeps nothing between requests: use local variables",
+	"self.user_config": "put settings in module-level constants",
+	"self.config":      "put settings in module-level constants",
+	"self.time":        "use the time module: time.now(), time.utcnow(), time.parse(s, fmt)",
 }
 
 // selfWarnings reports the self attributes a file uses that self does
@@ -187,6 +185,9 @@ func (comp *Compiler) missing(self *selfValue, chain []string) (int, []string) {
 		names := obj.AttrNames()
 		if !slices.Contains(names, name) {
 			return i, names
+		}
+		if name == "outgoing" && i == 0 {
+			name = "out"
 		}
 		if child, ok := comp.attrs.children[name]; ok && i == 0 {
 			ns = child

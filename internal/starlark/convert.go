@@ -275,6 +275,8 @@ func (e *exporter) value(v sl.Value, depth int) (any, error) {
 		return out, nil
 	case *inputValue:
 		return x.export(e, depth)
+	case *payloadValue:
+		return e.value(x.d, depth)
 	case *modelInstance:
 		return e.value(x.fields, depth)
 	case stdlib.Exporter:

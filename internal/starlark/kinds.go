@@ -15,15 +15,23 @@ import (
 func (comp *Compiler) provideKinds() {
 	for _, k := range registry.All() {
 		if k.Out != nil && k.Out.Section != "" {
-			comp.Provide("out."+k.Out.Section, func(c *service.Context) (sl.Value, error) {
+			section := func(c *service.Context) (sl.Value, error) {
 				return &outSection{c: c, kind: k, seen: map[string]sl.Value{}}, nil
-			})
+			}
+			comp.Provide("out."+k.Out.Section, section)
+			if alias := outAliases[k.Out.Section]; alias != "" {
+				comp.Provide("out."+alias, section)
+			}
 		}
 		for path, fn := range k.Self {
 			comp.Provide(path, AttrFunc(fn))
 		}
 	}
 }
+
+// outAliases are Zato's names of self.out's sections, by Plexus's name:
+// Zato code's self.out.plain_http["CRM"] is self.out.rest["CRM"].
+var outAliases = map[string]string{"rest": "plain_http"}
 
 // outSection is self.out.<section>: the objects of one kind by name.
 // Indexing one resolves it in the configuration current at that moment; a

@@ -98,11 +98,17 @@ func (s *selfValue) AttrNames() []string {
 	for n := range s.comp.attrs.children {
 		names = append(names, n)
 	}
+	if _, ok := s.comp.attrs.children["out"]; ok {
+		names = append(names, "outgoing")
+	}
 	sort.Strings(names)
 	return names
 }
 
 func (s *selfValue) Attr(name string) (sl.Value, error) {
+	if name == "outgoing" { // Zato 2 and 3 code's name for self.out
+		name = "out"
+	}
 	switch name {
 	case "cid":
 		return sl.String(s.c.CID), nil
@@ -462,6 +468,10 @@ func (r *responseValue) Attr(name string) (sl.Value, error) {
 		if r.statusCode == sl.None {
 			return sl.MakeInt(200), nil
 		}
+	case "payload":
+		if r.payload == sl.None { // so that payload.cid = … works, as in Zato
+			r.payload = &payloadValue{d: sl.NewDict(0)}
+		}
 	}
 	if f := r.field(name); f != nil {
 		return *f, nil
@@ -481,6 +491,9 @@ func (r *responseValue) SetField(name string, v sl.Value) error {
 // fill copies the response into the service's response.
 func (r *responseValue) fill(a *memlimit.Allowance, resp *service.Response) error {
 	var err error
+	if p, ok := r.payload.(*payloadValue); ok && p.Len() == 0 {
+		r.payload = sl.None
+	}
 	if resp.Payload, err = FromStarlark(a, r.payload); err != nil {
 		return fmt.Errorf("self.response.payload: %w", err)
 	}
@@ -767,3 +780,55 @@ func (hv *headerValue) Attr(name string) (sl.Value, error) {
 }
 
 func (hv *headerValue) AttrNames() []string { return []string{"get"} }
+
+// payloadValue is self.response.payload before the service assigns it:
+// a dict whose keys are also attributes, so that Zato's SimpleIO idiom
+// self.response.payload.cid = self.cid works beside
+// self.response.payload["cid"] = …. Left empty, the response has no body.
+type payloadValue struct {
+	d *sl.Dict
+}
+
+var (
+	_ sl.HasSetField = (*payloadValue)(nil)
+	_ sl.HasSetKey   = (*payloadValue)(nil)
+)
+
+func (p *payloadValue) String() string             { return p.d.String() }
+func (p *payloadValue) Type() string               { return "payload" }
+func (p *payloadValue) Freeze()                    { p.d.Freeze() }
+func (p *payloadValue) Truth() sl.Bool             { return p.d.Truth() }
+func (p *payloadValue) Hash() (uint32, error)      { return 0, fmt.Errorf("unhashable: payload") }
+func (p *payloadValue) Len() int                   { return p.d.Len() }
+func (p *payloadValue) Iterate() sl.Iterator       { return p.d.Iterate() }
+func (p *payloadValue) Items() []sl.Tuple          { return p.d.Items() }
+func (p *payloadValue) SetKey(k, v sl.Value) error { return p.d.SetKey(k, v) }
+func (p *payloadValue) Get(k sl.Value) (sl.Value, bool, error) {
+	return p.d.Get(k)
+}
+
+func (p *payloadValue) SetField(name string, v sl.Value) error {
+	return p.d.SetKey(sl.String(name), v)
+}
+
+// Attr returns an element set before, else a dict method (get, keys, …).
+func (p *payloadValue) Attr(name string) (sl.Value, error) {
+	if v, found, _ := p.d.Get(sl.String(name)); found {
+		return v, nil
+	}
+	m, err := p.d.Attr(name)
+	if err != nil || m != nil {
+		return m, err
+	}
+	return nil, sl.NoSuchAttrError(fmt.Sprintf("payload has no element %q", name))
+}
+
+func (p *payloadValue) AttrNames() []string {
+	names := p.d.AttrNames()
+	for _, k := range p.d.Keys() {
+		if s, ok := k.(sl.String); ok {
+			names = append(names, string(s))
+		}
+	}
+	return names
+}

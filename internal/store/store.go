@@ -39,6 +39,9 @@ type Record struct {
 	Kind string
 	Name string
 	Body []byte
+	// Rev is the revision that last wrote the object (set by Load and
+	// Changes; Commit ignores it).
+	Rev int64
 }
 
 // Key names a stored object.
@@ -78,6 +81,9 @@ type Change struct {
 type Store struct {
 	db      *sql.DB
 	dialect string // "sqlite" or "postgres"
+	dsn     string // PostgreSQL only, for the change feed's connection
+	channel string // PostgreSQL only: the NOTIFY channel of this store's commits
+	lockKey int64  // PostgreSQL only: the advisory lock of changes (LockChanges)
 }
 
 // Open opens the store and migrates it: its own tables, then those of
@@ -145,6 +151,7 @@ func open(ctx context.Context, dsn, dataDir string, readOnly bool) (*Store, erro
 			dsn = u.String()
 		}
 		s.db, err = sql.Open("pgx", dsn)
+		s.dsn = dsn
 	default:
 		return nil, fmt.Errorf("opening store: --db must be empty (embedded SQLite) or a postgres:// URL, got %s", redact.Quote(dsn))
 	}
@@ -154,6 +161,12 @@ func open(ctx context.Context, dsn, dataDir string, readOnly bool) (*Store, erro
 	if err := s.db.PingContext(ctx); err != nil {
 		s.db.Close()
 		return nil, fmt.Errorf("opening store %s: %w", s.describe(dsn, dataDir), err)
+	}
+	if s.dialect == "postgres" {
+		if err := s.setChannel(ctx); err != nil {
+			s.db.Close()
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -224,7 +237,7 @@ func (s *Store) Load(ctx context.Context) (*Snapshot, error) {
 	if err := s.db.QueryRowContext(ctx, "SELECT COALESCE(MAX(rev), 0) FROM revisions").Scan(&snap.Rev); err != nil {
 		return nil, fmt.Errorf("loading revision: %w", err)
 	}
-	rows, err := s.db.QueryContext(ctx, "SELECT kind, name, body FROM objects ORDER BY kind, name")
+	rows, err := s.db.QueryContext(ctx, "SELECT kind, name, body, rev FROM objects ORDER BY kind, name")
 	if err != nil {
 		return nil, fmt.Errorf("loading objects: %w", err)
 	}
@@ -232,7 +245,7 @@ func (s *Store) Load(ctx context.Context) (*Snapshot, error) {
 	for rows.Next() {
 		var r Record
 		var body string
-		if err := rows.Scan(&r.Kind, &r.Name, &body); err != nil {
+		if err := rows.Scan(&r.Kind, &r.Name, &body, &r.Rev); err != nil {
 			return nil, fmt.Errorf("loading objects: %w", err)
 		}
 		r.Body = []byte(body)
@@ -259,7 +272,31 @@ func (s *Store) Load(ctx context.Context) (*Snapshot, error) {
 }
 
 // Commit writes a change in one transaction and returns its revision.
+// On PostgreSQL the commit is announced to the nodes sharing the store
+// (see Listen).
 func (s *Store) Commit(ctx context.Context, c Change) (rev int64, err error) {
+	return s.commit(ctx, -1, c)
+}
+
+// CommitAt writes a change made against revision base: it fails with a
+// *StaleError, writing nothing, when the store has moved past base (a
+// change committed meanwhile, by this node or another).
+func (s *Store) CommitAt(ctx context.Context, base int64, c Change) (rev int64, err error) {
+	return s.commit(ctx, base, c)
+}
+
+// StaleError is the error of a change made against a revision that is no
+// longer the store's latest.
+type StaleError struct {
+	Base, Current int64
+}
+
+func (e *StaleError) Error() string {
+	return fmt.Sprintf("the change was made against revision %d, but the store is at revision %d", e.Base, e.Current)
+}
+
+// commit writes a change; base < 0 skips the base revision check.
+func (s *Store) commit(ctx context.Context, base int64, c Change) (rev int64, err error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("committing change: %w", err)
@@ -277,6 +314,9 @@ func (s *Store) Commit(ctx context.Context, c Change) (rev int64, err error) {
 	}
 	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(rev), 0) + 1 FROM revisions").Scan(&rev); err != nil {
 		return 0, fmt.Errorf("committing change: %w", err)
+	}
+	if base >= 0 && rev-1 != base {
+		return 0, &StaleError{Base: base, Current: rev - 1}
 	}
 	if _, err := tx.ExecContext(ctx, s.Rebind("INSERT INTO revisions (rev, created_at, source, summary) VALUES (?, ?, ?, ?)"),
 		rev, time.Now().UTC().Format(time.RFC3339Nano), c.Source, c.Summary); err != nil {
@@ -301,6 +341,15 @@ func (s *Store) Commit(ctx context.Context, c Change) (rev int64, err error) {
 		return []any{c.PutCode[i].File, string(c.PutCode[i].Source), c.PutCode[i].Origin, rev}
 	}); err != nil {
 		return 0, err
+	}
+	if err := s.recordRemovals(ctx, tx, rev, c); err != nil {
+		return 0, err
+	}
+	if s.dialect == "postgres" {
+		// Delivered to the listeners when the transaction commits.
+		if _, err := tx.ExecContext(ctx, "SELECT pg_notify($1, $2)", s.channel, strconv.FormatInt(rev, 10)); err != nil {
+			return 0, fmt.Errorf("committing change: %w", err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("committing change: %w", err)
@@ -355,4 +404,15 @@ func (s *Store) DeleteSetting(ctx context.Context, key string) error {
 		return fmt.Errorf("deleting setting %s: %w", key, err)
 	}
 	return nil
+}
+
+// InitSetting stores a server setting unless it is set, and returns the
+// value the store holds: value, or the one set before (by another node
+// sharing the store, perhaps at the same moment).
+func (s *Store) InitSetting(ctx context.Context, key, value string) (string, error) {
+	if _, err := s.db.ExecContext(ctx, s.Rebind("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"), key, value); err != nil {
+		return "", fmt.Errorf("writing setting %s: %w", key, err)
+	}
+	v, _, err := s.Setting(ctx, key)
+	return v, err
 }
