@@ -208,3 +208,30 @@ func drain(c chan string) {
 }
 
 var _ = time.Second
+
+// A channel (broker_security) and an outgoing connection (security) log
+// in as the basic_auth security definition they name; with a wrong
+// password in it they stay degraded.
+func TestSecurityDefinition(t *testing.T) {
+	r := newRabbit(t)
+	in, out := r.queue("sec-in", nil), r.queue("sec-out", nil)
+	u, _ := amqp091.ParseURI(r.url)
+	obj := r.object(nil)
+	address := obj["address"]
+	s := plexustest.Start(t, plexustest.Options{Services: []any{relay{out: out}}})
+	s.Put("security", "mq.creds", map[string]any{"type": "basic_auth", "username": u.Username, "password": u.Password})
+	s.Put("security", "mq.wrong", map[string]any{"type": "basic_auth", "username": u.Username, "password": "not-" + u.Password})
+	s.Put(amqp.OutgoingKind, "out", map[string]any{"address": address, "security": "mq.creds"})
+	s.Put(amqp.ChannelKind, "in", map[string]any{"address": address, "broker_security": "mq.creds", "queue": in, "service": "t.relay", "data_format": "bytes"})
+	waitState(t, s, amqp.OutgoingKind, "out", "running")
+	waitState(t, s, amqp.ChannelKind, "in", "running")
+	r.publish(in, amqp091.Publishing{Body: []byte("logged in")})
+	if d := r.must(out); string(d.Body) != "logged in" {
+		t.Errorf("relayed %q", d.Body)
+	}
+	s.Put(amqp.OutgoingKind, "wrong", map[string]any{"address": address, "security": "mq.wrong"})
+	st := waitState(t, s, amqp.OutgoingKind, "wrong", "degraded")
+	if fmt.Sprint(st["error"]) == "" || strings.Contains(fmt.Sprint(st), "not-"+u.Password) {
+		t.Errorf("status: %v", st)
+	}
+}

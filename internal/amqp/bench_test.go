@@ -3,6 +3,7 @@ package amqp_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -111,4 +112,77 @@ func waitCount(b *testing.B, r *rabbit, queue string, n int) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// latencyRate is the pace of BenchmarkRelayLatency, msg/s: below what
+// both sides relay, so that latency is the relay's, not a queue's.
+const latencyRate = 400
+
+// BenchmarkRelayLatency measures, on the same broker in the same run, the
+// time from publishing a message (confirmed) to its arrival on the far
+// queue through the same two relays as BenchmarkRelay, at a steady
+// latencyRate: reported as p50-ms and p99-ms.
+func BenchmarkRelayLatency(b *testing.B) {
+	r := newRabbit(b)
+	b.Run("plexus", func(b *testing.B) {
+		in, out := r.queue(fmt.Sprint("lat-in-", time.Now().UnixNano()), nil), r.queue(fmt.Sprint("lat-out-", time.Now().UnixNano()), nil)
+		s := plexustest.Start(b, plexustest.Options{Services: []any{relay{out: out}}})
+		s.Put(amqp.OutgoingKind, "out", r.object(map[string]any{"pool_size": relayConcurrency}))
+		s.Put(amqp.ChannelKind, "in", r.object(map[string]any{"queue": in, "service": "t.relay", "data_format": "bytes",
+			"pool_size": relayConcurrency, "prefetch_count": 2 * relayConcurrency}))
+		waitState(b, s, amqp.ChannelKind, "in", "running")
+		waitState(b, s, amqp.OutgoingKind, "out", "running")
+		measureLatency(b, r, in, out)
+	})
+	b.Run("bare", func(b *testing.B) {
+		in, out := r.queue(fmt.Sprint("lat-bare-in-", time.Now().UnixNano()), nil), r.queue(fmt.Sprint("lat-bare-out-", time.Now().UnixNano()), nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go bareRelay(ctx, b, r.url, in, out)
+		measureLatency(b, r, in, out)
+	})
+}
+
+// measureLatency publishes b.N messages to in at latencyRate, each
+// holding the time it was published, and reports the percentiles of the
+// time each took to reach out.
+func measureLatency(b *testing.B, r *rabbit, in, out string) {
+	conn, err := amqp091.Dial(r.url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	ch, _ := conn.Channel()
+	got, err := ch.Consume(out, "", true, false, false, false, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	go func() {
+		tick := time.NewTicker(time.Second / latencyRate)
+		defer tick.Stop()
+		for range b.N {
+			<-tick.C
+			r.publish(in, amqp091.Publishing{Body: []byte(fmt.Sprint(time.Now().UnixNano()))})
+		}
+	}()
+	lat := make([]time.Duration, 0, b.N)
+	timeout := time.After(5 * time.Minute)
+	for len(lat) < b.N {
+		select {
+		case d := <-got:
+			var sent int64
+			fmt.Sscan(string(d.Body), &sent)
+			lat = append(lat, time.Duration(time.Now().UnixNano()-sent))
+		case <-timeout:
+			b.Fatalf("%d of %d messages arrived", len(lat), b.N)
+		}
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	pct := func(p float64) float64 {
+		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
+	}
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
 }

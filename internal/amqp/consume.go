@@ -62,7 +62,11 @@ type consumer struct {
 // provisionChannel builds a consumer without connecting: Run does.
 func provisionChannel(env *registry.Env, obj registry.Object) (any, error) {
 	cfg := obj.(*Channel)
-	c := &consumer{cfg: cfg, b: brokerOf(ChannelKind, cfg.Name, cfg.Address, cfg.Username, cfg.Password, cfg.Heartbeat.D()),
+	user, pass, err := broker.Login(env, "broker_security", cfg.BrokerSecurity, cfg.Username, cfg.Password)
+	if err != nil {
+		return nil, err
+	}
+	c := &consumer{cfg: cfg, b: brokerOf(ChannelKind, cfg.Name, cfg.Address, user, pass, cfg.Heartbeat.D()),
 		log: env.Logger, drain: env.Settings.Limits.ShutdownTimeout.D()}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)

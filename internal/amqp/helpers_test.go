@@ -1,10 +1,8 @@
 package amqp_test
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -175,18 +173,4 @@ func waitState(t testing.TB, s *plexustest.Server, kind, name, state string) map
 	}
 	t.Fatalf("%s %s never became %s: %v", kind, name, state, obj["status"])
 	return nil
-}
-
-// rabbitctl runs rabbitmqctl, skipping the test where there is none.
-func rabbitctl(t testing.TB, args ...string) {
-	t.Helper()
-	path, err := exec.LookPath("rabbitmqctl")
-	if err != nil {
-		t.Skip("rabbitmqctl is not installed: this test restarts the broker")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, path, args...).CombinedOutput(); err != nil {
-		t.Fatalf("rabbitmqctl %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
 }

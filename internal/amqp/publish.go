@@ -92,9 +92,13 @@ type publisher struct {
 }
 
 // provisionOutgoing builds a publisher without connecting: Run does.
-func provisionOutgoing(_ *registry.Env, obj registry.Object) (any, error) {
+func provisionOutgoing(env *registry.Env, obj registry.Object) (any, error) {
 	cfg := obj.(*Outgoing)
-	return &publisher{cfg: cfg, b: brokerOf(OutgoingKind, cfg.Name, cfg.Address, cfg.Username, cfg.Password, cfg.Heartbeat.D()),
+	user, pass, err := broker.Login(env, "security", cfg.Security, cfg.Username, cfg.Password)
+	if err != nil {
+		return nil, err
+	}
+	return &publisher{cfg: cfg, b: brokerOf(OutgoingKind, cfg.Name, cfg.Address, user, pass, cfg.Heartbeat.D()),
 		slots: make(chan struct{}, cfg.PoolSize), ready: make(chan struct{})}, nil
 }
 

@@ -23,13 +23,14 @@ func (r relay) Handle(c *service.Context) error {
 	return c.Out().AMQP("out").Send(c.Request.RawRequest, service.SendOptions{RoutingKey: r.out})
 }
 
-// A broker restarted mid-stream leaves the channel and the connection
+// A broker restarted mid-stream (a private RabbitMQ node, stopped and
+// started again with its data) leaves the channel and the connection
 // degraded; they reconnect and go on, and every message the test
 // published reaches the far queue: none lost, duplicates only where
 // at-least-once delivery allows them (a message whose acknowledgement
 // the restart cut off is delivered again), counted.
 func TestBrokerRestart(t *testing.T) {
-	r := newRabbit(t)
+	r, node := newPrivateRabbit(t)
 	in, out := r.queue("in", nil), r.queue("out", nil)
 	s := plexustest.Start(t, plexustest.Options{Services: []any{relay{out: out}}, Timeout: 60 * time.Second})
 	s.Put(amqp.OutgoingKind, "out", r.object(map[string]any{"timeout": "30s"}))
@@ -53,11 +54,10 @@ func TestBrokerRestart(t *testing.T) {
 	for len(published) < total/3 {
 		time.Sleep(10 * time.Millisecond)
 	}
-	rabbitctl(t, "stop_app")
+	node.stop()
 	waitState(t, s, amqp.ChannelKind, "in", "degraded")
 	waitState(t, s, amqp.OutgoingKind, "out", "degraded")
-	time.Sleep(time.Second)
-	rabbitctl(t, "start_app")
+	node.start()
 	wg.Wait()
 	waitState(t, s, amqp.ChannelKind, "in", "running")
 

@@ -22,6 +22,7 @@ import (
 
 	"github.com/plexushq/plexus/internal/cid"
 	"github.com/plexushq/plexus/internal/dispatch"
+	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/reply"
 	"github.com/plexushq/plexus/internal/security"
 	"github.com/plexushq/plexus/sdk/service"
@@ -220,4 +221,30 @@ func WaitDrained(wg *sync.WaitGroup, drain time.Duration, cancel context.CancelF
 	}
 	cancel()
 	<-done
+}
+
+// Login returns the username and password an object logs in to its
+// broker with: those of the basic_auth security definition named def
+// (field is the object's field naming it), or username and password when
+// def is empty. It is for Provision, whose env finds definitions.
+func Login(env *registry.Env, field, def, username, password string) (string, string, error) {
+	if def == "" {
+		return username, password, nil
+	}
+	if username != "" || password != "" {
+		return "", "", registry.FieldProblem(field, "give the broker's credentials either in a security definition or in username and password, not both")
+	}
+	v, ok := env.Running(security.Kind, def)
+	if !ok {
+		return "", "", registry.FieldProblem(field, "no security definition named %q", def)
+	}
+	c := v.(*security.Credentials)
+	user, pass, ok := c.Login()
+	switch {
+	case !ok:
+		return "", "", registry.FieldProblem(field, "security definition %q is of type %s: a broker takes basic_auth, a username and password", def, c.Type())
+	case !c.Active():
+		return "", "", registry.FieldProblem(field, "security definition %q is inactive", def)
+	}
+	return user, pass, nil
 }

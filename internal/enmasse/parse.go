@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -412,10 +413,23 @@ func (p *parser) object(file, sec string, kind *registry.Kind, secKey, n *yaml.N
 			// Zato's null under its own name: not set, so Plexus's
 			// default applies.
 		default:
-			p.addField(obj, target, e, k)
+			p.addField(obj, target, oneEntryList(kind, target, e), k)
 		}
 	}
 	p.objects = append(p.objects, obj)
+}
+
+// oneEntryList turns the single value of a Zato field that Plexus
+// renames to a list (Zato's Kafka topic: Plexus's topics) into a list of
+// that value.
+func oneEntryList(kind *registry.Kind, target string, e keyValue) keyValue {
+	f, ok := kind.Field(target)
+	v := deref(e.value)
+	if !ok || f.Type.Kind() != reflect.Slice || v == nil || v.Kind != yaml.ScalarNode || isNull(v) {
+		return e
+	}
+	e.value = &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Line: v.Line, Column: v.Column, Content: []*yaml.Node{v}}
+	return e
 }
 
 // skipped reports whether an object holds a value its kind declares Zato

@@ -21,10 +21,17 @@ const (
 // runner supervises the Run of the running forms of a runtime: it starts
 // them when their state is published, restarts them after errors and
 // stops them when their object is replaced, deleted or the server stops.
+//
+// When the server stops, the objects services reach by name (kinds with
+// Out resolvers: outgoing connections) stop last, once every other Run
+// has returned, so a channel letting its messages in flight finish can
+// still send through them.
 type runner struct {
-	log  func(msg string, args ...any)
-	base context.Context
-	stop context.CancelFunc
+	log      func(msg string, args ...any)
+	base     context.Context
+	stop     context.CancelFunc
+	lateBase context.Context
+	stopLate context.CancelFunc
 
 	mu   sync.Mutex
 	runs map[any]*run // by running form
@@ -35,11 +42,13 @@ type runner struct {
 type run struct {
 	cancel context.CancelFunc
 	done   chan struct{}
+	late   bool // stopped after the others when the server stops
 }
 
 func newRunner(log func(msg string, args ...any)) *runner {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &runner{log: log, base: ctx, stop: cancel, runs: map[any]*run{}}
+	late, stopLate := context.WithCancel(context.Background())
+	return &runner{log: log, base: ctx, stop: cancel, lateBase: late, stopLate: stopLate, runs: map[any]*run{}}
 }
 
 // start runs r's Run in the background, after the Run of the running form
@@ -49,8 +58,13 @@ func (rn *runner) start(kind, name string, form any, st *registry.Status, after 
 	if !ok {
 		return
 	}
-	ctx, cancel := context.WithCancel(rn.base)
-	x := &run{cancel: cancel, done: make(chan struct{})}
+	k, _ := registry.Lookup(kind)
+	base := rn.base
+	if k.Out != nil {
+		base = rn.lateBase
+	}
+	ctx, cancel := context.WithCancel(base)
+	x := &run{cancel: cancel, done: make(chan struct{}), late: k.Out != nil}
 	rn.mu.Lock()
 	rn.runs[form] = x
 	rn.mu.Unlock()
@@ -130,9 +144,25 @@ func (rn *runner) retire(form any, done func()) <-chan struct{} {
 	return x.done
 }
 
-// close stops every Run and waits for them until ctx ends.
+// close stops every Run and waits for them until ctx ends: first those
+// of objects services do not reach by name, then the rest.
 func (rn *runner) close(ctx context.Context) error {
 	rn.stop()
+	rn.mu.Lock()
+	var early []chan struct{}
+	for _, x := range rn.runs {
+		if !x.late {
+			early = append(early, x.done)
+		}
+	}
+	rn.mu.Unlock()
+	for _, done := range early {
+		select {
+		case <-done:
+		case <-ctx.Done():
+		}
+	}
+	rn.stopLate()
 	finished := make(chan struct{})
 	go func() {
 		rn.wg.Wait()

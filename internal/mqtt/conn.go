@@ -90,9 +90,9 @@ func (e endpoint) connect(ctx context.Context, s session) (*paho.Client, error) 
 	return c, nil
 }
 
-// disconnect says goodbye to the broker and waits for the client to
+// disconnectClient says goodbye to the broker and waits for the client to
 // stop.
-func disconnect(c *paho.Client) {
+func disconnectClient(c *paho.Client) {
 	c.Disconnect(&paho.Disconnect{ReasonCode: 0})
 	select {
 	case <-c.Done():

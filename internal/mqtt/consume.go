@@ -13,6 +13,7 @@ import (
 
 	"github.com/eclipse/paho.golang/paho"
 	"github.com/eclipse/paho.golang/paho/session/state"
+	mqtt3 "github.com/eclipse/paho.mqtt.golang"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/plexushq/plexus/internal/broker"
@@ -68,7 +69,11 @@ type consumer struct {
 
 func provisionChannel(env *registry.Env, obj registry.Object) (any, error) {
 	cfg := obj.(*Channel)
-	c := &consumer{cfg: cfg, e: endpoint{address: cfg.Address, username: cfg.Username, password: cfg.Password,
+	user, pass, err := broker.Login(env, "broker_security", cfg.BrokerSecurity, cfg.Username, cfg.Password)
+	if err != nil {
+		return nil, err
+	}
+	c := &consumer{cfg: cfg, e: endpoint{address: cfg.Address, username: user, password: pass,
 		clientID: cfg.clientID(), keepAlive: cfg.KeepAlive.D()}, log: env.Logger, drain: env.Settings.Limits.ShutdownTimeout.D()}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -105,6 +110,44 @@ func (c *consumer) count(outcome string) {
 	}
 }
 
+// inbound is a message the channel received, with how to acknowledge
+// it.
+type inbound struct {
+	p   *paho.Publish
+	dup bool // the broker delivered it again
+	ack func() error
+}
+
+// link is the channel's connection as its workers use it: publishing
+// dead letters.
+type link interface {
+	publish(ctx context.Context, p *paho.Publish) error
+}
+
+// lazyLink is the link once the channel has connected.
+type lazyLink struct {
+	ready chan struct{}
+	l     link
+}
+
+func (z *lazyLink) set(l link) { z.l = l; close(z.ready) }
+
+func (z *lazyLink) publish(ctx context.Context, p *paho.Publish) error {
+	select {
+	case <-z.ready:
+		return z.l.publish(ctx, p)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+type link5 struct{ c *paho.Client }
+
+func (l link5) publish(ctx context.Context, p *paho.Publish) error {
+	_, err := l.c.Publish(ctx, p)
+	return err
+}
+
 // Run subscribes and consumes until ctx ends or the connection is lost
 // (an error: the runtime reconnects after a back-off). Once ctx ends it
 // stops taking messages, lets those in flight finish (within
@@ -116,34 +159,22 @@ func (c *consumer) Run(ctx context.Context, st *registry.Status) error {
 	if c.pipe == nil {
 		return errors.New("the server has no request pipeline for MQTT channels")
 	}
-	work := make(chan *paho.Publish)
+	work := make(chan inbound)
 	stopping := make(chan struct{})
 	var stopOnce sync.Once
 	stop := func() { stopOnce.Do(func() { close(stopping) }) }
 	defer stop()
-	sess := session{cleanStart: c.cfg.CleanStart, expiry: c.cfg.SessionExpiry.D(), receiveMax: c.cfg.PoolSize, state: c.state,
-		onPublish: func(pr paho.PublishReceived) (bool, error) {
-			select { // blocks the connection's reader: back-pressure
-			case work <- pr.Packet:
-			case <-stopping:
-			}
-			return true, nil
-		}}
-	client, err := c.e.connect(ctx, sess)
-	if err != nil {
-		return err
+	take := func(in inbound) {
+		select { // blocks the connection's reader: back-pressure
+		case work <- in:
+		case <-stopping:
+		}
 	}
-	sa, err := client.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: c.cfg.filter(), QoS: byte(c.cfg.QoS)}}})
-	if err == nil && len(sa.Reasons) > 0 && sa.Reasons[0] >= 0x80 {
-		err = fmt.Errorf("the broker refused the subscription to %q (reason %d)", c.cfg.filter(), sa.Reasons[0])
-	}
-	if err != nil {
-		disconnect(client)
-		return fmt.Errorf("subscribing to %q: %w", c.cfg.filter(), err)
-	}
-	st.Running()
+	// The workers start first: a persistent session's messages may
+	// arrive before the subscription is acknowledged.
 	svcCtx, cancelSvc := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelSvc()
+	l := &lazyLink{ready: make(chan struct{})}
 	var wg sync.WaitGroup
 	for range c.cfg.PoolSize {
 		wg.Add(1)
@@ -151,22 +182,68 @@ func (c *consumer) Run(ctx context.Context, st *registry.Status) error {
 			defer wg.Done()
 			for {
 				select {
-				case p := <-work:
-					c.handle(svcCtx, client, p)
+				case in := <-work:
+					c.handle(svcCtx, l, in)
 				case <-stopping:
 					return
 				}
 			}
 		}()
 	}
+	fail := func(err error) error {
+		stop()
+		broker.WaitDrained(&wg, 0, cancelSvc)
+		return err
+	}
+	var (
+		conn       link
+		lost       <-chan struct{}
+		disconnect func()
+	)
+	if c.cfg.ProtocolVersion == Version311 {
+		client, gone, err := c.e.connect311(c.cfg.CleanStart, func(m mqtt3.Message) {
+			take(inbound{p: &paho.Publish{Topic: m.Topic(), Payload: m.Payload(), QoS: m.Qos(), Retain: m.Retained(), PacketID: m.MessageID()},
+				dup: m.Duplicate(), ack: func() error { m.Ack(); return nil }})
+		})
+		if err != nil {
+			return fail(err)
+		}
+		if err := subscribe311(client, c.cfg.filter(), byte(c.cfg.QoS)); err != nil {
+			client.Disconnect(250)
+			return fail(err)
+		}
+		conn, lost, disconnect = link311{client}, gone, func() { client.Disconnect(250) }
+	} else {
+		sess := session{cleanStart: c.cfg.CleanStart, expiry: c.cfg.SessionExpiry.D(), receiveMax: c.cfg.PoolSize, state: c.state}
+		sess.onPublish = func(pr paho.PublishReceived) (bool, error) {
+			p := pr.Packet
+			take(inbound{p: p, dup: p.Duplicate(), ack: func() error { return pr.Client.Ack(p) }})
+			return true, nil
+		}
+		client, err := c.e.connect(ctx, sess)
+		if err != nil {
+			return fail(err)
+		}
+		sa, err := client.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: c.cfg.filter(), QoS: byte(c.cfg.QoS)}}})
+		if err == nil && len(sa.Reasons) > 0 && sa.Reasons[0] >= 0x80 {
+			err = fmt.Errorf("the broker refused the subscription to %q (reason %d)", c.cfg.filter(), sa.Reasons[0])
+		}
+		if err != nil {
+			disconnectClient(client)
+			return fail(fmt.Errorf("subscribing to %q: %w", c.cfg.filter(), err))
+		}
+		conn, lost, disconnect = link5{client}, client.Done(), func() { disconnectClient(client) }
+	}
+	l.set(conn)
+	st.Running()
 	select {
 	case <-ctx.Done():
 		stop()
 		broker.WaitDrained(&wg, c.drain, cancelSvc)
 		time.Sleep(50 * time.Millisecond) // the acks go out in batches
-		disconnect(client)
+		disconnect()
 		return nil
-	case <-client.Done():
+	case <-lost:
 		stop()
 		broker.WaitDrained(&wg, 0, cancelSvc)
 		return errors.New("the connection to the broker was lost")
@@ -175,14 +252,15 @@ func (c *consumer) Run(ctx context.Context, st *registry.Status) error {
 
 // handle runs one message through the pipeline, again after failures as
 // the channel says, and settles it.
-func (c *consumer) handle(ctx context.Context, client *paho.Client, p *paho.Publish) {
+func (c *consumer) handle(ctx context.Context, l link, in inbound) {
+	p := in.p
 	for attempt := 0; ; attempt++ {
 		h := c.handling.Load()
-		res := broker.Serve(ctx, c.pipe, ChannelKind, h.ch, delivery(p, attempt))
+		res := broker.Serve(ctx, c.pipe, ChannelKind, h.ch, delivery(in, attempt))
 		log := c.log.With("cid", res.CID, "kind", ChannelKind, "channel", c.cfg.Name, "topic", p.Topic)
 		switch {
 		case res.Outcome == broker.Ack:
-			c.ack(log, client, p, outcomeAcked)
+			c.ack(log, in, outcomeAcked)
 			return
 		case res.Status == reply.StatusClientClosed:
 			c.count(outcomeReturned) // the server is stopping: the broker delivers it again
@@ -197,15 +275,15 @@ func (c *consumer) handle(ctx context.Context, client *paho.Client, p *paho.Publ
 				return
 			}
 		default:
-			c.deadLetter(ctx, log, client, p, h, res)
+			c.deadLetter(ctx, log, l, in, h, res)
 			return
 		}
 	}
 }
 
 // ack acknowledges a message (QoS 1 and 2; QoS 0 has nothing to say).
-func (c *consumer) ack(log *slog.Logger, client *paho.Client, p *paho.Publish, outcome string) {
-	if err := client.Ack(p); err != nil {
+func (c *consumer) ack(log *slog.Logger, in inbound, outcome string) {
+	if err := in.ack(); err != nil {
 		log.Warn("acknowledging the message failed; the broker will deliver it again", "error", err.Error())
 		return
 	}
@@ -214,11 +292,12 @@ func (c *consumer) ack(log *slog.Logger, client *paho.Client, p *paho.Publish, o
 
 // deadLetter publishes the message to the dead-letter topic with why it
 // failed, then acknowledges it; without a topic it is dropped, logged.
-func (c *consumer) deadLetter(ctx context.Context, log *slog.Logger, client *paho.Client, p *paho.Publish, h *handling, res broker.Result) {
+func (c *consumer) deadLetter(ctx context.Context, log *slog.Logger, l link, in inbound, h *handling, res broker.Result) {
+	p := in.p
 	topic := h.cfg.DeadLetterTopic
 	if topic == "" {
 		log.Warn("message dropped: the channel has no dead_letter_topic", "status", res.Status, "details", res.Details)
-		c.ack(log, client, p, outcomeDropped)
+		c.ack(log, in, outcomeDropped)
 		return
 	}
 	props := &paho.PublishProperties{}
@@ -231,21 +310,22 @@ func (c *consumer) deadLetter(ctx context.Context, log *slog.Logger, client *pah
 		paho.UserProperty{Key: TopicProperty, Value: p.Topic}, paho.UserProperty{Key: broker.CIDHeader, Value: res.CID})
 	pctx, cancel := context.WithTimeout(ctx, defaultTimeout)
 	defer cancel()
-	if _, err := client.Publish(pctx, &paho.Publish{Topic: topic, QoS: 1, Payload: p.Payload, Properties: props}); err != nil {
+	if err := l.publish(pctx, &paho.Publish{Topic: topic, QoS: 1, Payload: p.Payload, Properties: props}); err != nil {
 		log.Error("dead-lettering the message failed; it stays unacknowledged", "dead_letter_topic", topic, "error", err.Error())
 		c.count(outcomeReturned)
 		return
 	}
 	log.Warn("message dead-lettered", "status", res.Status, "details", res.Details, "dead_letter_topic", topic)
-	c.ack(log, client, p, outcomeDeadLettered)
+	c.ack(log, in, outcomeDeadLettered)
 }
 
 // delivery returns a message as the pipeline takes it; attempt counts
 // the runs after failures before this one.
-func delivery(p *paho.Publish, attempt int) *broker.Delivery {
+func delivery(in inbound, attempt int) *broker.Delivery {
+	p := in.p
 	headers := map[string]any{}
 	d := &broker.Delivery{Payload: p.Payload, Headers: headers}
-	details := map[string]any{"qos": int64(p.QoS), "retain": p.Retain, "packet_id": int64(p.PacketID), "duplicate": p.Duplicate()}
+	details := map[string]any{"qos": int64(p.QoS), "retain": p.Retain, "packet_id": int64(p.PacketID), "duplicate": in.dup}
 	if pp := p.Properties; pp != nil {
 		for _, u := range pp.User {
 			switch v := headers[u.Key].(type) {
@@ -264,7 +344,7 @@ func delivery(p *paho.Publish, attempt int) *broker.Delivery {
 		}
 	}
 	count := 1 + attempt
-	if p.Duplicate() {
+	if in.dup {
 		count++
 	}
 	d.Message = service.Message{Topic: p.Topic, DeliveryCount: count, Details: details}

@@ -1,4 +1,4 @@
-// Package mqtt connects Plexus to MQTT 5 brokers such as Mosquitto: kind
+// Package mqtt connects Plexus to MQTT 5 and 3.1.1 brokers such as Mosquitto: kind
 // channel_mqtt subscribes to a topic filter and invokes a service for
 // each message, through the same pipeline as a REST request, and kind
 // outgoing_mqtt publishes what services send (self.out.mqtt["Name"].send
@@ -47,6 +47,8 @@ type Channel struct {
 	Address         string          `json:"address" required:"true" label:"Broker address" group:"Broker" placeholder:"tcp://mosquitto.example.com:1883" doc:"The broker's tcp:// (or mqtt://) address, or ssl:// (mqtts://) for TLS; no password: give it in password."`
 	Username        string          `json:"username" label:"Username" group:"Broker" doc:"The user the channel logs in to the broker as; empty logs in anonymously."`
 	Password        string          `json:"password" label:"Password" group:"Broker" widget:"password" secret:"true" doc:"The password of username, stored encrypted."`
+	BrokerSecurity  string          `json:"broker_security" label:"Broker credentials" group:"Broker" ref:"security" doc:"Name of a basic_auth security definition whose username and password the channel logs in to the broker with, instead of username and password. A change of the definition applies when the channel is next saved or the server restarts."`
+	ProtocolVersion string          `json:"protocol_version" label:"Protocol version" group:"Broker" enum:"5|3.1.1" enum_labels:"MQTT 5|MQTT 3.1.1" doc:"The MQTT version spoken: 5, or 3.1.1 for brokers that lack 5. MQTT 3.1.1 has no user properties: messages carry no headers, so no X-Plexus-CID, and dead letters carry no reasons (the log has them); it has no receive maximum or session expiry (a persistent session lasts until the broker drops it)."`
 	ClientID        string          `json:"client_id" label:"Client ID" group:"Broker" placeholder:"plexus-sensors" doc:"The client ID the channel connects with, which names its session on the broker; empty: plexus- and the channel's name. Two clients with one ID push each other off the broker."`
 	KeepAlive       config.Duration `json:"keep_alive" label:"Keep-alive" group:"Broker" advanced:"true" min:"1s" max:"18h" placeholder:"30s" doc:"How often the channel tells the broker it is alive; a connection silent for longer is taken as gone, and the channel reconnects."`
 	Topic           string          `json:"topic" required:"true" label:"Topic filter" group:"Subscription" placeholder:"sensors/+/temperature" doc:"The topic filter the channel subscribes to: + matches one level, # the rest (sensors/#)."`
@@ -100,17 +102,19 @@ func (c *Channel) clientID() string {
 
 // Outgoing is the configuration of an outgoing MQTT connection.
 type Outgoing struct {
-	Name      string          `json:"name" label:"Name" group:"Connection" placeholder:"sensors.out" doc:"Unique name of the connection; services use it: self.out.mqtt[\"sensors.out\"]."`
-	IsActive  bool            `json:"is_active" label:"Active" group:"Connection" doc:"Whether the connection is used; an inactive one is not connected, and services using it get 503."`
-	Address   string          `json:"address" required:"true" label:"Broker address" group:"Broker" placeholder:"tcp://mosquitto.example.com:1883" doc:"The broker's tcp:// (or mqtt://) address, or ssl:// (mqtts://) for TLS; no password: give it in password."`
-	Username  string          `json:"username" label:"Username" group:"Broker" doc:"The user the connection logs in to the broker as; empty logs in anonymously."`
-	Password  string          `json:"password" label:"Password" group:"Broker" widget:"password" secret:"true" doc:"The password of username, stored encrypted."`
-	ClientID  string          `json:"client_id" label:"Client ID" group:"Broker" advanced:"true" placeholder:"plexus-out-sensors" doc:"The client ID the connection connects with; empty: plexus-out- and the connection's name."`
-	KeepAlive config.Duration `json:"keep_alive" label:"Keep-alive" group:"Broker" advanced:"true" min:"1s" max:"18h" placeholder:"30s" doc:"How often the connection tells the broker it is alive."`
-	Topic     string          `json:"topic" label:"Topic" group:"Publishing" placeholder:"sensors/alerts" doc:"The topic of messages whose send names none."`
-	QoS       int             `json:"qos" label:"QoS" group:"Publishing" min:"0" max:"2" doc:"The quality of service of messages whose send names none: 0 returns once the message is written to the connection, 1 once the broker acknowledged it (PUBACK), 2 once it completed the exchange (PUBCOMP)."`
-	Retain    bool            `json:"retain" label:"Retain" group:"Publishing" doc:"Whether the broker keeps the last message of a topic for subscribers that come later, unless send says otherwise."`
-	Timeout   config.Duration `json:"timeout" label:"Timeout" group:"Publishing" min:"1ms" max:"10m" placeholder:"10s" doc:"How long send waits for the broker's acknowledgement, and for the connection while the broker is away, before failing with 504."`
+	Name            string          `json:"name" label:"Name" group:"Connection" placeholder:"sensors.out" doc:"Unique name of the connection; services use it: self.out.mqtt[\"sensors.out\"]."`
+	IsActive        bool            `json:"is_active" label:"Active" group:"Connection" doc:"Whether the connection is used; an inactive one is not connected, and services using it get 503."`
+	Address         string          `json:"address" required:"true" label:"Broker address" group:"Broker" placeholder:"tcp://mosquitto.example.com:1883" doc:"The broker's tcp:// (or mqtt://) address, or ssl:// (mqtts://) for TLS; no password: give it in password."`
+	Username        string          `json:"username" label:"Username" group:"Broker" doc:"The user the connection logs in to the broker as; empty logs in anonymously."`
+	Password        string          `json:"password" label:"Password" group:"Broker" widget:"password" secret:"true" doc:"The password of username, stored encrypted."`
+	Security        string          `json:"security" label:"Broker credentials" group:"Broker" ref:"security" doc:"Name of a basic_auth security definition whose username and password the connection logs in to the broker with, instead of username and password. A change of the definition applies when the connection is next saved or the server restarts."`
+	ProtocolVersion string          `json:"protocol_version" label:"Protocol version" group:"Broker" enum:"5|3.1.1" enum_labels:"MQTT 5|MQTT 3.1.1" doc:"The MQTT version spoken: 5, or 3.1.1 for brokers that lack 5. MQTT 3.1.1 has no user properties: send refuses headers (400) and the cid does not travel."`
+	ClientID        string          `json:"client_id" label:"Client ID" group:"Broker" advanced:"true" placeholder:"plexus-out-sensors" doc:"The client ID the connection connects with; empty: plexus-out- and the connection's name."`
+	KeepAlive       config.Duration `json:"keep_alive" label:"Keep-alive" group:"Broker" advanced:"true" min:"1s" max:"18h" placeholder:"30s" doc:"How often the connection tells the broker it is alive."`
+	Topic           string          `json:"topic" label:"Topic" group:"Publishing" placeholder:"sensors/alerts" doc:"The topic of messages whose send names none."`
+	QoS             int             `json:"qos" label:"QoS" group:"Publishing" min:"0" max:"2" doc:"The quality of service of messages whose send names none: 0 returns once the message is written to the connection, 1 once the broker acknowledged it (PUBACK), 2 once it completed the exchange (PUBCOMP)."`
+	Retain          bool            `json:"retain" label:"Retain" group:"Publishing" doc:"Whether the broker keeps the last message of a topic for subscribers that come later, unless send says otherwise."`
+	Timeout         config.Duration `json:"timeout" label:"Timeout" group:"Publishing" min:"1ms" max:"10m" placeholder:"10s" doc:"How long send waits for the broker's acknowledgement, and for the connection while the broker is away, before failing with 504."`
 }
 
 // Validate checks the address and the topic.
@@ -169,10 +173,10 @@ func init() {
 	registry.Register(registry.Kind{
 		ID:      ChannelKind,
 		Title:   "MQTT channel",
-		Summary: "Subscribes to a topic filter of an MQTT 5 broker (Mosquitto) and invokes a service for each message, acknowledging it once the service succeeded.",
+		Summary: "Subscribes to a topic filter of an MQTT 5 or 3.1.1 broker (Mosquitto) and invokes a service for each message, acknowledging it once the service succeeded.",
 		Order:   60,
 		New: func() registry.Object {
-			return &Channel{IsActive: true, DataFormat: "json", QoS: 1, PoolSize: defaultPoolSize, OnError: OnErrorRetry,
+			return &Channel{IsActive: true, ProtocolVersion: Version5, DataFormat: "json", QoS: 1, PoolSize: defaultPoolSize, OnError: OnErrorRetry,
 				MaxRedeliveries: defaultMaxRedeliveries, KeepAlive: config.Duration(defaultKeepAlive), SessionExpiry: config.Duration(defaultSessionExpiry)}
 		},
 		Examples: []string{
@@ -187,10 +191,10 @@ func init() {
 	registry.Register(registry.Kind{
 		ID:      OutgoingKind,
 		Title:   "Outgoing MQTT connection",
-		Summary: "Publishes the messages services send to an MQTT 5 broker (Mosquitto), returning once the broker acknowledged each.",
+		Summary: "Publishes the messages services send to an MQTT 5 or 3.1.1 broker (Mosquitto), returning once the broker acknowledged each.",
 		Order:   40,
 		New: func() registry.Object {
-			return &Outgoing{IsActive: true, QoS: 1, Timeout: config.Duration(defaultTimeout), KeepAlive: config.Duration(defaultKeepAlive)}
+			return &Outgoing{IsActive: true, ProtocolVersion: Version5, QoS: 1, Timeout: config.Duration(defaultTimeout), KeepAlive: config.Duration(defaultKeepAlive)}
 		},
 		Examples: []string{
 			`{"name": "sensors.out", "address": "tcp://mosquitto.example.com:1883", "topic": "sensors/alerts"}`,

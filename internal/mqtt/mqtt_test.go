@@ -168,3 +168,61 @@ func TestRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// relay311 sends what it got on to the topic its payload names, with
+// what self.channel.message says of it; MQTT 3.1.1 carries no headers.
+const relay311 = `
+def handle(self):
+    m = self.channel.message
+    if self.request.payload.get("fail"):
+        fail("the device is unknown")
+    self.out.mqtt["out"].send({"payload": self.request.payload, "topic": m.topic, "qos": m.qos,
+        "delivery_count": m.delivery_count, "type": self.channel.type}, topic=self.request.payload["reply"])
+`
+
+// With protocol_version 3.1.1 a channel and an outgoing connection speak
+// MQTT 3.1.1 to Mosquitto, with the same behaviour: a round trip, a
+// failing service run again then dead-lettered, and headers refused on
+// send since 3.1.1 has none.
+func TestMQTT311(t *testing.T) {
+	cl, addr := newClient(t)
+	reply, dead := cl.topic("reply"), cl.topic("dead")
+	cl.subscribe(reply)
+	cl.subscribe(dead)
+	s := plexustest.Start(t, plexustest.Options{})
+	s.Deploy("relay311.star", relay311)
+	s.Deploy("headers311.star", "def handle(self):\n    self.out.mqtt[\"out\"].send(\"x\", topic=\"t\", headers={\"a\": \"b\"})\n")
+	s.Put(mqtt.OutgoingKind, "out", map[string]any{"address": addr, "protocol_version": "3.1.1", "client_id": "plexus-test-out-" + cl.id})
+	s.Put(mqtt.ChannelKind, "in", map[string]any{"address": addr, "protocol_version": "3.1.1", "topic": cl.topic("sensors/#"), "service": "relay311",
+		"client_id": "plexus-test-in-" + cl.id, "clean_start": true, "max_redeliveries": 1, "dead_letter_topic": dead})
+	waitState(t, s, mqtt.ChannelKind, "in", "running")
+	waitState(t, s, mqtt.OutgoingKind, "out", "running")
+
+	cl.publish(cl.topic("sensors/7"), fmt.Sprintf(`{"c": 21.5, "reply": %q}`, reply))
+	p := cl.must()
+	var got map[string]any
+	json.Unmarshal(p.Payload, &got)
+	want := map[string]any{"topic": cl.topic("sensors/7"), "qos": float64(1), "delivery_count": float64(1), "type": "mqtt"}
+	for k, v := range want {
+		if fmt.Sprint(got[k]) != fmt.Sprint(v) {
+			t.Errorf("%s = %v, want %v (%s)", k, got[k], v, p.Payload)
+		}
+	}
+	if p.Topic != reply || len(p.Properties.User) != 0 {
+		t.Errorf("sent: %s %v", p.Topic, p.Properties.User)
+	}
+
+	cl.publish(cl.topic("sensors/8"), `{"fail": true}`)
+	p = cl.must()
+	if p.Topic != dead || string(p.Payload) != `{"fail": true}` {
+		t.Errorf("dead letter: %s %s", p.Topic, p.Payload)
+	}
+	s.Log.WaitFor(t, "message dead-lettered", "topic="+cl.topic("sensors/8"))
+	if n := len(s.Log.Lines("service failed", "the device is unknown")); n != 2 {
+		t.Errorf("the failing service ran %d times, want 2", n)
+	}
+	s.Channel("headers", "headers311", "", "/headers311", nil)
+	if r := s.Call("POST", "/headers311", "", nil); r.StatusCode != 400 || !strings.Contains(string(r.Body), "carry no headers") {
+		t.Errorf("headers on MQTT 3.1.1: %d %s", r.StatusCode, r.Body)
+	}
+}

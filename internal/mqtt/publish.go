@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
+	mqtt3 "github.com/eclipse/paho.mqtt.golang"
 	sl "go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
 
@@ -29,18 +30,23 @@ type publisher struct {
 
 	mu      sync.Mutex
 	client  *paho.Client
-	ready   chan struct{} // closed when client is set
+	client3 mqtt3.Client  // with MQTT 3.1.1
+	ready   chan struct{} // closed when client or client3 is set
 	lastErr error
 }
 
-func provisionOutgoing(_ *registry.Env, obj registry.Object) (any, error) {
+func provisionOutgoing(env *registry.Env, obj registry.Object) (any, error) {
 	cfg := obj.(*Outgoing)
 	id := cfg.ClientID
 	if id == "" {
 		id = "plexus-out-" + cfg.Name
 	}
+	user, pass, err := broker.Login(env, "security", cfg.Security, cfg.Username, cfg.Password)
+	if err != nil {
+		return nil, err
+	}
 	return &publisher{cfg: cfg, ready: make(chan struct{}),
-		e: endpoint{address: cfg.Address, username: cfg.Username, password: cfg.Password, clientID: id, keepAlive: cfg.KeepAlive.D()}}, nil
+		e: endpoint{address: cfg.Address, username: user, password: pass, clientID: id, keepAlive: cfg.KeepAlive.D()}}, nil
 }
 
 // Run keeps the client connected until ctx ends; it returns the error
@@ -49,6 +55,9 @@ func provisionOutgoing(_ *registry.Env, obj registry.Object) (any, error) {
 func (p *publisher) Run(ctx context.Context, st *registry.Status) error {
 	if !p.cfg.IsActive {
 		return nil
+	}
+	if p.cfg.ProtocolVersion == Version311 {
+		return p.run311(ctx, st)
 	}
 	c, err := p.e.connect(ctx, session{cleanStart: true})
 	if err != nil {
@@ -72,9 +81,77 @@ func (p *publisher) Run(ctx context.Context, st *registry.Status) error {
 	p.client, p.ready, p.lastErr = nil, make(chan struct{}), err
 	p.mu.Unlock()
 	if err == nil {
-		disconnect(c)
+		disconnectClient(c)
 	}
 	return err
+}
+
+// run311 is Run with MQTT 3.1.1.
+func (p *publisher) run311(ctx context.Context, st *registry.Status) error {
+	c, lost, err := p.e.connect311(true, nil)
+	p.mu.Lock()
+	p.lastErr = err
+	if err == nil {
+		p.client3 = c
+		close(p.ready)
+	}
+	p.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	st.Running()
+	select {
+	case <-ctx.Done():
+		err = nil
+	case <-lost:
+		err = errLost
+	}
+	p.mu.Lock()
+	p.client3, p.ready, p.lastErr = nil, make(chan struct{}), err
+	p.mu.Unlock()
+	c.Disconnect(250)
+	return err
+}
+
+// connected311 returns the MQTT 3.1.1 client, waiting for it until ctx
+// ends.
+func (p *publisher) connected311(ctx context.Context) (mqtt3.Client, error) {
+	for {
+		p.mu.Lock()
+		c, ready, last := p.client3, p.ready, p.lastErr
+		p.mu.Unlock()
+		if c != nil && c.IsConnectionOpen() {
+			return c, nil
+		}
+		select {
+		case <-ready:
+		case <-time.After(50 * time.Millisecond):
+		case <-ctx.Done():
+			msg := "the broker could not be reached in time"
+			if last != nil {
+				msg += ": " + last.Error()
+			}
+			return nil, service.NewError(http.StatusGatewayTimeout, "outgoing MQTT connection %q: %s", p.cfg.Name, msg)
+		}
+	}
+}
+
+// send311 publishes with MQTT 3.1.1, again on the next connection when
+// one is lost before the broker acknowledged the message.
+func (p *publisher) send311(ctx context.Context, pub *paho.Publish) error {
+	for {
+		c, err := p.connected311(ctx)
+		if err != nil {
+			return err
+		}
+		err = publish311(ctx, c, pub)
+		switch {
+		case err == nil:
+			return nil
+		case ctx.Err() != nil:
+			return service.NewError(http.StatusGatewayTimeout, "outgoing MQTT connection %q: the broker did not acknowledge the message in time", p.cfg.Name)
+		}
+	}
 }
 
 // connected returns the client, waiting for it until ctx ends.
@@ -135,6 +212,12 @@ func (p *publisher) SendMessage(ctx context.Context, m *service.OutMessage) erro
 	for _, k := range slices.Sorted(maps.Keys(m.Headers)) {
 		pub.Properties.User = append(pub.Properties.User, paho.UserProperty{Key: k, Value: fmt.Sprint(m.Headers[k])})
 	}
+	if p.cfg.ProtocolVersion == Version311 {
+		if len(m.Headers) > 0 {
+			return service.BadRequest("outgoing MQTT connection %q speaks MQTT 3.1.1, whose messages carry no headers", p.cfg.Name)
+		}
+		return p.send311(ctx, pub)
+	}
 	if m.CID != "" {
 		pub.Properties.User = append(pub.Properties.User, paho.UserProperty{Key: broker.CIDHeader, Value: m.CID})
 	}
@@ -168,7 +251,7 @@ func (p *publisher) Close() error {
 	c := p.client
 	p.mu.Unlock()
 	if c != nil {
-		disconnect(c)
+		disconnectClient(c)
 	}
 	return nil
 }
@@ -245,9 +328,19 @@ var pingAction = registry.Action{
 		res := registry.PingResult{Name: call.Name, CID: call.CID, Target: p.cfg.Address}
 		e := p.e
 		e.clientID += "-ping"
-		c, err := e.connect(ctx, session{cleanStart: true})
+		var err error
+		if p.cfg.ProtocolVersion == Version311 {
+			var c mqtt3.Client
+			if c, _, err = e.connect311(true, nil); err == nil {
+				c.Disconnect(250)
+			}
+		} else {
+			var c *paho.Client
+			if c, err = e.connect(ctx, session{cleanStart: true}); err == nil {
+				disconnectClient(c)
+			}
+		}
 		if err == nil {
-			disconnect(c)
 			res.OK = true
 		} else {
 			res.Error = err.Error()

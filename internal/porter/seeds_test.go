@@ -128,7 +128,7 @@ func TestSeedExamplesPortAndDeploy(t *testing.T) {
 		t.Errorf("mongodb_service: self.out.mongodb is noted, though Plexus has it: %v", notes["mongodb_service"])
 	}
 	for stem, want := range map[string]string{
-		"ftp_handler": "self.outgoing.ftp",
+		"ftp_handler":     "self.outgoing.ftp",
 		"billing_handler": "self.outgoing.ftp", "ssh_invoker": "ssh (from sh.ssh)", "job_manager": "self.server.cluster_id",
 	} {
 		if !strings.Contains(notesText(notes[stem]), want) {

@@ -395,6 +395,16 @@ func provision(_ *registry.Env, obj registry.Object) (any, error) {
 // Name returns the definition's name.
 func (c *Credentials) Name() string { return c.name }
 
+// Login returns the username and password of a basic_auth definition,
+// for connections that log in to a server with them (a message broker);
+// ok is false for the other types.
+func (c *Credentials) Login() (username, password string, ok bool) {
+	if c.typ != "basic_auth" {
+		return "", "", false
+	}
+	return c.def.Username, c.def.Password, true
+}
+
 // Type returns the definition's type, such as basic_auth.
 func (c *Credentials) Type() string { return c.typ }
 

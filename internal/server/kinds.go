@@ -6,6 +6,7 @@ import (
 	_ "github.com/plexushq/plexus/internal/amqp"
 	_ "github.com/plexushq/plexus/internal/cache"
 	_ "github.com/plexushq/plexus/internal/channel/rest"
+	_ "github.com/plexushq/plexus/internal/kafka"
 	_ "github.com/plexushq/plexus/internal/mongodb"
 	_ "github.com/plexushq/plexus/internal/mqtt"
 	_ "github.com/plexushq/plexus/internal/nats"

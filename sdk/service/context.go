@@ -188,6 +188,7 @@ const (
 	ChannelScheduler   = "scheduler"
 	ChannelAMQP        = "amqp"
 	ChannelMQTT        = "mqtt"
+	ChannelKafka       = "kafka"
 	ChannelNATS        = "nats"
 	ChannelWebSocket   = "web-socket"
 )

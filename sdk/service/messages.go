@@ -5,9 +5,10 @@ import "context"
 // Kinds of the outgoing connections of message brokers, as
 // Platform.Resource knows them.
 const (
-	KindOutgoingAMQP = "outgoing_amqp"
-	KindOutgoingMQTT = "outgoing_mqtt"
-	KindOutgoingNATS = "outgoing_nats"
+	KindOutgoingAMQP  = "outgoing_amqp"
+	KindOutgoingMQTT  = "outgoing_mqtt"
+	KindOutgoingKafka = "outgoing_kafka"
+	KindOutgoingNATS  = "outgoing_nats"
 )
 
 // AMQP returns the outgoing AMQP connection with a name: s.Out().AMQP("Orders")
@@ -20,6 +21,11 @@ func (o Out) AMQP(name string) *MessageConn {
 // MQTT returns the outgoing MQTT connection with a name, as AMQP does.
 func (o Out) MQTT(name string) *MessageConn {
 	return &MessageConn{c: o.c, kind: KindOutgoingMQTT, name: name}
+}
+
+// Kafka returns the outgoing Kafka connection with a name, as AMQP does.
+func (o Out) Kafka(name string) *MessageConn {
+	return &MessageConn{c: o.c, kind: KindOutgoingKafka, name: name}
 }
 
 // NATS returns the outgoing NATS connection with a name, as AMQP does.
@@ -69,12 +75,14 @@ type SendOptions struct {
 	Exchange string
 	// RoutingKey is the AMQP routing key.
 	RoutingKey string
-	// Topic is the MQTT topic.
+	// Topic is the MQTT or Kafka topic.
 	Topic string
+	// Key is the Kafka record's key, which picks its partition.
+	Key []byte
 	// Subject is the NATS subject.
 	Subject string
 	// Headers go with the message: AMQP headers, MQTT 5 user properties,
-	// NATS headers.
+	// Kafka record headers, NATS headers.
 	Headers map[string]any
 	// QoS is the MQTT quality of service (0, 1 or 2); nil is the
 	// connection's.

@@ -1,0 +1,288 @@
+package amqp_test
+
+import (
+	"bufio"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rabbitmq/amqp091-go"
+
+	"github.com/plexushq/plexus/internal/envdir"
+	"github.com/plexushq/plexus/internal/testenv"
+)
+
+// gate is an HTTP backend the relay service calls before it publishes:
+// it lets a number of calls pass, then holds the rest until released, so
+// the test knows which messages are in flight.
+type gate struct {
+	mu     sync.Mutex
+	budget int // calls still let pass; -1: all
+	open   chan struct{}
+	held   map[string]bool // bodies of the calls held now
+}
+
+func newGate() *gate { return &gate{budget: -1, open: make(chan struct{}), held: map[string]bool{}} }
+
+func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var body strings.Builder
+	bufio.NewReader(r.Body).WriteTo(&body)
+	g.mu.Lock()
+	if g.budget != 0 {
+		g.budget = max(-1, g.budget-1)
+		g.mu.Unlock()
+		w.Write([]byte("{}"))
+		return
+	}
+	open := g.open
+	g.held[body.String()] = true
+	g.mu.Unlock()
+	select {
+	case <-open:
+	case <-r.Context().Done():
+	}
+	g.mu.Lock()
+	delete(g.held, body.String())
+	g.mu.Unlock()
+	w.Write([]byte("{}"))
+}
+
+// allow lets n more calls pass, then holds the rest.
+func (g *gate) allow(n int) {
+	g.mu.Lock()
+	g.budget, g.open = n, make(chan struct{})
+	g.mu.Unlock()
+}
+
+// release lets every call pass.
+func (g *gate) release() {
+	g.mu.Lock()
+	g.budget = -1
+	close(g.open)
+	g.mu.Unlock()
+}
+
+// waitHeld waits until n calls are held and returns their bodies.
+func (g *gate) waitHeld(t *testing.T, n int) []string {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		g.mu.Lock()
+		if len(g.held) == n {
+			var bodies []string
+			for b := range g.held {
+				bodies = append(bodies, b)
+			}
+			g.mu.Unlock()
+			return bodies
+		}
+		g.mu.Unlock()
+	}
+	t.Fatalf("%d calls never held at once", n)
+	return nil
+}
+
+// process is plexus running as a process of its own, as plexus start runs.
+type process struct {
+	cmd *exec.Cmd
+	out *testenv.Buffer
+}
+
+var (
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+)
+
+// startPlexus builds cmd/plexus (once) and starts it on an environment.
+func startPlexus(t *testing.T, dir string) *process {
+	t.Helper()
+	buildOnce.Do(func() {
+		d, err := os.MkdirTemp("", "plexus-amqp-test")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binary = filepath.Join(d, "plexus")
+		if out, err := exec.Command("go", "build", "-o", binary, "../../cmd/plexus").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("%v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("building plexus: %v", buildErr)
+	}
+	p := &process{cmd: exec.Command(binary, "start", dir, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"), out: &testenv.Buffer{}}
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.cmd.Process.Kill(); p.cmd.Wait() })
+	p.waitLog(t, "server started")
+	return p
+}
+
+func (p *process) waitLog(t *testing.T, parts ...string) {
+	t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for line := range strings.SplitSeq(p.out.String(), "\n") {
+			if containsAll(line, parts) {
+				return
+			}
+		}
+	}
+	t.Fatalf("plexus never logged %q:\n%s", parts, p.out)
+}
+
+func containsAll(s string, parts []string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
+}
+
+const relayService = `
+def handle(self):
+    self.out.rest["gate"].conn.post(self.cid, self.request.payload)
+    self.out.amqp["out"].send(self.request.payload, routing_key=self.channel.message.headers["x-out"])
+`
+
+// Plexus killed with SIGKILL while consuming loses nothing: the messages
+// it had not acknowledged (its services' calls held in flight) are
+// delivered again to the restarted server. SIGTERM then stops consuming,
+// lets the messages in flight finish, acknowledges them and exits: none
+// of them is delivered again. Counted: every message published reaches
+// the far queue, duplicates only those the kill cut off.
+func TestKilledAndStopped(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs plexus")
+	}
+	r := newRabbit(t)
+	in, out := r.queue("in", nil), r.queue("out", nil)
+	g := newGate()
+	backend := httptest.NewServer(g)
+	t.Cleanup(backend.Close)
+
+	dir := filepath.Join(t.TempDir(), "env")
+	if _, err := envdir.Create(dir); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := amqp091.ParseURI(r.url)
+	address := fmt.Sprintf("amqp://%s:%d/", u.Host, u.Port)
+	const pool = 4
+	enmasse := fmt.Sprintf(`outgoing_rest:
+  - name: gate
+    host: %s
+    url_path: /gate
+    data_format: raw
+    timeout: 120
+outgoing_amqp:
+  - name: out
+    address: %s
+    username: %s
+    password: %s
+channel_amqp:
+  - name: in
+    address: %s
+    username: %s
+    password: %s
+    queue: %s
+    service: relay
+    data_format: text
+    pool_size: %d
+    prefetch_count: %d
+`, backend.URL, address, u.Username, u.Password, address, u.Username, u.Password, in, pool, pool)
+	for path, body := range map[string]string{
+		filepath.Join(dir, envdir.EnmasseDir, "brokers.yaml"): enmasse,
+		filepath.Join(dir, envdir.ServicesDir, "relay.star"):  relayService,
+	} {
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const total = 60
+	for i := range total {
+		r.publish(in, amqp091.Publishing{Body: []byte(fmt.Sprint("m-", i)), Headers: amqp091.Table{"x-out": out}})
+	}
+	seen := map[string]int{}
+	// SIGKILL with pool_size services held mid-call.
+	g.allow(total / 4)
+	p := startPlexus(t, dir)
+	killed := g.waitHeld(t, pool)
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	p.cmd.Wait()
+	g.release()
+
+	// Restarted, it gets them again; SIGTERM while pool_size are held.
+	g.allow(total / 4)
+	p = startPlexus(t, dir)
+	stopped := g.waitHeld(t, pool)
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.waitLog(t, "shutting down")
+	time.Sleep(200 * time.Millisecond) // what arrives meanwhile must be held too, not taken
+	g.release()
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("plexus exited with %v:\n%s", err, p.out)
+	}
+	p.waitLog(t, "server stopped")
+	for _, b := range stopped {
+		for seen[b] == 0 {
+			d, ok := r.get(out, 10*time.Second)
+			if !ok {
+				t.Fatalf("%s, in flight at SIGTERM, was not sent on:\n%s", b, p.out)
+			}
+			seen[string(d.Body)]++
+		}
+	}
+
+	// What is left: on the queue, unacknowledged by no one, none of it
+	// what SIGTERM let finish.
+	r.connect()
+	left := map[string]bool{}
+	for {
+		d, ok, err := r.ch.Get(in, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			break
+		}
+		left[string(d.Body)] = true
+	}
+	for _, b := range stopped {
+		if left[b] {
+			t.Errorf("%s finished at SIGTERM but was not acknowledged", b)
+		}
+	}
+	for { // late duplicates
+		d, ok := r.get(out, 300*time.Millisecond)
+		if !ok {
+			break
+		}
+		seen[string(d.Body)]++
+	}
+	dups := 0
+	for i := range total {
+		b := fmt.Sprint("m-", i)
+		switch {
+		case seen[b] == 0 && !left[b]:
+			t.Errorf("%s was lost", b)
+		case seen[b] > 0 && left[b]:
+			t.Errorf("%s was sent on and is still on the queue", b)
+		}
+		dups += max(0, seen[b]-1)
+	}
+	t.Logf("%d messages in; %d sent on, %d duplicates, %d left on the queue; killed with %v in flight, stopped with %v",
+		total, len(seen), dups, len(left), killed, stopped)
+	if dups > pool {
+		t.Errorf("%d duplicates: more than the %d messages in flight at SIGKILL", dups, pool)
+	}
+}
