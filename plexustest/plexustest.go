@@ -349,6 +349,27 @@ func (s *Server) Put(kind, name string, obj any) {
 	}
 }
 
+// WaitState waits until the object of a kind with a name reports state
+// (running, degraded, connecting, stopped) in the admin API, as a
+// connection or a channel that runs in the background does, and returns
+// its status: {"state", "error", "since"}. It fails the test after 30
+// seconds (or Options.Timeout, when longer), showing the last status.
+func (s *Server) WaitState(kind, name, state string) map[string]any {
+	s.t.Helper()
+	path := admin.Prefix + "/objects/" + url.PathEscape(kind) + "/" + url.PathEscape(name)
+	deadline := time.Now().Add(max(30*time.Second, s.opts.Timeout))
+	for {
+		st, _ := s.AdminCall("GET", path, "").JSON(s.t)["status"].(map[string]any)
+		if st != nil && st["state"] == state {
+			return st
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("%s %s never became %s: %v", kind, name, state, st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // Channel mounts a service on a REST channel: method limits it to one
 // verb (empty: every verb), and fields adds other channel fields, such as
 // "security" or "data_format" (nil: none).

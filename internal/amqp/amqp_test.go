@@ -67,8 +67,8 @@ func TestRoundTrip(t *testing.T) {
 	s.Deploy("forward.star", forward)
 	s.Put(amqp.OutgoingKind, "out", r.object(nil))
 	s.Put(amqp.ChannelKind, "in", r.object(map[string]any{"queue": in, "declare_queue": true, "service": "forward"}))
-	waitState(t, s, amqp.OutgoingKind, "out", "running")
-	waitState(t, s, amqp.ChannelKind, "in", "running")
+	s.WaitState(amqp.OutgoingKind, "out", "running")
+	s.WaitState(amqp.ChannelKind, "in", "running")
 
 	id := cid.New()
 	r.publish(in, amqp091.Publishing{Body: []byte(`{"order": 42}`), MessageId: "m-1",
@@ -146,7 +146,7 @@ func TestFailures(t *testing.T) {
 	f := failing{calls: make(chan string, 100)}
 	s := plexustest.Start(t, plexustest.Options{Services: []any{f}})
 	s.Put(amqp.ChannelKind, "in", r.object(map[string]any{"queue": in, "service": "t.failing", "max_redeliveries": 2, "dead_letter_exchange": dlx}))
-	waitState(t, s, amqp.ChannelKind, "in", "running")
+	s.WaitState(amqp.ChannelKind, "in", "running")
 
 	// Fails twice, succeeds on the third delivery: never dead-lettered.
 	r.publish(in, amqp091.Publishing{Body: []byte(`{}`), Headers: amqp091.Table{"x-fail": int64(2)}})
@@ -223,14 +223,14 @@ func TestSecurityDefinition(t *testing.T) {
 	s.Put("security", "mq.wrong", map[string]any{"type": "basic_auth", "username": u.Username, "password": "not-" + u.Password})
 	s.Put(amqp.OutgoingKind, "out", map[string]any{"address": address, "security": "mq.creds"})
 	s.Put(amqp.ChannelKind, "in", map[string]any{"address": address, "broker_security": "mq.creds", "queue": in, "service": "t.relay", "data_format": "bytes"})
-	waitState(t, s, amqp.OutgoingKind, "out", "running")
-	waitState(t, s, amqp.ChannelKind, "in", "running")
+	s.WaitState(amqp.OutgoingKind, "out", "running")
+	s.WaitState(amqp.ChannelKind, "in", "running")
 	r.publish(in, amqp091.Publishing{Body: []byte("logged in")})
 	if d := r.must(out); string(d.Body) != "logged in" {
 		t.Errorf("relayed %q", d.Body)
 	}
 	s.Put(amqp.OutgoingKind, "wrong", map[string]any{"address": address, "security": "mq.wrong"})
-	st := waitState(t, s, amqp.OutgoingKind, "wrong", "degraded")
+	st := s.WaitState(amqp.OutgoingKind, "wrong", "degraded")
 	if fmt.Sprint(st["error"]) == "" || strings.Contains(fmt.Sprint(st), "not-"+u.Password) {
 		t.Errorf("status: %v", st)
 	}

@@ -130,8 +130,8 @@ func BenchmarkRelayLatency(b *testing.B) {
 		s.Put(amqp.OutgoingKind, "out", r.object(map[string]any{"pool_size": relayConcurrency}))
 		s.Put(amqp.ChannelKind, "in", r.object(map[string]any{"queue": in, "service": "t.relay", "data_format": "bytes",
 			"pool_size": relayConcurrency, "prefetch_count": 2 * relayConcurrency}))
-		waitState(b, s, amqp.ChannelKind, "in", "running")
-		waitState(b, s, amqp.OutgoingKind, "out", "running")
+		s.WaitState(amqp.ChannelKind, "in", "running")
+		s.WaitState(amqp.OutgoingKind, "out", "running")
 		measureLatency(b, r, in, out)
 	})
 	b.Run("bare", func(b *testing.B) {

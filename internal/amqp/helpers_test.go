@@ -10,7 +10,6 @@ import (
 	"github.com/rabbitmq/amqp091-go"
 
 	"github.com/plexushq/plexus/internal/testenv"
-	"github.com/plexushq/plexus/plexustest"
 )
 
 // rabbit is a test's own connection to RabbitMQ, with names of its own
@@ -157,20 +156,4 @@ func (r *rabbit) count(queue string) int {
 		r.t.Fatalf("inspecting %s: %v", queue, err)
 	}
 	return q.Messages
-}
-
-// waitState waits until an object has a state.
-func waitState(t testing.TB, s *plexustest.Server, kind, name, state string) map[string]any {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	var obj map[string]any
-	for time.Now().Before(deadline) {
-		obj = s.AdminCall("GET", "/admin/api/v1/objects/"+kind+"/"+name, "").JSON(t)
-		if st, _ := obj["status"].(map[string]any); st != nil && st["state"] == state {
-			return st
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s %s never became %s: %v", kind, name, state, obj["status"])
-	return nil
 }

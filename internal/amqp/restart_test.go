@@ -35,8 +35,8 @@ func TestBrokerRestart(t *testing.T) {
 	s := plexustest.Start(t, plexustest.Options{Services: []any{relay{out: out}}, Timeout: 60 * time.Second})
 	s.Put(amqp.OutgoingKind, "out", r.object(map[string]any{"timeout": "30s"}))
 	s.Put(amqp.ChannelKind, "in", r.object(map[string]any{"queue": in, "service": "t.relay", "data_format": "bytes", "pool_size": 4}))
-	waitState(t, s, amqp.ChannelKind, "in", "running")
-	waitState(t, s, amqp.OutgoingKind, "out", "running")
+	s.WaitState(amqp.ChannelKind, "in", "running")
+	s.WaitState(amqp.OutgoingKind, "out", "running")
 
 	const total = 300
 	published := make(chan int, total)
@@ -55,11 +55,11 @@ func TestBrokerRestart(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	node.stop()
-	waitState(t, s, amqp.ChannelKind, "in", "degraded")
-	waitState(t, s, amqp.OutgoingKind, "out", "degraded")
+	s.WaitState(amqp.ChannelKind, "in", "degraded")
+	s.WaitState(amqp.OutgoingKind, "out", "degraded")
 	node.start()
 	wg.Wait()
-	waitState(t, s, amqp.ChannelKind, "in", "running")
+	s.WaitState(amqp.ChannelKind, "in", "running")
 
 	r.connect()
 	seen := map[string]int{}

@@ -124,20 +124,6 @@ func header(r *kgo.Record, key string) string {
 	return ""
 }
 
-func waitState(t testing.TB, s *plexustest.Server, kind, name, state string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	var obj map[string]any
-	for time.Now().Before(deadline) {
-		obj = s.AdminCall("GET", "/admin/api/v1/objects/"+kind+"/"+name, "").JSON(t)
-		if st, _ := obj["status"].(map[string]any); st != nil && st["state"] == state {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s %s never became %s: %v", kind, name, state, obj["status"])
-}
-
 // forward sends what it got on, with what self.channel.message says of
 // it; a payload asking to fail fails.
 const forward = `
@@ -172,8 +158,8 @@ func TestRoundTrip(t *testing.T) {
 	s.Put(kafka.OutgoingKind, "out", map[string]any{"address": k.addr})
 	s.Put(kafka.ChannelKind, "in", map[string]any{"address": k.addr, "topics": []string{"orders"}, "service": "forward",
 		"max_retries": 1, "retry_sleep_time": "10ms", "dlq_forward_to": "orders.dead"})
-	waitState(t, s, kafka.ChannelKind, "in", "running")
-	waitState(t, s, kafka.OutgoingKind, "out", "running")
+	s.WaitState(kafka.ChannelKind, "in", "running")
+	s.WaitState(kafka.OutgoingKind, "out", "running")
 
 	id := cid.New()
 	produce(t, producer, &kgo.Record{Topic: "orders", Key: []byte("o-42"), Value: []byte(`{"order": 42}`),
@@ -258,8 +244,8 @@ func TestSecurityDefinition(t *testing.T) {
 	s.Put(kafka.OutgoingKind, "out", map[string]any{"address": k.addr, "security": "kafka.creds"})
 	s.Put(kafka.ChannelKind, "in", map[string]any{"address": k.addr, "topics": []string{"orders"}, "service": "relay",
 		"data_format": "text", "security": "kafka.creds"})
-	waitState(t, s, kafka.ChannelKind, "in", "running")
-	waitState(t, s, kafka.OutgoingKind, "out", "running")
+	s.WaitState(kafka.ChannelKind, "in", "running")
+	s.WaitState(kafka.OutgoingKind, "out", "running")
 	produce(t, producer, &kgo.Record{Topic: "orders", Value: []byte("logged in")})
 	if r := must(t, replies); string(r.Value) != "logged in" {
 		t.Errorf("relayed %q", r.Value)

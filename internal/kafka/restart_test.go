@@ -27,8 +27,8 @@ func TestClusterRestart(t *testing.T) {
 	s.Deploy("relay.star", "def handle(self):\n    self.out.kafka[\"out\"].send(self.request.payload, topic=\"replies\")\n")
 	s.Put(kafka.OutgoingKind, "out", map[string]any{"address": k.addr, "send_timeout": "60s"})
 	s.Put(kafka.ChannelKind, "in", map[string]any{"address": k.addr, "topics": []string{"in"}, "service": "relay", "data_format": "text"})
-	waitState(t, s, kafka.ChannelKind, "in", "running")
-	waitState(t, s, kafka.OutgoingKind, "out", "running")
+	s.WaitState(kafka.ChannelKind, "in", "running")
+	s.WaitState(kafka.OutgoingKind, "out", "running")
 
 	const total = 300
 	producer, err := kgo.NewClient(kgo.SeedBrokers(k.addr), kgo.RecordDeliveryTimeout(2*time.Minute))
@@ -59,8 +59,8 @@ func TestClusterRestart(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	k.c.Close()
-	waitState(t, s, kafka.ChannelKind, "in", "degraded")
-	waitState(t, s, kafka.OutgoingKind, "out", "degraded")
+	s.WaitState(kafka.ChannelKind, "in", "degraded")
+	s.WaitState(kafka.OutgoingKind, "out", "degraded")
 	k.start()
 	wg.Wait()
 

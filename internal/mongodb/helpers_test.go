@@ -11,7 +11,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/plexushq/plexus/internal/testenv"
-	"github.com/plexushq/plexus/plexustest"
 )
 
 // mongoServer is a test's own client of the MongoDB-wire server in
@@ -54,20 +53,4 @@ func (m *mongoServer) object(fields map[string]any) map[string]any {
 
 func (m *mongoServer) coll(name string) *mongo.Collection {
 	return m.client.Database(m.db).Collection(name)
-}
-
-// waitState waits until an object's status is state and returns it.
-func waitState(t testing.TB, s *plexustest.Server, kind, name, state string) map[string]any {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	var obj map[string]any
-	for time.Now().Before(deadline) {
-		obj = s.AdminCall("GET", "/admin/api/v1/objects/"+kind+"/"+name, "").JSON(t)
-		if st, _ := obj["status"].(map[string]any); st != nil && st["state"] == state {
-			return st
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s %s never became %s: %v", kind, name, state, obj["status"])
-	return nil
 }

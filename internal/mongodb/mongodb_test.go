@@ -85,7 +85,7 @@ func TestSeed(t *testing.T) {
 	s.Put(mongodb.Kind, "My MongoDB Connection", m.object(nil))
 	s.Deploy("seed.star", seed)
 	s.Channel("seed", "seed", "POST", "/seed", nil)
-	waitState(t, s, mongodb.Kind, "My MongoDB Connection", "running")
+	s.WaitState(mongodb.Kind, "My MongoDB Connection", "running")
 	var items int
 	for i := 0; i < 2; i++ {
 		r := s.Call("POST", "/seed", "", nil)
@@ -305,7 +305,7 @@ def handle(self):
     self.response.payload = self.out.mongodb["db"].conn.client.x.y.find_one()
 `)
 	s.Channel("one", "one", "POST", "/one", nil)
-	st := waitState(t, s, mongodb.Kind, "db", "degraded")
+	st := s.WaitState(mongodb.Kind, "db", "degraded")
 	if !strings.Contains(fmt.Sprint(st["error"]), "no server answers") {
 		t.Errorf("status %v", st)
 	}
@@ -327,7 +327,7 @@ func TestPingAndMetrics(t *testing.T) {
 	m := newMongo(t)
 	s := plexustest.Start(t, plexustest.Options{})
 	s.Put(mongodb.Kind, "db", m.object(nil))
-	waitState(t, s, mongodb.Kind, "db", "running")
+	s.WaitState(mongodb.Kind, "db", "running")
 	ping := s.AdminCall("POST", "/admin/api/v1/objects/outgoing_mongodb/db/ping", "").JSON(t)
 	if ping["ok"] != true {
 		t.Fatalf("ping %v", ping)

@@ -77,13 +77,13 @@ def handle(self):
     self.response.payload = {"n": c.count_documents({})}
 `)
 	s.Channel("count", "count", "POST", "/count", nil)
-	waitState(t, s, mongodb.Kind, "db", "running")
+	s.WaitState(mongodb.Kind, "db", "running")
 	if r := s.Call("POST", "/count", "", nil); r.StatusCode != 200 || !strings.Contains(string(r.Body), `"n":1`) {
 		t.Fatalf("%d %s", r.StatusCode, r.Body)
 	}
 
 	f.stop()
-	st := waitState(t, s, mongodb.Kind, "db", "degraded")
+	st := s.WaitState(mongodb.Kind, "db", "degraded")
 	if !strings.Contains(fmt.Sprint(st["error"]), "no server answers") {
 		t.Errorf("status %v", st)
 	}
@@ -92,7 +92,7 @@ def handle(self):
 	}
 
 	f.start()
-	waitState(t, s, mongodb.Kind, "db", "running")
+	s.WaitState(mongodb.Kind, "db", "running")
 	if r := s.Call("POST", "/count", "", nil); r.StatusCode != 200 || !strings.Contains(string(r.Body), `"n":2`) {
 		t.Fatalf("after the restart: %d %s", r.StatusCode, r.Body)
 	}

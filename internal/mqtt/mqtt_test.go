@@ -90,20 +90,6 @@ func (cl *client) must() *paho.Publish {
 	}
 }
 
-func waitState(t testing.TB, s *plexustest.Server, kind, name, state string) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	var obj map[string]any
-	for time.Now().Before(deadline) {
-		obj = s.AdminCall("GET", "/admin/api/v1/objects/"+kind+"/"+name, "").JSON(t)
-		if st, _ := obj["status"].(map[string]any); st != nil && st["state"] == state {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s %s never became %s: %v", kind, name, state, obj["status"])
-}
-
 // echo sends what it got on to the reply topic its message names, with
 // what self.channel.message says of it.
 const echo = `
@@ -130,8 +116,8 @@ func TestRoundTrip(t *testing.T) {
 	s.Put(mqtt.OutgoingKind, "out", map[string]any{"address": addr})
 	s.Put(mqtt.ChannelKind, "in", map[string]any{"address": addr, "topic": cl.topic("sensors/+/temp"), "service": "echo",
 		"client_id": "plexus-test-in-" + cl.id, "clean_start": true, "max_redeliveries": 1, "dead_letter_topic": dead})
-	waitState(t, s, mqtt.ChannelKind, "in", "running")
-	waitState(t, s, mqtt.OutgoingKind, "out", "running")
+	s.WaitState(mqtt.ChannelKind, "in", "running")
+	s.WaitState(mqtt.OutgoingKind, "out", "running")
 
 	id := cid.New()
 	cl.publish(cl.topic("sensors/7/temp"), `{"c": 21.5}`, paho.UserProperty{Key: "X-Plexus-CID", Value: id},
@@ -195,8 +181,8 @@ func TestMQTT311(t *testing.T) {
 	s.Put(mqtt.OutgoingKind, "out", map[string]any{"address": addr, "protocol_version": "3.1.1", "client_id": "plexus-test-out-" + cl.id})
 	s.Put(mqtt.ChannelKind, "in", map[string]any{"address": addr, "protocol_version": "3.1.1", "topic": cl.topic("sensors/#"), "service": "relay311",
 		"client_id": "plexus-test-in-" + cl.id, "clean_start": true, "max_redeliveries": 1, "dead_letter_topic": dead})
-	waitState(t, s, mqtt.ChannelKind, "in", "running")
-	waitState(t, s, mqtt.OutgoingKind, "out", "running")
+	s.WaitState(mqtt.ChannelKind, "in", "running")
+	s.WaitState(mqtt.OutgoingKind, "out", "running")
 
 	cl.publish(cl.topic("sensors/7"), fmt.Sprintf(`{"c": 21.5, "reply": %q}`, reply))
 	p := cl.must()

@@ -162,8 +162,8 @@ func brokerRestart(t *testing.T, version string) {
 		"protocol_version": version})
 	s.Put(mqtt.ChannelKind, "in", map[string]any{"address": m.addr, "topic": in, "service": "relay", "data_format": "text",
 		"client_id": "plexus-test-in-" + id, "clean_start": false, "pool_size": 4, "protocol_version": version})
-	waitState(t, s, mqtt.ChannelKind, "in", "running")
-	waitState(t, s, mqtt.OutgoingKind, "out", "running")
+	s.WaitState(mqtt.ChannelKind, "in", "running")
+	s.WaitState(mqtt.OutgoingKind, "out", "running")
 
 	const total = 300
 	published := make(chan int, total)
@@ -190,8 +190,8 @@ func brokerRestart(t *testing.T, version string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	m.restart(func() {
-		waitState(t, s, mqtt.ChannelKind, "in", "degraded")
-		waitState(t, s, mqtt.OutgoingKind, "out", "degraded")
+		s.WaitState(mqtt.ChannelKind, "in", "degraded")
+		s.WaitState(mqtt.OutgoingKind, "out", "degraded")
 	})
 	wg.Wait()
 

@@ -46,8 +46,8 @@ func BenchmarkRelay(b *testing.B) {
 	s.Put(nats.OutgoingKind, "out", n.object(map[string]any{"jetstream": true, "pool_size": relayConcurrency}))
 	s.Put(nats.ChannelKind, "in", n.object(map[string]any{"subject": in, "stream": stream, "durable": fmt.Sprint("bench-", id),
 		"service": "t.relay", "data_format": "bytes", "pool_size": relayConcurrency, "max_ack_pending": 2 * relayConcurrency}))
-	waitState(b, s, nats.ChannelKind, "in", "running")
-	waitState(b, s, nats.OutgoingKind, "out", "running")
+	s.WaitState(nats.ChannelKind, "in", "running")
+	s.WaitState(nats.OutgoingKind, "out", "running")
 	bareIn, bareOut := n.subject(fmt.Sprint("bare-in-", id)), n.subject(fmt.Sprint("bare-out-", id))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := bareRelay(ctx, b, n, stream, bareIn, bareOut)

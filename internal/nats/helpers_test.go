@@ -18,7 +18,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/plexushq/plexus/internal/testenv"
-	"github.com/plexushq/plexus/plexustest"
 )
 
 // server is a test's own view of a NATS server: a connection, and
@@ -166,22 +165,6 @@ func (s *server) storedBodies(stream, subject string) []string {
 		}
 	}
 	return out
-}
-
-// waitState waits until an object has a state.
-func waitState(t testing.TB, s *plexustest.Server, kind, name, state string) map[string]any {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	var obj map[string]any
-	for time.Now().Before(deadline) {
-		obj = s.AdminCall("GET", "/admin/api/v1/objects/"+kind+"/"+name, "").JSON(t)
-		if st, _ := obj["status"].(map[string]any); st != nil && st["state"] == state {
-			return st
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s %s never became %s: %v", kind, name, state, obj["status"])
-	return nil
 }
 
 // private is a nats-server of a test's own, with JetStream, which the

@@ -71,8 +71,8 @@ func TestRoundTrip(t *testing.T) {
 	s.Deploy("forward.star", forward)
 	s.Put(nats.OutgoingKind, "out", n.object(map[string]any{"jetstream": true, "expect_stream": stream}))
 	s.Put(nats.ChannelKind, "in", n.object(map[string]any{"subject": in, "stream": stream, "service": "forward"}))
-	waitState(t, s, nats.OutgoingKind, "out", "running")
-	waitState(t, s, nats.ChannelKind, "in", "running")
+	s.WaitState(nats.OutgoingKind, "out", "running")
+	s.WaitState(nats.ChannelKind, "in", "running")
 
 	id := cid.New()
 	h := natsio.Header{}
@@ -109,7 +109,7 @@ func TestRoundTrip(t *testing.T) {
 	coreGot := n.collect(coreOut)
 	s.Put(nats.OutgoingKind, "out", n.object(nil))
 	s.Put(nats.ChannelKind, "core", n.object(map[string]any{"subject": core, "queue_group": "billing", "service": "t.go-forward", "data_format": "text"}))
-	waitState(t, s, nats.ChannelKind, "core", "running")
+	s.WaitState(nats.ChannelKind, "core", "running")
 	h = natsio.Header{}
 	h.Set("x-reply-subject", coreOut)
 	if err := n.nc.PublishMsg(&natsio.Msg{Subject: core, Data: []byte("plain"), Header: h}); err != nil {
@@ -192,7 +192,7 @@ func TestFailures(t *testing.T) {
 	s := plexustest.Start(t, plexustest.Options{Services: []any{f}})
 	s.Put(nats.ChannelKind, "in", n.object(map[string]any{"subject": in, "stream": stream, "service": "t.failing",
 		"max_deliver": 3, "back_off": []string{"10ms", "20ms"}, "dead_letter_subject": dead}))
-	waitState(t, s, nats.ChannelKind, "in", "running")
+	s.WaitState(nats.ChannelKind, "in", "running")
 
 	// Fails twice, succeeds on the third delivery: never dead-lettered.
 	h := natsio.Header{}
@@ -237,7 +237,7 @@ func TestFailures(t *testing.T) {
 	core, coreDead := n.coreSubject("in"), n.coreSubject("dead")
 	coreDeadGot := n.collect(coreDead)
 	s.Put(nats.ChannelKind, "core", n.object(map[string]any{"subject": core, "service": "t.failing", "dead_letter_subject": coreDead}))
-	waitState(t, s, nats.ChannelKind, "core", "running")
+	s.WaitState(nats.ChannelKind, "core", "running")
 	h = natsio.Header{}
 	h.Set("x-fail", "1")
 	if err := n.nc.PublishMsg(&natsio.Msg{Subject: core, Data: []byte(`{"core": true}`), Header: h}); err != nil {

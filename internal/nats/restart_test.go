@@ -76,8 +76,8 @@ func TestServerRestart(t *testing.T) {
 	s.Put(nats.OutgoingKind, "out", n.object(map[string]any{"jetstream": true, "timeout": "30s"}))
 	s.Put(nats.ChannelKind, "in", n.object(map[string]any{"subject": in, "stream": stream, "service": "t.relay",
 		"data_format": "bytes", "pool_size": 4, "ack_wait": "2s"}))
-	waitState(t, s, nats.ChannelKind, "in", "running")
-	waitState(t, s, nats.OutgoingKind, "out", "running")
+	s.WaitState(nats.ChannelKind, "in", "running")
+	s.WaitState(nats.OutgoingKind, "out", "running")
 
 	const total = 300
 	sent := make(chan int, total)
@@ -87,11 +87,11 @@ func TestServerRestart(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	p.stop()
-	waitState(t, s, nats.ChannelKind, "in", "degraded")
-	waitState(t, s, nats.OutgoingKind, "out", "degraded")
+	s.WaitState(nats.ChannelKind, "in", "degraded")
+	s.WaitState(nats.OutgoingKind, "out", "degraded")
 	p.start()
 	wg.Wait()
-	waitState(t, s, nats.ChannelKind, "in", "running")
+	s.WaitState(nats.ChannelKind, "in", "running")
 
 	dups := waitRelayed(t, n, s, stream, out, total)
 	t.Logf("%d messages in, %d distinct out, %d duplicates", total, total, dups)
@@ -113,7 +113,7 @@ func TestLiveEdit(t *testing.T) {
 	s.Put(nats.OutgoingKind, "out", n.object(map[string]any{"jetstream": true}))
 	ch := n.object(map[string]any{"subject": in, "stream": stream, "service": "t.relay", "data_format": "bytes", "pool_size": 4, "ack_wait": "2s"})
 	s.Put(nats.ChannelKind, "in", ch)
-	waitState(t, s, nats.ChannelKind, "in", "running")
+	s.WaitState(nats.ChannelKind, "in", "running")
 
 	const total = 300
 	sent := make(chan int, total)
@@ -165,7 +165,7 @@ func TestStopFinishesInFlight(t *testing.T) {
 	s.Put(nats.OutgoingKind, "out", n.object(map[string]any{"jetstream": true}))
 	s.Put(nats.ChannelKind, "in", n.object(map[string]any{"subject": in, "stream": stream, "service": "t.gated",
 		"data_format": "bytes", "pool_size": 2, "max_ack_pending": 4}))
-	waitState(t, s, nats.ChannelKind, "in", "running")
+	s.WaitState(nats.ChannelKind, "in", "running")
 	const total = 10
 	for i := range total {
 		n.publish(in, []byte(fmt.Sprint(i)), nil)

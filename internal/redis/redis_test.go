@@ -109,21 +109,6 @@ func (s *server) kill(t testing.TB, name string) int {
 	return n
 }
 
-func waitState(t testing.TB, s *plexustest.Server, name, state string) map[string]any {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	var obj map[string]any
-	for time.Now().Before(deadline) {
-		obj = s.AdminCall("GET", "/admin/api/v1/objects/"+redis.Kind+"/"+name, "").JSON(t)
-		if st, _ := obj["status"].(map[string]any); st != nil && st["state"] == state {
-			return st
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("%s never became %s: %v", name, state, obj["status"])
-	return nil
-}
-
 // commands uses every family of commands through self.out.redis from
 // Starlark and answers what it read.
 const commands = `
@@ -172,7 +157,7 @@ func TestStarlarkCommands(t *testing.T) {
 	s.Put(redis.Kind, "r", r.object(nil))
 	s.Deploy("commands.star", commands)
 	s.Channel("commands", "commands", "POST", "/commands", nil)
-	waitState(t, s, "r", "running")
+	s.WaitState(redis.Kind, "r", "running")
 
 	sub := r.client.Subscribe(context.Background(), r.prefix+"chan")
 	defer sub.Close()
@@ -286,7 +271,7 @@ func TestDownAtStart(t *testing.T) {
 	s.Put(redis.Kind, "r", map[string]any{"host": "127.0.0.1", "port": freePort(t), "timeout": "500ms", "max_retries": 0})
 	s.Deploy("seed_out.star", strings.ReplaceAll(seed, "self.kvdb.conn", `self.out.redis["r"].conn`))
 	s.Channel("seed", "seed-out", "POST", "/seed", nil)
-	st := waitState(t, s, "r", "degraded")
+	st := s.WaitState(redis.Kind, "r", "degraded")
 	if !strings.Contains(fmt.Sprint(st["error"]), "refused") {
 		t.Errorf("the degraded status says %v", st["error"])
 	}
@@ -297,7 +282,7 @@ func TestDownAtStart(t *testing.T) {
 		t.Errorf("ping: %v", ping)
 	}
 	s.Put(redis.Kind, "r", r.object(nil))
-	waitState(t, s, "r", "running")
+	s.WaitState(redis.Kind, "r", "running")
 	expect(t, s.Call("POST", "/seed", fmt.Sprintf(`{"prefix": %q}`, r.prefix), nil), 200, plexustest.JSON(`{"result": "value", "backend": "redis"}`))
 	ping = s.AdminCall("POST", "/admin/api/v1/objects/"+redis.Kind+"/r/ping", "").JSON(t)
 	if ping["ok"] != true {
@@ -323,7 +308,7 @@ func TestClientKill(t *testing.T) {
 	for _, name := range []string{"once", "retry"} {
 		s.Deploy(name+".star", strings.ReplaceAll(seed, "self.kvdb.conn", `self.out.redis["`+name+`"].conn`))
 		s.Channel(name, name, "POST", "/"+name, nil)
-		waitState(t, s, name, "running")
+		s.WaitState(redis.Kind, name, "running")
 		expect(t, s.Call("POST", "/"+name, body, nil), 200, nil)
 	}
 	for range 3 {
@@ -376,15 +361,15 @@ func TestServerRestart(t *testing.T) {
 	s.Put(redis.Kind, "r", map[string]any{"host": "127.0.0.1", "port": port, "timeout": "1s", "health_interval": "1s"})
 	s.Deploy("seed_out.star", strings.ReplaceAll(seed, "self.kvdb.conn", `self.out.redis["r"].conn`))
 	s.Channel("seed", "seed-out", "POST", "/seed", nil)
-	waitState(t, s, "r", "running")
+	s.WaitState(redis.Kind, "r", "running")
 	expect(t, s.Call("POST", "/seed", `{"prefix": "p:"}`, nil), 200, nil)
 	stop()
 	res := expect(t, s.Call("POST", "/seed", `{"prefix": "p:"}`, nil), 502, plexustest.Contains(`Redis connection \"r\" could not run the command`))
 	s.Log.WaitFor(t, "cid="+res.CID(), "refused")
-	waitState(t, s, "r", "degraded")
+	s.WaitState(redis.Kind, "r", "degraded")
 	privateRedis(t, port)
 	expect(t, s.Call("POST", "/seed", `{"prefix": "p:"}`, nil), 200, plexustest.JSON(`{"result": "value", "backend": "redis"}`))
-	waitState(t, s, "r", "running")
+	s.WaitState(redis.Kind, "r", "running")
 }
 
 // Editing a connection while services use it fails no request: the ones
@@ -395,7 +380,7 @@ func TestLiveEditUnderLoad(t *testing.T) {
 	s.Put(redis.Kind, "r", r.object(nil))
 	s.Deploy("seed_out.star", strings.ReplaceAll(seed, "self.kvdb.conn", `self.out.redis["r"].conn`))
 	s.Channel("seed", "seed-out", "POST", "/seed", nil)
-	waitState(t, s, "r", "running")
+	s.WaitState(redis.Kind, "r", "running")
 	body := fmt.Sprintf(`{"prefix": %q}`, r.prefix)
 	var stop atomic.Bool
 	var calls, failures atomic.Int64

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -141,22 +140,6 @@ func (d *database) count(t testing.TB) int {
 		t.Fatalf("%s: counting: %v", d.engine, err)
 	}
 	return n
-}
-
-// waitState waits for an object's status to reach a state.
-func waitState(t testing.TB, s *plexustest.Server, kind, name, state string) map[string]any {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	var obj map[string]any
-	for time.Now().Before(deadline) {
-		obj = s.AdminCall("GET", "/admin/api/v1/objects/"+kind+"/"+url.PathEscape(name), "").JSON(t)
-		if st, _ := obj["status"].(map[string]any); st != nil && st["state"] == state {
-			return st
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("%s %s never became %s: %v", kind, name, state, obj["status"])
-	return nil
 }
 
 // call posts a JSON body to a channel and decodes the answer.

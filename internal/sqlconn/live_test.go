@@ -19,7 +19,7 @@ func TestTerminatedBackend(t *testing.T) {
 	s := start(t, nil, nil)
 	name := "pg-" + d.table
 	s.Put(sqlconn.Kind, name, d.object(map[string]any{"pool_size": 3}))
-	waitState(t, s, sqlconn.Kind, name, "running")
+	s.WaitState(sqlconn.Kind, name, "running")
 	app := "plexus outgoing_sql " + name
 
 	for i := range 3 {
@@ -77,7 +77,7 @@ func TestLiveEdit(t *testing.T) {
 		t.Run(d.engine, func(t *testing.T) {
 			name := "live-" + d.engine
 			s.Put(sqlconn.Kind, name, d.object(map[string]any{"pool_size": 4}))
-			waitState(t, s, sqlconn.Kind, name, "running")
+			s.WaitState(sqlconn.Kind, name, "running")
 
 			var ok, failed atomic.Int64
 			var firstErr atomic.Value

@@ -149,7 +149,7 @@ func start(t *testing.T, dbs []*database, more map[string]any) *plexustest.Serve
 	s.Channel("go-sql", "t.go-sql", "POST", "/go-sql", nil)
 	for _, d := range dbs {
 		s.Put(sqlconn.Kind, d.engine, d.object(more))
-		waitState(t, s, sqlconn.Kind, d.engine, "running")
+		s.WaitState(sqlconn.Kind, d.engine, "running")
 	}
 	return s
 }
@@ -390,7 +390,7 @@ func TestDown(t *testing.T) {
 	s.Channel("sql", "sqlcall", "POST", "/sql", nil)
 	for _, engine := range []string{"postgresql", "mysql"} {
 		s.Put(sqlconn.Kind, engine, map[string]any{"engine": engine, "host": "127.0.0.1", "port": 1, "db_name": "x", "username": "u", "password": "secret-pw"})
-		st := waitState(t, s, sqlconn.Kind, engine, "degraded")
+		st := s.WaitState(sqlconn.Kind, engine, "degraded")
 		if !strings.Contains(fmt.Sprint(st["error"]), "cannot be reached") {
 			t.Errorf("%s: %v", engine, st)
 		}
@@ -451,7 +451,7 @@ outconn_sql:
 	if !strings.Contains(string(r.Body), `"target": "mysql 127.0.0.1:1/orders"`) {
 		t.Errorf("Orders ping: %s", r.Body)
 	}
-	waitState(t, s, sqlconn.Kind, "CRM", "running")
+	s.WaitState(sqlconn.Kind, "CRM", "running")
 	crm := s.AdminCall("GET", "/admin/api/v1/objects/outgoing_sql/CRM", "").JSON(t)
 	if crm["engine"] != "sqlite" || fmt.Sprint(crm["query_timeout"]) != "7s" || fmt.Sprint(crm["pool_size"]) != "5" {
 		t.Errorf("CRM: %v", crm)
@@ -460,7 +460,7 @@ outconn_sql:
 	if strings.Contains(string(r.Body), "very-secret") || !strings.Contains(string(r.Body), `"******"`) {
 		t.Errorf("Billing: %s", r.Body)
 	}
-	waitState(t, s, sqlconn.Kind, "Billing", "degraded")
+	s.WaitState(sqlconn.Kind, "Billing", "degraded")
 	if strings.Contains(s.Log.String(), "very-secret") {
 		t.Error("the password is in the log")
 	}
