@@ -26,24 +26,11 @@ func starlarkOutgoing(c *service.Context, name string, resource any) (sl.Value, 
 			return nil, err
 		}
 		m := &service.OutMessage{SendOptions: service.SendOptions{Exchange: exchange, RoutingKey: key, CID: id}}
-		if m.CID == "" {
-			m.CID = c.CID
-		}
-		a := memlimit.Of(th)
 		var err error
-		if m.Data, err = broker.StarlarkData(a, data); err != nil {
-			return nil, fmt.Errorf("%s: data: %w", b.Name(), err)
-		}
-		if m.Headers, err = broker.StarlarkDict(a, headers); err != nil {
-			return nil, fmt.Errorf("%s: headers: %w", b.Name(), err)
-		}
-		if m.Properties, err = broker.StarlarkDict(a, props); err != nil {
+		if m.Properties, err = broker.StarlarkDict(memlimit.Of(th), props); err != nil {
 			return nil, fmt.Errorf("%s: properties: %w", b.Name(), err)
 		}
-		if err := p.SendMessage(c, m); err != nil {
-			return nil, err
-		}
-		return sl.None, nil
+		return broker.Send(th, b.Name(), c, p, m, data, headers)
 	})
 	return starlarkstruct.FromStringDict(sl.String("amqp"), sl.StringDict{"name": sl.String(name), "send": send}), nil
 }

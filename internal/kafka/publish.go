@@ -17,7 +17,6 @@ import (
 
 	"github.com/plexushq/plexus/internal/broker"
 	"github.com/plexushq/plexus/internal/registry"
-	"github.com/plexushq/plexus/internal/starlark/memlimit"
 	"github.com/plexushq/plexus/sdk/service"
 )
 
@@ -180,9 +179,6 @@ func starlarkOutgoing(c *service.Context, name string, resource any) (sl.Value, 
 			return nil, err
 		}
 		m := &service.OutMessage{SendOptions: service.SendOptions{Topic: topic, CID: id}}
-		if m.CID == "" {
-			m.CID = c.CID
-		}
 		switch k := key.(type) {
 		case sl.NoneType:
 		case sl.String:
@@ -192,18 +188,7 @@ func starlarkOutgoing(c *service.Context, name string, resource any) (sl.Value, 
 		default:
 			return nil, fmt.Errorf("%s: key: want a string or bytes, not %s", b.Name(), key.Type())
 		}
-		a := memlimit.Of(th)
-		var err error
-		if m.Data, err = broker.StarlarkData(a, data); err != nil {
-			return nil, fmt.Errorf("%s: data: %w", b.Name(), err)
-		}
-		if m.Headers, err = broker.StarlarkDict(a, headers); err != nil {
-			return nil, fmt.Errorf("%s: headers: %w", b.Name(), err)
-		}
-		if err := p.SendMessage(c, m); err != nil {
-			return nil, err
-		}
-		return sl.None, nil
+		return broker.Send(th, b.Name(), c, p, m, data, headers)
 	})
 	return starlarkstruct.FromStringDict(sl.String("kafka"), sl.StringDict{"name": sl.String(name), "send": send}), nil
 }

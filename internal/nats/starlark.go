@@ -1,13 +1,10 @@
 package nats
 
 import (
-	"fmt"
-
 	sl "go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
 
 	"github.com/plexushq/plexus/internal/broker"
-	"github.com/plexushq/plexus/internal/starlark/memlimit"
 	"github.com/plexushq/plexus/sdk/service"
 )
 
@@ -25,21 +22,7 @@ func starlarkOutgoing(c *service.Context, name string, resource any) (sl.Value, 
 			return nil, err
 		}
 		m := &service.OutMessage{SendOptions: service.SendOptions{Subject: subject, CID: id}}
-		if m.CID == "" {
-			m.CID = c.CID
-		}
-		a := memlimit.Of(th)
-		var err error
-		if m.Data, err = broker.StarlarkData(a, data); err != nil {
-			return nil, fmt.Errorf("%s: data: %w", b.Name(), err)
-		}
-		if m.Headers, err = broker.StarlarkDict(a, headers); err != nil {
-			return nil, fmt.Errorf("%s: headers: %w", b.Name(), err)
-		}
-		if err := p.SendMessage(c, m); err != nil {
-			return nil, err
-		}
-		return sl.None, nil
+		return broker.Send(th, b.Name(), c, p, m, data, headers)
 	})
 	return starlarkstruct.FromStringDict(sl.String("nats"), sl.StringDict{"name": sl.String(name), "send": send}), nil
 }
