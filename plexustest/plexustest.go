@@ -349,6 +349,12 @@ func (s *Server) Put(kind, name string, obj any) {
 	}
 }
 
+// DB returns the PostgreSQL URL of the schema the server's store is in
+// ("" with SQLite): start a second server of a cluster on the same store
+// with Options{Dir: a copy of s.Dir, DB: s.DB()}, the copy giving it the
+// same server key.
+func (s *Server) DB() string { return s.opts.DB }
+
 // WaitState waits until the object of a kind with a name reports state
 // (running, degraded, connecting, stopped) in the admin API, as a
 // connection or a channel that runs in the background does, and returns

@@ -2,7 +2,12 @@ package cache
 
 import (
 	"container/list"
+	"encoding/json"
+	"log/slog"
 	"strings"
+
+	"github.com/plexushq/plexus/internal/bus"
+	"github.com/plexushq/plexus/internal/registry"
 )
 
 // Invalidation is a change of one cache that the other servers of a
@@ -54,5 +59,46 @@ func (c *Cache) Apply(inv Invalidation) {
 				c.remove(el)
 			}
 		}
+	}
+}
+
+// ClusterBroadcaster is a Broadcaster over the cluster's bus (package
+// bus): it publishes this server's invalidations and applies the other
+// servers' to the caches of the configuration state returns and to the
+// default cache.
+type ClusterBroadcaster struct {
+	b   *bus.Bus
+	log *slog.Logger
+}
+
+// NewClusterBroadcaster handles invalidations on b.
+func NewClusterBroadcaster(b *bus.Bus, state func() registry.State, def *Builtin, log *slog.Logger) *ClusterBroadcaster {
+	b.Handle("cache", func(data []byte, own bool) {
+		var inv Invalidation
+		if own || json.Unmarshal(data, &inv) != nil {
+			return
+		}
+		if v, ok := state().Running(Kind, inv.Cache); ok {
+			if r, ok := v.(*running); ok {
+				r.c.Apply(inv)
+				return
+			}
+		}
+		if inv.Cache == DefaultName {
+			def.Apply(inv)
+		}
+	})
+	return &ClusterBroadcaster{b: b, log: log}
+}
+
+// Broadcast publishes an invalidation; one too large for the bus (many
+// keys) invalidates the whole cache on the other servers instead.
+func (c *ClusterBroadcaster) Broadcast(inv Invalidation) {
+	data, _ := json.Marshal(inv)
+	if len(data) > bus.MaxPayload {
+		data, _ = json.Marshal(Invalidation{Cache: inv.Cache, All: true})
+	}
+	if err := c.b.Publish("cache", data); err != nil {
+		c.log.Warn("cache invalidation not sent to the cluster", "cache", inv.Cache, "error", err.Error())
 	}
 }

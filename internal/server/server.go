@@ -21,6 +21,7 @@ import (
 
 	"github.com/plexushq/plexus/internal/admin"
 	"github.com/plexushq/plexus/internal/builtin"
+	"github.com/plexushq/plexus/internal/bus"
 	"github.com/plexushq/plexus/internal/cache"
 	"github.com/plexushq/plexus/internal/catalog"
 	"github.com/plexushq/plexus/internal/channel/rest"
@@ -129,9 +130,10 @@ type Server struct {
 	// Debugger serves the Debug Adapter Protocol for Starlark services
 	// when settings.debug_listen is set (development mode only).
 	Debugger *debugger.Debugger
-	// WSXBus carries WebSocket broadcasts between the servers sharing a
-	// PostgreSQL store; nil with SQLite.
-	WSXBus *wsx.PGBus
+	// Bus carries WebSocket broadcasts and cache invalidations between
+	// the servers sharing a PostgreSQL store; nil with SQLite.
+	Bus     *bus.Bus
+	busEnds []any // what the server's parts send on it
 	// Logs keeps the last lines of the log, which the Dashboard shows by
 	// correlation id.
 	Logs *logging.Recent
@@ -253,7 +255,7 @@ func (s *Server) open(ctx context.Context, user []any) error {
 		return err
 	}
 	if s.Store.Dialect() == "postgres" {
-		s.WSXBus = wsx.NewPGBus(s.Store.DB(), func() registry.State { return s.Runtime.State() }, s.Logger)
+		s.Bus = bus.New(s.Store.DB(), s.NodeID, s.Logger)
 	}
 	s.Starlark = starlark.New(s.Settings.Starlark, s.Logger)
 	if s.Settings.DebugListen != "" {
@@ -278,8 +280,8 @@ func (s *Server) open(ctx context.Context, user []any) error {
 		return err
 	}
 	s.base, s.cancel = context.WithCancel(context.Background())
-	if s.WSXBus != nil {
-		go s.WSXBus.Run(s.base)
+	if s.Bus != nil {
+		go s.Bus.Run(s.base)
 	}
 	s.Invoker = invoke.New(s.base, s.Runtime, s.Logger)
 	s.Invoker.MaxAsync = s.Settings.Limits.MaxAsyncInvocations
@@ -312,17 +314,17 @@ func (s *Server) open(ctx context.Context, user []any) error {
 // API calls of their own (admin.RouteSource): the scheduler, the JWT
 // sessions, the request pipeline the channels of message brokers
 // hand their messages to, the embedded key-value store and the default
-// cache, and, with a PostgreSQL store, the bus that carries WebSocket
-// broadcasts to every server.
+// cache, and, with a PostgreSQL store, the ends of the cluster's bus that
+// carry WebSocket broadcasts and cache invalidations to every server.
 func (s *Server) subsystems() []any {
 	if s.KV == nil {
 		s.KV, s.Cache = kvdb.NewEmbedded(s.Store), cache.NewBuiltin()
+		if s.Bus != nil {
+			state := func() registry.State { return s.Runtime.State() }
+			s.busEnds = []any{wsx.NewClusterBus(s.Bus, state, s.Logger), cache.NewClusterBroadcaster(s.Bus, state, s.Cache, s.Logger)}
+		}
 	}
-	subs := []any{s.Scheduler, s.Sessions, s.Pipeline, s.KV, s.Cache}
-	if s.WSXBus != nil {
-		subs = append(subs, s.WSXBus)
-	}
-	return subs
+	return append([]any{s.Scheduler, s.Sessions, s.Pipeline, s.KV, s.Cache}, s.busEnds...)
 }
 
 // importPickedUp imports an enmasse file saved in the pickup directory.

@@ -29,7 +29,7 @@ func TestClusterBroadcast(t *testing.T) {
 	}
 	b := servertest.Start(t, servertest.Options{Dir: dir, DB: a.Server.Settings.DB})
 	for _, s := range []*servertest.Server{a, b} {
-		s.Log.WaitFor(t, "WebSocket cluster broadcasts: listening")
+		s.Log.WaitFor(t, "cluster bus: listening")
 	}
 	ca, cb := mustDial(t, a, "/ws/live", nil), mustDial(t, b, "/ws/live", nil)
 	if r := a.Call("POST", "/notify", `{"channel": "live", "data": {"to": "everyone"}}`, nil); r.StatusCode != 200 {
