@@ -23,6 +23,7 @@ import (
 
 	"github.com/plexushq/plexus/internal/admin"
 	"github.com/plexushq/plexus/internal/cid"
+	"github.com/plexushq/plexus/internal/feed"
 	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/logging"
 	"github.com/plexushq/plexus/internal/metrics"
@@ -66,6 +67,9 @@ type Dashboard struct {
 	Secrets *secret.Box
 	// Metrics are the server's metrics, which the overview charts.
 	Metrics *metrics.Metrics
+	// Cluster returns the nodes sharing the server's store, which the
+	// overview lists (nil: none are shown).
+	Cluster func(ctx context.Context) (*feed.Cluster, error)
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"net/http"
 
+	"github.com/plexushq/plexus/internal/feed"
 	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/registry"
 )
@@ -15,10 +16,13 @@ type overviewData struct {
 	NotRunning          []live.ObjectStatus
 	Kinds               []navKind
 	Charts              []chart
+	Cluster             *feed.Cluster
+	ClusterError        string
 }
 
 // overview shows the state of the platform: the objects that are not
-// running, and how many of each kind there are.
+// running, how many of each kind there are, and the nodes sharing the
+// store with the revision each runs.
 func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request, s *session) {
 	st := d.state()
 	all := st.Statuses()
@@ -32,6 +36,12 @@ func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request, s *session)
 	}
 	if d.Metrics != nil {
 		o.Charts = d.samples.charts()
+	}
+	if d.Cluster != nil {
+		var err error
+		if o.Cluster, err = d.Cluster(r.Context()); err != nil {
+			o.ClusterError = err.Error()
+		}
 	}
 	p := d.page(r, s, "Overview", o)
 	o.Kinds = p.Kinds
