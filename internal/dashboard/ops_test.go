@@ -58,6 +58,13 @@ func TestEnmasse(t *testing.T) {
 	if p.Status != 200 || !strings.Contains(p.Body, "Dry run") || !strings.Contains(p.Body, `id="report-created">1<`) || !strings.Contains(p.Body, `id="report-updated">1<`) {
 		t.Fatalf("dry run: %d\n%s", p.Status, p.Body)
 	}
+	if !strings.Contains(p.Body, `<ul id="report-created-objects"><li>outgoing_rest New</li></ul>`) ||
+		!strings.Contains(p.Body, `<ul id="report-updated-objects"><li>outgoing_rest Existing</li></ul>`) {
+		t.Fatalf("the dry run does not name what it would create and change:\n%s", p.Body)
+	}
+	if !strings.Contains(p.Body, `class="import-progress"`) {
+		t.Fatalf("no progress shown while applying:\n%s", p.Body)
+	}
 	if _, ok := s.Runtime.State().Object("outgoing_rest", "New"); ok {
 		t.Fatal("the dry run imported")
 	}

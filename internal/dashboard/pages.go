@@ -11,6 +11,7 @@ var pageNames = []string{"message", "login", "overview", "list", "form", "help",
 // funcs are the functions the templates use.
 var funcs = template.FuncMap{
 	"add":     func(a, b int) int { return a + b },
+	"sub":     func(a, b int) int { return a - b },
 	"lines":   func(ss []string) string { return strings.Join(ss, "\n") },
 	"actions": func() []string { return []string{"execute", "pause", "resume"} },
 	"verbs":   func() []string { return []string{"GET", "POST", "PUT", "PATCH", "DELETE"} },

@@ -40,6 +40,10 @@ type Report struct {
 	Created   int `json:"created"`
 	Updated   int `json:"updated"`
 	Unchanged int `json:"unchanged"`
+	// CreatedObjects and UpdatedObjects name the objects created and
+	// changed, in the files' order.
+	CreatedObjects []registry.Ref `json:"created_objects"`
+	UpdatedObjects []registry.Ref `json:"updated_objects"`
 	// Deleted lists the objects --replace deletes: every object of the
 	// store that the files do not hold.
 	Deleted []registry.Ref `json:"deleted"`

@@ -135,7 +135,8 @@ func (c *checked) report() *Report {
 // them, or only checks them when there are problems already.
 func (c *checked) apply(ctx context.Context, rt *live.Runtime, opts Options) (*Report, error) {
 	p, progress := c.p, c.progress
-	rep := &Report{Files: append([]string{}, p.files...), DryRun: opts.DryRun, Deleted: []registry.Ref{}, Objects: len(c.objs)}
+	rep := &Report{Files: append([]string{}, p.files...), DryRun: opts.DryRun, Deleted: []registry.Ref{}, Objects: len(c.objs),
+		CreatedObjects: []registry.Ref{}, UpdatedObjects: []registry.Ref{}}
 	cs := live.Changeset{Source: opts.Source, DryRun: opts.DryRun}
 	if cs.Source == "" {
 		cs.Source = "enmasse"
@@ -152,8 +153,10 @@ func (c *checked) apply(ctx context.Context, rt *live.Runtime, opts Options) (*R
 			continue
 		case exists:
 			rep.Updated++
+			rep.UpdatedObjects = append(rep.UpdatedObjects, registry.Ref{Kind: o.src.kind.ID, Name: o.src.name})
 		default:
 			rep.Created++
+			rep.CreatedObjects = append(rep.CreatedObjects, registry.Ref{Kind: o.src.kind.ID, Name: o.src.name})
 		}
 		cs.Objects = append(cs.Objects, live.Change{Kind: o.src.kind.ID, Name: o.src.name, Object: o.val})
 	}
