@@ -38,6 +38,12 @@ type Settings struct {
 	TrustedProxies []string     `yaml:"trusted_proxies" doc:"Address ranges of reverse proxies and load balancers in front of Plexus: only a request from one of them has its client address taken from X-Forwarded-For; every other request's client address is its socket's peer."`
 	AuthFailures   AuthFailures `yaml:"auth_failures" doc:"Slowing down and locking out addresses that keep failing to authenticate."`
 	KVDB           KVDB         `yaml:"kvdb" doc:"The key-value database services use as self.kvdb.conn."`
+	RateLimiting   RateLimiting `yaml:"rate_limiting" doc:"Where the usage that rate limits count is kept."`
+}
+
+// RateLimiting configures where rate limits keep their usage.
+type RateLimiting struct {
+	Redis string `yaml:"redis" doc:"Name of the outgoing_redis connection that keeps the usage of every rate limit, so that the servers of a cluster count one usage and a limit holds exactly across them; empty keeps it in each server's memory, so each server allows the limit. A check that cannot reach Redis within 100ms is decided with the server's own usage."`
 }
 
 // KVDB configures the key-value database of services (self.kvdb.conn).

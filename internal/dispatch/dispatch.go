@@ -107,6 +107,9 @@ func New(opts Options) *Pipeline {
 // once the runtime and the invoker exist.
 func (p *Pipeline) Attach(rt *live.Runtime, iv *invoke.Invoker) {
 	p.Runtime, p.Invoker = rt, iv
+	if name := p.Settings.RateLimiting.Redis; name != "" {
+		p.Guard.Shared = sharedLimits(rt, name, p.Logger)
+	}
 	if p.Metrics != nil {
 		rt.Watch(p.forget)
 	}

@@ -2,11 +2,18 @@ package dispatch
 
 import (
 	"fmt"
+	"log/slog"
 	"net/netip"
+	"sync/atomic"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/plexushq/plexus/internal/config"
+	"github.com/plexushq/plexus/internal/live"
 	"github.com/plexushq/plexus/internal/ratelimit"
 	"github.com/plexushq/plexus/internal/security"
+	"github.com/plexushq/plexus/sdk/service"
 )
 
 // Guard is what the security stages share across channels: which
@@ -22,6 +29,9 @@ type Guard struct {
 	Failures *ratelimit.Failures
 	// Sessions checks the tokens of jwt definitions.
 	Sessions *security.Sessions
+	// Shared keeps the usage of rate limits in Redis (plexus.yaml
+	// rate_limiting.redis); nil keeps it in memory.
+	Shared *ratelimit.Shared
 }
 
 // NewGuard builds the Guard of a server's settings: trusted_proxies and
@@ -32,4 +42,32 @@ func NewGuard(s *config.Settings, sessions *security.Sessions) (*Guard, error) {
 		return nil, fmt.Errorf("reading trusted_proxies: %w", err)
 	}
 	return &Guard{Trusted: trusted, Sessions: sessions, Failures: ratelimit.NewFailures(s.AuthFailures)}, nil
+}
+
+// sharedLimits keeps rate limits' usage in the outgoing Redis connection
+// with a name, looked up in the current configuration at each check; a
+// check that fails is logged at most once a minute.
+func sharedLimits(rt *live.Runtime, name string, log *slog.Logger) *ratelimit.Shared {
+	var lastLog atomic.Int64
+	return &ratelimit.Shared{
+		Client: func() goredis.UniversalClient {
+			v, ok := rt.State().Running(service.KindOutgoingRedis, name)
+			if !ok {
+				return nil
+			}
+			c, ok := v.(interface {
+				Client() goredis.UniversalClient
+			})
+			if !ok {
+				return nil
+			}
+			return c.Client()
+		},
+		OnError: func(err error) {
+			now := time.Now().Unix()
+			if last := lastLog.Load(); now-last >= 60 && lastLog.CompareAndSwap(last, now) {
+				log.Warn("rate limits: Redis cannot be reached; each server counts its own usage meanwhile", "connection", name, "error", err.Error())
+			}
+		},
+	}
 }

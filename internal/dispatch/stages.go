@@ -46,7 +46,7 @@ func (p *Pipeline) admit(x *Exchange) error {
 		return nil
 	}
 	addr := p.client(x)
-	return decided(lim.Check(addr.String(), addr, x.Start), errAddress, errChannelLimit)
+	return decided(lim.CheckShared(x.reqCtx, p.Guard.Shared, x.Kind+"/"+x.Channel.Name, addr.String(), addr, x.Start), errAddress, errChannelLimit)
 }
 
 // decided turns a limiter's refusal into a 403 or a 429 with
@@ -108,7 +108,7 @@ func (p *Pipeline) limitIdentity(x *Exchange) error {
 		return nil // the channel has no security
 	}
 	addr := p.client(x)
-	d := x.outcome.Limit(addr, x.Start)
+	d := x.outcome.Limit(x.reqCtx, p.Guard.Shared, addr, x.Start)
 	if d.Limit > 0 {
 		h := x.Reply.header()
 		h.Set("X-RateLimit-Limit", strconv.Itoa(d.Limit))

@@ -34,6 +34,7 @@ type Outcome struct {
 // level is one identity rate limit that applies to a request.
 type level struct {
 	limiter *ratelimit.Limiter
+	id      string // the limiter's object, for shared usage
 	key     string
 }
 
@@ -54,7 +55,7 @@ func Check(st *live.State, definition string, groups []string, in *Inbound) Outc
 			return Outcome{Result: res, Challenges: nonEmpty(c.Challenge())}
 		}
 		out = Outcome{Result: Passed, Identity: id}
-		out.levels = append(out.levels, level{c.limiter, identityKey(id)})
+		out.levels = append(out.levels, level{c.limiter, Kind + "/" + definition, identityKey(id)})
 		if len(groups) == 0 {
 			return out
 		}
@@ -88,7 +89,7 @@ func checkGroups(st *live.State, groups []string, in *Inbound) (Result, Outcome)
 			case res == Passed && out.Result != Passed:
 				out.Result, out.Identity = Passed, id
 				key := identityKey(id)
-				out.levels = []level{{c.limiter, key}, {g.limiter, id.Name + "\x00" + key}}
+				out.levels = []level{{c.limiter, Kind + "/" + m, key}, {g.limiter, GroupKind + "/" + g.name, id.Name + "\x00" + key}}
 			case res == Failed:
 				worst = Failed
 			}
@@ -127,15 +128,16 @@ func nonEmpty(s string) []string {
 
 // Limit checks the identity rate limits of a request that passed, in
 // order (definition, then member, then group), each counting the request
-// only when it is admitted. It returns the first refusal, or the admission
-// of the tightest limit for the X-RateLimit headers.
-func (o *Outcome) Limit(addr netip.Addr, now time.Time) ratelimit.Decision {
+// only when it is admitted, in sh when it is not nil. It returns the first
+// refusal, or the admission of the tightest limit for the X-RateLimit
+// headers.
+func (o *Outcome) Limit(ctx context.Context, sh *ratelimit.Shared, addr netip.Addr, now time.Time) ratelimit.Decision {
 	best := ratelimit.Decision{Outcome: ratelimit.Allowed, Remaining: -1}
 	for _, l := range o.levels {
 		if l.limiter.Empty() {
 			continue
 		}
-		d := l.limiter.Check(l.key, addr, now)
+		d := l.limiter.CheckShared(ctx, sh, l.id, l.key, addr, now)
 		if d.Outcome != ratelimit.Allowed {
 			return d
 		}
