@@ -172,22 +172,33 @@ func (l *Limiter) Empty() bool { return l == nil || len(l.rules) == 0 }
 // Check decides whether a request from addr, counted under key, passes at
 // time now, and counts it when it does.
 func (l *Limiter) Check(key string, addr netip.Addr, now time.Time) Decision {
+	i, d, count := l.match(addr)
+	if !count {
+		return d
+	}
+	return l.rules[i].take(l.state(i, key, now), now)
+}
+
+// match finds the first rule whose ranges contain addr. count reports
+// that the request is counted under rule i; otherwise d is the decision,
+// made without counting: forbidden, or allowed with no limit.
+func (l *Limiter) match(addr netip.Addr) (i int, d Decision, count bool) {
 	if l.Empty() {
-		return Decision{Outcome: Allowed, Remaining: -1}
+		return 0, Decision{Outcome: Allowed, Remaining: -1}, false
 	}
 	for i, r := range l.rules {
 		if !r.contains(addr) {
 			continue
 		}
 		if r.Disallowed {
-			return Decision{Outcome: Forbidden, Remaining: -1}
+			return 0, Decision{Outcome: Forbidden, Remaining: -1}, false
 		}
 		if r.Rate == 0 && r.Limit == 0 {
-			return Decision{Outcome: Allowed, Remaining: -1}
+			return 0, Decision{Outcome: Allowed, Remaining: -1}, false
 		}
-		return r.take(l.state(i, key, now), now)
+		return i, Decision{}, true
 	}
-	return Decision{Outcome: Forbidden, Remaining: -1}
+	return 0, Decision{Outcome: Forbidden, Remaining: -1}, false
 }
 
 func (l *Limiter) state(i int, key string, now time.Time) *state {

@@ -65,33 +65,26 @@ return {allowed, retry, lim, remaining}
 // (in the hash plexus:ratelimit:ID:RULE:KEY) when sh has a client. id
 // names the limiter's object, such as channel_rest/orders.
 func (l *Limiter) CheckShared(ctx context.Context, sh *Shared, id, key string, addr netip.Addr, now time.Time) Decision {
-	if sh == nil || l.Empty() {
+	if sh == nil {
 		return l.Check(key, addr, now)
+	}
+	i, d, count := l.match(addr)
+	if !count {
+		return d
 	}
 	client := sh.Client()
 	if client == nil {
 		return l.Check(key, addr, now)
 	}
-	for i, r := range l.rules {
-		if !r.contains(addr) {
-			continue
+	r := l.rules[i]
+	d, err := r.takeShared(ctx, sh, client, "plexus:ratelimit:"+id+":"+strconv.Itoa(i)+":"+key)
+	if err != nil {
+		if sh.OnError != nil {
+			sh.OnError(err)
 		}
-		if r.Disallowed {
-			return Decision{Outcome: Forbidden, Remaining: -1}
-		}
-		if r.Rate == 0 && r.Limit == 0 {
-			return Decision{Outcome: Allowed, Remaining: -1}
-		}
-		d, err := r.takeShared(ctx, sh, client, "plexus:ratelimit:"+id+":"+strconv.Itoa(i)+":"+key)
-		if err != nil {
-			if sh.OnError != nil {
-				sh.OnError(err)
-			}
-			return r.take(l.state(i, key, now), now)
-		}
-		return d
+		return r.take(l.state(i, key, now), now)
 	}
-	return Decision{Outcome: Forbidden, Remaining: -1}
+	return d
 }
 
 func (r *rule) takeShared(ctx context.Context, sh *Shared, client goredis.UniversalClient, key string) (Decision, error) {
