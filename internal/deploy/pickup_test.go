@@ -265,7 +265,10 @@ func TestPickupAndRemoteDeploy(t *testing.T) {
 	s2.Log.WaitFor(t, "deploy refused; the previous version keeps serving", "file=orders.star", "is deployed from the admin API")
 	waitBody(t, s2, "/orders", "remote")
 
-	// Deleting the pickup file does not undeploy what the admin API deployed.
+	// Deleting the pickup file does not undeploy what the admin API
+	// deployed. (A file deployed first shows the watcher is running.)
+	write(t, s2, "ready.star", svc(`"ready"`))
+	waitService(t, s2, "ready")
 	os.Remove(filepath.Join(s2.Dir, "services", "orders.star"))
 	s2.Log.WaitFor(t, "undeploy refused", "file=orders.star", "not from the pickup directory; it stays deployed")
 	waitBody(t, s2, "/orders", "remote")

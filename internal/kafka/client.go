@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
@@ -42,10 +43,21 @@ func (b brokers) options(clientID string) []kgo.Opt {
 func ping(ctx context.Context, cl *kgo.Client) error {
 	ctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
-	if err := cl.Ping(ctx); err != nil {
+	if err := probe(ctx, cl); err != nil {
 		return fmt.Errorf("reaching the brokers: %w", err)
 	}
 	return nil
+}
+
+// probe asks a broker for the cluster's brokers: a request the broker
+// serves from its own state, so a broker that is stopping does not pass
+// (an ApiVersions request, what kgo.Client.Ping sends, may still be
+// answered on a connection opened before).
+func probe(ctx context.Context, cl *kgo.Client) error {
+	req := kmsg.NewPtrMetadataRequest()
+	req.Topics = []kmsg.MetadataRequestTopic{} // no topics: the brokers only
+	_, err := req.RequestWith(ctx, cl)
+	return err
 }
 
 // watch reports the object degraded while the brokers do not answer and
@@ -62,7 +74,7 @@ func watch(ctx context.Context, cl *kgo.Client, st *registry.Status) {
 		case <-t.C:
 		}
 		pctx, cancel := context.WithTimeout(ctx, healthEvery)
-		err := cl.Ping(pctx)
+		err := probe(pctx, cl)
 		cancel()
 		switch {
 		case ctx.Err() != nil:

@@ -3,6 +3,7 @@ package kafka_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,15 +12,18 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/plexushq/plexus/internal/kafka"
+	"github.com/plexushq/plexus/internal/testenv"
 	"github.com/plexushq/plexus/plexustest"
 )
 
 // A cluster restarted mid-stream (kfake keeping its data in a directory,
-// on the same port) leaves the channel and the connection degraded; they
-// reconnect and go on, and every record the test produced reaches the far
-// topic: none lost, duplicates only where at-least-once delivery allows
-// them (a record whose commit the restart cut off is consumed again),
-// counted.
+// on the same port): the channel and the connection reconnect and go on,
+// and every record the test produced reaches the far topic: none lost,
+// duplicates only where at-least-once delivery allows them (a record whose
+// commit the restart cut off is consumed again), counted. kfake keeps
+// answering on connections opened before it stopped, so whether the
+// objects show degraded meanwhile depends on timing: TestUnreachable
+// checks that status against brokers that do not answer.
 func TestClusterRestart(t *testing.T) {
 	k := newCluster(t, kfake.DataDir(t.TempDir()), kfake.SyncWrites(), kfake.SeedTopics(3, "in", "replies"))
 	replies := k.client("replies")
@@ -59,8 +63,6 @@ func TestClusterRestart(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	k.c.Close()
-	s.WaitState(kafka.ChannelKind, "in", "degraded")
-	s.WaitState(kafka.OutgoingKind, "out", "degraded")
 	k.start()
 	wg.Wait()
 
@@ -85,5 +87,25 @@ func TestClusterRestart(t *testing.T) {
 	t.Logf("%d records in, %d distinct out, %d duplicates", total, len(seen), dups)
 	if dups > 2*10 { // at most one poll (max_in_flight) consumed again, and the producer's records in flight
 		t.Errorf("%d duplicates: more than at-least-once delivery explains", dups)
+	}
+}
+
+// Brokers that cannot be reached leave the channel and the connection
+// degraded, saying why, and the server up; a send fails with a clear
+// error instead of waiting forever.
+func TestUnreachable(t *testing.T) {
+	addr := testenv.FreeAddr(t)
+	s := plexustest.Start(t, plexustest.Options{})
+	s.Deploy("relay.star", "def handle(self):\n    self.out.kafka[\"out\"].send(self.request.payload, topic=\"replies\")\n")
+	s.Put(kafka.OutgoingKind, "out", map[string]any{"address": addr, "send_timeout": "1s"})
+	s.Put(kafka.ChannelKind, "in", map[string]any{"address": addr, "topics": []string{"in"}, "service": "relay"})
+	for _, kind := range []string{kafka.ChannelKind, kafka.OutgoingKind} {
+		st := s.WaitState(kind, map[string]string{kafka.ChannelKind: "in", kafka.OutgoingKind: "out"}[kind], "degraded")
+		if e, _ := st["error"].(string); !strings.Contains(e, "reaching the brokers") {
+			t.Errorf("%s: %v", kind, st)
+		}
+	}
+	if r := s.Call("GET", "/health", "", nil); r.StatusCode != 200 {
+		t.Errorf("the server: %d", r.StatusCode)
 	}
 }
