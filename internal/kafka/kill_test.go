@@ -75,6 +75,7 @@ channel_kafka:
 	held := sink.WaitHeld(t, 1) // the records of a poll run at once, one partition's in order
 
 	p.Kill()
+	sink.WaitDropped(t)
 	before := len(sink.Seen())
 	sink.Release()
 

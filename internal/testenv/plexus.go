@@ -185,6 +185,21 @@ func (s *Sink) WaitHeld(t testing.TB, n int) int {
 	return 0
 }
 
+// WaitDropped waits until no call is held: each one's caller went away
+// (killed), so the call is not recorded.
+func (s *Sink) WaitDropped(t testing.TB) {
+	t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		s.mu.Lock()
+		held := s.held
+		s.mu.Unlock()
+		if held == 0 {
+			return
+		}
+	}
+	t.Fatal("held calls still held after their caller was killed")
+}
+
 // Seen returns how many times each body was recorded.
 func (s *Sink) Seen() map[string]int {
 	s.mu.Lock()
