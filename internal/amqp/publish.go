@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/rabbitmq/amqp091-go"
@@ -85,10 +84,7 @@ type publisher struct {
 	b     endpoint
 	slots chan struct{} // pool_size sends at once
 
-	mu      sync.Mutex
-	sess    *session
-	ready   chan struct{} // closed when sess is set
-	lastErr error
+	sess *broker.Session[*session]
 }
 
 // provisionOutgoing builds a publisher without connecting: Run does.
@@ -99,7 +95,8 @@ func provisionOutgoing(env *registry.Env, obj registry.Object) (any, error) {
 		return nil, err
 	}
 	return &publisher{cfg: cfg, b: brokerOf(OutgoingKind, cfg.Name, cfg.Address, user, pass, cfg.Heartbeat.D()),
-		slots: make(chan struct{}, cfg.PoolSize), ready: make(chan struct{})}, nil
+		slots: make(chan struct{}, cfg.PoolSize),
+		sess:  broker.NewSession("the broker could not be reached in time", func(s *session) bool { return !s.conn.IsClosed() })}, nil
 }
 
 func brokerOf(kind, name, address, username, password string, heartbeat time.Duration) endpoint {
@@ -116,15 +113,12 @@ func (p *publisher) Run(ctx context.Context, st *registry.Status) error {
 	}
 	conn, err := p.b.dial()
 	if err != nil {
-		p.setErr(err)
+		p.sess.Failed(err)
 		return err
 	}
 	closed := conn.NotifyClose(make(chan *amqp091.Error, 1))
 	sess := &session{conn: conn, idle: make(chan *confirmChannel, p.cfg.PoolSize)}
-	p.mu.Lock()
-	p.sess, p.lastErr = sess, nil
-	close(p.ready)
-	p.mu.Unlock()
+	p.sess.Up(sess)
 	st.Running()
 	select {
 	case <-ctx.Done():
@@ -132,10 +126,7 @@ func (p *publisher) Run(ctx context.Context, st *registry.Status) error {
 	case e := <-closed:
 		err = fmt.Errorf("the broker closed the connection: %w", closeError(e))
 	}
-	p.mu.Lock()
-	p.sess, p.ready = nil, make(chan struct{})
-	p.lastErr = err
-	p.mu.Unlock()
+	p.sess.Down(err)
 	conn.Close()
 	return err
 }
@@ -146,37 +137,6 @@ func closeError(e *amqp091.Error) error {
 		return errors.New("closed")
 	}
 	return e
-}
-
-func (p *publisher) setErr(err error) {
-	p.mu.Lock()
-	p.lastErr = err
-	p.mu.Unlock()
-}
-
-// session returns the current session, waiting for one until ctx ends.
-func (p *publisher) session(ctx context.Context) (*session, error) {
-	for {
-		p.mu.Lock()
-		sess, ready, last := p.sess, p.ready, p.lastErr
-		p.mu.Unlock()
-		if sess != nil && !sess.conn.IsClosed() {
-			return sess, nil
-		}
-		if sess != nil {
-			ready = nil // closed, and Run not told yet: wait a moment
-		}
-		select {
-		case <-ready:
-		case <-time.After(50 * time.Millisecond):
-		case <-ctx.Done():
-			msg := "the broker could not be reached in time"
-			if last != nil {
-				msg += ": " + last.Error()
-			}
-			return nil, service.NewError(http.StatusGatewayTimeout, "%s", msg)
-		}
-	}
 }
 
 // SendMessage publishes a message and returns once the broker confirmed
@@ -197,7 +157,7 @@ func (p *publisher) SendMessage(ctx context.Context, m *service.OutMessage) erro
 		return service.NewError(http.StatusGatewayTimeout, "outgoing AMQP connection %q: all %d sends are waiting for their confirms", p.cfg.Name, p.cfg.PoolSize)
 	}
 	for {
-		sess, err := p.session(ctx)
+		sess, err := p.sess.Wait(ctx)
 		if err != nil {
 			return fmt.Errorf("outgoing AMQP connection %q: %w", p.cfg.Name, err)
 		}
@@ -334,10 +294,8 @@ func setProperties(msg *amqp091.Publishing, props map[string]any) error {
 
 // Close closes the connection, if Run left it open.
 func (p *publisher) Close() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.sess != nil {
-		return p.sess.conn.Close()
+	if sess := p.sess.Current(); sess != nil {
+		return sess.conn.Close()
 	}
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"maps"
 	"net/http"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -27,9 +26,7 @@ type publisher struct {
 	cfg *Outgoing
 	b   brokers
 
-	mu     sync.Mutex
-	client *kgo.Client
-	ready  chan struct{} // closed when client is set
+	client *broker.Session[*kgo.Client]
 }
 
 func provisionOutgoing(env *registry.Env, obj registry.Object) (any, error) {
@@ -38,7 +35,8 @@ func provisionOutgoing(env *registry.Env, obj registry.Object) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &publisher{cfg: cfg, b: b, ready: make(chan struct{})}, nil
+	return &publisher{cfg: cfg, b: b,
+		client: broker.NewSession[*kgo.Client](fmt.Sprintf("outgoing Kafka connection %q: the brokers could not be reached in time", cfg.Name), nil)}, nil
 }
 
 // options returns the producing client's options: idempotent (the
@@ -75,33 +73,12 @@ func (p *publisher) Run(ctx context.Context, st *registry.Status) error {
 		cl.Close()
 		return err
 	}
-	p.mu.Lock()
-	p.client = cl
-	close(p.ready)
-	p.mu.Unlock()
+	p.client.Up(cl)
 	st.Running()
 	watch(ctx, cl, st)
-	p.mu.Lock()
-	p.client, p.ready = nil, make(chan struct{})
-	p.mu.Unlock()
+	p.client.Down(nil)
 	cl.Close() // flushes what is buffered
 	return nil
-}
-
-// connected returns the client, waiting for it until ctx ends.
-func (p *publisher) connected(ctx context.Context) (*kgo.Client, error) {
-	p.mu.Lock()
-	c, ready := p.client, p.ready
-	p.mu.Unlock()
-	if c != nil {
-		return c, nil
-	}
-	select {
-	case <-ready:
-		return p.connected(ctx)
-	case <-ctx.Done():
-		return nil, service.NewError(http.StatusGatewayTimeout, "outgoing Kafka connection %q: the brokers could not be reached in time", p.cfg.Name)
-	}
 }
 
 // SendMessage produces a record and returns once every in-sync replica
@@ -132,7 +109,7 @@ func (p *publisher) SendMessage(ctx context.Context, m *service.OutMessage) erro
 	if m.CID != "" {
 		r.Headers = append(r.Headers, kgo.RecordHeader{Key: broker.CIDHeader, Value: []byte(m.CID)})
 	}
-	cl, err := p.connected(ctx)
+	cl, err := p.client.Wait(ctx)
 	if err != nil {
 		return err
 	}

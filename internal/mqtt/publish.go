@@ -7,7 +7,6 @@ import (
 	"maps"
 	"net/http"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
@@ -27,11 +26,8 @@ type publisher struct {
 	cfg *Outgoing
 	e   endpoint
 
-	mu      sync.Mutex
-	client  *paho.Client
-	client3 mqtt3.Client  // with MQTT 3.1.1
-	ready   chan struct{} // closed when client or client3 is set
-	lastErr error
+	client  *broker.Session[*paho.Client]
+	client3 *broker.Session[mqtt3.Client] // with MQTT 3.1.1
 }
 
 func provisionOutgoing(env *registry.Env, obj registry.Object) (any, error) {
@@ -44,7 +40,10 @@ func provisionOutgoing(env *registry.Env, obj registry.Object) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &publisher{cfg: cfg, ready: make(chan struct{}),
+	unreachable := fmt.Sprintf("outgoing MQTT connection %q: the broker could not be reached in time", cfg.Name)
+	return &publisher{cfg: cfg,
+		client:  broker.NewSession(unreachable, func(c *paho.Client) bool { return !isDone(c) }),
+		client3: broker.NewSession(unreachable, func(c mqtt3.Client) bool { return c.IsConnectionOpen() }),
 		e: endpoint{address: cfg.Address, username: user, password: pass, clientID: id, keepAlive: cfg.KeepAlive.D()}}, nil
 }
 
@@ -60,15 +59,10 @@ func (p *publisher) Run(ctx context.Context, st *registry.Status) error {
 	}
 	c, err := p.e.connect(ctx, session{cleanStart: true})
 	if err != nil {
-		p.mu.Lock()
-		p.lastErr = err
-		p.mu.Unlock()
+		p.client.Failed(err)
 		return err
 	}
-	p.mu.Lock()
-	p.client, p.lastErr = c, nil
-	close(p.ready)
-	p.mu.Unlock()
+	p.client.Up(c)
 	st.Running()
 	select {
 	case <-ctx.Done():
@@ -76,9 +70,7 @@ func (p *publisher) Run(ctx context.Context, st *registry.Status) error {
 	case <-c.Done():
 		err = errors.New("the connection to the broker was lost")
 	}
-	p.mu.Lock()
-	p.client, p.ready, p.lastErr = nil, make(chan struct{}), err
-	p.mu.Unlock()
+	p.client.Down(err)
 	if err == nil {
 		disconnectClient(c)
 	}
@@ -88,16 +80,11 @@ func (p *publisher) Run(ctx context.Context, st *registry.Status) error {
 // run311 is Run with MQTT 3.1.1.
 func (p *publisher) run311(ctx context.Context, st *registry.Status) error {
 	c, lost, err := p.e.connect311(true, nil)
-	p.mu.Lock()
-	p.lastErr = err
-	if err == nil {
-		p.client3 = c
-		close(p.ready)
-	}
-	p.mu.Unlock()
 	if err != nil {
+		p.client3.Failed(err)
 		return err
 	}
+	p.client3.Up(c)
 	st.Running()
 	select {
 	case <-ctx.Done():
@@ -105,41 +92,16 @@ func (p *publisher) run311(ctx context.Context, st *registry.Status) error {
 	case <-lost:
 		err = errLost
 	}
-	p.mu.Lock()
-	p.client3, p.ready, p.lastErr = nil, make(chan struct{}), err
-	p.mu.Unlock()
+	p.client3.Down(err)
 	c.Disconnect(250)
 	return err
-}
-
-// connected311 returns the MQTT 3.1.1 client, waiting for it until ctx
-// ends.
-func (p *publisher) connected311(ctx context.Context) (mqtt3.Client, error) {
-	for {
-		p.mu.Lock()
-		c, ready, last := p.client3, p.ready, p.lastErr
-		p.mu.Unlock()
-		if c != nil && c.IsConnectionOpen() {
-			return c, nil
-		}
-		select {
-		case <-ready:
-		case <-time.After(50 * time.Millisecond):
-		case <-ctx.Done():
-			msg := "the broker could not be reached in time"
-			if last != nil {
-				msg += ": " + last.Error()
-			}
-			return nil, service.NewError(http.StatusGatewayTimeout, "outgoing MQTT connection %q: %s", p.cfg.Name, msg)
-		}
-	}
 }
 
 // send311 publishes with MQTT 3.1.1, again on the next connection when
 // one is lost before the broker acknowledged the message.
 func (p *publisher) send311(ctx context.Context, pub *paho.Publish) error {
 	for {
-		c, err := p.connected311(ctx)
+		c, err := p.client3.Wait(ctx)
 		if err != nil {
 			return err
 		}
@@ -153,30 +115,13 @@ func (p *publisher) send311(ctx context.Context, pub *paho.Publish) error {
 	}
 }
 
-// connected returns the client, waiting for it until ctx ends.
-func (p *publisher) connected(ctx context.Context) (*paho.Client, error) {
-	for {
-		p.mu.Lock()
-		c, ready, last := p.client, p.ready, p.lastErr
-		p.mu.Unlock()
-		if c != nil {
-			select {
-			case <-c.Done():
-				ready = nil // lost, and Run not told yet
-			default:
-				return c, nil
-			}
-		}
-		select {
-		case <-ready:
-		case <-time.After(50 * time.Millisecond):
-		case <-ctx.Done():
-			msg := "the broker could not be reached in time"
-			if last != nil {
-				msg += ": " + last.Error()
-			}
-			return nil, service.NewError(http.StatusGatewayTimeout, "outgoing MQTT connection %q: %s", p.cfg.Name, msg)
-		}
+// isDone reports a client whose connection was lost.
+func isDone(c *paho.Client) bool {
+	select {
+	case <-c.Done():
+		return true
+	default:
+		return false
 	}
 }
 
@@ -221,7 +166,7 @@ func (p *publisher) SendMessage(ctx context.Context, m *service.OutMessage) erro
 		pub.Properties.User = append(pub.Properties.User, paho.UserProperty{Key: broker.CIDHeader, Value: m.CID})
 	}
 	for {
-		c, err := p.connected(ctx)
+		c, err := p.client.Wait(ctx)
 		if err != nil {
 			return err
 		}
@@ -246,10 +191,7 @@ func (p *publisher) SendMessage(ctx context.Context, m *service.OutMessage) erro
 
 // Close disconnects the client, if Run left it connected.
 func (p *publisher) Close() error {
-	p.mu.Lock()
-	c := p.client
-	p.mu.Unlock()
-	if c != nil {
+	if c := p.client.Current(); c != nil {
 		disconnectClient(c)
 	}
 	return nil

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	natsio "github.com/nats-io/nats.go"
@@ -30,17 +29,15 @@ type publisher struct {
 	e     endpoint
 	slots chan struct{} // pool_size sends at once
 
-	mu      sync.Mutex
-	sess    *session
-	ready   chan struct{} // closed when sess is set
-	lastErr error
+	sess *broker.Session[*session]
 }
 
 // provisionOutgoing builds a publisher without connecting: Run does.
 func provisionOutgoing(_ *registry.Env, obj registry.Object) (any, error) {
 	cfg := obj.(*Outgoing)
 	return &publisher{cfg: cfg, e: endpointOf(OutgoingKind, cfg.Name, cfg.Address, cfg.Username, cfg.Password, cfg.Token),
-		slots: make(chan struct{}, cfg.PoolSize), ready: make(chan struct{})}, nil
+		slots: make(chan struct{}, cfg.PoolSize),
+		sess:  broker.NewSession("the server could not be reached in time", func(s *session) bool { return !s.conn.nc.IsClosed() })}, nil
 }
 
 // Run keeps the publisher connected until ctx ends; it returns the error
@@ -52,21 +49,18 @@ func (p *publisher) Run(ctx context.Context, st *registry.Status) error {
 	}
 	conn, err := p.e.dial()
 	if err != nil {
-		p.setErr(err)
+		p.sess.Failed(err)
 		return err
 	}
 	sess := &session{conn: conn}
 	if p.cfg.JetStream {
 		if sess.js, err = jetstream.New(conn.nc); err != nil {
 			conn.nc.Close()
-			p.setErr(err)
+			p.sess.Failed(err)
 			return err
 		}
 	}
-	p.mu.Lock()
-	p.sess, p.lastErr = sess, nil
-	close(p.ready)
-	p.mu.Unlock()
+	p.sess.Up(sess)
 	st.Running()
 	select {
 	case <-ctx.Done():
@@ -77,42 +71,8 @@ func (p *publisher) Run(ctx context.Context, st *registry.Status) error {
 	case <-conn.closed:
 		err = conn.err()
 	}
-	p.mu.Lock()
-	p.sess, p.ready = nil, make(chan struct{})
-	p.lastErr = err
-	p.mu.Unlock()
+	p.sess.Down(err)
 	return err
-}
-
-func (p *publisher) setErr(err error) {
-	p.mu.Lock()
-	p.lastErr = err
-	p.mu.Unlock()
-}
-
-// session returns the current session, waiting for one until ctx ends.
-func (p *publisher) session(ctx context.Context) (*session, error) {
-	for {
-		p.mu.Lock()
-		sess, ready, last := p.sess, p.ready, p.lastErr
-		p.mu.Unlock()
-		if sess != nil && !sess.conn.nc.IsClosed() {
-			return sess, nil
-		}
-		if sess != nil {
-			ready = nil // closed, and Run not told yet: wait a moment
-		}
-		select {
-		case <-ready:
-		case <-time.After(50 * time.Millisecond):
-		case <-ctx.Done():
-			msg := "the server could not be reached in time"
-			if last != nil {
-				msg += ": " + last.Error()
-			}
-			return nil, service.NewError(http.StatusGatewayTimeout, "%s", msg)
-		}
-	}
 }
 
 // SendMessage publishes a message and returns once the server has it
@@ -133,7 +93,7 @@ func (p *publisher) SendMessage(ctx context.Context, m *service.OutMessage) erro
 		return service.NewError(http.StatusGatewayTimeout, "outgoing NATS connection %q: all %d sends are waiting for the server", p.cfg.Name, p.cfg.PoolSize)
 	}
 	for {
-		sess, err := p.session(ctx)
+		sess, err := p.sess.Wait(ctx)
 		if err != nil {
 			return fmt.Errorf("outgoing NATS connection %q: %w", p.cfg.Name, err)
 		}
@@ -209,11 +169,7 @@ func (p *publisher) message(m *service.OutMessage) (*natsio.Msg, error) {
 // Close closes the connection Run left open, once what was sent on it
 // reached the server (within the connection's timeout).
 func (p *publisher) Close() error {
-	p.mu.Lock()
-	sess := p.sess
-	p.sess = nil
-	p.mu.Unlock()
-	if sess != nil {
+	if sess := p.sess.Take(); sess != nil {
 		sess.conn.nc.FlushTimeout(p.cfg.Timeout.D())
 		sess.conn.nc.Close()
 	}

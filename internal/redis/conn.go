@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -189,7 +190,7 @@ func (c *Conn) Do(ctx context.Context, cmds ...[]string) ([]kvdb.Result, error) 
 		return nil, fmt.Errorf("a pipeline runs at most %d commands, not %d", kvdb.MaxPipeline, len(cmds))
 	}
 	out := make([]kvdb.Result, len(cmds))
-	if len(cmds) == 1 {
+	if len(cmds) == 1 && !c.clusterScan(cmds[0]) {
 		v, err := c.client.Do(ctx, args(cmds[0])...).Result()
 		if out[0], err = c.result(v, err); err != nil {
 			return nil, err
@@ -199,12 +200,21 @@ func (c *Conn) Do(ctx context.Context, cmds ...[]string) ([]kvdb.Result, error) 
 	pipe := c.client.Pipeline()
 	sent := make([]*goredis.Cmd, len(cmds))
 	for i, cmd := range cmds {
-		sent[i] = pipe.Do(ctx, args(cmd)...)
+		if !c.clusterScan(cmd) {
+			sent[i] = pipe.Do(ctx, args(cmd)...)
+		}
 	}
-	pipe.Exec(ctx) // each command's error is its own
+	if pipe.Len() > 0 {
+		pipe.Exec(ctx) // each command's error is its own
+	}
 	for i, s := range sent {
 		var err error
-		if out[i], err = c.result(s.Result()); err != nil {
+		if s == nil {
+			out[i], err = c.scanCluster(ctx, cmds[i])
+		} else {
+			out[i], err = c.result(s.Result())
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -220,6 +230,8 @@ func (c *Conn) result(v any, err error) (kvdb.Result, error) {
 		return kvdb.Result{Val: v}, nil
 	case errors.Is(err, goredis.Nil):
 		return kvdb.Result{}, nil
+	case errors.As(err, &rerr) && strings.HasPrefix(err.Error(), "CROSSSLOT"):
+		return kvdb.Result{Err: kvdb.ReplyError(err.Error() + crossSlotHint)}, nil
 	case errors.As(err, &rerr) && !isConnError(err):
 		return kvdb.Result{Err: kvdb.ReplyError(err.Error())}, nil
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -321,34 +320,11 @@ func TestClientKill(t *testing.T) {
 	}
 }
 
-// privateRedis starts a Redis server of the test's own on a free port,
-// and returns its port and a function that stops it; the test ends it.
+// privateRedis starts a Redis server of the test's own on a port, and
+// returns a function that stops it; the test ends it.
 func privateRedis(t testing.TB, port int) (stop func()) {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server is not installed")
-	}
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	stop = func() {
-		cmd.Process.Kill()
-		<-done
-	}
-	t.Cleanup(stop)
-	c := goredis.NewClient(&goredis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
-	defer c.Close()
-	for deadline := time.Now().Add(10 * time.Second); c.Ping(context.Background()).Err() != nil; {
-		if time.Now().After(deadline) {
-			t.Fatal("the private redis-server did not start")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return stop
+	return startRedis(t, port, t.TempDir()).stop
 }
 
 // A server that goes away fails calls with a clear 502 naming the

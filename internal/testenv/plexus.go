@@ -1,0 +1,212 @@
+package testenv
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Plexus is the plexus binary running as a process of its own, as
+// plexus start runs it: for tests that kill it.
+type Plexus struct {
+	cmd *exec.Cmd
+	// Log is what the process wrote to stdout and stderr.
+	Log *Buffer
+	// Admin is the host:port of its admin API.
+	Admin string
+}
+
+// plexusPassword is the admin password of the processes tests start.
+const plexusPassword = "process-test-password"
+
+var build struct {
+	once sync.Once
+	bin  string
+	err  error
+}
+
+// StartPlexus builds cmd/plexus (once per test binary), runs plexus
+// start on the environment directory dir with free ports and waits until
+// it has started. The test ends it.
+func StartPlexus(t testing.TB, dir string) *Plexus {
+	t.Helper()
+	build.once.Do(func() {
+		d, err := os.MkdirTemp("", "plexus-process-test")
+		if err != nil {
+			build.err = err
+			return
+		}
+		build.bin = filepath.Join(d, "plexus")
+		if out, err := exec.Command("go", "build", "-o", build.bin, "github.com/plexushq/plexus/cmd/plexus").CombinedOutput(); err != nil {
+			build.err = fmt.Errorf("%v\n%s", err, out)
+		}
+	})
+	if build.err != nil {
+		t.Fatalf("building plexus: %v", build.err)
+	}
+	p := &Plexus{cmd: exec.Command(build.bin, "start", dir, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"), Log: &Buffer{}}
+	p.cmd.Env = append(os.Environ(), "PLEXUS_ADMIN_PASSWORD="+plexusPassword)
+	p.cmd.Stdout = p.Log
+	stderr, err := p.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Kill)
+	started := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			fmt.Fprintln(p.Log, sc.Text())
+			if _, admin, ok := StartedAddrs(sc.Text()); ok {
+				started <- admin
+			}
+		}
+	}()
+	select {
+	case p.Admin = <-started:
+	case <-time.After(90 * time.Second):
+		t.Fatalf("plexus did not start:\n%s", p.Log)
+	}
+	return p
+}
+
+// Kill kills the process with SIGKILL and waits for it to end.
+func (p *Plexus) Kill() {
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	p.cmd.Wait()
+}
+
+// WaitRunning waits until an object of the process reports running.
+func (p *Plexus) WaitRunning(t testing.TB, kind, name string) {
+	t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		req, _ := http.NewRequest("GET", "http://"+p.Admin+"/admin/api/v1/objects/"+kind+"/"+name, nil)
+		req.SetBasicAuth("admin", plexusPassword)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var obj struct {
+			Status struct{ State string } `json:"status"`
+		}
+		json.Unmarshal(b, &obj)
+		if obj.Status.State == "running" {
+			return
+		}
+	}
+	t.Fatalf("%s %s never ran:\n%s", kind, name, p.Log)
+}
+
+// Sink is an HTTP backend that records the bodies of the calls it
+// answers, the side effect a service has. It answers a number of calls,
+// then holds the rest until released; a held call whose caller went away
+// (killed) is not recorded.
+type Sink struct {
+	mu     sync.Mutex
+	budget int // calls still answered at once; -1: all
+	open   chan struct{}
+	held   int
+	seen   map[string]int
+}
+
+// NewSink returns a sink that answers every call.
+func NewSink() *Sink { return &Sink{budget: -1, open: make(chan struct{}), seen: map[string]int{}} }
+
+func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var body strings.Builder
+	io.Copy(&body, r.Body)
+	s.mu.Lock()
+	if s.budget == 0 {
+		open := s.open
+		s.held++
+		s.mu.Unlock()
+		select {
+		case <-open:
+		case <-r.Context().Done():
+		}
+		s.mu.Lock()
+		s.held--
+		if r.Context().Err() != nil {
+			s.mu.Unlock()
+			return
+		}
+	} else if s.budget > 0 {
+		s.budget--
+	}
+	s.seen[body.String()]++
+	s.mu.Unlock()
+	w.Write([]byte("{}"))
+}
+
+// Hold answers n more calls, then holds the rest.
+func (s *Sink) Hold(n int) {
+	s.mu.Lock()
+	s.budget, s.open = n, make(chan struct{})
+	s.mu.Unlock()
+}
+
+// Release answers every call, the held ones too.
+func (s *Sink) Release() {
+	s.mu.Lock()
+	s.budget = -1
+	close(s.open)
+	s.mu.Unlock()
+}
+
+// WaitHeld waits until at least n calls are held and returns how many
+// are.
+func (s *Sink) WaitHeld(t testing.TB, n int) int {
+	t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		s.mu.Lock()
+		held := s.held
+		s.mu.Unlock()
+		if held >= n {
+			return held
+		}
+	}
+	t.Fatalf("%d calls never held at once", n)
+	return 0
+}
+
+// WaitDropped waits until no call is held: each one's caller went away
+// (killed), so the call is not recorded.
+func (s *Sink) WaitDropped(t testing.TB) {
+	t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		s.mu.Lock()
+		held := s.held
+		s.mu.Unlock()
+		if held == 0 {
+			return
+		}
+	}
+	t.Fatal("held calls still held after their caller was killed")
+}
+
+// Seen returns how many times each body was recorded.
+func (s *Sink) Seen() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.seen))
+	for k, v := range s.seen {
+		out[k] = v
+	}
+	return out
+}
