@@ -35,7 +35,11 @@ func NewSession[S comparable](unreachable string, alive func(S) bool) *Session[S
 func (h *Session[S]) Up(s S) {
 	h.mu.Lock()
 	h.cur, h.lastErr = s, nil
-	close(h.ready)
+	select {
+	case <-h.ready: // already up: a new session replaces the old one
+	default:
+		close(h.ready)
+	}
 	h.mu.Unlock()
 }
 

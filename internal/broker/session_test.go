@@ -66,3 +66,15 @@ func TestSession(t *testing.T) {
 		t.Fatal("Take did not forget the session")
 	}
 }
+
+// TestSessionUpTwice checks that a session replacing another without a
+// Down in between is taken, not a panic.
+func TestSessionUpTwice(t *testing.T) {
+	h := broker.NewSession[int]("unreachable", nil)
+	h.Up(1)
+	h.Up(2)
+	got, err := h.Wait(context.Background())
+	if err != nil || got != 2 {
+		t.Fatalf("Wait = %d, %v; want 2, nil", got, err)
+	}
+}
