@@ -120,16 +120,22 @@ type Result struct {
 // drains on shutdown passes one that outlives its consuming.
 func Serve(ctx context.Context, p *dispatch.Pipeline, kind string, ch *dispatch.Channel, d *Delivery) Result {
 	x := &exchange{payload: d.Payload}
-	x.Headers = textproto.MIMEHeader{}
+	x.Headers = make(textproto.MIMEHeader, len(d.Headers)+1)
+	// One array holds every header's value.
+	vals := make([]string, 0, len(d.Headers)+1)
+	set := func(k, v string) {
+		vals = append(vals, v)
+		x.Headers[k] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
 	for k, v := range d.Headers {
 		if s, ok := v.(string); ok {
-			x.Headers.Set(k, s)
+			set(textproto.CanonicalMIMEHeaderKey(k), s)
 		}
 	}
-	if d.ContentType != "" && x.Headers.Get("Content-Type") == "" {
-		x.Headers.Set("Content-Type", d.ContentType)
+	if d.ContentType != "" && first(x.Headers, "Content-Type") == "" {
+		set("Content-Type", d.ContentType)
 	}
-	for _, id := range []string{x.Headers.Get(CIDHeader), d.CID} {
+	for _, id := range [...]string{first(x.Headers, cidKey), d.CID} {
 		if id = strings.ToLower(id); cid.Valid(id) {
 			x.CID = id
 			break
@@ -139,7 +145,7 @@ func Serve(ctx context.Context, p *dispatch.Pipeline, kind string, ch *dispatch.
 	msg := d.Message
 	msg.Headers = d.Headers
 	x.Kind, x.Channel, x.Path, x.Message = kind, ch, msg.Topic, &msg
-	x.Credentials = security.ParseAuthorization(x.Headers.Get("Authorization"))
+	x.Credentials = security.ParseAuthorization(first(x.Headers, "Authorization"))
 	p.Serve(&x.Exchange)
 	res := Result{Outcome: OutcomeOf(x.Reply.Status), CID: x.CID, Status: x.Reply.Status, Body: x.body}
 	switch {
@@ -149,6 +155,17 @@ func Serve(ctx context.Context, p *dispatch.Pipeline, kind string, ch *dispatch.
 		res.Details = fmt.Sprintf("The service answered %d", x.Reply.Status)
 	}
 	return res
+}
+
+// cidKey is CIDHeader as a message's headers hold it.
+var cidKey = textproto.CanonicalMIMEHeaderKey(CIDHeader)
+
+// first returns the first value of a header given by its canonical key.
+func first(h textproto.MIMEHeader, key string) string {
+	if vs := h[key]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
 }
 
 // exchange is one message going through the pipeline, as its transport.

@@ -41,7 +41,7 @@ const kind = "test_queue"
 // rig is a pipeline on a real runtime, store and invoker, with services
 // and a transport that record what happens, in order.
 type rig struct {
-	t      *testing.T
+	t      testing.TB
 	rt     *live.Runtime
 	inv    *invoke.Invoker
 	p      *dispatch.Pipeline
@@ -73,7 +73,7 @@ func (t typed) Handle(c *service.Context) error {
 	return nil
 }
 
-func newRig(t *testing.T, settings *config.Settings, guard *dispatch.Guard) *rig {
+func newRig(t testing.TB, settings *config.Settings, guard *dispatch.Guard) *rig {
 	t.Helper()
 	r := &rig{t: t, m: metrics.New(), log: &testenv.Buffer{}, access: &testenv.Buffer{}}
 	ctx := context.Background()

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -145,17 +146,109 @@ func (d *Database) query(ctx context.Context, on querier, q *service.SQLQuery) (
 		d.count(nil, "ok")
 		return &result{SQLResult: &service.SQLResult{RowsAffected: n}}, nil
 	}
-	rows, err := on.QueryContext(qctx, st.text, args...)
-	if err != nil {
-		return nil, d.fail(qctx, err, timeout)
+	var r *result
+	if _, pool := on.(*sql.DB); pool && d.engine == EnginePostgreSQL {
+		r, err = d.queryDriver(qctx, st.text, args, maxRows)
+	} else {
+		r, err = d.queryRows(qctx, on, st.text, args, maxRows)
 	}
-	defer rows.Close()
-	r, err := d.scan(rows, maxRows)
 	if err != nil {
 		return nil, d.fail(qctx, err, timeout)
 	}
 	d.count(nil, "ok")
 	return r, nil
+}
+
+// queryRows runs a statement that returns rows through database/sql.
+func (d *Database) queryRows(ctx context.Context, on querier, text string, args []any, maxRows int) (*result, error) {
+	rows, err := on.QueryContext(ctx, text, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	types, err := rows.ColumnTypes()
+	if err != nil {
+		return nil, err
+	}
+	r := newResult(len(types), func(i int) (string, string) { return types[i].Name(), types[i].DatabaseTypeName() })
+	vals := make([]any, len(types))
+	ptrs := make([]any, len(types))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		if err := r.add(d.name, vals, maxRows); err != nil {
+			return nil, err
+		}
+	}
+	return r, rows.Err()
+}
+
+// maxBadConn is how many times a statement runs on another of the
+// pool's connections when the driver says, before sending it, that the
+// one it got is broken; database/sql's own number.
+const maxBadConn = 3
+
+// queryDriver runs a statement that returns rows on one of the pool's
+// connections, calling the driver itself: database/sql's Rows would
+// start a goroutine per statement to watch ctx, which pgx watches
+// already, and copy every value once more. pgx's driver takes the
+// arguments as they are, as database/sql would hand them over.
+func (d *Database) queryDriver(ctx context.Context, text string, args []any, maxRows int) (r *result, err error) {
+	named := make([]driver.NamedValue, len(args))
+	for i, a := range args {
+		named[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
+	}
+	for range maxBadConn {
+		var conn *sql.Conn
+		if conn, err = d.db.Conn(ctx); err != nil {
+			return nil, err
+		}
+		err = conn.Raw(func(dc any) error {
+			r, err = d.readDriver(ctx, dc.(driver.QueryerContext), text, named, maxRows)
+			return err
+		})
+		conn.Close()
+		if !errors.Is(err, driver.ErrBadConn) {
+			break
+		}
+	}
+	return r, err
+}
+
+// readDriver runs a statement on a driver's connection and reads its rows.
+func (d *Database) readDriver(ctx context.Context, q driver.QueryerContext, text string, args []driver.NamedValue, maxRows int) (*result, error) {
+	rows, err := q.QueryContext(ctx, text, args)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols := rows.Columns()
+	typed, _ := rows.(driver.RowsColumnTypeDatabaseTypeName)
+	r := newResult(len(cols), func(i int) (string, string) {
+		if typed == nil {
+			return cols[i], ""
+		}
+		return cols[i], typed.ColumnTypeDatabaseTypeName(i)
+	})
+	dest := make([]driver.Value, len(cols))
+	vals := make([]any, len(cols))
+	for {
+		if err := rows.Next(dest); err == io.EOF {
+			return r, nil
+		} else if err != nil {
+			return nil, err
+		}
+		for i, v := range dest {
+			vals[i] = v
+		}
+		if err := r.add(d.name, vals, maxRows); err != nil {
+			return nil, err
+		}
+	}
 }
 
 // maxStatements is how many translated statements a pool keeps; past
@@ -188,37 +281,32 @@ func (e *TooManyRowsError) Error() string {
 	return fmt.Sprintf("SQL connection %q: the query returned more than %d rows (max_rows); add a LIMIT or a WHERE, or raise max_rows", e.Name, e.Limit)
 }
 
-// scan reads the rows of a result, at most maxRows of them.
-func (d *Database) scan(rows *sql.Rows, maxRows int) (*result, error) {
-	types, err := rows.ColumnTypes()
-	if err != nil {
-		return nil, err
+// newResult returns an empty result with n columns, each one's name and
+// database type given by column.
+func newResult(n int, column func(int) (name, typ string)) *result {
+	r := &result{SQLResult: &service.SQLResult{Columns: make([]string, n)}, classes: make([]class, n)}
+	for i := range n {
+		name, typ := column(i)
+		r.Columns[i], r.classes[i] = name, classOf(typ)
 	}
-	r := &result{SQLResult: &service.SQLResult{Columns: make([]string, len(types))}, classes: make([]class, len(types))}
-	for i, t := range types {
-		r.Columns[i], r.classes[i] = t.Name(), classOf(t.DatabaseTypeName())
+	return r
+}
+
+// add decodes a row's values and appends the row, past maxRows rows an
+// error; the values may be the driver's own buffers, reused after.
+func (r *result) add(name string, vals []any, maxRows int) error {
+	if len(r.Rows) == maxRows {
+		return &TooManyRowsError{Name: name, Limit: maxRows}
 	}
-	vals := make([]any, len(types))
-	ptrs := make([]any, len(types))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	for rows.Next() {
-		if len(r.Rows) == maxRows {
-			return nil, &TooManyRowsError{Name: d.name, Limit: maxRows}
+	row := make(map[string]any, len(vals))
+	for i, v := range vals {
+		var err error
+		if row[r.Columns[i]], err = decode(r.classes[i], v); err != nil {
+			return fmt.Errorf("reading column %q: %w", r.Columns[i], err)
 		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
-		}
-		row := make(map[string]any, len(vals))
-		for i, v := range vals {
-			if row[r.Columns[i]], err = decode(r.classes[i], v); err != nil {
-				return nil, fmt.Errorf("reading column %q: %w", r.Columns[i], err)
-			}
-		}
-		r.Rows = append(r.Rows, row)
 	}
-	return r, rows.Err()
+	r.Rows = append(r.Rows, row)
+	return nil
 }
 
 // decode converts what a driver gave for a column to its Go value.
@@ -226,8 +314,12 @@ func decode(c class, v any) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
-	if b, ok := v.([]byte); ok && c != classBytes {
-		v = string(b)
+	if b, ok := v.([]byte); ok {
+		if c != classBytes {
+			v = string(b)
+		} else {
+			v = bytes.Clone(b)
+		}
 	}
 	switch c {
 	case classDecimal:

@@ -21,115 +21,183 @@ import (
 // starlarkValue is self.out.sql["Name"] of a Starlark service; its conn
 // has execute, one, scalar and transaction.
 func starlarkValue(c *service.Context, name string, resource any) (sl.Value, error) {
-	d := resource.(*Database)
 	var ctx context.Context = c
 	if c.Context == nil {
 		ctx = context.Background()
 	}
-	run := func(th *sl.Thread, q *service.SQLQuery) (*result, error) { return d.exec(ctx, q) }
-	conn := statements("conn", run)
-	conn["transaction"] = sl.NewBuiltin("transaction", func(th *sl.Thread, b *sl.Builtin, args sl.Tuple, kwargs []sl.Tuple) (sl.Value, error) {
-		var fn sl.Callable
-		if err := sl.UnpackArgs(b.Name(), args, kwargs, "fn", &fn); err != nil {
-			return nil, err
-		}
-		t, err := d.BeginSQL(ctx)
-		if err != nil {
-			return nil, err
-		}
-		tx := t.(*Tx)
-		committed := false
-		defer func() {
-			if !committed {
-				tx.Rollback()
-			}
-		}()
-		txv := starlarkstruct.FromStringDict(sl.String("sql_transaction"), statements("tx",
-			func(th *sl.Thread, q *service.SQLQuery) (*result, error) { return tx.d.query(ctx, tx.tx, q) }))
-		v, err := sl.Call(th, fn, sl.Tuple{txv}, nil)
-		if err != nil {
-			return nil, err // rolled back
-		}
-		committed = true
-		if err := tx.Commit(); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	return starlarkstruct.FromStringDict(sl.String("sql"), sl.StringDict{
-		"name": sl.String(name),
-		"conn": starlarkstruct.FromStringDict(sl.String("sql_conn"), conn),
-	}), nil
+	return &starConn{ctx: ctx, name: name, d: resource.(*Database), top: true}, nil
 }
 
-// statements returns execute, one and scalar running on run.
-func statements(prefix string, run func(*sl.Thread, *service.SQLQuery) (*result, error)) sl.StringDict {
-	call := func(th *sl.Thread, b *sl.Builtin, args sl.Tuple, kwargs []sl.Tuple) (*result, error) {
-		var query string
-		var params *sl.Dict
-		var timeout, maxRows sl.Value = sl.None, sl.None
-		if err := sl.UnpackArgs(b.Name(), args, kwargs, "query", &query, "params?", &params, "timeout?", &timeout, "max_rows?", &maxRows); err != nil {
-			return nil, err
+// starConn is self.out.sql["Name"] (the sql struct, its name and conn)
+// and its conn (sql_conn), or a transaction's (sql_transaction) when
+// tx is set. Each attribute is made when a service reads it: a service
+// uses one or two of them per request. They print and compare as the
+// structs they stand for.
+type starConn struct {
+	ctx  context.Context
+	name string
+	d    *Database
+	tx   *Tx
+	top  bool // the sql struct rather than its conn
+}
+
+var _ sl.HasAttrs = (*starConn)(nil)
+
+var (
+	topAttrs  = []string{"conn", "name"}
+	connAttrs = []string{"execute", "one", "scalar", "transaction"}
+	txAttrs   = []string{"execute", "one", "scalar"}
+)
+
+func (c *starConn) String() string        { return c.asStruct().String() }
+func (c *starConn) Type() string          { return "struct" }
+func (c *starConn) Freeze()               {}
+func (c *starConn) Truth() sl.Bool        { return sl.True }
+func (c *starConn) Hash() (uint32, error) { return c.asStruct().Hash() }
+
+func (c *starConn) AttrNames() []string {
+	switch {
+	case c.top:
+		return topAttrs
+	case c.tx != nil:
+		return txAttrs
+	}
+	return connAttrs
+}
+
+func (c *starConn) Attr(name string) (sl.Value, error) {
+	if c.top {
+		switch name {
+		case "name":
+			return sl.String(c.name), nil
+		case "conn":
+			return &starConn{ctx: c.ctx, name: c.name, d: c.d}, nil
 		}
-		q := &service.SQLQuery{Query: query}
-		var err error
-		if q.Params, err = goParams(th, params); err != nil {
+		return nil, nil
+	}
+	prefix := "conn"
+	if c.tx != nil {
+		prefix = "tx"
+	} else if name == "transaction" {
+		return sl.NewBuiltin("transaction", c.transaction), nil
+	}
+	if fn := statementFuncs[name]; fn != nil {
+		return sl.NewBuiltin(prefix+"."+name, func(th *sl.Thread, b *sl.Builtin, args sl.Tuple, kwargs []sl.Tuple) (sl.Value, error) {
+			r, err := c.call(th, b, args, kwargs)
+			if err != nil {
+				return nil, err
+			}
+			return fn(th, b, r)
+		}), nil
+	}
+	return nil, nil
+}
+
+// asStruct returns the struct c stands for, with all its attributes.
+func (c *starConn) asStruct() *starlarkstruct.Struct {
+	d := sl.StringDict{}
+	for _, n := range c.AttrNames() {
+		d[n], _ = c.Attr(n)
+	}
+	typ := "sql_conn"
+	switch {
+	case c.top:
+		typ = "sql"
+	case c.tx != nil:
+		typ = "sql_transaction"
+	}
+	return starlarkstruct.FromStringDict(sl.String(typ), d)
+}
+
+// transaction runs fn with a transaction, committed when fn returns and
+// rolled back when it fails.
+func (c *starConn) transaction(th *sl.Thread, b *sl.Builtin, args sl.Tuple, kwargs []sl.Tuple) (sl.Value, error) {
+	var fn sl.Callable
+	if err := sl.UnpackArgs(b.Name(), args, kwargs, "fn", &fn); err != nil {
+		return nil, err
+	}
+	t, err := c.d.BeginSQL(c.ctx)
+	if err != nil {
+		return nil, err
+	}
+	tx := t.(*Tx)
+	committed := false
+	defer func() {
+		if !committed {
+			tx.Rollback()
+		}
+	}()
+	v, err := sl.Call(th, fn, sl.Tuple{&starConn{ctx: c.ctx, name: c.name, d: c.d, tx: tx}}, nil)
+	if err != nil {
+		return nil, err // rolled back
+	}
+	committed = true
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// call runs the statement of a call of execute, one or scalar.
+func (c *starConn) call(th *sl.Thread, b *sl.Builtin, args sl.Tuple, kwargs []sl.Tuple) (*result, error) {
+	var query string
+	var params *sl.Dict
+	var timeout, maxRows sl.Value = sl.None, sl.None
+	if err := sl.UnpackArgs(b.Name(), args, kwargs, "query", &query, "params?", &params, "timeout?", &timeout, "max_rows?", &maxRows); err != nil {
+		return nil, err
+	}
+	q := &service.SQLQuery{Query: query}
+	var err error
+	if q.Params, err = goParams(th, params); err != nil {
+		return nil, fmt.Errorf("%s: %w", b.Name(), err)
+	}
+	if timeout != sl.None {
+		f, ok := sl.AsFloat(timeout)
+		if !ok || f <= 0 || math.IsInf(f, 0) || f > 86400 {
+			return nil, fmt.Errorf("%s: timeout must be a number of seconds above 0 and at most 86400, not %s", b.Name(), timeout)
+		}
+		q.Timeout = time.Duration(f * float64(time.Second))
+	}
+	if maxRows != sl.None {
+		n, err := sl.AsInt32(maxRows)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%s: max_rows must be an int above 0, not %s", b.Name(), maxRows)
+		}
+		q.MaxRows = n
+	}
+	if c.tx != nil {
+		return c.tx.d.query(c.ctx, c.tx.tx, q)
+	}
+	return c.d.exec(c.ctx, q)
+}
+
+// statementFuncs turn a statement's result into what execute, one and
+// scalar return.
+var statementFuncs = map[string]func(*sl.Thread, *sl.Builtin, *result) (sl.Value, error){
+	"execute": func(th *sl.Thread, _ *sl.Builtin, r *result) (sl.Value, error) {
+		if r.Columns == nil {
+			return sl.MakeInt64(r.RowsAffected), nil
+		}
+		return starlarkRows(th, r)
+	},
+	"one": func(th *sl.Thread, b *sl.Builtin, r *result) (sl.Value, error) {
+		if _, err := r.One(); err != nil {
 			return nil, fmt.Errorf("%s: %w", b.Name(), err)
 		}
-		if timeout != sl.None {
-			f, ok := sl.AsFloat(timeout)
-			if !ok || f <= 0 || math.IsInf(f, 0) || f > 86400 {
-				return nil, fmt.Errorf("%s: timeout must be a number of seconds above 0 and at most 86400, not %s", b.Name(), timeout)
-			}
-			q.Timeout = time.Duration(f * float64(time.Second))
+		if len(r.Rows) == 0 {
+			return sl.None, nil
 		}
-		if maxRows != sl.None {
-			n, err := sl.AsInt32(maxRows)
-			if err != nil || n < 1 {
-				return nil, fmt.Errorf("%s: max_rows must be an int above 0, not %s", b.Name(), maxRows)
-			}
-			q.MaxRows = n
+		return starlarkRow(th, r, 0)
+	},
+	"scalar": func(th *sl.Thread, b *sl.Builtin, r *result) (sl.Value, error) {
+		if _, err := r.One(); err != nil {
+			return nil, fmt.Errorf("%s: %w", b.Name(), err)
 		}
-		return run(th, q)
-	}
-	return sl.StringDict{
-		"execute": sl.NewBuiltin(prefix+".execute", func(th *sl.Thread, b *sl.Builtin, args sl.Tuple, kwargs []sl.Tuple) (sl.Value, error) {
-			r, err := call(th, b, args, kwargs)
-			if err != nil {
-				return nil, err
-			}
-			if r.Columns == nil {
-				return sl.MakeInt64(r.RowsAffected), nil
-			}
-			return starlarkRows(th, r)
-		}),
-		"one": sl.NewBuiltin(prefix+".one", func(th *sl.Thread, b *sl.Builtin, args sl.Tuple, kwargs []sl.Tuple) (sl.Value, error) {
-			r, err := call(th, b, args, kwargs)
-			if err != nil {
-				return nil, err
-			}
-			if _, err := r.One(); err != nil {
-				return nil, fmt.Errorf("%s: %w", b.Name(), err)
-			}
-			if len(r.Rows) == 0 {
-				return sl.None, nil
-			}
-			return starlarkRow(th, r, 0)
-		}),
-		"scalar": sl.NewBuiltin(prefix+".scalar", func(th *sl.Thread, b *sl.Builtin, args sl.Tuple, kwargs []sl.Tuple) (sl.Value, error) {
-			r, err := call(th, b, args, kwargs)
-			if err != nil {
-				return nil, err
-			}
-			if _, err := r.One(); err != nil {
-				return nil, fmt.Errorf("%s: %w", b.Name(), err)
-			}
-			if len(r.Rows) == 0 || len(r.Columns) == 0 {
-				return sl.None, nil
-			}
-			return starlarkCell(th, r.classes[0], r.Rows[0][r.Columns[0]])
-		}),
-	}
+		if len(r.Rows) == 0 || len(r.Columns) == 0 {
+			return sl.None, nil
+		}
+		return starlarkCell(th, r.classes[0], r.Rows[0][r.Columns[0]])
+	},
 }
 
 // goParams converts a Starlark dict of parameters.

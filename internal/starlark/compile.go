@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path"
+	"sort"
 	"strings"
 
 	"go.starlark.net/lib/json"
@@ -114,17 +115,55 @@ type namespace struct {
 	leaf     AttrFunc
 }
 
-func (ns *namespace) value(c *service.Context) func() (sl.Value, error) {
+// value returns the namespace's value for one invocation: the leaf's,
+// or an object whose attributes, its children, are made on first use.
+func (ns *namespace) value(c *service.Context) (sl.Value, error) {
 	if ns.leaf != nil {
-		return func() (sl.Value, error) { return ns.leaf(c) }
+		return ns.leaf(c)
 	}
-	return func() (sl.Value, error) {
-		attrs := make(map[string]func() (sl.Value, error), len(ns.children))
-		for name, child := range ns.children {
-			attrs[name] = child.value(c)
-		}
-		return newObject(ns.name, attrs), nil
+	return &nsObject{ns: ns, c: c}, nil
+}
+
+// nsObject is a namespace of provided attributes, such as self.out, in
+// one invocation.
+type nsObject struct {
+	ns    *namespace
+	c     *service.Context
+	cache map[string]sl.Value
+}
+
+func (o *nsObject) String() string        { return "<" + o.ns.name + ">" }
+func (o *nsObject) Type() string          { return o.ns.name }
+func (o *nsObject) Freeze()               {}
+func (o *nsObject) Truth() sl.Bool        { return sl.True }
+func (o *nsObject) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: %s", o.ns.name) }
+
+func (o *nsObject) Attr(name string) (sl.Value, error) {
+	if v, ok := o.cache[name]; ok {
+		return v, nil
 	}
+	child, ok := o.ns.children[name]
+	if !ok {
+		return nil, nil // "has no .name field or method"
+	}
+	v, err := child.value(o.c)
+	if err != nil {
+		return nil, err
+	}
+	if o.cache == nil {
+		o.cache = map[string]sl.Value{}
+	}
+	o.cache[name] = v
+	return v, nil
+}
+
+func (o *nsObject) AttrNames() []string {
+	names := make([]string, 0, len(o.ns.children))
+	for n := range o.ns.children {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // Module is a loaded .star file: what the runtime keeps as a service's

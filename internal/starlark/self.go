@@ -144,7 +144,7 @@ func (s *selfValue) Attr(name string) (sl.Value, error) {
 		if !ok {
 			return nil, nil // "self has no .name field or method"
 		}
-		mk = ns.value(s.c)
+		mk = func() (sl.Value, error) { return ns.value(s.c) }
 	}
 	v, err := mk()
 	if err != nil {
