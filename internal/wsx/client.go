@@ -37,6 +37,7 @@ type client struct {
 	id, remote string
 	since      time.Time
 	conn       *websocket.Conn
+	sock       *sock // conn's socket, nil over TLS
 	hub        atomic.Pointer[Hub]
 	queue      chan []byte
 	ctx        context.Context
@@ -87,11 +88,68 @@ func (c *client) enqueue(msg []byte) bool {
 	return false
 }
 
+// send writes a message at once, from the caller's goroutine, when
+// nothing waits to be sent before it (no queue, no writer running), else
+// queues it; true when it was written. The write never waits for the
+// client (see sock): what the socket does not take is left to the
+// client's writer. Over TLS every message is queued.
+func (c *client) send(msg []byte) bool {
+	if !c.open.Load() || c.sock == nil || c.ending.Load() || len(c.queue) > 0 || !c.writing.CompareAndSwap(false, true) {
+		c.enqueue(msg)
+		return false
+	}
+	if len(c.queue) > 0 { // queued between the check and taking the turn
+		c.enqueue(msg)
+		c.release()
+		return false
+	}
+	if err := c.write(msg); err != nil {
+		c.close(closeGoingAway, "write failed")
+		c.writing.Store(false)
+		return false
+	}
+	c.out.Add(1)
+	c.release()
+	return true
+}
+
+// release ends a turn at writing, starting the writer when something
+// was queued or left unsent meanwhile.
+func (c *client) release() {
+	if c.again() {
+		go c.drain()
+	}
+}
+
+// again ends a turn at writing and takes the next one when something was
+// queued or left unsent meanwhile.
+func (c *client) again() bool {
+	c.writing.Store(false)
+	return (len(c.queue) > 0 || c.sock != nil && c.sock.pending()) && c.writing.CompareAndSwap(false, true)
+}
+
+// write writes one message: at once over a sock, else waiting up to
+// writeTimeout.
+func (c *client) write(msg []byte) error {
+	if c.sock != nil {
+		return c.conn.Write(context.Background(), websocket.MessageText, msg)
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, writeTimeout)
+	defer cancel()
+	return c.conn.Write(ctx, websocket.MessageText, msg)
+}
+
 // reply sends the answer to the client's own message: written at once by
 // the reading goroutine when nothing is queued before it (saving the
 // hand-over to the writer), else queued behind what is. A client slow to
 // take its answers only holds up its own next message.
 func (c *client) reply(msg []byte) {
+	if c.sock != nil {
+		if c.send(msg) {
+			c.hub.Load().msgOut.Inc()
+		}
+		return
+	}
 	if len(c.queue) > 0 || c.writing.Load() || c.ending.Load() {
 		c.enqueue(msg)
 		return
@@ -161,10 +219,15 @@ func (c *client) kick() {
 	}
 }
 
-// drain sends the queue's messages until it is empty; a nil message
-// closes the connection.
+// drain sends the socket's backlog and the queue's messages until both
+// are empty; a nil message closes the connection.
 func (c *client) drain() {
 	for {
+		if c.sock != nil && c.sock.flush(writeTimeout) != nil {
+			c.close(closeGoingAway, "write failed")
+			c.writing.Store(false)
+			return
+		}
 		select {
 		case msg := <-c.queue:
 			if msg == nil {
@@ -172,10 +235,7 @@ func (c *client) drain() {
 				c.writing.Store(false)
 				return
 			}
-			ctx, cancel := context.WithTimeout(c.ctx, writeTimeout)
-			err := c.conn.Write(ctx, websocket.MessageText, msg)
-			cancel()
-			if err != nil {
+			if err := c.write(msg); err != nil {
 				c.close(closeGoingAway, "write failed")
 				c.writing.Store(false)
 				return
@@ -183,10 +243,9 @@ func (c *client) drain() {
 			c.out.Add(1)
 			c.hub.Load().msgOut.Inc()
 		default:
-			c.writing.Store(false)
 			// A message queued after the queue was found empty and before
 			// writing was cleared would otherwise wait for the next one.
-			if len(c.queue) == 0 || !c.writing.CompareAndSwap(false, true) {
+			if !c.again() {
 				return
 			}
 		}

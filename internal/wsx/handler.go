@@ -110,7 +110,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, name string) {
 		return
 	}
 	defer func() { c.hub.Load().remove(c) }()
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: cfg.AllowedOrigins})
+	conn, err := websocket.Accept(hijacker{w, c}, r, &websocket.AcceptOptions{OriginPatterns: cfg.AllowedOrigins})
 	if err != nil {
 		p.Logger.Info("WebSocket upgrade failed", "cid", x.CID, "channel", name, "error", err.Error())
 		return
