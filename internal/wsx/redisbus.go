@@ -60,7 +60,9 @@ func (b *RedisBus) client() goredis.UniversalClient {
 	if !ok {
 		return nil
 	}
-	c, ok := v.(interface{ Client() goredis.UniversalClient })
+	c, ok := v.(interface {
+		Client() goredis.UniversalClient
+	})
 	if !ok {
 		return nil
 	}
