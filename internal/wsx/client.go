@@ -1,6 +1,7 @@
 package wsx
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -57,6 +58,7 @@ type client struct {
 	idle    *time.Timer
 
 	in, out atomic.Int64
+	seen    atomic.Int64 // when the last message came, in Unix nanoseconds
 	ending  atomic.Bool // closing once the queue is sent
 	open    atomic.Bool // conn is set: the queue may be written
 	writing atomic.Bool // a drain is running
@@ -94,12 +96,24 @@ func (c *client) enqueue(msg []byte) bool {
 // client (see sock): what the socket does not take is left to the
 // client's writer. Over TLS every message is queued.
 func (c *client) send(msg []byte) bool {
-	if !c.open.Load() || c.sock == nil || c.ending.Load() || len(c.queue) > 0 || !c.writing.CompareAndSwap(false, true) {
+	return c.sendBorrowed(msg, false)
+}
+
+// sendBorrowed is send for a message whose buffer, when borrowed, is
+// reused once it returns: it is copied when queued.
+func (c *client) sendBorrowed(msg []byte, borrowed bool) bool {
+	queue := func() {
+		if borrowed {
+			msg = bytes.Clone(msg)
+		}
 		c.enqueue(msg)
+	}
+	if !c.open.Load() || c.sock == nil || c.ending.Load() || len(c.queue) > 0 || !c.writing.CompareAndSwap(false, true) {
+		queue()
 		return false
 	}
 	if len(c.queue) > 0 { // queued between the check and taking the turn
-		c.enqueue(msg)
+		queue()
 		c.release()
 		return false
 	}
@@ -144,11 +158,20 @@ func (c *client) write(msg []byte) error {
 // hand-over to the writer), else queued behind what is. A client slow to
 // take its answers only holds up its own next message.
 func (c *client) reply(msg []byte) {
+	c.replyBorrowed(msg, false)
+}
+
+// replyBorrowed is reply for a message whose buffer, when borrowed, is
+// reused once it returns.
+func (c *client) replyBorrowed(msg []byte, borrowed bool) {
 	if c.sock != nil {
-		if c.send(msg) {
+		if c.sendBorrowed(msg, borrowed) {
 			c.hub.Load().msgOut.Inc()
 		}
 		return
+	}
+	if borrowed {
+		msg = bytes.Clone(msg)
 	}
 	if len(c.queue) > 0 || c.writing.Load() || c.ending.Load() {
 		c.enqueue(msg)
@@ -302,7 +325,7 @@ func (c *client) readLoop() {
 		h := c.hub.Load()
 		h.msgIn.Inc()
 		hd := h.handling()
-		c.touch(hd.cfg.TokenTTL.D())
+		c.seen.Store(time.Now().UnixNano())
 		if hd.cfg.Protocol == ProtocolZato {
 			c.zato(h, hd, msg)
 		} else {
@@ -311,25 +334,37 @@ func (c *client) readLoop() {
 	}
 }
 
-// touch extends the session: a client silent for ttl is disconnected.
-func (c *client) touch(ttl time.Duration) {
+// startIdle starts the session's expiry: a client silent for the
+// channel's token_ttl is disconnected. A message only notes its time
+// (seen); the timer, when it fires, waits again for what is left.
+func (c *client) startIdle() {
+	c.seen.Store(time.Now().UnixNano())
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.idle == nil {
-		c.idle = time.AfterFunc(ttl, func() { c.close(closePolicy, "session expired") })
+	c.idle = time.AfterFunc(c.hub.Load().handling().cfg.TokenTTL.D(), c.expire)
+}
+
+func (c *client) expire() {
+	if c.ctx.Err() != nil {
 		return
 	}
-	c.idle.Reset(ttl)
+	left := time.Until(time.Unix(0, c.seen.Load()).Add(c.hub.Load().handling().cfg.TokenTTL.D()))
+	if left > 0 {
+		c.mu.Lock()
+		c.idle.Reset(left)
+		c.mu.Unlock()
+		return
+	}
+	c.close(closePolicy, "session expired")
 }
 
 // plain handles a message of the json protocol: the message is the
 // payload, the reply is sent back; a refusal by security also closes the
 // connection.
 func (c *client) plain(h *Hub, hd *handling, _ websocket.MessageType, msg []byte) {
-	x := c.serve(h, hd, msg)
-	if len(x.body) > 0 {
-		c.reply(x.body)
-	}
+	x := c.exchange(h, hd, msg)
+	x.replyTo = c // Send writes the reply
+	h.pipe.Serve(&x.Exchange)
 	if denied(x.Reply.Status) {
 		c.closeAfter(closePolicy, "not authorized")
 	}
@@ -515,6 +550,7 @@ type exchange struct {
 	dispatch.Exchange
 	payload []byte
 	body    []byte
+	replyTo *client // set: Send writes the reply to it rather than keep it in body
 }
 
 func (c *client) exchange(h *Hub, hd *handling, payload []byte) *exchange {
@@ -546,8 +582,14 @@ func (x *exchange) Payload(limit int64) ([]byte, error) {
 // Fill adds nothing: the client is on the channel (self.channel.client).
 func (x *exchange) Fill(*dispatch.Exchange, *service.Request) error { return nil }
 
-// Send keeps the reply's body, whose buffer the pipeline reuses.
+// Send writes the reply's body to the client or keeps it (the pipeline
+// reuses its buffer).
 func (x *exchange) Send(r *dispatch.Reply) (int, error) {
-	x.body = append([]byte(nil), r.Body...)
+	switch {
+	case x.replyTo == nil:
+		x.body = append([]byte(nil), r.Body...)
+	case len(r.Body) > 0:
+		x.replyTo.replyBorrowed(r.Body, true)
+	}
 	return len(r.Body), nil
 }

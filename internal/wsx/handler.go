@@ -136,7 +136,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, name string) {
 		})
 		defer wait.Stop()
 	}
-	c.touch(cfg.TokenTTL.D())
+	c.startIdle()
 	c.open.Store(true)
 	c.kick()
 	c.startPings(cfg.PingInterval.D(), cfg.PingsMissedThreshold)
