@@ -21,7 +21,8 @@ import (
 // BenchmarkRoundTrip measures a message answered by a channel's service
 // (plexus.helpers.echo, plain JSON protocol) against a bare coder/websocket
 // echo handler in the same process, 16 clients at once; compare the two
-// sub-benchmarks' ns/op.
+// sub-benchmarks' ns/op, or their cpu-ns/op (the process's CPU time, the
+// clients' included, which varies less on a shared machine).
 func BenchmarkRoundTrip(b *testing.B) {
 	s := servertest.Start(b, servertest.Options{})
 	s.Put(wsx.ChannelKind, "bench", map[string]any{"url_path": "/ws/bench", "service": "plexus.helpers.echo", "protocol": "json"})
@@ -60,6 +61,8 @@ func roundTrips(b *testing.B, url string) {
 	}
 	msg := []byte(`{"cust_id": 123, "name": "Ann"}`)
 	b.ResetTimer()
+	cpu0 := cpuTime()
+	defer func() { b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op") }()
 	var wg sync.WaitGroup
 	per := b.N/clients + 1
 	for _, c := range conns {
