@@ -59,9 +59,9 @@ type client struct {
 
 	in, out atomic.Int64
 	seen    atomic.Int64 // when the last message came, in Unix nanoseconds
-	ending  atomic.Bool // closing once the queue is sent
-	open    atomic.Bool // conn is set: the queue may be written
-	writing atomic.Bool // a drain is running
+	ending  atomic.Bool  // closing once the queue is sent
+	open    atomic.Bool  // conn is set: the queue may be written
+	writing atomic.Bool  // the turn at writing: a drain runs, or a message is written at once
 }
 
 // info describes the client for the admin API.
