@@ -71,14 +71,19 @@ func (b *RedisBus) client() goredis.UniversalClient {
 
 // Run subscribes to the broadcasts and publishes this server's until ctx
 // ends, subscribing again after a second when the subscription fails
-// (Redis is unreachable, or the connection was changed or deleted).
+// (Redis is unreachable, or the connection was changed or deleted); the
+// failure is logged at most once a minute.
 func (b *RedisBus) Run(ctx context.Context) {
+	var logged time.Time
 	for ctx.Err() == nil {
 		err := b.subscribe(ctx)
 		if ctx.Err() != nil {
 			return
 		}
-		b.log.Warn("WebSocket bus: Redis subscription failed, retrying", "connection", b.conn, "error", err.Error())
+		if time.Since(logged) >= time.Minute {
+			logged = time.Now()
+			b.log.Warn("WebSocket bus: Redis subscription failed, retrying every second", "connection", b.conn, "error", err.Error())
+		}
 		select {
 		case <-ctx.Done():
 		case <-time.After(time.Second):
