@@ -10,7 +10,8 @@
 //     -clients clients connected to a channel;
 //   - broadcasts of a 200-byte message to all of them: the time from the
 //     service call to the last client's receipt, p50 and p99 over
-//     -broadcasts broadcasts;
+//     -broadcasts broadcasts, and the plexus process's CPU time per
+//     broadcast; the clients are lean (see receivers);
 //   - invoke round trips per second: -conns clients each sending a message
 //     and waiting for the reply of the channel's service, against the same
 //     load on the bare echo server, and the ratio.
@@ -71,6 +72,8 @@ type Result struct {
 	RSSPerClientKB   float64 `json:"rss_per_client_kb"`
 	BroadcastP50MS   float64 `json:"broadcast_p50_ms"`
 	BroadcastP99MS   float64 `json:"broadcast_p99_ms"`
+	BroadcastCPUMS   float64 `json:"broadcast_cpu_ms"`
+	BroadcastSysMS   float64 `json:"broadcast_system_cpu_ms"`
 	PlexusRoundTrips float64 `json:"plexus_round_trips_per_s"`
 	BareRoundTrips   float64 `json:"bare_round_trips_per_s"`
 	Ratio            float64 `json:"ratio"`
@@ -133,22 +136,11 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	res.IdleRSSMB = rssMB(plexus.Process.Pid)
 
 	fmt.Fprintf(out, "Connecting %d clients... ", o.clients)
-	var received atomic.Int64
-	arrived := make(chan struct{}, 1)
-	var target atomic.Int64
-	clients, err := connect(ctx, "ws://"+apiAddr+"/ws/bench", o.clients, func() {
-		if received.Add(1) == target.Load() {
-			arrived <- struct{}{}
-		}
-	})
+	clients, err := dialReceivers(ctx, apiAddr, "/ws/bench", o.clients)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		for _, c := range clients {
-			c.CloseNow()
-		}
-	}()
+	defer clients.close()
 	fmt.Fprintln(out, "done")
 	time.Sleep(2 * time.Second)
 	res.ConnectedRSSMB = rssMB(plexus.Process.Pid)
@@ -156,25 +148,25 @@ func run(ctx context.Context, o options, out io.Writer) error {
 
 	msg := map[string]string{"d": strings.Repeat("b", 192)} // {"d":"…"}: 200 bytes
 	var times []time.Duration
+	cpu0, sys0 := cpuMS(plexus.Process.Pid)
 	for i := 0; i < o.broadcasts; i++ {
-		target.Store(int64(o.clients) * int64(i+1))
+		clients.expect(int64(o.clients) * int64(i+1))
 		t0 := time.Now()
 		if err := call("POST", "http://"+apiAddr+"/bench/broadcast", "", msg); err != nil {
 			return err
 		}
 		select {
-		case <-arrived:
+		case t := <-clients.arrived:
+			times = append(times, t.Sub(t0))
 		case <-time.After(30 * time.Second):
-			return fmt.Errorf("broadcast %d: %d of %d clients received it in 30s", i, received.Load()-int64(o.clients)*int64(i), o.clients)
+			return fmt.Errorf("broadcast %d: %d of %d clients received it in 30s", i, clients.frames.Load()-int64(o.clients)*int64(i), o.clients)
 		}
-		times = append(times, time.Since(t0))
 	}
+	cpu1, sys1 := cpuMS(plexus.Process.Pid)
+	res.BroadcastCPUMS, res.BroadcastSysMS = (cpu1-cpu0)/float64(o.broadcasts), (sys1-sys0)/float64(o.broadcasts)
 	slices.Sort(times)
 	res.BroadcastP50MS, res.BroadcastP99MS = msOf(times[len(times)/2]), msOf(times[len(times)*99/100])
-	for _, c := range clients {
-		c.Close(websocket.StatusNormalClosure, "")
-	}
-	clients = nil
+	clients.close()
 
 	fmt.Fprintln(out, "Measuring round trips...")
 	if res.PlexusRoundTrips, err = roundTrips(ctx, "ws://"+apiAddr+"/ws/bench", o.conns, o.duration); err != nil {
@@ -189,57 +181,12 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	fmt.Fprintf(out, "plexus RSS idle / connected  %.1f MB / %.1f MB: %.1f KB per client\n", res.IdleRSSMB, res.ConnectedRSSMB, res.RSSPerClientKB)
 	fmt.Fprintf(out, "broadcast of 200 bytes to all, time to the last client: p50 %.1f ms, p99 %.1f ms (%d broadcasts)\n",
 		res.BroadcastP50MS, res.BroadcastP99MS, o.broadcasts)
+	fmt.Fprintf(out, "plexus CPU time per broadcast  %.1f ms, of which system %.1f ms\n", res.BroadcastCPUMS, res.BroadcastSysMS)
 	fmt.Fprintf(out, "invoke round trips/s (%d clients)  plexus %.0f  bare echo %.0f  ratio %.2fx\n",
 		o.conns, res.PlexusRoundTrips, res.BareRoundTrips, res.Ratio)
 	j, _ := json.Marshal(res)
 	fmt.Fprintf(out, "%s\n", j)
 	return nil
-}
-
-// connect opens n clients, 100 at a time; each calls got for every
-// message it receives.
-func connect(ctx context.Context, url string, n int, got func()) ([]*websocket.Conn, error) {
-	conns := make([]*websocket.Conn, n)
-	sem := make(chan struct{}, 100)
-	var wg sync.WaitGroup
-	var first error
-	var mu sync.Mutex
-	for i := range conns {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func(i int) {
-			defer func() { <-sem; wg.Done() }()
-			dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			defer cancel()
-			c, _, err := websocket.Dial(dctx, url, nil)
-			if err != nil {
-				mu.Lock()
-				first = errors.Join(first, err)
-				mu.Unlock()
-				return
-			}
-			conns[i] = c
-			go func() {
-				for {
-					if _, _, err := c.Read(context.Background()); err != nil {
-						return
-					}
-					got()
-				}
-			}()
-		}(i)
-		mu.Lock()
-		err := first
-		mu.Unlock()
-		if err != nil {
-			break
-		}
-	}
-	wg.Wait()
-	if first != nil {
-		return nil, fmt.Errorf("connecting: %w", first)
-	}
-	return conns, nil
 }
 
 // roundTrips measures messages answered per second: conns clients, each
@@ -359,6 +306,24 @@ func randomHex() string {
 	var b [12]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// cpuMS reads the CPU time a process used, user and system, and of it
+// the system's, from /proc (Linux): on a shared machine it varies less
+// than the time elapsed.
+func cpuMS(pid int) (total, system float64) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0, 0
+	}
+	// the fields after the command's name, which is in parentheses
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0, 0
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) * 10, stime * 10 // clock ticks of 10 ms
 }
 
 // rssMB reads VmRSS of a process from /proc (Linux).

@@ -39,6 +39,13 @@ type Settings struct {
 	AuthFailures   AuthFailures `yaml:"auth_failures" doc:"Slowing down and locking out addresses that keep failing to authenticate."`
 	KVDB           KVDB         `yaml:"kvdb" doc:"The key-value database services use as self.kvdb.conn."`
 	RateLimiting   RateLimiting `yaml:"rate_limiting" doc:"Where the usage that rate limits count is kept."`
+	WebSocket      WebSocket    `yaml:"websocket" doc:"How WebSocket broadcasts reach the clients of every server of a cluster."`
+}
+
+// WebSocket configures the bus of WebSocket broadcasts.
+type WebSocket struct {
+	Redis        string `yaml:"redis" doc:"Name of the outgoing_redis connection whose pub/sub carries WebSocket broadcasts to the channel's clients on every server that names it; empty: servers sharing a PostgreSQL store carry them over LISTEN/NOTIFY, and a server of its own reaches only its own clients."`
+	RedisChannel string `yaml:"redis_channel" doc:"The Redis pub/sub channel of the broadcasts, with redis: the servers of one cluster share it, and clusters sharing a Redis server need one each. Default plexus.websocket."`
 }
 
 // RateLimiting configures where rate limits keep their usage.

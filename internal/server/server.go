@@ -283,6 +283,11 @@ func (s *Server) open(ctx context.Context, user []any) error {
 	if s.Bus != nil {
 		go s.Bus.Run(s.base)
 	}
+	for _, e := range s.busEnds {
+		if rb, ok := e.(*wsx.RedisBus); ok {
+			go rb.Run(s.base)
+		}
+	}
 	s.Invoker = invoke.New(s.base, s.Runtime, s.Logger)
 	s.Invoker.MaxAsync = s.Settings.Limits.MaxAsyncInvocations
 	js := s.Settings.Limits.JSON
@@ -315,13 +320,19 @@ func (s *Server) open(ctx context.Context, user []any) error {
 // sessions, the request pipeline the channels of message brokers
 // hand their messages to, the embedded key-value store and the default
 // cache, and, with a PostgreSQL store, the ends of the cluster's bus that
-// carry WebSocket broadcasts and cache invalidations to every server.
+// carry WebSocket broadcasts and cache invalidations to every server
+// (WebSocket broadcasts go over Redis instead with websocket.redis).
 func (s *Server) subsystems() []any {
 	if s.KV == nil {
 		s.KV, s.Cache = kvdb.NewEmbedded(s.Store), cache.NewBuiltin()
+		state := func() registry.State { return s.Runtime.State() }
+		if ws := s.Settings.WebSocket; ws.Redis != "" {
+			s.busEnds = append(s.busEnds, wsx.NewRedisBus(ws.Redis, ws.RedisChannel, state, s.Logger))
+		} else if s.Bus != nil {
+			s.busEnds = append(s.busEnds, wsx.NewClusterBus(s.Bus, state, s.Logger))
+		}
 		if s.Bus != nil {
-			state := func() registry.State { return s.Runtime.State() }
-			s.busEnds = []any{wsx.NewClusterBus(s.Bus, state, s.Logger), cache.NewClusterBroadcaster(s.Bus, state, s.Cache, s.Logger)}
+			s.busEnds = append(s.busEnds, cache.NewClusterBroadcaster(s.Bus, state, s.Cache, s.Logger))
 		}
 	}
 	return append([]any{s.Scheduler, s.Sessions, s.Pipeline, s.KV, s.Cache}, s.busEnds...)

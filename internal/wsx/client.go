@@ -1,6 +1,7 @@
 package wsx
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -37,6 +38,7 @@ type client struct {
 	id, remote string
 	since      time.Time
 	conn       *websocket.Conn
+	sock       *sock // conn's socket, nil over TLS
 	hub        atomic.Pointer[Hub]
 	queue      chan []byte
 	ctx        context.Context
@@ -56,9 +58,10 @@ type client struct {
 	idle    *time.Timer
 
 	in, out atomic.Int64
-	ending  atomic.Bool // closing once the queue is sent
-	open    atomic.Bool // conn is set: the queue may be written
-	writing atomic.Bool // a drain is running
+	seen    atomic.Int64 // when the last message came, in Unix nanoseconds
+	ending  atomic.Bool  // closing once the queue is sent
+	open    atomic.Bool  // conn is set: the queue may be written
+	writing atomic.Bool  // the turn at writing: a drain runs, or a message is written at once
 }
 
 // info describes the client for the admin API.
@@ -87,11 +90,89 @@ func (c *client) enqueue(msg []byte) bool {
 	return false
 }
 
+// send writes a message at once, from the caller's goroutine, when
+// nothing waits to be sent before it (no queue, no writer running), else
+// queues it; true when it was written. The write never waits for the
+// client (see sock): what the socket does not take is left to the
+// client's writer. Over TLS every message is queued.
+func (c *client) send(msg []byte) bool {
+	return c.sendBorrowed(msg, false)
+}
+
+// sendBorrowed is send for a message whose buffer, when borrowed, is
+// reused once it returns: it is copied when queued.
+func (c *client) sendBorrowed(msg []byte, borrowed bool) bool {
+	queue := func() {
+		if borrowed {
+			msg = bytes.Clone(msg)
+		}
+		c.enqueue(msg)
+	}
+	if !c.open.Load() || c.sock == nil || c.ending.Load() || len(c.queue) > 0 || !c.writing.CompareAndSwap(false, true) {
+		queue()
+		return false
+	}
+	if len(c.queue) > 0 { // queued between the check and taking the turn
+		queue()
+		c.release()
+		return false
+	}
+	if err := c.write(msg); err != nil {
+		c.close(closeGoingAway, "write failed")
+		c.writing.Store(false)
+		return false
+	}
+	c.out.Add(1)
+	c.release()
+	return true
+}
+
+// release ends a turn at writing, starting the writer when something
+// was queued or left unsent meanwhile.
+func (c *client) release() {
+	if c.again() {
+		go c.drain()
+	}
+}
+
+// again ends a turn at writing and takes the next one when something was
+// queued or left unsent meanwhile.
+func (c *client) again() bool {
+	c.writing.Store(false)
+	return (len(c.queue) > 0 || c.sock != nil && c.sock.pending()) && c.writing.CompareAndSwap(false, true)
+}
+
+// write writes one message: at once over a sock, else waiting up to
+// writeTimeout.
+func (c *client) write(msg []byte) error {
+	if c.sock != nil {
+		return c.conn.Write(context.Background(), websocket.MessageText, msg)
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, writeTimeout)
+	defer cancel()
+	return c.conn.Write(ctx, websocket.MessageText, msg)
+}
+
 // reply sends the answer to the client's own message: written at once by
 // the reading goroutine when nothing is queued before it (saving the
 // hand-over to the writer), else queued behind what is. A client slow to
 // take its answers only holds up its own next message.
 func (c *client) reply(msg []byte) {
+	c.replyBorrowed(msg, false)
+}
+
+// replyBorrowed is reply for a message whose buffer, when borrowed, is
+// reused once it returns.
+func (c *client) replyBorrowed(msg []byte, borrowed bool) {
+	if c.sock != nil {
+		if c.sendBorrowed(msg, borrowed) {
+			c.hub.Load().msgOut.Inc()
+		}
+		return
+	}
+	if borrowed {
+		msg = bytes.Clone(msg)
+	}
 	if len(c.queue) > 0 || c.writing.Load() || c.ending.Load() {
 		c.enqueue(msg)
 		return
@@ -161,10 +242,15 @@ func (c *client) kick() {
 	}
 }
 
-// drain sends the queue's messages until it is empty; a nil message
-// closes the connection.
+// drain sends the socket's backlog and the queue's messages until both
+// are empty; a nil message closes the connection.
 func (c *client) drain() {
 	for {
+		if c.sock != nil && c.sock.flush(writeTimeout) != nil {
+			c.close(closeGoingAway, "write failed")
+			c.writing.Store(false)
+			return
+		}
 		select {
 		case msg := <-c.queue:
 			if msg == nil {
@@ -172,10 +258,7 @@ func (c *client) drain() {
 				c.writing.Store(false)
 				return
 			}
-			ctx, cancel := context.WithTimeout(c.ctx, writeTimeout)
-			err := c.conn.Write(ctx, websocket.MessageText, msg)
-			cancel()
-			if err != nil {
+			if err := c.write(msg); err != nil {
 				c.close(closeGoingAway, "write failed")
 				c.writing.Store(false)
 				return
@@ -183,10 +266,9 @@ func (c *client) drain() {
 			c.out.Add(1)
 			c.hub.Load().msgOut.Inc()
 		default:
-			c.writing.Store(false)
 			// A message queued after the queue was found empty and before
 			// writing was cleared would otherwise wait for the next one.
-			if len(c.queue) == 0 || !c.writing.CompareAndSwap(false, true) {
+			if !c.again() {
 				return
 			}
 		}
@@ -243,7 +325,7 @@ func (c *client) readLoop() {
 		h := c.hub.Load()
 		h.msgIn.Inc()
 		hd := h.handling()
-		c.touch(hd.cfg.TokenTTL.D())
+		c.seen.Store(time.Now().UnixNano())
 		if hd.cfg.Protocol == ProtocolZato {
 			c.zato(h, hd, msg)
 		} else {
@@ -252,25 +334,37 @@ func (c *client) readLoop() {
 	}
 }
 
-// touch extends the session: a client silent for ttl is disconnected.
-func (c *client) touch(ttl time.Duration) {
+// startIdle starts the session's expiry: a client silent for the
+// channel's token_ttl is disconnected. A message only notes its time
+// (seen); the timer, when it fires, waits again for what is left.
+func (c *client) startIdle() {
+	c.seen.Store(time.Now().UnixNano())
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.idle == nil {
-		c.idle = time.AfterFunc(ttl, func() { c.close(closePolicy, "session expired") })
+	c.idle = time.AfterFunc(c.hub.Load().handling().cfg.TokenTTL.D(), c.expire)
+}
+
+func (c *client) expire() {
+	if c.ctx.Err() != nil {
 		return
 	}
-	c.idle.Reset(ttl)
+	left := time.Until(time.Unix(0, c.seen.Load()).Add(c.hub.Load().handling().cfg.TokenTTL.D()))
+	if left > 0 {
+		c.mu.Lock()
+		c.idle.Reset(left)
+		c.mu.Unlock()
+		return
+	}
+	c.close(closePolicy, "session expired")
 }
 
 // plain handles a message of the json protocol: the message is the
 // payload, the reply is sent back; a refusal by security also closes the
 // connection.
 func (c *client) plain(h *Hub, hd *handling, _ websocket.MessageType, msg []byte) {
-	x := c.serve(h, hd, msg)
-	if len(x.body) > 0 {
-		c.reply(x.body)
-	}
+	x := c.exchange(h, hd, msg)
+	x.replyTo = c // Send writes the reply
+	h.pipe.Serve(&x.Exchange)
 	if denied(x.Reply.Status) {
 		c.closeAfter(closePolicy, "not authorized")
 	}
@@ -456,6 +550,7 @@ type exchange struct {
 	dispatch.Exchange
 	payload []byte
 	body    []byte
+	replyTo *client // set: Send writes the reply to it rather than keep it in body
 }
 
 func (c *client) exchange(h *Hub, hd *handling, payload []byte) *exchange {
@@ -487,8 +582,14 @@ func (x *exchange) Payload(limit int64) ([]byte, error) {
 // Fill adds nothing: the client is on the channel (self.channel.client).
 func (x *exchange) Fill(*dispatch.Exchange, *service.Request) error { return nil }
 
-// Send keeps the reply's body, whose buffer the pipeline reuses.
+// Send writes the reply's body to the client or keeps it (the pipeline
+// reuses its buffer).
 func (x *exchange) Send(r *dispatch.Reply) (int, error) {
-	x.body = append([]byte(nil), r.Body...)
+	switch {
+	case x.replyTo == nil:
+		x.body = append([]byte(nil), r.Body...)
+	case len(r.Body) > 0:
+		x.replyTo.replyBorrowed(r.Body, true)
+	}
 	return len(r.Body), nil
 }

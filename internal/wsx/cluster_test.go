@@ -1,8 +1,13 @@
 package wsx_test
 
 import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/coder/websocket"
@@ -33,6 +38,44 @@ func TestClusterBroadcast(t *testing.T) {
 	}
 	ca, cb := mustDial(t, a, "/ws/live", nil), mustDial(t, b, "/ws/live", nil)
 	if r := a.Call("POST", "/notify", `{"channel": "live", "data": {"to": "everyone"}}`, nil); r.StatusCode != 200 {
+		t.Fatalf("notify: %d %s", r.StatusCode, r.Body)
+	}
+	for name, c := range map[string]*websocket.Conn{"first": ca, "second": cb} {
+		if m := recv(t, c); str(m["to"]) != "everyone" {
+			t.Errorf("%s node's client: %v", name, m)
+		}
+	}
+}
+
+// Two servers of their own (no shared store) naming one outgoing_redis
+// connection in websocket.redis: a broadcast a service makes on one
+// reaches the channel's clients on both, through Redis pub/sub.
+func TestRedisBroadcast(t *testing.T) {
+	u, err := url.Parse(testenv.Value(t, "PLEXUS_TEST_REDIS", "a Redis URL such as redis://127.0.0.1:6379/0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, _ := strconv.Atoi(u.Port())
+	if port == 0 {
+		port = 6379
+	}
+	db, _ := strconv.Atoi(strings.Trim(u.Path, "/"))
+	var b [6]byte
+	rand.Read(b[:])
+	settings := "websocket:\n  redis: bus\n  redis_channel: plexus.test." + hex.EncodeToString(b[:]) + "\n"
+	var nodes []*servertest.Server
+	for range 2 {
+		s := servertest.Start(t, servertest.Options{Settings: settings})
+		s.Put("outgoing_redis", "bus", map[string]any{"host": u.Hostname(), "port": port, "db": db})
+		s.Deploy("echo.star", echoSvc)
+		s.Deploy("notify.star", notifySvc)
+		s.Channel("notify", "test.notify", "POST", "/notify", nil)
+		s.Put(wsx.ChannelKind, "live", map[string]any{"url_path": "/ws/live", "service": "test.echo", "protocol": "json"})
+		s.Log.WaitFor(t, "WebSocket bus: subscribed")
+		nodes = append(nodes, s)
+	}
+	ca, cb := mustDial(t, nodes[0], "/ws/live", nil), mustDial(t, nodes[1], "/ws/live", nil)
+	if r := nodes[1].Call("POST", "/notify", `{"channel": "live", "data": {"to": "everyone"}}`, nil); r.StatusCode != 200 {
 		t.Fatalf("notify: %d %s", r.StatusCode, r.Body)
 	}
 	for name, c := range map[string]*websocket.Conn{"first": ca, "second": cb} {

@@ -110,7 +110,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, name string) {
 		return
 	}
 	defer func() { c.hub.Load().remove(c) }()
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: cfg.AllowedOrigins})
+	conn, err := websocket.Accept(hijacker{w, c}, r, &websocket.AcceptOptions{OriginPatterns: cfg.AllowedOrigins})
 	if err != nil {
 		p.Logger.Info("WebSocket upgrade failed", "cid", x.CID, "channel", name, "error", err.Error())
 		return
@@ -136,7 +136,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, name string) {
 		})
 		defer wait.Stop()
 	}
-	c.touch(cfg.TokenTTL.D())
+	c.startIdle()
 	c.open.Store(true)
 	c.kick()
 	c.startPings(cfg.PingInterval.D(), cfg.PingsMissedThreshold)

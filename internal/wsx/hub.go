@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -56,6 +57,7 @@ type Hub struct {
 
 	mu      sync.RWMutex
 	clients map[string]*client
+	list    []*client // the clients as a slice, for broadcasts; nil after a change
 	closed  bool
 
 	pending chan []byte // broadcasts to fan out
@@ -135,13 +137,14 @@ func (h *Hub) TakeOver(old any) {
 	}
 	o.mu.Lock()
 	moved := o.clients
-	o.clients = map[string]*client{}
+	o.clients, o.list = map[string]*client{}, nil
 	o.mu.Unlock()
 	h.mu.Lock()
 	for id, c := range moved {
 		c.hub.Store(h)
 		h.clients[id] = c
 	}
+	h.list = nil
 	n := len(h.clients)
 	h.mu.Unlock()
 	h.gauge.Set(float64(n))
@@ -183,6 +186,7 @@ func (h *Hub) add(c *client) error {
 		return service.ServiceUnavailable("WebSocket channel %q has as many clients as it takes (%d)", h.name, max)
 	}
 	h.clients[c.id] = c
+	h.list = nil
 	h.gauge.Set(float64(len(h.clients)))
 	return nil
 }
@@ -192,6 +196,7 @@ func (h *Hub) remove(c *client) {
 	h.mu.Lock()
 	if h.clients[c.id] == c {
 		delete(h.clients, c.id)
+		h.list = nil
 	}
 	n := len(h.clients)
 	h.mu.Unlock()
@@ -243,7 +248,15 @@ func (h *Hub) Deliver(data []byte) error {
 	}
 }
 
-// fanOut queues one broadcast to every client, never waiting for one.
+// minShard is the fewest clients a broadcast's worker writes to: below
+// it, handing the writes to another goroutine costs more than it saves.
+const minShard = 256
+
+// fanOut sends one broadcast to every client, never waiting for one: the
+// frame is encoded once, and the clients are split among up to
+// GOMAXPROCS goroutines, each writing the frame to its clients in turn
+// (see client.send). The next broadcast starts once this one is written
+// or queued to all, which keeps each client's messages in order.
 func (h *Hub) fanOut(data []byte) {
 	var frame []byte
 	if h.handling().cfg.Protocol == ProtocolZato {
@@ -251,15 +264,48 @@ func (h *Hub) fanOut(data []byte) {
 	} else {
 		frame = data
 	}
+	all := h.snapshot()
+	shards := min(runtime.GOMAXPROCS(0), max(1, len(all)/minShard))
+	var wg sync.WaitGroup
+	for i := range shards {
+		part := all[i*len(all)/shards : (i+1)*len(all)/shards]
+		if i == shards-1 {
+			h.sendAll(part, frame)
+			break
+		}
+		wg.Go(func() { h.sendAll(part, frame) })
+	}
+	wg.Wait()
+}
+
+// sendAll sends a frame to each of clients.
+func (h *Hub) sendAll(clients []*client, frame []byte) {
+	var n int
+	for _, c := range clients {
+		if c.send(frame) {
+			n++
+		}
+	}
+	h.msgOut.Add(float64(n))
+}
+
+// snapshot returns the connected clients; the slice is never changed.
+func (h *Hub) snapshot() []*client {
 	h.mu.RLock()
-	all := make([]*client, 0, len(h.clients))
-	for _, c := range h.clients {
-		all = append(all, c)
-	}
+	all := h.list
 	h.mu.RUnlock()
-	for _, c := range all {
-		c.enqueue(frame)
+	if all != nil {
+		return all
 	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.list == nil {
+		h.list = make([]*client, 0, len(h.clients))
+		for _, c := range h.clients {
+			h.list = append(h.list, c)
+		}
+	}
+	return h.list
 }
 
 // Invoke sends data to one client as a request and returns its reply,

@@ -26,19 +26,23 @@ type busMessage struct {
 // of the channel of that name in the configuration state returns (the
 // server's current one).
 func NewClusterBus(b *bus.Bus, state func() registry.State, log *slog.Logger) *ClusterBus {
-	b.Handle("wsx", func(data []byte, _ bool) {
-		var m busMessage
-		if json.Unmarshal(data, &m) != nil {
-			return
-		}
-		v, _ := state().Running(ChannelKind, m.Channel)
-		if h, ok := v.(*Hub); ok {
-			if err := h.Deliver(m.Data); err != nil {
-				log.Warn("WebSocket cluster broadcast dropped", "channel", m.Channel, "error", err.Error())
-			}
-		}
-	})
+	b.Handle("wsx", func(data []byte, _ bool) { deliver(state(), data, log) })
 	return &ClusterBus{b: b}
+}
+
+// deliver hands a broadcast from a bus to the clients of its channel on
+// this server.
+func deliver(st registry.State, msg []byte, log *slog.Logger) {
+	var m busMessage
+	if json.Unmarshal(msg, &m) != nil {
+		return
+	}
+	v, _ := st.Running(ChannelKind, m.Channel)
+	if h, ok := v.(*Hub); ok {
+		if err := h.Deliver(m.Data); err != nil {
+			log.Warn("WebSocket cluster broadcast dropped", "channel", m.Channel, "error", err.Error())
+		}
+	}
 }
 
 // Publish queues a broadcast for every server, this one included.
