@@ -59,9 +59,9 @@ type pushRun struct {
 	body []byte
 }
 
-func (r *pushRun) Payload(int64) ([]byte, error)                    { return r.body, nil }
+func (r *pushRun) Payload(int64) ([]byte, error)                   { return r.body, nil }
 func (r *pushRun) Fill(*dispatch.Exchange, *service.Request) error { return nil }
-func (r *pushRun) Send(*dispatch.Reply) (int, error)                { return 0, nil }
+func (r *pushRun) Send(*dispatch.Reply) (int, error)               { return 0, nil }
 
 // channels keeps one pipeline channel per subscription and service, so
 // each has its metric series once.

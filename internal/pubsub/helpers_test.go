@@ -75,8 +75,8 @@ func stores(t *testing.T, test func(t *testing.T, db string)) {
 // sub may subscribe to orders.**.
 type env struct {
 	*plexustest.Server
-	rec *recorder
-	eng *pubsub.Engine
+	rec    *recorder
+	eng    *pubsub.Engine
 	offset atomic.Int64 // how far the engine's clock is ahead, ns
 }
 

@@ -157,4 +157,3 @@ type SubscriptionStats struct {
 	OldestAge float64 `json:"oldest_age"`
 	Paused    bool    `json:"paused"`
 }
-
