@@ -92,7 +92,7 @@ type worker struct {
 	holder     string
 	status     *registry.Status
 	leaseUntil int64
-	reported   atomic.Value
+	reported   atomic.Value // the state last reported
 }
 
 func (w *worker) running(what string) {
@@ -103,7 +103,9 @@ func (w *worker) running(what string) {
 }
 
 func (w *worker) degraded(err error) {
-	w.reported.Store("")
+	if w.reported.Swap(err.Error()) == err.Error() {
+		return // reported already
+	}
 	if w.status != nil {
 		w.status.Degraded(err)
 	}
@@ -117,6 +119,11 @@ func (w *worker) step(ctx context.Context) (time.Duration, error) {
 	if !c.IsDeliveryActive {
 		w.running("inactive")
 		return e.poll, nil
+	}
+	if t := c.pushType(); t != PushService && t != PushREST {
+		if _, ok := pushTarget(t); !ok {
+			return 0, fmt.Errorf("push type %q is not available in this server: its messages wait in the queue", t)
+		}
 	}
 	held, err := w.lease(ctx)
 	if err != nil {
