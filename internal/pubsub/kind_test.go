@@ -31,3 +31,24 @@ func TestCheckTopicName(t *testing.T) {
 		}
 	}
 }
+
+func TestMayPublishSubscribe(t *testing.T) {
+	e := start(t, "")
+	for _, c := range []struct {
+		sec, topic string
+		pub, sub   bool
+	}{
+		{"pub", "orders.new", true, false},
+		{"pub", "orders.new.eu", false, false},
+		{"sub", "orders.new.eu", false, true},
+		{"sub", "stock", false, false},
+		{"nobody", "orders.new", false, false},
+	} {
+		if got := e.eng.MayPublish(c.sec, c.topic); got != c.pub {
+			t.Errorf("MayPublish(%s, %s) = %v", c.sec, c.topic, got)
+		}
+		if got := e.eng.MaySubscribe(c.sec, c.topic); got != c.sub {
+			t.Errorf("MaySubscribe(%s, %s) = %v", c.sec, c.topic, got)
+		}
+	}
+}

@@ -92,6 +92,7 @@ type worker struct {
 	holder     string
 	status     *registry.Status
 	leaseUntil int64
+	created    bool         // the subscription's row in pubsub_sub exists
 	reported   atomic.Value // the state last reported
 }
 
@@ -190,8 +191,11 @@ func (w *worker) lease(ctx context.Context) (bool, error) {
 	e := w.e
 	now := e.nowMS()
 	until := now + leaseFor.Milliseconds()
-	if _, err := e.db.ExecContext(ctx, e.rebind("INSERT INTO pubsub_sub (sub) VALUES (?) ON CONFLICT (sub) DO NOTHING"), w.name); err != nil {
-		return false, storeError(err)
+	if !w.created {
+		if _, err := e.db.ExecContext(ctx, e.rebind("INSERT INTO pubsub_sub (sub) VALUES (?) ON CONFLICT (sub) DO NOTHING"), w.name); err != nil {
+			return false, storeError(err)
+		}
+		w.created = true
 	}
 	res, err := e.db.ExecContext(ctx, e.rebind(`UPDATE pubsub_sub SET holder = ?, lease_until = ?
 		WHERE sub = ? AND paused = 0 AND (holder = ? OR lease_until <= ?)`), w.holder, until, w.name, w.holder, now)
