@@ -133,7 +133,6 @@ func TestRESTErrors(t *testing.T) {
 	if _, err := e.eng.Publish(t.Context(), pubsub.PublishRequest{Topic: "orders.new", Data: []byte(big)}); status(err) != 413 {
 		t.Errorf("publishing too much: %v", err)
 	}
-	_ = service.BadRequest
 }
 
 // Services publish with self.publish (Starlark) and Context.Publish (Go);
