@@ -365,6 +365,14 @@ func (p *parser) object(file, sec string, kind *registry.Kind, secKey, n *yaml.N
 			obj.nameNode = deref(e.value)
 		}
 	}
+	if obj.nameNode == nil && kind.ZatoName != "" {
+		// Zato names such objects by a field: the name is its value.
+		for _, e := range entries {
+			if e.key.Value == kind.ZatoName {
+				obj.nameNode = deref(e.value)
+			}
+		}
+	}
 	switch {
 	case obj.nameNode == nil:
 		p.problem(at(file, n, kind.ID, "", "", "the object has no name"))
@@ -438,14 +446,18 @@ func oneEntryList(kind *registry.Kind, target string, e keyValue) keyValue {
 func (p *parser) skipped(file string, kind *registry.Kind, entries []keyValue) bool {
 	for _, e := range entries {
 		field := e.key.Value
-		if renamed, ok := kind.ZatoFields[field]; ok {
+		if renamed, ok := kind.ZatoFields[field]; ok && renamed != registry.ZatoUnsupported {
 			field = renamed
 		}
 		v := deref(e.value)
 		if v == nil || v.Kind != yaml.ScalarNode {
 			continue
 		}
-		if title, ok := kind.ZatoSkipped[field][v.Value]; ok {
+		title, ok := kind.ZatoSkipped[field][v.Value]
+		if !ok {
+			title, ok = kind.ZatoSkipped[field]["*"]
+		}
+		if ok {
 			p.warnOnce("value:"+kind.ID+"."+field+"="+v.Value, at(file, v, kind.ID, "", e.key.Value,
 				"%s (Zato's %s) is not supported by Plexus yet; its objects were skipped", v.Value, title), true)
 			return true

@@ -40,6 +40,7 @@ import (
 	"github.com/plexushq/plexus/internal/logging"
 	"github.com/plexushq/plexus/internal/metrics"
 	"github.com/plexushq/plexus/internal/password"
+	"github.com/plexushq/plexus/internal/pubsub"
 	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/scheduler"
 	"github.com/plexushq/plexus/internal/secret"
@@ -134,6 +135,9 @@ type Server struct {
 	// the servers sharing a PostgreSQL store; nil with SQLite.
 	Bus     *bus.Bus
 	busEnds []any // what the server's parts send on it
+	// PubSub keeps and delivers the messages of pub/sub topics; it is one
+	// of the subsystems, and delivers from Start.
+	PubSub *pubsub.Engine
 	// Logs keeps the last lines of the log, which the Dashboard shows by
 	// correlation id.
 	Logs *logging.Recent
@@ -258,6 +262,8 @@ func (s *Server) open(ctx context.Context, user []any) error {
 		s.Bus = bus.New(s.Store.DB(), s.NodeID, s.Logger)
 	}
 	s.Starlark = starlark.New(s.Settings.Starlark, s.Logger)
+	s.PubSub = pubsub.New(pubsub.Options{Store: s.Store, Bus: s.Bus, Logger: s.Logger,
+		State: func() registry.State { return s.Runtime.State() }})
 	if s.Settings.DebugListen != "" {
 		s.Debugger = debugger.New(debugger.Options{Compiler: s.Starlark, Logger: s.Logger,
 			Admit: func(ctx context.Context, addr netip.Addr, password string) bool {
@@ -297,6 +303,7 @@ func (s *Server) open(ctx context.Context, user []any) error {
 	}
 	s.openTypedIO()
 	s.Pipeline.Attach(s.Runtime, s.Invoker)
+	s.PubSub.Attach(s.Pipeline)
 	s.Pickup = &deploy.Pickup{Dir: s.Env.Path(envdir.ServicesDir), Exts: []string{starlark.Ext}, Runtime: s.Runtime, Logger: s.Logger,
 		Hooks: []deploy.Hook{{Match: enmasse.IsEnmasseFile, Handle: s.importPickedUp}}}
 	s.Scheduler.Attach(s.Store, s.Runtime, s.Pipeline)
@@ -317,11 +324,12 @@ func (s *Server) open(ctx context.Context, user []any) error {
 // subsystems are the server's shared parts that kinds' running forms,
 // resolvers and actions use (registry.Subsystem), and that may add admin
 // API calls of their own (admin.RouteSource): the scheduler, the JWT
-// sessions, the request pipeline the channels of message brokers
-// hand their messages to, the embedded key-value store and the default
-// cache, and, with a PostgreSQL store, the ends of the cluster's bus that
-// carry WebSocket broadcasts and cache invalidations to every server
-// (WebSocket broadcasts go over Redis instead with websocket.redis).
+// sessions, the request pipeline the channels of message brokers hand
+// their messages to, the embedded key-value store, the default cache and
+// the pub/sub engine, and, with a PostgreSQL store, the ends of the
+// cluster's bus that carry WebSocket broadcasts and cache invalidations
+// to every server (WebSocket broadcasts go over Redis instead with
+// websocket.redis).
 func (s *Server) subsystems() []any {
 	if s.KV == nil {
 		s.KV, s.Cache = kvdb.NewEmbedded(s.Store), cache.NewBuiltin()
@@ -335,7 +343,7 @@ func (s *Server) subsystems() []any {
 			s.busEnds = append(s.busEnds, cache.NewClusterBroadcaster(s.Bus, state, s.Cache, s.Logger))
 		}
 	}
-	return append([]any{s.Scheduler, s.Sessions, s.Pipeline, s.KV, s.Cache}, s.busEnds...)
+	return append([]any{s.Scheduler, s.Sessions, s.Pipeline, s.KV, s.Cache, s.PubSub}, s.busEnds...)
 }
 
 // importPickedUp imports an enmasse file saved in the pickup directory.
@@ -435,7 +443,7 @@ func (s *Server) Start() (err error) {
 			ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
 		}
 	}
-	s.api = newServer(&wsx.Handler{Pipeline: s.Pipeline, Next: &rest.Handler{Pipeline: s.Pipeline}})
+	s.api = newServer(&pubsub.Handler{Engine: s.PubSub, Next: &wsx.Handler{Pipeline: s.Pipeline, Next: &rest.Handler{Pipeline: s.Pipeline}}})
 	dash := &dashboard.Dashboard{API: s.Admin, Admin: s.Admin.Handler(), Logger: s.Logger, Logs: s.Logs, FlushLogs: s.FlushLogs, Metrics: s.Metrics, Secrets: s.box,
 		Cluster: func(ctx context.Context) (*feed.Cluster, error) { return feed.Status(ctx, s.Store, time.Now()) }}
 	s.adminSrv = newServer(dash.Handler())
@@ -460,6 +468,9 @@ func (s *Server) Start() (err error) {
 	s.Admin.Handle("GET "+admin.Prefix+"/cluster", s.Feed.ServeHTTP)
 	s.startTypedIO()
 	s.Sessions.Start()
+	if err := s.PubSub.Start(s.base); err != nil {
+		return err
+	}
 	s.pickupWG.Add(1)
 	go func() {
 		defer s.pickupWG.Done()
@@ -607,6 +618,9 @@ func (s *Server) stop(ctx context.Context) error {
 	}
 	if s.Feed != nil {
 		s.Feed.Close()
+	}
+	if s.PubSub != nil {
+		s.PubSub.Close()
 	}
 	if s.cancel != nil {
 		s.cancel()
