@@ -124,7 +124,9 @@ type page struct {
 
 func (a adminAPI) publish(topic, body string) string {
 	a.t.Helper()
-	var res struct{ MsgID string `json:"msg_id"` }
+	var res struct {
+		MsgID string `json:"msg_id"`
+	}
 	a.decode("POST", "/objects/pubsub_topic/"+topic+"/publish", body, &res)
 	if !strings.HasPrefix(res.MsgID, "zpsm") {
 		a.t.Fatalf("publish answered msg_id %q", res.MsgID)
