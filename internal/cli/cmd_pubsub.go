@@ -317,6 +317,14 @@ message with its data.`,
 	return c
 }
 
+// messages counts messages in words: "1 message", "2 messages".
+func messages(n int) string {
+	if n == 1 {
+		return "1 message"
+	}
+	return strconv.Itoa(n) + " messages"
+}
+
 // oneLine keeps the first line of an error, at most 80 characters.
 func oneLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
@@ -445,7 +453,7 @@ copies.`,
 			if err := decodeAnswer(body, &res); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.Stdout, "Cleared %d messages from %s\n", res.Cleared, args[0])
+			fmt.Fprintf(a.Stdout, "Cleared %s from %s\n", messages(res.Cleared), args[0])
 			return nil
 		},
 	}
@@ -477,7 +485,7 @@ at most 1000), which may also be a message in flight.`,
 			if err := decodeAnswer(body, &res); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.Stdout, "Redelivering %d messages of %s\n", res.Redelivered, args[0])
+			fmt.Fprintf(a.Stdout, "Redelivering %s of %s\n", messages(res.Redelivered), args[0])
 			return nil
 		},
 	}
