@@ -365,6 +365,14 @@ func (p *parser) object(file, sec string, kind *registry.Kind, secKey, n *yaml.N
 			obj.nameNode = deref(e.value)
 		}
 	}
+	if obj.nameNode == nil && kind.ZatoName != "" {
+		// Zato names such objects by a field: the name is its value.
+		for _, e := range entries {
+			if e.key.Value == kind.ZatoName {
+				obj.nameNode = deref(e.value)
+			}
+		}
+	}
 	switch {
 	case obj.nameNode == nil:
 		p.problem(at(file, n, kind.ID, "", "", "the object has no name"))

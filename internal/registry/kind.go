@@ -110,6 +110,10 @@ type Kind struct {
 	// ignored, such as a channel's security: import refuses it unless it
 	// is empty.
 	ZatoFields map[string]string
+	// ZatoName is the field that names an object in Zato's files, which
+	// give objects of this kind no name (a pub/sub subscription is its
+	// security definition's): import names the object after its value.
+	ZatoName string
 	// ZatoSkipped maps a field to the values Zato gives it that Plexus
 	// does not support yet, each with what it means, such as security
 	// type ntlm: import skips an object holding one, with a warning.
@@ -255,6 +259,9 @@ func Register(k Kind) {
 		panic(fmt.Sprintf("registry: kind %q: %v", k.ID, err))
 	}
 	k.fields = fields
+	if _, ok := k.Field(k.ZatoName); k.ZatoName != "" && !ok {
+		panic(fmt.Sprintf("registry: kind %q: ZatoName names unknown field %q", k.ID, k.ZatoName))
+	}
 	for field, values := range k.ZatoSkipped {
 		f, ok := k.Field(field)
 		if !ok {
