@@ -102,6 +102,9 @@ func (e *Engine) apiBrowse(w http.ResponseWriter, r *http.Request) {
 		e.apiError(w, err)
 		return
 	}
+	if page == nil {
+		page = &Page{}
+	}
 	page.Messages = nonNil(page.Messages)
 	reply.JSON(w, http.StatusOK, page)
 }
