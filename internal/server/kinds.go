@@ -11,6 +11,7 @@ import (
 	_ "github.com/plexushq/plexus/internal/mqtt"
 	_ "github.com/plexushq/plexus/internal/nats"
 	_ "github.com/plexushq/plexus/internal/outconn/rest"
+	_ "github.com/plexushq/plexus/internal/pubsub"
 	_ "github.com/plexushq/plexus/internal/redis"
 	_ "github.com/plexushq/plexus/internal/scheduler"
 	_ "github.com/plexushq/plexus/internal/security"

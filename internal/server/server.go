@@ -432,7 +432,7 @@ func (s *Server) Start() (err error) {
 			ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
 		}
 	}
-	s.api = newServer(&wsx.Handler{Pipeline: s.Pipeline, Next: &rest.Handler{Pipeline: s.Pipeline}})
+	s.api = newServer(&pubsub.Handler{Engine: s.PubSub, Next: &wsx.Handler{Pipeline: s.Pipeline, Next: &rest.Handler{Pipeline: s.Pipeline}}})
 	dash := &dashboard.Dashboard{API: s.Admin, Admin: s.Admin.Handler(), Logger: s.Logger, Logs: s.Logs, FlushLogs: s.FlushLogs, Metrics: s.Metrics, Secrets: s.box,
 		Cluster: func(ctx context.Context) (*feed.Cluster, error) { return feed.Status(ctx, s.Store, time.Now()) }}
 	s.adminSrv = newServer(dash.Handler())

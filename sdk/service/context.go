@@ -191,6 +191,7 @@ const (
 	ChannelKafka       = "kafka"
 	ChannelNATS        = "nats"
 	ChannelWebSocket   = "web-socket"
+	ChannelPubSub      = "pubsub"
 )
 
 // Security is the authenticated identity of a request: which definition

@@ -1,0 +1,307 @@
+package pubsub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/plexushq/plexus/internal/config"
+	"github.com/plexushq/plexus/internal/registry"
+)
+
+// pusher is a push subscription's running form: its worker runs as the
+// object's Run.
+type pusher struct{ *subscription }
+
+// Run delivers the subscription's messages until ctx is done.
+func (p *pusher) Run(ctx context.Context, st *registry.Status) error {
+	if p.e == nil {
+		return errors.New("this server has no pub/sub engine")
+	}
+	return p.e.deliverLoop(ctx, p.cfg.Load().Name, p.cfg.Load, st)
+}
+
+// serviceSubscription is the hidden subscription of a service published
+// to: push to the service, with the default retries.
+func serviceSubscription(name string) *SubscriptionConfig {
+	return &SubscriptionConfig{Name: name, Topics: []string{name}, DeliveryType: DeliveryPush, PushType: PushService,
+		PushService: strings.TrimPrefix(name, serviceTopicPrefix), IsDeliveryActive: true, IsPubActive: true,
+		MaxRetryTime: config.Duration(30 * 24 * time.Hour), RetryInitial: config.Duration(3 * time.Second),
+		RetryMax: config.Duration(10 * time.Second), BatchSize: 100}
+}
+
+// startHidden starts the worker of a service's hidden subscription, once.
+func (e *Engine) startHidden(name string) {
+	ctx := e.running()
+	if ctx == nil {
+		return
+	}
+	e.mu.Lock()
+	if e.hidden[name] {
+		e.mu.Unlock()
+		return
+	}
+	e.hidden[name] = true
+	e.workers.Add(1)
+	e.mu.Unlock()
+	cfg := serviceSubscription(name)
+	go func() {
+		defer e.workers.Done()
+		e.deliverLoop(ctx, name, func() *SubscriptionConfig { return cfg }, nil)
+	}()
+}
+
+// deliverLoop is a push subscription's worker on this server. It holds
+// the subscription's lease while it delivers, so that one server at a
+// time delivers a subscription's messages, in order; the others stand
+// by and take over when the lease runs out.
+func (e *Engine) deliverLoop(ctx context.Context, name string, cfg func() *SubscriptionConfig, status *registry.Status) error {
+	w := &worker{e: e, name: name, cfg: cfg, holder: token(), status: status}
+	wake, stop := e.listen(name)
+	defer stop()
+	defer w.release()
+	for ctx.Err() == nil {
+		wait, err := w.step(ctx)
+		if err != nil && ctx.Err() == nil {
+			w.degraded(err)
+			wait = e.poll
+		}
+		if wait <= 0 {
+			continue
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case <-wake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	return nil
+}
+
+// worker is one run of deliverLoop.
+type worker struct {
+	e          *Engine
+	name       string
+	cfg        func() *SubscriptionConfig
+	holder     string
+	status     *registry.Status
+	leaseUntil int64
+	reported   atomic.Value
+}
+
+func (w *worker) running(what string) {
+	if w.status != nil && w.reported.Load() != what {
+		w.reported.Store(what)
+		w.status.Running()
+	}
+}
+
+func (w *worker) degraded(err error) {
+	w.reported.Store("")
+	if w.status != nil {
+		w.status.Degraded(err)
+	}
+	w.e.log.Warn("pub/sub delivery", "subscription", w.name, "error", err.Error())
+}
+
+// step delivers what it can and returns how long to wait before the next
+// step (0: go on at once).
+func (w *worker) step(ctx context.Context) (time.Duration, error) {
+	e, c := w.e, w.cfg()
+	if !c.IsDeliveryActive {
+		w.running("inactive")
+		return e.poll, nil
+	}
+	held, err := w.lease(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if !held {
+		w.running("standby") // another server delivers, or it is paused
+		return e.poll, nil
+	}
+	w.running("delivering")
+	batch := max(c.BatchSize, 1)
+	rows, err := w.claim(ctx, batch)
+	if err != nil {
+		return 0, err
+	}
+	if len(rows) == 0 {
+		return e.poll, nil
+	}
+	for i, r := range rows {
+		if ctx.Err() != nil {
+			return 0, w.unclaim(rows[i:])
+		}
+		now := e.nowMS()
+		if r.nextAt > now {
+			// A failed message waits for its retry, and the ones after it
+			// with it: the order of the queue is kept.
+			if err := w.unclaim(rows[i:]); err != nil {
+				return 0, err
+			}
+			return min(time.Duration(r.nextAt-now)*time.Millisecond, e.poll), nil
+		}
+		if r.expiresAt <= now {
+			if err := w.done(ctx, r, "expired"); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		if err := w.renew(ctx); err != nil {
+			w.unclaim(rows[i:])
+			return 0, err
+		}
+		r.DeliveryCount++
+		derr := e.deliver(ctx, c, r)
+		if ctx.Err() != nil {
+			return 0, w.unclaim(rows[i:])
+		}
+		if derr == nil {
+			if err := w.done(ctx, r, "delivered"); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		if err := w.failed(ctx, c, r, derr); err != nil {
+			return 0, err
+		}
+		return 0, w.unclaim(rows[i+1:])
+	}
+	return 0, nil
+}
+
+// lease takes or renews the subscription's lease; it is refused while
+// another server holds it or the subscription is paused.
+func (w *worker) lease(ctx context.Context) (bool, error) {
+	e := w.e
+	now := e.nowMS()
+	until := now + leaseFor.Milliseconds()
+	if _, err := e.db.ExecContext(ctx, e.rebind("INSERT INTO pubsub_sub (sub) VALUES (?) ON CONFLICT (sub) DO NOTHING"), w.name); err != nil {
+		return false, storeError(err)
+	}
+	res, err := e.db.ExecContext(ctx, e.rebind(`UPDATE pubsub_sub SET holder = ?, lease_until = ?
+		WHERE sub = ? AND paused = 0 AND (holder = ? OR lease_until <= ?)`), w.holder, until, w.name, w.holder, now)
+	if err != nil {
+		return false, storeError(err)
+	}
+	n, _ := res.RowsAffected()
+	if n == 1 {
+		w.leaseUntil = until
+	}
+	return n == 1, nil
+}
+
+// renew renews the lease once a third of it is gone.
+func (w *worker) renew(ctx context.Context) error {
+	if w.leaseUntil-w.e.nowMS() > 2*leaseFor.Milliseconds()/3 {
+		return nil
+	}
+	held, err := w.lease(ctx)
+	if err == nil && !held {
+		err = fmt.Errorf("subscription %s: the lease was lost (paused, or taken by another server)", w.name)
+	}
+	return err
+}
+
+// release gives the lease up, so that another server takes over at
+// once.
+func (w *worker) release() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var holder string
+	if w.leaseUntil == 0 || w.e.db.QueryRowContext(ctx, w.e.rebind("SELECT holder FROM pubsub_sub WHERE sub = ?"), w.name).Scan(&holder) != nil || holder != w.holder {
+		return
+	}
+	w.e.db.ExecContext(ctx, w.e.rebind("UPDATE pubsub_delivery SET state = 0 WHERE sub = ? AND state = 1"), w.name)
+	w.e.db.ExecContext(ctx, w.e.rebind("UPDATE pubsub_sub SET holder = '', lease_until = 0 WHERE sub = ? AND holder = ?"), w.name, w.holder)
+}
+
+// claim marks the subscription's next messages in flight and returns
+// them, in order. Messages in flight already were left by a server that
+// held the lease before: they are delivered again (at least once).
+func (w *worker) claim(ctx context.Context, n int) ([]*row, error) {
+	e := w.e
+	rows, err := e.db.QueryContext(ctx, e.rebind("SELECT "+rowColumns(true)+
+		" WHERE d.sub = ? AND d.state IN (0, 1) ORDER BY d.priority DESC, d.seq LIMIT ?"), w.name, n)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	got, err := scanRows(rows)
+	if err != nil || len(got) == 0 {
+		return got, err
+	}
+	args := []any{w.name}
+	for _, r := range got {
+		args = append(args, r.seq)
+	}
+	if _, err := e.db.ExecContext(ctx, e.rebind("UPDATE pubsub_delivery SET state = 1 WHERE sub = ? AND seq IN "+inList(len(got))), args...); err != nil {
+		return nil, storeError(err)
+	}
+	return got, nil
+}
+
+// unclaim returns claimed messages to the queue.
+func (w *worker) unclaim(rows []*row) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	args := []any{w.name}
+	for _, r := range rows {
+		args = append(args, r.seq)
+	}
+	_, err := w.e.db.ExecContext(ctx, w.e.rebind("UPDATE pubsub_delivery SET state = 0 WHERE sub = ? AND state = 1 AND seq IN "+inList(len(rows))), args...)
+	return storeError2(err)
+}
+
+// done removes a delivered or expired message from the queue.
+func (w *worker) done(ctx context.Context, r *row, outcome string) error {
+	if _, err := w.e.db.ExecContext(ctx, w.e.rebind("DELETE FROM pubsub_delivery WHERE sub = ? AND seq = ?"), w.name, r.seq); err != nil {
+		return storeError(err)
+	}
+	w.e.count(r.Topic, w.name, outcome)
+	return nil
+}
+
+// failed records a failed attempt: a retry after the back-off, or a dead
+// letter once max_retry_time has passed since the first attempt.
+func (w *worker) failed(ctx context.Context, c *SubscriptionConfig, r *row, cause error) error {
+	e := w.e
+	now := e.nowMS()
+	first := r.firstTry
+	if first == 0 {
+		first = now
+	}
+	msg := truncate(cause.Error(), 1000)
+	state, next, outcome := stQueued, now+backoff(c, r.DeliveryCount).Milliseconds(), "retried"
+	if now-first >= c.MaxRetryTime.D().Milliseconds() {
+		state, next, outcome = stDead, 0, "dead_lettered"
+	}
+	if _, err := e.db.ExecContext(ctx, e.rebind(`UPDATE pubsub_delivery SET state = ?, attempts = ?, first_attempt = ?, next_at = ?, last_error = ?
+		WHERE sub = ? AND seq = ?`), state, r.DeliveryCount, first, next, msg, w.name, r.seq); err != nil {
+		return storeError(err)
+	}
+	e.count(r.Topic, w.name, outcome)
+	e.log.Info("pub/sub delivery failed", "subscription", w.name, "msg_id", r.ID, "attempt", r.DeliveryCount, "outcome", outcome, "error", msg)
+	return nil
+}
+
+// backoff is the wait after a subscription's attempt-th failed attempt:
+// retry_initial, doubling up to retry_max, plus up to 10% jitter (with
+// Zato's 3 s and 10 s: 3 s, 6 s, then 10 s).
+func backoff(c *SubscriptionConfig, attempt int) time.Duration {
+	d := c.RetryInitial.D()
+	for i := 1; i < attempt && d < c.RetryMax.D(); i++ {
+		d *= 2
+	}
+	d = min(d, c.RetryMax.D())
+	return d + time.Duration(rand.Int64N(int64(d)/10+1))
+}
