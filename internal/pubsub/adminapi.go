@@ -4,8 +4,10 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/plexushq/plexus/internal/cid"
+	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/reply"
 	"github.com/plexushq/plexus/sdk/service"
 )
@@ -29,6 +31,7 @@ type Router = interface {
 // Operations on queues (publish, get, ack, clear, redeliver, pause,
 // resume) are the kinds' actions.
 func (e *Engine) Routes(r Router, prefix string) {
+	attachActions()
 	base := prefix + "/pubsub"
 	r.Handle("GET "+base+"/topics", e.apiTopics)
 	r.Handle("GET "+base+"/subscriptions", e.apiSubscriptions)
@@ -139,4 +142,21 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// attachOnce gives the kinds their actions once per process.
+var attachOnce sync.Once
+
+// attachActions gives pubsub_topic and pubsub_subscription the actions of
+// actions.go, unless their registration declares them. It runs when the
+// first server mounts the admin API, before any request reads a kind's
+// actions; the admin API looks actions up at each request.
+func attachActions() {
+	attachOnce.Do(func() {
+		for id, acts := range map[string]func() []registry.Action{KindTopic: topicActions, KindSubscription: subscriptionActions} {
+			if k, ok := registry.Lookup(id); ok && len(k.Actions) == 0 {
+				k.Actions = acts()
+			}
+		}
+	})
 }
