@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -160,5 +159,3 @@ func status(err error) int {
 	}
 	return 0
 }
-
-var _ = os.Getenv

@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"strings"
 	"time"
-
-	"github.com/plexushq/plexus/sdk/service"
 )
 
 // row is one delivery with its message, as the queries read it.
@@ -485,5 +483,3 @@ func (e *Engine) Stats(ctx context.Context) (*Stats, error) {
 	}
 	return out, nil
 }
-
-var _ = service.BadRequest

@@ -8,11 +8,13 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/netip"
 	"net/textproto"
 	"strings"
 	"time"
 
 	"github.com/plexushq/plexus/internal/cid"
+	"github.com/plexushq/plexus/internal/ratelimit"
 	"github.com/plexushq/plexus/internal/reply"
 	"github.com/plexushq/plexus/internal/security"
 	"github.com/plexushq/plexus/sdk/service"
@@ -31,7 +33,9 @@ const maxRequest = MaxPayload + 64<<10
 
 // Handler serves the pub/sub REST endpoints and passes every other
 // request to Next. Clients sign in with HTTP Basic Auth as a basic_auth
-// security definition that has a pub/sub permission or subscription.
+// security definition that has a pub/sub permission or subscription; an
+// address that keeps failing is slowed down and locked out as on REST
+// channels (settings auth_failures).
 type Handler struct {
 	Engine *Engine
 	Next   http.Handler
@@ -118,6 +122,15 @@ func (h *Handler) authenticate(r *http.Request) (string, error) {
 		return "", &service.Error{Status: http.StatusUnauthorized, Message: "Authentication required",
 			Header: http.Header{"Www-Authenticate": {`Basic realm="pubsub"`}}}
 	}
+	var failures *ratelimit.Failures
+	var addr netip.Addr
+	if p := h.Engine.pipeline.Load(); p != nil && p.Guard != nil {
+		failures, addr = p.Guard.Failures, ratelimit.PeerClient(r.RemoteAddr, textproto.MIMEHeader(r.Header), p.Guard.Trusted)
+	}
+	if locked, left := failures.Locked(addr, time.Now()); locked {
+		return "", &service.Error{Status: http.StatusTooManyRequests, Message: "Too many failed sign-ins from this address; try again later",
+			Header: http.Header{"Retry-After": {ratelimit.RetryAfter(left)}}}
+	}
 	st := h.Engine.state()
 	in := &security.Inbound{Presented: pr, Headers: textproto.MIMEHeader(r.Header), Now: time.Now(), Ctx: r.Context()}
 	seen := map[string]bool{}
@@ -152,6 +165,7 @@ func (h *Handler) authenticate(r *http.Request) (string, error) {
 			}
 		}
 	}
+	ratelimit.Wait(r.Context(), failures.Fail(addr, time.Now()))
 	return "", service.Unauthorized("Invalid credentials")
 }
 

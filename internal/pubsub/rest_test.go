@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/plexushq/plexus/internal/pubsub"
+	"github.com/plexushq/plexus/plexustest"
 	"github.com/plexushq/plexus/sdk/service"
 )
 
@@ -132,7 +133,6 @@ func TestRESTErrors(t *testing.T) {
 	if _, err := e.eng.Publish(t.Context(), pubsub.PublishRequest{Topic: "orders.new", Data: []byte(big)}); status(err) != 413 {
 		t.Errorf("publishing too much: %v", err)
 	}
-	_ = service.BadRequest
 }
 
 // Services publish with self.publish (Starlark) and Context.Publish (Go);
@@ -182,4 +182,22 @@ func (goPublisher) Handle(c *service.Context) error {
 	id, err := c.Publish("orders.new", map[string]any{"from": "go"}, service.PublishOptions{Priority: 3})
 	c.Response.Payload = map[string]any{"msg_id": id}
 	return err
+}
+
+// An address that keeps failing to sign in is locked out, as on REST
+// channels.
+func TestRESTLockOut(t *testing.T) {
+	s := plexustest.Start(t, plexustest.Options{Settings: "auth_failures:\n  slow_after: 0\n  lock_after: 2\n  lock_for: 1h\n"})
+	s.Put("security", "pub", map[string]any{"type": "basic_auth", "username": "pub", "password": "pub-secret-1"})
+	s.Put(pubsub.KindPermission, "pub", map[string]any{"security": "pub", "pub": []string{"orders.*"}})
+	s.Put(pubsub.KindTopic, "orders.new", map[string]any{})
+	for range 2 {
+		if r := s.Call("POST", "/pubsub/topic/orders.new", `{"data": 1}`, basic("pub", "wrong")); r.StatusCode != 401 {
+			t.Fatalf("a wrong password: %d %s", r.StatusCode, r.Body)
+		}
+	}
+	r := s.Call("POST", "/pubsub/topic/orders.new", `{"data": 1}`, basic("pub", "pub-secret-1"))
+	if r.StatusCode != 429 || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("a locked-out address: %d %s", r.StatusCode, r.Body)
+	}
 }
