@@ -91,7 +91,7 @@ func run(ctx context.Context, o options, out io.Writer) ([]Measurement, error) {
 			}
 			if bin == "" {
 				bin = filepath.Join(tmp, "plexus")
-				if b, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./bench/pubsub/server").CombinedOutput(); err != nil {
+				if b, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/plexushq/plexus/bench/pubsub/server").CombinedOutput(); err != nil {
 					return nil, fmt.Errorf("building bench/pubsub/server: %w\n%s", err, b)
 				}
 			}
