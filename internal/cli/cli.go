@@ -97,6 +97,7 @@ Start with:
 		a.initVSCodeCmd(),
 		a.enmasseCmd(),
 		a.schedulerCmd(),
+		a.pubsubCmd(),
 		a.clusterCmd(),
 		a.adminCmd(),
 		a.pingCmd(),

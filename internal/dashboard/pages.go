@@ -6,7 +6,7 @@ import (
 )
 
 // pageNames are the pages, each a template of its own over the layout.
-var pageNames = []string{"message", "login", "overview", "list", "form", "help", "services", "service", "deploy", "scheduler", "enmasse", "account"}
+var pageNames = []string{"message", "login", "overview", "list", "form", "help", "services", "service", "deploy", "scheduler", "pubsub", "enmasse", "account"}
 
 // funcs are the functions the templates use.
 var funcs = template.FuncMap{

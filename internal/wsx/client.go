@@ -409,6 +409,8 @@ func (c *client) zato(h *Hub, hd *handling, msg []byte) {
 			return
 		}
 		c.reply(zatoFrame(m, x.body))
+	case actionPublish:
+		c.publish(h, hd, r)
 	case actionClientResponse:
 		c.mu.Lock()
 		ch := c.pending[r.InReplyTo]
@@ -462,7 +464,13 @@ func (c *client) fatal(inReplyTo string, status int, msg string) {
 // request sends a server's request to the client and waits for its
 // client-response.
 func (c *client) request(ctx context.Context, data []byte, timeout time.Duration) (any, error) {
-	id := newID("zwsx.rqc")
+	return c.requestAs(ctx, msgRequest, data, timeout)
+}
+
+// requestAs sends a server's message of a type (zwsx.rqc, zwsx.psrq) to
+// the client and waits for its client-response.
+func (c *client) requestAs(ctx context.Context, msgType string, data []byte, timeout time.Duration) (any, error) {
+	id := newID(msgType)
 	ch := make(chan json.RawMessage, 1)
 	c.mu.Lock()
 	if c.pending == nil {
@@ -479,7 +487,7 @@ func (c *client) request(ctx context.Context, data []byte, timeout time.Duration
 		delete(c.pending, id)
 		c.mu.Unlock()
 	}()
-	if !c.enqueue(zatoFrame(meta{ID: id, MsgType: msgRequest}, data)) {
+	if !c.enqueue(zatoFrame(meta{ID: id, MsgType: msgType}, data)) {
 		return nil, service.ServiceUnavailable("client %q disconnected", c.id)
 	}
 	t := time.NewTimer(timeout)

@@ -12,6 +12,7 @@ const (
 	actionCreateSession  = "create-session"
 	actionInvokeService  = "invoke-service"
 	actionClientResponse = "client-response"
+	actionPublish        = "publish" // publish data to meta.topic (pubsub.go)
 )
 
 // Message types of Zato's WSX protocol, server to client.
@@ -21,6 +22,7 @@ const (
 	msgError          = "zwsx.rsperr"
 	msgFatal          = "zwsx.merr" // unsolicited error; the connection closes
 	msgRequest        = "zwsx.rqc"  // the server's request or broadcast to the client
+	msgPubSub         = "zwsx.psrq" // a pub/sub message pushed to the client, which answers with client-response
 )
 
 // Bodies Zato answers to what it cannot read.
@@ -39,6 +41,12 @@ type request struct {
 	ClientID   string
 	ClientName string
 	InReplyTo  string
+	// Publish's: the topic and the message's options.
+	Topic       string
+	Priority    *int
+	Expiration  *float64
+	CorrelID    string
+	ExtClientID string
 	// Data is the message's data as JSON, nil when absent.
 	Data json.RawMessage
 }
@@ -60,6 +68,11 @@ func parseRequest(b []byte) (*request, error) {
 			ClientID   string          `json:"client_id"`
 			ClientName json.RawMessage `json:"client_name"`
 			InReplyTo  string          `json:"in_reply_to"`
+			Topic      string          `json:"topic"`
+			Priority   json.RawMessage `json:"priority"`
+			Expiration *float64        `json:"expiration"`
+			CorrelID   string          `json:"correl_id"`
+			ExtClient  string          `json:"ext_client_id"`
 		} `json:"meta"`
 		Data json.RawMessage `json:"data"`
 	}
@@ -71,7 +84,13 @@ func parseRequest(b []byte) (*request, error) {
 	}
 	m := in.Meta
 	r := &request{Action: m.Action, Token: m.Token, Username: m.Username, Secret: m.Secret,
-		ClientID: m.ClientID, InReplyTo: m.InReplyTo, ID: textOf(m.ID), ClientName: textOf(m.ClientName)}
+		ClientID: m.ClientID, InReplyTo: m.InReplyTo, ID: textOf(m.ID), ClientName: textOf(m.ClientName),
+		Topic: m.Topic, Expiration: m.Expiration, CorrelID: m.CorrelID, ExtClientID: m.ExtClient}
+	// As in Zato, a priority that is not a whole number is the default.
+	var prio int
+	if json.Unmarshal(m.Priority, &prio) == nil {
+		r.Priority = &prio
+	}
 	if r.Action == "" {
 		r.Action = actionClientResponse
 	}

@@ -13,6 +13,8 @@ func FuzzParseRequest(f *testing.F) {
 		`{"meta": {"action": "create-session", "id": "1", "username": "u", "secret": "s", "client_name": {"app": "x"}}}`,
 		`{"meta": {"action": "invoke-service", "id": "2", "token": "t"}, "data": {"a": 1}}`,
 		`{"meta": {"in_reply_to": "zwsx.rqc.1"}, "data": "ok"}`,
+		`{"meta": {"action": "publish", "id": "3", "token": "t", "topic": "orders.new", "priority": 9, "expiration": 60, "correl_id": "c"}, "data": {"n": 1}}`,
+		`{"meta": {"action": "publish", "priority": "high", "expiration": "x"}}`,
 		`{"meta": null}`, `{"meta": {"id": 5}}`, `[]`, `"x"`, `{`, ``,
 	} {
 		f.Add([]byte(s))
