@@ -1,15 +1,11 @@
 package pubsub
 
 import (
-	"bytes"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/plexushq/plexus/internal/cid"
-	"github.com/plexushq/plexus/internal/registry"
 	"github.com/plexushq/plexus/internal/reply"
 	"github.com/plexushq/plexus/sdk/service"
 )
@@ -31,11 +27,9 @@ type Router = interface {
 //	GET prefix/pubsub/messages/{msg_id}            one message, its data and deliveries
 //
 // Operations on queues (publish, get, ack, clear, redeliver, pause,
-// resume) are the kinds' actions (actions.go), under
-// POST prefix/objects/{kind}/{name}/{action}; actionRoutes serves them
-// there while the kinds' registration does not declare them.
+// resume) are the kinds' actions (actions.go), which the admin API serves
+// under POST prefix/objects/{kind}/{name}/{action}.
 func (e *Engine) Routes(r Router, prefix string) {
-	e.actionRoutes(r, prefix)
 	base := prefix + "/pubsub"
 	r.Handle("GET "+base+"/topics", e.apiTopics)
 	r.Handle("GET "+base+"/subscriptions", e.apiSubscriptions)
@@ -148,74 +142,3 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
-// actionRoutes serves the actions of actions.go on the admin API's URL of
-// kind actions, POST prefix/objects/{kind}/{name}/{action}, for a kind
-// whose registration does not declare them; a declared action is served
-// by the admin API itself.
-func (e *Engine) actionRoutes(r Router, prefix string) {
-	for id, acts := range map[string]func() []registry.Action{KindTopic: topicActions, KindSubscription: subscriptionActions} {
-		k, ok := registry.Lookup(id)
-		if !ok || len(k.Actions) > 0 {
-			continue
-		}
-		byName := map[string]registry.Action{}
-		for _, a := range acts() {
-			byName[a.Name] = a
-		}
-		r.Handle("POST "+prefix+"/objects/"+id+"/{name}/{action}", func(w http.ResponseWriter, r *http.Request) {
-			act, ok := byName[r.PathValue("action")]
-			if !ok {
-				e.apiError(w, service.NotFound("Kind %s has no action %q; its actions are %s", id, r.PathValue("action"), actionNames(acts())))
-				return
-			}
-			e.runAction(w, r, k, act)
-		})
-	}
-}
-
-// runAction runs an action on the object the URL names, as the admin API
-// runs kinds' actions.
-func (e *Engine) runAction(w http.ResponseWriter, r *http.Request, k *registry.Kind, act registry.Action) {
-	name := r.PathValue("name")
-	st := e.opts.State()
-	obj, ok := st.Object(k.ID, name)
-	if !ok {
-		e.apiError(w, service.NotFound("No %s named %q", strings.ToLower(k.Title[:1])+k.Title[1:], name))
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxActionBody))
-	if err != nil {
-		e.apiError(w, service.NewError(http.StatusRequestEntityTooLarge, "Request body is too large"))
-		return
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		body = nil
-	}
-	id := cid.New()
-	running, _ := st.Running(k.ID, name)
-	call := &registry.Call{Kind: k, Name: name, Object: obj, Running: running, State: st, Body: body, CID: id,
-		Logger: e.opts.Logger.With("cid", id, "kind", k.ID, "name", name, "action", act.Name)}
-	out, err := act.Run(r.Context(), call)
-	w.Header().Set(reply.CIDHeader, id)
-	var se *service.Error
-	switch {
-	case errors.As(err, &se):
-		reply.Envelope(w, se.Status, id, se.Message)
-	case err != nil:
-		e.opts.Logger.Error("admin action failed", "cid", id, "kind", k.ID, "name", name, "action", act.Name, "error", err.Error())
-		reply.Envelope(w, http.StatusInternalServerError, id, reply.GenericError)
-	default:
-		reply.JSON(w, http.StatusOK, out)
-	}
-}
-
-// maxActionBody bounds the body of an action, as the admin API does.
-const maxActionBody = 1 << 20
-
-func actionNames(acts []registry.Action) string {
-	names := make([]string, len(acts))
-	for i, a := range acts {
-		names[i] = a.Name
-	}
-	return strings.Join(names, ", ")
-}

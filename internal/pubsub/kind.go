@@ -28,6 +28,7 @@ func init() {
 		Examples: []string{`{"name": "orders.new", "description": "Orders as they are placed"}`, `{"name": "prices", "max_depth": 1000, "default_expiration": "1h"}`},
 		Check:    checkTopics,
 		Assemble: assembleTopics,
+		Actions:  topicActions(),
 	})
 	registry.Register(registry.Kind{
 		ID: KindPermission, Title: "Pub/sub permission", Order: 71,
@@ -57,6 +58,7 @@ func init() {
 			`{"name": "shop.orders", "security": "shop", "topics": ["orders.new"], "ack": "explicit"}`,
 			`{"name": "crm.orders", "topics": ["orders.new"], "delivery_type": "push", "push_type": "rest", "push_rest_endpoint": "crm.webhook"}`,
 		},
+		Actions:    subscriptionActions(),
 		Check:      checkSubscriptions,
 		Assemble:   assembleSubscriptions,
 		Provision:  provisionSubscription,
