@@ -446,14 +446,18 @@ func oneEntryList(kind *registry.Kind, target string, e keyValue) keyValue {
 func (p *parser) skipped(file string, kind *registry.Kind, entries []keyValue) bool {
 	for _, e := range entries {
 		field := e.key.Value
-		if renamed, ok := kind.ZatoFields[field]; ok {
+		if renamed, ok := kind.ZatoFields[field]; ok && renamed != registry.ZatoUnsupported {
 			field = renamed
 		}
 		v := deref(e.value)
 		if v == nil || v.Kind != yaml.ScalarNode {
 			continue
 		}
-		if title, ok := kind.ZatoSkipped[field][v.Value]; ok {
+		title, ok := kind.ZatoSkipped[field][v.Value]
+		if !ok {
+			title, ok = kind.ZatoSkipped[field]["*"]
+		}
+		if ok {
 			p.warnOnce("value:"+kind.ID+"."+field+"="+v.Value, at(file, v, kind.ID, "", e.key.Value,
 				"%s (Zato's %s) is not supported by Plexus yet; its objects were skipped", v.Value, title), true)
 			return true

@@ -15,17 +15,19 @@
 //
 // A push subscription has one worker on each server, woken at once by a
 // publish on the same server, by the cluster bus for a publish on
-// another, and by a periodic poll. A worker claims a batch of rows with a
-// lease (on PostgreSQL with FOR UPDATE SKIP LOCKED, so that each message
-// goes to one server), delivers them in order to the subscription's
-// target — a service invoked through the request pipeline, an outgoing
-// REST connection POSTed the message as JSON, or a target registered with
-// RegisterPushTarget such as a WebSocket client — and deletes each row
-// once delivered. A failure is retried with Zato's back-off until the
-// message is delivered, expires or max_retry_time is over; then the row
-// becomes a dead letter, kept and visible until redelivered or cleared.
-// A lease that runs out (its server died mid-delivery) returns the row to
-// the queue: delivery is at least once, and each row counts its delivery
+// another, and by a periodic poll. One worker at a time delivers a
+// subscription: the one holding its lease (a row of pubsub_sub, renewed
+// as it works), so that each message goes to one server, in order; the
+// others stand by. The holder claims a batch of rows, delivers them in
+// order to the subscription's target — a service invoked through the
+// request pipeline, an outgoing REST connection POSTed the message as
+// JSON, or a target registered with RegisterPushTarget such as a
+// WebSocket client — and deletes each row once delivered. A failure is
+// retried with Zato's back-off until the message is delivered, expires or
+// max_retry_time is over; then the row becomes a dead letter, kept and
+// visible until redelivered or cleared. A lease that runs out (its server
+// died mid-delivery) lets another server deliver the rows left in flight
+// again: delivery is at least once, and each row counts its delivery
 // attempts.
 //
 // A pull subscription's messages are taken with Get: retrieving them

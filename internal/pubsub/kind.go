@@ -12,7 +12,7 @@ import (
 
 func init() {
 	registry.Register(registry.Kind{
-		ID: KindTopic, Title: "Pub/sub topic", Order: 60,
+		ID: KindTopic, Title: "Pub/sub topic", Order: 70,
 		Summary: "A named stream of messages that publishers send to and subscriptions receive, durably, in order of priority then publication.",
 		ZatoFields: map[string]string{
 			"max_depth_gd": "max_depth", "has_gd": registry.ZatoUnsupported, "max_depth_non_gd": registry.ZatoUnsupported,
@@ -30,7 +30,7 @@ func init() {
 		Assemble: assembleTopics,
 	})
 	registry.Register(registry.Kind{
-		ID: KindPermission, Title: "Pub/sub permission", Order: 61,
+		ID: KindPermission, Title: "Pub/sub permission", Order: 71,
 		Summary:    "Lets the clients of a security definition publish to, and subscribe to, the topics whose names match its patterns.",
 		ZatoName:   "security",
 		ZatoFields: map[string]string{"id": registry.ZatoUnsupported},
@@ -39,13 +39,14 @@ func init() {
 		Assemble:   assemblePermissions,
 	})
 	registry.Register(registry.Kind{
-		ID: KindSubscription, Title: "Pub/sub subscription", Order: 62,
+		ID: KindSubscription, Title: "Pub/sub subscription", Order: 72,
 		Summary:  "A subscriber's queue of the messages of some topics, pushed to a service, an outgoing REST connection or a WebSocket client, or pulled over REST.",
 		ZatoName: "security",
 		ZatoFields: map[string]string{
 			"topic_list": "topics", "push_service_name": "push_service", "sub_key": registry.ZatoUnsupported, "id": registry.ZatoUnsupported,
-			"rest_push_endpoint_id": registry.ZatoUnsupported,
+			"rest_push_endpoint_id": registry.ZatoUnsupported, "endpoint_name": registry.ZatoUnsupported,
 		},
+		ZatoSkipped: map[string]map[string]string{"endpoint_name": {"*": "3.2 subscription of a pub/sub endpoint"}},
 		New: func() registry.Object {
 			return &SubscriptionConfig{DeliveryType: DeliveryPull, PushType: PushService, IsDeliveryActive: true, IsPubActive: true,
 				Ack: AckAuto, VisibilityTimeout: config.Duration(30 * time.Second), MaxRetryTime: config.Duration(30 * 24 * time.Hour),
@@ -171,8 +172,10 @@ func (c *SubscriptionConfig) Validate() []error {
 			errs = append(errs, registry.FieldProblem("push_rest_endpoint", "push_type rest needs the outgoing REST connection to POST to"))
 		}
 	default:
-		if _, ok := pushTarget(c.PushType); !ok {
-			errs = append(errs, registry.FieldProblem("push_type", "push type %q is not available in this server", c.PushType))
+		// Whether the server has the push type's target is the worker's
+		// to report, so that a file imports into any server.
+		if c.PushTarget == "" {
+			errs = append(errs, registry.FieldProblem("push_target", "push_type %s needs the target to deliver to", c.PushType))
 		}
 	}
 	return errs

@@ -199,3 +199,19 @@ func truncate(s string, n int) string {
 	}
 	return s
 }
+
+// MayPublish says whether a security definition's permissions let its
+// clients publish to a topic.
+func (e *Engine) MayPublish(security, topic string) bool {
+	_, ok := permissionsOf(e.state()).pub[security].Match(topic)
+	return ok
+}
+
+// MaySubscribe says whether a security definition's permissions let its
+// clients subscribe to a topic themselves (as WebSocket clients do).
+// Subscriptions an administrator configures are not checked against
+// them.
+func (e *Engine) MaySubscribe(security, topic string) bool {
+	_, ok := permissionsOf(e.state()).sub[security].Match(topic)
+	return ok
+}

@@ -92,7 +92,8 @@ type worker struct {
 	holder     string
 	status     *registry.Status
 	leaseUntil int64
-	reported   atomic.Value
+	created    bool         // the subscription's row in pubsub_sub exists
+	reported   atomic.Value // the state last reported
 }
 
 func (w *worker) running(what string) {
@@ -103,7 +104,9 @@ func (w *worker) running(what string) {
 }
 
 func (w *worker) degraded(err error) {
-	w.reported.Store("")
+	if w.reported.Swap(err.Error()) == err.Error() {
+		return // reported already
+	}
 	if w.status != nil {
 		w.status.Degraded(err)
 	}
@@ -117,6 +120,11 @@ func (w *worker) step(ctx context.Context) (time.Duration, error) {
 	if !c.IsDeliveryActive {
 		w.running("inactive")
 		return e.poll, nil
+	}
+	if t := c.pushType(); t != PushService && t != PushREST {
+		if _, ok := pushTarget(t); !ok {
+			return 0, fmt.Errorf("push type %q is not available in this server: its messages wait in the queue", t)
+		}
 	}
 	held, err := w.lease(ctx)
 	if err != nil {
@@ -183,8 +191,11 @@ func (w *worker) lease(ctx context.Context) (bool, error) {
 	e := w.e
 	now := e.nowMS()
 	until := now + leaseFor.Milliseconds()
-	if _, err := e.db.ExecContext(ctx, e.rebind("INSERT INTO pubsub_sub (sub) VALUES (?) ON CONFLICT (sub) DO NOTHING"), w.name); err != nil {
-		return false, storeError(err)
+	if !w.created {
+		if _, err := e.db.ExecContext(ctx, e.rebind("INSERT INTO pubsub_sub (sub) VALUES (?) ON CONFLICT (sub) DO NOTHING"), w.name); err != nil {
+			return false, storeError(err)
+		}
+		w.created = true
 	}
 	res, err := e.db.ExecContext(ctx, e.rebind(`UPDATE pubsub_sub SET holder = ?, lease_until = ?
 		WHERE sub = ? AND paused = 0 AND (holder = ? OR lease_until <= ?)`), w.holder, until, w.name, w.holder, now)

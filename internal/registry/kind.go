@@ -116,7 +116,9 @@ type Kind struct {
 	ZatoName string
 	// ZatoSkipped maps a field to the values Zato gives it that Plexus
 	// does not support yet, each with what it means, such as security
-	// type ntlm: import skips an object holding one, with a warning.
+	// type ntlm: import skips an object holding one, with a warning. The
+	// field may be a Zato field marked ZatoUnsupported, and the value "*"
+	// stands for any value.
 	ZatoSkipped map[string]map[string]string
 	// ZatoValues maps a field to the values Zato gives it that Plexus
 	// spells differently, each with Plexus's, for import only, such as
@@ -264,6 +266,9 @@ func Register(k Kind) {
 	}
 	for field, values := range k.ZatoSkipped {
 		f, ok := k.Field(field)
+		if zf, zato := k.ZatoFields[field]; !ok && zato && zf == ZatoUnsupported {
+			continue // a Zato field of its own
+		}
 		if !ok {
 			panic(fmt.Sprintf("registry: kind %q: Zato values skip objects by unknown field %q", k.ID, field))
 		}

@@ -60,6 +60,7 @@ var selfDocs = map[string]string{
 	"self.logger.exception":           "exception(msg, *args) logs at ERROR.",
 	"self.invoke":                     "invoke(name, payload=None, verb=None, **kwargs) invokes another service synchronously, with the same cid, and returns its response payload.",
 	"self.invoke_async":               "invoke_async(name, payload=None, **kwargs) starts a service in the background and returns its new cid.",
+	"self.publish":                    "publish(topic, data, priority=5, expiration=None, correl_id=None, in_reply_to=None, ext_client_id=None) publishes to a pub/sub topic, or a service's name, and returns the message id (docs/pubsub.md).",
 	"self.out":                        "Outgoing connections by kind: self.out.rest[\"Name\"].conn.",
 	"self.outgoing":                   "Zato's name of self.out.",
 	"self.out.plain_http":             "Zato's name of self.out.rest.",
