@@ -1,0 +1,143 @@
+package pubsub
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/plexushq/plexus/sdk/service"
+)
+
+// Group commit of publishes: concurrent publishes are written by one
+// goroutine in shared transactions, each of up to maxGroup messages, so
+// that a store commits (and syncs) once for many messages rather than
+// once each, and SQLite's single writer is not fought over. Each publish
+// still returns only after its own message's transaction has committed.
+const (
+	// maxGroup is the most messages one transaction writes.
+	maxGroup = 256
+	// maxWaiting is the most publishes waiting for their commit; more are
+	// refused with 503.
+	maxWaiting = 10_000
+	// groupTimeout bounds one shared transaction.
+	groupTimeout = 30 * time.Second
+)
+
+// stored is one message waiting to be written, and its outcome.
+type stored struct {
+	args []any    // pubsub_message's columns, in insertMessage's order
+	subs []string // subscriptions getting a delivery row
+	// delivery row values shared by its subscriptions
+	msgID, topic string
+	prio, size   int
+	exp          int64
+	err          error
+	done         chan struct{}
+}
+
+// committer is the engine's queue of publishes waiting for their commit.
+type committer struct {
+	mu      sync.Mutex
+	waiting []*stored
+	busy    bool // a goroutine is writing
+}
+
+const insertMessage = `INSERT INTO pubsub_message
+	(msg_id, topic, data, size, priority, correl_id, in_reply_to, ext_client_id, cid, publisher, pub_time, expires_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`
+
+// store writes a message with its delivery rows and returns once they
+// are committed, or with the error that stopped them.
+func (e *Engine) store(s *stored) error {
+	s.done = make(chan struct{})
+	c := &e.commits
+	c.mu.Lock()
+	if len(c.waiting) >= maxWaiting {
+		c.mu.Unlock()
+		return service.ServiceUnavailable("%d publishes are waiting for the pub/sub store; try again", maxWaiting)
+	}
+	c.waiting = append(c.waiting, s)
+	if !c.busy {
+		c.busy = true
+		go e.commitLoop()
+	}
+	c.mu.Unlock()
+	<-s.done
+	return s.err
+}
+
+// commitLoop writes the waiting publishes, a group at a time, until none
+// is left.
+func (e *Engine) commitLoop() {
+	c := &e.commits
+	for {
+		c.mu.Lock()
+		n := min(len(c.waiting), maxGroup)
+		if n == 0 {
+			c.busy = false
+			c.mu.Unlock()
+			return
+		}
+		group := c.waiting[:n:n]
+		c.waiting = c.waiting[n:]
+		if len(c.waiting) == 0 {
+			c.waiting = nil
+		}
+		c.mu.Unlock()
+		err := e.writeGroup(group)
+		for _, s := range group {
+			s.err = err
+			close(s.done)
+		}
+	}
+}
+
+// writeGroup writes a group of messages in one transaction.
+func (e *Engine) writeGroup(group []*stored) error {
+	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+	defer cancel()
+	tx, err := e.db.BeginTx(ctx, nil)
+	if err != nil {
+		return storeError(err)
+	}
+	defer tx.Rollback()
+	ins, err := tx.PrepareContext(ctx, e.rebind(insertMessage))
+	if err != nil {
+		return storeError(err)
+	}
+	defer ins.Close()
+	var q strings.Builder
+	var args []any
+	flush := func() error {
+		if len(args) == 0 {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, e.rebind("INSERT INTO pubsub_delivery (sub, seq, msg_id, topic, priority, size, expires_at) VALUES "+q.String()), args...)
+		q.Reset()
+		args = args[:0]
+		return err
+	}
+	for _, s := range group {
+		var seq int64
+		if err := ins.QueryRowContext(ctx, s.args...).Scan(&seq); err != nil {
+			return storeError(err)
+		}
+		for _, sub := range s.subs {
+			if len(args) > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, sub, seq, s.msgID, s.topic, s.prio, s.size, s.exp)
+			if len(args) >= 7*1000 {
+				if err := flush(); err != nil {
+					return storeError(err)
+				}
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return storeError(err)
+	}
+	return storeError2(tx.Commit())
+}
