@@ -90,6 +90,9 @@ func (e *Engine) commitLoop() {
 			s.err = err
 			close(s.done)
 		}
+		if err == nil {
+			e.wakeOthers(group)
+		}
 	}
 }
 
@@ -140,4 +143,22 @@ func (e *Engine) writeGroup(group []*stored) error {
 		return storeError(err)
 	}
 	return storeError2(tx.Commit())
+}
+
+// wakeOthers wakes, through the cluster bus, the other servers' workers
+// of the topics a group published to: once a topic per group.
+func (e *Engine) wakeOthers(group []*stored) {
+	if e.opts.Bus == nil {
+		return
+	}
+	woken := map[string]bool{}
+	for _, s := range group {
+		if len(s.subs) == 0 || woken[s.topic] {
+			continue
+		}
+		woken[s.topic] = true
+		if err := e.opts.Bus.Publish(busKind, []byte(s.topic)); err != nil {
+			e.log.Debug("pub/sub: waking the other servers", "topic", s.topic, "error", err.Error())
+		}
+	}
 }

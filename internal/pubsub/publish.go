@@ -113,7 +113,7 @@ func (e *Engine) Publish(ctx context.Context, req PublishRequest) (msgID string,
 }
 
 // published counts a committed message and wakes its subscriptions'
-// workers, here and, through the bus, on the other servers.
+// workers here (commitLoop wakes the other servers').
 func (e *Engine) published(topic string, subs []string) {
 	if s := e.stats.Load(); s != nil {
 		s.published.WithLabelValues(metricTopic(topic)).Inc()
@@ -123,11 +123,6 @@ func (e *Engine) published(topic string, subs []string) {
 	}
 	for _, s := range subs {
 		e.wakeSub(s)
-	}
-	if e.opts.Bus != nil && len(subs) > 0 {
-		if err := e.opts.Bus.Publish(busKind, []byte(topic)); err != nil {
-			e.log.Debug("pub/sub: waking the other servers", "topic", topic, "error", err.Error())
-		}
 	}
 }
 
