@@ -2,6 +2,8 @@ package pubsub
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -26,7 +28,7 @@ const (
 
 // stored is one message waiting to be written, and its outcome.
 type stored struct {
-	args []any    // pubsub_message's columns, in insertMessage's order
+	args []any    // pubsub_message's columns, in insertMessages' order
 	subs []string // subscriptions getting a delivery row
 	// delivery row values shared by its subscriptions
 	msgID, topic string
@@ -43,9 +45,8 @@ type committer struct {
 	busy    bool // a goroutine is writing
 }
 
-const insertMessage = `INSERT INTO pubsub_message
-	(msg_id, topic, data, size, priority, correl_id, in_reply_to, ext_client_id, cid, publisher, pub_time, expires_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`
+const insertMessages = `INSERT INTO pubsub_message
+	(msg_id, topic, data, size, priority, correl_id, in_reply_to, ext_client_id, cid, publisher, pub_time, expires_at) VALUES `
 
 // store writes a message with its delivery rows and returns once they
 // are committed, or with the error that stopped them.
@@ -105,11 +106,10 @@ func (e *Engine) writeGroup(group []*stored) error {
 		return storeError(err)
 	}
 	defer tx.Rollback()
-	ins, err := tx.PrepareContext(ctx, e.rebind(insertMessage))
+	seqs, err := insertGroup(ctx, tx, e.rebind, group)
 	if err != nil {
 		return storeError(err)
 	}
-	defer ins.Close()
 	var q strings.Builder
 	var args []any
 	flush := func() error {
@@ -122,10 +122,7 @@ func (e *Engine) writeGroup(group []*stored) error {
 		return err
 	}
 	for _, s := range group {
-		var seq int64
-		if err := ins.QueryRowContext(ctx, s.args...).Scan(&seq); err != nil {
-			return storeError(err)
-		}
+		seq := seqs[s.msgID]
 		for _, sub := range s.subs {
 			if len(args) > 0 {
 				q.WriteString(", ")
@@ -161,4 +158,41 @@ func (e *Engine) wakeOthers(group []*stored) {
 			e.log.Debug("pub/sub: waking the other servers", "topic", s.topic, "error", err.Error())
 		}
 	}
+}
+
+// insertGroup inserts a group's messages in one statement and returns
+// their seq by msg_id.
+func insertGroup(ctx context.Context, tx *sql.Tx, rebind func(string) string, group []*stored) (map[string]int64, error) {
+	var q strings.Builder
+	q.WriteString(insertMessages)
+	args := make([]any, 0, 12*len(group))
+	for i, s := range group {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, s.args...)
+	}
+	q.WriteString(" RETURNING seq, msg_id")
+	rows, err := tx.QueryContext(ctx, rebind(q.String()), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	seqs := make(map[string]int64, len(group))
+	for rows.Next() {
+		var seq int64
+		var id string
+		if err := rows.Scan(&seq, &id); err != nil {
+			return nil, err
+		}
+		seqs[id] = seq
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(seqs) != len(group) {
+		return nil, fmt.Errorf("%d of %d messages were inserted", len(seqs), len(group))
+	}
+	return seqs, nil
 }
