@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -72,6 +73,36 @@ func BenchmarkPublishDeliver(b *testing.B) {
 		for deadline := time.Now().Add(5 * time.Minute); len(rec.messages()) < n; time.Sleep(time.Millisecond) {
 			if time.Now().After(deadline) {
 				b.Fatalf("%d of %d delivered", len(rec.messages()), n)
+			}
+		}
+	})
+}
+
+// BenchmarkPublishDeliverParallel: durable publishes of 1 KB from many
+// goroutines at once (group commit shares their transactions), each
+// pushed to a Go service; the time is until the last one is delivered.
+func BenchmarkPublishDeliverParallel(b *testing.B) {
+	benchStores(b, func(b *testing.B, db string) {
+		s, eng, rec := benchServer(b, db)
+		s.Put(pubsub.KindSubscription, "bench", map[string]any{"topics": []string{"bench"}, "delivery_type": "push", "push_service": "t.recv"})
+		s.WaitState(pubsub.KindSubscription, "bench", "running")
+		ctx := context.Background()
+		b.SetBytes(int64(len(payload1K)))
+		b.SetParallelism(8)
+		var n atomic.Int64
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := eng.Publish(ctx, pubsub.PublishRequest{Topic: "bench", Data: payload1K}); err != nil {
+					b.Error(err)
+					return
+				}
+				n.Add(1)
+			}
+		})
+		for deadline := time.Now().Add(5 * time.Minute); int64(len(rec.messages())) < n.Load(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				b.Fatalf("%d of %d delivered", len(rec.messages()), n.Load())
 			}
 		}
 	})

@@ -70,6 +70,8 @@ type Engine struct {
 	stats    atomic.Pointer[stats]
 	poll     time.Duration
 
+	commits committer
+
 	mu      sync.Mutex
 	wake    map[string]map[chan struct{}]bool // per subscription, its workers' wake-ups
 	depth   map[string]*depthEstimate

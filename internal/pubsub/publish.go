@@ -100,47 +100,20 @@ func (e *Engine) Publish(ctx context.Context, req PublishRequest) (msgID string,
 		correl = req.CID
 	}
 	exp := now.Add(expiration).UnixMilli()
-	var stored []byte
+	var keep []byte
 	if len(subs) > 0 {
-		stored = data // with no subscriber, only a trace of the message is kept
+		keep = data // with no subscriber, only a trace of the message is kept
 	}
-	tx, err := e.db.BeginTx(ctx, nil)
-	if err != nil {
-		return "", storeError(err)
-	}
-	defer tx.Rollback()
-	var seq int64
-	err = tx.QueryRowContext(ctx, e.rebind(`INSERT INTO pubsub_message
-		(msg_id, topic, data, size, priority, correl_id, in_reply_to, ext_client_id, cid, publisher, pub_time, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`),
-		msgID, name, stored, len(data), prio, correl, req.InReplyTo, req.ExtClientID, req.CID, req.Publisher, now.UnixMilli(), exp).Scan(&seq)
-	if err != nil {
-		return "", storeError(err)
-	}
-	if len(subs) > 0 {
-		var q strings.Builder
-		q.WriteString("INSERT INTO pubsub_delivery (sub, seq, msg_id, topic, priority, size, expires_at) VALUES ")
-		args := make([]any, 0, 7*len(subs))
-		for i, s := range subs {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("(?, ?, ?, ?, ?, ?, ?)")
-			args = append(args, s, seq, msgID, name, prio, len(data), exp)
-		}
-		if _, err := tx.ExecContext(ctx, e.rebind(q.String()), args...); err != nil {
-			return "", storeError(err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return "", storeError(err)
+	if err := e.store(&stored{args: []any{msgID, name, keep, len(data), prio, correl, req.InReplyTo, req.ExtClientID, req.CID, req.Publisher, now.UnixMilli(), exp},
+		subs: subs, msgID: msgID, topic: name, prio: prio, size: len(data), exp: exp}); err != nil {
+		return "", err
 	}
 	e.published(name, subs)
 	return msgID, nil
 }
 
 // published counts a committed message and wakes its subscriptions'
-// workers, here and, through the bus, on the other servers.
+// workers here (commitLoop wakes the other servers').
 func (e *Engine) published(topic string, subs []string) {
 	if s := e.stats.Load(); s != nil {
 		s.published.WithLabelValues(metricTopic(topic)).Inc()
@@ -150,11 +123,6 @@ func (e *Engine) published(topic string, subs []string) {
 	}
 	for _, s := range subs {
 		e.wakeSub(s)
-	}
-	if e.opts.Bus != nil && len(subs) > 0 {
-		if err := e.opts.Bus.Publish(busKind, []byte(topic)); err != nil {
-			e.log.Debug("pub/sub: waking the other servers", "topic", topic, "error", err.Error())
-		}
 	}
 }
 

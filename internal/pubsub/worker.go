@@ -126,7 +126,8 @@ func (w *worker) step(ctx context.Context) (time.Duration, error) {
 			return 0, fmt.Errorf("push type %q is not available in this server: its messages wait in the queue", t)
 		}
 	}
-	held, err := w.lease(ctx)
+	batch := max(c.BatchSize, 1)
+	held, rows, err := w.claim(ctx, batch)
 	if err != nil {
 		return 0, err
 	}
@@ -135,54 +136,48 @@ func (w *worker) step(ctx context.Context) (time.Duration, error) {
 		return e.poll, nil
 	}
 	w.running("delivering")
-	batch := max(c.BatchSize, 1)
-	rows, err := w.claim(ctx, batch)
-	if err != nil {
-		return 0, err
-	}
 	if len(rows) == 0 {
 		return e.poll, nil
 	}
+	var done acks
 	for i, r := range rows {
 		if ctx.Err() != nil {
-			return 0, w.unclaim(rows[i:])
+			return 0, errors.Join(w.done(done), w.unclaim(rows[i:]))
 		}
 		now := e.nowMS()
 		if r.nextAt > now {
 			// A failed message waits for its retry, and the ones after it
 			// with it: the order of the queue is kept.
-			if err := w.unclaim(rows[i:]); err != nil {
+			if err := errors.Join(w.done(done), w.unclaim(rows[i:])); err != nil {
 				return 0, err
 			}
 			return min(time.Duration(r.nextAt-now)*time.Millisecond, e.poll), nil
 		}
 		if r.expiresAt <= now {
-			if err := w.done(ctx, r, "expired"); err != nil {
-				return 0, err
-			}
+			done.add(r, "expired")
 			continue
 		}
 		if err := w.renew(ctx); err != nil {
-			w.unclaim(rows[i:])
-			return 0, err
+			return 0, errors.Join(err, w.done(done), w.unclaim(rows[i:]))
 		}
 		r.DeliveryCount++
 		derr := e.deliver(ctx, c, r)
 		if ctx.Err() != nil {
-			return 0, w.unclaim(rows[i:])
+			return 0, errors.Join(w.done(done), w.unclaim(rows[i:]))
 		}
 		if derr == nil {
-			if err := w.done(ctx, r, "delivered"); err != nil {
-				return 0, err
-			}
+			done.add(r, "delivered")
 			continue
+		}
+		if err := w.done(done); err != nil {
+			return 0, err
 		}
 		if err := w.failed(ctx, c, r, derr); err != nil {
 			return 0, err
 		}
 		return 0, w.unclaim(rows[i+1:])
 	}
-	return 0, nil
+	return 0, w.done(done)
 }
 
 // lease takes or renews the subscription's lease; it is refused while
@@ -234,30 +229,6 @@ func (w *worker) release() {
 	w.e.db.ExecContext(ctx, w.e.rebind("UPDATE pubsub_sub SET holder = '', lease_until = 0 WHERE sub = ? AND holder = ?"), w.name, w.holder)
 }
 
-// claim marks the subscription's next messages in flight and returns
-// them, in order. Messages in flight already were left by a server that
-// held the lease before: they are delivered again (at least once).
-func (w *worker) claim(ctx context.Context, n int) ([]*row, error) {
-	e := w.e
-	rows, err := e.db.QueryContext(ctx, e.rebind("SELECT "+rowColumns(true)+
-		" WHERE d.sub = ? AND d.state IN (0, 1) ORDER BY d.priority DESC, d.seq LIMIT ?"), w.name, n)
-	if err != nil {
-		return nil, storeError(err)
-	}
-	got, err := scanRows(rows)
-	if err != nil || len(got) == 0 {
-		return got, err
-	}
-	args := []any{w.name}
-	for _, r := range got {
-		args = append(args, r.seq)
-	}
-	if _, err := e.db.ExecContext(ctx, e.rebind("UPDATE pubsub_delivery SET state = 1 WHERE sub = ? AND seq IN "+inList(len(got))), args...); err != nil {
-		return nil, storeError(err)
-	}
-	return got, nil
-}
-
 // unclaim returns claimed messages to the queue.
 func (w *worker) unclaim(rows []*row) error {
 	if len(rows) == 0 {
@@ -271,15 +242,6 @@ func (w *worker) unclaim(rows []*row) error {
 	}
 	_, err := w.e.db.ExecContext(ctx, w.e.rebind("UPDATE pubsub_delivery SET state = 0 WHERE sub = ? AND state = 1 AND seq IN "+inList(len(rows))), args...)
 	return storeError2(err)
-}
-
-// done removes a delivered or expired message from the queue.
-func (w *worker) done(ctx context.Context, r *row, outcome string) error {
-	if _, err := w.e.db.ExecContext(ctx, w.e.rebind("DELETE FROM pubsub_delivery WHERE sub = ? AND seq = ?"), w.name, r.seq); err != nil {
-		return storeError(err)
-	}
-	w.e.count(r.Topic, w.name, outcome)
-	return nil
 }
 
 // failed records a failed attempt: a retry after the back-off, or a dead
