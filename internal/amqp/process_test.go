@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -89,66 +88,6 @@ func (g *gate) waitHeld(t *testing.T, n int) []string {
 	return nil
 }
 
-// process is plexus running as a process of its own, as plexus start runs.
-type process struct {
-	cmd *exec.Cmd
-	out *testenv.Buffer
-}
-
-var (
-	buildOnce sync.Once
-	binary    string
-	buildErr  error
-)
-
-// startPlexus builds cmd/plexus (once) and starts it on an environment.
-func startPlexus(t *testing.T, dir string) *process {
-	t.Helper()
-	buildOnce.Do(func() {
-		d, err := os.MkdirTemp("", "plexus-amqp-test")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binary = filepath.Join(d, "plexus")
-		if out, err := exec.Command("go", "build", "-o", binary, "../../cmd/plexus").CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("%v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("building plexus: %v", buildErr)
-	}
-	p := &process{cmd: exec.Command(binary, "start", dir, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"), out: &testenv.Buffer{}}
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.cmd.Process.Kill(); p.cmd.Wait() })
-	p.waitLog(t, "server started")
-	return p
-}
-
-func (p *process) waitLog(t *testing.T, parts ...string) {
-	t.Helper()
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		for line := range strings.SplitSeq(p.out.String(), "\n") {
-			if containsAll(line, parts) {
-				return
-			}
-		}
-	}
-	t.Fatalf("plexus never logged %q:\n%s", parts, p.out)
-}
-
-func containsAll(s string, parts []string) bool {
-	for _, p := range parts {
-		if !strings.Contains(s, p) {
-			return false
-		}
-	}
-	return true
-}
-
 const relayService = `
 def handle(self):
     self.out.rest["gate"].conn.post(self.cid, self.request.payload)
@@ -215,29 +154,28 @@ channel_amqp:
 	seen := map[string]int{}
 	// SIGKILL with pool_size services held mid-call.
 	g.allow(total / 4)
-	p := startPlexus(t, dir)
+	p := testenv.StartPlexus(t, dir)
 	killed := g.waitHeld(t, pool)
-	p.cmd.Process.Signal(syscall.SIGKILL)
-	p.cmd.Wait()
+	p.Kill()
 	g.release()
 
 	// Restarted, it gets them again; SIGTERM while pool_size are held.
 	g.allow(total / 4)
-	p = startPlexus(t, dir)
+	p = testenv.StartPlexus(t, dir)
 	stopped := g.waitHeld(t, pool)
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	p.waitLog(t, "shutting down")
+	p.Signal(syscall.SIGTERM)
+	p.WaitLog(t, "shutting down")
 	time.Sleep(200 * time.Millisecond) // what arrives meanwhile must be held too, not taken
 	g.release()
-	if err := p.cmd.Wait(); err != nil {
-		t.Fatalf("plexus exited with %v:\n%s", err, p.out)
+	if err := p.Wait(); err != nil {
+		t.Fatalf("plexus exited with %v:\n%s", err, p.Log)
 	}
-	p.waitLog(t, "server stopped")
+	p.WaitLog(t, "server stopped")
 	for _, b := range stopped {
 		for seen[b] == 0 {
 			d, ok := r.get(out, 10*time.Second)
 			if !ok {
-				t.Fatalf("%s, in flight at SIGTERM, was not sent on:\n%s", b, p.out)
+				t.Fatalf("%s, in flight at SIGTERM, was not sent on:\n%s", b, p.Log)
 			}
 			seen[string(d.Body)]++
 		}
