@@ -157,12 +157,14 @@ type Sink struct {
 	mu     sync.Mutex
 	budget int // calls still answered at once; -1: all
 	open   chan struct{}
-	held   int
+	held   map[string]int // bodies of the calls held now
 	seen   map[string]int
 }
 
 // NewSink returns a sink that answers every call.
-func NewSink() *Sink { return &Sink{budget: -1, open: make(chan struct{}), seen: map[string]int{}} }
+func NewSink() *Sink {
+	return &Sink{budget: -1, open: make(chan struct{}), held: map[string]int{}, seen: map[string]int{}}
+}
 
 func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var body strings.Builder
@@ -170,14 +172,16 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.budget == 0 {
 		open := s.open
-		s.held++
+		s.held[body.String()]++
 		s.mu.Unlock()
 		select {
 		case <-open:
 		case <-r.Context().Done():
 		}
 		s.mu.Lock()
-		s.held--
+		if s.held[body.String()]--; s.held[body.String()] == 0 {
+			delete(s.held, body.String())
+		}
 		if r.Context().Err() != nil {
 			s.mu.Unlock()
 			return
@@ -210,10 +214,7 @@ func (s *Sink) Release() {
 func (s *Sink) WaitHeld(t testing.TB, n int) int {
 	t.Helper()
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		s.mu.Lock()
-		held := s.held
-		s.mu.Unlock()
-		if held >= n {
+		if held := len(s.HeldBodies()); held >= n {
 			return held
 		}
 	}
@@ -226,14 +227,25 @@ func (s *Sink) WaitHeld(t testing.TB, n int) int {
 func (s *Sink) WaitDropped(t testing.TB) {
 	t.Helper()
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		s.mu.Lock()
-		held := s.held
-		s.mu.Unlock()
-		if held == 0 {
+		if len(s.HeldBodies()) == 0 {
 			return
 		}
 	}
 	t.Fatal("held calls still held after their caller was killed")
+}
+
+// HeldBodies returns the bodies of the calls held now, one for each
+// call.
+func (s *Sink) HeldBodies() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var bodies []string
+	for b, n := range s.held {
+		for range n {
+			bodies = append(bodies, b)
+		}
+	}
+	return bodies
 }
 
 // Seen returns how many times each body was recorded.
