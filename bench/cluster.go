@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -22,6 +21,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 
+	"github.com/plexushq/plexus/bench/internal/benchutil"
 	"github.com/plexushq/plexus/internal/envdir"
 )
 
@@ -50,10 +50,8 @@ func runCluster(ctx context.Context, o options, stdout io.Writer) error {
 	}
 	defer os.RemoveAll(tmp)
 	bin := filepath.Join(tmp, "plexus")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/plexus")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("building plexus: %w\n%s", err, out)
+	if err := benchutil.Build(ctx, root, bin, "./cmd/plexus"); err != nil {
+		return err
 	}
 	db, err := sql.Open("pgx", o.cluster)
 	if err != nil {
@@ -93,10 +91,10 @@ func runCluster(ctx context.Context, o options, stdout io.Writer) error {
 			return err
 		}
 		n := &clusterNode{}
-		if n.api, err = freeAddr(); err != nil {
+		if n.api, err = benchutil.FreeAddr(); err != nil {
 			return err
 		}
-		if n.admin, err = freeAddr(); err != nil {
+		if n.admin, err = benchutil.FreeAddr(); err != nil {
 			return err
 		}
 		n.start = func() error {

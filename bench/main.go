@@ -37,6 +37,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/plexushq/plexus/bench/internal/benchutil"
 )
 
 func main() {
@@ -383,11 +385,9 @@ func (b *bench) build(ctx context.Context) error {
 	fmt.Fprintf(b.out, "\nBuilding plexus and the baseline... ")
 	b.plexusBin, b.baselineBin = filepath.Join(b.tmp, "plexus"), filepath.Join(b.tmp, "baseline")
 	for bin, pkg := range map[string]string{b.plexusBin: "./bench/server", b.baselineBin: "./bench/baseline"} {
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg)
-		cmd.Dir = b.root
-		if out, err := cmd.CombinedOutput(); err != nil {
+		if err := benchutil.Build(ctx, b.root, bin, pkg); err != nil {
 			fmt.Fprintln(b.out)
-			return fmt.Errorf("building %s: %w\n%s", pkg, err, out)
+			return err
 		}
 	}
 	fmt.Fprintf(b.out, "done in %s\n", round(time.Since(start)))
@@ -429,10 +429,10 @@ func (b *bench) stopAll() {
 // and waits until both answer.
 func (b *bench) startServers(ctx context.Context) error {
 	var err error
-	if b.baselineAddr, err = freeAddr(); err != nil {
+	if b.baselineAddr, err = benchutil.FreeAddr(); err != nil {
 		return err
 	}
-	if b.backendAddr, err = freeAddr(); err != nil {
+	if b.backendAddr, err = benchutil.FreeAddr(); err != nil {
 		return err
 	}
 	// The proxy scenario's backend: another baseline, answering /hello.
@@ -440,10 +440,10 @@ func (b *bench) startServers(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if b.apiAddr, err = freeAddr(); err != nil {
+	if b.apiAddr, err = benchutil.FreeAddr(); err != nil {
 		return err
 	}
-	if b.adminAddr, err = freeAddr(); err != nil {
+	if b.adminAddr, err = benchutil.FreeAddr(); err != nil {
 		return err
 	}
 	args := []string{"-listen", b.baselineAddr, "-proxy", "http://" + b.backendAddr + "/hello"}

@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/plexushq/plexus/bench/internal/benchutil"
 	"github.com/plexushq/plexus/bench/pubsub/sink"
 )
 
@@ -24,7 +25,7 @@ type rabbit struct {
 }
 
 func newRabbit(url string, publishers int) (*rabbit, error) {
-	r := &rabbit{queue: "plexus-bench-pubsub-" + randomHex(), channels: make(chan *amqp.Channel, publishers)}
+	r := &rabbit{queue: "plexus-bench-pubsub-" + benchutil.RandomHex(6), channels: make(chan *amqp.Channel, publishers)}
 	var err error
 	if r.pubConn, err = amqp.Dial(url); err != nil {
 		return nil, fmt.Errorf("connecting to RabbitMQ: %w", err)
@@ -109,7 +110,7 @@ type jetStream struct {
 }
 
 func newJetStream(ctx context.Context, url string) (*jetStream, error) {
-	id := randomHex()
+	id := benchutil.RandomHex(6)
 	j := &jetStream{stream: "PLEXUS_BENCH_PUBSUB_" + id, subject: "plexus-bench-pubsub." + id}
 	var err error
 	if j.nc, err = nats.Connect(url); err != nil {

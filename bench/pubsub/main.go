@@ -26,15 +26,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -47,6 +43,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/plexushq/plexus/bench/internal/benchutil"
 	"github.com/plexushq/plexus/bench/pubsub/sink"
 )
 
@@ -91,8 +88,8 @@ func run(ctx context.Context, o options, out io.Writer) ([]Measurement, error) {
 			}
 			if bin == "" {
 				bin = filepath.Join(tmp, "plexus")
-				if b, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/plexushq/plexus/bench/pubsub/server").CombinedOutput(); err != nil {
-					return nil, fmt.Errorf("building bench/pubsub/server: %w\n%s", err, b)
+				if err := benchutil.Build(ctx, "", bin, "github.com/plexushq/plexus/bench/pubsub/server"); err != nil {
+					return nil, err
 				}
 			}
 			s, err = newPlexus(ctx, bin, filepath.Join(tmp, name), db, o.publishers)
@@ -151,8 +148,14 @@ type plexus struct {
 const benchTopic = "bench.orders"
 
 func newPlexus(ctx context.Context, bin, dir, db string, publishers int) (*plexus, error) {
-	p := &plexus{password: randomHex(), api: freeAddr(), admin: freeAddr(), user: "bench.publisher", secret: randomHex(),
+	p := &plexus{password: benchutil.RandomHex(6), user: "bench.publisher", secret: benchutil.RandomHex(6),
 		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: publishers * 8}, Timeout: time.Minute}}
+	for _, addr := range []*string{&p.api, &p.admin} {
+		var err error
+		if *addr, err = benchutil.FreeAddr(); err != nil {
+			return nil, err
+		}
+	}
 	env := []string{"PLEXUS_ADMIN_PASSWORD=" + p.password}
 	if db != "" {
 		u, err := p.newSchema(ctx, db)
@@ -175,7 +178,7 @@ func newPlexus(ctx context.Context, bin, dir, db string, publishers int) (*plexu
 	if err := p.proc.Start(); err != nil {
 		return nil, err
 	}
-	if err := waitReady("http://" + p.admin + "/health"); err != nil {
+	if err := benchutil.WaitOK("http://"+p.admin+"/health", 60*time.Second); err != nil {
 		p.close()
 		return nil, err
 	}
@@ -206,7 +209,7 @@ func (p *plexus) newSchema(ctx context.Context, db string) (string, error) {
 		return "", err
 	}
 	defer conn.Close()
-	p.db, p.schema = db, "plexus_bench_pubsub_"+randomHex()
+	p.db, p.schema = db, "plexus_bench_pubsub_"+benchutil.RandomHex(6)
 	if _, err := conn.ExecContext(ctx, "CREATE SCHEMA "+p.schema); err != nil {
 		return "", fmt.Errorf("creating a schema: %w", err)
 	}
@@ -294,33 +297,4 @@ func (p *plexus) call(method, path string, body any) ([]byte, error) {
 		return nil, fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, answer)
 	}
 	return answer, nil
-}
-
-func waitReady(u string) error {
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if r, err := http.Get(u); err == nil {
-			r.Body.Close()
-			if r.StatusCode == 200 {
-				return nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return errors.New(u + " did not answer within 60s")
-}
-
-func freeAddr() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func randomHex() string {
-	var b [6]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }

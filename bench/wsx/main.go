@@ -23,14 +23,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -44,6 +41,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/plexushq/plexus/bench/internal/benchutil"
 )
 
 type options struct {
@@ -93,15 +92,20 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	defer os.RemoveAll(tmp)
 	plexusBin, echoBin := filepath.Join(tmp, "plexus"), filepath.Join(tmp, "echo")
 	for bin, pkg := range map[string]string{plexusBin: "./cmd/plexus", echoBin: "./bench/wsx/echo"} {
-		if b, err := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
-			return fmt.Errorf("building %s: %w\n%s", pkg, err, b)
+		if err := benchutil.Build(ctx, "", bin, pkg); err != nil {
+			return err
 		}
 	}
-	apiAddr, adminAddr, echoAddr := freeAddr(), freeAddr(), freeAddr()
+	var apiAddr, adminAddr, echoAddr string
+	for _, addr := range []*string{&apiAddr, &adminAddr, &echoAddr} {
+		if *addr, err = benchutil.FreeAddr(); err != nil {
+			return err
+		}
+	}
 	envDir := filepath.Join(tmp, "env")
 	os.MkdirAll(envDir, 0o755)
 	os.WriteFile(filepath.Join(envDir, "plexus.yaml"), []byte("log:\n  access: false\n  level: warn\n"), 0o644)
-	password := randomHex()
+	password := benchutil.RandomHex(12)
 	plexus, err := start(filepath.Join(tmp, "plexus.log"), []string{"PLEXUS_ADMIN_PASSWORD=" + password},
 		plexusBin, "quickstart", envDir, "--listen", apiAddr, "--admin-listen", adminAddr)
 	if err != nil {
@@ -114,7 +118,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	defer stop(echo)
 	for _, u := range []string{"http://" + adminAddr + "/health", "http://" + echoAddr + "/health"} {
-		if err := waitReady(u); err != nil {
+		if err := benchutil.WaitOK(u, 60*time.Second); err != nil {
 			return err
 		}
 	}
@@ -257,20 +261,6 @@ func stop(cmd *exec.Cmd) {
 	}
 }
 
-func waitReady(url string) error {
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if r, err := http.Get(url); err == nil {
-			r.Body.Close()
-			if r.StatusCode == 200 {
-				return nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("%s did not answer within 60s", url)
-}
-
 func call(method, url, password string, body any) error {
 	b, _ := json.Marshal(body)
 	req, err := http.NewRequest(method, url, bytes.NewReader(b))
@@ -291,21 +281,6 @@ func call(method, url, password string, body any) error {
 		return fmt.Errorf("%s %s: %s: %s", method, url, resp.Status, answer)
 	}
 	return nil
-}
-
-func freeAddr() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func randomHex() string {
-	var b [12]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 // cpuMS reads the CPU time a process used, user and system, and of it

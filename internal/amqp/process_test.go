@@ -1,15 +1,10 @@
 package amqp_test
 
 import (
-	"bufio"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,135 +14,6 @@ import (
 	"github.com/plexushq/plexus/internal/envdir"
 	"github.com/plexushq/plexus/internal/testenv"
 )
-
-// gate is an HTTP backend the relay service calls before it publishes:
-// it lets a number of calls pass, then holds the rest until released, so
-// the test knows which messages are in flight.
-type gate struct {
-	mu     sync.Mutex
-	budget int // calls still let pass; -1: all
-	open   chan struct{}
-	held   map[string]bool // bodies of the calls held now
-}
-
-func newGate() *gate { return &gate{budget: -1, open: make(chan struct{}), held: map[string]bool{}} }
-
-func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var body strings.Builder
-	bufio.NewReader(r.Body).WriteTo(&body)
-	g.mu.Lock()
-	if g.budget != 0 {
-		g.budget = max(-1, g.budget-1)
-		g.mu.Unlock()
-		w.Write([]byte("{}"))
-		return
-	}
-	open := g.open
-	g.held[body.String()] = true
-	g.mu.Unlock()
-	select {
-	case <-open:
-	case <-r.Context().Done():
-	}
-	g.mu.Lock()
-	delete(g.held, body.String())
-	g.mu.Unlock()
-	w.Write([]byte("{}"))
-}
-
-// allow lets n more calls pass, then holds the rest.
-func (g *gate) allow(n int) {
-	g.mu.Lock()
-	g.budget, g.open = n, make(chan struct{})
-	g.mu.Unlock()
-}
-
-// release lets every call pass.
-func (g *gate) release() {
-	g.mu.Lock()
-	g.budget = -1
-	close(g.open)
-	g.mu.Unlock()
-}
-
-// waitHeld waits until n calls are held and returns their bodies.
-func (g *gate) waitHeld(t *testing.T, n int) []string {
-	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		g.mu.Lock()
-		if len(g.held) == n {
-			var bodies []string
-			for b := range g.held {
-				bodies = append(bodies, b)
-			}
-			g.mu.Unlock()
-			return bodies
-		}
-		g.mu.Unlock()
-	}
-	t.Fatalf("%d calls never held at once", n)
-	return nil
-}
-
-// process is plexus running as a process of its own, as plexus start runs.
-type process struct {
-	cmd *exec.Cmd
-	out *testenv.Buffer
-}
-
-var (
-	buildOnce sync.Once
-	binary    string
-	buildErr  error
-)
-
-// startPlexus builds cmd/plexus (once) and starts it on an environment.
-func startPlexus(t *testing.T, dir string) *process {
-	t.Helper()
-	buildOnce.Do(func() {
-		d, err := os.MkdirTemp("", "plexus-amqp-test")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binary = filepath.Join(d, "plexus")
-		if out, err := exec.Command("go", "build", "-o", binary, "../../cmd/plexus").CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("%v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("building plexus: %v", buildErr)
-	}
-	p := &process{cmd: exec.Command(binary, "start", dir, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"), out: &testenv.Buffer{}}
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.cmd.Process.Kill(); p.cmd.Wait() })
-	p.waitLog(t, "server started")
-	return p
-}
-
-func (p *process) waitLog(t *testing.T, parts ...string) {
-	t.Helper()
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		for line := range strings.SplitSeq(p.out.String(), "\n") {
-			if containsAll(line, parts) {
-				return
-			}
-		}
-	}
-	t.Fatalf("plexus never logged %q:\n%s", parts, p.out)
-}
-
-func containsAll(s string, parts []string) bool {
-	for _, p := range parts {
-		if !strings.Contains(s, p) {
-			return false
-		}
-	}
-	return true
-}
 
 const relayService = `
 def handle(self):
@@ -167,7 +33,7 @@ func TestKilledAndStopped(t *testing.T) {
 	}
 	r := newRabbit(t)
 	in, out := r.queue("in", nil), r.queue("out", nil)
-	g := newGate()
+	g := testenv.NewSink()
 	backend := httptest.NewServer(g)
 	t.Cleanup(backend.Close)
 
@@ -214,30 +80,32 @@ channel_amqp:
 	}
 	seen := map[string]int{}
 	// SIGKILL with pool_size services held mid-call.
-	g.allow(total / 4)
-	p := startPlexus(t, dir)
-	killed := g.waitHeld(t, pool)
-	p.cmd.Process.Signal(syscall.SIGKILL)
-	p.cmd.Wait()
-	g.release()
+	g.Hold(total / 4)
+	p := testenv.StartPlexus(t, dir)
+	g.WaitHeld(t, pool)
+	killed := g.HeldBodies()
+	p.Kill()
+	g.WaitDropped(t)
+	g.Release()
 
 	// Restarted, it gets them again; SIGTERM while pool_size are held.
-	g.allow(total / 4)
-	p = startPlexus(t, dir)
-	stopped := g.waitHeld(t, pool)
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	p.waitLog(t, "shutting down")
+	g.Hold(total / 4)
+	p = testenv.StartPlexus(t, dir)
+	g.WaitHeld(t, pool)
+	stopped := g.HeldBodies()
+	p.Signal(syscall.SIGTERM)
+	p.WaitLog(t, "shutting down")
 	time.Sleep(200 * time.Millisecond) // what arrives meanwhile must be held too, not taken
-	g.release()
-	if err := p.cmd.Wait(); err != nil {
-		t.Fatalf("plexus exited with %v:\n%s", err, p.out)
+	g.Release()
+	if err := p.Wait(); err != nil {
+		t.Fatalf("plexus exited with %v:\n%s", err, p.Log)
 	}
-	p.waitLog(t, "server stopped")
+	p.WaitLog(t, "server stopped")
 	for _, b := range stopped {
 		for seen[b] == 0 {
 			d, ok := r.get(out, 10*time.Second)
 			if !ok {
-				t.Fatalf("%s, in flight at SIGTERM, was not sent on:\n%s", b, p.out)
+				t.Fatalf("%s, in flight at SIGTERM, was not sent on:\n%s", b, p.Log)
 			}
 			seen[string(d.Body)]++
 		}

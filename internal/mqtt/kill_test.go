@@ -3,15 +3,11 @@ package mqtt_test
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
 
-	"github.com/plexushq/plexus/internal/envdir"
 	"github.com/plexushq/plexus/internal/mqtt"
 	"github.com/plexushq/plexus/internal/testenv"
 )
@@ -29,22 +25,8 @@ func TestKilledWhileConsuming(t *testing.T) {
 	m := newMosquitto(t)
 	id := fmt.Sprint(time.Now().UnixNano())
 	in := "plexus-test/" + id + "/in"
-	sink := testenv.NewSink()
-	backend := httptest.NewServer(sink)
-	t.Cleanup(backend.Close)
-
-	dir := filepath.Join(t.TempDir(), "env")
-	if _, err := envdir.Create(dir); err != nil {
-		t.Fatal(err)
-	}
 	const pool = 4
-	enmasse := fmt.Sprintf(`outgoing_rest:
-  - name: sink
-    host: %s
-    url_path: /sink
-    data_format: raw
-    timeout: 120
-channel_mqtt:
+	dir, sink := testenv.RecordingEnv(t, fmt.Sprintf(`channel_mqtt:
   - name: in
     address: %s
     topic: %s
@@ -55,15 +37,7 @@ channel_mqtt:
     service: record
     data_format: text
     pool_size: %d
-`, backend.URL, m.addr, in, id, pool)
-	for path, body := range map[string]string{
-		filepath.Join(dir, envdir.EnmasseDir, "brokers.yaml"): enmasse,
-		filepath.Join(dir, envdir.ServicesDir, "record.star"): "def handle(self):\n    self.out.rest[\"sink\"].conn.post(self.cid, self.request.payload)\n",
-	} {
-		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+`, m.addr, in, id, pool))
 	const total = 120
 	sink.Hold(total / 3)
 	p := testenv.StartPlexus(t, dir)
@@ -83,28 +57,11 @@ channel_mqtt:
 	sink.Release()
 
 	p = testenv.StartPlexus(t, dir)
-	var seen map[string]int
-	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
-		if seen = sink.Seen(); len(seen) == total {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d messages processed\n%s", len(seen), total, p.Log)
-		}
-	}
-	for i := range total {
-		if seen[fmt.Sprint("m-", i)] == 0 {
-			t.Errorf("m-%d was not processed", i)
-		}
-	}
-	dups := 0
-	for _, n := range seen {
-		dups += n - 1
-	}
+	dups := sink.WaitAll(t, total, 2*time.Minute, p.Log)
 	// Mosquitto delivers again, after the restart, more messages than
 	// were in flight at the kill (up to 15 of 4 seen): counted, not
 	// bounded by pool_size.
-	t.Logf("%d messages in; %d processed before the kill (%d held mid-call), %d processed in all, %d duplicates", total, before, held, len(seen), dups)
+	t.Logf("%d messages in; %d processed before the kill (%d held mid-call), %d processed in all, %d duplicates", total, before, held, total, dups)
 	if dups > before {
 		t.Errorf("%d duplicates: more than the %d messages processed before the kill", dups, before)
 	}

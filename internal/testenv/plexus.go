@@ -1,7 +1,7 @@
 package testenv
 
 import (
-	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -56,30 +56,20 @@ func StartPlexus(t testing.TB, dir string) *Plexus {
 	}
 	p := &Plexus{cmd: exec.Command(build.bin, "start", dir, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"), Log: &Buffer{}}
 	p.cmd.Env = append(os.Environ(), "PLEXUS_ADMIN_PASSWORD="+plexusPassword)
-	p.cmd.Stdout = p.Log
-	stderr, err := p.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	p.cmd.Stdout, p.cmd.Stderr = p.Log, p.Log
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(p.Kill)
-	started := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			fmt.Fprintln(p.Log, sc.Text())
-			if _, admin, ok := StartedAddrs(sc.Text()); ok {
-				started <- admin
+	for deadline := time.Now().Add(90 * time.Second); p.Admin == ""; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("plexus did not start:\n%s", p.Log)
+		}
+		for line := range strings.SplitSeq(p.Log.String(), "\n") {
+			if _, admin, ok := StartedAddrs(line); ok {
+				p.Admin = admin
 			}
 		}
-	}()
-	select {
-	case p.Admin = <-started:
-	case <-time.After(90 * time.Second):
-		t.Fatalf("plexus did not start:\n%s", p.Log)
 	}
 	return p
 }
@@ -88,6 +78,52 @@ func StartPlexus(t testing.TB, dir string) *Plexus {
 func (p *Plexus) Kill() {
 	p.cmd.Process.Signal(syscall.SIGKILL)
 	p.cmd.Wait()
+}
+
+// Signal sends sig to the process.
+func (p *Plexus) Signal(sig os.Signal) { p.cmd.Process.Signal(sig) }
+
+// Wait waits for the process to end, all its output in Log, and returns
+// how it ended.
+func (p *Plexus) Wait() error { return p.cmd.Wait() }
+
+// WaitLog waits until a line of the log holds every one of parts.
+func (p *Plexus) WaitLog(t testing.TB, parts ...string) {
+	t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for line := range strings.SplitSeq(p.Log.String(), "\n") {
+			if containsAll(line, parts) {
+				return
+			}
+		}
+	}
+	t.Fatalf("plexus never logged %q:\n%s", parts, p.Log)
+}
+
+func containsAll(s string, parts []string) bool {
+	for _, part := range parts {
+		if !strings.Contains(s, part) {
+			return false
+		}
+	}
+	return true
+}
+
+// Call makes an admin API call with body as JSON and returns the status
+// and the response body.
+func (p *Plexus) Call(t testing.TB, method, path string, body any) (int, []byte) {
+	t.Helper()
+	data, _ := json.Marshal(body)
+	req, _ := http.NewRequest(method, "http://"+p.Admin+"/admin/api/v1"+path, bytes.NewReader(data))
+	req.SetBasicAuth("admin", plexusPassword)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
 }
 
 // WaitRunning waits until an object of the process reports running.
@@ -121,12 +157,14 @@ type Sink struct {
 	mu     sync.Mutex
 	budget int // calls still answered at once; -1: all
 	open   chan struct{}
-	held   int
+	held   map[string]int // bodies of the calls held now
 	seen   map[string]int
 }
 
 // NewSink returns a sink that answers every call.
-func NewSink() *Sink { return &Sink{budget: -1, open: make(chan struct{}), seen: map[string]int{}} }
+func NewSink() *Sink {
+	return &Sink{budget: -1, open: make(chan struct{}), held: map[string]int{}, seen: map[string]int{}}
+}
 
 func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var body strings.Builder
@@ -134,14 +172,16 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.budget == 0 {
 		open := s.open
-		s.held++
+		s.held[body.String()]++
 		s.mu.Unlock()
 		select {
 		case <-open:
 		case <-r.Context().Done():
 		}
 		s.mu.Lock()
-		s.held--
+		if s.held[body.String()]--; s.held[body.String()] == 0 {
+			delete(s.held, body.String())
+		}
 		if r.Context().Err() != nil {
 			s.mu.Unlock()
 			return
@@ -174,10 +214,7 @@ func (s *Sink) Release() {
 func (s *Sink) WaitHeld(t testing.TB, n int) int {
 	t.Helper()
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		s.mu.Lock()
-		held := s.held
-		s.mu.Unlock()
-		if held >= n {
+		if held := len(s.HeldBodies()); held >= n {
 			return held
 		}
 	}
@@ -190,14 +227,25 @@ func (s *Sink) WaitHeld(t testing.TB, n int) int {
 func (s *Sink) WaitDropped(t testing.TB) {
 	t.Helper()
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		s.mu.Lock()
-		held := s.held
-		s.mu.Unlock()
-		if held == 0 {
+		if len(s.HeldBodies()) == 0 {
 			return
 		}
 	}
 	t.Fatal("held calls still held after their caller was killed")
+}
+
+// HeldBodies returns the bodies of the calls held now, one for each
+// call.
+func (s *Sink) HeldBodies() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var bodies []string
+	for b, n := range s.held {
+		for range n {
+			bodies = append(bodies, b)
+		}
+	}
+	return bodies
 }
 
 // Seen returns how many times each body was recorded.
