@@ -44,7 +44,7 @@ func provisionOutgoing(env *registry.Env, obj registry.Object) (any, error) {
 	return &publisher{cfg: cfg,
 		client:  broker.NewSession(unreachable, func(c *paho.Client) bool { return !isDone(c) }),
 		client3: broker.NewSession(unreachable, func(c mqtt3.Client) bool { return c.IsConnectionOpen() }),
-		e: endpoint{address: cfg.Address, username: user, password: pass, clientID: id, keepAlive: cfg.KeepAlive.D()}}, nil
+		e:       endpoint{address: cfg.Address, username: user, password: pass, clientID: id, keepAlive: cfg.KeepAlive.D()}}, nil
 }
 
 // Run keeps the client connected until ctx ends; it returns the error

@@ -141,4 +141,3 @@ func nonNil[T any](s []T) []T {
 	}
 	return s
 }
-
