@@ -31,7 +31,7 @@ func (w *worker) claim(ctx context.Context, n int) (held bool, got []*row, err e
 		return false, nil, storeError(err)
 	}
 	if k, _ := res.RowsAffected(); k != 1 {
-		return false, nil, storeError2(tx.Commit())
+		return false, nil, storeError(tx.Commit())
 	}
 	rows, err := tx.QueryContext(ctx, e.rebind("SELECT "+rowColumns(true)+
 		" WHERE d.sub = ? AND d.state IN (0, 1) ORDER BY d.priority DESC, d.seq LIMIT ?"), w.name, n)

@@ -139,7 +139,7 @@ func (e *Engine) writeGroup(group []*stored) error {
 	if err := flush(); err != nil {
 		return storeError(err)
 	}
-	return storeError2(tx.Commit())
+	return storeError(tx.Commit())
 }
 
 // wakeOthers wakes, through the cluster bus, the other servers' workers

@@ -150,8 +150,12 @@ func (e *Engine) checkDepth(ctx context.Context, topic string, maxDepth int64) e
 	return nil
 }
 
-// storeError is the error of a failed statement: 503, with the cause.
+// storeError is the error of a failed statement: 503, with the cause
+// (nil for none).
 func storeError(err error) error {
+	if err == nil {
+		return nil
+	}
 	if _, ok := err.(*service.Error); ok {
 		return err
 	}

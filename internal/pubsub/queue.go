@@ -62,14 +62,7 @@ func scanRows(rows *sql.Rows) ([]*row, error) {
 		}
 		out = append(out, r)
 	}
-	return out, storeError2(rows.Err())
-}
-
-func storeError2(err error) error {
-	if err == nil {
-		return nil
-	}
-	return storeError(err)
+	return out, storeError(rows.Err())
 }
 
 // inList returns "(?, ?, …)" for n values.
@@ -198,7 +191,7 @@ func (e *Engine) Ack(ctx context.Context, sub string, msgIDs []string) (int, err
 		e.count(topic, sub, "delivered")
 		n++
 	}
-	return n, storeError2(res.Err())
+	return n, storeError(res.Err())
 }
 
 // Browse returns a page of a subscription's queue (waiting and in flight

@@ -241,7 +241,7 @@ func (w *worker) unclaim(rows []*row) error {
 		args = append(args, r.seq)
 	}
 	_, err := w.e.db.ExecContext(ctx, w.e.rebind("UPDATE pubsub_delivery SET state = 0 WHERE sub = ? AND state = 1 AND seq IN "+inList(len(rows))), args...)
-	return storeError2(err)
+	return storeError(err)
 }
 
 // failed records a failed attempt: a retry after the back-off, or a dead
