@@ -79,7 +79,7 @@ type env struct {
 	offset atomic.Int64 // how far the engine's clock is ahead, ns
 }
 
-func start(t *testing.T, db string, services ...any) *env {
+func start(t testing.TB, db string, services ...any) *env {
 	t.Helper()
 	rec := &recorder{}
 	s := plexustest.Start(t, plexustest.Options{DB: db, Services: append([]any{rec}, services...)})
