@@ -6,8 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
-	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -45,22 +43,14 @@ type server struct {
 
 func newServer(t testing.TB) *server {
 	t.Helper()
-	u, err := url.Parse(testenv.Value(t, "PLEXUS_TEST_REDIS", "a Redis URL such as redis://127.0.0.1:6379/0"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	u, fields := testenv.Redis(t)
 	opts, err := goredis.ParseURL(u.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	port, _ := strconv.Atoi(u.Port())
-	if port == 0 {
-		port = 6379
-	}
-	db, _ := strconv.Atoi(strings.Trim(u.Path, "/"))
 	var b [6]byte
 	rand.Read(b[:])
-	s := &server{fields: map[string]any{"host": u.Hostname(), "port": port, "db": db},
+	s := &server{fields: fields,
 		client: goredis.NewClient(opts), prefix: "pt:" + hex.EncodeToString(b[:]) + ":"}
 	t.Cleanup(func() {
 		ctx := context.Background()

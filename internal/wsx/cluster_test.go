@@ -3,11 +3,8 @@ package wsx_test
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/coder/websocket"
@@ -51,22 +48,14 @@ func TestClusterBroadcast(t *testing.T) {
 // connection in websocket.redis: a broadcast a service makes on one
 // reaches the channel's clients on both, through Redis pub/sub.
 func TestRedisBroadcast(t *testing.T) {
-	u, err := url.Parse(testenv.Value(t, "PLEXUS_TEST_REDIS", "a Redis URL such as redis://127.0.0.1:6379/0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	port, _ := strconv.Atoi(u.Port())
-	if port == 0 {
-		port = 6379
-	}
-	db, _ := strconv.Atoi(strings.Trim(u.Path, "/"))
+	_, redis := testenv.Redis(t)
 	var b [6]byte
 	rand.Read(b[:])
 	settings := "websocket:\n  redis: bus\n  redis_channel: plexus.test." + hex.EncodeToString(b[:]) + "\n"
 	var nodes []*servertest.Server
 	for range 2 {
 		s := servertest.Start(t, servertest.Options{Settings: settings})
-		s.Put("outgoing_redis", "bus", map[string]any{"host": u.Hostname(), "port": port, "db": db})
+		s.Put("outgoing_redis", "bus", redis)
 		s.Deploy("echo.star", echoSvc)
 		s.Deploy("notify.star", notifySvc)
 		s.Channel("notify", "test.notify", "POST", "/notify", nil)

@@ -1,13 +1,7 @@
 package wsx_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"testing"
 	"time"
@@ -15,6 +9,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/plexushq/plexus/internal/servertest"
+	"github.com/plexushq/plexus/internal/testenv"
 	"github.com/plexushq/plexus/internal/wsx"
 )
 
@@ -23,17 +18,10 @@ import (
 // Authorization header or in ?token=, with the subject as the client's
 // user, and refuses the upgrade with any other token.
 func TestBearerJWKS(t *testing.T) {
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	raw, _ := key.PublicKey.Bytes()
-	b64 := base64.RawURLEncoding.EncodeToString
-	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]string{
-			{"kty": "EC", "crv": "P-256", "kid": "k1", "x": b64(raw[1:33]), "y": b64(raw[33:])}}})
-	}))
-	defer jwks.Close()
+	key, jwksURL := testenv.JWKS(t)
 	s := servertest.Start(t, servertest.Options{Settings: "auth_failures:\n  slow_after: 0\n  lock_after: 0\n"})
 	s.Deploy("echo.star", echoSvc)
-	s.Put("security", "idp", map[string]any{"type": "bearer_token", "jwks_url": jwks.URL, "audience": "live", "issuer": "https://idp.test/"})
+	s.Put("security", "idp", map[string]any{"type": "bearer_token", "jwks_url": jwksURL, "audience": "live", "issuer": "https://idp.test/"})
 	s.Put(wsx.ChannelKind, "live", map[string]any{"url_path": "/ws/live", "service": "test.echo", "protocol": "json", "security": "idp"})
 	sign := func(aud string, exp time.Duration) string {
 		tok := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{"iss": "https://idp.test/", "aud": aud, "sub": "alice", "exp": time.Now().Add(exp).Unix()})

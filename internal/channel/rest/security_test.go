@@ -1,16 +1,12 @@
 package rest_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -521,16 +517,9 @@ func TestChangePassword(t *testing.T) {
 // A bearer_token definition with a JWKS admits JWTs its provider signed,
 // through the whole pipeline, with the subject as username.
 func TestBearerJWKSChannel(t *testing.T) {
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	raw, _ := key.PublicKey.Bytes()
-	b64 := base64.RawURLEncoding.EncodeToString
-	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]string{
-			{"kty": "EC", "crv": "P-256", "kid": "k1", "x": b64(raw[1:33]), "y": b64(raw[33:])}}})
-	}))
-	defer jwks.Close()
+	key, jwksURL := testenv.JWKS(t)
 	s := servertest.Start(t, servertest.Options{Services: []any{whoami}, Settings: noFailures})
-	s.Put("security", "idp", map[string]any{"type": "bearer_token", "jwks_url": jwks.URL, "audience": "orders", "issuer": "https://idp.test/"})
+	s.Put("security", "idp", map[string]any{"type": "bearer_token", "jwks_url": jwksURL, "audience": "orders", "issuer": "https://idp.test/"})
 	s.Channel("who", "test.whoami", "", "/who", map[string]any{"security": "idp"})
 	sign := func(aud string, exp time.Duration) string {
 		tok := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{"iss": "https://idp.test/", "aud": aud, "sub": "alice", "exp": time.Now().Add(exp).Unix()})
