@@ -86,6 +86,9 @@ func Start(opts Options) *Feed {
 		default:
 		}
 	})
+	// The first heartbeat is written before Start returns, so a server
+	// that has started is in the list of nodes.
+	f.beatOnce(ctx)
 	f.wg.Add(1)
 	go func() {
 		defer f.wg.Done()

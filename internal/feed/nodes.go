@@ -110,21 +110,26 @@ func (f *Feed) leave(ctx context.Context) error {
 	return err
 }
 
-// heartbeat registers the node and writes its heartbeat every Heartbeat,
-// and as soon as its revision or leadership changes.
+// heartbeat writes the node's heartbeat every Heartbeat, and as soon as
+// its revision or leadership changes.
 func (f *Feed) heartbeat(ctx context.Context) {
 	t := time.NewTicker(f.opts.Heartbeat)
 	defer t.Stop()
 	for {
-		if err := f.beat(ctx, time.Now()); err != nil && ctx.Err() == nil {
-			f.opts.Logger.Warn("cannot write this node's heartbeat", "error", err.Error())
-		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		case <-f.beatNow:
 		}
+		f.beatOnce(ctx)
+	}
+}
+
+// beatOnce writes the node's row and logs a failure.
+func (f *Feed) beatOnce(ctx context.Context) {
+	if err := f.beat(ctx, time.Now()); err != nil && ctx.Err() == nil {
+		f.opts.Logger.Warn("cannot write this node's heartbeat", "error", err.Error())
 	}
 }
 
