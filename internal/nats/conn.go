@@ -41,6 +41,78 @@ type connection struct {
 
 	mu      sync.Mutex
 	lastErr error // why it was lost, when the server or network closed it
+
+	key  endpoint // the shared connections' key; its users, guarded by shared.mu
+	refs int
+}
+
+// shared holds the open connections that channels and outgoing
+// connections share: those on the same server as the same user use one
+// connection, as a program consuming and publishing would, so that a
+// channel relaying messages through an outgoing connection has one
+// connection's reads and writes per message rather than two.
+var shared = struct {
+	mu    sync.Mutex
+	conns map[endpoint]*connection
+}{conns: map[endpoint]*connection{}}
+
+// acquire returns an open connection to the endpoint's server as its
+// user: the one another object holds, or a new one. The caller releases
+// it once done. A lost connection is lost for all its users: each one's
+// Run returns, and their next Run opens a new one.
+func (e endpoint) acquire() (*connection, error) {
+	key := e
+	key.name = ""
+	if c := e.shared(key); c != nil {
+		return c, nil
+	}
+	c, err := e.dial()
+	if err != nil {
+		return nil, err
+	}
+	shared.mu.Lock()
+	if o := shared.conns[key]; o != nil && !o.nc.IsClosed() {
+		// Another object connected meanwhile: use its connection.
+		o.refs++
+		shared.mu.Unlock()
+		c.nc.Close()
+		return o, nil
+	}
+	c.key, c.refs = key, 1
+	shared.conns[key] = c
+	shared.mu.Unlock()
+	return c, nil
+}
+
+// shared returns the open connection under key, counting one more user,
+// or nil.
+func (e endpoint) shared(key endpoint) *connection {
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	c := shared.conns[key]
+	if c == nil || c.nc.IsClosed() {
+		return nil
+	}
+	c.refs++
+	return c
+}
+
+// release ends a user's use of a connection; the last one closes it,
+// once what was sent on it reached the server (within flush).
+func (c *connection) release(flush time.Duration) {
+	shared.mu.Lock()
+	c.refs--
+	last := c.refs == 0
+	if last && shared.conns[c.key] == c {
+		delete(shared.conns, c.key)
+	}
+	shared.mu.Unlock()
+	if last {
+		if !c.nc.IsClosed() {
+			c.nc.FlushTimeout(flush)
+		}
+		c.nc.Close()
+	}
 }
 
 // dial connects to the server. The connection does not reconnect by

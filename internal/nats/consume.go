@@ -124,11 +124,11 @@ func (c *consumer) Run(ctx context.Context, st *registry.Status) error {
 	if c.pipe == nil {
 		return errors.New("the server has no request pipeline for NATS channels")
 	}
-	conn, err := c.e.dial()
+	conn, err := c.e.acquire()
 	if err != nil {
 		return err
 	}
-	defer conn.nc.Close()
+	defer conn.release(dialTimeout)
 	// Services outlive ctx by the drain time: a stopping channel lets
 	// the messages in flight finish.
 	svcCtx, cancelSvc := context.WithCancel(context.WithoutCancel(ctx))
@@ -157,7 +157,7 @@ func (c *consumer) Run(ctx context.Context, st *registry.Status) error {
 	}
 	w.stop(c.drain, cancelSvc)
 	// The acknowledgements of the last messages reach the server before
-	// the connection closes.
+	// Run returns (and the connection closes, if no one else uses it).
 	conn.nc.FlushTimeout(dialTimeout)
 	return nil
 }

@@ -4,11 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -173,6 +176,7 @@ type private struct {
 	t    testing.TB
 	bin  string
 	port int
+	http int // the monitoring port
 	dir  string
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -198,6 +202,8 @@ func startPrivate(t testing.TB) *private {
 	_, port, _ := net.SplitHostPort(addr)
 	p := &private{t: t, bin: bin, dir: t.TempDir()}
 	fmt.Sscan(port, &p.port)
+	_, port, _ = net.SplitHostPort(testenv.FreeAddr(t))
+	fmt.Sscan(port, &p.http)
 	p.start()
 	t.Cleanup(p.stop)
 	return p
@@ -209,7 +215,7 @@ func (p *private) start() {
 	p.t.Helper()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	cmd := exec.Command(p.bin, "-a", "127.0.0.1", "-p", fmt.Sprint(p.port), "-js", "-sd", filepath.Join(p.dir, "store"))
+	cmd := exec.Command(p.bin, "-a", "127.0.0.1", "-p", fmt.Sprint(p.port), "-m", fmt.Sprint(p.http), "-js", "-sd", filepath.Join(p.dir, "store"))
 	var out testenv.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -228,6 +234,33 @@ func (p *private) start() {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// connections returns the names of the clients connected to the server
+// whose names start with prefix, as its monitoring endpoint lists them.
+func (p *private) connections(prefix string) []string {
+	p.t.Helper()
+	res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/connz?limit=1000", p.http))
+	if err != nil {
+		p.t.Fatalf("listing connections: %v", err)
+	}
+	defer res.Body.Close()
+	var connz struct {
+		Connections []struct {
+			Name string `json:"name"`
+		} `json:"connections"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&connz); err != nil {
+		p.t.Fatalf("listing connections: %v", err)
+	}
+	var names []string
+	for _, c := range connz.Connections {
+		if strings.HasPrefix(c.Name, prefix) {
+			names = append(names, c.Name)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 // stop stops the server, as a shutdown of its host would (SIGTERM), and

@@ -47,7 +47,7 @@ func (p *publisher) Run(ctx context.Context, st *registry.Status) error {
 	if !p.cfg.IsActive {
 		return nil
 	}
-	conn, err := p.e.dial()
+	conn, err := p.e.acquire()
 	if err != nil {
 		p.sess.Failed(err)
 		return err
@@ -55,7 +55,7 @@ func (p *publisher) Run(ctx context.Context, st *registry.Status) error {
 	sess := &session{conn: conn}
 	if p.cfg.JetStream {
 		if sess.js, err = jetstream.New(conn.nc); err != nil {
-			conn.nc.Close()
+			conn.release(0)
 			p.sess.Failed(err)
 			return err
 		}
@@ -72,6 +72,7 @@ func (p *publisher) Run(ctx context.Context, st *registry.Status) error {
 		err = conn.err()
 	}
 	p.sess.Down(err)
+	conn.release(0)
 	return err
 }
 
@@ -166,12 +167,13 @@ func (p *publisher) message(m *service.OutMessage) (*natsio.Msg, error) {
 	return &natsio.Msg{Subject: subject, Data: body, Header: h}, nil
 }
 
-// Close closes the connection Run left open, once what was sent on it
-// reached the server (within the connection's timeout).
+// Close lets go of the connection Run left open (closing it, if no
+// channel shares it), once what was sent on it reached the server
+// (within the connection's timeout).
 func (p *publisher) Close() error {
 	if sess := p.sess.Take(); sess != nil {
 		sess.conn.nc.FlushTimeout(p.cfg.Timeout.D())
-		sess.conn.nc.Close()
+		sess.conn.release(p.cfg.Timeout.D())
 	}
 	return nil
 }
