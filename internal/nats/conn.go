@@ -30,7 +30,8 @@ const (
 type endpoint struct {
 	address, username, password, token string
 	// name identifies the connection to the server's operators (nats
-	// server shows it in its connection list): plexus <kind> <name>.
+	// server shows it in its connection list): plexus <kind> <name>, of
+	// the object that opened it when several share it.
 	name string
 }
 

@@ -554,7 +554,8 @@ func coreDelivery(m *natsio.Msg, group string) *broker.Delivery {
 // its metadata (nil when its reply subject does not carry them).
 func jsDelivery(m jetstream.Msg) (*broker.Delivery, *jetstream.MsgMetadata) {
 	h := m.Headers()
-	details := map[string]any{"subject": m.Subject()}
+	details := make(map[string]any, 8) // room for every detail: no growing
+	details["subject"] = m.Subject()
 	id := h.Get(natsio.MsgIdHdr)
 	meta, err := m.Metadata()
 	if err != nil {

@@ -7,7 +7,7 @@
 // the stream's acknowledgement (self.out.nats["Name"].send(...) in
 // Starlark, s.Out().NATS("Name") in Go). Both connect in the background,
 // report their status and reconnect with a back-off when the server goes
-// away.
+// away; those on the same server as the same user share one connection.
 package nats
 
 import (
