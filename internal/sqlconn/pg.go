@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"sync"
 
@@ -43,7 +44,7 @@ type pgRunner struct {
 
 func (p *pgRunner) exec(ctx context.Context, text string, args []any) (int64, error) {
 	for attempt := 1; ; attempt++ {
-		tag, err := p.q.Exec(ctx, text, args...)
+		tag, err := p.q.Exec(ctx, text, args[1:]...)
 		if err == nil {
 			return tag.RowsAffected(), nil
 		}
@@ -54,11 +55,9 @@ func (p *pgRunner) exec(ctx context.Context, text string, args []any) (int64, er
 }
 
 func (p *pgRunner) rows(ctx context.Context, name, text string, args []any, maxRows int) (*result, error) {
-	withFormats := make([]any, 1+len(args))
-	withFormats[0] = pgFormats
-	copy(withFormats[1:], args)
+	args[0] = pgFormats
 	for attempt := 1; ; attempt++ {
-		r, err := readPG(ctx, p.q, name, text, withFormats, maxRows)
+		r, err := readPG(ctx, p.q, name, text, args, maxRows)
 		if err == nil || !p.again(attempt, err) {
 			return r, err
 		}
@@ -90,7 +89,7 @@ func readPG(ctx context.Context, q interface {
 	vals := make([]any, len(fields))
 	for ; more; more = rows.Next() {
 		for i, src := range rows.RawValues() {
-			if vals[i], err = pgValue(m, &fields[i], src); err != nil {
+			if vals[i], err = pgValue(m, &fields[i], r.classes[i], src); err != nil {
 				return nil, err
 			}
 		}
@@ -123,8 +122,8 @@ func pgClass(m *pgtype.Map, oid uint32) class {
 // pgValue converts a column's value as pgx's database/sql driver does,
 // for decode: integers as int64, floats as float64, times as time.Time
 // (infinite ones as text), bytea, JSON and XML as bytes, the rest as
-// PostgreSQL's text.
-func pgValue(m *pgtype.Map, f *pgconn.FieldDescription, src []byte) (any, error) {
+// PostgreSQL's text — a decimal's already as decode makes it.
+func pgValue(m *pgtype.Map, f *pgconn.FieldDescription, c class, src []byte) (any, error) {
 	if src == nil {
 		return nil, nil
 	}
@@ -183,6 +182,9 @@ func pgValue(m *pgtype.Map, f *pgconn.FieldDescription, src []byte) (any, error)
 		return scanValue(m, f, src, &v)
 	}
 	if format == pgtype.TextFormatCode {
+		if c == classDecimal {
+			return json.Number(src), nil
+		}
 		return string(src), nil // what pgx scans text into a string with
 	}
 	var v string

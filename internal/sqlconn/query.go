@@ -61,12 +61,14 @@ func classOf(typ string) class {
 
 // result is a statement's result with its columns' classes.
 type result struct {
-	*service.SQLResult
+	service.SQLResult
 	classes []class
 }
 
 // runner runs statements on a pool or in a transaction, through
-// database/sql (MySQL, SQLite) or pgx (PostgreSQL).
+// database/sql (MySQL, SQLite) or pgx (PostgreSQL). The arguments it
+// gets start with a free slot, for pgx's options, and go on with the
+// statement's parameters.
 type runner interface {
 	// rows runs a statement that returns rows and reads them, failing
 	// past maxRows of them.
@@ -85,7 +87,7 @@ type sqlRunner struct {
 }
 
 func (s *sqlRunner) exec(ctx context.Context, text string, args []any) (int64, error) {
-	res, err := s.q.ExecContext(ctx, text, args...)
+	res, err := s.q.ExecContext(ctx, text, args[1:]...)
 	if err != nil {
 		return 0, err
 	}
@@ -97,7 +99,7 @@ func (s *sqlRunner) exec(ctx context.Context, text string, args []any) (int64, e
 }
 
 func (s *sqlRunner) rows(ctx context.Context, name, text string, args []any, maxRows int) (*result, error) {
-	rows, err := s.q.QueryContext(ctx, text, args...)
+	rows, err := s.q.QueryContext(ctx, text, args[1:]...)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +131,7 @@ func (d *Database) QuerySQL(ctx context.Context, q *service.SQLQuery) (*service.
 	if err != nil {
 		return nil, err
 	}
-	return r.SQLResult, nil
+	return &r.SQLResult, nil
 }
 
 // exec runs one statement on the pool, or on the pool that replaced it
@@ -173,7 +175,7 @@ func (d *Database) query(ctx context.Context, on runner, q *service.SQLQuery) (*
 	if err != nil {
 		return nil, d.count(service.BadRequest("SQL connection %q: %v", d.name, err), "refused")
 	}
-	args, err := st.args(q.Params, goArg)
+	args, err := st.args(q.Params, goArg, 1)
 	if err != nil {
 		return nil, d.count(service.BadRequest("SQL connection %q: %v", d.name, err), "refused")
 	}
@@ -193,7 +195,7 @@ func (d *Database) query(ctx context.Context, on runner, q *service.SQLQuery) (*
 	} else {
 		var n int64
 		if n, err = on.exec(qctx, st.text, args); err == nil {
-			r = &result{SQLResult: &service.SQLResult{RowsAffected: n}}
+			r = &result{SQLResult: service.SQLResult{RowsAffected: n}}
 		}
 	}
 	if err != nil {
@@ -236,7 +238,7 @@ func (e *TooManyRowsError) Error() string {
 // newResult returns an empty result with n columns, each one's name and
 // class given by column.
 func newResult(n int, column func(int) (string, class)) *result {
-	r := &result{SQLResult: &service.SQLResult{Columns: make([]string, n)}, classes: make([]class, n)}
+	r := &result{SQLResult: service.SQLResult{Columns: make([]string, n)}, classes: make([]class, n)}
 	for i := range n {
 		r.Columns[i], r.classes[i] = column(i)
 	}
@@ -461,7 +463,7 @@ func (t *Tx) QuerySQL(ctx context.Context, q *service.SQLQuery) (*service.SQLRes
 	if err != nil {
 		return nil, err
 	}
-	return r.SQLResult, nil
+	return &r.SQLResult, nil
 }
 
 // query runs one statement in the transaction.
