@@ -1,6 +1,7 @@
 package sqlconn
 
 import (
+	"database/sql"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -70,7 +71,7 @@ func (p *poolStats) Collect(ch chan<- prometheus.Metric) {
 	}
 	p.mu.Unlock()
 	for _, d := range pools {
-		s := d.db.Stats()
+		s := d.poolFigures()
 		ch <- prometheus.MustNewConstMetric(p.open, prometheus.GaugeValue, float64(s.OpenConnections), d.name)
 		ch <- prometheus.MustNewConstMetric(p.inUse, prometheus.GaugeValue, float64(s.InUse), d.name)
 		ch <- prometheus.MustNewConstMetric(p.idle, prometheus.GaugeValue, float64(s.Idle), d.name)
@@ -78,4 +79,17 @@ func (p *poolStats) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(p.waits, prometheus.CounterValue, float64(s.WaitCount), d.name)
 		ch <- prometheus.MustNewConstMetric(p.waited, prometheus.CounterValue, s.WaitDuration.Seconds(), d.name)
 	}
+}
+
+// poolFigures returns the pool's figures as database/sql counts them; a
+// PostgreSQL pool counts as waits the statements that found no idle
+// connection, whether they waited for one to free or for a new one to
+// open.
+func (d *Database) poolFigures() sql.DBStats {
+	if d.pg == nil {
+		return d.db.Stats()
+	}
+	s := d.pg.Stat()
+	return sql.DBStats{OpenConnections: int(s.TotalConns()), InUse: int(s.AcquiredConns()), Idle: int(s.IdleConns()),
+		MaxOpenConnections: int(s.MaxConns()), WaitCount: s.EmptyAcquireCount(), WaitDuration: s.EmptyAcquireWaitTime()}
 }

@@ -224,12 +224,10 @@ func isNameStart(c byte) bool { return c == '_' || c >= 'a' && c <= 'z' || c >= 
 func isWord(c byte) bool      { return isNameStart(c) || isDigit(c) || c == '$' || isWordByte(c) }
 
 // args returns the driver's arguments of a statement from params, each
-// converted by conv; a placeholder without a value is an error.
-func (st *statement) args(params map[string]any, conv func(any) (any, error)) ([]any, error) {
-	if len(st.names) == 0 {
-		return nil, nil
-	}
-	out := make([]any, len(st.names))
+// converted by conv, after skip free slots; a placeholder without a
+// value is an error.
+func (st *statement) args(params map[string]any, conv func(any) (any, error), skip int) ([]any, error) {
+	out := make([]any, skip+len(st.names))
 	for i, name := range st.names {
 		v, ok := params[name]
 		if !ok {
@@ -239,7 +237,7 @@ func (st *statement) args(params map[string]any, conv func(any) (any, error)) ([
 		if err != nil {
 			return nil, fmt.Errorf("parameter :%s: %w", name, err)
 		}
-		out[i] = c
+		out[skip+i] = c
 	}
 	return out, nil
 }

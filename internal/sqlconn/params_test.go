@@ -59,14 +59,14 @@ func TestParseRefuses(t *testing.T) {
 
 func TestArgs(t *testing.T) {
 	st, _ := parse(EngineMySQL, "SELECT :a, :b, :a")
-	args, err := st.args(map[string]any{"a": 1, "b": map[string]any{"k": []any{1, "x"}}, "unused": 2}, goArg)
-	if err != nil || !slices.Equal(args, []any{int64(1), `{"k":[1,"x"]}`, int64(1)}) {
+	args, err := st.args(map[string]any{"a": 1, "b": map[string]any{"k": []any{1, "x"}}, "unused": 2}, goArg, 1)
+	if err != nil || !slices.Equal(args, []any{nil, int64(1), `{"k":[1,"x"]}`, int64(1)}) {
 		t.Errorf("got %#v, %v", args, err)
 	}
-	if _, err := st.args(map[string]any{"a": 1}, goArg); err == nil || err.Error() != "parameter :b has no value in params" {
+	if _, err := st.args(map[string]any{"a": 1}, goArg, 0); err == nil || err.Error() != "parameter :b has no value in params" {
 		t.Errorf("got %v", err)
 	}
-	if _, err := st.args(map[string]any{"a": 1, "b": make(chan int)}, goArg); err == nil || !strings.Contains(err.Error(), "parameter :b") {
+	if _, err := st.args(map[string]any{"a": 1, "b": make(chan int)}, goArg, 0); err == nil || !strings.Contains(err.Error(), "parameter :b") {
 		t.Errorf("got %v", err)
 	}
 }

@@ -21,7 +21,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
@@ -35,8 +35,10 @@ import (
 type Database struct {
 	name   string
 	engine string
-	target string // engine host:port/db, for admins: no credentials
-	db     *sql.DB
+	target string        // engine host:port/db, for admins: no credentials
+	db     *sql.DB       // MySQL and SQLite
+	pg     *pgxpool.Pool // PostgreSQL
+	run    runner        // runs statements on db or pg
 	cfg    atomic.Pointer[Config]
 	stats  *poolStats
 	counts *prometheus.CounterVec
@@ -66,7 +68,7 @@ func provision(env *registry.Env, obj registry.Object) (any, error) {
 	var err error
 	switch cfg.Engine {
 	case EnginePostgreSQL:
-		d.db, d.target, err = openPostgres(env.Dir, cfg)
+		d.pg, d.target, err = openPostgres(env.Dir, cfg)
 	case EngineMySQL:
 		d.db, d.target, err = openMySQL(env.Dir, cfg)
 	case EngineSQLite:
@@ -77,15 +79,21 @@ func provision(env *registry.Env, obj registry.Object) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d.pg != nil {
+		d.run = &pgRunner{q: d.pg, pool: true}
+	} else {
+		d.run = &sqlRunner{q: d.db}
+		d.size(cfg)
+	}
 	d.cfg.Store(cfg)
-	d.size(cfg)
 	if cs := env.Collectors(Kind); len(cs) == 2 {
 		d.stats, d.counts = cs[0].(*poolStats), cs[1].(*prometheus.CounterVec)
 	}
 	return d, nil
 }
 
-// size applies the pool's limits.
+// size applies the limits of a database/sql pool; a PostgreSQL pool
+// gets them when it opens.
 func (d *Database) size(cfg *Config) {
 	n := cfg.PoolSize
 	if cfg.Engine == EngineSQLite && cfg.DBName == ":memory:" {
@@ -97,11 +105,12 @@ func (d *Database) size(cfg *Config) {
 }
 
 // update changes the settings that leave the connections as they are —
-// pool size, timeouts, max_rows — in place; any other change needs a new
-// pool.
+// pool size (but PostgreSQL's, which pgx's pool fixes when it opens),
+// timeouts, max_rows — in place; any other change needs a new pool.
 func update(_ *registry.Env, running any, old, obj registry.Object) func() {
 	o, n := *old.(*Config), *obj.(*Config)
-	if o.IsActive != n.IsActive || !slices.Equal(o.Extra, n.Extra) {
+	if o.IsActive != n.IsActive || !slices.Equal(o.Extra, n.Extra) ||
+		n.Engine == EnginePostgreSQL && o.PoolSize != n.PoolSize {
 		return nil
 	}
 	o.Extra, n.Extra = nil, nil
@@ -114,7 +123,9 @@ func update(_ *registry.Env, running any, old, obj registry.Object) func() {
 	d, cfg := running.(*Database), obj.(*Config)
 	return func() {
 		d.cfg.Store(cfg)
-		d.size(cfg)
+		if d.db != nil {
+			d.size(cfg)
+		}
 	}
 }
 
@@ -163,7 +174,11 @@ func inDir(dir, path string) string {
 	return filepath.Join(dir, path)
 }
 
-func openPostgres(dir string, cfg *Config) (*sql.DB, string, error) {
+// openPostgres makes pgx's own pool, which connects as statements need:
+// pool_size connections at most, closed after 5 minutes idle, an idle
+// one pinged before reuse after a second, as database/sql's pool with
+// pgx's driver did.
+func openPostgres(dir string, cfg *Config) (*pgxpool.Pool, string, error) {
 	addr := hostPort(cfg, 5432)
 	u := url.URL{Scheme: "postgres", Host: addr, Path: "/" + cfg.DBName}
 	q := url.Values{"sslmode": {"disable"}, "application_name": {appName(cfg)}}
@@ -182,7 +197,23 @@ func openPostgres(dir string, cfg *Config) (*sql.DB, string, error) {
 		return nil, "", err
 	}
 	pc.Fallbacks = nil
-	return stdlib.OpenDB(*pc), EnginePostgreSQL + " " + addr + "/" + cfg.DBName, nil
+	// The pool's settings are all set below; its connections' are pc.
+	poolCfg, err := pgxpool.ParseConfig("")
+	if err != nil {
+		return nil, "", registry.FieldProblem("extra", "%v", errors.Unwrap(err))
+	}
+	poolCfg.ConnConfig = pc
+	if cfg.PoolSize > 0 {
+		poolCfg.MaxConns = int32(cfg.PoolSize)
+	}
+	poolCfg.MinConns, poolCfg.MinIdleConns = 0, 0
+	poolCfg.MaxConnLifetime, poolCfg.MaxConnLifetimeJitter = 0, 0 // as long as they work
+	poolCfg.MaxConnIdleTime = 5 * time.Minute
+	pool, err := pgxpool.NewWithConfig(context.Background(), poolCfg)
+	if err != nil {
+		return nil, "", err
+	}
+	return pool, EnginePostgreSQL + " " + addr + "/" + cfg.DBName, nil
 }
 
 func openMySQL(dir string, cfg *Config) (*sql.DB, string, error) {
@@ -269,7 +300,12 @@ func (d *Database) Run(ctx context.Context, st *registry.Status) error {
 func (d *Database) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.Load().ConnectTimeout.D())
 	defer cancel()
-	err := d.db.PingContext(ctx)
+	var err error
+	if d.pg != nil {
+		err = d.pg.Ping(ctx)
+	} else {
+		err = d.db.PingContext(ctx)
+	}
 	if n := d.successor(err); n != nil {
 		return n.Ping(ctx)
 	}
@@ -284,6 +320,10 @@ func (d *Database) Ping(ctx context.Context) error {
 func (d *Database) Close() error {
 	if d.stats != nil {
 		d.stats.remove(d)
+	}
+	if d.pg != nil {
+		d.pg.Close() // waits only for the idle connections to close
+		return nil
 	}
 	return d.db.Close()
 }

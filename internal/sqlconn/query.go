@@ -8,16 +8,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"net"
 	"net/http"
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/plexushq/plexus/sdk/service"
@@ -60,14 +61,68 @@ func classOf(typ string) class {
 
 // result is a statement's result with its columns' classes.
 type result struct {
-	*service.SQLResult
+	service.SQLResult
 	classes []class
 }
 
-// querier is a pool or a transaction.
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+// runner runs statements on a pool or in a transaction, through
+// database/sql (MySQL, SQLite) or pgx (PostgreSQL). The arguments it
+// gets start with a free slot, for pgx's options, and go on with the
+// statement's parameters.
+type runner interface {
+	// rows runs a statement that returns rows and reads them, failing
+	// past maxRows of them.
+	rows(ctx context.Context, name, text string, args []any, maxRows int) (*result, error)
+	// exec runs a statement that returns no rows and returns the count
+	// of rows it affected, -1 when the driver does not say.
+	exec(ctx context.Context, text string, args []any) (int64, error)
+}
+
+// sqlRunner runs statements through database/sql.
+type sqlRunner struct {
+	q interface {
+		QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+		ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	}
+}
+
+func (s *sqlRunner) exec(ctx context.Context, text string, args []any) (int64, error) {
+	res, err := s.q.ExecContext(ctx, text, args[1:]...)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		n = -1
+	}
+	return n, nil
+}
+
+func (s *sqlRunner) rows(ctx context.Context, name, text string, args []any, maxRows int) (*result, error) {
+	rows, err := s.q.QueryContext(ctx, text, args[1:]...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	types, err := rows.ColumnTypes()
+	if err != nil {
+		return nil, err
+	}
+	r := newResult(len(types), func(i int) (string, class) { return types[i].Name(), classOf(types[i].DatabaseTypeName()) })
+	vals := make([]any, len(types))
+	ptrs := make([]any, len(types))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		if err := r.add(name, vals, maxRows); err != nil {
+			return nil, err
+		}
+	}
+	return r, rows.Err()
 }
 
 // QuerySQL runs one statement on the pool.
@@ -76,14 +131,14 @@ func (d *Database) QuerySQL(ctx context.Context, q *service.SQLQuery) (*service.
 	if err != nil {
 		return nil, err
 	}
-	return r.SQLResult, nil
+	return &r.SQLResult, nil
 }
 
 // exec runs one statement on the pool, or on the pool that replaced it
 // when it was closed before the statement could start.
 func (d *Database) exec(ctx context.Context, q *service.SQLQuery) (*result, error) {
 	for {
-		r, err := d.query(ctx, d.db, q)
+		r, err := d.query(ctx, d.run, q)
 		if n := d.successor(err); n != nil {
 			d = n
 			continue
@@ -100,11 +155,11 @@ func (d *Database) successor(err error) *Database {
 	return d.next.Load()
 }
 
-// poolClosed reports whether err is database/sql's refusal of a closed
-// pool, which it returns before using a connection.
+// poolClosed reports whether err is database/sql's or pgx's refusal of
+// a closed pool, which they return before using a connection.
 func poolClosed(err error) bool {
 	for err != nil {
-		if err.Error() == "sql: database is closed" {
+		if msg := err.Error(); msg == "sql: database is closed" || msg == "closed pool" {
 			return true
 		}
 		err = errors.Unwrap(err)
@@ -114,13 +169,13 @@ func poolClosed(err error) bool {
 
 // query runs one statement: rows for one that returns them, the count of
 // rows affected otherwise.
-func (d *Database) query(ctx context.Context, on querier, q *service.SQLQuery) (*result, error) {
+func (d *Database) query(ctx context.Context, on runner, q *service.SQLQuery) (*result, error) {
 	cfg := d.cfg.Load()
 	st, err := d.statement(q.Query)
 	if err != nil {
 		return nil, d.count(service.BadRequest("SQL connection %q: %v", d.name, err), "refused")
 	}
-	args, err := st.args(q.Params, goArg)
+	args, err := st.args(q.Params, goArg, 1)
 	if err != nil {
 		return nil, d.count(service.BadRequest("SQL connection %q: %v", d.name, err), "refused")
 	}
@@ -134,121 +189,20 @@ func (d *Database) query(ctx context.Context, on querier, q *service.SQLQuery) (
 	}
 	qctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if !st.rows {
-		res, err := on.ExecContext(qctx, st.text, args...)
-		if err != nil {
-			return nil, d.fail(qctx, err, timeout)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			n = -1
-		}
-		d.count(nil, "ok")
-		return &result{SQLResult: &service.SQLResult{RowsAffected: n}}, nil
-	}
 	var r *result
-	if _, pool := on.(*sql.DB); pool && d.engine == EnginePostgreSQL {
-		r, err = d.queryDriver(qctx, st.text, args, maxRows)
+	if st.rows {
+		r, err = on.rows(qctx, d.name, st.text, args, maxRows)
 	} else {
-		r, err = d.queryRows(qctx, on, st.text, args, maxRows)
+		var n int64
+		if n, err = on.exec(qctx, st.text, args); err == nil {
+			r = &result{SQLResult: service.SQLResult{RowsAffected: n}}
+		}
 	}
 	if err != nil {
 		return nil, d.fail(qctx, err, timeout)
 	}
 	d.count(nil, "ok")
 	return r, nil
-}
-
-// queryRows runs a statement that returns rows through database/sql.
-func (d *Database) queryRows(ctx context.Context, on querier, text string, args []any, maxRows int) (*result, error) {
-	rows, err := on.QueryContext(ctx, text, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	types, err := rows.ColumnTypes()
-	if err != nil {
-		return nil, err
-	}
-	r := newResult(len(types), func(i int) (string, string) { return types[i].Name(), types[i].DatabaseTypeName() })
-	vals := make([]any, len(types))
-	ptrs := make([]any, len(types))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
-		}
-		if err := r.add(d.name, vals, maxRows); err != nil {
-			return nil, err
-		}
-	}
-	return r, rows.Err()
-}
-
-// maxBadConn is how many times a statement runs on another of the
-// pool's connections when the driver says, before sending it, that the
-// one it got is broken; database/sql's own number.
-const maxBadConn = 3
-
-// queryDriver runs a statement that returns rows on one of the pool's
-// connections, calling the driver itself: database/sql's Rows would
-// start a goroutine per statement to watch ctx, which pgx watches
-// already, and copy every value once more. pgx's driver takes the
-// arguments as they are, as database/sql would hand them over.
-func (d *Database) queryDriver(ctx context.Context, text string, args []any, maxRows int) (r *result, err error) {
-	named := make([]driver.NamedValue, len(args))
-	for i, a := range args {
-		named[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
-	}
-	for range maxBadConn {
-		var conn *sql.Conn
-		if conn, err = d.db.Conn(ctx); err != nil {
-			return nil, err
-		}
-		err = conn.Raw(func(dc any) error {
-			r, err = d.readDriver(ctx, dc.(driver.QueryerContext), text, named, maxRows)
-			return err
-		})
-		conn.Close()
-		if !errors.Is(err, driver.ErrBadConn) {
-			break
-		}
-	}
-	return r, err
-}
-
-// readDriver runs a statement on a driver's connection and reads its rows.
-func (d *Database) readDriver(ctx context.Context, q driver.QueryerContext, text string, args []driver.NamedValue, maxRows int) (*result, error) {
-	rows, err := q.QueryContext(ctx, text, args)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	cols := rows.Columns()
-	typed, _ := rows.(driver.RowsColumnTypeDatabaseTypeName)
-	r := newResult(len(cols), func(i int) (string, string) {
-		if typed == nil {
-			return cols[i], ""
-		}
-		return cols[i], typed.ColumnTypeDatabaseTypeName(i)
-	})
-	dest := make([]driver.Value, len(cols))
-	vals := make([]any, len(cols))
-	for {
-		if err := rows.Next(dest); err == io.EOF {
-			return r, nil
-		} else if err != nil {
-			return nil, err
-		}
-		for i, v := range dest {
-			vals[i] = v
-		}
-		if err := r.add(d.name, vals, maxRows); err != nil {
-			return nil, err
-		}
-	}
 }
 
 // maxStatements is how many translated statements a pool keeps; past
@@ -282,12 +236,11 @@ func (e *TooManyRowsError) Error() string {
 }
 
 // newResult returns an empty result with n columns, each one's name and
-// database type given by column.
-func newResult(n int, column func(int) (name, typ string)) *result {
-	r := &result{SQLResult: &service.SQLResult{Columns: make([]string, n)}, classes: make([]class, n)}
+// class given by column.
+func newResult(n int, column func(int) (string, class)) *result {
+	r := &result{SQLResult: service.SQLResult{Columns: make([]string, n)}, classes: make([]class, n)}
 	for i := range n {
-		name, typ := column(i)
-		r.Columns[i], r.classes[i] = name, classOf(typ)
+		r.Columns[i], r.classes[i] = column(i)
 	}
 	return r
 }
@@ -457,7 +410,7 @@ func unreachable(err error) bool {
 	var ce *pgconn.ConnectError
 	var ne net.Error
 	var oe *net.OpError
-	return errors.As(err, &ce) || errors.As(err, &oe) || errors.As(err, &ne) ||
+	return errors.As(err, &ce) || errors.As(err, &oe) || errors.As(err, &ne) || pgconn.SafeToRetry(err) ||
 		errors.Is(err, driver.ErrBadConn) || errors.Is(err, mysql.ErrInvalidConn)
 }
 
@@ -470,40 +423,68 @@ func (d *Database) count(err error, outcome string) error {
 }
 
 // BeginSQL begins a transaction, which holds one of the pool's
-// connections until it commits or rolls back.
+// connections until it commits or rolls back, or until ctx ends, which
+// rolls it back.
 func (d *Database) BeginSQL(ctx context.Context) (service.SQLTransaction, error) {
 	cfg := d.cfg.Load()
 	bctx, cancel := context.WithTimeout(ctx, cfg.QueryTimeout.D())
 	defer cancel()
-	// The transaction lives as long as ctx: BeginTx's context ends it.
-	tx, err := d.db.BeginTx(ctx, nil)
+	t := &Tx{d: d, ctx: ctx}
+	var err error
+	if d.pg != nil {
+		err = t.beginPG(bctx)
+	} else if t.sqlTx, err = d.db.BeginTx(ctx, nil); err == nil { // BeginTx's context ends the transaction
+		t.run = &sqlRunner{q: t.sqlTx}
+	}
 	if n := d.successor(err); n != nil {
 		return n.BeginSQL(ctx)
 	}
 	if err != nil {
 		return nil, d.fail(bctx, err, 0)
 	}
-	return &Tx{d: d, tx: tx}, nil
+	return t, nil
 }
 
-// Tx is a transaction on one of the pool's connections.
+// Tx is a transaction on one of the pool's connections. It runs one
+// statement at a time.
 type Tx struct {
-	d  *Database
-	tx *sql.Tx
+	d     *Database
+	ctx   context.Context
+	run   runner
+	mu    sync.Mutex
+	sqlTx *sql.Tx // MySQL, SQLite
+	pgTx  pgx.Tx  // PostgreSQL
+	stop  func() bool
 }
 
 // QuerySQL runs one statement in the transaction.
 func (t *Tx) QuerySQL(ctx context.Context, q *service.SQLQuery) (*service.SQLResult, error) {
-	r, err := t.d.query(ctx, t.tx, q)
+	r, err := t.query(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	return r.SQLResult, nil
+	return &r.SQLResult, nil
+}
+
+// query runs one statement in the transaction.
+func (t *Tx) query(ctx context.Context, q *service.SQLQuery) (*result, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.d.query(ctx, t.run, q)
 }
 
 // Commit commits the transaction.
 func (t *Tx) Commit() error {
-	if err := t.tx.Commit(); err != nil {
+	var err error
+	if t.pgTx != nil {
+		t.stop()
+		t.mu.Lock()
+		err = t.pgTx.Commit(t.ctx)
+		t.mu.Unlock()
+	} else {
+		err = t.sqlTx.Commit()
+	}
+	if err != nil {
 		return fmt.Errorf("SQL connection %q: committing: %w", t.d.name, err)
 	}
 	return nil
@@ -511,7 +492,14 @@ func (t *Tx) Commit() error {
 
 // Rollback rolls the transaction back; after a commit it does nothing.
 func (t *Tx) Rollback() error {
-	if err := t.tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+	var err error
+	if t.pgTx != nil {
+		t.stop()
+		err = t.rollbackPG()
+	} else if err = t.sqlTx.Rollback(); errors.Is(err, sql.ErrTxDone) {
+		err = nil
+	}
+	if err != nil {
 		return fmt.Errorf("SQL connection %q: rolling back: %w", t.d.name, err)
 	}
 	return nil

@@ -166,7 +166,7 @@ func (c *starConn) call(th *sl.Thread, b *sl.Builtin, args sl.Tuple, kwargs []sl
 		q.MaxRows = n
 	}
 	if c.tx != nil {
-		return c.tx.d.query(c.ctx, c.tx.tx, q)
+		return c.tx.query(c.ctx, q)
 	}
 	return c.d.exec(c.ctx, q)
 }
