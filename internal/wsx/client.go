@@ -149,7 +149,7 @@ func (c *client) again() bool {
 }
 
 // write writes one message: at once over a sock, as a frame encoded here
-// (see sendFrame), else through the library, waiting up to writeTimeout.
+// (see writeFrame), else through the library, waiting up to writeTimeout.
 func (c *client) write(msg []byte) error {
 	if c.sock != nil {
 		b := framePool.Get().(*[]byte)
