@@ -3,7 +3,9 @@ package wsx
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/textproto"
 	"sync"
@@ -62,6 +64,7 @@ type client struct {
 	ending  atomic.Bool  // closing once the queue is sent
 	open    atomic.Bool  // conn is set: the queue may be written
 	writing atomic.Bool  // the turn at writing: a drain runs, or a message is written at once
+	shut    atomic.Bool  // closing: no data frame is written any more
 }
 
 // info describes the client for the admin API.
@@ -90,18 +93,15 @@ func (c *client) enqueue(msg []byte) bool {
 	return false
 }
 
-// send writes a message at once, from the caller's goroutine, when
-// nothing waits to be sent before it (no queue, no writer running), else
-// queues it; true when it was written. The write never waits for the
+// sendBorrowed writes a message at once, from the caller's goroutine,
+// when nothing waits to be sent before it (no queue, no writer running),
+// else queues it; true when it was written. The write never waits for the
 // client (see sock): what the socket does not take is left to the
-// client's writer. Over TLS every message is queued.
-func (c *client) send(msg []byte) bool {
-	return c.sendBorrowed(msg, false)
-}
-
-// sendBorrowed is send for a message whose buffer, when borrowed, is
-// reused once it returns: it is copied when queued.
-func (c *client) sendBorrowed(msg []byte, borrowed bool) bool {
+// client's writer. Over TLS every message is queued. A borrowed msg's
+// buffer is reused once it returns: it is copied when queued. frame, when
+// not nil, is msg already encoded as a frame (a broadcast's, encoded once
+// for all its clients).
+func (c *client) sendBorrowed(msg, frame []byte, borrowed bool) bool {
 	queue := func() {
 		if borrowed {
 			msg = bytes.Clone(msg)
@@ -117,7 +117,13 @@ func (c *client) sendBorrowed(msg []byte, borrowed bool) bool {
 		c.release()
 		return false
 	}
-	if err := c.write(msg); err != nil {
+	var err error
+	if frame != nil {
+		err = c.writeFrame(frame)
+	} else {
+		err = c.write(msg)
+	}
+	if err != nil {
 		c.close(closeGoingAway, "write failed")
 		c.writing.Store(false)
 		return false
@@ -142,15 +148,55 @@ func (c *client) again() bool {
 	return (len(c.queue) > 0 || c.sock != nil && c.sock.pending()) && c.writing.CompareAndSwap(false, true)
 }
 
-// write writes one message: at once over a sock, else waiting up to
-// writeTimeout.
+// write writes one message: at once over a sock, as a frame encoded here
+// (see writeFrame), else through the library, waiting up to writeTimeout.
 func (c *client) write(msg []byte) error {
 	if c.sock != nil {
-		return c.conn.Write(context.Background(), websocket.MessageText, msg)
+		b := framePool.Get().(*[]byte)
+		*b = appendFrame((*b)[:0], msg)
+		err := c.writeFrame(*b)
+		if cap(*b) <= maxPooledFrame {
+			framePool.Put(b)
+		}
+		return err
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, writeTimeout)
 	defer cancel()
 	return c.conn.Write(ctx, websocket.MessageText, msg)
+}
+
+// writeFrame writes an encoded data frame to the sock in one call that
+// never waits (what the socket does not take joins its backlog). The
+// library's own frames (pings, pongs, the close) are control frames its
+// small buffer holds whole, each flushed in one sock.Write, so they never
+// split a frame written here, and the client's data frames are all
+// written here, one writer at a time (the turn at writing).
+func (c *client) writeFrame(frame []byte) error {
+	if c.shut.Load() {
+		return net.ErrClosed
+	}
+	_, err := c.sock.Write(frame)
+	return err
+}
+
+// maxPooledFrame is the largest frame buffer kept for the next write.
+const maxPooledFrame = 64 << 10
+
+var framePool = sync.Pool{New: func() any { return new([]byte) }}
+
+// appendFrame appends msg as one final, unmasked text frame, as a server
+// sends it (RFC 6455, section 5.2).
+func appendFrame(b, msg []byte) []byte {
+	switch n := len(msg); {
+	case n < 126:
+		b = append(b, 0x81, byte(n))
+	case n <= 0xffff:
+		b = append(b, 0x81, 126, byte(n>>8), byte(n))
+	default:
+		b = append(b, 0x81, 127)
+		b = binary.BigEndian.AppendUint64(b, uint64(n))
+	}
+	return append(b, msg...)
 }
 
 // reply sends the answer to the client's own message: written at once by
@@ -165,7 +211,7 @@ func (c *client) reply(msg []byte) {
 // reused once it returns.
 func (c *client) replyBorrowed(msg []byte, borrowed bool) {
 	if c.sock != nil {
-		if c.sendBorrowed(msg, borrowed) {
+		if c.sendBorrowed(msg, nil, borrowed) {
 			c.hub.Load().msgOut.Inc()
 		}
 		return
@@ -204,6 +250,7 @@ func (c *client) close(code int, reason string) {
 	if !first {
 		return
 	}
+	c.shut.Store(true)
 	c.hub.Load().remove(c)
 	if conn == nil {
 		c.cancel()

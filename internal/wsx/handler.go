@@ -2,8 +2,10 @@ package wsx
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/textproto"
+	"runtime/debug"
 	"time"
 
 	"github.com/coder/websocket"
@@ -100,21 +102,38 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, name string) {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
-	defer cancel()
 	c := &client{id: newID("wsx"), remote: r.RemoteAddr, since: time.Now(), queue: make(chan []byte, cfg.SendQueue),
 		ctx: ctx, cancel: cancel, creds: creds, headers: headers, svc: &service.Client{User: user, RemoteAddr: r.RemoteAddr}}
 	c.svc.ID = c.id
 	c.hub.Store(hub)
 	if err := hub.add(c); err != nil {
+		cancel()
 		p.Refuse(&x.Exchange, err)
 		return
 	}
-	defer func() { c.hub.Load().remove(c) }()
 	conn, err := websocket.Accept(hijacker{w, c}, r, &websocket.AcceptOptions{OriginPatterns: cfg.AllowedOrigins})
 	if err != nil {
+		c.hub.Load().remove(c)
+		cancel()
 		p.Logger.Info("WebSocket upgrade failed", "cid", x.CID, "channel", name, "error", err.Error())
 		return
 	}
+	// The connection lives on in a goroutine of its own, and the HTTP
+	// server's ends here with what it held (its buffers, its request, a
+	// stack grown by the handshake): an idle client costs less.
+	go c.live(p, conn, cfg, x.CID, name, user)
+}
+
+// live serves an upgraded connection until it ends.
+func (c *client) live(p *dispatch.Pipeline, conn *websocket.Conn, cfg *Channel, cid, name, user string) {
+	defer c.cancel()
+	defer func() { c.hub.Load().remove(c) }()
+	defer func() {
+		if v := recover(); v != nil {
+			p.Logger.Error("WebSocket client failed", "channel", name, "client", c.id, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			conn.CloseNow()
+		}
+	}()
 	c.mu.Lock()
 	c.conn = conn
 	pre, code, reason := c.closing, c.code, c.reason
@@ -124,7 +143,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, name string) {
 		return
 	}
 	conn.SetReadLimit(cfg.MaxMessageSize)
-	p.Logger.Info("WebSocket client connected", "cid", x.CID, "channel", name, "client", c.id, "remote", c.remote, "user", user)
+	p.Logger.Info("WebSocket client connected", "cid", cid, "channel", name, "client", c.id, "remote", c.remote, "user", user)
 	if cfg.Protocol == ProtocolZato {
 		wait := time.AfterFunc(cfg.NewTokenWaitTime.D(), func() {
 			c.mu.Lock()

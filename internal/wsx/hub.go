@@ -255,7 +255,7 @@ const minShard = 256
 // fanOut sends one broadcast to every client, never waiting for one: the
 // frame is encoded once, and the clients are split among up to
 // GOMAXPROCS goroutines, each writing the frame to its clients in turn
-// (see client.send). The next broadcast starts once this one is written
+// (see client.sendBorrowed). The next broadcast starts once this one is written
 // or queued to all, which keeps each client's messages in order.
 func (h *Hub) fanOut(data []byte) {
 	var frame []byte
@@ -265,24 +265,29 @@ func (h *Hub) fanOut(data []byte) {
 		frame = data
 	}
 	all := h.snapshot()
+	if len(all) == 0 {
+		return
+	}
+	wire := appendFrame(make([]byte, 0, len(frame)+10), frame)
 	shards := min(runtime.GOMAXPROCS(0), max(1, len(all)/minShard))
 	var wg sync.WaitGroup
 	for i := range shards {
 		part := all[i*len(all)/shards : (i+1)*len(all)/shards]
 		if i == shards-1 {
-			h.sendAll(part, frame)
+			h.sendAll(part, frame, wire)
 			break
 		}
-		wg.Go(func() { h.sendAll(part, frame) })
+		wg.Go(func() { h.sendAll(part, frame, wire) })
 	}
 	wg.Wait()
 }
 
-// sendAll sends a frame to each of clients.
-func (h *Hub) sendAll(clients []*client, frame []byte) {
+// sendAll sends a message to each of clients; wire is the message
+// encoded as a frame, written as it is to each client's sock.
+func (h *Hub) sendAll(clients []*client, msg, wire []byte) {
 	var n int
 	for _, c := range clients {
-		if c.send(frame) {
+		if c.sendBorrowed(msg, wire, false) {
 			n++
 		}
 	}

@@ -95,9 +95,20 @@ func (s *sock) flush(timeout time.Duration) error {
 	return s.err
 }
 
+// Buffers of a sock's connection. The library reads frames through the
+// read buffer (a larger message is read straight into its own buffer) and
+// writes only its control frames, of at most 135 bytes, through the write
+// buffer: the client's data frames are encoded and written whole by
+// client.writeFrame.
+const (
+	sockReadBuffer  = 1024
+	sockWriteBuffer = 256
+)
+
 // hijacker hands the WebSocket library the client's connection wrapped
-// in a sock when it is a plain TCP connection; a TLS one is left as it
-// is, and its client's messages all go through its writer.
+// in a sock when it is a plain TCP connection, with buffers smaller than
+// the HTTP server's (see sockReadBuffer); a TLS one is left as it is, and
+// its client's messages all go through its writer.
 type hijacker struct {
 	http.ResponseWriter
 	c *client
@@ -118,7 +129,10 @@ func (h hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	s := &sock{Conn: conn, raw: raw, onBacklog: h.c.kick}
 	h.c.sock = s
-	brw.Writer.Reset(s)
+	if brw.Reader.Buffered() == 0 {
+		brw.Reader = bufio.NewReaderSize(s, sockReadBuffer)
+	}
+	brw.Writer = bufio.NewWriterSize(s, sockWriteBuffer)
 	return s, brw, nil
 }
 

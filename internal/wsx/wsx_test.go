@@ -608,3 +608,37 @@ func TestGoService(t *testing.T) {
 		t.Errorf("broadcast: %v", m)
 	}
 }
+
+// Messages of every length encoding of a frame (7 bits, 16 bits, 64 bits)
+// reach the client whole, as broadcasts and as replies, and in order.
+func TestFrameLengths(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	s.Put(wsx.ChannelKind, "live", map[string]any{"url_path": "/ws/live", "service": "plexus.helpers.echo", "protocol": "json"})
+	v, _ := s.Runtime.State().Running(wsx.ChannelKind, "live")
+	h := v.(*wsx.Hub)
+	c := mustDial(t, s, "/ws/live", nil)
+	for len(h.Clients()) < 1 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	sizes := []int{1, 125, 126, 127, 65535, 65536, 70000}
+	for _, n := range sizes {
+		if err := h.Deliver([]byte(strings.Repeat(string(rune('a'+n%26)), n))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, n := range sizes {
+		_, b, err := c.Read(ctx)
+		if want := strings.Repeat(string(rune('a'+n%26)), n); err != nil || string(b) != want {
+			t.Fatalf("broadcast of %d bytes: got %d bytes, %v", n, len(b), err)
+		}
+	}
+	for _, n := range sizes {
+		want := strings.Repeat("x", n)
+		send(t, c, map[string]string{"s": want})
+		if m := recv(t, c); m["s"] != want {
+			t.Fatalf("reply to %d bytes: got %d", n, len(str(m["s"])))
+		}
+	}
+}
