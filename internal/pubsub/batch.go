@@ -2,21 +2,33 @@ package pubsub
 
 import (
 	"context"
+	"database/sql"
 	"time"
 )
 
-// claim takes or renews the subscription's lease and, when it holds it,
-// marks the subscription's next n messages in flight and returns them in
-// order, all in one transaction. Messages in flight already were left by
-// a server that held the lease before: they are delivered again (at least
-// once).
-func (w *worker) claim(ctx context.Context, n int) (held bool, got []*row, err error) {
+// Statements of a push worker's claim, prepared once.
+const (
+	claimLease = `UPDATE pubsub_sub SET holder = ?, lease_until = ?
+		WHERE sub = ? AND paused = 0 AND (holder = ? OR lease_until <= ?)`
+	claimRows = "SELECT " + rowColumnsData + " WHERE d.sub = ? AND d.state IN (0, 1) ORDER BY d.priority DESC, d.seq LIMIT ?"
+)
+
+// claim removes the messages of the previous batch that acks holds
+// (delivered or expired), takes or renews the subscription's lease and,
+// when it holds it, marks the subscription's next n messages in flight
+// and returns them in order, all in one transaction. Messages in flight
+// already were left by a server that held the lease before: they are
+// delivered again (at least once).
+func (w *worker) claim(ctx context.Context, n int, a acks) (held bool, got []*row, err error) {
 	e := w.e
 	if !w.created {
 		if _, err := e.db.ExecContext(ctx, e.rebind("INSERT INTO pubsub_sub (sub) VALUES (?) ON CONFLICT (sub) DO NOTHING"), w.name); err != nil {
 			return false, nil, storeError(err)
 		}
 		w.created = true
+	}
+	if e.postgres {
+		return w.claimArrays(ctx, n, a)
 	}
 	now := e.nowMS()
 	until := now + leaseFor.Milliseconds()
@@ -25,43 +37,110 @@ func (w *worker) claim(ctx context.Context, n int) (held bool, got []*row, err e
 		return false, nil, storeError(err)
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, e.rebind(`UPDATE pubsub_sub SET holder = ?, lease_until = ?
-		WHERE sub = ? AND paused = 0 AND (holder = ? OR lease_until <= ?)`), w.holder, until, w.name, w.holder, now)
+	if err := w.remove(ctx, tx, a); err != nil {
+		return false, nil, err
+	}
+	lease, err := e.txStmt(ctx, tx, claimLease)
+	if err != nil {
+		return false, nil, storeError(err)
+	}
+	res, err := lease.ExecContext(ctx, w.holder, until, w.name, w.holder, now)
 	if err != nil {
 		return false, nil, storeError(err)
 	}
 	if k, _ := res.RowsAffected(); k != 1 {
-		return false, nil, storeError(tx.Commit())
+		if err := tx.Commit(); err != nil {
+			return false, nil, storeError(err)
+		}
+		w.counted(a)
+		return false, nil, nil
 	}
-	rows, err := tx.QueryContext(ctx, e.rebind("SELECT "+rowColumns(true)+
-		" WHERE d.sub = ? AND d.state IN (0, 1) ORDER BY d.priority DESC, d.seq LIMIT ?"), w.name, n)
+	sel, err := e.txStmt(ctx, tx, claimRows)
+	if err != nil {
+		return false, nil, storeError(err)
+	}
+	rows, err := sel.QueryContext(ctx, w.name, n)
 	if err != nil {
 		return false, nil, storeError(err)
 	}
 	if got, err = scanRows(rows); err != nil {
 		return false, nil, err
 	}
-	var queued []any
+	var queued []int64
 	for _, r := range got {
 		if r.state == stQueued {
 			queued = append(queued, r.seq)
 		}
 	}
 	if len(queued) > 0 {
-		if _, err := tx.ExecContext(ctx, e.rebind("UPDATE pubsub_delivery SET state = 1 WHERE sub = ? AND seq IN "+inList(len(queued))),
-			append([]any{w.name}, queued...)...); err != nil {
+		mark, err := e.txStmt(ctx, tx, "UPDATE pubsub_delivery SET state = 1 WHERE sub = ? AND state = 0 AND "+e.seqIn("seq"))
+		if err != nil {
+			return false, nil, storeError(err)
+		}
+		if _, err := mark.ExecContext(ctx, w.name, e.seqList(queued)); err != nil {
 			return false, nil, storeError(err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return false, nil, storeError(err)
 	}
+	w.counted(a)
 	w.leaseUntil = until
 	return true, got, nil
 }
 
+// claimOne is claim on PostgreSQL in one statement (one round trip,
+// atomic by itself): it removes the acknowledged messages, and, while
+// the worker's lease is unexpired and the subscription not paused, marks
+// the next messages in flight and returns them (as they were before).
+const claimOne = `WITH del AS (
+		DELETE FROM pubsub_delivery WHERE sub = $1 AND seq = ANY($2::bigint[])
+	), picked AS (
+		SELECT d.seq FROM pubsub_delivery d WHERE d.sub = $1 AND d.state IN (0, 1) AND NOT (d.seq = ANY($2::bigint[]))
+			AND EXISTS (SELECT 1 FROM pubsub_sub s WHERE s.sub = $1 AND s.paused = 0 AND s.holder = $3 AND s.lease_until > $4)
+		ORDER BY d.priority DESC, d.seq LIMIT $5
+	), mark AS (
+		UPDATE pubsub_delivery SET state = 1 WHERE sub = $1 AND state = 0 AND seq IN (SELECT seq FROM picked)
+	)
+	SELECT ` + rowColumnsData + ` WHERE d.sub = $1 AND d.seq IN (SELECT seq FROM picked) ORDER BY d.priority DESC, d.seq`
+
+// claimArrays is claim on PostgreSQL: the lease is taken or renewed by
+// a statement of its own only when it is due (a third of it gone), and
+// the rest is claimOne. A pause stops delivery at once (claimOne returns
+// nothing); the worker stands by once the lease is due.
+func (w *worker) claimArrays(ctx context.Context, n int, a acks) (bool, []*row, error) {
+	e := w.e
+	if w.leaseUntil-e.nowMS() <= 2*leaseFor.Milliseconds()/3 {
+		held, err := w.lease(ctx)
+		if err != nil {
+			return false, nil, err
+		}
+		if !held {
+			return false, nil, w.done(a)
+		}
+	}
+	seqs := make([]int64, len(a.rows))
+	for i, r := range a.rows {
+		seqs[i] = r.seq
+	}
+	st, err := e.stmt(ctx, claimOne)
+	if err != nil {
+		return false, nil, storeError(err)
+	}
+	rows, err := st.QueryContext(ctx, w.name, seqs, w.holder, e.nowMS(), n)
+	if err != nil {
+		return false, nil, storeError(err)
+	}
+	got, err := scanRows(rows)
+	if err != nil {
+		return false, nil, err
+	}
+	w.counted(a)
+	return true, got, nil
+}
+
 // acks are a batch's messages delivered or expired, removed from the
-// queue together by done.
+// queue together by done or by the next claim.
 type acks struct {
 	rows     []*row
 	outcomes []string
@@ -81,15 +160,42 @@ func (w *worker) done(a acks) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	args := []any{w.name}
-	for _, r := range a.rows {
-		args = append(args, r.seq)
-	}
-	if _, err := w.e.db.ExecContext(ctx, w.e.rebind("DELETE FROM pubsub_delivery WHERE sub = ? AND seq IN "+inList(len(a.rows))), args...); err != nil {
+	tx, err := w.e.db.BeginTx(ctx, nil)
+	if err != nil {
 		return storeError(err)
 	}
+	defer tx.Rollback()
+	if err := w.remove(ctx, tx, a); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return storeError(err)
+	}
+	w.counted(a)
+	return nil
+}
+
+// remove deletes acks' messages from the queue in tx.
+func (w *worker) remove(ctx context.Context, tx *sql.Tx, a acks) error {
+	if len(a.rows) == 0 {
+		return nil
+	}
+	e := w.e
+	del, err := e.txStmt(ctx, tx, "DELETE FROM pubsub_delivery WHERE sub = ? AND "+e.seqIn("seq"))
+	if err != nil {
+		return storeError(err)
+	}
+	seqs := make([]int64, len(a.rows))
+	for i, r := range a.rows {
+		seqs[i] = r.seq
+	}
+	_, err = del.ExecContext(ctx, w.name, e.seqList(seqs))
+	return storeError(err)
+}
+
+// counted counts acks' outcomes once they are removed.
+func (w *worker) counted(a acks) {
 	for i, r := range a.rows {
 		w.e.count(r.Topic, w.name, a.outcomes[i])
 	}
-	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -46,7 +45,7 @@ type committer struct {
 }
 
 const insertMessages = `INSERT INTO pubsub_message
-	(msg_id, topic, data, size, priority, correl_id, in_reply_to, ext_client_id, cid, publisher, pub_time, expires_at) VALUES `
+	(msg_id, topic, data, size, priority, correl_id, in_reply_to, ext_client_id, cid, publisher, pub_time, expires_at) `
 
 // store writes a message with its delivery rows and returns once they
 // are committed, or with the error that stopped them.
@@ -101,45 +100,118 @@ func (e *Engine) commitLoop() {
 func (e *Engine) writeGroup(group []*stored) error {
 	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
 	defer cancel()
+	if e.postgres {
+		return storeError(e.insertArrays(ctx, group))
+	}
 	tx, err := e.db.BeginTx(ctx, nil)
 	if err != nil {
 		return storeError(err)
 	}
 	defer tx.Rollback()
-	seqs, err := insertGroup(ctx, tx, e.rebind, group)
-	if err != nil {
-		return storeError(err)
-	}
-	var q strings.Builder
-	var args []any
-	flush := func() error {
-		if len(args) == 0 {
-			return nil
-		}
-		_, err := tx.ExecContext(ctx, e.rebind("INSERT INTO pubsub_delivery (sub, seq, msg_id, topic, priority, size, expires_at) VALUES "+q.String()), args...)
-		q.Reset()
-		args = args[:0]
-		return err
-	}
-	for _, s := range group {
-		seq := seqs[s.msgID]
-		for _, sub := range s.subs {
-			if len(args) > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("(?, ?, ?, ?, ?, ?, ?)")
-			args = append(args, sub, seq, s.msgID, s.topic, s.prio, s.size, s.exp)
-			if len(args) >= 7*1000 {
-				if err := flush(); err != nil {
-					return storeError(err)
-				}
-			}
-		}
-	}
-	if err := flush(); err != nil {
+	if err := e.insertRows(ctx, tx, group); err != nil {
 		return storeError(err)
 	}
 	return storeError(tx.Commit())
+}
+
+const (
+	insertMessage  = insertMessages + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	insertDelivery = "INSERT INTO pubsub_delivery (sub, seq, msg_id, topic, priority, size, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+// insertRows inserts a group's messages and deliveries a row at a time
+// with prepared statements: with SQLite, in the process, that costs
+// less than parsing one statement of many rows.
+func (e *Engine) insertRows(ctx context.Context, tx *sql.Tx, group []*stored) error {
+	msg, err := e.txStmt(ctx, tx, insertMessage)
+	if err != nil {
+		return err
+	}
+	del, err := e.txStmt(ctx, tx, insertDelivery)
+	if err != nil {
+		return err
+	}
+	for _, s := range group {
+		res, err := msg.ExecContext(ctx, s.args...)
+		if err != nil {
+			return err
+		}
+		seq, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		for _, sub := range s.subs {
+			if _, err := del.ExecContext(ctx, sub, seq, s.msgID, s.topic, s.prio, s.size, s.exp); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// insertGroupArrays writes a group's messages and deliveries on
+// PostgreSQL in one statement (one round trip, atomic by itself), the
+// rows as arrays, one per column, so that its text is the same whatever
+// the group's size.
+const insertGroupArrays = `WITH m AS (` + insertMessages + `SELECT * FROM unnest(?::text[], ?::text[], ?::bytea[],
+		?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::bigint[])
+		RETURNING seq, msg_id, topic, priority, size, expires_at)
+	INSERT INTO pubsub_delivery (sub, seq, msg_id, topic, priority, size, expires_at)
+		SELECT s.sub, m.seq, m.msg_id, m.topic, m.priority, m.size, m.expires_at
+		FROM unnest(?::text[], ?::text[]) AS s(sub, msg_id) JOIN m ON m.msg_id = s.msg_id`
+
+// insertArrays writes a group with insertGroupArrays.
+func (e *Engine) insertArrays(ctx context.Context, group []*stored) error {
+	cols := make([]any, 12, 14)
+	for i := range cols {
+		switch i {
+		case 2:
+			cols[i] = make([][]byte, 0, len(group))
+		case 3, 4, 10, 11:
+			cols[i] = make([]int64, 0, len(group))
+		default:
+			cols[i] = make([]string, 0, len(group))
+		}
+	}
+	subs, ids := []string{}, []string{}
+	for _, s := range group {
+		for i, v := range s.args {
+			switch c := cols[i].(type) {
+			case [][]byte:
+				b, _ := v.([]byte)
+				cols[i] = append(c, b)
+			case []int64:
+				cols[i] = append(c, toInt64(v))
+			case []string:
+				cols[i] = append(c, v.(string))
+			}
+		}
+		for _, sub := range s.subs {
+			subs, ids = append(subs, sub), append(ids, s.msgID)
+		}
+	}
+	st, err := e.stmt(ctx, insertGroupArrays)
+	if err != nil {
+		return err
+	}
+	res, err := st.ExecContext(ctx, append(cols, subs, ids)...)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err == nil && n != int64(len(subs)) {
+		return fmt.Errorf("%d of %d deliveries were inserted", n, len(subs))
+	}
+	return nil
+}
+
+func toInt64(v any) int64 {
+	switch n := v.(type) {
+	case int:
+		return int64(n)
+	case int64:
+		return n
+	}
+	panic(fmt.Sprintf("pubsub: %T is not an integer column", v))
 }
 
 // wakeOthers wakes, through the cluster bus, the other servers' workers
@@ -158,41 +230,4 @@ func (e *Engine) wakeOthers(group []*stored) {
 			e.log.Debug("pub/sub: waking the other servers", "topic", s.topic, "error", err.Error())
 		}
 	}
-}
-
-// insertGroup inserts a group's messages in one statement and returns
-// their seq by msg_id.
-func insertGroup(ctx context.Context, tx *sql.Tx, rebind func(string) string, group []*stored) (map[string]int64, error) {
-	var q strings.Builder
-	q.WriteString(insertMessages)
-	args := make([]any, 0, 12*len(group))
-	for i, s := range group {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-		args = append(args, s.args...)
-	}
-	q.WriteString(" RETURNING seq, msg_id")
-	rows, err := tx.QueryContext(ctx, rebind(q.String()), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	seqs := make(map[string]int64, len(group))
-	for rows.Next() {
-		var seq int64
-		var id string
-		if err := rows.Scan(&seq, &id); err != nil {
-			return nil, err
-		}
-		seqs[id] = seq
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if len(seqs) != len(group) {
-		return nil, fmt.Errorf("%d of %d messages were inserted", len(seqs), len(group))
-	}
-	return seqs, nil
 }

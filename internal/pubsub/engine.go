@@ -71,6 +71,7 @@ type Engine struct {
 	poll     time.Duration
 
 	commits committer
+	stmts   sync.Map // statement text → *sql.Stmt, see stmt
 
 	mu      sync.Mutex
 	wake    map[string]map[chan struct{}]bool // per subscription, its workers' wake-ups
@@ -160,6 +161,7 @@ func (e *Engine) Close() error {
 		cancel()
 	}
 	e.workers.Wait()
+	e.closeStmts()
 	return nil
 }
 

@@ -29,14 +29,20 @@ var stateNames = [...]string{StateQueued, StateInFlight, StateDead}
 
 // rowColumns are what scanRows reads; withData adds the message's data.
 func rowColumns(withData bool) string {
-	data := "NULL"
 	if withData {
-		data = "m.data"
+		return rowColumnsData
 	}
-	return `d.sub, d.seq, d.msg_id, d.topic, d.priority, d.size, d.expires_at, d.state, d.attempts, d.first_attempt, d.next_at,
-		d.lease_until, d.last_error, ` + data + `, m.correl_id, m.in_reply_to, m.ext_client_id, m.cid, m.publisher, m.pub_time
-		FROM pubsub_delivery d JOIN pubsub_message m ON m.seq = d.seq`
+	return rowColumnsNoData
 }
+
+const (
+	rowColumnsHead = `d.sub, d.seq, d.msg_id, d.topic, d.priority, d.size, d.expires_at, d.state, d.attempts, d.first_attempt, d.next_at,
+		d.lease_until, d.last_error, `
+	rowColumnsTail = `, m.correl_id, m.in_reply_to, m.ext_client_id, m.cid, m.publisher, m.pub_time
+		FROM pubsub_delivery d JOIN pubsub_message m ON m.seq = d.seq`
+	rowColumnsData   = rowColumnsHead + "m.data" + rowColumnsTail
+	rowColumnsNoData = rowColumnsHead + "NULL" + rowColumnsTail
+)
 
 func scanRows(rows *sql.Rows) ([]*row, error) {
 	defer rows.Close()

@@ -93,6 +93,7 @@ type worker struct {
 	status     *registry.Status
 	leaseUntil int64
 	created    bool         // the subscription's row in pubsub_sub exists
+	pending    acks         // delivered, removed by the next claim
 	reported   atomic.Value // the state last reported
 }
 
@@ -119,18 +120,19 @@ func (w *worker) step(ctx context.Context) (time.Duration, error) {
 	e, c := w.e, w.cfg()
 	if !c.IsDeliveryActive {
 		w.running("inactive")
-		return e.poll, nil
+		return e.poll, w.flush()
 	}
 	if t := c.pushType(); t != PushService && t != PushREST {
 		if _, ok := pushTarget(t); !ok {
-			return 0, fmt.Errorf("push type %q is not available in this server: its messages wait in the queue", t)
+			return 0, errors.Join(w.flush(), fmt.Errorf("push type %q is not available in this server: its messages wait in the queue", t))
 		}
 	}
 	batch := max(c.BatchSize, 1)
-	held, rows, err := w.claim(ctx, batch)
+	held, rows, err := w.claim(ctx, batch, w.pending)
 	if err != nil {
 		return 0, err
 	}
+	w.pending = acks{}
 	if !held {
 		w.running("standby") // another server delivers, or it is paused
 		return e.poll, nil
@@ -177,7 +179,18 @@ func (w *worker) step(ctx context.Context) (time.Duration, error) {
 		}
 		return 0, w.unclaim(rows[i+1:])
 	}
-	return 0, w.done(done)
+	// The next claim, at once, removes them in its transaction.
+	w.pending = done
+	return 0, nil
+}
+
+// flush removes the messages delivered and not removed yet.
+func (w *worker) flush() error {
+	if err := w.done(w.pending); err != nil {
+		return err
+	}
+	w.pending = acks{}
+	return nil
 }
 
 // lease takes or renews the subscription's lease; it is refused while
@@ -219,6 +232,9 @@ func (w *worker) renew(ctx context.Context) error {
 // release gives the lease up, so that another server takes over at
 // once.
 func (w *worker) release() {
+	if err := w.flush(); err != nil {
+		w.e.log.Warn("pub/sub delivery", "subscription", w.name, "error", err.Error())
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var holder string

@@ -6,6 +6,7 @@ package main
 
 import (
 	"os"
+	"runtime/pprof"
 
 	"github.com/plexushq/plexus"
 	"github.com/plexushq/plexus/bench/pubsub/sink"
@@ -45,6 +46,17 @@ func (Stats) Handle(s *service.Context) error {
 	return nil
 }
 
+// main runs plexus; with PLEXUS_BENCH_CPUPROFILE set, it writes a CPU
+// profile of the whole run to that file.
 func main() {
+	if f := os.Getenv("PLEXUS_BENCH_CPUPROFILE"); f != "" {
+		out, err := os.Create(f)
+		if err == nil && pprof.StartCPUProfile(out) == nil {
+			code := plexus.New().Register(Sink{}, Stats{}).Run()
+			pprof.StopCPUProfile()
+			out.Close()
+			os.Exit(code)
+		}
+	}
 	os.Exit(plexus.New().Register(Sink{}, Stats{}).Run())
 }
