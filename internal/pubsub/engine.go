@@ -79,6 +79,10 @@ type Engine struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	workers sync.WaitGroup
+
+	extMu  sync.Mutex
+	ext    map[string]Backend // the backends topics use, by name
+	pulled inFlight           // messages pulled from backends, until acknowledged
 }
 
 // New returns an Engine; Start starts its delivery.
@@ -160,6 +164,7 @@ func (e *Engine) Close() error {
 		cancel()
 	}
 	e.workers.Wait()
+	e.closeBackends()
 	return nil
 }
 
