@@ -238,3 +238,21 @@ func checkAccess(t *testing.T, r *plexustest.Response, parts ...string) {
 	}
 	t.Fatalf("no access log line for cid %s: %q", r.CID(), lines)
 }
+
+// A topic on a backend that cannot be reached refuses publishes with 503;
+// a subscription mixing it with a topic of the store is refused on get.
+func TestTopicOnUnreachableBackend(t *testing.T) {
+	e := start(t, "")
+	e.Put("outgoing_nats", "js", map[string]any{"address": "nats://127.0.0.1:1"})
+	e.Put(pubsub.KindTopic, "orders.js", map[string]any{"backend": "nats", "backend_connection": "js"})
+	e.Put(pubsub.KindSubscription, "shop", map[string]any{"security": "sub", "topics": []string{"orders.js"}})
+	r := e.Call("POST", "/pubsub/topic/orders.js", `{"data": 1}`, basic("pub", "pub-secret-1"))
+	if r.StatusCode != 503 || !strings.Contains(string(r.Body), "backend is unavailable") {
+		t.Fatalf("publishing to a topic whose backend is down: %d %s", r.StatusCode, r.Body)
+	}
+	e.Put(pubsub.KindSubscription, "shop", map[string]any{"security": "sub", "topics": []string{"orders.js", "orders.new"}})
+	r = e.Call("POST", "/pubsub/messages/get", `{}`, basic("sub", "sub-secret-1"))
+	if r.StatusCode != 400 || !strings.Contains(string(r.Body), "has only that topic") {
+		t.Fatalf("get of a subscription mixing backends: %d %s", r.StatusCode, r.Body)
+	}
+}
