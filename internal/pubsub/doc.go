@@ -34,6 +34,11 @@
 // acknowledges them, or, with ack: explicit, leaves them in flight until
 // Ack or until their visibility timeout returns them to the queue.
 //
+// A topic whose backend setting names an external engine (nats: NATS
+// JetStream) keeps its messages there instead: a Backend, registered with
+// RegisterBackend by the engine's package (natsbackend), stores and hands
+// them out, and the Engine does the rest as for the store's topics.
+//
 // A sweep removes expired messages and the payloads whose deliveries are
 // all done. The Engine reaches the configuration through the runtime's
 // current state, and is one of the server's subsystems: resolvers,

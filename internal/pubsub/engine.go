@@ -80,6 +80,10 @@ type Engine struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	workers sync.WaitGroup
+
+	extMu  sync.Mutex
+	ext    map[string]Backend // the backends topics use, by name
+	pulled inFlight           // messages pulled from backends, until acknowledged
 }
 
 // New returns an Engine; Start starts its delivery.
@@ -162,6 +166,7 @@ func (e *Engine) Close() error {
 	}
 	e.workers.Wait()
 	e.closeStmts()
+	e.closeBackends()
 	return nil
 }
 

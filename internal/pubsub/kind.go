@@ -23,7 +23,7 @@ func init() {
 			"id": registry.ZatoUnsupported,
 		},
 		New: func() registry.Object {
-			return &TopicConfig{IsActive: true, MaxDepth: defaultMaxDepth, DefaultExpiration: config.Duration(DefaultExpiration)}
+			return &TopicConfig{IsActive: true, MaxDepth: defaultMaxDepth, DefaultExpiration: config.Duration(DefaultExpiration), Backend: BackendStore}
 		},
 		Examples: []string{`{"name": "orders.new", "description": "Orders as they are placed"}`, `{"name": "prices", "max_depth": 1000, "default_expiration": "1h"}`},
 		Check:    checkTopics,
@@ -76,6 +76,9 @@ const defaultMaxDepth = 100_000
 func (c *TopicConfig) Validate() []error {
 	if err := CheckTopicName(c.Name); err != nil {
 		return []error{registry.FieldProblem("name", "%s", err)}
+	}
+	if c.Backend != "" && c.Backend != BackendStore && c.BackendConnection == "" {
+		return []error{registry.FieldProblem("backend_connection", "backend %s needs the connection that reaches it", c.Backend)}
 	}
 	return nil
 }

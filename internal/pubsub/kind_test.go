@@ -52,3 +52,19 @@ func TestMayPublishSubscribe(t *testing.T) {
 		}
 	}
 }
+
+func TestTopicBackendNeedsConnection(t *testing.T) {
+	for _, c := range []struct {
+		topic pubsub.TopicConfig
+		want  string
+	}{
+		{pubsub.TopicConfig{Name: "a", Backend: pubsub.BackendStore}, ""},
+		{pubsub.TopicConfig{Name: "a", Backend: pubsub.BackendNATS, BackendConnection: "js"}, ""},
+		{pubsub.TopicConfig{Name: "a", Backend: pubsub.BackendNATS}, "backend_connection"},
+	} {
+		errs := c.topic.Validate()
+		if (c.want == "") != (len(errs) == 0) || len(errs) > 0 && !strings.Contains(errs[0].Error(), c.want) {
+			t.Errorf("%+v: %v, want %q", c.topic, errs, c.want)
+		}
+	}
+}

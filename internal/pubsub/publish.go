@@ -88,6 +88,12 @@ func (e *Engine) Publish(ctx context.Context, req PublishRequest) (msgID string,
 	if req.Priority != nil && *req.Priority >= MinPriority && *req.Priority <= MaxPriority {
 		prio = *req.Priority
 	}
+	if b, err := e.backendOf(topic); b != nil || err != nil {
+		if err != nil {
+			return "", err
+		}
+		return e.publishMessage(ctx, b, topic, subs, req, data, prio, expiration)
+	}
 	if len(subs) > 0 {
 		if err := e.checkDepth(ctx, name, maxDepth); err != nil {
 			return "", err

@@ -102,6 +102,12 @@ func (e *Engine) Get(ctx context.Context, req GetRequest) ([]Message, error) {
 	if paused, err := e.paused(ctx, cfg.Name); err != nil || paused || !cfg.IsDeliveryActive {
 		return []Message{}, err
 	}
+	if b, q, err := e.subQueue(e.state(), cfg); b != nil || err != nil {
+		if err != nil {
+			return nil, badRequest("%s", err)
+		}
+		return e.getExt(ctx, b, q, cfg, maxN, maxLen)
+	}
 	now := e.nowMS()
 	tx, err := e.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -170,7 +176,8 @@ func (e *Engine) Ack(ctx context.Context, sub string, msgIDs []string) (int, err
 	if e.db == nil {
 		return 0, errNotStarted
 	}
-	if _, err := subscriptionOf(e.state(), sub); err != nil {
+	cfg, err := subscriptionOf(e.state(), sub)
+	if err != nil {
 		return 0, err
 	}
 	if len(msgIDs) == 0 {
@@ -178,6 +185,9 @@ func (e *Engine) Ack(ctx context.Context, sub string, msgIDs []string) (int, err
 	}
 	if len(msgIDs) > MaxGetMessages {
 		return 0, badRequest("Acknowledge at most %d messages at once, not %d", MaxGetMessages, len(msgIDs))
+	}
+	if b, _, _ := e.subQueue(e.state(), cfg); b != nil {
+		return e.ackExt(ctx, sub, msgIDs)
 	}
 	args := []any{sub}
 	for _, id := range msgIDs {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/plexushq/plexus/internal/cid"
+	"github.com/plexushq/plexus/internal/logging"
 	"github.com/plexushq/plexus/internal/ratelimit"
 	"github.com/plexushq/plexus/internal/reply"
 	"github.com/plexushq/plexus/internal/security"
@@ -59,7 +60,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Next.ServeHTTP(w, r)
 		return
 	}
-	c := &call{w: w, r: r, cid: cid.New()}
+	c := &call{w: w, r: r, cid: cid.New(), start: time.Now()}
+	defer h.logAccess(c)
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		c.answer(nil, service.NewError(http.StatusMethodNotAllowed, "Use POST"))
@@ -86,6 +88,9 @@ type call struct {
 	cid      string
 	body     []byte
 	security string
+	start    time.Time
+	status   int // the answer's status
+	bytes    int // the answer's body's length
 }
 
 // answer writes Zato's envelope: is_ok, cid and status, with the
@@ -110,8 +115,44 @@ func (c *call) answer(out map[string]any, err error) {
 	c.w.Header().Set("Content-Type", "application/json")
 	c.w.Header().Set(reply.CIDHeader, c.cid)
 	c.w.WriteHeader(status)
-	json.NewEncoder(c.w).Encode(out)
+	body, _ := json.Marshal(out)
+	body = append(body, '\n')
+	c.status = status
+	c.bytes, _ = c.w.Write(body)
 }
+
+// logAccess writes the request's access log line, as the pipeline writes
+// those of REST channels: kind pubsub, and as channel the topic published
+// to, or the pull subscription.
+func (h *Handler) logAccess(c *call) {
+	p := h.Engine.pipeline.Load()
+	if p == nil || p.Access == nil || p.Settings == nil || !p.Settings.Log.Access {
+		return
+	}
+	channel := strings.TrimPrefix(c.r.URL.Path, PathTopic)
+	if channel == c.r.URL.Path {
+		channel = ""
+		if s, ok := pullSubOf(h.Engine.state(), c.security); ok && c.security != "" {
+			channel = s.Name
+		}
+	}
+	end := time.Now()
+	p.Access.Log(end,
+		logging.String("cid", c.cid),
+		logging.String("kind", accessKind),
+		logging.String("channel", channel),
+		logging.String("service", ""),
+		logging.String("method", c.r.Method),
+		logging.String("path", c.r.URL.Path),
+		logging.Int("status", int64(c.status)),
+		logging.Float("duration_ms", float64(end.Sub(c.start).Microseconds())/1000),
+		logging.Int("bytes", int64(c.bytes)),
+		logging.String("remote", c.r.RemoteAddr),
+	)
+}
+
+// accessKind is the kind access log lines of the endpoints carry.
+const accessKind = "pubsub"
 
 // authenticate returns the security definition whose credentials the
 // request carries, among those named by pub/sub permissions and

@@ -201,3 +201,58 @@ func TestRESTLockOut(t *testing.T) {
 		t.Fatalf("a locked-out address: %d %s", r.StatusCode, r.Body)
 	}
 }
+
+// The endpoints' requests are in the access log, as REST channels' are:
+// kind pubsub, the topic or the pull subscription as channel, the status.
+func TestEndpointsAccessLog(t *testing.T) {
+	e := start(t, "")
+	e.Put(pubsub.KindSubscription, "shop", map[string]any{"security": "sub", "topics": []string{"orders.new"}})
+	r := e.Call("POST", "/pubsub/topic/orders.new", `{"data": 1}`, basic("pub", "pub-secret-1"))
+	if r.StatusCode != 200 {
+		t.Fatalf("publish: %d %s", r.StatusCode, r.Body)
+	}
+	checkAccess(t, r, "kind=pubsub", "channel=orders.new", "path=/pubsub/topic/orders.new", "status=200", "method=POST")
+	r = e.Call("POST", "/pubsub/topic/orders.new", `{"data": 1}`, basic("pub", "wrong-password"))
+	checkAccess(t, r, "kind=pubsub", "status=401")
+	r = e.Call("POST", "/pubsub/messages/get", `{}`, basic("sub", "sub-secret-1"))
+	checkAccess(t, r, "kind=pubsub", "channel=shop", "path=/pubsub/messages/get", "status=200")
+	r = e.Call("GET", "/pubsub/messages/ack", ``, nil)
+	checkAccess(t, r, "kind=pubsub", "method=GET", "status=405")
+}
+
+func checkAccess(t *testing.T, r *plexustest.Response, parts ...string) {
+	t.Helper()
+	lines := r.Logs()
+	for _, l := range lines {
+		if strings.Contains(l, "msg=request ") {
+			for _, p := range parts {
+				if !strings.Contains(l, p) {
+					t.Errorf("the access log line lacks %q: %s", p, l)
+				}
+			}
+			if !strings.Contains(l, fmt.Sprintf("bytes=%d", len(r.Body))) {
+				t.Errorf("the access log line does not count the %d bytes of the answer: %s", len(r.Body), l)
+			}
+			return
+		}
+	}
+	t.Fatalf("no access log line for cid %s: %q", r.CID(), lines)
+}
+
+// A topic on a backend that cannot be reached refuses publishes with 503;
+// a subscription mixing it with a topic of the store is refused on get.
+func TestTopicOnUnreachableBackend(t *testing.T) {
+	e := start(t, "")
+	e.Put("outgoing_nats", "js", map[string]any{"address": "nats://127.0.0.1:1"})
+	e.Put(pubsub.KindTopic, "orders.js", map[string]any{"backend": "nats", "backend_connection": "js"})
+	e.Put(pubsub.KindSubscription, "shop", map[string]any{"security": "sub", "topics": []string{"orders.js"}})
+	r := e.Call("POST", "/pubsub/topic/orders.js", `{"data": 1}`, basic("pub", "pub-secret-1"))
+	if r.StatusCode != 503 || !strings.Contains(string(r.Body), "backend is unavailable") {
+		t.Fatalf("publishing to a topic whose backend is down: %d %s", r.StatusCode, r.Body)
+	}
+	e.Put(pubsub.KindSubscription, "shop", map[string]any{"security": "sub", "topics": []string{"orders.js", "orders.new"}})
+	r = e.Call("POST", "/pubsub/messages/get", `{}`, basic("sub", "sub-secret-1"))
+	if r.StatusCode != 400 || !strings.Contains(string(r.Body), "has only that topic") {
+		t.Fatalf("get of a subscription mixing backends: %d %s", r.StatusCode, r.Body)
+	}
+}

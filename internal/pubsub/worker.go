@@ -65,7 +65,7 @@ func (e *Engine) deliverLoop(ctx context.Context, name string, cfg func() *Subsc
 	defer stop()
 	defer w.release()
 	for ctx.Err() == nil {
-		wait, err := w.step(ctx)
+		wait, err := w.next(ctx)
 		if err != nil && ctx.Err() == nil {
 			w.degraded(err)
 			wait = e.poll
@@ -95,6 +95,7 @@ type worker struct {
 	created    bool         // the subscription's row in pubsub_sub exists
 	pending    acks         // delivered, removed by the next claim
 	reported   atomic.Value // the state last reported
+	ext        *extState    // the message out, of a topic on a backend
 }
 
 func (w *worker) running(what string) {
