@@ -27,9 +27,6 @@ func (w *worker) claim(ctx context.Context, n int, a acks) (held bool, got []*ro
 		}
 		w.created = true
 	}
-	if e.postgres {
-		return w.claimArrays(ctx, n, a)
-	}
 	now := e.nowMS()
 	until := now + leaseFor.Milliseconds()
 	tx, err := e.db.BeginTx(ctx, nil)
@@ -86,56 +83,6 @@ func (w *worker) claim(ctx context.Context, n int, a acks) (held bool, got []*ro
 	}
 	w.counted(a)
 	w.leaseUntil = until
-	return true, got, nil
-}
-
-// claimOne is claim on PostgreSQL in one statement (one round trip,
-// atomic by itself): it removes the acknowledged messages, and, while
-// the worker's lease is unexpired and the subscription not paused, marks
-// the next messages in flight and returns them (as they were before).
-const claimOne = `WITH del AS (
-		DELETE FROM pubsub_delivery WHERE sub = $1 AND seq = ANY($2::bigint[])
-	), picked AS (
-		SELECT d.seq FROM pubsub_delivery d WHERE d.sub = $1 AND d.state IN (0, 1) AND NOT (d.seq = ANY($2::bigint[]))
-			AND EXISTS (SELECT 1 FROM pubsub_sub s WHERE s.sub = $1 AND s.paused = 0 AND s.holder = $3 AND s.lease_until > $4)
-		ORDER BY d.priority DESC, d.seq LIMIT $5
-	), mark AS (
-		UPDATE pubsub_delivery SET state = 1 WHERE sub = $1 AND state = 0 AND seq IN (SELECT seq FROM picked)
-	)
-	SELECT ` + rowColumnsData + ` WHERE d.sub = $1 AND d.seq IN (SELECT seq FROM picked) ORDER BY d.priority DESC, d.seq`
-
-// claimArrays is claim on PostgreSQL: the lease is taken or renewed by
-// a statement of its own only when it is due (a third of it gone), and
-// the rest is claimOne. A pause stops delivery at once (claimOne returns
-// nothing); the worker stands by once the lease is due.
-func (w *worker) claimArrays(ctx context.Context, n int, a acks) (bool, []*row, error) {
-	e := w.e
-	if w.leaseUntil-e.nowMS() <= 2*leaseFor.Milliseconds()/3 {
-		held, err := w.lease(ctx)
-		if err != nil {
-			return false, nil, err
-		}
-		if !held {
-			return false, nil, w.done(a)
-		}
-	}
-	seqs := make([]int64, len(a.rows))
-	for i, r := range a.rows {
-		seqs[i] = r.seq
-	}
-	st, err := e.stmt(ctx, claimOne)
-	if err != nil {
-		return false, nil, storeError(err)
-	}
-	rows, err := st.QueryContext(ctx, w.name, seqs, w.holder, e.nowMS(), n)
-	if err != nil {
-		return false, nil, storeError(err)
-	}
-	got, err := scanRows(rows)
-	if err != nil {
-		return false, nil, err
-	}
-	w.counted(a)
 	return true, got, nil
 }
 

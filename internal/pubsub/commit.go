@@ -100,15 +100,17 @@ func (e *Engine) commitLoop() {
 func (e *Engine) writeGroup(group []*stored) error {
 	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
 	defer cancel()
-	if e.postgres {
-		return storeError(e.insertArrays(ctx, group))
-	}
 	tx, err := e.db.BeginTx(ctx, nil)
 	if err != nil {
 		return storeError(err)
 	}
 	defer tx.Rollback()
-	if err := e.insertRows(ctx, tx, group); err != nil {
+	if e.postgres {
+		err = e.insertArrays(ctx, tx, group)
+	} else {
+		err = e.insertRows(ctx, tx, group)
+	}
+	if err != nil {
 		return storeError(err)
 	}
 	return storeError(tx.Commit())
@@ -149,20 +151,19 @@ func (e *Engine) insertRows(ctx context.Context, tx *sql.Tx, group []*stored) er
 	return nil
 }
 
-// insertGroupArrays writes a group's messages and deliveries on
-// PostgreSQL in one statement (one round trip, atomic by itself), the
-// rows as arrays, one per column, so that its text is the same whatever
-// the group's size.
-const insertGroupArrays = `WITH m AS (` + insertMessages + `SELECT * FROM unnest(?::text[], ?::text[], ?::bytea[],
-		?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::bigint[])
-		RETURNING seq, msg_id, topic, priority, size, expires_at)
-	INSERT INTO pubsub_delivery (sub, seq, msg_id, topic, priority, size, expires_at)
-		SELECT s.sub, m.seq, m.msg_id, m.topic, m.priority, m.size, m.expires_at
-		FROM unnest(?::text[], ?::text[]) AS s(sub, msg_id) JOIN m ON m.msg_id = s.msg_id`
+// Statements of insertArrays: a group's rows as arrays, one per column,
+// in two statements of the same text whatever the group's size.
+const (
+	insertMessageArrays = insertMessages + `SELECT * FROM unnest(?::text[], ?::text[], ?::bytea[],
+		?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::bigint[]) RETURNING seq, msg_id`
+	insertDeliveryArrays = `INSERT INTO pubsub_delivery (sub, seq, msg_id, topic, priority, size, expires_at)
+		SELECT * FROM unnest(?::text[], ?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[])`
+)
 
-// insertArrays writes a group with insertGroupArrays.
-func (e *Engine) insertArrays(ctx context.Context, group []*stored) error {
-	cols := make([]any, 12, 14)
+// insertArrays inserts a group's messages and deliveries on PostgreSQL,
+// in two round trips.
+func (e *Engine) insertArrays(ctx context.Context, tx *sql.Tx, group []*stored) error {
+	cols := make([]any, 12)
 	for i := range cols {
 		switch i {
 		case 2:
@@ -173,7 +174,6 @@ func (e *Engine) insertArrays(ctx context.Context, group []*stored) error {
 			cols[i] = make([]string, 0, len(group))
 		}
 	}
-	subs, ids := []string{}, []string{}
 	for _, s := range group {
 		for i, v := range s.args {
 			switch c := cols[i].(type) {
@@ -186,22 +186,36 @@ func (e *Engine) insertArrays(ctx context.Context, group []*stored) error {
 				cols[i] = append(c, v.(string))
 			}
 		}
+	}
+	msg, err := e.txStmt(ctx, tx, insertMessageArrays)
+	if err != nil {
+		return err
+	}
+	rows, err := msg.QueryContext(ctx, cols...)
+	if err != nil {
+		return err
+	}
+	seqs, err := scanSeqs(rows, len(group))
+	if err != nil {
+		return err
+	}
+	var subs, ids, topics []string
+	var seq, prio, size, exp []int64
+	for _, s := range group {
 		for _, sub := range s.subs {
-			subs, ids = append(subs, sub), append(ids, s.msgID)
+			subs, ids, topics = append(subs, sub), append(ids, s.msgID), append(topics, s.topic)
+			seq, prio, size, exp = append(seq, seqs[s.msgID]), append(prio, int64(s.prio)), append(size, int64(s.size)), append(exp, s.exp)
 		}
 	}
-	st, err := e.stmt(ctx, insertGroupArrays)
+	if len(subs) == 0 {
+		return nil
+	}
+	del, err := e.txStmt(ctx, tx, insertDeliveryArrays)
 	if err != nil {
 		return err
 	}
-	res, err := st.ExecContext(ctx, append(cols, subs, ids)...)
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err == nil && n != int64(len(subs)) {
-		return fmt.Errorf("%d of %d deliveries were inserted", n, len(subs))
-	}
-	return nil
+	_, err = del.ExecContext(ctx, subs, seq, ids, topics, prio, size, exp)
+	return err
 }
 
 func toInt64(v any) int64 {
@@ -212,6 +226,27 @@ func toInt64(v any) int64 {
 		return n
 	}
 	panic(fmt.Sprintf("pubsub: %T is not an integer column", v))
+}
+
+// scanSeqs reads the seq and msg_id of n inserted messages.
+func scanSeqs(rows *sql.Rows, n int) (map[string]int64, error) {
+	defer rows.Close()
+	seqs := make(map[string]int64, n)
+	for rows.Next() {
+		var seq int64
+		var id string
+		if err := rows.Scan(&seq, &id); err != nil {
+			return nil, err
+		}
+		seqs[id] = seq
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(seqs) != n {
+		return nil, fmt.Errorf("%d of %d messages were inserted", len(seqs), n)
+	}
+	return seqs, nil
 }
 
 // wakeOthers wakes, through the cluster bus, the other servers' workers
