@@ -96,6 +96,21 @@ func TestPGValuesAsDatabaseSQL(t *testing.T) {
 	}
 }
 
+// PostgreSQL's arrays read as their text, whatever their element type
+// (pgx names an array type by its element's with a leading "_").
+func TestPGArraysAsText(t *testing.T) {
+	d, _ := pgDatabase(t)
+	r, err := d.QuerySQL(context.Background(), &service.SQLQuery{Query: `SELECT '{1,2}'::int[] AS i, '{1.5,2}'::numeric[] AS n,
+		'{t,f}'::bool[] AS b, '{0.5}'::float8[] AS f, '{"{\"a\":1}"}'::jsonb[] AS j, '{"\\x00ff"}'::bytea[] AS by`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"i": "{1,2}", "n": "{1.5,2}", "b": "{t,f}", "f": "{0.5}", "j": `{"{\"a\": 1}"}`, "by": `{"\\x00ff"}`}
+	if len(r.Rows) != 1 || !reflect.DeepEqual(r.Rows[0], want) {
+		t.Fatalf("arrays: got %#v, want %#v", r.Rows, want)
+	}
+}
+
 // A statement's errors, its count of rows affected and a transaction's
 // commit and rollback go through pgx's pool as through database/sql.
 func TestPGStatementsAndTransactions(t *testing.T) {

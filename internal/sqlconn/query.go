@@ -41,7 +41,7 @@ const (
 // spell them (SQLite's are the declared types).
 func classOf(typ string) class {
 	base, _, _ := strings.Cut(strings.ToUpper(typ), "(")
-	base = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(base, "UNSIGNED "), "_"))
+	base = strings.TrimSpace(strings.TrimPrefix(base, "UNSIGNED "))
 	switch base {
 	case "NUMERIC", "DECIMAL", "NEWDECIMAL":
 		return classDecimal
