@@ -278,8 +278,9 @@ type pulled struct {
 }
 
 // maxInFlight bounds the pulled messages a server remembers for their
-// acknowledgement; past it the oldest are forgotten (they return to the
-// queue when their visibility timeout is over).
+// acknowledgement; past it those whose visibility timeout is over are
+// forgotten, then others, enough to make room (a forgotten message returns
+// to the queue when its visibility timeout is over).
 const maxInFlight = 100_000
 
 func (f *inFlight) put(sub string, d Delivery, until time.Time) {
