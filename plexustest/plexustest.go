@@ -37,6 +37,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -325,6 +326,31 @@ func (s *Server) AdminCall(method, path, body string) *Response {
 	r := send(s.t, req)
 	s.owns(r)
 	return r
+}
+
+// Metrics returns the server's /metrics once it has every one of lines
+// (a counter may be updated a moment after what the test saw happen); it
+// fails the test, showing the plexus_ metrics, after Options.Timeout.
+func (s *Server) Metrics(lines ...string) string {
+	s.t.Helper()
+	deadline := time.Now().Add(s.opts.Timeout)
+	for {
+		body := string(s.AdminCall("GET", "/metrics", "").Body)
+		missing := slices.IndexFunc(lines, func(l string) bool { return !strings.Contains(body, l) })
+		if missing < 0 {
+			return body
+		}
+		if time.Now().After(deadline) {
+			var ours []string
+			for _, l := range strings.Split(body, "\n") {
+				if strings.HasPrefix(l, "plexus_") {
+					ours = append(ours, l)
+				}
+			}
+			s.t.Fatalf("/metrics lacks %q after %s:\n%s", lines[missing], s.opts.Timeout, strings.Join(ours, "\n"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // asAdmin authenticates a request to the admin listener with the CLI's

@@ -193,12 +193,13 @@ func TestFailures(t *testing.T) {
 	if c := r.count(dead); c != 0 {
 		t.Errorf("%d messages on the channel's dead-letter exchange", c)
 	}
-	metrics := string(s.AdminCall("GET", "/metrics", "").Body)
+	// A rejection is counted once the broker has it, which may come after
+	// the broker's dead letter reached the test.
+	var lines []string
 	for _, want := range []string{`outcome="acked"} 1`, `outcome="requeued"} 4`, `outcome="dead_lettered"} 2`, `outcome="rejected"} 1`} {
-		if !strings.Contains(metrics, `plexus_amqp_messages_total{name="in",`+want) {
-			t.Errorf("metrics lack %s:\n%s", want, grep(metrics, "plexus_amqp"))
-		}
+		lines = append(lines, `plexus_amqp_messages_total{name="in",`+want)
 	}
+	s.Metrics(lines...)
 }
 
 func drain(c chan string) {
