@@ -1,17 +1,9 @@
 package amqpbackend_test
 
 import (
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,51 +11,15 @@ import (
 
 	"github.com/plexushq/plexus/internal/pubsub"
 	"github.com/plexushq/plexus/internal/pubsub/amqpbackend"
+	"github.com/plexushq/plexus/internal/pubsub/backendtest"
 	"github.com/plexushq/plexus/internal/testenv"
 	"github.com/plexushq/plexus/plexustest"
-	"github.com/plexushq/plexus/sdk/service"
 )
-
-// recorder is a Go service that keeps the messages it is pushed, and
-// fails while failing is set.
-type recorder struct {
-	mu      sync.Mutex
-	got     []map[string]any
-	failing atomic.Bool
-	calls   atomic.Int64
-}
-
-func (*recorder) Name() string { return "t.recv" }
-
-func (r *recorder) Handle(c *service.Context) error {
-	r.calls.Add(1)
-	if r.failing.Load() {
-		return service.ServiceUnavailable("the subscriber is down")
-	}
-	m, _ := c.Request.Payload.(map[string]any)
-	r.mu.Lock()
-	r.got = append(r.got, m)
-	r.mu.Unlock()
-	return nil
-}
-
-func (r *recorder) datas() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []string
-	for _, m := range r.got {
-		out = append(out, fmt.Sprint(m["data"]))
-	}
-	return out
-}
 
 // env is a server with a topic on RabbitMQ, of a name of its own.
 type env struct {
-	*plexustest.Server
-	rec   *recorder
-	topic string
-	url   string
-	ac    *amqp091.Connection
+	*backendtest.Env
+	ac *amqp091.Connection
 }
 
 func start(t *testing.T, topic map[string]any) *env {
@@ -73,62 +29,28 @@ func start(t *testing.T, topic map[string]any) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var b [4]byte
-	rand.Read(b[:])
-	e := &env{rec: &recorder{}, topic: "orders.mq-" + hex.EncodeToString(b[:]), url: url, ac: ac}
+	topicName := backendtest.Topic("orders.mq-")
 	t.Cleanup(func() {
 		if ch, err := ac.Channel(); err == nil {
 			for _, s := range []string{"billing", "shop"} {
-				ch.QueueDelete(amqpbackend.QueueOf(e.topic, s), false, false, false)
+				ch.QueueDelete(amqpbackend.QueueOf(topicName, s), false, false, false)
 			}
-			ch.ExchangeDelete(amqpbackend.ExchangeOf(e.topic), false, false)
+			ch.ExchangeDelete(amqpbackend.ExchangeOf(topicName), false, false)
 		}
 		ac.Close()
 	})
-	e.Server = plexustest.Start(t, plexustest.Options{Services: []any{e.rec}})
+	e := &env{Env: backendtest.Start(t, topicName), ac: ac}
 	u, _ := amqp091.ParseURI(url)
 	e.Put("outgoing_amqp", "mq", map[string]any{"address": strings.Replace(url, u.Username+":"+u.Password+"@", "", 1),
 		"username": u.Username, "password": u.Password})
-	e.Put("security", "pub", map[string]any{"type": "basic_auth", "username": "pub", "password": "pub-secret-1"})
-	e.Put("security", "sub", map[string]any{"type": "basic_auth", "username": "sub", "password": "sub-secret-1"})
-	e.Put(pubsub.KindPermission, "pub", map[string]any{"security": "pub", "pub": []string{"orders.*"}})
 	cfg := map[string]any{"backend": "amqp", "backend_amqp_connection": "mq"}
 	for k, v := range topic {
 		cfg[k] = v
 	}
-	e.Put(pubsub.KindTopic, e.topic, cfg)
+	e.Put(pubsub.KindTopic, e.Topic, cfg)
 	return e
 }
 
-func basic(user, password string) http.Header {
-	return http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))}}
-}
-
-func (e *env) publish(t *testing.T, data any) string {
-	t.Helper()
-	body, _ := json.Marshal(map[string]any{"data": data})
-	r := e.Call("POST", "/pubsub/topic/"+e.topic, string(body), basic("pub", "pub-secret-1"))
-	if r.StatusCode != 200 {
-		t.Fatalf("publishing: %d %s", r.StatusCode, r.Body)
-	}
-	return r.JSON(t)["msg_id"].(string)
-}
-
-func (e *env) get(t *testing.T) []map[string]any {
-	t.Helper()
-	r := e.Call("POST", "/pubsub/messages/get", `{}`, basic("sub", "sub-secret-1"))
-	if r.StatusCode != 200 {
-		t.Fatalf("get: %d %s", r.StatusCode, r.Body)
-	}
-	var out struct {
-		Messages []map[string]any `json:"messages"`
-	}
-	json.Unmarshal(r.Body, &out)
-	return out.Messages
-}
-
-// queued returns how many messages a subscription's queue holds ready
-// (not those handed out and not yet acknowledged).
 func (e *env) queued(t *testing.T, sub string) int {
 	t.Helper()
 	ch, err := e.ac.Channel()
@@ -136,60 +58,36 @@ func (e *env) queued(t *testing.T, sub string) int {
 		t.Fatal(err)
 	}
 	defer ch.Close()
-	q, err := ch.QueueDeclarePassive(amqpbackend.QueueOf(e.topic, sub), true, false, false, false, nil)
+	q, err := ch.QueueDeclarePassive(amqpbackend.QueueOf(e.Topic, sub), true, false, false, false, nil)
 	if err != nil {
 		t.Fatalf("the subscription's queue: %v", err)
 	}
 	return q.Messages
 }
 
-// waitFor polls cond until it holds, or fails the test after a minute.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
-
-// count reads a number of a pushed message dict.
-func count(v any) int {
-	n, _ := strconv.Atoi(fmt.Sprint(v))
-	return n
-}
-
-func seq(n int) []string {
-	var out []string
-	for i := range n {
-		out = append(out, fmt.Sprint(i))
-	}
-	return out
-}
-
 // Push to a service: the messages are kept in the subscription's queue
 // until delivered, and arrive in order, with Zato's message dict.
 func TestPushThroughRabbitMQ(t *testing.T) {
 	e := start(t, nil)
-	e.Put(pubsub.KindSubscription, "billing", map[string]any{"topics": []string{e.topic}, "delivery_type": "push",
+	e.Put(pubsub.KindSubscription, "billing", map[string]any{"topics": []string{e.Topic}, "delivery_type": "push",
 		"push_service": "t.recv", "is_delivery_active": false})
 	ids := map[string]bool{}
 	for i := range 10 {
-		ids[e.publish(t, i)] = true
+		ids[e.Publish(t, i)] = true
 	}
 	if n := e.queued(t, "billing"); n != 10 {
 		t.Fatalf("the queue holds %d messages, want the 10 published", n)
 	}
-	e.Put(pubsub.KindSubscription, "billing", map[string]any{"topics": []string{e.topic}, "delivery_type": "push", "push_service": "t.recv"})
-	waitFor(t, "10 deliveries", func() bool { return len(e.rec.datas()) == 10 })
-	if d := e.rec.datas(); !slices.Equal(d, seq(10)) {
+	e.Put(pubsub.KindSubscription, "billing", map[string]any{"topics": []string{e.Topic}, "delivery_type": "push", "push_service": "t.recv"})
+	backendtest.WaitFor(t, "10 deliveries", func() bool { return len(e.Rec.Datas()) == 10 })
+	if d := e.Rec.Datas(); !slices.Equal(d, backendtest.Seq(10)) {
 		t.Fatalf("delivered %v, want them in order", d)
 	}
-	m := e.rec.got[0]
-	if m["topic_name"] != e.topic || m["sub_name"] != "billing" || fmt.Sprint(m["delivery_count"]) != "1" || m["publisher"] != "pub" || !ids[fmt.Sprint(m["msg_id"])] {
+	m := e.Rec.Got(0)
+	if m["topic_name"] != e.Topic || m["sub_name"] != "billing" || fmt.Sprint(m["delivery_count"]) != "1" || m["publisher"] != "pub" || !ids[fmt.Sprint(m["msg_id"])] {
 		t.Errorf("the message dict: %v", m)
 	}
-	waitFor(t, "the queue to be empty", func() bool { return e.queued(t, "billing") == 0 })
+	backendtest.WaitFor(t, "the queue to be empty", func() bool { return e.queued(t, "billing") == 0 })
 }
 
 // A failing subscriber: the message is retried with the back-off and a
@@ -198,32 +96,32 @@ func TestPushThroughRabbitMQ(t *testing.T) {
 // becomes a dead letter.
 func TestRetryAndDeadLetterThroughRabbitMQ(t *testing.T) {
 	e := start(t, nil)
-	e.rec.failing.Store(true)
-	e.Put(pubsub.KindSubscription, "billing", map[string]any{"topics": []string{e.topic}, "delivery_type": "push",
+	e.Rec.Failing.Store(true)
+	e.Put(pubsub.KindSubscription, "billing", map[string]any{"topics": []string{e.Topic}, "delivery_type": "push",
 		"push_service": "t.recv", "retry_initial": "10ms", "retry_max": "20ms"})
 	for i := range 3 {
-		e.publish(t, i)
+		e.Publish(t, i)
 	}
-	waitFor(t, "retries", func() bool { return e.rec.calls.Load() >= 4 })
-	e.rec.failing.Store(false)
-	waitFor(t, "3 deliveries", func() bool { return len(e.rec.datas()) == 3 })
-	if d := e.rec.datas(); !slices.Equal(d, seq(3)) {
+	backendtest.WaitFor(t, "retries", func() bool { return e.Rec.Calls.Load() >= 4 })
+	e.Rec.Failing.Store(false)
+	backendtest.WaitFor(t, "3 deliveries", func() bool { return len(e.Rec.Datas()) == 3 })
+	if d := e.Rec.Datas(); !slices.Equal(d, backendtest.Seq(3)) {
 		t.Fatalf("delivered %v, want them in order", d)
 	}
-	if c := count(e.rec.got[0]["delivery_count"]); c < 4 {
+	if c := backendtest.Count(e.Rec.Got(0)["delivery_count"]); c < 4 {
 		t.Errorf("the retried message's delivery_count is %v, want at least 4", c)
 	}
 
-	e.rec.failing.Store(true)
-	e.Put(pubsub.KindSubscription, "billing", map[string]any{"topics": []string{e.topic}, "delivery_type": "push",
+	e.Rec.Failing.Store(true)
+	e.Put(pubsub.KindSubscription, "billing", map[string]any{"topics": []string{e.Topic}, "delivery_type": "push",
 		"push_service": "t.recv", "retry_initial": "10ms", "retry_max": "20ms", "max_retry_time": "100ms"})
-	id := e.publish(t, "doomed")
+	id := e.Publish(t, "doomed")
 	ch, err := e.ac.Channel()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var dead *amqp091.Delivery
-	waitFor(t, "the dead letter", func() bool {
+	backendtest.WaitFor(t, "the dead letter", func() bool {
 		for {
 			d, ok, err := ch.Get(amqpbackend.DeadQueue, false)
 			if err != nil || !ok {
@@ -243,49 +141,49 @@ func TestRetryAndDeadLetterThroughRabbitMQ(t *testing.T) {
 	if dead.Headers[pubsub.DeadErrorHeader] == "" || dead.Headers[pubsub.DeadSubscriptionHeader] != "billing" || dead.Headers[pubsub.DeadAttemptsHeader].(int64) < 2 || string(dead.Body) != `"doomed"` {
 		t.Errorf("the dead letter: %v %s", dead.Headers, dead.Body)
 	}
-	waitFor(t, "the queue to be empty", func() bool { return e.queued(t, "billing") == 0 })
+	backendtest.WaitFor(t, "the queue to be empty", func() bool { return e.queued(t, "billing") == 0 })
 }
 
 // Pull, with Zato's acknowledgement on retrieval and with explicit
 // acknowledgement.
 func TestPullThroughRabbitMQ(t *testing.T) {
 	e := start(t, nil)
-	e.Put(pubsub.KindSubscription, "shop", map[string]any{"security": "sub", "topics": []string{e.topic}})
-	if got := e.get(t); len(got) != 0 {
+	e.Put(pubsub.KindSubscription, "shop", map[string]any{"security": "sub", "topics": []string{e.Topic}})
+	if got := e.Get(t); len(got) != 0 {
 		t.Fatalf("an empty queue answered %v", got)
 	}
 	for i := range 3 {
-		e.publish(t, i)
+		e.Publish(t, i)
 	}
-	got := e.get(t)
+	got := e.Get(t)
 	if len(got) != 3 || fmt.Sprint(got[0]["data"], got[2]["data"]) != "0 2" || got[0]["delivery_count"] != float64(1) {
 		t.Fatalf("pulled %v", got)
 	}
-	if got := e.get(t); len(got) != 0 {
+	if got := e.Get(t); len(got) != 0 {
 		t.Fatalf("pulled again %v: auto acknowledgement", got)
 	}
-	e.Put(pubsub.KindSubscription, "shop", map[string]any{"security": "sub", "topics": []string{e.topic}, "ack": "explicit", "visibility_timeout": "1s"})
-	id := e.publish(t, "x")
-	got = e.get(t)
+	e.Put(pubsub.KindSubscription, "shop", map[string]any{"security": "sub", "topics": []string{e.Topic}, "ack": "explicit", "visibility_timeout": "1s"})
+	id := e.Publish(t, "x")
+	got = e.Get(t)
 	if len(got) != 1 || got[0]["msg_id"] != id {
 		t.Fatalf("pulled %v", got)
 	}
-	if again := e.get(t); len(again) != 0 {
+	if again := e.Get(t); len(again) != 0 {
 		t.Fatalf("a message in flight was pulled again: %v", again)
 	}
-	waitFor(t, "the visibility timeout to return the message", func() bool {
-		got = e.get(t)
+	backendtest.WaitFor(t, "the visibility timeout to return the message", func() bool {
+		got = e.Get(t)
 		return len(got) == 1
 	})
 	if got[0]["delivery_count"] != float64(2) {
 		t.Errorf("delivery_count after the timeout: %v", got[0]["delivery_count"])
 	}
-	r := e.Call("POST", "/pubsub/messages/ack", fmt.Sprintf(`{"msg_ids": [%q, "zpsm-unknown"]}`, id), basic("sub", "sub-secret-1"))
+	r := e.Call("POST", "/pubsub/messages/ack", fmt.Sprintf(`{"msg_ids": [%q, "zpsm-unknown"]}`, id), backendtest.Basic("sub", "sub-secret-1"))
 	if r.StatusCode != 200 || r.JSON(t)["acked"] != float64(1) {
 		t.Fatalf("ack: %d %s", r.StatusCode, r.Body)
 	}
 	time.Sleep(1500 * time.Millisecond) // past the visibility timeout: acknowledged, it stays gone
-	if got := e.get(t); len(got) != 0 || e.queued(t, "shop") != 0 {
+	if got := e.Get(t); len(got) != 0 || e.queued(t, "shop") != 0 {
 		t.Fatalf("an acknowledged message came back: %v", got)
 	}
 }
@@ -294,14 +192,14 @@ func TestPullThroughRabbitMQ(t *testing.T) {
 // queue refuses publishes with 503, and so does an unreachable broker.
 func TestSkipFullAndUnreachable(t *testing.T) {
 	e := start(t, map[string]any{"max_depth": 2})
-	e.Put(pubsub.KindSubscription, "billing", map[string]any{"topics": []string{e.topic}, "delivery_type": "push", "push_service": "t.recv"})
-	e.Put(pubsub.KindSubscription, "shop", map[string]any{"security": "sub", "topics": []string{e.topic}})
-	e.publish(t, 0)
-	waitFor(t, "a delivery", func() bool { return len(e.rec.datas()) == 1 })
-	e.Put(pubsub.KindSubscription, "billing", map[string]any{"topics": []string{e.topic}, "delivery_type": "push", "push_service": "t.recv", "is_pub_active": false})
-	e.publish(t, 1)
+	e.Put(pubsub.KindSubscription, "billing", map[string]any{"topics": []string{e.Topic}, "delivery_type": "push", "push_service": "t.recv"})
+	e.Put(pubsub.KindSubscription, "shop", map[string]any{"security": "sub", "topics": []string{e.Topic}})
+	e.Publish(t, 0)
+	backendtest.WaitFor(t, "a delivery", func() bool { return len(e.Rec.Datas()) == 1 })
+	e.Put(pubsub.KindSubscription, "billing", map[string]any{"topics": []string{e.Topic}, "delivery_type": "push", "push_service": "t.recv", "is_pub_active": false})
+	e.Publish(t, 1)
 	time.Sleep(300 * time.Millisecond)
-	if d := e.rec.datas(); len(d) != 1 {
+	if d := e.Rec.Datas(); len(d) != 1 {
 		t.Fatalf("a subscription not taking publishes got %v", d)
 	}
 	if n := e.queued(t, "shop"); n != 2 {
@@ -311,7 +209,7 @@ func TestSkipFullAndUnreachable(t *testing.T) {
 	// one more may get in.
 	var r *plexustest.Response
 	for i := range 3 {
-		r = e.Call("POST", "/pubsub/topic/"+e.topic, fmt.Sprintf(`{"data": %d}`, 2+i), basic("pub", "pub-secret-1"))
+		r = e.Call("POST", "/pubsub/topic/"+e.Topic, fmt.Sprintf(`{"data": %d}`, 2+i), backendtest.Basic("pub", "pub-secret-1"))
 		if r.StatusCode != 200 {
 			break
 		}
@@ -322,13 +220,13 @@ func TestSkipFullAndUnreachable(t *testing.T) {
 	if n := e.queued(t, "shop"); n > 3 {
 		t.Fatalf("a full queue of max_depth 2 took %d", n)
 	}
-	if got := e.get(t); len(got) < 2 || got[0]["data"] != float64(0) {
+	if got := e.Get(t); len(got) < 2 || got[0]["data"] != float64(0) {
 		t.Fatalf("the pull subscription got %v", got)
 	}
-	e.publish(t, 3) // room again
+	e.Publish(t, 3) // room again
 
 	e.Put("outgoing_amqp", "mq", map[string]any{"address": "amqp://127.0.0.1:1/"})
-	r = e.Call("POST", "/pubsub/topic/"+e.topic, `{"data": 9}`, basic("pub", "pub-secret-1"))
+	r = e.Call("POST", "/pubsub/topic/"+e.Topic, `{"data": 9}`, backendtest.Basic("pub", "pub-secret-1"))
 	if r.StatusCode != 503 {
 		t.Fatalf("publishing with the broker unreachable: %d %s", r.StatusCode, r.Body)
 	}
@@ -338,21 +236,21 @@ func TestSkipFullAndUnreachable(t *testing.T) {
 // after it starts again, in order: nothing is lost.
 func TestRestartWithMessagesPending(t *testing.T) {
 	e := start(t, nil)
-	e.rec.failing.Store(true)
-	e.Put(pubsub.KindSubscription, "billing", map[string]any{"topics": []string{e.topic}, "delivery_type": "push",
+	e.Rec.Failing.Store(true)
+	e.Put(pubsub.KindSubscription, "billing", map[string]any{"topics": []string{e.Topic}, "delivery_type": "push",
 		"push_service": "t.recv", "retry_initial": "10ms", "retry_max": "20ms"})
 	for i := range 20 {
-		e.publish(t, i)
+		e.Publish(t, i)
 	}
-	waitFor(t, "a failed attempt", func() bool { return e.rec.calls.Load() >= 1 })
+	backendtest.WaitFor(t, "a failed attempt", func() bool { return e.Rec.Calls.Load() >= 1 })
 	e.Server = e.Restart()
-	e.rec.failing.Store(false)
-	waitFor(t, "20 deliveries", func() bool { return len(e.rec.datas()) == 20 })
-	if d := e.rec.datas(); !slices.Equal(d, seq(20)) {
+	e.Rec.Failing.Store(false)
+	backendtest.WaitFor(t, "20 deliveries", func() bool { return len(e.Rec.Datas()) == 20 })
+	if d := e.Rec.Datas(); !slices.Equal(d, backendtest.Seq(20)) {
 		t.Fatalf("delivered %v after the restart, want all 20 in order", d)
 	}
-	if c := count(e.rec.got[0]["delivery_count"]); c < 2 {
+	if c := backendtest.Count(e.Rec.Got(0)["delivery_count"]); c < 2 {
 		t.Errorf("the message delivered again after the restart has delivery_count %v", c)
 	}
-	waitFor(t, "the queue to be empty", func() bool { return e.queued(t, "billing") == 0 })
+	backendtest.WaitFor(t, "the queue to be empty", func() bool { return e.queued(t, "billing") == 0 })
 }
