@@ -157,8 +157,9 @@ func fromJSON(v any) any {
 	return fmt.Sprint(v)
 }
 
-// headerInt reads an integer header, whatever integer type carried it.
-func headerInt(t amqp091.Table, key string) int {
+// HeaderInt reads an integer header, whatever integer type carried it;
+// 0 when it has none.
+func HeaderInt(t amqp091.Table, key string) int {
 	switch n := toJSON(t[key]).(type) {
 	case int64:
 		return int(n)

@@ -205,7 +205,7 @@ type workers struct {
 	wg   sync.WaitGroup
 
 	pubMu sync.Mutex
-	pub   *confirmChannel // for requeues and dead letters
+	pub   *ConfirmChannel // for requeues and dead letters
 }
 
 // stop ends the workers once the messages in flight are finished; after
@@ -237,7 +237,7 @@ func (w *workers) handle(d amqp091.Delivery) {
 			w.settle(log, d.Nack(false, true), outcomeReturned)
 			return
 		}
-		if n := headerInt(d.Headers, RedeliveriesHeader); h.cfg.OnError == OnErrorRequeue && n < h.cfg.MaxRedeliveries {
+		if n := HeaderInt(d.Headers, RedeliveriesHeader); h.cfg.OnError == OnErrorRequeue && n < h.cfg.MaxRedeliveries {
 			w.requeue(log, &d, h, n+1)
 			return
 		}
@@ -305,7 +305,7 @@ func (w *workers) publish(exchange, key string, msg amqp091.Publishing) error {
 	w.pubMu.Lock()
 	defer w.pubMu.Unlock()
 	if w.pub == nil {
-		pub, err := openConfirm(w.conn)
+		pub, err := OpenConfirm(w.conn)
 		if err != nil {
 			return err
 		}
@@ -313,8 +313,8 @@ func (w *workers) publish(exchange, key string, msg amqp091.Publishing) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), defaultTimeout)
 	defer cancel()
-	err := w.pub.publish(ctx, exchange, key, true, msg)
-	if err != nil && !errors.Is(err, errUnroutable) && !errors.Is(err, errNacked) {
+	err := w.pub.Publish(ctx, exchange, key, true, msg)
+	if err != nil && !errors.Is(err, ErrUnroutable) && !errors.Is(err, ErrNacked) {
 		w.pub.ch.Close()
 		w.pub = nil
 	}
@@ -339,7 +339,7 @@ func republished(d *amqp091.Delivery) amqp091.Publishing {
 func delivery(d *amqp091.Delivery, queue string) *broker.Delivery {
 	// Plexus counts the times it requeued the message; a quorum queue
 	// counts the deliveries it made again (x-delivery-count).
-	count := 1 + headerInt(d.Headers, RedeliveriesHeader) + headerInt(d.Headers, "x-delivery-count")
+	count := 1 + HeaderInt(d.Headers, RedeliveriesHeader) + HeaderInt(d.Headers, "x-delivery-count")
 	if d.Redelivered && count == 1 {
 		count = 2
 	}

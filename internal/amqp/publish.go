@@ -15,15 +15,15 @@ import (
 	"github.com/plexushq/plexus/sdk/service"
 )
 
-// confirmChannel is an AMQP channel in confirm mode that publishes one
+// ConfirmChannel is an AMQP channel in confirm mode that publishes one
 // message at a time and waits for the broker's confirm.
-type confirmChannel struct {
+type ConfirmChannel struct {
 	ch      *amqp091.Channel
 	returns chan amqp091.Return
 }
 
-// openConfirm opens a channel in confirm mode on a connection.
-func openConfirm(conn *amqp091.Connection) (*confirmChannel, error) {
+// OpenConfirm opens a channel in confirm mode on a connection.
+func OpenConfirm(conn *amqp091.Connection) (*ConfirmChannel, error) {
 	ch, err := conn.Channel()
 	if err != nil {
 		return nil, err
@@ -34,19 +34,22 @@ func openConfirm(conn *amqp091.Connection) (*confirmChannel, error) {
 	}
 	// One publish at a time, drained before the next: at most one return
 	// waits here, so the channel's reader never blocks on it.
-	return &confirmChannel{ch: ch, returns: ch.NotifyReturn(make(chan amqp091.Return, 1))}, nil
+	return &ConfirmChannel{ch: ch, returns: ch.NotifyReturn(make(chan amqp091.Return, 1))}, nil
 }
 
-// errUnroutable and errNacked are the broker's refusals of a message.
+// Close closes the channel.
+func (c *ConfirmChannel) Close() error { return c.ch.Close() }
+
+// ErrUnroutable and ErrNacked are the broker's refusals of a message.
 var (
-	errUnroutable = errors.New("the broker routed the message to no queue")
-	errNacked     = errors.New("the broker refused the message")
+	ErrUnroutable = errors.New("the broker routed the message to no queue")
+	ErrNacked     = errors.New("the broker refused the message")
 )
 
 // publish sends one message and returns once the broker confirmed it:
 // an error when it refused it, returned it as unroutable (mandatory) or
 // ctx ended first.
-func (c *confirmChannel) publish(ctx context.Context, exchange, key string, mandatory bool, msg amqp091.Publishing) error {
+func (c *ConfirmChannel) Publish(ctx context.Context, exchange, key string, mandatory bool, msg amqp091.Publishing) error {
 	select {
 	case <-c.returns: // a return of an earlier message that timed out
 	default:
@@ -60,11 +63,11 @@ func (c *confirmChannel) publish(ctx context.Context, exchange, key string, mand
 		return err
 	}
 	if !ok {
-		return errNacked
+		return ErrNacked
 	}
 	select {
 	case <-c.returns: // sent before the confirm of the message it returns
-		return errUnroutable
+		return ErrUnroutable
 	default:
 	}
 	return nil
@@ -73,7 +76,7 @@ func (c *confirmChannel) publish(ctx context.Context, exchange, key string, mand
 // session is one connection of a publisher, with its idle channels.
 type session struct {
 	conn *amqp091.Connection
-	idle chan *confirmChannel
+	idle chan *ConfirmChannel
 }
 
 // publisher is the running form of an outgoing AMQP connection: its Run
@@ -117,7 +120,7 @@ func (p *publisher) Run(ctx context.Context, st *registry.Status) error {
 		return err
 	}
 	closed := conn.NotifyClose(make(chan *amqp091.Error, 1))
-	sess := &session{conn: conn, idle: make(chan *confirmChannel, p.cfg.PoolSize)}
+	sess := &session{conn: conn, idle: make(chan *ConfirmChannel, p.cfg.PoolSize)}
 	p.sess.Up(sess)
 	st.Running()
 	select {
@@ -165,7 +168,7 @@ func (p *publisher) SendMessage(ctx context.Context, m *service.OutMessage) erro
 		switch {
 		case err == nil:
 			return nil
-		case errors.Is(err, errUnroutable), errors.Is(err, errNacked):
+		case errors.Is(err, ErrUnroutable), errors.Is(err, ErrNacked):
 			return service.NewError(http.StatusBadGateway, "outgoing AMQP connection %q: %v (exchange %q, routing key %q)", p.cfg.Name, err, exchange, key)
 		case ctx.Err() != nil:
 			return service.NewError(http.StatusGatewayTimeout, "outgoing AMQP connection %q: the broker did not confirm the message within %s", p.cfg.Name, p.cfg.Timeout.D())
@@ -183,17 +186,17 @@ func (p *publisher) SendMessage(ctx context.Context, m *service.OutMessage) erro
 // publish sends on an idle channel of the session, opening one if none
 // is idle, and keeps the channel for the next send unless it failed.
 func (s *session) publish(ctx context.Context, exchange, key string, mandatory bool, msg amqp091.Publishing) error {
-	var c *confirmChannel
+	var c *ConfirmChannel
 	select {
 	case c = <-s.idle:
 	default:
 		var err error
-		if c, err = openConfirm(s.conn); err != nil {
+		if c, err = OpenConfirm(s.conn); err != nil {
 			return err
 		}
 	}
-	err := c.publish(ctx, exchange, key, mandatory, msg)
-	if err != nil && !errors.Is(err, errUnroutable) && !errors.Is(err, errNacked) {
+	err := c.Publish(ctx, exchange, key, mandatory, msg)
+	if err != nil && !errors.Is(err, ErrUnroutable) && !errors.Is(err, ErrNacked) {
 		c.ch.Close()
 		return err
 	}

@@ -2,10 +2,13 @@ package pubsub
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,7 +20,49 @@ import (
 const (
 	BackendStore = "store" // the server's store (SQLite or PostgreSQL): the default
 	BackendNATS  = "nats"  // a NATS JetStream stream, through an outgoing NATS connection
+	BackendAMQP  = "amqp"  // RabbitMQ queues, through an outgoing AMQP connection
 )
+
+// connectionField returns the field naming the connection of the topic's
+// backend and its value: none for the store.
+func (c *TopicConfig) connectionField() (field, value string) {
+	switch c.Backend {
+	case "", BackendStore:
+		return "", ""
+	case BackendAMQP:
+		return "backend_amqp_connection", c.BackendAMQPConnection
+	}
+	return "backend_connection", c.BackendConnection
+}
+
+// Connection returns the name of the connection that reaches the
+// topic's backend (backend_connection, or backend_amqp_connection for
+// amqp).
+func (c *TopicConfig) Connection() string {
+	_, v := c.connectionField()
+	return v
+}
+
+// Headers of the dead letters a backend keeps.
+const (
+	DeadErrorHeader        = "Plexus-Error"
+	DeadSubscriptionHeader = "Plexus-Subscription"
+	DeadAttemptsHeader     = "Plexus-Attempts"
+)
+
+// BackendHash returns a name's hash, as a token of the names a backend
+// gives streams, queues and consumers (topic and subscription names may
+// hold characters those cannot).
+func BackendHash(name string) string {
+	h := sha256.Sum256([]byte(name))
+	return hex.EncodeToString(h[:16])
+}
+
+// DeadReason returns a dead letter's reason on one line, as a header
+// holds it.
+func DeadReason(reason string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(reason, "\r", " "), "\n", " ")
+}
 
 // Backend keeps and hands out the messages of the topics whose backend
 // is an external engine (a topic's backend setting); the server's store
@@ -105,6 +150,10 @@ func (e *Engine) backendOf(t *TopicConfig) (Backend, error) {
 	if b, ok := e.ext[t.Backend]; ok {
 		return b, nil
 	}
+	if e.extClosed {
+		// Closing: a backend opened now would hold messages nobody delivers.
+		return nil, service.ServiceUnavailable("Topic %s: the server is stopping", t.Name)
+	}
 	backendsMu.RLock()
 	open, ok := backends[t.Backend]
 	backendsMu.RUnlock()
@@ -123,6 +172,7 @@ func (e *Engine) backendOf(t *TopicConfig) (Backend, error) {
 func (e *Engine) closeBackends() {
 	e.extMu.Lock()
 	defer e.extMu.Unlock()
+	e.extClosed = true
 	for n, b := range e.ext {
 		b.Close()
 		delete(e.ext, n)

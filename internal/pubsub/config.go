@@ -26,13 +26,14 @@ const (
 
 // TopicConfig is a topic (Zato's pubsub_topic).
 type TopicConfig struct {
-	Name              string          `json:"name" label:"Name" group:"Topic" placeholder:"orders.new" doc:"Unique name of the topic: at most 200 ASCII characters, no '#', not containing 'zato' or 'zpsk'; names are case-insensitive."`
-	Description       string          `json:"description" label:"Description" group:"Topic" widget:"multiline" doc:"What the topic carries, for people."`
-	IsActive          bool            `json:"is_active" label:"Active" group:"Topic" doc:"Whether the topic takes messages; publishing to an inactive one is refused with 403."`
-	MaxDepth          int64           `json:"max_depth" label:"Most messages" group:"Limits" min:"1" max:"100000000" doc:"Most messages of the topic waiting for delivery at once; a publish past it is refused with 503 until subscribers catch up."`
-	DefaultExpiration config.Duration `json:"default_expiration" label:"Default expiration" group:"Limits" min:"1s" placeholder:"24h" doc:"How long a message published without an expiration is kept for delivery; Zato's default is one year."`
-	Backend           string          `json:"backend" enum:"store|nats" enum_labels:"The server's store (SQLite or PostgreSQL)|NATS JetStream, through an outgoing NATS connection" label:"Backend" group:"Backend" advanced:"true" doc:"Where the topic's messages are kept: the server's store, or a NATS JetStream stream for topics that outgrow one database; publishing and delivery work the same either way. A change applies to messages published after it: those already kept stay where they are."`
-	BackendConnection string          `json:"backend_connection" ref:"outgoing_nats" when:"backend=nats" label:"Connection" group:"Backend" advanced:"true" doc:"The outgoing NATS connection to the server (with JetStream enabled) that keeps the messages (backend nats)."`
+	Name                  string          `json:"name" label:"Name" group:"Topic" placeholder:"orders.new" doc:"Unique name of the topic: at most 200 ASCII characters, no '#', not containing 'zato' or 'zpsk'; names are case-insensitive."`
+	Description           string          `json:"description" label:"Description" group:"Topic" widget:"multiline" doc:"What the topic carries, for people."`
+	IsActive              bool            `json:"is_active" label:"Active" group:"Topic" doc:"Whether the topic takes messages; publishing to an inactive one is refused with 403."`
+	MaxDepth              int64           `json:"max_depth" label:"Most messages" group:"Limits" min:"1" max:"100000000" doc:"Most messages of the topic waiting for delivery at once; a publish past it is refused with 503 until subscribers catch up."`
+	DefaultExpiration     config.Duration `json:"default_expiration" label:"Default expiration" group:"Limits" min:"1s" placeholder:"24h" doc:"How long a message published without an expiration is kept for delivery; Zato's default is one year."`
+	Backend               string          `json:"backend" enum:"store|nats|amqp" enum_labels:"The server's store (SQLite or PostgreSQL)|NATS JetStream, through an outgoing NATS connection|RabbitMQ, through an outgoing AMQP connection" label:"Backend" group:"Backend" advanced:"true" doc:"Where the topic's messages are kept: the server's store, a NATS JetStream stream or RabbitMQ queues, for topics that outgrow one database; publishing and delivery work the same either way. A change applies to messages published after it: those already kept stay where they are."`
+	BackendConnection     string          `json:"backend_connection" ref:"outgoing_nats" when:"backend=nats" label:"Connection" group:"Backend" advanced:"true" doc:"The outgoing NATS connection to the server (with JetStream enabled) that keeps the messages (backend nats)."`
+	BackendAMQPConnection string          `json:"backend_amqp_connection" ref:"outgoing_amqp" when:"backend=amqp" label:"Connection" group:"Backend" advanced:"true" doc:"The outgoing AMQP connection to the RabbitMQ broker that keeps the messages (backend amqp)."`
 }
 
 // PermissionConfig lets a security definition publish to and subscribe to

@@ -35,8 +35,9 @@
 // Ack or until their visibility timeout returns them to the queue.
 //
 // A topic whose backend setting names an external engine (nats: NATS
-// JetStream) keeps its messages there instead: a Backend, registered with
-// RegisterBackend by the engine's package (natsbackend), stores and hands
+// JetStream; amqp: RabbitMQ) keeps its messages there instead: a Backend,
+// registered with RegisterBackend by the engine's package (natsbackend,
+// amqpbackend), stores and hands
 // them out, and the Engine does the rest as for the store's topics.
 //
 // A sweep removes expired messages and the payloads whose deliveries are

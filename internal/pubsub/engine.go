@@ -81,9 +81,10 @@ type Engine struct {
 	cancel  context.CancelFunc
 	workers sync.WaitGroup
 
-	extMu  sync.Mutex
-	ext    map[string]Backend // the backends topics use, by name
-	pulled inFlight           // messages pulled from backends, until acknowledged
+	extMu     sync.Mutex
+	ext       map[string]Backend // the backends topics use, by name
+	extClosed bool               // closed: no backend opens any more
+	pulled    inFlight           // messages pulled from backends, until acknowledged
 }
 
 // New returns an Engine; Start starts its delivery.

@@ -77,8 +77,8 @@ func (c *TopicConfig) Validate() []error {
 	if err := CheckTopicName(c.Name); err != nil {
 		return []error{registry.FieldProblem("name", "%s", err)}
 	}
-	if c.Backend != "" && c.Backend != BackendStore && c.BackendConnection == "" {
-		return []error{registry.FieldProblem("backend_connection", "backend %s needs the connection that reaches it", c.Backend)}
+	if field, conn := c.connectionField(); field != "" && conn == "" {
+		return []error{registry.FieldProblem(field, "backend %s needs the connection that reaches it", c.Backend)}
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	_ "github.com/plexushq/plexus/internal/nats"
 	_ "github.com/plexushq/plexus/internal/outconn/rest"
 	_ "github.com/plexushq/plexus/internal/pubsub"
+	_ "github.com/plexushq/plexus/internal/pubsub/amqpbackend"
 	_ "github.com/plexushq/plexus/internal/pubsub/natsbackend"
 	_ "github.com/plexushq/plexus/internal/redis"
 	_ "github.com/plexushq/plexus/internal/scheduler"

@@ -19,8 +19,6 @@ package natsbackend
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -62,30 +60,23 @@ const (
 
 // Headers of dead letters.
 const (
-	ErrorHeader        = "Plexus-Error"
-	SubscriptionHeader = "Plexus-Subscription"
-	AttemptsHeader     = "Plexus-Attempts"
+	ErrorHeader        = pubsub.DeadErrorHeader
+	SubscriptionHeader = pubsub.DeadSubscriptionHeader
+	AttemptsHeader     = pubsub.DeadAttemptsHeader
 )
-
-// hash returns a name's hash, as a token of stream, consumer and subject
-// names (topic and subscription names may hold characters those cannot).
-func hash(name string) string {
-	h := sha256.Sum256([]byte(name))
-	return hex.EncodeToString(h[:16])
-}
 
 // StreamOf returns the name of a topic's stream and its subject.
 func StreamOf(topic string) (stream, subject string) {
-	h := hash(strings.ToLower(topic))
+	h := pubsub.BackendHash(strings.ToLower(topic))
 	return streamPrefix + h, subjectPrefix + h
 }
 
 // DurableOf returns the name of a subscription's consumer.
-func DurableOf(sub string) string { return durablePrefix + hash(sub) }
+func DurableOf(sub string) string { return durablePrefix + pubsub.BackendHash(sub) }
 
 // DeadSubjectOf returns the subject of a subscription's dead letters, in
 // stream PLEXUS_PUBSUB_DEAD.
-func DeadSubjectOf(sub string) string { return deadPrefix + hash(sub) }
+func DeadSubjectOf(sub string) string { return deadPrefix + pubsub.BackendHash(sub) }
 
 // backend keeps a connection per outgoing NATS connection used.
 type backend struct {
@@ -112,7 +103,7 @@ type consumerMade struct {
 // conn returns the connection of a topic's backend, dialling it when
 // there is none, it was lost, or its configuration changed.
 func (b *backend) conn(q pubsub.Queue) (*conn, error) {
-	name := q.Topic.BackendConnection
+	name := q.Topic.Connection()
 	cur, _ := q.State.Object(nats.OutgoingKind, name)
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -360,7 +351,7 @@ func (d *delivery) Dead(ctx context.Context, reason string) error {
 	}
 	msg := &natsio.Msg{Subject: DeadSubjectOf(sub), Data: d.msg.Data(), Header: natsio.Header{}}
 	msg.Header.Set(jetstream.MsgIDHeader, sub+"/"+d.env.ID)
-	msg.Header.Set(ErrorHeader, strings.ReplaceAll(strings.ReplaceAll(reason, "\r", " "), "\n", " "))
+	msg.Header.Set(ErrorHeader, pubsub.DeadReason(reason))
 	msg.Header.Set(SubscriptionHeader, sub)
 	msg.Header.Set(AttemptsHeader, strconv.Itoa(d.env.DeliveryCount))
 	if _, err := d.c.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(deadStream)); err != nil {
