@@ -328,10 +328,10 @@ func (s *Server) AdminCall(method, path, body string) *Response {
 	return r
 }
 
-// Metrics returns the server's /metrics once it has every one of lines
+// WaitMetrics returns the server's /metrics once it has every one of lines
 // (a counter may be updated a moment after what the test saw happen); it
 // fails the test, showing the plexus_ metrics, after Options.Timeout.
-func (s *Server) Metrics(lines ...string) string {
+func (s *Server) WaitMetrics(lines ...string) string {
 	s.t.Helper()
 	deadline := time.Now().Add(s.opts.Timeout)
 	for {

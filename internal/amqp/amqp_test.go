@@ -199,7 +199,7 @@ func TestFailures(t *testing.T) {
 	for _, want := range []string{`outcome="acked"} 1`, `outcome="requeued"} 4`, `outcome="dead_lettered"} 2`, `outcome="rejected"} 1`} {
 		lines = append(lines, `plexus_amqp_messages_total{name="in",`+want)
 	}
-	s.Metrics(lines...)
+	s.WaitMetrics(lines...)
 }
 
 func drain(c chan string) {

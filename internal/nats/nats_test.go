@@ -252,7 +252,7 @@ func TestFailures(t *testing.T) {
 
 	// A dead letter is counted once the server confirmed it, which may
 	// come after the collector got it.
-	metrics := s.Metrics(`name="core",outcome="dead_lettered"`)
+	metrics := s.WaitMetrics(`name="core",outcome="dead_lettered"`)
 	if !strings.Contains(metrics, `plexus_nats_messages_total{name="core",outcome="dead_lettered"} 1`) {
 		t.Errorf("metrics lack the core dead letter:\n%s", grep(metrics, "plexus_nats"))
 	}
