@@ -203,20 +203,7 @@ func TestSkipFullAndUnreachable(t *testing.T) {
 // after it starts again, in order: nothing is lost.
 func TestRestartWithMessagesPending(t *testing.T) {
 	e := start(t, nil)
-	e.Rec.Failing.Store(true)
-	e.Put(pubsub.KindSubscription, "billing", map[string]any{"topics": []string{e.Topic}, "delivery_type": "push",
-		"push_service": "t.recv", "retry_initial": "10ms", "retry_max": "20ms"})
-	for i := range 20 {
-		e.Publish(t, i)
-	}
-	backendtest.WaitFor(t, "a failed attempt", func() bool { return e.Rec.Calls.Load() >= 1 })
-	e.Server = e.Restart()
-	e.Rec.Failing.Store(false)
-	backendtest.WaitFor(t, "20 deliveries", func() bool { return len(e.Rec.Datas()) == 20 })
-	if d := e.Rec.Datas(); !slices.Equal(d, backendtest.Seq(20)) {
-		t.Fatalf("delivered %v after the restart, want all 20 in order", d)
-	}
-	if c := backendtest.Count(e.Rec.Got(0)["delivery_count"]); c < 2 {
+	if c := backendtest.Count(e.RestartWithPending(t)["delivery_count"]); c < 2 {
 		t.Errorf("the message delivered again after the restart has delivery_count %v", c)
 	}
 	backendtest.WaitFor(t, "the queue to be empty", func() bool { return e.queued(t, "billing") == 0 })

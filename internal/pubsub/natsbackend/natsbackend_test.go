@@ -159,18 +159,6 @@ func TestSkipAndFullThroughJetStream(t *testing.T) {
 // after it starts again: nothing is lost.
 func TestRestartWithMessagesPending(t *testing.T) {
 	e := start(t)
-	e.Rec.Failing.Store(true)
-	e.Put(pubsub.KindSubscription, "billing", map[string]any{"topics": []string{e.Topic}, "delivery_type": "push",
-		"push_service": "t.recv", "retry_initial": "10ms", "retry_max": "20ms"})
-	for i := range 20 {
-		e.Publish(t, i)
-	}
-	backendtest.WaitFor(t, "a failed attempt", func() bool { return e.Rec.Calls.Load() >= 1 })
-	e.Server = e.Restart()
-	e.Rec.Failing.Store(false)
-	backendtest.WaitFor(t, "20 deliveries", func() bool { return len(e.Rec.Datas()) == 20 })
-	if d := e.Rec.Datas(); !slices.Equal(d, backendtest.Seq(20)) {
-		t.Fatalf("delivered %v after the restart, want all 20 in order", d)
-	}
+	e.RestartWithPending(t)
 	backendtest.WaitFor(t, "the stream to drop the delivered messages", func() bool { return e.streamMsgs(t) == 0 })
 }
