@@ -240,19 +240,31 @@ func errorBuiltin(name string, status int) *sl.Builtin {
 	})
 }
 
+// program parses and resolves a file, with the debugger's hook before
+// every statement of its functions when debug is set.
+func program(file string, src []byte, debug bool) (*syntax.File, *sl.Program, error) {
+	f, err := fileOptions.Parse(file, src, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	memlimit.Rewrite(f)
+	if debug {
+		instrument(f)
+	}
+	prog, err := sl.FileProgram(f, predeclared.Has)
+	return f, prog, err
+}
+
 // Compile loads one file into its service. Its warnings flag likely
 // misspellings of metadata and handler names; its error carries the file,
 // line and column.
 func (comp *Compiler) Compile(file string, src []byte) ([]*catalog.Service, []string, error) {
-	f, err := fileOptions.Parse(file, src, 0)
-	if err != nil {
-		return nil, nil, positioned(file, src, err)
+	f, prog, err := program(file, src, comp.debug != nil)
+	if err != nil && comp.debug != nil {
+		// The resolver's "did you mean" may name the debugger's hook;
+		// the user's error is the one of their own code.
+		_, _, err = program(file, src, false)
 	}
-	memlimit.Rewrite(f)
-	if comp.debug != nil {
-		instrument(f)
-	}
-	prog, err := sl.FileProgram(f, predeclared.Has)
 	if err != nil {
 		return nil, nil, positioned(file, src, err)
 	}
