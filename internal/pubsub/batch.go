@@ -10,7 +10,7 @@ import (
 const (
 	claimLease = `UPDATE pubsub_sub SET holder = ?, lease_until = ?
 		WHERE sub = ? AND paused = 0 AND (holder = ? OR lease_until <= ?)`
-	claimRows = "SELECT " + rowColumnsData + " WHERE d.sub = ? AND d.state IN (0, 1) ORDER BY d.priority DESC, d.seq LIMIT ?"
+	claimRows = "SELECT " + rowColumnsData + " WHERE d.sub = ? AND d.state < 2 ORDER BY d.priority DESC, d.seq LIMIT ?"
 )
 
 // claim removes the messages of the previous batch that acks holds
@@ -29,7 +29,7 @@ func (w *worker) claim(ctx context.Context, n int, a acks) (held bool, got []*ro
 	}
 	now := e.nowMS()
 	until := now + leaseFor.Milliseconds()
-	tx, err := e.db.BeginTx(ctx, nil)
+	tx, err := e.beginAck(ctx)
 	if err != nil {
 		return false, nil, storeError(err)
 	}
@@ -107,7 +107,7 @@ func (w *worker) done(a acks) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	tx, err := w.e.db.BeginTx(ctx, nil)
+	tx, err := w.e.beginAck(ctx)
 	if err != nil {
 		return storeError(err)
 	}
@@ -145,4 +145,22 @@ func (w *worker) counted(a acks) {
 	for i, r := range a.rows {
 		w.e.count(r.Topic, w.name, a.outcomes[i])
 	}
+}
+
+// beginAck begins a transaction that records deliveries (acknowledged,
+// claimed, leased), not publishes. On PostgreSQL it commits without
+// waiting for the flush of the database's log: a crash of the database
+// itself (not of Plexus) may forget its last fraction of a second of
+// acknowledgements, whose messages are then delivered again, as
+// at-least-once delivery allows; nothing published is lost.
+func (e *Engine) beginAck(ctx context.Context) (*sql.Tx, error) {
+	tx, err := e.db.BeginTx(ctx, nil)
+	if err != nil || !e.postgres {
+		return tx, err
+	}
+	if _, err := tx.ExecContext(ctx, "SET LOCAL synchronous_commit TO OFF"); err != nil {
+		tx.Rollback()
+		return nil, err
+	}
+	return tx, nil
 }

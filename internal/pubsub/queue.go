@@ -119,7 +119,7 @@ func (e *Engine) Get(ctx context.Context, req GetRequest) ([]Message, error) {
 		lock = " FOR UPDATE OF d SKIP LOCKED"
 	}
 	rows, err := tx.QueryContext(ctx, e.rebind("SELECT "+rowColumns(true)+
-		` WHERE d.sub = ? AND (d.state = 0 OR (d.state = 1 AND d.lease_until <= ?)) AND d.expires_at > ?
+		` WHERE d.sub = ? AND d.state < 2 AND (d.state = 0 OR d.lease_until <= ?) AND d.expires_at > ?
 		ORDER BY d.priority DESC, d.seq LIMIT ?`+lock), cfg.Name, now, now, maxN)
 	if err != nil {
 		return nil, storeError(err)
