@@ -29,27 +29,39 @@ func (e *Engine) deliver(ctx context.Context, c *SubscriptionConfig, r *row) err
 	}
 }
 
-// wire is a message as push delivery sends it (Zato's message dict).
+// wire is a message as push delivery sends it (Zato's message dict),
+// but for its data, which wireOf writes first.
 type wire struct {
-	Data          json.RawMessage `json:"data"`
-	MsgID         string          `json:"msg_id"`
-	TopicName     string          `json:"topic_name"`
-	SubName       string          `json:"sub_name"`
-	Size          int             `json:"size"`
-	Priority      int             `json:"priority"`
-	CorrelID      string          `json:"correl_id"`
-	InReplyTo     string          `json:"in_reply_to"`
-	ExtClientID   string          `json:"ext_client_id"`
-	Publisher     string          `json:"publisher"`
-	PubTimeISO    string          `json:"pub_time_iso"`
-	ExpirationISO string          `json:"expiration_time_iso"`
-	DeliveryCount int             `json:"delivery_count"`
+	MsgID         string `json:"msg_id"`
+	TopicName     string `json:"topic_name"`
+	SubName       string `json:"sub_name"`
+	Size          int    `json:"size"`
+	Priority      int    `json:"priority"`
+	CorrelID      string `json:"correl_id"`
+	InReplyTo     string `json:"in_reply_to"`
+	ExtClientID   string `json:"ext_client_id"`
+	Publisher     string `json:"publisher"`
+	PubTimeISO    string `json:"pub_time_iso"`
+	ExpirationISO string `json:"expiration_time_iso"`
+	DeliveryCount int    `json:"delivery_count"`
 }
 
+// wireOf returns a message's dict as JSON. Its data, checked when it was
+// published, is copied as it is rather than encoded again.
 func wireOf(m *Message) ([]byte, error) {
-	return json.Marshal(wire{Data: m.Data, MsgID: m.ID, TopicName: m.Topic, SubName: m.Subscription, Size: m.Size, Priority: m.Priority,
+	rest, err := json.Marshal(wire{MsgID: m.ID, TopicName: m.Topic, SubName: m.Subscription, Size: m.Size, Priority: m.Priority,
 		CorrelID: m.CorrelID, InReplyTo: m.InReplyTo, ExtClientID: m.ExtClientID, Publisher: m.Publisher,
 		PubTimeISO: m.PubTime.Format(time.RFC3339Nano), ExpirationISO: m.Expiration.Format(time.RFC3339Nano), DeliveryCount: m.DeliveryCount})
+	if err != nil {
+		return nil, err
+	}
+	data := m.Data
+	if len(data) == 0 {
+		data = json.RawMessage("null")
+	}
+	b := make([]byte, 0, len(`{"data":,`)+len(data)+len(rest))
+	b = append(append(append(b, `{"data":`...), data...), ',')
+	return append(b, rest[1:]...), nil
 }
 
 // pushRun is one delivery to a service through the request pipeline, as

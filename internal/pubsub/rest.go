@@ -230,7 +230,7 @@ func (h *Handler) publish(c *call) (map[string]any, error) {
 		return nil, badRequest("Invalid input: 'data' element missing")
 	}
 	req := PublishRequest{Topic: strings.TrimPrefix(c.r.URL.Path, PathTopic), Data: b.Data, CorrelID: b.CorrelID, InReplyTo: b.InReplyTo,
-		ExtClientID: b.ExtClientID, CID: c.cid, Publisher: c.security, Security: c.security}
+		ExtClientID: b.ExtClientID, CID: c.cid, Publisher: c.security, Security: c.security, dataChecked: true}
 	if p, ok := number(b.Priority); ok && p == math.Trunc(p) && p >= MinPriority && p <= MaxPriority {
 		prio := int(p)
 		req.Priority = &prio

@@ -91,6 +91,8 @@ type PublishRequest struct {
 	// its permissions must allow publishing to the topic. Services
 	// publish without one.
 	Security string
+	// dataChecked says Data was decoded from JSON already.
+	dataChecked bool
 }
 
 // GetRequest asks for a pull subscription's messages.
