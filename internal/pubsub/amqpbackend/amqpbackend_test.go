@@ -116,28 +116,7 @@ func TestRetryAndDeadLetterThroughRabbitMQ(t *testing.T) {
 	e.Put(pubsub.KindSubscription, "billing", map[string]any{"topics": []string{e.Topic}, "delivery_type": "push",
 		"push_service": "t.recv", "retry_initial": "10ms", "retry_max": "20ms", "max_retry_time": "100ms"})
 	id := e.Publish(t, "doomed")
-	ch, err := e.ac.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var dead *amqp091.Delivery
-	backendtest.WaitFor(t, "the dead letter", func() bool {
-		for {
-			d, ok, err := ch.Get(amqpbackend.DeadQueue, false)
-			if err != nil || !ok {
-				// Others' dead letters go back as the channel closes.
-				ch.Close()
-				ch, _ = e.ac.Channel()
-				return false
-			}
-			if d.MessageId == id {
-				d.Ack(false)
-				dead = &d
-				return true
-			}
-		}
-	})
-	ch.Close()
+	dead := e.deadLetter(t, func(d *amqp091.Delivery) bool { return d.MessageId == id })
 	if dead.Headers[pubsub.DeadErrorHeader] == "" || dead.Headers[pubsub.DeadSubscriptionHeader] != "billing" || dead.Headers[pubsub.DeadAttemptsHeader].(int64) < 2 || string(dead.Body) != `"doomed"` {
 		t.Errorf("the dead letter: %v %s", dead.Headers, dead.Body)
 	}
@@ -206,5 +185,77 @@ func TestRestartWithMessagesPending(t *testing.T) {
 	if c := backendtest.Count(e.RestartWithPending(t)["delivery_count"]); c < 2 {
 		t.Errorf("the message delivered again after the restart has delivery_count %v", c)
 	}
+	backendtest.WaitFor(t, "the queue to be empty", func() bool { return e.queued(t, "billing") == 0 })
+}
+
+// deadLetter takes the dead letter of plexus.pubsub.dead that match
+// holds, putting the others back.
+func (e *env) deadLetter(t *testing.T, match func(*amqp091.Delivery) bool) *amqp091.Delivery {
+	t.Helper()
+	ch, err := e.ac.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dead *amqp091.Delivery
+	backendtest.WaitFor(t, "the dead letter", func() bool {
+		for {
+			d, ok, err := ch.Get(amqpbackend.DeadQueue, false)
+			if err != nil || !ok {
+				// Others' dead letters go back as the channel closes.
+				ch.Close()
+				ch, _ = e.ac.Channel()
+				return false
+			}
+			if match(&d) {
+				d.Ack(false)
+				dead = &d
+				return true
+			}
+		}
+	})
+	ch.Close()
+	return dead
+}
+
+// A message something else published to the subscription's queue is
+// made a dead letter, logged without its body and counted, and the
+// messages after it are delivered.
+func TestForeignMessageThroughRabbitMQ(t *testing.T) {
+	e := start(t, nil)
+	e.Put(pubsub.KindSubscription, "billing", map[string]any{"topics": []string{e.Topic}, "delivery_type": "push", "push_service": "t.recv"})
+	backendtest.WaitFor(t, "the subscription's consumer", func() bool {
+		ch, err := e.ac.Channel()
+		if err != nil {
+			return false
+		}
+		defer ch.Close()
+		q, err := ch.QueueDeclarePassive(amqpbackend.QueueOf(e.Topic, "billing"), true, false, false, false, nil)
+		return err == nil && q.Consumers == 1 // bound, then consumed
+	})
+	ch, err := e.ac.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const garbage = "not json: card 4111-1111 secret-garbage-42"
+	if err := ch.Publish(amqpbackend.ExchangeOf(e.Topic), "", false, false, amqp091.Publishing{Body: []byte(garbage)}); err != nil {
+		t.Fatal(err)
+	}
+	ch.Close()
+	e.Publish(t, "after")
+	backendtest.WaitFor(t, "the message after it", func() bool { return len(e.Rec.Datas()) == 1 })
+	if d := e.Rec.Datas(); d[0] != "after" {
+		t.Fatalf("delivered %v", d)
+	}
+	line := e.Log.WaitFor(t, "not a Plexus message", "subscription=billing", "topic="+e.Topic, "delivery tag", fmt.Sprintf("size=%d", len(garbage)))
+	if strings.Contains(e.Log.String(), "secret-garbage-42") {
+		t.Errorf("the body was logged: %s", line)
+	}
+	dead := e.deadLetter(t, func(d *amqp091.Delivery) bool {
+		return d.Headers[pubsub.DeadSubscriptionHeader] == "billing" && string(d.Body) == garbage
+	})
+	if reason, _ := dead.Headers[pubsub.DeadErrorHeader].(string); !strings.Contains(reason, "no message-id") {
+		t.Errorf("the dead letter's reason: %q", reason)
+	}
+	e.WaitMetrics(`plexus_pubsub_messages_total{outcome="dead_lettered",subscription="billing",topic="` + e.Topic + `"} 1`)
 	backendtest.WaitFor(t, "the queue to be empty", func() bool { return e.queued(t, "billing") == 0 })
 }

@@ -38,7 +38,7 @@ import (
 )
 
 func init() {
-	pubsub.RegisterBackend(pubsub.BackendNATS, func(*pubsub.Engine) pubsub.Backend { return &backend{conns: map[string]*conn{}} })
+	pubsub.RegisterBackend(pubsub.BackendNATS, func(e *pubsub.Engine) pubsub.Backend { return &backend{e: e, conns: map[string]*conn{}} })
 }
 
 // Names in JetStream.
@@ -80,6 +80,7 @@ func DeadSubjectOf(sub string) string { return deadPrefix + pubsub.BackendHash(s
 
 // backend keeps a connection per outgoing NATS connection used.
 type backend struct {
+	e     *pubsub.Engine
 	mu    sync.Mutex
 	conns map[string]*conn
 }
@@ -285,12 +286,14 @@ func (b *backend) fetch(ctx context.Context, q pubsub.Queue, s *pubsub.Subscript
 	var out []pubsub.Delivery
 	for msg := range batch.Messages() {
 		d, err := decode(c, msg)
-		if err != nil {
-			// Not a message of ours: set aside, never redelivered.
-			msg.Term()
+		if err == nil {
+			out = append(out, d)
 			continue
 		}
-		out = append(out, d)
+		if err := b.undecodable(octx, c, q.Topic.Name, s.Name, msg, err); err != nil {
+			msg.Nak()
+			return out, b.lost(c, err)
+		}
 	}
 	if err := batch.Error(); err != nil && !errors.Is(err, natsio.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
 		return out, b.lost(c, err)
@@ -298,10 +301,15 @@ func (b *backend) fetch(ctx context.Context, q pubsub.Queue, s *pubsub.Subscript
 	return out, nil
 }
 
+// decode returns the message a stream's message holds; an error when it
+// is not a message of Plexus.
 func decode(c *conn, msg jetstream.Msg) (*delivery, error) {
 	var env envelope
-	if err := json.Unmarshal(msg.Data(), &env); err != nil {
-		return nil, err
+	if !json.Valid(msg.Data()) {
+		return nil, errors.New("its body is not JSON")
+	}
+	if err := json.Unmarshal(msg.Data(), &env); err != nil || env.ID == "" {
+		return nil, errors.New("its body is not a Plexus message (a JSON object with an id)")
 	}
 	if meta, err := msg.Metadata(); err == nil {
 		env.DeliveryCount = int(meta.NumDelivered)
@@ -345,19 +353,53 @@ func (d *delivery) Dead(ctx context.Context, reason string) error {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
 	sub := d.env.Subscription
-	if _, err := d.c.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: deadStream, Subjects: []string{deadPrefix + ">"},
-		Description: "Plexus pub/sub dead letters", Storage: jetstream.FileStorage}); err != nil {
-		return fmt.Errorf("making the dead letters' stream: %w", err)
-	}
-	msg := &natsio.Msg{Subject: DeadSubjectOf(sub), Data: d.msg.Data(), Header: natsio.Header{}}
-	msg.Header.Set(jetstream.MsgIDHeader, sub+"/"+d.env.ID)
-	msg.Header.Set(ErrorHeader, pubsub.DeadReason(reason))
-	msg.Header.Set(SubscriptionHeader, sub)
-	msg.Header.Set(AttemptsHeader, strconv.Itoa(d.env.DeliveryCount))
-	if _, err := d.c.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(deadStream)); err != nil {
-		return fmt.Errorf("publishing a dead letter of subscription %s: %w", sub, err)
+	if err := d.c.deadLetter(ctx, d.msg.Data(), sub+"/"+d.env.ID, sub, reason, d.env.DeliveryCount); err != nil {
+		return err
 	}
 	// Acknowledged, not terminated: the dead letter holds it now, and an
 	// interest stream drops what every consumer acknowledged.
 	return d.msg.DoubleAck(ctx)
+}
+
+// undecodable makes a dead letter of the subscription of a stream's
+// message that is not a message of Plexus, acknowledges it and has the
+// engine log it.
+func (b *backend) undecodable(ctx context.Context, c *conn, topic, sub string, msg jetstream.Msg, why error) error {
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	id, attempts := "", 1
+	if meta, err := msg.Metadata(); err == nil {
+		id, attempts = "stream sequence "+strconv.FormatUint(meta.Sequence.Stream, 10), int(meta.NumDelivered)
+	}
+	reason := "not a Plexus pub/sub message: " + why.Error()
+	if err := c.deadLetter(ctx, msg.Data(), sub+"/"+id, sub, reason, attempts); err != nil {
+		return err
+	}
+	if err := msg.DoubleAck(ctx); err != nil {
+		return err
+	}
+	if b.e != nil {
+		b.e.Undecodable(topic, sub, id, len(msg.Data()), reason, deadStream+" "+DeadSubjectOf(sub))
+	}
+	return nil
+}
+
+// deadLetter publishes a dead letter of a subscription to the dead
+// letters' stream, with why, and waits for the stream's acknowledgement.
+// id is its Nats-Msg-Id: a dead letter published again is not stored
+// twice.
+func (c *conn) deadLetter(ctx context.Context, data []byte, id, sub, reason string, attempts int) error {
+	if _, err := c.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: deadStream, Subjects: []string{deadPrefix + ">"},
+		Description: "Plexus pub/sub dead letters", Storage: jetstream.FileStorage}); err != nil {
+		return fmt.Errorf("making the dead letters' stream: %w", err)
+	}
+	msg := &natsio.Msg{Subject: DeadSubjectOf(sub), Data: data, Header: natsio.Header{}}
+	msg.Header.Set(jetstream.MsgIDHeader, id)
+	msg.Header.Set(ErrorHeader, pubsub.DeadReason(reason))
+	msg.Header.Set(SubscriptionHeader, sub)
+	msg.Header.Set(AttemptsHeader, strconv.Itoa(attempts))
+	if _, err := c.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(deadStream)); err != nil {
+		return fmt.Errorf("publishing a dead letter of subscription %s: %w", sub, err)
+	}
+	return nil
 }

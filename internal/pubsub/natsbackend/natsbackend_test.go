@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -161,4 +162,45 @@ func TestRestartWithMessagesPending(t *testing.T) {
 	e := start(t)
 	e.RestartWithPending(t)
 	backendtest.WaitFor(t, "the stream to drop the delivered messages", func() bool { return e.streamMsgs(t) == 0 })
+}
+
+// A message something else published to the topic's subject is made a
+// dead letter of the subscription, logged without its body and counted,
+// and the messages after it are delivered.
+func TestForeignMessageThroughJetStream(t *testing.T) {
+	e := start(t)
+	e.Put(pubsub.KindSubscription, "billing", map[string]any{"topics": []string{e.Topic}, "delivery_type": "push", "push_service": "t.recv"})
+	stream, subject := natsbackend.StreamOf(e.Topic)
+	backendtest.WaitFor(t, "the subscription's consumer", func() bool {
+		_, err := e.js.Consumer(context.Background(), stream, natsbackend.DurableOf("billing"))
+		return err == nil
+	})
+	const garbage = "not json: card 4111-1111 secret-garbage-42"
+	ack, err := e.js.Publish(context.Background(), subject, []byte(garbage))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Publish(t, "after")
+	backendtest.WaitFor(t, "the message after it", func() bool { return len(e.Rec.Datas()) == 1 })
+	if d := e.Rec.Datas(); d[0] != "after" {
+		t.Fatalf("delivered %v", d)
+	}
+	seq := fmt.Sprintf("stream sequence %d", ack.Sequence)
+	line := e.Log.WaitFor(t, "not a Plexus message", "subscription=billing", "topic="+e.Topic, seq, fmt.Sprintf("size=%d", len(garbage)))
+	if strings.Contains(e.Log.String(), "secret-garbage-42") {
+		t.Errorf("the body was logged: %s", line)
+	}
+	dead, err := e.js.Stream(context.Background(), "PLEXUS_PUBSUB_DEAD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := dead.GetLastMsgForSubject(context.Background(), natsbackend.DeadSubjectOf("billing"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(m.Data) != garbage || m.Header.Get(jetstream.MsgIDHeader) != "billing/"+seq || !strings.Contains(m.Header.Get(natsbackend.ErrorHeader), "not JSON") {
+		t.Errorf("the dead letter: %v %s", m.Header, m.Data)
+	}
+	e.WaitMetrics(`plexus_pubsub_messages_total{outcome="dead_lettered",subscription="billing",topic="` + e.Topic + `"} 1`)
+	backendtest.WaitFor(t, "the stream to drop both", func() bool { return e.streamMsgs(t) == 0 })
 }
