@@ -1,0 +1,149 @@
+package pubsub
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/plexushq/plexus/internal/registry"
+)
+
+// Remover is a Backend that removes what it keeps for a subscription, or
+// a topic, deleted from the configuration (optional: the engine asks
+// with a type assertion). Every server of a cluster removes it as it
+// learns of the change: removing what is already gone is no error.
+type Remover interface {
+	// RemoveSubscription removes the queue of subscription sub of the
+	// topic q.Topic, with the messages in it.
+	RemoveSubscription(ctx context.Context, q Queue, sub string) error
+	// RemoveTopic removes the topic q.Topic with the queues of subs, the
+	// subscriptions it had, and the messages in them.
+	RemoveTopic(ctx context.Context, q Queue, subs []string) error
+}
+
+// removeWait bounds how long the removal waits for the worker of a
+// deleted subscription on this server to stop, and removeTimeout the
+// removal itself.
+const (
+	removeWait    = 30 * time.Second
+	removeTimeout = 30 * time.Second
+)
+
+// removal is what a change removed from a topic on a backend: the topic
+// itself, or some of its subscriptions.
+type removal struct {
+	topic *TopicConfig
+	whole bool
+	subs  []string
+}
+
+// Changed removes, from their backends, the topics a change of the
+// configuration deleted and the queues of the subscriptions it deleted
+// or took the topic from; the server calls it after every change it
+// applied, not at start-up or shutdown. A topic whose backend changed
+// keeps what it has in the previous one.
+func (e *Engine) Changed(old, next registry.State) {
+	ctx := e.running()
+	if ctx == nil || old == nil || next == nil {
+		return
+	}
+	byTopic := map[string]*removal{}
+	add := func(t *TopicConfig) *removal {
+		r := byTopic[strings.ToLower(t.Name)]
+		if r == nil {
+			r = &removal{topic: t}
+			byTopic[strings.ToLower(t.Name)] = r
+		}
+		return r
+	}
+	for _, n := range old.Names(KindTopic) {
+		o, _ := old.Object(KindTopic, n)
+		t := o.(*TopicConfig)
+		if _, ok := topicOf(next, t.Name); !ok && onBackend(t) {
+			add(t).whole = true
+		}
+	}
+	for _, n := range old.Names(KindSubscription) {
+		o, _ := old.Object(KindSubscription, n)
+		c := o.(*SubscriptionConfig)
+		var now *SubscriptionConfig
+		if o, ok := next.Object(KindSubscription, n); ok {
+			now = o.(*SubscriptionConfig)
+		}
+		for _, tn := range c.Topics {
+			t, ok := topicOf(old, tn)
+			if !ok || !onBackend(t) || (now != nil && hasTopic(now, tn)) {
+				continue
+			}
+			r := add(t)
+			r.subs = append(r.subs, c.Name)
+		}
+	}
+	if len(byTopic) == 0 {
+		return
+	}
+	e.workers.Add(1)
+	go func() {
+		defer e.workers.Done()
+		for _, r := range byTopic {
+			e.remove(ctx, old, r)
+		}
+	}()
+}
+
+// remove removes what a change deleted from a topic's backend, once the
+// workers of the deleted subscriptions on this server have stopped (one
+// still running would declare its queue again).
+func (e *Engine) remove(ctx context.Context, old registry.State, r *removal) {
+	b, err := e.backendOf(r.topic)
+	rm, ok := b.(Remover)
+	if err != nil || !ok {
+		return
+	}
+	for _, s := range r.subs {
+		for deadline := time.Now().Add(removeWait); e.listening(s) && time.Now().Before(deadline); {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, removeTimeout)
+	defer cancel()
+	q := Queue{Topic: r.topic, State: old}
+	if r.whole {
+		if err := rm.RemoveTopic(ctx, q, r.subs); err != nil {
+			e.log.Warn("pub/sub: removing a deleted topic from its backend", "topic", r.topic.Name, "backend", r.topic.Backend, "error", err.Error())
+			return
+		}
+		e.log.Info("pub/sub: removed a deleted topic from its backend", "topic", r.topic.Name, "backend", r.topic.Backend, "subscriptions", r.subs)
+		return
+	}
+	for _, s := range r.subs {
+		if err := rm.RemoveSubscription(ctx, q, s); err != nil {
+			e.log.Warn("pub/sub: removing a subscription's queue from its backend", "topic", r.topic.Name, "subscription", s, "backend", r.topic.Backend, "error", err.Error())
+			continue
+		}
+		e.log.Info("pub/sub: removed a subscription's queue from its backend", "topic", r.topic.Name, "subscription", s, "backend", r.topic.Backend)
+	}
+}
+
+// listening says whether a worker of the subscription runs on this
+// server.
+func (e *Engine) listening(sub string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.wake[sub]) > 0
+}
+
+func onBackend(t *TopicConfig) bool { return t.Backend != "" && t.Backend != BackendStore }
+
+func hasTopic(c *SubscriptionConfig, topic string) bool {
+	for _, t := range c.Topics {
+		if strings.EqualFold(t, topic) {
+			return true
+		}
+	}
+	return false
+}
