@@ -572,3 +572,63 @@ func (c *conn) deadLetter(ctx context.Context, raw *amqp091.Delivery, id, sub, r
 	}
 	return nil
 }
+
+// RemoveSubscription deletes a deleted subscription's queue of the
+// topic, with the messages in it.
+func (b *backend) RemoveSubscription(_ context.Context, q pubsub.Queue, sub string) error {
+	c, err := b.conn(q)
+	if err != nil {
+		return err
+	}
+	return c.remove(q.Topic.Name, []string{sub}, false)
+}
+
+// RemoveTopic deletes a deleted topic's exchange and its subscriptions'
+// queues, with the messages in them.
+func (b *backend) RemoveTopic(_ context.Context, q pubsub.Queue, subs []string) error {
+	c, err := b.conn(q)
+	if err != nil {
+		return err
+	}
+	return c.remove(q.Topic.Name, subs, true)
+}
+
+// remove deletes the queues of subs of a topic, and with exchange its
+// exchange; what is already gone is no error.
+func (c *conn) remove(topic string, subs []string, exchange bool) error {
+	ch, err := c.ac.Channel()
+	if err != nil {
+		return err
+	}
+	defer func() { ch.Close() }()
+	for _, s := range subs {
+		queue := QueueOf(topic, s)
+		c.stopConsumer(queue)
+		c.mu.Lock()
+		if g := c.getters[queue]; g != nil {
+			g.Close()
+			delete(c.getters, queue)
+		}
+		delete(c.made, queue)
+		c.mu.Unlock()
+		if _, err := ch.QueueDelete(queue, false, false, false); err != nil {
+			return fmt.Errorf("deleting the queue of subscription %s: %w", s, err)
+		}
+	}
+	if !exchange {
+		return nil
+	}
+	ex := ExchangeOf(topic)
+	c.mu.Lock()
+	delete(c.made, ex)
+	c.mu.Unlock()
+	err = ch.ExchangeDelete(ex, false, false)
+	var ae *amqp091.Error
+	if errors.As(err, &ae) && ae.Code == amqp091.NotFound {
+		err = nil
+	}
+	if err != nil {
+		return fmt.Errorf("deleting the exchange of topic %s: %w", topic, err)
+	}
+	return nil
+}

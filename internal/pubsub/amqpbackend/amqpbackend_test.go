@@ -1,6 +1,7 @@
 package amqpbackend_test
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -258,4 +259,73 @@ func TestForeignMessageThroughRabbitMQ(t *testing.T) {
 	}
 	e.WaitMetrics(`plexus_pubsub_messages_total{outcome="dead_lettered",subscription="billing",topic="` + e.Topic + `"} 1`)
 	backendtest.WaitFor(t, "the queue to be empty", func() bool { return e.queued(t, "billing") == 0 })
+}
+
+// queueGone says whether RabbitMQ has no queue of the subscription.
+func (e *env) queueGone(t *testing.T, sub string) bool {
+	t.Helper()
+	ch, err := e.ac.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	_, err = ch.QueueDeclarePassive(amqpbackend.QueueOf(e.Topic, sub), true, false, false, false, nil)
+	var ae *amqp091.Error
+	return errors.As(err, &ae) && ae.Code == amqp091.NotFound
+}
+
+// A subscription deleted, or no longer of the topic, has its queue
+// deleted with the messages in it; a restart deletes nothing; a topic
+// deleted has its exchange deleted.
+func TestRemovedThroughRabbitMQ(t *testing.T) {
+	e := start(t, nil)
+	e.Put(pubsub.KindTopic, "orders.kept", map[string]any{})
+	e.Put(pubsub.KindSubscription, "billing", map[string]any{"topics": []string{e.Topic}, "delivery_type": "push",
+		"push_service": "t.recv", "is_delivery_active": false})
+	e.Put(pubsub.KindSubscription, "shop", map[string]any{"security": "sub", "topics": []string{e.Topic}})
+	e.Publish(t, 1)
+	if e.queued(t, "billing") != 1 || e.queued(t, "shop") != 1 {
+		t.Fatal("the queues do not hold the message")
+	}
+	e.Server = e.Restart()
+	if e.queued(t, "billing") != 1 || e.queued(t, "shop") != 1 {
+		t.Fatal("a restart changed the queues")
+	}
+
+	if r := e.AdminCall("DELETE", "/admin/api/v1/objects/pubsub_subscription/billing", ""); r.StatusCode >= 300 {
+		t.Fatalf("deleting the subscription: %d %s", r.StatusCode, r.Body)
+	}
+	backendtest.WaitFor(t, "the deleted subscription's queue to go", func() bool { return e.queueGone(t, "billing") })
+	e.Log.WaitFor(t, "removed a subscription's queue", "subscription=billing")
+	if e.queued(t, "shop") != 1 {
+		t.Fatal("another subscription's queue changed")
+	}
+	e.Put(pubsub.KindSubscription, "shop", map[string]any{"security": "sub", "topics": []string{"orders.kept"}})
+	backendtest.WaitFor(t, "the queue of the topic taken from the subscription to go", func() bool { return e.queueGone(t, "shop") })
+
+	e.Put(pubsub.KindSubscription, "billing", map[string]any{"topics": []string{e.Topic}, "delivery_type": "push",
+		"push_service": "t.recv", "is_delivery_active": false})
+	e.Publish(t, 2)
+	if n := e.queued(t, "billing"); n != 1 {
+		t.Fatalf("the subscription made again has %d messages, want only the one published since", n)
+	}
+	if r := e.AdminCall("DELETE", "/admin/api/v1/objects/pubsub_subscription/billing", ""); r.StatusCode >= 300 {
+		t.Fatalf("deleting the subscription: %d %s", r.StatusCode, r.Body)
+	}
+	if r := e.AdminCall("DELETE", "/admin/api/v1/objects/pubsub_topic/"+e.Topic, ""); r.StatusCode >= 300 {
+		t.Fatalf("deleting the topic: %d %s", r.StatusCode, r.Body)
+	}
+	backendtest.WaitFor(t, "the deleted topic's exchange to go", func() bool {
+		ch, err := e.ac.Channel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ch.Close()
+		err = ch.ExchangeDeclarePassive(amqpbackend.ExchangeOf(e.Topic), amqp091.ExchangeFanout, true, false, false, false, nil)
+		var ae *amqp091.Error
+		return errors.As(err, &ae) && ae.Code == amqp091.NotFound
+	})
+	if !e.queueGone(t, "billing") {
+		t.Error("the deleted subscription's queue is back")
+	}
 }

@@ -403,3 +403,41 @@ func (c *conn) deadLetter(ctx context.Context, data []byte, id, sub, reason stri
 	}
 	return nil
 }
+
+// RemoveSubscription deletes a deleted subscription's consumer of the
+// topic's stream: the stream drops the messages only it was keeping.
+func (b *backend) RemoveSubscription(ctx context.Context, q pubsub.Queue, sub string) error {
+	c, err := b.conn(q)
+	if err != nil {
+		return err
+	}
+	stream, _ := StreamOf(q.Topic.Name)
+	c.mu.Lock()
+	delete(c.consumers, DurableOf(sub))
+	c.mu.Unlock()
+	err = c.js.DeleteConsumer(ctx, stream, DurableOf(sub))
+	if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) && !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return fmt.Errorf("deleting the consumer of subscription %s: %w", sub, err)
+	}
+	return nil
+}
+
+// RemoveTopic deletes a deleted topic's stream, with its consumers and
+// messages.
+func (b *backend) RemoveTopic(ctx context.Context, q pubsub.Queue, subs []string) error {
+	c, err := b.conn(q)
+	if err != nil {
+		return err
+	}
+	stream, _ := StreamOf(q.Topic.Name)
+	c.mu.Lock()
+	delete(c.streams, stream)
+	for _, s := range subs {
+		delete(c.consumers, DurableOf(s))
+	}
+	c.mu.Unlock()
+	if err := c.js.DeleteStream(ctx, stream); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return fmt.Errorf("deleting the stream of topic %s: %w", q.Topic.Name, err)
+	}
+	return nil
+}

@@ -2,6 +2,7 @@ package natsbackend_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -203,4 +204,49 @@ func TestForeignMessageThroughJetStream(t *testing.T) {
 	}
 	e.WaitMetrics(`plexus_pubsub_messages_total{outcome="dead_lettered",subscription="billing",topic="` + e.Topic + `"} 1`)
 	backendtest.WaitFor(t, "the stream to drop both", func() bool { return e.streamMsgs(t) == 0 })
+}
+
+// consumerGone says whether JetStream has no consumer of the
+// subscription on the topic's stream.
+func (e *env) consumerGone(sub string) bool {
+	stream, _ := natsbackend.StreamOf(e.Topic)
+	_, err := e.js.Consumer(context.Background(), stream, natsbackend.DurableOf(sub))
+	return errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound)
+}
+
+// A subscription deleted, or no longer of the topic, has its consumer
+// deleted, and the stream drops the messages only it kept; a restart
+// deletes nothing; a topic deleted has its stream deleted.
+func TestRemovedThroughJetStream(t *testing.T) {
+	e := start(t)
+	e.Put(pubsub.KindTopic, "orders.kept", map[string]any{})
+	e.Put(pubsub.KindSubscription, "billing", map[string]any{"topics": []string{e.Topic}, "delivery_type": "push",
+		"push_service": "t.recv", "is_delivery_active": false})
+	e.Put(pubsub.KindSubscription, "shop", map[string]any{"security": "sub", "topics": []string{e.Topic}})
+	e.Publish(t, 1)
+	e.Server = e.Restart()
+	if e.consumerGone("billing") || e.consumerGone("shop") || e.streamMsgs(t) != 1 {
+		t.Fatal("a restart changed the consumers or the stream")
+	}
+
+	if r := e.AdminCall("DELETE", "/admin/api/v1/objects/pubsub_subscription/billing", ""); r.StatusCode >= 300 {
+		t.Fatalf("deleting the subscription: %d %s", r.StatusCode, r.Body)
+	}
+	backendtest.WaitFor(t, "the deleted subscription's consumer to go", func() bool { return e.consumerGone("billing") })
+	e.Log.WaitFor(t, "removed a subscription's queue", "subscription=billing")
+	if e.consumerGone("shop") || e.streamMsgs(t) != 1 {
+		t.Fatal("another subscription's consumer, or the message it keeps, went")
+	}
+	e.Put(pubsub.KindSubscription, "shop", map[string]any{"security": "sub", "topics": []string{"orders.kept"}})
+	backendtest.WaitFor(t, "the consumer of the topic taken from the subscription to go", func() bool { return e.consumerGone("shop") })
+	backendtest.WaitFor(t, "the stream to drop the message no consumer keeps", func() bool { return e.streamMsgs(t) == 0 })
+
+	if r := e.AdminCall("DELETE", "/admin/api/v1/objects/pubsub_topic/"+e.Topic, ""); r.StatusCode >= 300 {
+		t.Fatalf("deleting the topic: %d %s", r.StatusCode, r.Body)
+	}
+	stream, _ := natsbackend.StreamOf(e.Topic)
+	backendtest.WaitFor(t, "the deleted topic's stream to go", func() bool {
+		_, err := e.js.Stream(context.Background(), stream)
+		return errors.Is(err, jetstream.ErrStreamNotFound)
+	})
 }
