@@ -35,6 +35,7 @@ type removal struct {
 	topic *TopicConfig
 	whole bool
 	subs  []string
+	gone  map[string]bool // the subscriptions deleted, not only taken from the topic
 }
 
 // Changed removes, from their backends, the topics a change of the
@@ -77,6 +78,12 @@ func (e *Engine) Changed(old, next registry.State) {
 			}
 			r := add(t)
 			r.subs = append(r.subs, c.Name)
+			if now == nil {
+				if r.gone == nil {
+					r.gone = map[string]bool{}
+				}
+				r.gone[c.Name] = true
+			}
 		}
 	}
 	if len(byTopic) == 0 {
@@ -111,6 +118,19 @@ func (e *Engine) remove(ctx context.Context, old registry.State, r *removal) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, removeTimeout)
 	defer cancel()
+	// A server leaves out of its state an object it cannot read (one
+	// written by a newer version): only what the store no longer holds
+	// was deleted.
+	if r.whole && e.stored(ctx, KindTopic, r.topic.Name) {
+		return
+	}
+	subs := r.subs[:0:0]
+	for _, s := range r.subs {
+		if !r.gone[s] || !e.stored(ctx, KindSubscription, s) {
+			subs = append(subs, s)
+		}
+	}
+	r.subs = subs
 	q := Queue{Topic: r.topic, State: old}
 	if r.whole {
 		if err := rm.RemoveTopic(ctx, q, r.subs); err != nil {
@@ -127,6 +147,23 @@ func (e *Engine) remove(ctx context.Context, old registry.State, r *removal) {
 		}
 		e.log.Info("pub/sub: removed a subscription's queue from its backend", "topic", r.topic.Name, "subscription", s, "backend", r.topic.Backend)
 	}
+}
+
+// stored says whether the store holds an object: when it cannot tell,
+// yes.
+func (e *Engine) stored(ctx context.Context, kind, name string) bool {
+	if e.opts.Store == nil {
+		return false
+	}
+	ok, err := e.opts.Store.Stored(ctx, kind, name)
+	if err != nil {
+		e.log.Warn("pub/sub: not removing from the backend what may still be configured", "kind", kind, "name", name, "error", err.Error())
+		return true
+	}
+	if ok {
+		e.log.Warn("pub/sub: not removing from the backend what the store still holds", "kind", kind, "name", name)
+	}
+	return ok
 }
 
 // listening says whether a worker of the subscription runs on this
