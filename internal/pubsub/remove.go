@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/plexushq/plexus/internal/registry"
+	"github.com/plexushq/plexus/sdk/service"
 )
 
 // Remover is a Backend that removes what it keeps for a subscription, or
@@ -19,6 +20,34 @@ type Remover interface {
 	// RemoveTopic removes the topic q.Topic with the queues of subs, the
 	// subscriptions it had, and the messages in them.
 	RemoveTopic(ctx context.Context, q Queue, subs []string) error
+}
+
+// DeadLetterLocator is a Backend that says where it keeps a
+// subscription's dead letters (optional): the admin API's refusals of
+// what only the store's queues offer name it.
+type DeadLetterLocator interface {
+	DeadLettersOf(sub string) string
+}
+
+// storeOnly refuses, with a 409 *service.Error, what only the store's
+// queues offer (browse, dead letters, redeliver, clear) for a
+// subscription whose topic is on a backend.
+func (e *Engine) storeOnly(st registry.State, c *SubscriptionConfig, what string) error {
+	for _, n := range c.Topics {
+		t, ok := topicOf(st, n)
+		if !ok || !onBackend(t) {
+			continue
+		}
+		where := "the broker"
+		if b, err := e.backendOf(t); err == nil {
+			if l, ok := b.(DeadLetterLocator); ok {
+				where = l.DeadLettersOf(c.Name)
+			}
+		}
+		return service.Conflict("Subscription %s receives topic %s, kept in backend %s: %s is available only for topics kept in the store; "+
+			"its dead letters are in %s, read them with the broker's tools", c.Name, t.Name, t.Backend, what, where)
+	}
+	return nil
 }
 
 // removeWait bounds how long the removal waits for the worker of a

@@ -632,3 +632,8 @@ func (c *conn) remove(topic string, subs []string, exchange bool) error {
 	}
 	return nil
 }
+
+// DeadLettersOf says where a subscription's dead letters are.
+func (b *backend) DeadLettersOf(sub string) string {
+	return "the RabbitMQ queue " + DeadQueue + ", those with the header " + pubsub.DeadSubscriptionHeader + ": " + sub
+}

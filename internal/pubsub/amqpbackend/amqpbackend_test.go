@@ -329,3 +329,12 @@ func TestRemovedThroughRabbitMQ(t *testing.T) {
 		t.Error("the deleted subscription's queue is back")
 	}
 }
+
+// The admin API's numbers name the backend; what only the store's
+// queues offer is refused with 409, saying where the dead letters are.
+func TestAdminAPIThroughRabbitMQ(t *testing.T) {
+	e := start(t, nil)
+	e.Put(pubsub.KindSubscription, "billing", map[string]any{"topics": []string{e.Topic}, "delivery_type": "push",
+		"push_service": "t.recv", "is_delivery_active": false})
+	e.AdminOnBackend(t, "billing", "amqp", amqpbackend.DeadQueue, "Plexus-Subscription: billing")
+}

@@ -441,3 +441,8 @@ func (b *backend) RemoveTopic(ctx context.Context, q pubsub.Queue, subs []string
 	}
 	return nil
 }
+
+// DeadLettersOf says where a subscription's dead letters are.
+func (b *backend) DeadLettersOf(sub string) string {
+	return "the JetStream stream " + deadStream + ", subject " + DeadSubjectOf(sub)
+}

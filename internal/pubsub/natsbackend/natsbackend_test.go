@@ -250,3 +250,12 @@ func TestRemovedThroughJetStream(t *testing.T) {
 		return errors.Is(err, jetstream.ErrStreamNotFound)
 	})
 }
+
+// The admin API's numbers name the backend; what only the store's
+// queues offer is refused with 409, saying where the dead letters are.
+func TestAdminAPIThroughJetStream(t *testing.T) {
+	e := start(t)
+	e.Put(pubsub.KindSubscription, "billing", map[string]any{"topics": []string{e.Topic}, "delivery_type": "push",
+		"push_service": "t.recv", "is_delivery_active": false})
+	e.AdminOnBackend(t, "billing", "nats", "PLEXUS_PUBSUB_DEAD", natsbackend.DeadSubjectOf("billing"))
+}
