@@ -218,11 +218,15 @@ func (e *env) deadLetter(t *testing.T, match func(*amqp091.Delivery) bool) *amqp
 	return dead
 }
 
-// A message something else published to the subscription's queue is
-// made a dead letter, logged without its body and counted, and the
-// messages after it are delivered.
+// A message something else published to the subscriptions' queues is
+// made a dead letter of each, logged without its body and counted, and
+// the messages after it are delivered, pushed and pulled.
 func TestForeignMessageThroughRabbitMQ(t *testing.T) {
 	e := start(t, nil)
+	e.Put(pubsub.KindSubscription, "shop", map[string]any{"security": "sub", "topics": []string{e.Topic}})
+	if got := e.Get(t); len(got) != 0 { // declares its queue
+		t.Fatalf("pulled %v", got)
+	}
 	e.Put(pubsub.KindSubscription, "billing", map[string]any{"topics": []string{e.Topic}, "delivery_type": "push", "push_service": "t.recv"})
 	backendtest.WaitFor(t, "the subscription's consumer", func() bool {
 		ch, err := e.ac.Channel()
@@ -257,8 +261,16 @@ func TestForeignMessageThroughRabbitMQ(t *testing.T) {
 	if reason, _ := dead.Headers[pubsub.DeadErrorHeader].(string); !strings.Contains(reason, "no message-id") {
 		t.Errorf("the dead letter's reason: %q", reason)
 	}
-	e.WaitMetrics(`plexus_pubsub_messages_total{outcome="dead_lettered",subscription="billing",topic="` + e.Topic + `"} 1`)
-	backendtest.WaitFor(t, "the queue to be empty", func() bool { return e.queued(t, "billing") == 0 })
+	if got := e.Get(t); len(got) != 1 || got[0]["data"] != "after" {
+		t.Fatalf("the pull subscription got %v", got)
+	}
+	e.Log.WaitFor(t, "not a Plexus message", "subscription=shop")
+	e.deadLetter(t, func(d *amqp091.Delivery) bool {
+		return d.Headers[pubsub.DeadSubscriptionHeader] == "shop" && string(d.Body) == garbage
+	})
+	e.WaitMetrics(`plexus_pubsub_messages_total{outcome="dead_lettered",subscription="billing",topic="`+e.Topic+`"} 1`,
+		`plexus_pubsub_messages_total{outcome="dead_lettered",subscription="shop",topic="`+e.Topic+`"} 1`)
+	backendtest.WaitFor(t, "the queues to be empty", func() bool { return e.queued(t, "billing") == 0 && e.queued(t, "shop") == 0 })
 }
 
 // queueGone says whether RabbitMQ has no queue of the subscription.

@@ -166,10 +166,14 @@ func TestRestartWithMessagesPending(t *testing.T) {
 }
 
 // A message something else published to the topic's subject is made a
-// dead letter of the subscription, logged without its body and counted,
-// and the messages after it are delivered.
+// dead letter of each subscription, logged without its body and counted,
+// and the messages after it are delivered, pushed and pulled.
 func TestForeignMessageThroughJetStream(t *testing.T) {
 	e := start(t)
+	e.Put(pubsub.KindSubscription, "shop", map[string]any{"security": "sub", "topics": []string{e.Topic}})
+	if got := e.Get(t); len(got) != 0 { // makes its consumer
+		t.Fatalf("pulled %v", got)
+	}
 	e.Put(pubsub.KindSubscription, "billing", map[string]any{"topics": []string{e.Topic}, "delivery_type": "push", "push_service": "t.recv"})
 	stream, subject := natsbackend.StreamOf(e.Topic)
 	backendtest.WaitFor(t, "the subscription's consumer", func() bool {
@@ -202,7 +206,15 @@ func TestForeignMessageThroughJetStream(t *testing.T) {
 	if string(m.Data) != garbage || m.Header.Get(jetstream.MsgIDHeader) != "billing/"+seq || !strings.Contains(m.Header.Get(natsbackend.ErrorHeader), "not JSON") {
 		t.Errorf("the dead letter: %v %s", m.Header, m.Data)
 	}
-	e.WaitMetrics(`plexus_pubsub_messages_total{outcome="dead_lettered",subscription="billing",topic="` + e.Topic + `"} 1`)
+	if got := e.Get(t); len(got) != 1 || got[0]["data"] != "after" {
+		t.Fatalf("the pull subscription got %v", got)
+	}
+	e.Log.WaitFor(t, "not a Plexus message", "subscription=shop", seq)
+	if m, err := dead.GetLastMsgForSubject(context.Background(), natsbackend.DeadSubjectOf("shop")); err != nil || string(m.Data) != garbage {
+		t.Errorf("the pull subscription's dead letter: %v", err)
+	}
+	e.WaitMetrics(`plexus_pubsub_messages_total{outcome="dead_lettered",subscription="billing",topic="`+e.Topic+`"} 1`,
+		`plexus_pubsub_messages_total{outcome="dead_lettered",subscription="shop",topic="`+e.Topic+`"} 1`)
 	backendtest.WaitFor(t, "the stream to drop both", func() bool { return e.streamMsgs(t) == 0 })
 }
 
