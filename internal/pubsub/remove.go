@@ -118,25 +118,40 @@ func (e *Engine) Changed(old, next registry.State) {
 	if len(byTopic) == 0 {
 		return
 	}
+	for _, r := range byTopic {
+		if r.whole { // the queues of the subscriptions still naming it too
+			r.subs = r.subs[:0]
+			for _, c := range subsOfTopic(old, r.topic.Name) {
+				r.subs = append(r.subs, c.Name)
+			}
+		}
+	}
+	e.mu.Lock()
+	if e.ctx == nil || e.ctx.Err() != nil { // Close cancels under e.mu, then waits
+		e.mu.Unlock()
+		return
+	}
 	e.workers.Add(1)
+	e.mu.Unlock()
 	go func() {
 		defer e.workers.Done()
 		for _, r := range byTopic {
-			e.remove(ctx, old, r)
+			e.remove(ctx, old, next, r)
 		}
 	}()
 }
 
 // remove removes what a change deleted from a topic's backend, once the
 // workers of the deleted subscriptions on this server have stopped (one
-// still running would declare its queue again).
-func (e *Engine) remove(ctx context.Context, old registry.State, r *removal) {
+// still running would declare its queue again); a subscription that
+// only no longer names the topic goes on with its other topics.
+func (e *Engine) remove(ctx context.Context, old, next registry.State, r *removal) {
 	b, err := e.backendOf(r.topic)
 	rm, ok := b.(Remover)
 	if err != nil || !ok {
 		return
 	}
-	for _, s := range r.subs {
+	for s := range r.gone {
 		for deadline := time.Now().Add(removeWait); e.listening(s) && time.Now().Before(deadline); {
 			select {
 			case <-ctx.Done():
@@ -160,9 +175,15 @@ func (e *Engine) remove(ctx context.Context, old registry.State, r *removal) {
 		}
 	}
 	r.subs = subs
-	q := Queue{Topic: r.topic, State: old}
+	// The connection as configured now, or as it was if the change
+	// deleted it.
+	q, was := Queue{Topic: r.topic, State: next}, Queue{Topic: r.topic, State: old}
 	if r.whole {
-		if err := rm.RemoveTopic(ctx, q, r.subs); err != nil {
+		err := rm.RemoveTopic(ctx, q, r.subs)
+		if err != nil {
+			err = rm.RemoveTopic(ctx, was, r.subs)
+		}
+		if err != nil {
 			e.log.Warn("pub/sub: removing a deleted topic from its backend", "topic", r.topic.Name, "backend", r.topic.Backend, "error", err.Error())
 			return
 		}
@@ -170,7 +191,11 @@ func (e *Engine) remove(ctx context.Context, old registry.State, r *removal) {
 		return
 	}
 	for _, s := range r.subs {
-		if err := rm.RemoveSubscription(ctx, q, s); err != nil {
+		err := rm.RemoveSubscription(ctx, q, s)
+		if err != nil {
+			err = rm.RemoveSubscription(ctx, was, s)
+		}
+		if err != nil {
 			e.log.Warn("pub/sub: removing a subscription's queue from its backend", "topic", r.topic.Name, "subscription", s, "backend", r.topic.Backend, "error", err.Error())
 			continue
 		}
