@@ -15,8 +15,11 @@
 // a prefetch of one, so order is kept and, with several servers, each
 // message goes to one; a failed message stays unacknowledged with this
 // server and is handed out again after the back-off. Dead letters are
-// published to the durable queue plexus.pubsub.dead, then acknowledged.
-// A pull subscription takes its messages with basic.get.
+// published to the durable queue plexus.pubsub.dead, then acknowledged;
+// so is a message of a queue that is not a message of Plexus, which the
+// engine logs. A pull subscription takes its messages with basic.get.
+// A subscription deleted from the configuration has its queue deleted,
+// a topic its exchange and its subscriptions' queues (pubsub.Remover).
 package amqpbackend
 
 import (

@@ -14,7 +14,10 @@
 // order is kept and, with several servers, each message goes to one; a
 // failed message is negatively acknowledged with the back-off as delay.
 // Dead letters are published to the stream PLEXUS_PUBSUB_DEAD (subject
-// plexus.pubsub-dead.<hash of the subscription>), then acknowledged.
+// plexus.pubsub-dead.<hash of the subscription>), then acknowledged; so
+// is a message of the stream that is not a message of Plexus, which the
+// engine logs. A subscription deleted from the configuration has its
+// consumer deleted, a topic its stream (pubsub.Remover).
 package natsbackend
 
 import (
