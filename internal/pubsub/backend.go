@@ -140,6 +140,17 @@ func RegisterBackend(name string, open BackendOpener) {
 // Logger returns the engine's logger, for backends.
 func (e *Engine) Logger() *slog.Logger { return e.log }
 
+// Undecodable is what a backend calls once it made a dead letter of a
+// message it found in a subscription's queue that is not a message of
+// Plexus (something else published it to the broker): the engine logs it
+// (its size, never its body) and counts it dead_lettered. brokerID
+// identifies it in the broker; deadIn names where the dead letter is.
+func (e *Engine) Undecodable(topic, sub, brokerID string, size int, reason, deadIn string) {
+	e.log.Warn("pub/sub backend message is not a Plexus message: made a dead letter", "topic", topic, "subscription", sub,
+		"broker_id", truncate(brokerID, 200), "size", size, "reason", reason, "dead_letters", deadIn)
+	e.count(topic, sub, "dead_lettered")
+}
+
 // backendOf returns the backend of a topic, nil for the store.
 func (e *Engine) backendOf(t *TopicConfig) (Backend, error) {
 	if t == nil || t.Backend == "" || t.Backend == BackendStore {

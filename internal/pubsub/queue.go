@@ -213,20 +213,25 @@ func (e *Engine) Ack(ctx context.Context, sub string, msgIDs []string) (int, err
 // Browse returns a page of a subscription's queue (waiting and in flight
 // messages), in delivery order.
 func (e *Engine) Browse(ctx context.Context, sub string, p PageRequest) (*Page, error) {
-	return e.page(ctx, sub, p, "d.state <> 2", "d.priority DESC, d.seq")
+	return e.page(ctx, sub, p, "d.state <> 2", "d.priority DESC, d.seq", "browsing the queue")
 }
 
 // DeadLetters returns a page of a subscription's dead letters, oldest
 // first.
 func (e *Engine) DeadLetters(ctx context.Context, sub string, p PageRequest) (*Page, error) {
-	return e.page(ctx, sub, p, "d.state = 2", "d.seq")
+	return e.page(ctx, sub, p, "d.state = 2", "d.seq", "listing the dead letters")
 }
 
-func (e *Engine) page(ctx context.Context, sub string, p PageRequest, where, order string) (*Page, error) {
+func (e *Engine) page(ctx context.Context, sub string, p PageRequest, where, order, what string) (*Page, error) {
 	if e.db == nil {
 		return nil, errNotStarted
 	}
-	if _, err := subscriptionOf(e.state(), sub); err != nil {
+	st := e.state()
+	c, err := subscriptionOf(st, sub)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.storeOnly(st, c, what); err != nil {
 		return nil, err
 	}
 	limit := p.Limit
@@ -285,7 +290,12 @@ func (e *Engine) Clear(ctx context.Context, sub string) (int, error) {
 	if e.db == nil {
 		return 0, errNotStarted
 	}
-	if _, err := subscriptionOf(e.state(), sub); err != nil {
+	st := e.state()
+	c, err := subscriptionOf(st, sub)
+	if err != nil {
+		return 0, err
+	}
+	if err := e.storeOnly(st, c, "clearing the queue"); err != nil {
 		return 0, err
 	}
 	res, err := e.db.ExecContext(ctx, e.rebind("DELETE FROM pubsub_delivery WHERE sub = ?"), sub)
@@ -308,6 +318,9 @@ func (e *Engine) Redeliver(ctx context.Context, sub string, msgIDs []string) (in
 	st := e.state()
 	cfg, err := subscriptionOf(st, sub)
 	if err != nil {
+		return 0, err
+	}
+	if err := e.storeOnly(st, cfg, "redelivering"); err != nil {
 		return 0, err
 	}
 	if len(msgIDs) > MaxPage {
@@ -423,7 +436,11 @@ func (e *Engine) Stats(ctx context.Context) (*Stats, error) {
 	for _, n := range st.Names(KindTopic) {
 		o, _ := st.Object(KindTopic, n)
 		c := o.(*TopicConfig)
-		out.Topics = append(out.Topics, TopicStats{Name: c.Name, Depth: depth[c.Name], MaxDepth: c.MaxDepth, IsActive: c.IsActive})
+		ts := TopicStats{Name: c.Name, Depth: depth[c.Name], MaxDepth: c.MaxDepth, IsActive: c.IsActive}
+		if onBackend(c) {
+			ts.Backend = c.Backend
+		}
+		out.Topics = append(out.Topics, ts)
 	}
 	type agg struct{ backlog, inFlight, dead, oldest int64 }
 	by := map[string]*agg{}
@@ -484,6 +501,12 @@ func (e *Engine) Stats(ctx context.Context) (*Stats, error) {
 		o, _ := st.Object(KindSubscription, n)
 		c := o.(*SubscriptionConfig)
 		add(c.Name, c.Topics, c.DeliveryType)
+		for _, tn := range c.Topics {
+			if t, ok := topicOf(st, tn); ok && onBackend(t) {
+				out.Subscriptions[len(out.Subscriptions)-1].Backend = t.Backend
+				break
+			}
+		}
 	}
 	for name := range by {
 		if strings.HasPrefix(name, serviceTopicPrefix) {

@@ -143,6 +143,9 @@ type TopicStats struct {
 	Depth    int64 `json:"depth"`
 	MaxDepth int64 `json:"max_depth"`
 	IsActive bool  `json:"is_active"`
+	// Backend is the topic's backend other than the store, whose
+	// messages Depth does not count.
+	Backend string `json:"backend,omitempty"`
 }
 
 // SubscriptionStats are one subscription's numbers.
@@ -158,4 +161,7 @@ type SubscriptionStats struct {
 	// OldestAge is the age of the oldest message waiting, in seconds.
 	OldestAge float64 `json:"oldest_age"`
 	Paused    bool    `json:"paused"`
+	// Backend is the backend other than the store of the subscription's
+	// topic, whose messages the numbers do not count.
+	Backend string `json:"backend,omitempty"`
 }

@@ -304,6 +304,11 @@ func (s *Server) open(ctx context.Context, user []any) error {
 	s.openTypedIO()
 	s.Pipeline.Attach(s.Runtime, s.Invoker)
 	s.PubSub.Attach(s.Pipeline)
+	s.Runtime.Watch(func(old, next *live.State) {
+		if old != nil && next != nil {
+			s.PubSub.Changed(old, next)
+		}
+	})
 	s.Pickup = &deploy.Pickup{Dir: s.Env.Path(envdir.ServicesDir), Exts: []string{starlark.Ext}, Runtime: s.Runtime, Logger: s.Logger,
 		Hooks: []deploy.Hook{{Match: enmasse.IsEnmasseFile, Handle: s.importPickedUp}}}
 	s.Scheduler.Attach(s.Store, s.Runtime, s.Pipeline)

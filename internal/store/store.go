@@ -375,6 +375,15 @@ func (s *Store) exec(ctx context.Context, tx *sql.Tx, query string, n int, args 
 	return nil
 }
 
+// Stored says whether the store holds an object of a kind by name.
+func (s *Store) Stored(ctx context.Context, kind, name string) (bool, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, s.Rebind("SELECT COUNT(*) FROM objects WHERE kind = ? AND name = ?"), kind, name).Scan(&n); err != nil {
+		return false, fmt.Errorf("looking up %s %q: %w", kind, name, err)
+	}
+	return n > 0, nil
+}
+
 // Setting returns a server setting kept in the store, such as the admin
 // password hash. ok is false when it is not set.
 func (s *Store) Setting(ctx context.Context, key string) (value string, ok bool, err error) {

@@ -59,6 +59,12 @@ func TestCommitAndLoad(t *testing.T) {
 			if snap.Rev != 2 || len(snap.Objects) != 1 || string(snap.Objects[0].Body) != `{"n":10}` || len(snap.Code) != 0 {
 				t.Fatalf("snapshot: %+v", snap)
 			}
+			if ok, err := st.Stored(ctx, "k", "a"); !ok || err != nil {
+				t.Fatalf("stored a: %v %v", ok, err)
+			}
+			if ok, err := st.Stored(ctx, "k", "b"); ok || err != nil {
+				t.Fatalf("stored b, deleted: %v %v", ok, err)
+			}
 			if err := st.SetSetting(ctx, "k", "v1"); err != nil {
 				t.Fatal(err)
 			}

@@ -15,8 +15,11 @@
 // a prefetch of one, so order is kept and, with several servers, each
 // message goes to one; a failed message stays unacknowledged with this
 // server and is handed out again after the back-off. Dead letters are
-// published to the durable queue plexus.pubsub.dead, then acknowledged.
-// A pull subscription takes its messages with basic.get.
+// published to the durable queue plexus.pubsub.dead, then acknowledged;
+// so is a message of a queue that is not a message of Plexus, which the
+// engine logs. A pull subscription takes its messages with basic.get.
+// A subscription deleted from the configuration has its queue deleted,
+// a topic its exchange and its subscriptions' queues (pubsub.Remover).
 package amqpbackend
 
 import (
@@ -41,7 +44,7 @@ import (
 )
 
 func init() {
-	pubsub.RegisterBackend(pubsub.BackendAMQP, func(*pubsub.Engine) pubsub.Backend { return &backend{conns: map[string]*conn{}} })
+	pubsub.RegisterBackend(pubsub.BackendAMQP, func(e *pubsub.Engine) pubsub.Backend { return &backend{e: e, conns: map[string]*conn{}} })
 }
 
 // Names in RabbitMQ.
@@ -82,6 +85,7 @@ func QueueOf(topic, sub string) string {
 
 // backend keeps a connection per outgoing AMQP connection used.
 type backend struct {
+	e      *pubsub.Engine
 	mu     sync.Mutex
 	conns  map[string]*conn
 	closed bool // no more connections: one dialled now would hold messages nobody delivers
@@ -275,8 +279,11 @@ func encode(m *pubsub.Message, subs []string) amqp091.Publishing {
 // decode returns the message a delivery holds and the subscriptions it
 // is for; an error when it is not a message of Plexus.
 func decode(d *amqp091.Delivery) (*pubsub.Message, []string, error) {
-	if d.MessageId == "" || !json.Valid(d.Body) {
-		return nil, nil, errors.New("not a pub/sub message")
+	if d.MessageId == "" {
+		return nil, nil, errors.New("it has no message-id")
+	}
+	if !json.Valid(d.Body) {
+		return nil, nil, errors.New("its body is not JSON")
 	}
 	h := d.Headers
 	str := func(k string) string { s, _ := h[k].(string); return s }
@@ -392,11 +399,13 @@ func (b *backend) Next(ctx context.Context, q pubsub.Queue, s *pubsub.Subscripti
 				c.stopConsumer(queue)
 				return nil, b.lost(c, fmt.Errorf("the broker closed the consumer of subscription %s", s.Name))
 			}
-			d, err := newDelivery(c, cons.ch, &raw, cons)
+			d, err := b.newDelivery(ctx, c, q.Topic.Name, s.Name, &raw, cons)
 			if err != nil {
-				continue // not ours, dropped
+				return nil, b.lost(c, err)
 			}
-			return d, nil
+			if d != nil {
+				return d, nil
+			}
 		}
 	}
 }
@@ -426,8 +435,11 @@ func (b *backend) Fetch(ctx context.Context, q pubsub.Queue, s *pubsub.Subscript
 		if !ok {
 			break
 		}
-		d, err := newDelivery(c, ch, &raw, nil)
+		d, err := b.newDelivery(ctx, c, q.Topic.Name, s.Name, &raw, nil)
 		if err != nil {
+			return out, b.lost(c, err)
+		}
+		if d == nil {
 			continue
 		}
 		d.timer = time.AfterFunc(max(inFlight, time.Second), func() { d.settle(func() error { return raw.Nack(false, true) }) })
@@ -463,15 +475,28 @@ type delivery struct {
 	done  atomic.Bool // acknowledged, put back or dead
 }
 
-// newDelivery decodes a delivery; one that is not a message of Plexus is
-// rejected without requeueing (the broker drops or dead-letters it).
-func newDelivery(c *conn, ch *amqp091.Channel, raw *amqp091.Delivery, cons *consumer) (*delivery, error) {
+// newDelivery decodes a delivery of a subscription's queue. One that is
+// not a message of Plexus is made a dead letter of the subscription,
+// logged, and nil is returned; if it cannot be, it goes back to the queue
+// and the error is returned.
+func (b *backend) newDelivery(ctx context.Context, c *conn, topic, sub string, raw *amqp091.Delivery, cons *consumer) (*delivery, error) {
 	m, subs, err := decode(raw)
-	if err != nil {
-		raw.Reject(false)
+	if err == nil {
+		return &delivery{c: c, raw: raw, m: m, subs: subs, cons: cons}, nil
+	}
+	reason := "not a Plexus pub/sub message: " + err.Error()
+	attempts := 1 + amqp.HeaderInt(raw.Headers, hdrDeliveries)
+	if derr := c.deadLetter(ctx, raw, raw.MessageId, sub, reason, attempts); derr != nil {
+		raw.Nack(false, true)
+		return nil, derr
+	}
+	if err := raw.Ack(false); err != nil {
 		return nil, err
 	}
-	return &delivery{c: c, raw: raw, m: m, subs: subs, cons: cons}, nil
+	if b.e != nil {
+		b.e.Undecodable(topic, sub, fmt.Sprintf("message-id %q, delivery tag %d", raw.MessageId, raw.DeliveryTag), len(raw.Body), reason, DeadQueue)
+	}
+	return nil, nil
 }
 
 func (d *delivery) Message() *pubsub.Message { return d.m }
@@ -515,9 +540,18 @@ func (d *delivery) Working(context.Context) error { return nil }
 // Dead publishes the message to the dead letters' queue, then
 // acknowledges it.
 func (d *delivery) Dead(ctx context.Context, reason string) error {
+	if err := d.c.deadLetter(ctx, d.raw, d.m.ID, d.m.Subscription, reason, d.m.DeliveryCount); err != nil {
+		return err
+	}
+	return d.Ack(ctx)
+}
+
+// deadLetter publishes a copy of a delivery to the dead letters' queue,
+// with why, and waits for the broker's confirm.
+func (c *conn) deadLetter(ctx context.Context, raw *amqp091.Delivery, id, sub, reason string, attempts int) error {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
-	ch, err := d.c.ac.Channel()
+	ch, err := c.ac.Channel()
 	if err != nil {
 		return err
 	}
@@ -526,19 +560,83 @@ func (d *delivery) Dead(ctx context.Context, reason string) error {
 	if err != nil {
 		return fmt.Errorf("declaring the dead letters' queue: %w", err)
 	}
-	sub := d.m.Subscription
-	msg := amqp091.Publishing{MessageId: d.m.ID, CorrelationId: d.raw.CorrelationId, Priority: d.raw.Priority,
-		Timestamp: d.raw.Timestamp, ContentType: d.raw.ContentType, DeliveryMode: amqp091.Persistent, Body: d.raw.Body, Headers: amqp091.Table{}}
-	for k, v := range d.raw.Headers {
+	msg := amqp091.Publishing{MessageId: id, CorrelationId: raw.CorrelationId, Priority: raw.Priority,
+		Timestamp: raw.Timestamp, ContentType: raw.ContentType, DeliveryMode: amqp091.Persistent, Body: raw.Body, Headers: amqp091.Table{}}
+	for k, v := range raw.Headers {
 		if k != hdrDeliveries {
 			msg.Headers[k] = v
 		}
 	}
 	msg.Headers[pubsub.DeadErrorHeader] = pubsub.DeadReason(reason)
 	msg.Headers[pubsub.DeadSubscriptionHeader] = sub
-	msg.Headers[pubsub.DeadAttemptsHeader] = int64(d.m.DeliveryCount)
-	if err := d.c.publish(ctx, "", DeadQueue, msg); err != nil {
+	msg.Headers[pubsub.DeadAttemptsHeader] = int64(attempts)
+	if err := c.publish(ctx, "", DeadQueue, msg); err != nil {
 		return fmt.Errorf("publishing a dead letter of subscription %s: %w", sub, err)
 	}
-	return d.Ack(ctx)
+	return nil
+}
+
+// RemoveSubscription deletes a deleted subscription's queue of the
+// topic, with the messages in it.
+func (b *backend) RemoveSubscription(_ context.Context, q pubsub.Queue, sub string) error {
+	c, err := b.conn(q)
+	if err != nil {
+		return err
+	}
+	return c.remove(q.Topic.Name, []string{sub}, false)
+}
+
+// RemoveTopic deletes a deleted topic's exchange and its subscriptions'
+// queues, with the messages in them.
+func (b *backend) RemoveTopic(_ context.Context, q pubsub.Queue, subs []string) error {
+	c, err := b.conn(q)
+	if err != nil {
+		return err
+	}
+	return c.remove(q.Topic.Name, subs, true)
+}
+
+// remove deletes the queues of subs of a topic, and with exchange its
+// exchange; what is already gone is no error.
+func (c *conn) remove(topic string, subs []string, exchange bool) error {
+	ch, err := c.ac.Channel()
+	if err != nil {
+		return err
+	}
+	defer func() { ch.Close() }()
+	for _, s := range subs {
+		queue := QueueOf(topic, s)
+		c.stopConsumer(queue)
+		c.mu.Lock()
+		if g := c.getters[queue]; g != nil {
+			g.Close()
+			delete(c.getters, queue)
+		}
+		delete(c.made, queue)
+		c.mu.Unlock()
+		if _, err := ch.QueueDelete(queue, false, false, false); err != nil {
+			return fmt.Errorf("deleting the queue of subscription %s: %w", s, err)
+		}
+	}
+	if !exchange {
+		return nil
+	}
+	ex := ExchangeOf(topic)
+	c.mu.Lock()
+	delete(c.made, ex)
+	c.mu.Unlock()
+	err = ch.ExchangeDelete(ex, false, false)
+	var ae *amqp091.Error
+	if errors.As(err, &ae) && ae.Code == amqp091.NotFound {
+		err = nil
+	}
+	if err != nil {
+		return fmt.Errorf("deleting the exchange of topic %s: %w", topic, err)
+	}
+	return nil
+}
+
+// DeadLettersOf says where a subscription's dead letters are.
+func (b *backend) DeadLettersOf(sub string) string {
+	return "the RabbitMQ queue " + DeadQueue + ", those with the header " + pubsub.DeadSubscriptionHeader + ": " + sub
 }

@@ -1,6 +1,7 @@
 package amqpbackend_test
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -116,28 +117,7 @@ func TestRetryAndDeadLetterThroughRabbitMQ(t *testing.T) {
 	e.Put(pubsub.KindSubscription, "billing", map[string]any{"topics": []string{e.Topic}, "delivery_type": "push",
 		"push_service": "t.recv", "retry_initial": "10ms", "retry_max": "20ms", "max_retry_time": "100ms"})
 	id := e.Publish(t, "doomed")
-	ch, err := e.ac.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var dead *amqp091.Delivery
-	backendtest.WaitFor(t, "the dead letter", func() bool {
-		for {
-			d, ok, err := ch.Get(amqpbackend.DeadQueue, false)
-			if err != nil || !ok {
-				// Others' dead letters go back as the channel closes.
-				ch.Close()
-				ch, _ = e.ac.Channel()
-				return false
-			}
-			if d.MessageId == id {
-				d.Ack(false)
-				dead = &d
-				return true
-			}
-		}
-	})
-	ch.Close()
+	dead := e.deadLetter(t, func(d *amqp091.Delivery) bool { return d.MessageId == id })
 	if dead.Headers[pubsub.DeadErrorHeader] == "" || dead.Headers[pubsub.DeadSubscriptionHeader] != "billing" || dead.Headers[pubsub.DeadAttemptsHeader].(int64) < 2 || string(dead.Body) != `"doomed"` {
 		t.Errorf("the dead letter: %v %s", dead.Headers, dead.Body)
 	}
@@ -207,4 +187,165 @@ func TestRestartWithMessagesPending(t *testing.T) {
 		t.Errorf("the message delivered again after the restart has delivery_count %v", c)
 	}
 	backendtest.WaitFor(t, "the queue to be empty", func() bool { return e.queued(t, "billing") == 0 })
+}
+
+// deadLetter takes the dead letter of plexus.pubsub.dead that match
+// holds, putting the others back.
+func (e *env) deadLetter(t *testing.T, match func(*amqp091.Delivery) bool) *amqp091.Delivery {
+	t.Helper()
+	ch, err := e.ac.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dead *amqp091.Delivery
+	backendtest.WaitFor(t, "the dead letter", func() bool {
+		for {
+			d, ok, err := ch.Get(amqpbackend.DeadQueue, false)
+			if err != nil || !ok {
+				// Others' dead letters go back as the channel closes.
+				ch.Close()
+				ch, _ = e.ac.Channel()
+				return false
+			}
+			if match(&d) {
+				d.Ack(false)
+				dead = &d
+				return true
+			}
+		}
+	})
+	ch.Close()
+	return dead
+}
+
+// A message something else published to the subscriptions' queues is
+// made a dead letter of each, logged without its body and counted, and
+// the messages after it are delivered, pushed and pulled.
+func TestForeignMessageThroughRabbitMQ(t *testing.T) {
+	e := start(t, nil)
+	e.Put(pubsub.KindSubscription, "shop", map[string]any{"security": "sub", "topics": []string{e.Topic}})
+	if got := e.Get(t); len(got) != 0 { // declares its queue
+		t.Fatalf("pulled %v", got)
+	}
+	e.Put(pubsub.KindSubscription, "billing", map[string]any{"topics": []string{e.Topic}, "delivery_type": "push", "push_service": "t.recv"})
+	backendtest.WaitFor(t, "the subscription's consumer", func() bool {
+		ch, err := e.ac.Channel()
+		if err != nil {
+			return false
+		}
+		defer ch.Close()
+		q, err := ch.QueueDeclarePassive(amqpbackend.QueueOf(e.Topic, "billing"), true, false, false, false, nil)
+		return err == nil && q.Consumers == 1 // bound, then consumed
+	})
+	ch, err := e.ac.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const garbage = "not json: card 4111-1111 secret-garbage-42"
+	if err := ch.Publish(amqpbackend.ExchangeOf(e.Topic), "", false, false, amqp091.Publishing{Body: []byte(garbage)}); err != nil {
+		t.Fatal(err)
+	}
+	ch.Close()
+	e.Publish(t, "after")
+	backendtest.WaitFor(t, "the message after it", func() bool { return len(e.Rec.Datas()) == 1 })
+	if d := e.Rec.Datas(); d[0] != "after" {
+		t.Fatalf("delivered %v", d)
+	}
+	line := e.Log.WaitFor(t, "not a Plexus message", "subscription=billing", "topic="+e.Topic, "delivery tag", fmt.Sprintf("size=%d", len(garbage)))
+	if strings.Contains(e.Log.String(), "secret-garbage-42") {
+		t.Errorf("the body was logged: %s", line)
+	}
+	dead := e.deadLetter(t, func(d *amqp091.Delivery) bool {
+		return d.Headers[pubsub.DeadSubscriptionHeader] == "billing" && string(d.Body) == garbage
+	})
+	if reason, _ := dead.Headers[pubsub.DeadErrorHeader].(string); !strings.Contains(reason, "no message-id") {
+		t.Errorf("the dead letter's reason: %q", reason)
+	}
+	if got := e.Get(t); len(got) != 1 || got[0]["data"] != "after" {
+		t.Fatalf("the pull subscription got %v", got)
+	}
+	e.Log.WaitFor(t, "not a Plexus message", "subscription=shop")
+	e.deadLetter(t, func(d *amqp091.Delivery) bool {
+		return d.Headers[pubsub.DeadSubscriptionHeader] == "shop" && string(d.Body) == garbage
+	})
+	e.WaitMetrics(`plexus_pubsub_messages_total{outcome="dead_lettered",subscription="billing",topic="`+e.Topic+`"} 1`,
+		`plexus_pubsub_messages_total{outcome="dead_lettered",subscription="shop",topic="`+e.Topic+`"} 1`)
+	backendtest.WaitFor(t, "the queues to be empty", func() bool { return e.queued(t, "billing") == 0 && e.queued(t, "shop") == 0 })
+}
+
+// queueGone says whether RabbitMQ has no queue of the subscription.
+func (e *env) queueGone(t *testing.T, sub string) bool {
+	t.Helper()
+	ch, err := e.ac.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	_, err = ch.QueueDeclarePassive(amqpbackend.QueueOf(e.Topic, sub), true, false, false, false, nil)
+	var ae *amqp091.Error
+	return errors.As(err, &ae) && ae.Code == amqp091.NotFound
+}
+
+// A subscription deleted, or no longer of the topic, has its queue
+// deleted with the messages in it; a restart deletes nothing; a topic
+// deleted has its exchange deleted.
+func TestRemovedThroughRabbitMQ(t *testing.T) {
+	e := start(t, nil)
+	e.Put(pubsub.KindTopic, "orders.kept", map[string]any{})
+	e.Put(pubsub.KindSubscription, "billing", map[string]any{"topics": []string{e.Topic}, "delivery_type": "push",
+		"push_service": "t.recv", "is_delivery_active": false})
+	e.Put(pubsub.KindSubscription, "shop", map[string]any{"security": "sub", "topics": []string{e.Topic}})
+	e.Publish(t, 1)
+	if e.queued(t, "billing") != 1 || e.queued(t, "shop") != 1 {
+		t.Fatal("the queues do not hold the message")
+	}
+	e.Server = e.Restart()
+	if e.queued(t, "billing") != 1 || e.queued(t, "shop") != 1 {
+		t.Fatal("a restart changed the queues")
+	}
+
+	if r := e.AdminCall("DELETE", "/admin/api/v1/objects/pubsub_subscription/billing", ""); r.StatusCode >= 300 {
+		t.Fatalf("deleting the subscription: %d %s", r.StatusCode, r.Body)
+	}
+	backendtest.WaitFor(t, "the deleted subscription's queue to go", func() bool { return e.queueGone(t, "billing") })
+	e.Log.WaitFor(t, "removed a subscription's queue", "subscription=billing")
+	if e.queued(t, "shop") != 1 {
+		t.Fatal("another subscription's queue changed")
+	}
+	e.Put(pubsub.KindSubscription, "shop", map[string]any{"security": "sub", "topics": []string{"orders.kept"}})
+	backendtest.WaitFor(t, "the queue of the topic taken from the subscription to go", func() bool { return e.queueGone(t, "shop") })
+
+	e.Put(pubsub.KindSubscription, "billing", map[string]any{"topics": []string{e.Topic}, "delivery_type": "push",
+		"push_service": "t.recv", "is_delivery_active": false})
+	e.Publish(t, 2)
+	if n := e.queued(t, "billing"); n != 1 {
+		t.Fatalf("the subscription made again has %d messages, want only the one published since", n)
+	}
+	// The subscription still names the topic deleted: its queue goes with
+	// the exchange.
+	if r := e.AdminCall("DELETE", "/admin/api/v1/objects/pubsub_topic/"+e.Topic, ""); r.StatusCode >= 300 {
+		t.Fatalf("deleting the topic: %d %s", r.StatusCode, r.Body)
+	}
+	backendtest.WaitFor(t, "the deleted topic's exchange to go", func() bool {
+		ch, err := e.ac.Channel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ch.Close()
+		err = ch.ExchangeDeclarePassive(amqpbackend.ExchangeOf(e.Topic), amqp091.ExchangeFanout, true, false, false, false, nil)
+		var ae *amqp091.Error
+		return errors.As(err, &ae) && ae.Code == amqp091.NotFound
+	})
+	if !e.queueGone(t, "billing") {
+		t.Error("the queue of the deleted topic's subscription stays")
+	}
+}
+
+// The admin API's numbers name the backend; what only the store's
+// queues offer is refused with 409, saying where the dead letters are.
+func TestAdminAPIThroughRabbitMQ(t *testing.T) {
+	e := start(t, nil)
+	e.Put(pubsub.KindSubscription, "billing", map[string]any{"topics": []string{e.Topic}, "delivery_type": "push",
+		"push_service": "t.recv", "is_delivery_active": false})
+	e.AdminOnBackend(t, "billing", "amqp", amqpbackend.DeadQueue, "Plexus-Subscription: billing")
 }

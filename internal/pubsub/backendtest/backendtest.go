@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -207,4 +208,42 @@ func (e *Env) RestartWithPending(t *testing.T) map[string]any {
 		t.Fatalf("delivered %v after the restart, want all 20 in order", d)
 	}
 	return e.Rec.Got(0)
+}
+
+// AdminOnBackend checks the admin API on subscription sub of the topic,
+// kept in backend: its numbers name the backend, and browsing its queue
+// or its dead letters, redelivering and clearing are refused with 409 in
+// the error envelope, naming where the dead letters are (every one of
+// where).
+func (e *Env) AdminOnBackend(t *testing.T, sub, backend string, where ...string) {
+	t.Helper()
+	r := e.AdminCall("GET", "/admin/api/v1/pubsub/subscriptions/"+sub, "")
+	if r.StatusCode != 200 || r.JSON(t)["backend"] != backend {
+		t.Errorf("the subscription's numbers: %d %s", r.StatusCode, r.Body)
+	}
+	r = e.AdminCall("GET", "/admin/api/v1/pubsub/topics", "")
+	var topics []map[string]any
+	json.Unmarshal(r.Body, &topics)
+	if i := slices.IndexFunc(topics, func(m map[string]any) bool { return m["name"] == e.Topic }); i < 0 || topics[i]["backend"] != backend {
+		t.Errorf("the topics: %s", r.Body)
+	}
+	for _, c := range []struct{ method, path, what string }{
+		{"GET", "/admin/api/v1/pubsub/subscriptions/" + sub + "/messages", "browsing the queue"},
+		{"GET", "/admin/api/v1/pubsub/subscriptions/" + sub + "/messages?state=dead", "listing the dead letters"},
+		{"POST", "/admin/api/v1/objects/pubsub_subscription/" + sub + "/redeliver", "redelivering"},
+		{"POST", "/admin/api/v1/objects/pubsub_subscription/" + sub + "/clear", "clearing the queue"},
+	} {
+		r := e.AdminCall(c.method, c.path, "")
+		m := r.JSON(t)
+		details := fmt.Sprint(m["details"])
+		if r.StatusCode != 409 || m["result"] != "Error" || m["cid"] == nil || !strings.Contains(details, c.what) || !strings.Contains(details, "backend "+backend) {
+			t.Errorf("%s %s: %d %s", c.method, c.path, r.StatusCode, r.Body)
+			continue
+		}
+		for _, w := range where {
+			if !strings.Contains(details, w) {
+				t.Errorf("%s %s does not say %q: %s", c.method, c.path, w, details)
+			}
+		}
+	}
 }

@@ -14,7 +14,10 @@
 // order is kept and, with several servers, each message goes to one; a
 // failed message is negatively acknowledged with the back-off as delay.
 // Dead letters are published to the stream PLEXUS_PUBSUB_DEAD (subject
-// plexus.pubsub-dead.<hash of the subscription>), then acknowledged.
+// plexus.pubsub-dead.<hash of the subscription>), then acknowledged; so
+// is a message of the stream that is not a message of Plexus, which the
+// engine logs. A subscription deleted from the configuration has its
+// consumer deleted, a topic its stream (pubsub.Remover).
 package natsbackend
 
 import (
@@ -38,7 +41,7 @@ import (
 )
 
 func init() {
-	pubsub.RegisterBackend(pubsub.BackendNATS, func(*pubsub.Engine) pubsub.Backend { return &backend{conns: map[string]*conn{}} })
+	pubsub.RegisterBackend(pubsub.BackendNATS, func(e *pubsub.Engine) pubsub.Backend { return &backend{e: e, conns: map[string]*conn{}} })
 }
 
 // Names in JetStream.
@@ -80,6 +83,7 @@ func DeadSubjectOf(sub string) string { return deadPrefix + pubsub.BackendHash(s
 
 // backend keeps a connection per outgoing NATS connection used.
 type backend struct {
+	e     *pubsub.Engine
 	mu    sync.Mutex
 	conns map[string]*conn
 }
@@ -285,12 +289,14 @@ func (b *backend) fetch(ctx context.Context, q pubsub.Queue, s *pubsub.Subscript
 	var out []pubsub.Delivery
 	for msg := range batch.Messages() {
 		d, err := decode(c, msg)
-		if err != nil {
-			// Not a message of ours: set aside, never redelivered.
-			msg.Term()
+		if err == nil {
+			out = append(out, d)
 			continue
 		}
-		out = append(out, d)
+		if err := b.undecodable(octx, c, q.Topic.Name, s.Name, msg, err); err != nil {
+			msg.Nak()
+			return out, b.lost(c, err)
+		}
 	}
 	if err := batch.Error(); err != nil && !errors.Is(err, natsio.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
 		return out, b.lost(c, err)
@@ -298,10 +304,15 @@ func (b *backend) fetch(ctx context.Context, q pubsub.Queue, s *pubsub.Subscript
 	return out, nil
 }
 
+// decode returns the message a stream's message holds; an error when it
+// is not a message of Plexus.
 func decode(c *conn, msg jetstream.Msg) (*delivery, error) {
 	var env envelope
-	if err := json.Unmarshal(msg.Data(), &env); err != nil {
-		return nil, err
+	if !json.Valid(msg.Data()) {
+		return nil, errors.New("its body is not JSON")
+	}
+	if err := json.Unmarshal(msg.Data(), &env); err != nil || env.ID == "" {
+		return nil, errors.New("its body is not a Plexus message (a JSON object with an id)")
 	}
 	if meta, err := msg.Metadata(); err == nil {
 		env.DeliveryCount = int(meta.NumDelivered)
@@ -345,19 +356,96 @@ func (d *delivery) Dead(ctx context.Context, reason string) error {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
 	sub := d.env.Subscription
-	if _, err := d.c.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: deadStream, Subjects: []string{deadPrefix + ">"},
-		Description: "Plexus pub/sub dead letters", Storage: jetstream.FileStorage}); err != nil {
-		return fmt.Errorf("making the dead letters' stream: %w", err)
-	}
-	msg := &natsio.Msg{Subject: DeadSubjectOf(sub), Data: d.msg.Data(), Header: natsio.Header{}}
-	msg.Header.Set(jetstream.MsgIDHeader, sub+"/"+d.env.ID)
-	msg.Header.Set(ErrorHeader, pubsub.DeadReason(reason))
-	msg.Header.Set(SubscriptionHeader, sub)
-	msg.Header.Set(AttemptsHeader, strconv.Itoa(d.env.DeliveryCount))
-	if _, err := d.c.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(deadStream)); err != nil {
-		return fmt.Errorf("publishing a dead letter of subscription %s: %w", sub, err)
+	if err := d.c.deadLetter(ctx, d.msg.Data(), sub+"/"+d.env.ID, sub, reason, d.env.DeliveryCount); err != nil {
+		return err
 	}
 	// Acknowledged, not terminated: the dead letter holds it now, and an
 	// interest stream drops what every consumer acknowledged.
 	return d.msg.DoubleAck(ctx)
+}
+
+// undecodable makes a dead letter of the subscription of a stream's
+// message that is not a message of Plexus, acknowledges it and has the
+// engine log it.
+func (b *backend) undecodable(ctx context.Context, c *conn, topic, sub string, msg jetstream.Msg, why error) error {
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	id, attempts := "", 1
+	if meta, err := msg.Metadata(); err == nil {
+		id, attempts = "stream sequence "+strconv.FormatUint(meta.Sequence.Stream, 10), int(meta.NumDelivered)
+	}
+	reason := "not a Plexus pub/sub message: " + why.Error()
+	if err := c.deadLetter(ctx, msg.Data(), sub+"/"+id, sub, reason, attempts); err != nil {
+		return err
+	}
+	if err := msg.DoubleAck(ctx); err != nil {
+		return err
+	}
+	if b.e != nil {
+		b.e.Undecodable(topic, sub, id, len(msg.Data()), reason, deadStream+" "+DeadSubjectOf(sub))
+	}
+	return nil
+}
+
+// deadLetter publishes a dead letter of a subscription to the dead
+// letters' stream, with why, and waits for the stream's acknowledgement.
+// id is its Nats-Msg-Id: a dead letter published again is not stored
+// twice.
+func (c *conn) deadLetter(ctx context.Context, data []byte, id, sub, reason string, attempts int) error {
+	if _, err := c.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: deadStream, Subjects: []string{deadPrefix + ">"},
+		Description: "Plexus pub/sub dead letters", Storage: jetstream.FileStorage}); err != nil {
+		return fmt.Errorf("making the dead letters' stream: %w", err)
+	}
+	msg := &natsio.Msg{Subject: DeadSubjectOf(sub), Data: data, Header: natsio.Header{}}
+	msg.Header.Set(jetstream.MsgIDHeader, id)
+	msg.Header.Set(ErrorHeader, pubsub.DeadReason(reason))
+	msg.Header.Set(SubscriptionHeader, sub)
+	msg.Header.Set(AttemptsHeader, strconv.Itoa(attempts))
+	if _, err := c.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(deadStream)); err != nil {
+		return fmt.Errorf("publishing a dead letter of subscription %s: %w", sub, err)
+	}
+	return nil
+}
+
+// RemoveSubscription deletes a deleted subscription's consumer of the
+// topic's stream: the stream drops the messages only it was keeping.
+func (b *backend) RemoveSubscription(ctx context.Context, q pubsub.Queue, sub string) error {
+	c, err := b.conn(q)
+	if err != nil {
+		return err
+	}
+	stream, _ := StreamOf(q.Topic.Name)
+	c.mu.Lock()
+	delete(c.consumers, DurableOf(sub))
+	c.mu.Unlock()
+	err = c.js.DeleteConsumer(ctx, stream, DurableOf(sub))
+	if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) && !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return fmt.Errorf("deleting the consumer of subscription %s: %w", sub, err)
+	}
+	return nil
+}
+
+// RemoveTopic deletes a deleted topic's stream, with its consumers and
+// messages.
+func (b *backend) RemoveTopic(ctx context.Context, q pubsub.Queue, subs []string) error {
+	c, err := b.conn(q)
+	if err != nil {
+		return err
+	}
+	stream, _ := StreamOf(q.Topic.Name)
+	c.mu.Lock()
+	delete(c.streams, stream)
+	for _, s := range subs {
+		delete(c.consumers, DurableOf(s))
+	}
+	c.mu.Unlock()
+	if err := c.js.DeleteStream(ctx, stream); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return fmt.Errorf("deleting the stream of topic %s: %w", q.Topic.Name, err)
+	}
+	return nil
+}
+
+// DeadLettersOf says where a subscription's dead letters are.
+func (b *backend) DeadLettersOf(sub string) string {
+	return "the JetStream stream " + deadStream + ", subject " + DeadSubjectOf(sub)
 }

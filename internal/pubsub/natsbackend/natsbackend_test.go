@@ -2,8 +2,10 @@ package natsbackend_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -161,4 +163,111 @@ func TestRestartWithMessagesPending(t *testing.T) {
 	e := start(t)
 	e.RestartWithPending(t)
 	backendtest.WaitFor(t, "the stream to drop the delivered messages", func() bool { return e.streamMsgs(t) == 0 })
+}
+
+// A message something else published to the topic's subject is made a
+// dead letter of each subscription, logged without its body and counted,
+// and the messages after it are delivered, pushed and pulled.
+func TestForeignMessageThroughJetStream(t *testing.T) {
+	e := start(t)
+	e.Put(pubsub.KindSubscription, "shop", map[string]any{"security": "sub", "topics": []string{e.Topic}})
+	if got := e.Get(t); len(got) != 0 { // makes its consumer
+		t.Fatalf("pulled %v", got)
+	}
+	e.Put(pubsub.KindSubscription, "billing", map[string]any{"topics": []string{e.Topic}, "delivery_type": "push", "push_service": "t.recv"})
+	stream, subject := natsbackend.StreamOf(e.Topic)
+	backendtest.WaitFor(t, "the subscription's consumer", func() bool {
+		_, err := e.js.Consumer(context.Background(), stream, natsbackend.DurableOf("billing"))
+		return err == nil
+	})
+	const garbage = "not json: card 4111-1111 secret-garbage-42"
+	ack, err := e.js.Publish(context.Background(), subject, []byte(garbage))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Publish(t, "after")
+	backendtest.WaitFor(t, "the message after it", func() bool { return len(e.Rec.Datas()) == 1 })
+	if d := e.Rec.Datas(); d[0] != "after" {
+		t.Fatalf("delivered %v", d)
+	}
+	seq := fmt.Sprintf("stream sequence %d", ack.Sequence)
+	line := e.Log.WaitFor(t, "not a Plexus message", "subscription=billing", "topic="+e.Topic, seq, fmt.Sprintf("size=%d", len(garbage)))
+	if strings.Contains(e.Log.String(), "secret-garbage-42") {
+		t.Errorf("the body was logged: %s", line)
+	}
+	dead, err := e.js.Stream(context.Background(), "PLEXUS_PUBSUB_DEAD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := dead.GetLastMsgForSubject(context.Background(), natsbackend.DeadSubjectOf("billing"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(m.Data) != garbage || m.Header.Get(jetstream.MsgIDHeader) != "billing/"+seq || !strings.Contains(m.Header.Get(natsbackend.ErrorHeader), "not JSON") {
+		t.Errorf("the dead letter: %v %s", m.Header, m.Data)
+	}
+	if got := e.Get(t); len(got) != 1 || got[0]["data"] != "after" {
+		t.Fatalf("the pull subscription got %v", got)
+	}
+	e.Log.WaitFor(t, "not a Plexus message", "subscription=shop", seq)
+	if m, err := dead.GetLastMsgForSubject(context.Background(), natsbackend.DeadSubjectOf("shop")); err != nil || string(m.Data) != garbage {
+		t.Errorf("the pull subscription's dead letter: %v", err)
+	}
+	e.WaitMetrics(`plexus_pubsub_messages_total{outcome="dead_lettered",subscription="billing",topic="`+e.Topic+`"} 1`,
+		`plexus_pubsub_messages_total{outcome="dead_lettered",subscription="shop",topic="`+e.Topic+`"} 1`)
+	backendtest.WaitFor(t, "the stream to drop both", func() bool { return e.streamMsgs(t) == 0 })
+}
+
+// consumerGone says whether JetStream has no consumer of the
+// subscription on the topic's stream.
+func (e *env) consumerGone(sub string) bool {
+	stream, _ := natsbackend.StreamOf(e.Topic)
+	_, err := e.js.Consumer(context.Background(), stream, natsbackend.DurableOf(sub))
+	return errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound)
+}
+
+// A subscription deleted, or no longer of the topic, has its consumer
+// deleted, and the stream drops the messages only it kept; a restart
+// deletes nothing; a topic deleted has its stream deleted.
+func TestRemovedThroughJetStream(t *testing.T) {
+	e := start(t)
+	e.Put(pubsub.KindTopic, "orders.kept", map[string]any{})
+	e.Put(pubsub.KindSubscription, "billing", map[string]any{"topics": []string{e.Topic}, "delivery_type": "push",
+		"push_service": "t.recv", "is_delivery_active": false})
+	e.Put(pubsub.KindSubscription, "shop", map[string]any{"security": "sub", "topics": []string{e.Topic}})
+	e.Publish(t, 1)
+	e.Server = e.Restart()
+	if e.consumerGone("billing") || e.consumerGone("shop") || e.streamMsgs(t) != 1 {
+		t.Fatal("a restart changed the consumers or the stream")
+	}
+
+	if r := e.AdminCall("DELETE", "/admin/api/v1/objects/pubsub_subscription/billing", ""); r.StatusCode >= 300 {
+		t.Fatalf("deleting the subscription: %d %s", r.StatusCode, r.Body)
+	}
+	backendtest.WaitFor(t, "the deleted subscription's consumer to go", func() bool { return e.consumerGone("billing") })
+	e.Log.WaitFor(t, "removed a subscription's queue", "subscription=billing")
+	if e.consumerGone("shop") || e.streamMsgs(t) != 1 {
+		t.Fatal("another subscription's consumer, or the message it keeps, went")
+	}
+	e.Put(pubsub.KindSubscription, "shop", map[string]any{"security": "sub", "topics": []string{"orders.kept"}})
+	backendtest.WaitFor(t, "the consumer of the topic taken from the subscription to go", func() bool { return e.consumerGone("shop") })
+	backendtest.WaitFor(t, "the stream to drop the message no consumer keeps", func() bool { return e.streamMsgs(t) == 0 })
+
+	if r := e.AdminCall("DELETE", "/admin/api/v1/objects/pubsub_topic/"+e.Topic, ""); r.StatusCode >= 300 {
+		t.Fatalf("deleting the topic: %d %s", r.StatusCode, r.Body)
+	}
+	stream, _ := natsbackend.StreamOf(e.Topic)
+	backendtest.WaitFor(t, "the deleted topic's stream to go", func() bool {
+		_, err := e.js.Stream(context.Background(), stream)
+		return errors.Is(err, jetstream.ErrStreamNotFound)
+	})
+}
+
+// The admin API's numbers name the backend; what only the store's
+// queues offer is refused with 409, saying where the dead letters are.
+func TestAdminAPIThroughJetStream(t *testing.T) {
+	e := start(t)
+	e.Put(pubsub.KindSubscription, "billing", map[string]any{"topics": []string{e.Topic}, "delivery_type": "push",
+		"push_service": "t.recv", "is_delivery_active": false})
+	e.AdminOnBackend(t, "billing", "nats", "PLEXUS_PUBSUB_DEAD", natsbackend.DeadSubjectOf("billing"))
 }
