@@ -32,6 +32,7 @@ type psEndpoint struct {
 	node     *yaml.Node
 	nameNode *yaml.Node
 	name     string
+	order    []string              // keys as written
 	keys     map[string]*yaml.Node // key nodes by key
 	fields   map[string]*yaml.Node // values by key
 	// supported is false for endpoint types Plexus has no equivalent of.
@@ -86,6 +87,7 @@ func (p *parser) pubsubEndpoints(file string, val *yaml.Node) {
 		}
 		e := &psEndpoint{file: file, node: item, keys: map[string]*yaml.Node{}, fields: map[string]*yaml.Node{}}
 		for _, kv := range p.entries(file, item, 0) {
+			e.order = append(e.order, kv.key.Value)
 			e.keys[kv.key.Value] = kv.key
 			e.fields[kv.key.Value] = deref(kv.value)
 		}
@@ -152,10 +154,14 @@ func (p *parser) foldPubSubEndpoints() {
 // endpointPermission checks an endpoint and, when it has a security
 // definition and patterns, adds its permission.
 func (p *parser) endpointPermission(e *psEndpoint, perm *registry.Kind) {
-	for key, v := range e.fields {
-		if !slices.Contains(psEndpointFields, key) && !emptyish(v) {
+	for _, key := range e.order {
+		if v := e.fields[key]; !slices.Contains(psEndpointFields, key) && !emptyish(v) {
 			p.warnOnce(pubsubEndpointSection+"."+key, at(e.file, e.keys[key], pubsubEndpointSection, e.name, key, "Zato field not supported by Plexus yet; ignored"), false)
 		}
+	}
+	if n := e.fields["is_internal"]; n != nil && !emptyish(n) {
+		p.warn(at(e.file, n, pubsubEndpointSection, e.name, "is_internal", "an internal endpoint is Zato's own; the endpoint and its subscriptions were skipped"))
+		return
 	}
 	typ := e.value("endpoint_type")
 	switch typ {
@@ -176,7 +182,7 @@ func (p *parser) endpointPermission(e *psEndpoint, perm *registry.Kind) {
 		sub = nil
 	case "sub":
 		pub = nil
-	case "", "pub-sub", "sub-pub":
+	case "", "pub-sub":
 	default:
 		p.warn(at(e.file, e.fields["role"], pubsubEndpointSection, e.name, "role", "role %s is none of pub, sub and pub-sub; the endpoint's patterns were not imported", redact.Quote(role)))
 		return
@@ -264,10 +270,10 @@ func (p *parser) endpointDelivery(ref *psSubRef) bool {
 	e := p.psEndpoints[deref(nameKV.value).Value]
 	if e == nil {
 		p.problem(at(obj.file, nameKV.value, obj.kind.ID, obj.name, "endpoint_name", "no pub/sub endpoint (section %s) named %s", pubsubEndpointSection, redact.Quote(deref(nameKV.value).Value)))
-		return true // kept, so that its other problems are reported too
+		return false
 	}
 	if !e.supported {
-		p.warn(at(obj.file, nameKV.value, obj.kind.ID, obj.name, "endpoint_name", "the subscription was skipped: its endpoint %s is of a type Plexus does not support", redact.Quote(e.name)))
+		p.warn(at(obj.file, nameKV.value, obj.kind.ID, obj.name, "endpoint_name", "the subscription was skipped, as its endpoint %s was", redact.Quote(e.name)))
 		return false
 	}
 	value := func(key string) (*yaml.Node, string) {

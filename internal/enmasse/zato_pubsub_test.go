@@ -11,8 +11,10 @@ import (
 )
 
 // zatoImport imports a Zato file's text into a new runtime with the
-// services it names, failing on any problem, and returns its warnings.
-func zatoImport(t *testing.T, text string) (func(kind, name string) any, []string) {
+// services it names, failing on any problem. It returns a lookup of the
+// objects imported, which fails the test on a missing one, whether one is
+// there, and the warnings.
+func zatoImport(t *testing.T, text string) (get func(kind, name string) any, has func(kind, name string) bool, warnings []string) {
 	t.Helper()
 	rt := newRuntime(t, deployedFor(t, []byte(text))...)
 	b := &enmasse.Bundle{Files: []enmasse.File{{Name: "zato.yaml", Content: text}}}
@@ -20,23 +22,27 @@ func zatoImport(t *testing.T, text string) (func(kind, name string) any, []strin
 	if err != nil {
 		t.Fatalf("refused: %v", err)
 	}
-	var warnings []string
 	for _, w := range rep.Warnings {
 		warnings = append(warnings, w.Error())
 	}
-	return func(kind, name string) any {
+	get = func(kind, name string) any {
 		o, ok := rt.State().Object(kind, name)
 		if !ok {
 			t.Fatalf("no %s %q", kind, name)
 		}
 		return o
-	}, warnings
+	}
+	has = func(kind, name string) bool {
+		_, ok := rt.State().Object(kind, name)
+		return ok
+	}
+	return get, has, warnings
 }
 
 // Zato 3.2's own enmasse example: a service endpoint and its notify
 // subscription push to the endpoint's service.
 func TestZato32ServiceEndpoint(t *testing.T) {
-	get, warnings := zatoImport(t, `
+	get, has, warnings := zatoImport(t, `
 pubsub_endpoint:
   - name: 'Demo Endpoint'
     endpoint_type: service
@@ -65,13 +71,16 @@ pubsub_topic:
 		t.Errorf("subscription %+v", s)
 	}
 	get(pubsub.KindTopic, "/demo/enmasse/topic-02")
+	if has(pubsub.KindPermission, "Demo Endpoint") {
+		t.Error("a service endpoint gave a permission: services publish without one")
+	}
 }
 
 // A REST endpoint's security definition gets a permission of its
 // patterns, by role; its subscriptions pull with that security
 // definition, or push to their outgoing REST connection.
 func TestZato32RESTEndpoints(t *testing.T) {
-	get, warnings := zatoImport(t, `
+	get, has, warnings := zatoImport(t, `
 security:
   - name: partner
     type: basic_auth
@@ -106,6 +115,15 @@ pubsub_endpoint:
   - name: Queue Endpoint
     endpoint_type: amqp
     topic_patterns: pub=/*
+  - name: zato.pubsub.default.internal.endpoint
+    endpoint_type: rest
+    is_internal: true
+    security_name: zato.pubsub.default.internal
+    topic_patterns: pub=/*
+  - name: Audit Endpoint
+    endpoint_type: rest
+    security_name: partner
+    last_seen: 1700000000
 pubsub_subscription:
   - name: reader.orders
     endpoint_name: Reader Endpoint
@@ -142,11 +160,16 @@ pubsub_topic:
 	if s.DeliveryType != pubsub.DeliveryPush || s.PushType != pubsub.PushREST || s.PushRESTEndpoint != "crm" {
 		t.Errorf("push subscription %+v", s)
 	}
+	if has(pubsub.KindPermission, "zato.pubsub.default.internal.endpoint") || has(pubsub.KindPermission, "Audit Endpoint") {
+		t.Error("an internal endpoint, or one without patterns, gave a permission")
+	}
 	want := []string{
 		`zato.yaml:23:21: pubsub_endpoint "Partner Endpoint": topic_patterns: line "orders.*" starts with neither pub= nor sub=; ignored, as Zato does`,
 		`zato.yaml:34:20: pubsub_endpoint "Queue Endpoint": endpoint_type: endpoint type "amqp" is not supported by Plexus (only rest, service and wsx are); the endpoint and its subscriptions were skipped`,
-		`zato.yaml:47:18: pubsub_subscription "crm.orders": rest_method: Plexus POSTs each message; method "PUT" ignored`,
-		`zato.yaml:50:20: pubsub_subscription "queue.orders": endpoint_name: the subscription was skipped: its endpoint "Queue Endpoint" is of a type Plexus does not support`,
+		`zato.yaml:38:18: pubsub_endpoint "zato.pubsub.default.internal.endpoint": is_internal: an internal endpoint is Zato's own; the endpoint and its subscriptions were skipped`,
+		`zato.yaml:44:5: pubsub_endpoint "Audit Endpoint": last_seen: Zato field not supported by Plexus yet; ignored`,
+		`zato.yaml:56:18: pubsub_subscription "crm.orders": rest_method: Plexus POSTs each message; method "PUT" ignored`,
+		`zato.yaml:59:20: pubsub_subscription "queue.orders": endpoint_name: the subscription was skipped, as its endpoint "Queue Endpoint" was`,
 	}
 	if !slices.Equal(warnings, want) {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(warnings, "\n"), strings.Join(want, "\n"))
@@ -156,7 +179,7 @@ pubsub_topic:
 // A WebSocket endpoint's subscription pushes to the endpoint's channel;
 // without a channel it is skipped, with a warning naming it.
 func TestZato32WSXEndpoint(t *testing.T) {
-	get, warnings := zatoImport(t, `
+	get, has, warnings := zatoImport(t, `
 web_socket:
   - name: clients
     address: ws://0.0.0.0:33100/clients
@@ -180,6 +203,9 @@ pubsub_topic:
 	s := get(pubsub.KindSubscription, "clients.orders").(*pubsub.SubscriptionConfig)
 	if s.DeliveryType != pubsub.DeliveryPush || s.PushType != pubsub.PushWSX || s.PushTarget != "clients" {
 		t.Errorf("subscription %+v", s)
+	}
+	if has(pubsub.KindSubscription, "lost.orders") {
+		t.Error("the subscription of an endpoint without a channel was imported")
 	}
 	want := []string{`zato.yaml:17:20: pubsub_subscription "lost.orders": endpoint_name: the subscription was skipped: WebSocket endpoint "Lost Endpoint" names no ws_channel_name to push to`}
 	if !slices.Equal(warnings, want) {
