@@ -121,6 +121,7 @@ func check(in Input, opts Options) *checked {
 		progress(Progress{Phase: PhaseRead, Done: i + 1, Total: len(in.Roots)})
 	}
 	p.foldAMQPDefinitions()
+	p.foldPubSubEndpoints()
 	p.flushWarnings()
 	objs, index := p.decodeAll(progress)
 	return &checked{p: p, objs: objs, index: index, dryRun: opts.DryRun, progress: progress}

@@ -115,6 +115,11 @@ type parser struct {
 	// objects that name one (see foldAMQPDefinitions).
 	amqpDefs map[string][]keyValue
 	amqpRefs []amqpDefRef
+	// psEndpoints are Zato 3.2's pub/sub endpoints by name, and psSubs
+	// the subscriptions that name one (see foldPubSubEndpoints).
+	psEndpoints     map[string]*psEndpoint
+	psEndpointOrder []*psEndpoint
+	psSubs          []*psSubRef
 }
 
 func newParser(in Input, lookup func(string) (string, bool)) *parser {
@@ -305,6 +310,10 @@ func (p *parser) section(file string, key, val *yaml.Node) {
 		p.amqpDefinitions(file, val)
 		return
 	}
+	if sec == pubsubEndpointSection && val.Kind == yaml.SequenceNode {
+		p.pubsubEndpoints(file, val)
+		return
+	}
 	kind, known := registry.Lookup(sec)
 	if sec == "http_soap" {
 		kind, known = nil, true // each object names its section
@@ -355,6 +364,10 @@ func (p *parser) object(file, sec string, kind *registry.Kind, secKey, n *yaml.N
 			p.warnOnce("section:"+sec, at(file, n, "", "", "", "section %s (Zato's %s) is not supported by Plexus yet; its objects were skipped", sec, zatoSections()[sec]), true)
 			return
 		}
+	}
+	var psSub *psSubRef
+	if kind.ID == pubsubSubKind {
+		entries, psSub = p.endpointSubscription(file, entries)
 	}
 	if p.skipped(file, kind, entries) {
 		return
@@ -425,6 +438,10 @@ func (p *parser) object(file, sec string, kind *registry.Kind, secKey, n *yaml.N
 		}
 	}
 	p.objects = append(p.objects, obj)
+	if psSub != nil {
+		psSub.obj = obj
+		p.psSubs = append(p.psSubs, psSub)
+	}
 }
 
 // oneEntryList turns the single value of a Zato field that Plexus

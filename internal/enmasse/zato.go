@@ -71,13 +71,17 @@ type ZatoSection struct {
 	Title string // what it holds, e.g. "Kafka channels"
 }
 
+// foldedZatoSections are the Zato 3.2 sections that no kind declares but
+// that import folds into other objects (zato_amqp.go, zato_pubsub.go).
+var foldedZatoSections = []string{amqpDefSection, pubsubEndpointSection}
+
 // UnsupportedZatoSections returns the sections of Zato's enmasse files
 // that no kind declares yet, sorted by name: an import skips them with a
 // warning.
 func UnsupportedZatoSections() []ZatoSection {
 	var out []ZatoSection
 	for name, title := range zatoSections() {
-		if _, ok := registry.Lookup(name); !ok {
+		if _, ok := registry.Lookup(name); !ok && !slices.Contains(foldedZatoSections, name) {
 			out = append(out, ZatoSection{Name: name, Title: title})
 		}
 	}

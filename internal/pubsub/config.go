@@ -41,7 +41,7 @@ type TopicConfig struct {
 type PermissionConfig struct {
 	Name     string   `json:"name" label:"Name" group:"Permission" placeholder:"orders.client" doc:"Unique name of the permission; imports from Zato name it after its security definition."`
 	Security string   `json:"security" ref:"security" required:"true" label:"Security definition" group:"Permission" doc:"The security definition (a client's credentials) the permission is for."`
-	Pub      []string `json:"pub" label:"Publish patterns" group:"Patterns" placeholder:"orders.*" doc:"Topic name patterns the client may publish to: '*' matches one dot-separated segment, '**' any number of them, the rest literally and case-insensitively."`
+	Pub      []string `json:"pub" label:"Publish patterns" group:"Patterns" placeholder:"orders.*" doc:"Topic name patterns the client may publish to: '*' matches one dot-separated segment, '**' any number of them, the rest literally and case-insensitively; a pattern starting with '/' is a Zato 3.2 glob, matching names that start with what it matches."`
 	Sub      []string `json:"sub" label:"Subscribe patterns" group:"Patterns" placeholder:"orders.**" doc:"Topic name patterns the client may subscribe to, with the same matching as pub."`
 }
 

@@ -45,9 +45,8 @@ func init() {
 		ZatoName: "security",
 		ZatoFields: map[string]string{
 			"topic_list": "topics", "push_service_name": "push_service", "sub_key": registry.ZatoUnsupported, "id": registry.ZatoUnsupported,
-			"rest_push_endpoint_id": registry.ZatoUnsupported, "endpoint_name": registry.ZatoUnsupported,
+			"rest_push_endpoint_id": registry.ZatoUnsupported,
 		},
-		ZatoSkipped: map[string]map[string]string{"endpoint_name": {"*": "3.2 subscription of a pub/sub endpoint"}},
 		New: func() registry.Object {
 			return &SubscriptionConfig{DeliveryType: DeliveryPull, PushType: PushService, IsDeliveryActive: true, IsPubActive: true,
 				Ack: AckAuto, VisibilityTimeout: config.Duration(30 * time.Second), MaxRetryTime: config.Duration(30 * 24 * time.Hour),
@@ -115,8 +114,8 @@ func (c *PermissionConfig) Validate() []error {
 	var errs []error
 	for field, list := range map[string][]string{"pub": c.Pub, "sub": c.Sub} {
 		for _, p := range list {
-			if p == "" || len(p) > MaxTopicName || strings.Contains(p, "#") {
-				errs = append(errs, registry.FieldProblem(field, "pattern %q: a pattern is a topic name of at most %d characters without '#', with * and ** segments", p, MaxTopicName))
+			if err := CheckPattern(p); err != nil {
+				errs = append(errs, registry.FieldProblem(field, "pattern %q: %v; a pattern is a topic name of at most %d characters without '#', with * and ** segments, or a Zato 3.2 pattern starting with '/'", p, err, MaxTopicName))
 			}
 		}
 	}
