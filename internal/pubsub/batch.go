@@ -8,17 +8,17 @@ import (
 
 // Statements of a push worker's claim, prepared once.
 const (
-	claimLease = `UPDATE pubsub_sub SET holder = ?, lease_until = ?
+	claimLease = `UPDATE pubsub_sub SET holder = ?, lease_until = ?, in_flight = ?
 		WHERE sub = ? AND paused = 0 AND (holder = ? OR lease_until <= ?)`
 	claimRows = "SELECT " + rowColumnsData + " WHERE d.sub = ? AND d.state < 2 ORDER BY d.priority DESC, d.seq LIMIT ?"
 )
 
 // claim removes the messages of the previous batch that acks holds
-// (delivered or expired), takes or renews the subscription's lease and,
-// when it holds it, marks the subscription's next n messages in flight
-// and returns them in order, all in one transaction. Messages in flight
-// already were left by a server that held the lease before: they are
-// delivered again (at least once).
+// (delivered or expired), reads the subscription's next n messages in
+// order and takes or renews its lease, counting them in flight, all in
+// one transaction; it returns them when it holds the lease. The messages
+// themselves are not marked: the lease makes them the holder's, and a
+// server that takes the lease over delivers them again (at least once).
 func (w *worker) claim(ctx context.Context, n int, a acks) (held bool, got []*row, err error) {
 	e := w.e
 	if !w.created {
@@ -37,21 +37,6 @@ func (w *worker) claim(ctx context.Context, n int, a acks) (held bool, got []*ro
 	if err := w.remove(ctx, tx, a); err != nil {
 		return false, nil, err
 	}
-	lease, err := e.txStmt(ctx, tx, claimLease)
-	if err != nil {
-		return false, nil, storeError(err)
-	}
-	res, err := lease.ExecContext(ctx, w.holder, until, w.name, w.holder, now)
-	if err != nil {
-		return false, nil, storeError(err)
-	}
-	if k, _ := res.RowsAffected(); k != 1 {
-		if err := tx.Commit(); err != nil {
-			return false, nil, storeError(err)
-		}
-		w.counted(a)
-		return false, nil, nil
-	}
 	sel, err := e.txStmt(ctx, tx, claimRows)
 	if err != nil {
 		return false, nil, storeError(err)
@@ -63,25 +48,25 @@ func (w *worker) claim(ctx context.Context, n int, a acks) (held bool, got []*ro
 	if got, err = scanRows(rows); err != nil {
 		return false, nil, err
 	}
-	var queued []int64
-	for _, r := range got {
-		if r.state == stQueued {
-			queued = append(queued, r.seq)
-		}
+	lease, err := e.txStmt(ctx, tx, claimLease)
+	if err != nil {
+		return false, nil, storeError(err)
 	}
-	if len(queued) > 0 {
-		mark, err := e.txStmt(ctx, tx, "UPDATE pubsub_delivery SET state = 1 WHERE sub = ? AND state = 0 AND "+e.seqIn("seq"))
-		if err != nil {
-			return false, nil, storeError(err)
-		}
-		if _, err := mark.ExecContext(ctx, w.name, e.seqList(queued)); err != nil {
-			return false, nil, storeError(err)
-		}
+	res, err := lease.ExecContext(ctx, w.holder, until, len(got), w.name, w.holder, now)
+	if err != nil {
+		return false, nil, storeError(err)
+	}
+	held = false
+	if k, _ := res.RowsAffected(); k == 1 {
+		held = true
 	}
 	if err := tx.Commit(); err != nil {
 		return false, nil, storeError(err)
 	}
 	w.counted(a)
+	if !held {
+		return false, nil, nil
+	}
 	w.leaseUntil = until
 	return true, got, nil
 }

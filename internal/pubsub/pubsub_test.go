@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/plexushq/plexus/internal/pubsub"
+	"github.com/plexushq/plexus/sdk/service"
 )
 
 // A push subscription to a service gets every message, as Zato's message
@@ -208,4 +209,42 @@ func TestRetriesDeadLetterRedeliver(t *testing.T) {
 func atoi(v any) int {
 	n, _ := strconv.Atoi(fmt.Sprint(v))
 	return n
+}
+
+// holder is a Go service that holds every invocation until released.
+type holder struct{ release chan struct{} }
+
+func (*holder) Name() string { return "t.hold" }
+
+func (h *holder) Handle(*service.Context) error {
+	<-h.release
+	return nil
+}
+
+// A push subscription's in-flight messages are the batch its worker has
+// claimed; the rest of its queue is its backlog.
+func TestPushInFlight(t *testing.T) {
+	stores(t, func(t *testing.T, db string) {
+		h := &holder{release: make(chan struct{})}
+		e := start(t, db, h)
+		e.Put(pubsub.KindSubscription, "slow", map[string]any{"topics": []string{"orders.new"},
+			"delivery_type": "push", "push_service": "t.hold", "batch_size": 2})
+		e.WaitState(pubsub.KindSubscription, "slow", "running")
+		ctx := context.Background()
+		if err := e.eng.Pause(ctx, "slow"); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 5 {
+			e.publish(t, "orders.new", map[string]any{"data": i})
+		}
+		if s := e.stats(t, "slow"); s.Backlog != 5 || s.InFlight != 0 {
+			t.Fatalf("paused: %+v", s)
+		}
+		if err := e.eng.Resume(ctx, "slow"); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "a batch of 2 in flight", func() bool { s := e.stats(t, "slow"); return s.InFlight == 2 && s.Backlog == 3 })
+		close(h.release)
+		waitFor(t, "an empty queue", func() bool { s := e.stats(t, "slow"); return s.Backlog == 0 && s.InFlight == 0 })
+	})
 }

@@ -475,22 +475,33 @@ func (e *Engine) Stats(ctx context.Context) (*Stats, error) {
 		}
 	}
 	rows.Close()
+	now := e.nowMS()
 	pausedSubs := map[string]bool{}
-	rows, err = e.db.QueryContext(ctx, "SELECT sub FROM pubsub_sub WHERE paused = 1")
+	claimed := map[string]int64{} // a push worker's batch, while it holds the lease
+	rows, err = e.db.QueryContext(ctx, "SELECT sub, paused, in_flight, lease_until FROM pubsub_sub")
 	if err != nil {
 		return nil, storeError(err)
 	}
 	for rows.Next() {
 		var s string
-		rows.Scan(&s)
-		pausedSubs[s] = true
+		var paused int
+		var inFlight, until int64
+		if err := rows.Scan(&s, &paused, &inFlight, &until); err != nil {
+			rows.Close()
+			return nil, storeError(err)
+		}
+		pausedSubs[s] = paused == 1
+		if paused == 0 && until > now {
+			claimed[s] = inFlight
+		}
 	}
 	rows.Close()
-	now := e.nowMS()
 	add := func(name string, topics []string, delivery string) {
 		s := SubscriptionStats{Name: name, Topics: topics, DeliveryType: delivery, Paused: pausedSubs[name]}
 		if a := by[name]; a != nil {
 			s.Backlog, s.InFlight, s.DeadLetters = a.backlog, a.inFlight, a.dead
+			n := min(claimed[name], s.Backlog)
+			s.Backlog, s.InFlight = s.Backlog-n, s.InFlight+n
 			if a.oldest > 0 {
 				s.OldestAge = float64(max(now-a.oldest, 0)) / 1000
 			}

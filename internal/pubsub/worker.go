@@ -243,7 +243,7 @@ func (w *worker) release() {
 		return
 	}
 	w.e.db.ExecContext(ctx, w.e.rebind("UPDATE pubsub_delivery SET state = 0 WHERE sub = ? AND state = 1"), w.name)
-	w.e.db.ExecContext(ctx, w.e.rebind("UPDATE pubsub_sub SET holder = '', lease_until = 0 WHERE sub = ? AND holder = ?"), w.name, w.holder)
+	w.e.db.ExecContext(ctx, w.e.rebind("UPDATE pubsub_sub SET holder = '', lease_until = 0, in_flight = 0 WHERE sub = ? AND holder = ?"), w.name, w.holder)
 }
 
 // unclaim returns claimed messages to the queue.
