@@ -263,7 +263,9 @@ func (comp *Compiler) Compile(file string, src []byte) ([]*catalog.Service, []st
 	if err != nil && comp.debug != nil {
 		// The resolver's "did you mean" may name the debugger's hook;
 		// the user's error is the one of their own code.
-		_, _, err = program(file, src, false)
+		if _, _, plain := program(file, src, false); plain != nil {
+			err = plain
+		}
 	}
 	if err != nil {
 		return nil, nil, positioned(file, src, err)
