@@ -56,10 +56,8 @@ func (w *worker) claim(ctx context.Context, n int, a acks) (held bool, got []*ro
 	if err != nil {
 		return false, nil, storeError(err)
 	}
-	held = false
-	if k, _ := res.RowsAffected(); k == 1 {
-		held = true
-	}
+	k, _ := res.RowsAffected()
+	held = k == 1
 	if err := tx.Commit(); err != nil {
 		return false, nil, storeError(err)
 	}

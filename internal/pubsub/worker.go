@@ -143,15 +143,15 @@ func (w *worker) step(ctx context.Context) (time.Duration, error) {
 		return e.poll, nil
 	}
 	var done acks
-	for i, r := range rows {
+	for _, r := range rows {
 		if ctx.Err() != nil {
-			return 0, errors.Join(w.done(done), w.unclaim(rows[i:]))
+			return 0, w.done(done)
 		}
 		now := e.nowMS()
 		if r.nextAt > now {
 			// A failed message waits for its retry, and the ones after it
 			// with it: the order of the queue is kept.
-			if err := errors.Join(w.done(done), w.unclaim(rows[i:])); err != nil {
+			if err := w.done(done); err != nil {
 				return 0, err
 			}
 			return min(time.Duration(r.nextAt-now)*time.Millisecond, e.poll), nil
@@ -161,12 +161,12 @@ func (w *worker) step(ctx context.Context) (time.Duration, error) {
 			continue
 		}
 		if err := w.renew(ctx); err != nil {
-			return 0, errors.Join(err, w.done(done), w.unclaim(rows[i:]))
+			return 0, errors.Join(err, w.done(done))
 		}
 		r.DeliveryCount++
 		derr := e.deliver(ctx, c, r)
 		if ctx.Err() != nil {
-			return 0, errors.Join(w.done(done), w.unclaim(rows[i:]))
+			return 0, w.done(done)
 		}
 		if derr == nil {
 			done.add(r, "delivered")
@@ -178,7 +178,7 @@ func (w *worker) step(ctx context.Context) (time.Duration, error) {
 		if err := w.failed(ctx, c, r, derr); err != nil {
 			return 0, err
 		}
-		return 0, w.unclaim(rows[i+1:])
+		return 0, nil
 	}
 	// The next claim, at once, removes them in its transaction.
 	w.pending = done
@@ -231,34 +231,18 @@ func (w *worker) renew(ctx context.Context) error {
 }
 
 // release gives the lease up, so that another server takes over at
-// once.
+// once; the messages of the batch not delivered stay in the queue, where
+// they were.
 func (w *worker) release() {
 	if err := w.flush(); err != nil {
 		w.e.log.Warn("pub/sub delivery", "subscription", w.name, "error", err.Error())
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	var holder string
-	if w.leaseUntil == 0 || w.e.db.QueryRowContext(ctx, w.e.rebind("SELECT holder FROM pubsub_sub WHERE sub = ?"), w.name).Scan(&holder) != nil || holder != w.holder {
+	if w.leaseUntil == 0 {
 		return
 	}
-	w.e.db.ExecContext(ctx, w.e.rebind("UPDATE pubsub_delivery SET state = 0 WHERE sub = ? AND state = 1"), w.name)
-	w.e.db.ExecContext(ctx, w.e.rebind("UPDATE pubsub_sub SET holder = '', lease_until = 0, in_flight = 0 WHERE sub = ? AND holder = ?"), w.name, w.holder)
-}
-
-// unclaim returns claimed messages to the queue.
-func (w *worker) unclaim(rows []*row) error {
-	if len(rows) == 0 {
-		return nil
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	args := []any{w.name}
-	for _, r := range rows {
-		args = append(args, r.seq)
-	}
-	_, err := w.e.db.ExecContext(ctx, w.e.rebind("UPDATE pubsub_delivery SET state = 0 WHERE sub = ? AND state = 1 AND seq IN "+inList(len(rows))), args...)
-	return storeError(err)
+	w.e.db.ExecContext(ctx, w.e.rebind("UPDATE pubsub_sub SET holder = '', lease_until = 0, in_flight = 0 WHERE sub = ? AND holder = ?"), w.name, w.holder)
 }
 
 // failed records a failed attempt: a retry after the back-off, or a dead
