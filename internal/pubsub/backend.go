@@ -153,7 +153,7 @@ func (e *Engine) Undecodable(topic, sub, brokerID string, size int, reason, dead
 
 // backendOf returns the backend of a topic, nil for the store.
 func (e *Engine) backendOf(t *TopicConfig) (Backend, error) {
-	if t == nil || t.Backend == "" || t.Backend == BackendStore {
+	if t == nil || !onBackend(t) {
 		return nil, nil
 	}
 	e.extMu.Lock()
@@ -196,7 +196,7 @@ func (e *Engine) closeBackends() {
 func (e *Engine) subQueue(st registry.State, c *SubscriptionConfig) (Backend, Queue, error) {
 	var on []*TopicConfig
 	for _, n := range c.Topics {
-		if t, ok := topicOf(st, n); ok && t.Backend != "" && t.Backend != BackendStore {
+		if t, ok := topicOf(st, n); ok && onBackend(t) {
 			on = append(on, t)
 		}
 	}

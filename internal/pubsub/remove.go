@@ -228,6 +228,7 @@ func (e *Engine) listening(sub string) bool {
 	return len(e.wake[sub]) > 0
 }
 
+// onBackend says whether a topic is kept outside the store.
 func onBackend(t *TopicConfig) bool { return t.Backend != "" && t.Backend != BackendStore }
 
 func hasTopic(c *SubscriptionConfig, topic string) bool {
