@@ -308,10 +308,11 @@ func (b *backend) fetch(ctx context.Context, q pubsub.Queue, s *pubsub.Subscript
 // is not a message of Plexus.
 func decode(c *conn, msg jetstream.Msg) (*delivery, error) {
 	var env envelope
-	if !json.Valid(msg.Data()) {
+	err := json.Unmarshal(msg.Data(), &env)
+	if _, syntax := err.(*json.SyntaxError); syntax {
 		return nil, errors.New("its body is not JSON")
 	}
-	if err := json.Unmarshal(msg.Data(), &env); err != nil || env.ID == "" {
+	if err != nil || env.ID == "" {
 		return nil, errors.New("its body is not a Plexus message (a JSON object with an id)")
 	}
 	if meta, err := msg.Metadata(); err == nil {
